@@ -1,0 +1,173 @@
+"""Colour conversions, normalisation and padding, matching the official pre- and post-processing.
+
+The official code converts with scikit-image (sRGB, D65, 2° observer) in float64 and resizes the exemplar with
+Pillow's bilinear filter. Both are ported here as plain formulas so the library does not need scikit-image, and
+the outputs agree with it to float rounding (tested against it).
+
+Normalised ranges used by the network: ``L' = (L - 50) / 50`` in [-1, 1]; ``a' = a / 110``; ``b' = b / 110``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+# sRGB (D65) -> XYZ, as used by scikit-image.
+XYZ_FROM_RGB = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
+D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+L_CENTER = 50.0
+L_SCALE = 50.0
+AB_SCALE = 110.0
+
+
+def to_unit_float(rgb: np.ndarray) -> np.ndarray:
+    """Converts an RGB array (uint8, uint16 or float in [0, 1]) to float64 in [0, 1]."""
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.float64) / 255.0
+    if rgb.dtype == np.uint16:
+        return rgb.astype(np.float64) / 65535.0
+    return rgb.astype(np.float64)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB -> CIELAB (D65), the scikit-image formulas in float64.
+
+    Args:
+        rgb: ``(..., 3)`` array, uint8, uint16 or float in [0, 1].
+
+    Returns:
+        ``(..., 3)`` float64 array of L in [0, 100], a and b.
+    """
+    arr = to_unit_float(rgb)
+    linear = np.where(arr > 0.04045, ((arr + 0.055) / 1.055) ** 2.4, arr / 12.92)
+    xyz = linear @ XYZ_FROM_RGB.T
+    xyz = xyz / D65_WHITE
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    return np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) -> sRGB in [0, 1], the scikit-image formulas (negative z clipped, output clipped)."""
+    lab = lab.astype(np.float64, copy=False)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    fx = lab[..., 1] / 500.0 + fy
+    fz = np.maximum(fy - lab[..., 2] / 200.0, 0.0)
+    f = np.stack([fx, fy, fz], axis=-1)
+    xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * D65_WHITE
+    linear = xyz @ RGB_FROM_XYZ.T
+    rgb = np.where(linear > 0.0031308, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055, linear * 12.92)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """CIE L* of an RGB image, float32 ``(H, W)`` in [0, 100] (cheaper than a full LAB conversion)."""
+    arr = to_unit_float(rgb)
+    linear = np.where(arr > 0.04045, ((arr + 0.055) / 1.055) ** 2.4, arr / 12.92)
+    y = linear @ XYZ_FROM_RGB[1]
+    f = np.where(y > 0.008856, np.cbrt(y), 7.787 * y + 16.0 / 116.0)
+    return (116.0 * f - 16.0).astype(np.float32)
+
+
+def normalize_l(L: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """L in [0, 100] -> L' in [-1, 1]."""
+    return (L - L_CENTER) / L_SCALE
+
+
+def normalize_lab(lab: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` LAB -> ``(3, H, W)`` float32 ``[L', a', b']`` (float64 LAB cast to float32 first, as officially)."""
+    lab32 = lab.astype(np.float32).transpose(2, 0, 1)
+    out = np.empty_like(lab32)
+    out[0] = (lab32[0] - np.float32(L_CENTER)) / np.float32(L_SCALE)
+    out[1:] = lab32[1:] / np.float32(AB_SCALE)
+    return out
+
+
+def denormalize_ab(ab: np.ndarray) -> np.ndarray:
+    """a', b' -> a, b."""
+    return ab * AB_SCALE
+
+
+def compose_rgb(L: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
+    """Combines luminance and predicted chroma into RGB.
+
+    Args:
+        L: ``(H, W)`` L* in [0, 100].
+        ab_norm: ``(2, H, W)`` normalised chroma a', b'.
+
+    Returns:
+        ``(H, W, 3)`` float32 RGB in [0, 1].
+    """
+    lab = np.stack([L.astype(np.float64), ab_norm[0] * AB_SCALE, ab_norm[1] * AB_SCALE], axis=-1)
+    return lab_to_rgb(lab).astype(np.float32)
+
+
+def to_uint8_truncated(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] -> uint8 by truncation (``astype``), as the official code saves its PNGs."""
+    return (np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resizes an RGB image with Pillow's bilinear filter (antialiased when shrinking), aspect not kept.
+
+    8-bit content (uint8, or floats that are exact multiples of 1/255) is resized as 8-bit RGB like the official
+    code, for bit parity; anything else channel by channel in 32-bit float so 16-bit precision survives.
+
+    Returns:
+        ``(height, width, 3)`` float32 RGB in [0, 1].
+    """
+    if rgb.shape[1] == width and rgb.shape[0] == height:
+        return to_unit_float(rgb).astype(np.float32)
+    as8 = rgb if rgb.dtype == np.uint8 else None
+    if as8 is None and rgb.dtype != np.uint16:
+        scaled = np.asarray(rgb, dtype=np.float64) * 255.0
+        rounded = np.round(scaled)
+        if np.all(np.abs(scaled - rounded) < 1e-4):
+            as8 = rounded.astype(np.uint8)
+    if as8 is not None:
+        out = Image.fromarray(as8, mode="RGB").resize((width, height), Image.Resampling.BILINEAR)
+        return np.asarray(out, dtype=np.float32) / 255.0
+    unit = to_unit_float(rgb).astype(np.float32)
+    channels = [
+        np.asarray(Image.fromarray(unit[..., c], mode="F").resize((width, height), Image.Resampling.BILINEAR))
+        for c in range(3)
+    ]
+    return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
+
+
+def resize_plane(plane: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resizes ``(C, H, W)`` planes with antialiased bilinear filtering (any direction)."""
+    if plane.shape[-2:] == (height, width):
+        return plane
+    return F.interpolate(plane[None], size=(height, width), mode="bilinear", align_corners=False, antialias=True)[0]
+
+
+def pad_amounts(height: int, width: int, multiple: int = 112) -> tuple[int, int, int, int]:
+    """Centred zero padding to a multiple: ``(left, right, top, bottom)``, floor on top/left."""
+    dh = -height % multiple
+    dw = -width % multiple
+    top, left = dh // 2, dw // 2
+    return left, dw - left, top, dh - top
+
+
+def pad(x: torch.Tensor, amounts: tuple[int, int, int, int]) -> torch.Tensor:
+    """Zero-pads the last two dims by ``(left, right, top, bottom)`` (value 0 = mid-gray, no chroma)."""
+    if not any(amounts):
+        return x
+    return F.pad(x, amounts)
+
+
+def unpad(x: torch.Tensor, amounts: tuple[int, int, int, int]) -> torch.Tensor:
+    """Crops what :func:`pad` added."""
+    left, right, top, bottom = amounts
+    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]

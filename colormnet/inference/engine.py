@@ -1,0 +1,151 @@
+"""The per-frame inference engine: one segment of a video, frame after frame, from its exemplar outwards.
+
+:meth:`InferenceEngine.step` follows the reference schedule exactly:
+
+* A frame becomes a **memory frame** when ``mem_every`` frames have passed since the last one, or when it carries
+  an exemplar; never the last frame. Memory frames update the hidden state deeply (value encoder); the other
+  frames, except the last, update it in the decoder.
+* The **local attention** looks at the last *memory* frame (up to ``mem_every - 1`` frames back).
+* An exemplar of kind ``keyframe`` (the reference's "first frame is the exemplar" mode) is the true colour of its
+  frame: that frame's output is the exemplar's chroma, and the frame with those colours becomes a memory frame.
+  An exemplar of kind ``reference`` (any colour photo) is encoded from its own luminance and chroma; its frame is
+  then predicted from memory without local attention and without hidden state, as the reference does.
+* Exemplar elements go to permanent memory (:mod:`colormnet.inference.memory_manager`).
+
+All tensors are ``B = 1``. Inputs are normalised (``L'`` in [-1, 1], ``a' = a / 110``, ``b' = b / 110``) at the
+processing size; padding to multiples of 112 happens here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from colormnet.color import pad, pad_amounts, unpad
+from colormnet.config import InferenceConfig
+from colormnet.errors import InferenceError
+from colormnet.inference.memory_manager import MemoryManager
+from colormnet.model.network import ColorMNet
+
+ExemplarMode = Literal["keyframe", "reference"]
+
+
+@dataclass(frozen=True)
+class ExemplarInput:
+    """An exemplar as the engine takes it.
+
+    Attributes:
+        lab: ``3 x H x W`` normalised ``[L', a', b']`` at the frame's processing size.
+        mode: ``keyframe`` (the true colour of this very frame) or ``reference`` (any colour image).
+    """
+
+    lab: torch.Tensor
+    mode: ExemplarMode
+
+
+class InferenceEngine:
+    """Stateful colorization of one run of frames.
+
+    Args:
+        network: the model, in eval mode, on its device.
+        config: memory schedule.
+        autocast_dtype: run under CUDA autocast with this dtype (``None``: full fp32).
+    """
+
+    def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None):
+        self.network = network
+        self.config = config
+        self.autocast_dtype = autocast_dtype
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets everything (a new segment)."""
+        self.memory = MemoryManager(self.config)
+        self.t = 0
+        self.last_mem_t = -(10**9)
+        self.hidden: torch.Tensor | None = None
+        self.last_key: torch.Tensor | None = None
+        self.last_value: torch.Tensor | None = None
+        self.pad_amounts: tuple[int, int, int, int] | None = None
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        device = next(self.network.parameters()).device
+        if self.autocast_dtype is None or device.type != "cuda":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.autocast_dtype)
+
+    def _pad_image(self, lightness: torch.Tensor) -> torch.Tensor:
+        assert self.pad_amounts is not None
+        return pad(lightness.expand(3, -1, -1), self.pad_amounts)[None]
+
+    def _remember(self, key: torch.Tensor, value: torch.Tensor) -> None:
+        self.last_mem_t = self.t
+        self.last_key, self.last_value = key, value
+
+    @torch.inference_mode()
+    def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
+        """Colorizes the next frame.
+
+        Args:
+            lightness: ``1 x H x W`` normalised L' of the frame.
+            exemplar: an exemplar pinned to this frame (required on the first step).
+            end: this is the last frame of the run (it does not become a memory frame).
+
+        Returns:
+            ``2 x H x W`` normalised chroma ``ab'``.
+        """
+        if self.t == 0 and exemplar is None:
+            raise InferenceError("The first frame of a segment needs an exemplar.")
+        height, width = lightness.shape[-2:]
+        if self.pad_amounts is None:
+            self.pad_amounts = pad_amounts(height, width, self.network.config.pad_multiple)
+        if exemplar is not None and exemplar.lab.shape[-2:] != (height, width):
+            raise InferenceError("The exemplar must be resized to the frame's processing size.")
+        with self._autocast():
+            ab = self._step(self._pad_image(lightness), exemplar, end)
+        self.t += 1
+        return unpad(ab, self.pad_amounts)[0].float()
+
+    def _step(self, image: torch.Tensor, exemplar: ExemplarInput | None, end: bool) -> torch.Tensor:
+        net, cfg = self.network, self.config
+        mem_frame = (self.t - self.last_mem_t >= cfg.mem_every or exemplar is not None) and not end
+        normal_update = not mem_frame and not end
+        f16, f8, f4, key, shrinkage, selection = net.encode_key(image)
+        if self.hidden is None:
+            self.hidden = net.init_hidden(key)
+
+        if exemplar is not None and exemplar.mode == "keyframe":
+            ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
+            if not end:
+                value, self.hidden = net.encode_value(image, f16, self.hidden, ab, deep_update=True)
+                self.memory.add_exemplar(key, shrinkage, value)
+                self._remember(key, value)
+            return ab
+
+        if exemplar is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
+            ex_image = self._pad_image(exemplar.lab[:1])
+            ex_ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
+            ex_f16, _, _, ex_key, ex_shrinkage, _ = net.encode_key(ex_image)
+            ex_value, _ = net.encode_value(ex_image, ex_f16, self.hidden, ex_ab, deep_update=False)
+            self.memory.add_exemplar(ex_key, ex_shrinkage, ex_value)
+            self._remember(ex_key, ex_value)
+            readout = self.memory.read(key, selection)
+            _, ab = net.decode((f16, f8, f4), readout.to(f16.dtype), self.hidden, update_hidden=False)
+            if mem_frame:
+                value, _ = net.encode_value(image, f16, self.hidden, ab, deep_update=False)
+                self.memory.add_frame(key, shrinkage, selection, value)
+                self._remember(key, value)
+            return ab
+
+        assert self.last_key is not None and self.last_value is not None
+        readout = self.memory.read(key, selection).to(f16.dtype)
+        readout = readout + net.local_readout(key, self.last_key, self.last_value)
+        self.hidden, ab = net.decode((f16, f8, f4), readout, self.hidden, update_hidden=normal_update)
+        if mem_frame:
+            value, self.hidden = net.encode_value(image, f16, self.hidden, ab, deep_update=True)
+            self.memory.add_frame(key, shrinkage, selection, value)
+            self._remember(key, value)
+        return ab

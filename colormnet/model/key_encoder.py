@@ -1,0 +1,128 @@
+"""Key encoder: a ResNet-50 trunk fused with frozen DINOv2 features, and the key projection.
+
+Legend: ``f16``/``f8``/``f4`` = fused features at 1/16, 1/8, 1/4 of the padded size ``Hp x Wp`` (both multiples of
+112); ``h = Hp / 16``, ``w = Wp / 16``; ``d16`` = the projected DINOv2 features resized onto the /16 grid.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colormnet.model.blocks import LayerNorm2d
+from colormnet.model.dinov2 import VisionTransformer
+from colormnet.model.resnet import bottleneck_layer
+
+
+class CrossChannelAttention(nn.Module):
+    """Transposed ("channel") attention: queries from one stream, keys and values from another.
+
+    Each head attends over its channels (``c x c`` affinities) with L2-normalised spatial vectors and a learnt
+    per-head temperature.
+    """
+
+    def __init__(self, dim: int, num_heads: int = 8) -> None:
+        super().__init__()
+        inner = dim * 2
+        self.num_heads = num_heads
+        self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
+        self.to_q = nn.Conv2d(dim, inner, 1)
+        self.to_q_dw = nn.Conv2d(inner, inner, 3, padding=1, groups=inner)
+        self.to_k = nn.Conv2d(dim, inner, 1)
+        self.to_k_dw = nn.Conv2d(inner, inner, 3, padding=1, groups=inner)
+        self.to_v = nn.Conv2d(dim, inner, 1)
+        self.to_v_dw = nn.Conv2d(inner, inner, 3, padding=1, groups=inner)
+        self.to_out = nn.Sequential(nn.Conv2d(inner, dim, 1))
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        heads = self.num_heads
+        q = self.to_q_dw(self.to_q(x)).view(b, heads, -1, h * w)  # B x heads x c x hw
+        k = self.to_k_dw(self.to_k(context)).view(b, heads, -1, h * w)
+        v = self.to_v_dw(self.to_v(context)).view(b, heads, -1, h * w)
+        q = F.normalize(q, dim=-1)
+        k = F.normalize(k, dim=-1)
+        attn = ((q @ k.transpose(-2, -1)) * self.temperature).softmax(dim=-1)  # B x heads x c x c
+        return self.to_out((attn @ v).view(b, -1, h, w))
+
+
+class Fuse(nn.Module):
+    """Fuses DINOv2 features (queries) with ResNet features (keys/values) at one scale."""
+
+    def __init__(self, dim: int, dino_dim: int = 1536) -> None:
+        super().__init__()
+        self.encode_enc = nn.Conv2d(dino_dim, dim, 3, padding=1)
+        self.norm1 = LayerNorm2d(dim)
+        self.norm2 = LayerNorm2d(dim)
+        self.crossattn = CrossChannelAttention(dim)
+        self.norm3 = LayerNorm2d(dim)
+
+    def forward(self, dino: torch.Tensor, resnet: torch.Tensor) -> torch.Tensor:
+        enc = self.encode_enc(dino)
+        out = self.crossattn(self.norm1(enc), self.norm2(resnet))
+        return F.relu(self.norm3(out + enc))
+
+
+class DinoBranch(nn.Module):
+    """Frozen ViT-S/14; its last four layers are concatenated, projected 1x1 and resized onto the /16 grid."""
+
+    def __init__(self, vit: VisionTransformer, out_dim: int = 1536) -> None:
+        super().__init__()
+        self.backbone = vit
+        self.conv3 = nn.Conv2d(out_dim, out_dim, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = torch.cat(self.backbone.get_intermediate_layers(x, n=4), dim=1)  # B x 1536 x Hp/14 x Wp/14
+        feats = F.relu(self.bn3(self.conv3(feats)))
+        gh, gw = feats.shape[-2:]
+        size = (gh * 14 // 16, gw * 14 // 16)
+        return F.interpolate(feats, size=size, mode="bilinear", align_corners=False)
+
+
+class KeyEncoder(nn.Module):
+    """ResNet-50 (to layer3) + DINOv2 branch, fused at /16, /8 and /4.
+
+    Returns:
+        f16 ``B x 1024 x h x w``, f8 ``B x 512 x 2h x 2w``, f4 ``B x 256 x 4h x 4w``.
+    """
+
+    def __init__(self, vit: VisionTransformer) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.res2 = bottleneck_layer(64, 64, 3, stride=1)
+        self.layer2 = bottleneck_layer(256, 128, 4, stride=2)
+        self.layer3 = bottleneck_layer(512, 256, 6, stride=2)
+        self.network2 = DinoBranch(vit)
+        self.fuse1 = Fuse(1024)
+        self.fuse2 = Fuse(512)
+        self.fuse3 = Fuse(256)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        r4 = self.res2(r)  # B x 256 x Hp/4
+        r8 = self.layer2(r4)  # B x 512 x Hp/8
+        r16 = self.layer3(r8)  # B x 1024 x Hp/16
+        d16 = self.network2(x)  # B x 1536 x h x w
+        d8 = F.interpolate(d16, scale_factor=2, mode="bilinear", align_corners=False)
+        d4 = F.interpolate(d16, scale_factor=4, mode="bilinear", align_corners=False)
+        return self.fuse1(d16, r16), self.fuse2(d8, r8), self.fuse3(d4, r4)
+
+
+class KeyProjection(nn.Module):
+    """Projects f16 to the memory key, its shrinkage (>= 1) and its selection (in (0, 1))."""
+
+    def __init__(self, in_dim: int = 1024, key_dim: int = 64) -> None:
+        super().__init__()
+        self.key_proj = nn.Conv2d(in_dim, key_dim, 3, padding=1)
+        self.d_proj = nn.Conv2d(in_dim, 1, 3, padding=1)
+        self.e_proj = nn.Conv2d(in_dim, key_dim, 3, padding=1)
+
+    def forward(self, f16: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        key = self.key_proj(f16)
+        shrinkage = self.d_proj(f16) ** 2 + 1
+        selection = torch.sigmoid(self.e_proj(f16))
+        return key, shrinkage, selection

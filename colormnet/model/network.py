@@ -1,0 +1,80 @@
+"""ColorMNet (Yang et al., ECCV 2024): the network as a set of modules, with the checkpoint's parameter names.
+
+The per-frame control flow (memory, hidden state, exemplars) lives in :mod:`colormnet.inference.engine`; this
+module only exposes the pieces it calls. Module paths reproduce the official state-dict keys exactly, so the
+released checkpoint loads with ``strict=True`` and no conversion.
+
+Legend: ``O = 2`` objects (the a and b chroma channels), ``h x w`` the /16 grid of the padded frame.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from colormnet.config import ModelConfig
+from colormnet.model.decoder import Decoder
+from colormnet.model.dinov2 import VisionTransformer
+from colormnet.model.key_encoder import KeyEncoder, KeyProjection
+from colormnet.model.local_attention import LocalAttention
+from colormnet.model.value_encoder import ValueEncoder
+
+
+class ColorMNet(nn.Module):
+    """All modules of ColorMNet; see the engine for how a video flows through them."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or ModelConfig()
+        vit = VisionTransformer(
+            patch_size=config.vit_patch,
+            dim=config.vit_dim,
+            depth=config.vit_depth,
+            num_heads=config.vit_heads,
+            pos_grid=config.vit_grid,
+        )
+        self.key_encoder = KeyEncoder(vit)
+        self.value_encoder = ValueEncoder(config.value_dim, config.hidden_dim)
+        self.key_proj = KeyProjection(1024, config.key_dim)
+        self.short_term_attn = LocalAttention(
+            config.key_dim, config.value_dim * config.num_objects, config.local_window
+        )
+        self.decoder = Decoder(config.value_dim, config.hidden_dim)
+
+    def encode_key(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Key features of a ``B x 3 x Hp x Wp`` image.
+
+        Returns:
+            f16, f8, f4, key ``B x C_k x h x w``, shrinkage ``B x 1 x h x w``, selection ``B x C_k x h x w``.
+        """
+        f16, f8, f4 = self.key_encoder(image)
+        key, shrinkage, selection = self.key_proj(f16)
+        return f16, f8, f4, key, shrinkage, selection
+
+    def encode_value(
+        self, image: torch.Tensor, f16: torch.Tensor, hidden: torch.Tensor, chroma: torch.Tensor, deep_update: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Memory value ``B x O x C_v x h x w`` and hidden state; see :class:`ValueEncoder`."""
+        return self.value_encoder(image, f16, hidden, chroma, deep_update)
+
+    def local_readout(self, key: torch.Tensor, last_key: torch.Tensor, last_value: torch.Tensor) -> torch.Tensor:
+        """Local attention to the last memory frame, reshaped like a memory readout ``B x O x C_v x h x w``."""
+        b, o = last_value.shape[:2]
+        out = self.short_term_attn(key, last_key, last_value.flatten(1, 2))
+        return out.view(b, o, -1, *out.shape[-2:])
+
+    def decode(
+        self,
+        feats: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        readout: torch.Tensor,
+        hidden: torch.Tensor,
+        update_hidden: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """New hidden state and normalised chroma ``ab' = tanh(logits)``, ``B x 2 x Hp x Wp``."""
+        hidden, logits = self.decoder(*feats, readout, hidden, update_hidden)
+        return hidden, torch.tanh(logits)
+
+    def init_hidden(self, key: torch.Tensor) -> torch.Tensor:
+        """A zero hidden state shaped for the frame of ``key``."""
+        b, _, h, w = key.shape
+        return key.new_zeros(b, self.config.num_objects, self.config.hidden_dim, h, w)

@@ -1,0 +1,53 @@
+"""Value encoder: a ResNet-18 trunk over ``[L', L', L', own chroma, other chroma]`` per object, fused with f16.
+
+Legend: objects are the a and b chroma channels (``O = 2``); ``h x w`` is the /16 grid.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colormnet.model.blocks import FusionBlock, HiddenReinforcer
+from colormnet.model.resnet import basic_layer
+
+
+class ValueEncoder(nn.Module):
+    """Encodes a frame and its chroma into per-object memory values, optionally reinforcing the hidden state."""
+
+    def __init__(self, value_dim: int = 512, hidden_dim: int = 64) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(5, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = basic_layer(64, 64, 2, stride=1)
+        self.layer2 = basic_layer(64, 128, 2, stride=2)
+        self.layer3 = basic_layer(128, 256, 2, stride=2)
+        self.fuser = FusionBlock(1024, 256, value_dim, value_dim)
+        self.hidden_reinforce = HiddenReinforcer(value_dim, hidden_dim)
+
+    def forward(
+        self, image: torch.Tensor, f16: torch.Tensor, hidden: torch.Tensor, chroma: torch.Tensor, deep_update: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Args:
+            image: ``B x 3 x Hp x Wp`` (L' repeated).
+            f16: ``B x 1024 x h x w`` key features of the same image.
+            hidden: ``B x O x C_h x h x w``.
+            chroma: ``B x 2 x Hp x Wp`` normalised a', b'.
+            deep_update: reinforce the hidden state from the new value.
+
+        Returns:
+            value ``B x O x C_v x h x w`` and the (possibly updated) hidden state.
+        """
+        b = image.shape[0]
+        own_other = torch.stack([chroma, chroma.flip(1)], dim=1)  # B x O x 2 x Hp x Wp: [a, b] and [b, a]
+        g = torch.cat([image.unsqueeze(1).expand(-1, 2, -1, -1, -1), own_other], dim=2).flatten(0, 1)
+        g = self.maxpool(F.relu(self.bn1(self.conv1(g))))
+        g = self.layer3(self.layer2(self.layer1(g)))  # (B*O) x 256 x h x w
+        if g.shape[-2:] != f16.shape[-2:]:
+            g = F.interpolate(g, size=f16.shape[-2:], mode="bilinear", align_corners=False)
+        value = self.fuser(f16, g.view(b, 2, *g.shape[1:]))
+        if deep_update:
+            hidden = self.hidden_reinforce(value, hidden)
+        return value, hidden
