@@ -78,17 +78,24 @@ class LocalAttention(nn.Module):
     def attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """Softmax weights over the window: ``B x (2r+1)^2 x h x w``."""
         h, w = q.shape[-2:]
+        r = self.radius
         qs = q * self.scale
-        corr = torch.stack([(qs * shift_window(k, dy, dx)).sum(1) for dy, dx in window_offsets(self.radius)], dim=1)
+        k_pad = F.pad(k, (r, r, r, r))  # zero outside the image
+        corr = torch.stack(
+            [(qs * k_pad[..., r + dy : r + dy + h, r + dx : r + dx + w]).sum(1) for dy, dx in window_offsets(r)], dim=1
+        )
         logits = (corr + self.relative_emb_k(q)).float()
-        logits = logits.masked_fill(outside_mask(h, w, self.radius, q.device), OUTSIDE_LOGIT)
+        logits = logits.masked_fill(outside_mask(h, w, r, q.device), OUTSIDE_LOGIT)
         return logits.softmax(dim=1).to(q.dtype)
 
     def aggregate(self, attn: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Window-weighted sum of the values: ``B x C_v x h x w``."""
+        h, w = v.shape[-2:]
+        r = self.radius
+        v_pad = F.pad(v, (r, r, r, r))
         out = torch.zeros_like(v)
-        for d, (dy, dx) in enumerate(window_offsets(self.radius)):
-            out += attn[:, d : d + 1] * shift_window(v, dy, dx)
+        for d, (dy, dx) in enumerate(window_offsets(r)):
+            out.addcmul_(attn[:, d : d + 1], v_pad[..., r + dy : r + dy + h, r + dx : r + dx + w])
         return out
 
     def project(self, agg: torch.Tensor) -> torch.Tensor:

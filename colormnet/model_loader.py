@@ -1,0 +1,109 @@
+"""Builds the network from a checkpoint on the chosen device, once per process.
+
+Loading the checkpoint (about 500 MB) takes seconds, so the last loaded model is kept and reused by later sessions
+that ask for the same weights, device and precision.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from colormnet.config import Device, Precision
+from colormnet.errors import InferenceError, WeightsError
+from colormnet.model.network import ColorMNet
+from colormnet.weights import fingerprint, load_weights, resolve_weights_path
+
+logger = logging.getLogger(__name__)
+
+_AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network ready for inference.
+
+    Attributes:
+        network: the model in eval mode on ``device``.
+        device: where it runs.
+        autocast_dtype: CUDA autocast dtype, or ``None`` for fp32.
+        path: the checkpoint it came from.
+        fingerprint: a cheap identity of that file (for cache keys).
+        is_random: the checkpoint is randomly initialised (tests and demos only).
+    """
+
+    network: ColorMNet
+    device: torch.device
+    autocast_dtype: torch.dtype | None
+    path: Path
+    fingerprint: str
+    is_random: bool
+
+
+def resolve_device(device: Device) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU.
+
+    Raises:
+        InferenceError: ``cuda`` was asked for and none is available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InferenceError("No CUDA device is available: use --device cpu (or auto).")
+    return torch.device(device)
+
+
+def resolve_autocast(precision: Precision, device: torch.device) -> torch.dtype | None:
+    """``auto`` -> fp16 autocast on CUDA, fp32 on CPU; reduced precision is CUDA-only."""
+    if device.type != "cuda":
+        if precision in ("fp16", "bf16"):
+            logger.warning("%s needs a CUDA device; running in fp32 on the CPU", precision)
+        return None
+    return torch.float16 if precision == "auto" else _AUTOCAST[precision]
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str, str], LoadedModel] = {}
+
+
+def load_model(weights: str | Path | None, *, device: Device = "auto", precision: Precision = "auto") -> LoadedModel:
+    """Loads (or reuses) the network for a checkpoint.
+
+    Args:
+        weights: checkpoint path; ``None`` resolves ``$COLORMNET_WEIGHTS`` or the per-user default.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        precision: ``auto``, ``fp32``, ``fp16`` or ``bf16``.
+
+    Raises:
+        WeightsError: the checkpoint is missing or unusable.
+        InferenceError: the device is unavailable.
+    """
+    path = resolve_weights_path(weights)
+    torch_device = resolve_device(device)
+    autocast = resolve_autocast(precision, torch_device)
+    if not path.is_file():
+        load_weights(path)  # raises the one-sentence WeightsError for a missing path or a folder
+    ident = fingerprint(path)
+    key = (ident, str(torch_device), str(autocast))
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        loaded = load_weights(path)
+        network = ColorMNet()
+        try:
+            network.load_state_dict(loaded.state_dict, strict=True)
+        except RuntimeError as exc:  # load_weights validated keys and shapes; this is a safety net
+            raise WeightsError(f"{path} does not fit the ColorMNet architecture: {exc}") from exc
+        network = network.eval().to(torch_device)
+        for p in network.parameters():
+            p.requires_grad_(False)
+        if loaded.is_random:
+            logger.warning("Running with RANDOM weights from %s: the colours are meaningless.", path)
+        model = LoadedModel(network, torch_device, autocast, path, ident, loaded.is_random)
+        _cache.clear()  # keep one model: each holds ~0.5 GB
+        _cache[key] = model
+        return model

@@ -1,0 +1,62 @@
+"""Shared fixtures: the full-size network with the golden random weights, a random checkpoint file, real clips."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DATA = Path(__file__).parent / "data"
+CLIPS = DATA / "clips"
+GOLDEN = DATA / "golden"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def golden_state_dict() -> dict[str, torch.Tensor]:
+    """The deterministic random weights the golden outputs were computed with (seed 0 of the manifest rule)."""
+    from colormnet.weights import random_state_dict
+
+    return random_state_dict(seed=0)
+
+
+@pytest.fixture(scope="session")
+def golden_network(golden_state_dict: dict[str, torch.Tensor]):
+    """The full-size network with the golden weights, built once per test run."""
+    from colormnet.model.network import ColorMNet
+
+    network = ColorMNet().eval()
+    network.load_state_dict(golden_state_dict, strict=True)
+    for p in network.parameters():
+        p.requires_grad_(False)
+    return network
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random checkpoint file of the real architecture (seed 0), written once per test run."""
+    from colormnet.weights import save_random_weights
+
+    return save_random_weights(tmp_path_factory.mktemp("weights") / "random.pth", seed=0)
+
+
+@pytest.fixture(scope="session")
+def realshort() -> Path:
+    """320x240, 36 frames, with audio (BSD-2-Clause, see tests/data/README.md)."""
+    return CLIPS / "realshort.mp4"
