@@ -1,0 +1,1 @@
+"""ColorMNet Studio's desktop app (PySide6): the only package that imports Qt."""

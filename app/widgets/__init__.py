@@ -1,0 +1,1 @@
+"""Views of the main window: pure widgets that talk to the controller."""

@@ -1,0 +1,509 @@
+"""The controller: owns the project, the frame cache, the session worker and the frame loader.
+
+Views call its methods and subscribe to its ``sig_*`` signals; they never touch a thread. The session lives on the
+worker's thread and the controller only queues jobs to it, so the GUI thread never waits for the model. Exemplar
+edits change the project at once and are handed to the session in order; frames stay valid while the key of their
+segment is unchanged, so an edit invalidates only the segments the edited exemplar governs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.exemplar_edits import ExemplarEdits
+from app.frame_cache import FrameCache
+from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
+from app.paths import AppPaths
+from app.progress import RunMeter
+from app.project import EngineSettings, Project
+from app.session_worker import (
+    ColorizedFrame,
+    ExemplarSpec,
+    ExportJob,
+    OpenRequest,
+    RunRequest,
+    SegmentInfo,
+    SessionWorker,
+)
+from app.settings import AppSettings
+from app.worker import DownloadWorker, WorkerThread
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Run:
+    kind: str  # colorize | export
+    request: RunRequest | ExportJob
+    cancel: threading.Event
+
+
+class Controller(QObject, ExemplarEdits):
+    """Application state and the one place that talks to the worker threads.
+
+    Args:
+        settings: The persisted settings.
+        paths: Where scratch projects, caches and autosaves go.
+        weights: A checkpoint given on the command line (overrides the settings).
+    """
+
+    sig_video_opened = Signal(object)
+    """A video is open; carries its VideoInfo."""
+    sig_project_changed = Signal()
+    """The project changed: exemplars, in/out points, settings, path or the unsaved-changes mark."""
+    sig_segments_changed = Signal()
+    """The session's segments changed."""
+    sig_colorized_changed = Signal()
+    """Which frames are colorized (cached) changed."""
+    sig_current_frame_changed = Signal(int)
+    """The playhead moved."""
+    sig_frame_shown = Signal(int, object, object)
+    """The frame under the playhead is ready: index, source QImage (grayscale), colorized QImage or None."""
+    sig_model_state = Signal(str)
+    """The model's state changed: idle, loading, ready, missing or failed."""
+    sig_weights_missing = Signal(str)
+    """The checkpoint is missing or unusable; carries the one-sentence reason."""
+    sig_run_started = Signal(str)
+    """A colorize or export run started (its kind)."""
+    sig_progress = Signal(object)
+    """Progress of the current run; carries a Progress."""
+    sig_run_finished = Signal(str, bool)
+    """A run ended: its kind and whether it was cancelled."""
+    sig_export_progress = Signal(int, int)
+    """Frames written and frames to write during an export."""
+    sig_export_finished = Signal(bool, str)
+    """An export ended: whether the file was written, and the path or the reason it was not."""
+    sig_download_progress = Signal(int, int)
+    """Bytes downloaded and the total (0 when unknown)."""
+    sig_download_finished = Signal(bool, str)
+    """The weights download ended: success, and the path or a one-sentence message."""
+    sig_error = Signal(str)
+    """Something the user asked for failed; carries a one-sentence message."""
+    sig_status = Signal(str)
+    """A short note for the status bar."""
+
+    _sig_worker_open = Signal(object)
+    _sig_worker_exemplars = Signal(object)
+    _sig_worker_load_model = Signal()
+    _sig_worker_colorize = Signal(object, object)
+    _sig_worker_export = Signal(object, object)
+    _sig_worker_warm_up = Signal()
+    _sig_loader_open = Signal(str, object)
+    _sig_download = Signal(str)
+
+    def __init__(self, settings: AppSettings, paths: AppPaths, *, weights: Path | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.paths = paths
+        self.project = Project.scratch(paths.scratch)
+        self.project.settings = settings.engine_settings()
+        self.cache: FrameCache | None = None
+        self.video_info: object | None = None
+        self.segments: list[SegmentInfo] = []
+        self.colorized = np.zeros(0, dtype=bool)
+        self.current_frame = 0
+        self.model_state = "idle"
+        self.device = ""
+        self.weights_are_random = False
+        self.engine_ready = False
+        self.follow_playhead = settings.follow_playhead
+        self._weights_override = weights
+        self._run: _Run | None = None
+        self._restart: RunRequest | None = None
+        self._meter = RunMeter()
+        self._start_threads()
+
+    # -- threads -----------------------------------------------------------------------------------------------
+
+    def _start_threads(self) -> None:
+        worker = SessionWorker()
+        worker.sig_engine_ready.connect(self._on_worker_engine_ready)
+        worker.sig_opened.connect(self._on_worker_opened)
+        worker.sig_segments.connect(self._on_worker_segments)
+        worker.sig_model_loaded.connect(self._on_worker_model_loaded)
+        worker.sig_model_failed.connect(self._on_worker_model_failed)
+        worker.sig_run_started.connect(self._on_worker_run_started)
+        worker.sig_frame.connect(self._on_worker_frame)
+        worker.sig_export_progress.connect(self.sig_export_progress)
+        worker.sig_run_finished.connect(self._on_worker_run_finished)
+        worker.sig_error.connect(self.sig_error)
+        self._sig_worker_open.connect(worker.open)
+        self._sig_worker_exemplars.connect(worker.set_exemplars)
+        self._sig_worker_load_model.connect(worker.load_model)
+        self._sig_worker_colorize.connect(worker.colorize)
+        self._sig_worker_export.connect(worker.export)
+        self._sig_worker_warm_up.connect(worker.warm_up)
+        self._session_thread = WorkerThread(worker, "colormnet-session")
+
+        loader = FrameLoader()
+        loader.sig_loaded.connect(self._on_loader_loaded)
+        loader.sig_failed.connect(self._on_loader_failed)
+        loader.sig_opened.connect(self._on_loader_opened)
+        self._sig_loader_open.connect(loader.open)
+        self._loader = loader
+        self._loader_thread = WorkerThread(loader, "colormnet-frames")
+        self._download_thread: WorkerThread | None = None
+        self._sig_worker_warm_up.emit()  # import torch in the background right away
+
+    def shutdown(self) -> None:
+        """Cancel what runs and stop every thread (call once, before the application quits)."""
+        self._restart = None
+        cancel = self._run.cancel.set if self._run is not None else None
+        self._session_thread.stop(cancel)
+        self._session_thread.worker.close()  # type: ignore[attr-defined]  # the thread has finished
+        self._loader_thread.stop()
+        self._loader.close()
+        if self._download_thread is not None:
+            self._download_thread.stop(self._download_thread.worker.cancel_event.set)  # type: ignore[attr-defined]
+        self._run = None
+
+    # -- opening -----------------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether a colorize or export run is going on."""
+        return self._run is not None
+
+    @property
+    def frame_count(self) -> int:
+        """Frames of the open video (0 when none is open)."""
+        return int(self.colorized.size)
+
+    def open_video(self, path: str | Path) -> None:
+        """Start a new project on a video file or image-sequence folder (the answer comes as a signal)."""
+        project = Project.scratch(self.paths.scratch)
+        project.settings = self.settings.engine_settings()
+        project.video = Path(path).resolve()
+        self._adopt_project(project)
+
+    def open_project(self, path: str | Path) -> bool:
+        """Open a ``.cmnproj`` file; False (and a message) when it cannot be read."""
+        from app.project import ProjectError
+
+        try:
+            project = Project.load(path)
+        except ProjectError as exc:
+            self.sig_error.emit(str(exc))
+            return False
+        if project.video is None or not project.video.exists():
+            self.sig_error.emit(f"The project's video {project.video} is missing; move it back or open the video.")
+            return False
+        self._adopt_project(project)
+        return True
+
+    def adopt_project(self, project: Project) -> None:
+        """Make ``project`` (for example a restored autosave) the current one."""
+        self._adopt_project(project)
+
+    def _adopt_project(self, project: Project) -> None:
+        self.cancel()
+        self._restart = None
+        self.project = project
+        self.cache = FrameCache(self.paths.cache / project.project_id, limit_bytes=self.settings.cache_limit_bytes)
+        self.video_info = None
+        self.segments = []
+        self.colorized = np.zeros(0, dtype=bool)
+        self.sig_project_changed.emit()
+        if project.video is not None:
+            self._sig_loader_open.emit(str(project.video), self.cache)
+
+    def _on_loader_opened(self, info: object) -> None:
+        self.video_info = info
+        count = int(info.frame_count)  # type: ignore[attr-defined]
+        self.project.frame_count = count
+        self.colorized = np.zeros(count, dtype=bool)
+        self.current_frame = min(max(0, self.project.playhead), max(0, count - 1))
+        self.sig_video_opened.emit(info)
+        self.sig_current_frame_changed.emit(self.current_frame)
+        self._request_frame()
+        self._open_session()
+
+    def _open_session(self) -> None:
+        if self.project.video is None or self.cache is None or self.video_info is None:
+            return
+        self.cancel()
+        self._set_model_state("loading")
+        self._sig_worker_exemplars.emit(self._specs())
+        self._sig_worker_open.emit(
+            OpenRequest(self.project.video, self.weights_path(), self.project.settings, self.cache)
+        )
+        self._sig_worker_load_model.emit()
+
+    def save_project(self, path: str | Path | None = None) -> bool:
+        """Save the project (to ``path``, or where it was saved before); False (and a message) on failure."""
+        from app.project import ProjectError
+
+        target = Path(path) if path is not None else self.project.path
+        if target is None:
+            self.sig_error.emit("The project has no file yet; choose where to save it.")
+            return False
+        try:
+            self.project.save(target)
+        except ProjectError as exc:
+            self.sig_error.emit(str(exc))
+            return False
+        self._sig_worker_exemplars.emit(self._specs())  # the images now live next to the project
+        self.sig_project_changed.emit()
+        return True
+
+    def set_in_point(self, frame: int | None = None) -> None:
+        """Set the in point (the playhead by default)."""
+        frame = self.current_frame if frame is None else frame
+        out = self.project.out_point if self.project.out_point is None or self.project.out_point >= frame else None
+        self.project.set_in_out(frame, out)
+        self.sig_project_changed.emit()
+
+    def set_out_point(self, frame: int | None = None) -> None:
+        """Set the out point (the playhead by default)."""
+        frame = self.current_frame if frame is None else frame
+        start = self.project.in_point if self.project.in_point is None or self.project.in_point <= frame else None
+        self.project.set_in_out(start, frame)
+        self.sig_project_changed.emit()
+
+    def clear_in_out(self) -> None:
+        """Clear the in and out points."""
+        self.project.set_in_out(None, None)
+        self.sig_project_changed.emit()
+
+    def weights_path(self) -> Path | None:
+        """The checkpoint to use: the command line's, else the one in the settings, else the library's default."""
+        return self._weights_override or self.settings.weights_path
+
+    def set_weights_path(self, path: Path) -> None:
+        """Use the checkpoint at ``path`` from now on (remembered in the settings)."""
+        self._weights_override = None
+        self.settings.weights_path = Path(path)
+        self._open_session()
+
+    def set_engine_settings(self, settings: EngineSettings) -> None:
+        """Change how frames are colorized; the session is reopened with the new settings."""
+        self.settings.set_engine_settings(settings)
+        if settings == self.project.settings:
+            return
+        self.project.settings = settings
+        self.project.dirty = True
+        self.sig_project_changed.emit()
+        self._open_session()
+
+    # -- playhead ----------------------------------------------------------------------------------------------
+
+    def set_current_frame(self, index: int) -> None:
+        """Move the playhead (clamped to the video) and load that frame."""
+        if self.frame_count == 0:
+            return
+        index = min(max(0, int(index)), self.frame_count - 1)
+        if index == self.current_frame:
+            return
+        self.current_frame = index
+        self.project.playhead = index
+        self.sig_current_frame_changed.emit(index)
+        self._request_frame()
+
+    def step(self, delta: int) -> None:
+        """Move the playhead by ``delta`` frames."""
+        self.set_current_frame(self.current_frame + delta)
+
+    def segment_index_at(self, frame: int) -> int | None:
+        """Index into :attr:`segments` of the segment holding ``frame``."""
+        starts = [s.start for s in self.segments]
+        i = bisect.bisect_right(starts, frame) - 1
+        if 0 <= i < len(self.segments) and frame < self.segments[i].stop:
+            return i
+        return None
+
+    def key_at(self, frame: int) -> str:
+        """Cache key of the segment holding ``frame`` ("" when there is none)."""
+        i = self.segment_index_at(frame)
+        return self.segments[i].key if i is not None else ""
+
+    def _request_frame(self) -> None:
+        self._loader.request(FrameRequest(self.current_frame, self.key_at(self.current_frame)))
+
+    def _on_loader_loaded(self, frame: LoadedFrame) -> None:
+        if frame.index != self.current_frame:
+            return  # a newer request is on its way
+        if frame.key != self.key_at(frame.index):
+            self._request_frame()  # the segments changed meanwhile
+            return
+        gray = frame.gray
+        source = QImage(gray.data, gray.shape[1], gray.shape[0], gray.strides[0], QImage.Format.Format_Grayscale8)
+        colour = None
+        if frame.color is not None:
+            rgb = np.ascontiguousarray(frame.color)
+            colour = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888).copy()
+        self.sig_frame_shown.emit(frame.index, source.copy(), colour)
+
+    def _on_loader_failed(self, index: int, message: str) -> None:
+        if index < 0:  # the video itself cannot be opened: back to an empty project
+            empty = Project.scratch(self.paths.scratch)
+            empty.settings = self.settings.engine_settings()
+            self._adopt_project(empty)
+        self.sig_error.emit(message)
+
+    # -- runs --------------------------------------------------------------------------------------------------
+
+    def colorize_segment(self) -> None:
+        """Colorize the segment under the playhead."""
+        self._start_colorize(RunRequest("segment", self.current_frame))
+
+    def colorize_from_here(self) -> None:
+        """Colorize from the playhead to the out point (or the end)."""
+        stop = self.project.out_point + 1 if self.project.out_point is not None else None
+        self._start_colorize(RunRequest("from_here", self.current_frame, stop))
+
+    def colorize_all(self) -> None:
+        """Colorize every frame."""
+        self._start_colorize(RunRequest("all"))
+
+    def colorize_range(self, start: int, stop: int) -> None:
+        """Colorize frames ``[start, stop)``."""
+        self._start_colorize(RunRequest("range", start, stop))
+
+    def cancel(self) -> None:
+        """Stop the current run; the session notices before its next frame."""
+        if self._run is not None:
+            self._run.cancel.set()
+
+    def export(self, job: ExportJob) -> None:
+        """Export frames to a file, colorizing the missing ones first (the result comes as a signal)."""
+        if not self._can_run():
+            return
+        self._run = _Run("export", job, threading.Event())
+        self._sig_worker_export.emit(job, self._run.cancel)
+
+    def _start_colorize(self, request: RunRequest) -> None:
+        if not self._can_run():
+            return
+        if not self.project.exemplars:
+            self.sig_error.emit("There is no exemplar yet; add one at a frame (Ctrl+E) before colorizing.")
+            return
+        self._run = _Run("colorize", request, threading.Event())
+        self._sig_worker_colorize.emit(request, self._run.cancel)
+
+    def _can_run(self) -> bool:
+        if self.video_info is None:
+            self.sig_error.emit("No video is open; open a video first.")
+            return False
+        if self._run is not None:
+            self.sig_error.emit("A run is already going on; wait for it or cancel it first.")
+            return False
+        if self.model_state == "missing":
+            self.sig_weights_missing.emit("The ColorMNet weights are not installed; download or locate them first.")
+            return False
+        return True
+
+    def _on_worker_run_started(self, kind: str, total: int) -> None:
+        self.sig_progress.emit(self._meter.start())
+        self.sig_run_started.emit(kind)
+
+    def _on_worker_frame(self, frame: ColorizedFrame) -> None:
+        if frame.key and frame.index < self.frame_count and frame.key == self.key_at(frame.index):
+            self.colorized[frame.index] = True
+            self.sig_colorized_changed.emit()
+        if self._run is None or self._run.cancel.is_set():
+            return  # the tail of a cancelled run: cached, but neither counted nor followed
+        self.sig_progress.emit(self._meter.update(frame.done, frame.total))
+        if self.follow_playhead:
+            self.set_current_frame(frame.index)
+        if frame.index == self.current_frame:
+            self._request_frame()
+
+    def _on_worker_run_finished(self, kind: str, cancelled: bool, error: str) -> None:
+        run, self._run = self._run, None
+        if error:
+            self.sig_error.emit(error)
+        if kind == "export" and run is not None:
+            job = run.request
+            ok = not cancelled and not error
+            reason = str(job.path) if ok else (error or "The export was cancelled.")  # type: ignore[union-attr]
+            self.sig_export_finished.emit(ok, reason)
+        self.sig_run_finished.emit(kind, cancelled)
+        restart, self._restart = self._restart, None
+        if restart is not None and not error:
+            self._start_colorize(restart)
+
+    # -- worker state ------------------------------------------------------------------------------------------
+
+    def _on_worker_engine_ready(self) -> None:
+        self.engine_ready = True
+        self.sig_status.emit("Colorization engine ready.")
+
+    def _on_worker_opened(self, info: object) -> None:
+        logger.info("session open on %s", getattr(info, "path", info))
+
+    def _on_worker_segments(self, segments: list[SegmentInfo]) -> None:
+        self.segments = sorted(segments, key=lambda s: s.start)
+        self.colorized[:] = False
+        if self.cache is not None:
+            for segment in self.segments:
+                if segment.key:
+                    cached = [i for i in self.cache.frames(segment.key) if segment.start <= i < segment.stop]
+                    self.colorized[cached] = True
+        self.sig_segments_changed.emit()
+        self.sig_colorized_changed.emit()
+        self._request_frame()
+
+    def _on_worker_model_loaded(self, device: str, random: bool) -> None:
+        self.device = device
+        self.weights_are_random = random
+        self._set_model_state("ready")
+        if random:
+            self.sig_status.emit("These weights are random: the colours are meaningless (pipeline check only).")
+
+    def _on_worker_model_failed(self, message: str, weights_problem: bool) -> None:
+        self._restart = None
+        self._set_model_state("missing" if weights_problem else "failed")
+        if weights_problem:
+            self.sig_weights_missing.emit(message)
+        else:
+            self.sig_error.emit(message)
+
+    def _set_model_state(self, state: str) -> None:
+        self.model_state = state
+        self.sig_model_state.emit(state)
+
+    # -- exemplars (see ExemplarEdits) -------------------------------------------------------------------------
+
+    def _specs(self) -> list[ExemplarSpec]:
+        return [ExemplarSpec(e.frame, e.image, e.kind, e.name) for e in self.project.exemplars]
+
+    def _exemplars_changed(self) -> None:
+        """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""
+        self.sig_project_changed.emit()
+        if self._run is not None and self._run.kind == "colorize" and not self._run.cancel.is_set():
+            self._restart = replace(self._run.request)  # type: ignore[arg-type]
+            self._run.cancel.set()
+        self._sig_worker_exemplars.emit(self._specs())
+
+    # -- weights download --------------------------------------------------------------------------------------
+
+    def start_download(self, dest: Path | None = None) -> None:
+        """Download the official checkpoint in the background."""
+        if self._download_thread is None:
+            worker = DownloadWorker()
+            worker.sig_progress.connect(self.sig_download_progress)
+            worker.sig_finished.connect(self._on_download_finished)
+            worker.sig_failed.connect(self._on_download_failed)
+            self._sig_download.connect(worker.download)
+            self._download_thread = WorkerThread(worker, "colormnet-download")
+        self._sig_download.emit(str(dest) if dest is not None else "")
+
+    def cancel_download(self) -> None:
+        """Stop the download (the partial file is kept and resumed next time)."""
+        if self._download_thread is not None:
+            self._download_thread.worker.cancel_event.set()  # type: ignore[attr-defined]
+
+    def _on_download_finished(self, path: str) -> None:
+        self.sig_download_finished.emit(True, path)
+        self.set_weights_path(Path(path))
+
+    def _on_download_failed(self, message: str, cancelled: bool) -> None:
+        self.sig_download_finished.emit(False, "The download was cancelled." if cancelled else message)

@@ -1,0 +1,124 @@
+"""Reads the frames the viewer shows, off the GUI thread.
+
+Seeking and decoding a frame can take longer than a GUI handler may; the loader does it on its own QThread with its
+own :class:`~colormnet.video.VideoReader` (readers are not shared between threads). Requests coalesce: while the
+user scrubs, only the newest requested frame is read, so the loader never falls behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.frame_cache import FrameCache
+from colormnet.errors import ColorMNetError
+
+logger = logging.getLogger(__name__)
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601 weights, as used for the model's L input
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    """A frame to show: its index and the cache key of its segment ("" when it cannot be cached)."""
+
+    index: int
+    key: str
+
+
+@dataclass(frozen=True)
+class LoadedFrame:
+    """A frame ready to show: the source as grayscale and, when cached, the colorized frame."""
+
+    index: int
+    gray: np.ndarray  # HxW uint8
+    color: np.ndarray | None  # HxWx3 uint8
+    key: str
+
+
+def to_gray8(rgb: np.ndarray) -> np.ndarray:
+    """The luminance of an RGB frame as uint8 (8- or 16-bit input)."""
+    scale = 1.0 / 257.0 if rgb.dtype == np.uint16 else 1.0
+    luma = rgb.astype(np.float32) @ (_LUMA * scale)
+    return np.clip(luma + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_rgb8(rgb: np.ndarray) -> np.ndarray:
+    """An RGB frame as uint8 (16-bit input is rounded down to 8 bits)."""
+    return rgb if rgb.dtype == np.uint8 else (rgb >> 8).astype(np.uint8)
+
+
+class FrameLoader(QObject):
+    """Decodes source frames and reads cached colorized frames; lives on its own QThread."""
+
+    sig_opened = Signal(object)
+    """A video was opened; carries its VideoInfo."""
+    sig_loaded = Signal(object)
+    """A requested frame is ready; carries a LoadedFrame."""
+    sig_failed = Signal(int, str)
+    """A video or frame could not be read: the frame index (-1 for the video) and a one-sentence message."""
+    _sig_wake = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._pending: FrameRequest | None = None
+        self._reader: Any = None
+        self._cache: FrameCache | None = None
+        self._sig_wake.connect(self._on_wake)
+
+    def request(self, request: FrameRequest) -> None:
+        """Ask for a frame; thread-safe. A request not started yet is replaced by a newer one."""
+        with self._lock:
+            self._pending = request
+        self._sig_wake.emit()
+
+    @Slot(str, object)
+    def open(self, path: str, cache: FrameCache | None) -> None:
+        """Open the video whose frames are requested next (closing the previous one)."""
+        from colormnet.video import VideoReader
+
+        self.close()
+        self._cache = cache
+        try:
+            self._reader = VideoReader(Path(path))
+        except ColorMNetError as exc:
+            logger.warning("cannot open %s: %s", path, exc)
+            self.sig_failed.emit(-1, str(exc))
+            return
+        self.sig_opened.emit(self._reader.info)
+
+    @Slot(object)
+    def set_cache(self, cache: FrameCache | None) -> None:
+        """Read colorized frames from ``cache`` from now on."""
+        self._cache = cache
+
+    @Slot()
+    def close(self) -> None:
+        """Close the video."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @Slot()
+    def _on_wake(self) -> None:
+        with self._lock:
+            request, self._pending = self._pending, None
+        if request is None or self._reader is None:
+            return
+        try:
+            gray = to_gray8(self._reader.read(request.index))
+        except ColorMNetError as exc:
+            self.sig_failed.emit(request.index, str(exc))
+            return
+        color = None
+        if self._cache is not None and request.key:
+            cached = self._cache.get(request.key, request.index)
+            color = to_rgb8(cached) if cached is not None else None
+        self.sig_loaded.emit(LoadedFrame(request.index, gray, color, request.key))

@@ -1,0 +1,64 @@
+"""The program's icons: one table from action names to qtawesome glyphs, drawn in the theme's neutral grays."""
+
+from __future__ import annotations
+
+import qtawesome as qta
+from PySide6.QtGui import QIcon
+
+_NORMAL = "#d4d4d4"
+_DISABLED = "#6e6e6e"
+
+ICONS: dict[str, str] = {
+    "open_video": "mdi6.file-video",
+    "open_folder": "mdi6.folder-multiple-image",
+    "open_project": "mdi6.folder-open",
+    "recent": "mdi6.history",
+    "save": "mdi6.content-save",
+    "save_as": "mdi6.content-save-edit",
+    "export": "mdi6.export",
+    "quit": "mdi6.exit-to-app",
+    "settings": "mdi6.cog",
+    "play": "mdi6.play",
+    "pause": "mdi6.pause",
+    "next_frame": "mdi6.step-forward",
+    "previous_frame": "mdi6.step-backward",
+    "forward_ten": "mdi6.chevron-double-right",
+    "back_ten": "mdi6.chevron-double-left",
+    "first_frame": "mdi6.page-first",
+    "last_frame": "mdi6.page-last",
+    "in_point": "mdi6.ray-start-arrow",
+    "out_point": "mdi6.ray-end-arrow",
+    "clear_in_out": "mdi6.close",
+    "add_exemplar": "mdi6.image-plus",
+    "paste_exemplar": "mdi6.clipboard-arrow-down",
+    "pin_frame": "mdi6.pin",
+    "replace_exemplar": "mdi6.image-edit",
+    "move_exemplar": "mdi6.image-move",
+    "remove_exemplar": "mdi6.delete",
+    "colorize_segment": "mdi6.palette",
+    "colorize_from_here": "mdi6.motion-play",
+    "colorize_all": "mdi6.palette-swatch",
+    "cancel": "mdi6.stop",
+    "follow": "mdi6.crosshairs-gps",
+    "side_by_side": "mdi6.view-split-vertical",
+    "wipe": "mdi6.compare",
+    "color_only": "mdi6.image",
+    "fit": "mdi6.fit-to-screen",
+    "actual_size": "mdi6.numeric-1-box",
+    "zoom_in": "mdi6.magnify-plus",
+    "zoom_out": "mdi6.magnify-minus",
+    "log": "mdi6.text-box",
+    "about": "mdi6.information",
+    "download": "mdi6.download",
+    "locate": "mdi6.file-find",
+    "help": "mdi6.help-circle",
+}
+
+
+def icon(name: str) -> QIcon:
+    """The icon for an action name of :data:`ICONS`.
+
+    Raises:
+        KeyError: The name is not in the table (a programming error).
+    """
+    return qta.icon(ICONS[name], color=_NORMAL, color_disabled=_DISABLED)

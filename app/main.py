@@ -1,0 +1,143 @@
+"""``colormnet-studio [VIDEO | PROJECT] [--weights PATH] [--screenshot PNG]``: parse arguments, start the window.
+
+The window appears before torch is imported: the engine and the model load on the session worker's thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.controller import Controller
+from app.paths import AppPaths
+from app.settings import AppSettings
+from app.theme import apply_dark_theme
+from app.widgets.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+SCREENSHOT_TIMEOUT_MS = 180_000
+_SETTLE_MS = 300  # lets the last paint land before the window is grabbed
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line of ``colormnet-studio``."""
+    parser = argparse.ArgumentParser(
+        prog="colormnet-studio",
+        description="Colorize black-and-white film from exemplar images with ColorMNet.",
+    )
+    parser.add_argument(
+        "path", nargs="?", type=Path, help="a video file, an image-sequence folder or a .cmnproj project"
+    )
+    parser.add_argument("--weights", type=Path, metavar="PATH", help="the ColorMNet checkpoint to use")
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="PNG", help="save a picture of the window once the frame is shown, then exit"
+    )
+    return parser.parse_args(argv)
+
+
+def setup_logging(log_file: Path) -> None:
+    """Log to a rotating file (shown by Help > Show Log File) and warnings to stderr."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root.addHandler(file_handler)
+    root.addHandler(console)
+
+
+class ScreenshotWhenReady(QObject):
+    """Saves a picture of the window once the frame under the playhead is shown, colorized if it is cached.
+
+    Args:
+        window: The main window.
+        path: The PNG to write.
+        on_done: Called after the picture is saved (or failed).
+    """
+
+    def __init__(self, window: MainWindow, path: Path, on_done: object) -> None:
+        super().__init__(window)
+        self._window = window
+        self._path = path
+        self._on_done = on_done
+        self._model_settled = False
+        self._segments_seen = False
+        self._taken = False
+        c = window.controller
+        c.sig_model_state.connect(self._on_controller_model_state)
+        c.sig_segments_changed.connect(self._on_controller_segments_changed)
+        c.sig_frame_shown.connect(lambda *args: self._check())
+        c.sig_error.connect(lambda message: self._check())
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self.take)
+        if window.controller.project.video is None:
+            QTimer.singleShot(_SETTLE_MS, self.take)
+
+    def _on_controller_model_state(self, state: str) -> None:
+        self._model_settled = state in ("ready", "missing", "failed")
+        self._segments_seen = state in ("missing", "failed")  # no keys can come: nothing is cached
+        self._check()
+
+    def _on_controller_segments_changed(self) -> None:
+        if self._model_settled:
+            self._segments_seen = True
+        self._check()
+
+    def _check(self) -> None:
+        c, viewer = self._window.controller, self._window.viewer
+        if not (self._model_settled and self._segments_seen) or c.frame_count == 0:
+            return
+        if viewer.frame_index != c.current_frame:
+            return
+        if c.colorized[c.current_frame] and not viewer.has_color:
+            return
+        QTimer.singleShot(_SETTLE_MS, self.take)
+
+    def take(self) -> None:
+        """Grab the window now and save it."""
+        if self._taken:
+            return
+        self._taken = True
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if self._window.grab().save(str(self._path)):
+            logger.info("screenshot saved to %s", self._path)
+        else:
+            logger.error("cannot save the screenshot to %s", self._path)
+        self._on_done()  # type: ignore[operator]
+
+
+def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSettings) -> MainWindow:
+    """Create the controller and the window, and open the path of the command line."""
+    controller = Controller(settings, paths, weights=args.weights)
+    window = MainWindow(controller)
+    if args.path is not None:
+        window.open_path(args.path)
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ColorMNet Studio; returns the exit status."""
+    args = parse_args(argv)
+    paths = AppPaths.default()
+    setup_logging(paths.log_file)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ColorMNet Studio")
+    app.setOrganizationName("ColorMNet")
+    apply_dark_theme(app)  # type: ignore[arg-type]
+    window = build_window(args, paths, AppSettings())
+    window.show()
+    if args.screenshot is not None:
+        ScreenshotWhenReady(window, args.screenshot, window.close)
+    elif args.path is None:
+        QTimer.singleShot(0, window.offer_restore)
+    return app.exec()

@@ -1,0 +1,420 @@
+"""Project state: the video, its exemplars, in/out points and engine settings, saved as a ``.cmnproj`` JSON file.
+
+This module is Qt-free; the controller wraps it and tells the views what changed.
+
+A project saved as ``film.cmnproj`` keeps a copy of every exemplar image next to it in ``film_files/exemplars/``, so
+it survives the originals being moved; an unsaved project keeps them in a scratch folder, copied over on the first
+save. Colorized frames are not stored with the project but in a cache folder named by the project's id (see
+:mod:`app.frame_cache`): they can be large, and their keys make them safe to share between copies of a project.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from colormnet.errors import ColorMNetError, ExemplarError
+
+logger = logging.getLogger(__name__)
+
+PROJECT_SUFFIX = ".cmnproj"
+FORMAT_NAME = "colormnet-studio-project"
+FORMAT_VERSION = 1
+KINDS = ("auto", "keyframe", "reference")
+ENGINES = ("colormnet",)
+DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+class ProjectError(ColorMNetError):
+    """A project file cannot be read or written."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the user can set about how frames are colorized."""
+
+    engine: str = "colormnet"  # only ColorMNet exists for now
+    device: str = "auto"  # auto | cuda | cpu
+    precision: str = "auto"  # auto | fp32 | fp16 | bf16
+    process_size: int = 540  # cap on the short side at which the model runs
+    mem_every: int = 5  # a frame becomes a memory frame every this many frames
+    top_k: int = 30  # k of the top-k memory readout
+    max_mid_term_frames: int = 10  # working-memory frames that trigger consolidation
+    min_mid_term_frames: int = 5  # working-memory frames kept after consolidation
+    num_prototypes: int = 128  # long-term prototypes made per consolidation
+    max_long_term_elements: int = 10000  # long-term capacity before eviction
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready values."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineSettings:
+        """Build settings from stored values, keeping defaults for missing or invalid entries."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            default = getattr(defaults, f.name)
+            try:
+                value = type(default)(data[f.name])
+            except (TypeError, ValueError):
+                logger.warning("ignoring invalid setting %s=%r", f.name, data[f.name])
+                continue
+            values[f.name] = value
+        settings = replace(defaults, **values)
+        choices = {"engine": ENGINES, "device": DEVICES, "precision": PRECISIONS}
+        for name, allowed in choices.items():
+            if getattr(settings, name) not in allowed:
+                settings = replace(settings, **{name: getattr(defaults, name)})
+        return settings
+
+
+@dataclass
+class ExemplarEntry:
+    """One exemplar of the project."""
+
+    frame: int
+    image: Path  # the copy inside the project's exemplars folder
+    kind: str = "auto"  # auto | keyframe | reference
+    name: str = ""  # where the image came from, shown in the panel
+
+
+@dataclass
+class Project:
+    """The state a restorer saves: which film, which exemplars where, and how to colorize it.
+
+    Args:
+        files_dir: Folder holding the exemplar image copies.
+    """
+
+    files_dir: Path
+    project_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    path: Path | None = None
+    video: Path | None = None
+    frame_count: int | None = None
+    exemplars: list[ExemplarEntry] = field(default_factory=list)
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    in_point: int | None = None
+    out_point: int | None = None
+    playhead: int = 0
+    dirty: bool = False
+
+    @classmethod
+    def scratch(cls, scratch_root: Path) -> Project:
+        """A new unsaved project whose files live in a fresh folder under ``scratch_root``."""
+        files_dir = scratch_root / uuid.uuid4().hex[:12]
+        files_dir.mkdir(parents=True, exist_ok=True)
+        return cls(files_dir=files_dir)
+
+    @property
+    def exemplars_dir(self) -> Path:
+        """Folder holding the exemplar image copies."""
+        return self.files_dir / "exemplars"
+
+    @property
+    def title(self) -> str:
+        """Name shown in the window title."""
+        if self.path is not None:
+            return self.path.stem
+        return self.video.name if self.video is not None else "Untitled"
+
+    # -- exemplars ---------------------------------------------------------------------------------------------
+
+    def exemplar_at(self, frame: int) -> ExemplarEntry | None:
+        """The exemplar pinned at ``frame``, if any."""
+        return next((e for e in self.exemplars if e.frame == frame), None)
+
+    def new_image_path(self, suffix: str = ".png") -> Path:
+        """A fresh file name inside the exemplars folder (the folder is created)."""
+        self.exemplars_dir.mkdir(parents=True, exist_ok=True)
+        return self.exemplars_dir / f"exemplar_{uuid.uuid4().hex[:10]}{suffix.lower()}"
+
+    def add_exemplar(
+        self, frame: int, image: Path, *, kind: str = "auto", name: str = "", copy: bool = True
+    ) -> ExemplarEntry:
+        """Pin an image at ``frame``.
+
+        Args:
+            frame: Frame index.
+            image: The image file; copied into the project unless ``copy`` is False (already inside it).
+            kind: auto | keyframe | reference.
+            name: Label shown in the panel (defaults to the file name).
+
+        Raises:
+            ExemplarError: The frame is outside the video or already has an exemplar.
+        """
+        self._check_frame(frame)
+        if self.exemplar_at(frame) is not None:
+            raise ExemplarError(f"Frame {frame} already has an exemplar; replace its image or pick another frame.")
+        entry = ExemplarEntry(frame, self._adopt(image, copy), _check_kind(kind), name or Path(image).name)
+        self.exemplars.append(entry)
+        self.exemplars.sort(key=lambda e: e.frame)
+        self.dirty = True
+        return entry
+
+    def replace_image(self, frame: int, image: Path, *, name: str = "", copy: bool = True) -> ExemplarEntry:
+        """Swap the image of the exemplar at ``frame`` (its kind is kept)."""
+        entry = self._require(frame)
+        entry.image = self._adopt(image, copy)
+        entry.name = name or Path(image).name
+        self.dirty = True
+        return entry
+
+    def move_exemplar(self, frame: int, new_frame: int) -> ExemplarEntry:
+        """Move the exemplar at ``frame`` to ``new_frame``.
+
+        Raises:
+            ExemplarError: ``new_frame`` is outside the video or already has an exemplar.
+        """
+        entry = self._require(frame)
+        if new_frame == frame:
+            return entry
+        self._check_frame(new_frame)
+        if self.exemplar_at(new_frame) is not None:
+            raise ExemplarError(f"Frame {new_frame} already has an exemplar; remove it first or pick another frame.")
+        entry.frame = new_frame
+        self.exemplars.sort(key=lambda e: e.frame)
+        self.dirty = True
+        return entry
+
+    def remove_exemplar(self, frame: int) -> ExemplarEntry:
+        """Remove the exemplar at ``frame`` (its image copy stays until the project is saved)."""
+        entry = self._require(frame)
+        self.exemplars.remove(entry)
+        self.dirty = True
+        return entry
+
+    def set_kind(self, frame: int, kind: str) -> ExemplarEntry:
+        """Choose how the exemplar at ``frame`` is used: auto, keyframe or reference."""
+        entry = self._require(frame)
+        entry.kind = _check_kind(kind)
+        self.dirty = True
+        return entry
+
+    def set_in_out(self, in_point: int | None, out_point: int | None) -> None:
+        """Set the in and out points (inclusive frame indices; None clears one)."""
+        if in_point is not None and out_point is not None and out_point < in_point:
+            in_point, out_point = out_point, in_point
+        self.in_point, self.out_point = in_point, out_point
+        self.dirty = True
+
+    def export_range(self) -> tuple[int, int]:
+        """Frames ``[start, stop)`` between the in and out points (the whole video when unset)."""
+        count = self.frame_count or 0
+        start = self.in_point if self.in_point is not None else 0
+        stop = self.out_point + 1 if self.out_point is not None else count
+        return max(0, min(start, count)), max(0, min(stop, count))
+
+    # -- files -------------------------------------------------------------------------------------------------
+
+    def to_dict(self, *, portable: bool = True) -> dict[str, Any]:
+        """The project as JSON-ready data.
+
+        Args:
+            portable: Store exemplar images relative to the files folder (a saved project); otherwise absolute
+                paths plus the files folder and project path (an autosave).
+        """
+        base = self.path.parent if self.path is not None else None
+        data: dict[str, Any] = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "id": self.project_id,
+            "video": str(self.video) if self.video is not None else None,
+            "video_relative": _relative(self.video, base) if self.video is not None and base is not None else None,
+            "exemplars": [
+                {
+                    "frame": e.frame,
+                    "image": e.image.relative_to(self.files_dir).as_posix() if portable else str(e.image),
+                    "kind": e.kind,
+                    "name": e.name,
+                }
+                for e in self.exemplars
+            ],
+            "settings": self.settings.to_dict(),
+            "in_point": self.in_point,
+            "out_point": self.out_point,
+            "playhead": self.playhead,
+        }
+        if not portable:
+            data["files_dir"] = str(self.files_dir)
+            data["project_path"] = str(self.path) if self.path is not None else None
+        return data
+
+    def save(self, path: str | Path) -> None:
+        """Write the project to ``path`` (a ``.cmnproj`` file), copying its exemplar images next to it.
+
+        Raises:
+            ProjectError: The file or its folder cannot be written.
+        """
+        path = Path(path)
+        if path.suffix != PROJECT_SUFFIX:
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        files_dir = files_dir_for(path)
+        try:
+            if files_dir.resolve() != self.files_dir.resolve():
+                self._move_files(files_dir)
+            self.path = path.resolve()
+            _prune_images(self)
+            _write_json(path, self.to_dict(portable=True))
+        except OSError as exc:
+            raise ProjectError(
+                f"Cannot save the project to {path} ({exc.strerror or exc}); choose another folder."
+            ) from exc
+        self.dirty = False
+
+    def write_autosave(self, path: Path) -> None:
+        """Write an autosave snapshot (absolute paths; the project itself stays unsaved)."""
+        data = self.to_dict(portable=False)
+        data["pid"] = os.getpid()
+        _write_json(path, data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Project:
+        """Open a ``.cmnproj`` file.
+
+        Raises:
+            ProjectError: The file is missing, not a project, or from a newer version.
+        """
+        path = Path(path).resolve()
+        data = _read_json(path)
+        project = cls.from_dict(data, files_dir=files_dir_for(path), base=path.parent)
+        project.path = path
+        return project
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, files_dir: Path, base: Path | None) -> Project:
+        """Build a project from :meth:`to_dict` data.
+
+        Raises:
+            ProjectError: The data is not a project of a version this program reads.
+        """
+        if data.get("format") != FORMAT_NAME:
+            raise ProjectError("This file is not a ColorMNet Studio project; open a .cmnproj file.")
+        if int(data.get("version", 0)) > FORMAT_VERSION:
+            raise ProjectError("This project was saved by a newer ColorMNet Studio; update the program to open it.")
+        project = cls(files_dir=Path(data.get("files_dir") or files_dir))
+        project.project_id = str(data.get("id") or project.project_id)
+        project.video = _find_video(data, base)
+        try:
+            for item in data.get("exemplars", []):
+                image = Path(item["image"])
+                entry = ExemplarEntry(
+                    frame=int(item["frame"]),
+                    image=image if image.is_absolute() else project.files_dir / image,
+                    kind=_check_kind(str(item.get("kind", "auto"))),
+                    name=str(item.get("name", "")),
+                )
+                project.exemplars.append(entry)
+        except (KeyError, TypeError, ValueError, ExemplarError) as exc:
+            raise ProjectError("The project's exemplar list is damaged; re-add the exemplars.") from exc
+        project.exemplars.sort(key=lambda e: e.frame)
+        project.settings = EngineSettings.from_dict(dict(data.get("settings") or {}))
+        project.in_point = _optional_int(data.get("in_point"))
+        project.out_point = _optional_int(data.get("out_point"))
+        project.playhead = _optional_int(data.get("playhead")) or 0
+        if data.get("project_path"):
+            project.path = Path(data["project_path"])
+        return project
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _require(self, frame: int) -> ExemplarEntry:
+        entry = self.exemplar_at(frame)
+        if entry is None:
+            raise ExemplarError(f"There is no exemplar at frame {frame}.")
+        return entry
+
+    def _check_frame(self, frame: int) -> None:
+        if frame < 0 or (self.frame_count is not None and frame >= self.frame_count):
+            last = (self.frame_count or 1) - 1
+            raise ExemplarError(f"Frame {frame} is outside the video; pick a frame from 0 to {last}.")
+
+    def _adopt(self, image: Path, copy: bool) -> Path:
+        image = Path(image)
+        if not copy:
+            return image
+        target = self.new_image_path(image.suffix or ".png")
+        shutil.copy2(image, target)
+        return target
+
+    def _move_files(self, files_dir: Path) -> None:
+        """Copy the exemplar images into ``files_dir``."""
+        files_dir.mkdir(parents=True, exist_ok=True)
+        new_exemplars = files_dir / "exemplars"
+        new_exemplars.mkdir(exist_ok=True)
+        for entry in self.exemplars:
+            target = new_exemplars / entry.image.name
+            if entry.image.resolve() != target.resolve():
+                shutil.copy2(entry.image, target)
+            entry.image = target
+        self.files_dir = files_dir
+
+
+def files_dir_for(project_path: Path) -> Path:
+    """The folder holding a saved project's files (``film.cmnproj`` -> ``film_files``)."""
+    return project_path.with_name(project_path.stem + "_files")
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ExemplarError(f"Unknown exemplar kind {kind!r}; use auto, keyframe or reference.")
+    return kind
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _relative(path: Path, base: Path) -> str | None:
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:  # another drive on Windows
+        return None
+
+
+def _find_video(data: dict[str, Any], base: Path | None) -> Path | None:
+    """The stored video path, else the one relative to the project (a project moved along with its film)."""
+    if not data.get("video"):
+        return None
+    absolute = Path(data["video"])
+    if absolute.exists() or base is None or not data.get("video_relative"):
+        return absolute
+    relative = (base / data["video_relative"]).resolve()
+    return relative if relative.exists() else absolute
+
+
+def _prune_images(project: Project) -> None:
+    """Delete exemplar copies no exemplar refers to any more (replaced or removed ones)."""
+    used = {e.image.resolve() for e in project.exemplars}
+    if project.exemplars_dir.is_dir():
+        for file in project.exemplars_dir.iterdir():
+            if file.is_file() and file.name.startswith("exemplar_") and file.resolve() not in used:
+                file.unlink(missing_ok=True)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProjectError(f"The project file {path} does not exist; check the path.") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProjectError(f"The project file {path} cannot be read; it is damaged or not a project.") from exc
+    if not isinstance(data, dict):
+        raise ProjectError(f"The project file {path} is not a ColorMNet Studio project; open a .cmnproj file.")
+    return data

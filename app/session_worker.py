@@ -1,0 +1,408 @@
+"""The worker that owns the colorization session and drains its generator on a QThread.
+
+Every call into :class:`colormnet.session.Session` happens on this worker's thread, one job at a time, in the order
+the controller queued them: open, set exemplars, load the model, colorize, export. A job that runs long (colorize,
+export) checks a ``threading.Event`` that the controller sets from the GUI thread; the session checks it before
+each frame, so a cancel takes effect within one frame. Each finished frame is written to the frame cache here and
+then handed to the GUI as a signal; the conversion to a QImage happens on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.frame_cache import FrameCache
+from app.project import EngineSettings
+from colormnet.errors import ColorMNetError, OutputError
+
+if TYPE_CHECKING:
+    from colormnet.session import Session
+
+logger = logging.getLogger(__name__)
+
+RunScope = Literal["segment", "from_here", "all", "range"]
+
+
+@dataclass(frozen=True)
+class ExemplarSpec:
+    """An exemplar as the worker needs it: where its image file is and how to use it."""
+
+    frame: int
+    image: Path
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What to open a session with."""
+
+    video: Path
+    weights: Path | None
+    settings: EngineSettings
+    cache: FrameCache
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """A segment of the session, with the cache key of its frames ("" when it cannot be computed yet)."""
+
+    start: int
+    stop: int
+    anchor: int
+    exemplar_frame: int
+    key: str
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Which frames to colorize: the segment under ``frame``, from ``frame`` on, everything, or ``[frame, stop)``."""
+
+    scope: RunScope
+    frame: int = 0
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """An export: frames ``[start, stop)`` to ``path`` with one of the core's codecs."""
+
+    path: Path
+    codec: str
+    start: int
+    stop: int
+    audio: bool
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class ColorizedFrame:
+    """One frame the worker produced (already in the cache)."""
+
+    index: int
+    key: str
+    rgb: np.ndarray  # HxWx3 uint8, for display
+    done: int
+    total: int
+    seconds: float
+
+
+class SessionWorker(QObject):
+    """Owns the :class:`~colormnet.session.Session`; lives on its own QThread."""
+
+    sig_engine_ready = Signal()
+    """torch and the session module are imported."""
+    sig_opened = Signal(object)
+    """The video opened; carries its VideoInfo."""
+    sig_segments = Signal(object)
+    """The segments changed; carries a list of SegmentInfo."""
+    sig_model_loaded = Signal(str, bool)
+    """The model is loaded: the device in use and whether the weights are random."""
+    sig_model_failed = Signal(str, bool)
+    """The model could not be loaded: a one-sentence message and whether the weights are the problem."""
+    sig_run_started = Signal(str, int)
+    """A colorize or export run started: its kind and the number of requested frames it will colorize."""
+    sig_frame = Signal(object)
+    """A frame was colorized and cached; carries a ColorizedFrame."""
+    sig_export_progress = Signal(int, int)
+    """Frames written so far and the number to write."""
+    sig_run_finished = Signal(str, bool, str)
+    """A run ended: its kind, whether it was cancelled, and an error message ("" on success)."""
+    sig_error = Signal(str)
+    """A job outside a run failed (opening the video, reading an exemplar image)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session: Session | None = None
+        self._cache: FrameCache | None = None
+        self._specs: list[ExemplarSpec] = []
+        self._segments: list[SegmentInfo] = []
+        self._images: dict[tuple[Path, int], np.ndarray] = {}
+        self._bit_depth = 8
+        self._model_announced = False
+
+    # -- jobs --------------------------------------------------------------------------------------------------
+
+    @Slot()
+    def warm_up(self) -> None:
+        """Import torch and the session module, so the first real job does not wait for them."""
+        try:
+            import colormnet.session  # noqa: F401
+        except Exception as exc:
+            logger.exception("cannot import the colorization engine")
+            self.sig_error.emit(f"The colorization engine cannot start ({exc}); see the log file.")
+            return
+        self.sig_engine_ready.emit()
+
+    @Slot(object)
+    def open(self, request: OpenRequest) -> None:
+        """Open a session on a video (closing the previous one) and apply the current exemplars."""
+        from colormnet.session import Session
+
+        self.close()
+        self._cache = request.cache
+        try:
+            self._session = Session(request.video, weights=request.weights, config=_session_config(request.settings))
+        except ColorMNetError as exc:
+            self.sig_error.emit(str(exc))
+            return
+        except ValueError as exc:  # an invalid memory setting
+            self.sig_error.emit(f"The engine settings are invalid ({exc}); fix them in Settings.")
+            return
+        self._bit_depth = int(self._session.video_info.bit_depth)
+        self.sig_opened.emit(self._session.video_info)
+        self._apply_exemplars()
+
+    @Slot(object)
+    def set_exemplars(self, specs: list[ExemplarSpec]) -> None:
+        """Hand the session a new exemplar list and report the new segments."""
+        self._specs = list(specs)
+        self._apply_exemplars()
+
+    @Slot()
+    def load_model(self) -> None:
+        """Load the model now (it is otherwise loaded before the first run)."""
+        self._ensure_model()
+
+    @Slot(object, object)
+    def colorize(self, request: RunRequest, cancel: threading.Event) -> None:
+        """Colorize the frames of ``request`` that are not cached yet."""
+        error = ""
+        try:
+            frames = self._prepare(*self._request_range(request))
+            if frames is not None:
+                self.sig_run_started.emit("colorize", len(frames))
+                if frames:
+                    self._colorize(frames, cancel)
+        except ColorMNetError as exc:
+            error = str(exc)
+        except OSError as exc:
+            error = f"Cannot write to the frame cache ({exc.strerror or exc}); free some disk space."
+        except Exception as exc:
+            logger.exception("colorization failed")
+            error = f"Colorization failed unexpectedly ({exc}); see the log file."
+        self.sig_run_finished.emit("colorize", cancel.is_set(), error)
+
+    @Slot(object, object)
+    def export(self, job: ExportJob, cancel: threading.Event) -> None:
+        """Write frames ``[job.start, job.stop)`` to a file, colorizing the ones not cached first."""
+        from colormnet.video import VideoReader, VideoWriter
+
+        error = ""
+        writer: Any = None
+        reader: Any = None
+        try:
+            session = self._require_session()
+            missing = self._prepare(job.start, job.stop)
+            if missing is None:
+                raise ColorMNetError("The model is not available; install the ColorMNet weights and export again.")
+            self.sig_run_started.emit("export", len(missing))
+            reader = VideoReader(session.video_info.path)
+            info = session.video_info
+            writer = VideoWriter(
+                job.path,
+                job.codec,
+                width=info.width,
+                height=info.height,
+                source=reader,
+                frame_indices=range(job.start, job.stop),
+                audio=job.audio,
+                overwrite=job.overwrite,
+            )
+            self._write_frames(writer, job, cancel)
+            if cancel.is_set():
+                writer.abort()
+            else:
+                writer.close()
+            writer = None
+        except ColorMNetError as exc:
+            error = str(exc)
+        except OSError as exc:
+            error = f"Cannot write {job.path} ({exc.strerror or exc}); choose another folder."
+        except Exception as exc:
+            logger.exception("export failed")
+            error = f"The export failed unexpectedly ({exc}); see the log file."
+        finally:
+            if writer is not None:
+                writer.abort()
+            if reader is not None:
+                reader.close()
+        self.sig_run_finished.emit("export", cancel.is_set(), error)
+
+    @Slot()
+    def close(self) -> None:
+        """Close the session (its video and model)."""
+        if self._session is not None:
+            try:
+                self._session.close()
+            except ColorMNetError as exc:
+                logger.warning("closing the session: %s", exc)
+            self._session = None
+        self._segments = []
+        self._model_announced = False
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+
+    def _require_session(self) -> Session:
+        if self._session is None:
+            raise ColorMNetError("No video is open; open a video first.")
+        return self._session
+
+    def _ensure_model(self) -> bool:
+        session = self._require_session()
+        try:
+            session.load_model()
+        except ColorMNetError as exc:
+            from colormnet.errors import WeightsError
+
+            self.sig_model_failed.emit(str(exc), isinstance(exc, WeightsError))
+            return False
+        if not self._model_announced:
+            self._model_announced = True
+            self.sig_model_loaded.emit(str(session.device), bool(session.weights_are_random))
+            self._refresh_segments()  # keys may depend on the weights, known now
+        return True
+
+    def _prepare(self, start: int, stop: int) -> list[int] | None:
+        """The frames of ``[start, stop)`` to colorize, loading the model when any is needed (None: it failed)."""
+        missing = self._missing_frames(start, stop)
+        if missing and not self._ensure_model():
+            return None
+        return self._missing_frames(start, stop)  # the keys are final once the model is loaded
+
+    def _apply_exemplars(self) -> None:
+        if self._session is None:
+            return
+        from colormnet.exemplar import load_exemplar_image
+        from colormnet.session import Exemplar
+
+        exemplars = []
+        for spec in self._specs:
+            try:
+                image = self._load_image(spec.image, load_exemplar_image)
+            except ColorMNetError as exc:
+                self.sig_error.emit(str(exc))
+                continue
+            exemplars.append(Exemplar(frame=spec.frame, image=image, kind=spec.kind, name=spec.name))  # type: ignore[arg-type]
+        try:
+            self._session.set_exemplars(exemplars)
+        except ColorMNetError as exc:
+            self.sig_error.emit(str(exc))
+        self._refresh_segments()
+
+    def _load_image(self, path: Path, loader: Any) -> np.ndarray:
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        key = (path, stamp)
+        if key not in self._images:
+            self._images[key] = loader(path)
+        return self._images[key]
+
+    def _refresh_segments(self) -> None:
+        session = self._require_session()
+        infos = []
+        for segment in session.segments() if session.exemplars else []:
+            key = ""
+            if self._model_announced:  # the key includes the weights, known once the model is loaded
+                try:
+                    key = session.segment_key(segment)
+                except ColorMNetError as exc:
+                    logger.warning("no cache key for frames %d-%d: %s", segment.start, segment.stop - 1, exc)
+            exemplar = session.exemplars[segment.exemplar]
+            infos.append(SegmentInfo(segment.start, segment.stop, segment.anchor, exemplar.frame, key))
+        self._segments = infos
+        self.sig_segments.emit(list(infos))
+
+    def _request_range(self, request: RunRequest) -> tuple[int, int]:
+        session = self._require_session()
+        count = session.video_info.frame_count
+        if request.scope == "segment":
+            segment = session.segment_at(request.frame)
+            return segment.start, segment.stop
+        if request.scope == "all":
+            return 0, count
+        stop = count if request.stop is None else min(request.stop, count)
+        return max(0, request.frame), stop
+
+    def _missing_frames(self, start: int, stop: int) -> list[int]:
+        """Frames of ``[start, stop)`` not cached under their segment's key (all of them with no segments)."""
+        missing: list[int] = []
+        covered = 0
+        for segment in self._segments:
+            lo, hi = max(start, segment.start), min(stop, segment.stop)
+            if lo >= hi:
+                continue
+            covered += hi - lo
+            cached = self._cache.frames(segment.key) if self._cache is not None and segment.key else frozenset()
+            missing.extend(i for i in range(lo, hi) if i not in cached)
+        if covered < stop - start:
+            return list(range(start, stop))  # let the session explain what is wrong (no exemplars)
+        return missing
+
+    def _colorize(self, frames: list[int], cancel: threading.Event) -> None:
+        session = self._require_session()
+        for result in session.colorize(frames, cancel=cancel):
+            key = self._segments[result.segment].key if result.segment < len(self._segments) else ""
+            stored = result.to_uint16() if self._bit_depth > 8 else result.to_uint8()
+            if self._cache is not None and key:
+                self._cache.put(key, result.index, stored)
+            display = stored if stored.dtype == np.uint8 else (stored >> 8).astype(np.uint8)
+            self.sig_frame.emit(
+                ColorizedFrame(result.index, key, display, result.done, result.total, float(result.seconds))
+            )
+
+    def _write_frames(self, writer: Any, job: ExportJob, cancel: threading.Event) -> None:
+        total = job.stop - job.start
+        written = 0
+        self.sig_export_progress.emit(0, total)
+        for segment in list(self._segments):
+            lo, hi = max(job.start, segment.start), min(job.stop, segment.stop)
+            if lo >= hi:
+                continue
+            missing = self._missing_frames(lo, hi)
+            if missing:
+                self._colorize(missing, cancel)
+            for index in range(lo, hi):
+                if cancel.is_set():
+                    return
+                rgb = self._cache.get(segment.key, index) if self._cache is not None else None
+                if rgb is None:
+                    raise OutputError(
+                        f"Frame {index} left the frame cache before it was written; raise the cache size in "
+                        "Settings and export again."
+                    )
+                writer.write(rgb)
+                written += 1
+                self.sig_export_progress.emit(written, total)
+        if written < total:
+            raise OutputError("Some frames of the range have no exemplar to colorize them; add an exemplar first.")
+
+
+def _session_config(settings: EngineSettings) -> Any:
+    """The SessionConfig for ``settings`` (raises ValueError for invalid memory parameters)."""
+    from colormnet.config import InferenceConfig
+    from colormnet.session import SessionConfig
+
+    inference = InferenceConfig(
+        mem_every=settings.mem_every,
+        top_k=settings.top_k,
+        max_mid_term_frames=settings.max_mid_term_frames,
+        min_mid_term_frames=settings.min_mid_term_frames,
+        num_prototypes=settings.num_prototypes,
+        max_long_term_elements=settings.max_long_term_elements,
+    )
+    return SessionConfig(
+        device=settings.device,  # type: ignore[arg-type]
+        precision=settings.precision,  # type: ignore[arg-type]
+        process_size=settings.process_size,
+        inference=inference,
+    )

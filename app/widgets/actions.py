@@ -1,0 +1,81 @@
+"""Every action of the main window: text, icon, shortcut and a tooltip that names the shortcut."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.icons import icon
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """How one action looks."""
+
+    name: str  # also the icon name
+    text: str
+    shortcut: str = ""
+    tip: str = ""
+    checkable: bool = False
+
+
+SPECS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_video", "&Open Video…", "Ctrl+O", "Open a video file"),
+    ActionSpec("open_folder", "Open Image &Sequence…", "Ctrl+Shift+O", "Open a folder of numbered images"),
+    ActionSpec("open_project", "Open &Project…", "Ctrl+Alt+O", "Open a .cmnproj project"),
+    ActionSpec("save", "&Save Project", "Ctrl+S", "Save the project"),
+    ActionSpec("save_as", "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name"),
+    ActionSpec("export", "&Export…", "Ctrl+Shift+E", "Export the colorized film"),
+    ActionSpec("settings", "Se&ttings…", "Ctrl+,", "Engine, device, precision and memory settings"),
+    ActionSpec("quit", "&Quit", "Ctrl+Q", "Quit ColorMNet Studio"),
+    ActionSpec("play", "&Play", "Space", "Play or pause at the source's frame rate", checkable=True),
+    ActionSpec("previous_frame", "Previous Frame", "Left", "One frame back"),
+    ActionSpec("next_frame", "Next Frame", "Right", "One frame forward"),
+    ActionSpec("back_ten", "Back 10 Frames", "Shift+Left", "Ten frames back"),
+    ActionSpec("forward_ten", "Forward 10 Frames", "Shift+Right", "Ten frames forward"),
+    ActionSpec("first_frame", "First Frame", "Home", "Go to the first frame"),
+    ActionSpec("last_frame", "Last Frame", "End", "Go to the last frame"),
+    ActionSpec("in_point", "Set &In Point", "I", "Start the export range here"),
+    ActionSpec("out_point", "Set &Out Point", "O", "End the export range here"),
+    ActionSpec("clear_in_out", "Clear In/Out", "Alt+X", "Export the whole film again"),
+    ActionSpec("add_exemplar", "&Add Exemplar…", "Ctrl+E", "Pin a colour image at the current frame"),
+    ActionSpec("paste_exemplar", "Paste Exemplar", "Ctrl+Shift+V", "Pin the clipboard's image at the current frame"),
+    ActionSpec("pin_frame", "Pin &Colorized Frame", "Ctrl+P", "Pin the colorized current frame as a keyframe exemplar"),
+    ActionSpec("replace_exemplar", "&Replace Image…", "", "Swap the selected exemplar's image"),
+    ActionSpec("move_exemplar", "&Move to Frame…", "", "Move the selected exemplar to another frame"),
+    ActionSpec("remove_exemplar", "Re&move Exemplar", "Delete", "Remove the selected exemplar"),
+    ActionSpec("colorize_segment", "Colorize &Segment", "F5", "Colorize the segment under the playhead"),
+    ActionSpec("colorize_from_here", "Colorize &From Here", "Shift+F5", "Colorize from the playhead to the out point"),
+    ActionSpec("colorize_all", "Colorize &All", "Ctrl+F5", "Colorize every frame"),
+    ActionSpec("cancel", "&Cancel", "Esc", "Stop colorizing (within one frame)"),
+    ActionSpec("follow", "&Follow Playhead", "F", "Move the playhead to each frame as it is colorized", checkable=True),
+    ActionSpec("side_by_side", "&Side by Side", "1", "Source and colorized frame side by side", checkable=True),
+    ActionSpec("wipe", "&Wipe", "2", "One frame with a draggable divider", checkable=True),
+    ActionSpec("color_only", "&Colorized Only", "3", "Only the colorized frame", checkable=True),
+    ActionSpec("fit", "&Fit to Window", "Ctrl+0", "Scale the frame to the window"),
+    ActionSpec("actual_size", "&100 %", "Ctrl+1", "One image pixel per screen pixel"),
+    ActionSpec("zoom_in", "Zoom &In", "Ctrl+=", "Zoom in"),
+    ActionSpec("zoom_out", "Zoom &Out", "Ctrl+-", "Zoom out"),
+    ActionSpec("log", "Show &Log File", "", "Show the log file"),
+    ActionSpec("about", "&About", "", "Versions and the weights' licence"),
+)
+
+
+def create_actions(parent: QObject) -> dict[str, QAction]:
+    """Create every action of :data:`SPECS`, keyed by name."""
+    actions: dict[str, QAction] = {}
+    for spec in SPECS:
+        action = QAction(icon(spec.name), spec.text, parent)
+        action.setObjectName(spec.name)
+        action.setCheckable(spec.checkable)
+        tip = spec.tip or spec.text.replace("&", "").rstrip("…")
+        if spec.shortcut:
+            sequence = QKeySequence(spec.shortcut)
+            action.setShortcut(sequence)
+            tip = f"{tip} ({sequence.toString(QKeySequence.SequenceFormat.NativeText)})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        actions[spec.name] = action
+    return actions

@@ -1,0 +1,233 @@
+"""The export dialog: output path, format, range and audio; then progress with cancel."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.controller import Controller
+from app.icons import icon
+from app.progress import Progress, format_duration
+from app.session_worker import ExportJob
+from colormnet.errors import OutputError
+from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
+
+
+def default_output(video: Path, codec: str) -> Path:
+    """A sensible output next to the source: ``film_colorized.mp4`` or a ``film_colorized`` folder."""
+    spec = CODECS[codec]
+    stem = video.parent / f"{video.stem}_colorized"
+    return stem if spec.is_image_sequence else stem.with_suffix(spec.extensions[0])
+
+
+class ExportDialog(QDialog):
+    """Collects an export's settings, checks the output path and follows the export's progress.
+
+    Args:
+        controller: The application controller (it runs the export).
+        parent: Parent widget.
+    """
+
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export colorized video")
+        self.setWindowIcon(icon("export"))
+        self.setMinimumWidth(560)
+        self._controller = controller
+        self._running = False
+        video = controller.project.video or Path("output")
+        self.codec = QComboBox(self)
+        for name, spec in CODECS.items():
+            self.codec.addItem(f"{name} — {spec.description}", name)
+        self.codec.setCurrentIndex(list(CODECS).index(DEFAULT_CODEC))
+        self.codec.currentIndexChanged.connect(self._on_codec_changed)
+        self.path = QLineEdit(str(default_output(video, DEFAULT_CODEC)), self)
+        browse = QPushButton(icon("open_project"), "Browse…", self)
+        browse.clicked.connect(self._on_browse_clicked)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        project = controller.project
+        has_range = project.in_point is not None or project.out_point is not None
+        self.range_all = QRadioButton(f"All frames (0 – {max(0, controller.frame_count - 1)})", self)
+        start, stop = project.export_range()
+        self.range_in_out = QRadioButton(f"In to out ({start} – {stop - 1})", self)
+        self.range_in_out.setEnabled(has_range)
+        (self.range_in_out if has_range else self.range_all).setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.range_all)
+        group.addButton(self.range_in_out)
+        info = controller.video_info
+        has_audio = bool(getattr(info, "has_audio", False))
+        self.audio = QCheckBox("Include the source's audio", self)
+        self.audio.setChecked(has_audio)
+        self.audio.setEnabled(has_audio)
+        self.progress = QProgressBar(self)
+        self.progress.setVisible(False)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Format", self.codec)
+        form.addRow("Output", path_row)
+        form.addRow("Range", self.range_all)
+        form.addRow("", self.range_in_out)
+        form.addRow("Audio", self.audio)
+        self.buttons = QDialogButtonBox(self)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setIcon(icon("export"))
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setIcon(icon("cancel"))
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+        controller.sig_export_progress.connect(self._on_controller_export_progress)
+        controller.sig_progress.connect(self._on_controller_progress)
+        controller.sig_export_finished.connect(self._on_controller_export_finished)
+
+    def selected_codec(self) -> str:
+        """The chosen format's name."""
+        return str(self.codec.currentData())
+
+    def job(self, overwrite: bool) -> ExportJob:
+        """The export described by the dialog."""
+        start, stop = (
+            self._controller.project.export_range()
+            if self.range_in_out.isChecked()
+            else (0, self._controller.frame_count)
+        )
+        return ExportJob(
+            Path(self.path.text()).expanduser(), self.selected_codec(), start, stop, self.audio.isChecked(), overwrite
+        )
+
+    def start_export(self) -> bool:
+        """Check the output and start the export; False when the user must change something first."""
+        output = Path(self.path.text()).expanduser()
+        if not self.path.text().strip():
+            self._show_problem("Choose where to write the export.")
+            return False
+        overwrite = False
+        if output.exists() and not (output.is_dir() and not any(output.iterdir())):
+            answer = QMessageBox.question(
+                self,
+                "Replace file?",
+                f"{output} already exists. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            overwrite = True
+        video = self._controller.project.video
+        try:
+            check_output_path(output, inputs=[video] if video else [], codec=self.selected_codec(), overwrite=overwrite)
+        except OutputError as exc:
+            self._show_problem(str(exc))
+            return False
+        job = self.job(overwrite)
+        if job.stop <= job.start:
+            self._show_problem("The range is empty; set the in and out points again.")
+            return False
+        self._set_running(True)
+        self.status.setText("Preparing…")
+        self._controller.export(job)
+        if not self._controller.busy:  # refused (a message was shown)
+            self._set_running(False)
+            return False
+        return True
+
+    def _show_problem(self, message: str) -> None:
+        self.status.setText(f"<b>{html.escape(message)}</b>")
+
+    def _set_running(self, running: bool) -> None:
+        self._running = running
+        for widget in (self.codec, self.path, self.range_all, self.audio, self.export_button):
+            widget.setEnabled(not running)
+        self.range_in_out.setEnabled(not running and self._controller.project.in_point is not None)
+        self.progress.setVisible(running)
+
+    def _on_codec_changed(self, index: int) -> None:
+        video = self._controller.project.video or Path("output")
+        current = Path(self.path.text())
+        spec = CODECS[self.selected_codec()]
+        if spec.is_image_sequence:
+            self.path.setText(str(current.with_suffix("") if current.suffix else current))
+        elif current.suffix.lower() not in spec.extensions:
+            base = (
+                current.with_suffix("")
+                if current.suffix
+                else default_output(video, self.selected_codec()).with_suffix("")
+            )
+            self.path.setText(str(base.with_suffix(spec.extensions[0])))
+        self.audio.setEnabled(
+            not spec.is_image_sequence and bool(getattr(self._controller.video_info, "has_audio", False))
+        )
+
+    def _on_browse_clicked(self) -> None:
+        spec = CODECS[self.selected_codec()]
+        if spec.is_image_sequence:
+            chosen = QFileDialog.getExistingDirectory(self, "Folder for the images", self.path.text())
+        else:
+            patterns = " ".join(f"*{ext}" for ext in spec.extensions)
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), f"Video ({patterns})")
+        if chosen:
+            self.path.setText(chosen)
+
+    def _on_export_clicked(self) -> None:
+        if not self._running:
+            self.start_export()
+
+    def _on_cancel_clicked(self) -> None:
+        if self._running:
+            self.status.setText("Cancelling…")
+            self._controller.cancel()
+        else:
+            self.reject()
+
+    def _on_controller_progress(self, progress: Progress) -> None:
+        if self._running and progress.total:
+            eta = f", {format_duration(progress.eta_seconds)} left" if progress.eta_seconds is not None else ""
+            self.status.setText(f"Colorizing missing frames: {progress.done} / {progress.total}{eta}")
+
+    def _on_controller_export_progress(self, written: int, total: int) -> None:
+        if self._running:
+            self.progress.setMaximum(max(1, total))
+            self.progress.setValue(written)
+            if written:
+                self.status.setText(f"Writing frame {written} / {total}")
+
+    def _on_controller_export_finished(self, ok: bool, message: str) -> None:
+        self._set_running(False)
+        if ok:
+            self.status.setText(f"Exported to {message}")
+            self.cancel_button.setText("Close")
+        else:
+            self.status.setText(message)
+
+    def reject(self) -> None:
+        if self._running:
+            self._controller.cancel()
+            return
+        super().reject()

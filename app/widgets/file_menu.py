@@ -1,0 +1,243 @@
+"""The main window's commands that go through file dialogs: open, recent files, save, export, settings, exemplars."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from app import autosave
+from app.icons import icon
+from app.project import PROJECT_SUFFIX
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMenu
+
+    from app.controller import Controller
+    from app.widgets.exemplar_panel import ExemplarPanel
+
+logger = logging.getLogger(__name__)
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.ogv *.webm *.m4v *.mxf *.mpg *.mpeg);;All files (*)"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
+PROJECT_FILTER = f"ColorMNet Studio projects (*{PROJECT_SUFFIX})"
+
+
+class FileCommands:
+    """Mixin of the main window for everything that asks the user for a file, a folder or a confirmation."""
+
+    controller: Controller
+    actions_by_name: dict[str, QAction]
+    recent_menu: QMenu
+    exemplars: ExemplarPanel
+
+    def show_error(self, message: str) -> None:
+        raise NotImplementedError
+
+    def _connect_file_commands(self) -> None:
+        a = self.actions_by_name
+        a["open_video"].triggered.connect(self.open_video_dialog)
+        a["open_folder"].triggered.connect(self.open_folder_dialog)
+        a["open_project"].triggered.connect(self.open_project_dialog)
+        a["save"].triggered.connect(self.save_project)
+        a["save_as"].triggered.connect(self.save_project_as)
+        a["export"].triggered.connect(self.show_export_dialog)
+        a["settings"].triggered.connect(self.show_settings_dialog)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+
+    # -- opening -----------------------------------------------------------------------------------------------
+
+    def open_path(self, path: Path) -> None:
+        """Open a video file, an image-sequence folder or a project, whichever ``path`` is."""
+        if not self.confirm_discard():
+            return
+        path = Path(path)
+        if path.suffix == PROJECT_SUFFIX:
+            if not self.controller.open_project(path):
+                return
+        elif not path.exists():
+            self.show_error(f"{path} does not exist; check the path.")
+            return
+        else:
+            self.controller.open_video(path)
+        self.controller.settings.add_recent(path)
+
+    def open_video_dialog(self) -> None:
+        """Ask for a video file and open it."""
+        chosen, _ = QFileDialog.getOpenFileName(self, "Open video", "", VIDEO_FILTER)  # type: ignore[arg-type]
+        if chosen:
+            self.open_path(Path(chosen))
+
+    def open_folder_dialog(self) -> None:
+        """Ask for an image-sequence folder and open it."""
+        chosen = QFileDialog.getExistingDirectory(self, "Open image sequence")  # type: ignore[arg-type]
+        if chosen:
+            self.open_path(Path(chosen))
+
+    def open_project_dialog(self) -> None:
+        """Ask for a project file and open it."""
+        chosen, _ = QFileDialog.getOpenFileName(self, "Open project", "", PROJECT_FILTER)  # type: ignore[arg-type]
+        if chosen:
+            self.open_path(Path(chosen))
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.controller.settings.recent_files()
+        for path in recent:
+            action = menu.addAction(icon("open_project" if path.suffix == PROJECT_SUFFIX else "open_video"), path.name)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda checked=False, p=path: self.open_path(p))
+        if not recent:
+            menu.addAction("No recent files").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction(icon("clear_in_out"), "Clear list", self.controller.settings.clear_recent)
+
+    # -- saving ------------------------------------------------------------------------------------------------
+
+    def save_project(self) -> bool:
+        """Save the project where it was saved before, or ask where."""
+        if self.controller.project.path is None:
+            return self.save_project_as()
+        return self._save(self.controller.project.path)
+
+    def save_project_as(self) -> bool:
+        """Ask where to save the project and save it there."""
+        project = self.controller.project
+        suggestion = str(
+            project.path or (project.video.with_suffix(PROJECT_SUFFIX) if project.video else "untitled.cmnproj")
+        )
+        chosen, _ = QFileDialog.getSaveFileName(self, "Save project", suggestion, PROJECT_FILTER)  # type: ignore[arg-type]
+        return bool(chosen) and self._save(Path(chosen))
+
+    def _save(self, path: Path) -> bool:
+        if not self.controller.save_project(path):
+            return False
+        autosave.discard_autosave(self.controller.paths.autosave, self.controller.project)
+        self.controller.settings.add_recent(self.controller.project.path or path)
+        return True
+
+    def write_autosave(self) -> None:
+        """Write a snapshot of the project when it has unsaved changes."""
+        project = self.controller.project
+        if project.dirty and project.video is not None:
+            try:
+                autosave.write_autosave(self.controller.paths.autosave, project)
+            except OSError as exc:
+                logger.warning("autosave failed: %s", exc)
+
+    def confirm_discard(self) -> bool:
+        """Offer to save unsaved changes; False when the user cancels."""
+        project = self.controller.project
+        if not project.dirty or project.video is None:
+            return True
+        answer = QMessageBox.question(
+            self,  # type: ignore[arg-type]
+            "Unsaved changes",
+            f"Save the changes to {project.title}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_project()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def offer_restore(self) -> bool:
+        """After a crash, offer to restore the newest autosaved project; True when one was restored."""
+        orphans = autosave.find_orphans(self.controller.paths.autosave)
+        if not orphans:
+            return False
+        answer = QMessageBox.question(
+            self,  # type: ignore[arg-type]
+            "Restore project?",
+            "ColorMNet Studio did not close properly last time. Restore the unsaved project?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        restored = False
+        if answer == QMessageBox.StandardButton.Yes:
+            try:
+                project = autosave.restore(orphans[0])
+            except Exception as exc:  # a damaged snapshot must not stop the program from starting
+                self.show_error(f"The autosaved project cannot be restored ({exc}).")
+            else:
+                self.controller.adopt_project(project)
+                restored = True
+        for path in orphans:
+            if not restored or path != orphans[0]:
+                path.unlink(missing_ok=True)
+        return restored
+
+    # -- dialogs -----------------------------------------------------------------------------------------------
+
+    def show_export_dialog(self) -> None:
+        """Open the export dialog."""
+        from app.widgets.export_dialog import ExportDialog
+
+        if self.controller.frame_count == 0:
+            self.show_error("Open a video before exporting.")
+            return
+        dialog = ExportDialog(self.controller, self)  # type: ignore[arg-type]
+        dialog.open()
+        self.export_dialog = dialog
+
+    def show_settings_dialog(self) -> None:
+        """Open the settings dialog and apply what the user accepts."""
+        from app.widgets.settings_dialog import SettingsDialog
+
+        c = self.controller
+        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, self)  # type: ignore[arg-type]
+
+        def apply() -> None:
+            c.settings.cache_limit_bytes = dialog.cache_limit_bytes()
+            if c.cache is not None:
+                c.cache.set_limit(dialog.cache_limit_bytes())
+            c.set_engine_settings(dialog.engine_settings())
+
+        dialog.accepted.connect(apply)
+        dialog.open()
+        self.settings_dialog = dialog
+
+    # -- exemplars ---------------------------------------------------------------------------------------------
+
+    def add_exemplar_from_file(self) -> None:
+        """Ask for an image and pin it at the current frame."""
+        chosen, _ = QFileDialog.getOpenFileName(self, "Add exemplar", "", IMAGE_FILTER)  # type: ignore[arg-type]
+        if chosen:
+            self.controller.add_exemplar_file(Path(chosen))
+
+    def replace_selected_exemplar(self) -> None:
+        """Ask for an image and swap it into the selected exemplar."""
+        frame = self.exemplars.selected_frame()
+        if frame is None:
+            return
+        chosen, _ = QFileDialog.getOpenFileName(self, f"Replace the exemplar at frame {frame}", "", IMAGE_FILTER)  # type: ignore[arg-type]
+        if chosen:
+            self.controller.replace_exemplar(frame, Path(chosen))
+
+    def move_selected_exemplar(self) -> None:
+        """Ask for a frame and move the selected exemplar there."""
+        frame = self.exemplars.selected_frame()
+        if frame is None:
+            return
+        last = max(0, self.controller.frame_count - 1)
+        new_frame, ok = QInputDialog.getInt(
+            self,
+            "Move exemplar",
+            f"Move the exemplar at frame {frame} to frame:",  # type: ignore[arg-type]
+            self.controller.current_frame,
+            0,
+            last,
+        )
+        if ok and self.controller.move_exemplar(frame, new_frame):
+            self.exemplars.select_frame(new_frame)
+
+    def remove_selected_exemplar(self) -> None:
+        """Remove the selected exemplar."""
+        frame = self.exemplars.selected_frame()
+        if frame is not None:
+            self.controller.remove_exemplar(frame)

@@ -1,0 +1,469 @@
+"""The main window: viewer, timeline and exemplar panel, wired to the controller."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import autosave
+from app.controller import Controller
+from app.icons import icon
+from app.progress import Progress, format_duration
+from app.widgets.actions import create_actions
+from app.widgets.exemplar_panel import ExemplarPanel
+from app.widgets.file_menu import FileCommands
+from app.widgets.timeline import Timeline
+from app.widgets.viewer import FrameViewer
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+class MainWindow(QMainWindow, FileCommands):
+    """ColorMNet Studio's window.
+
+    Args:
+        controller: The application controller.
+    """
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        self.setWindowTitle("ColorMNet Studio")
+        self.setWindowIcon(icon("colorize_all"))
+        self.resize(1400, 860)
+        self.actions_by_name = create_actions(self)
+        self.last_message: QMessageBox | None = None
+        self._weights_dialog: QWidget | None = None
+        self.viewer = FrameViewer(self)
+        self.timeline = Timeline(self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.viewer, 1)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        a = self.actions_by_name
+        edit_actions = [
+            a[n]
+            for n in (
+                "add_exemplar",
+                "paste_exemplar",
+                "pin_frame",
+                "replace_exemplar",
+                "move_exemplar",
+                "remove_exemplar",
+            )
+        ]
+        self.exemplars = ExemplarPanel(edit_actions, self)
+        dock = QDockWidget("Exemplars", self)
+        dock.setObjectName("exemplar_dock")
+        dock.setWidget(self.exemplars)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self._build_status_bar()
+        self._build_menus_and_toolbar()
+        self._play_timer = QTimer(self)
+        self._play_timer.timeout.connect(self._on_play_timer_timeout)
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setInterval(autosave.AUTOSAVE_INTERVAL_MS)
+        self._autosave_timer.timeout.connect(self.write_autosave)
+        self._autosave_timer.start()
+        self._connect()
+        self._restore_view_state()
+        self._on_controller_project_changed()
+        self._update_enabled()
+
+    # -- construction ------------------------------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.video_label = QLabel("No video", self)
+        self.device_label = QLabel("Engine loading…", self)
+        self.progress_label = QLabel("", self)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setTextVisible(False)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setDefaultAction(self.actions_by_name["cancel"])
+        self.cancel_button.setAutoRaise(True)
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            widget.setVisible(False)
+        bar.addPermanentWidget(self.progress_label)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self.cancel_button)
+        bar.addPermanentWidget(self.video_label)
+        bar.addPermanentWidget(self.device_label)
+
+    def _build_menus_and_toolbar(self) -> None:
+        a = self.actions_by_name
+        menus = {
+            "&File": [
+                "open_video",
+                "open_folder",
+                "open_project",
+                None,
+                "save",
+                "save_as",
+                None,
+                "export",
+                None,
+                "settings",
+                None,
+                "quit",
+            ],
+            "&Exemplars": [
+                "add_exemplar",
+                "paste_exemplar",
+                "pin_frame",
+                None,
+                "replace_exemplar",
+                "move_exemplar",
+                "remove_exemplar",
+            ],
+            "&Colorize": ["colorize_segment", "colorize_from_here", "colorize_all", "cancel", None, "follow"],
+            "&Playback": [
+                "play",
+                None,
+                "previous_frame",
+                "next_frame",
+                "back_ten",
+                "forward_ten",
+                "first_frame",
+                "last_frame",
+                None,
+                "in_point",
+                "out_point",
+                "clear_in_out",
+            ],
+            "&View": ["side_by_side", "wipe", "color_only", None, "fit", "actual_size", "zoom_in", "zoom_out"],
+            "&Help": ["log", "about"],
+        }
+        for title, names in menus.items():
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(a[name])
+                if name == "open_project":
+                    self.recent_menu = menu.addMenu(icon("recent"), "Open &Recent")
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for name in [
+            "open_video",
+            "open_project",
+            "save",
+            "export",
+            None,
+            "first_frame",
+            "previous_frame",
+            "play",
+            "next_frame",
+            "last_frame",
+            None,
+            "in_point",
+            "out_point",
+            None,
+            "colorize_segment",
+            "colorize_from_here",
+            "colorize_all",
+            "cancel",
+            "follow",
+            None,
+            "side_by_side",
+            "wipe",
+            "color_only",
+            "fit",
+            "actual_size",
+            None,
+            "settings",
+        ]:
+            if name is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(a[name])
+        for name in ("side_by_side", "wipe", "color_only"):
+            a[name].triggered.connect(lambda checked=False, mode=name: self.set_view_mode(mode))
+
+    def _connect(self) -> None:
+        c, a = self.controller, self.actions_by_name
+        c.sig_video_opened.connect(self._on_controller_video_opened)
+        c.sig_project_changed.connect(self._on_controller_project_changed)
+        c.sig_segments_changed.connect(self._on_controller_segments_changed)
+        c.sig_colorized_changed.connect(self._on_controller_colorized_changed)
+        c.sig_current_frame_changed.connect(self.timeline.set_current)
+        c.sig_frame_shown.connect(self._on_controller_frame_shown)
+        c.sig_model_state.connect(self._on_controller_model_state)
+        c.sig_weights_missing.connect(self.show_weights_dialog)
+        c.sig_run_started.connect(self._on_controller_run_started)
+        c.sig_progress.connect(self._on_controller_progress)
+        c.sig_run_finished.connect(self._on_controller_run_finished)
+        c.sig_error.connect(self.show_error)
+        c.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.timeline.sig_scrubbed.connect(c.set_current_frame)
+        self.viewer.sig_files_dropped.connect(self._on_viewer_files_dropped)
+        self.viewer.sig_image_dropped.connect(lambda image: c.add_exemplar_image(image, name="dropped image"))
+        self.exemplars.sig_activated.connect(c.set_current_frame)
+        self.exemplars.sig_kind_changed.connect(c.set_exemplar_kind)
+        self.exemplars.sig_selected.connect(lambda frame: self._update_enabled())
+        triggers = {
+            "previous_frame": lambda: c.step(-1),
+            "next_frame": lambda: c.step(1),
+            "back_ten": lambda: c.step(-10),
+            "forward_ten": lambda: c.step(10),
+            "first_frame": lambda: c.set_current_frame(0),
+            "last_frame": lambda: c.set_current_frame(c.frame_count - 1),
+            "in_point": c.set_in_point,
+            "out_point": c.set_out_point,
+            "clear_in_out": c.clear_in_out,
+            "add_exemplar": self.add_exemplar_from_file,
+            "paste_exemplar": self.paste_exemplar,
+            "pin_frame": c.pin_current_frame,
+            "replace_exemplar": self.replace_selected_exemplar,
+            "move_exemplar": self.move_selected_exemplar,
+            "remove_exemplar": self.remove_selected_exemplar,
+            "colorize_segment": c.colorize_segment,
+            "colorize_from_here": c.colorize_from_here,
+            "colorize_all": c.colorize_all,
+            "cancel": c.cancel,
+            "fit": self.viewer.fit_to_window,
+            "actual_size": lambda: self.viewer.set_zoom(1.0),
+            "zoom_in": self.viewer.zoom_in,
+            "zoom_out": self.viewer.zoom_out,
+            "log": self.show_log,
+            "about": self.show_about,
+            "quit": self.close,
+        }
+        for name, slot in triggers.items():
+            a[name].triggered.connect(slot)
+        a["play"].toggled.connect(self._on_play_toggled)
+        a["follow"].toggled.connect(self._on_follow_toggled)
+        self._connect_file_commands()
+
+    def _restore_view_state(self) -> None:
+        settings = self.controller.settings
+        geometry, state = settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self.actions_by_name["follow"].setChecked(settings.follow_playhead)
+        self.set_view_mode(settings.view_mode)
+
+    # -- view --------------------------------------------------------------------------------------------------
+
+    def set_view_mode(self, mode: str) -> None:
+        """Show side_by_side, wipe or color_only."""
+        self.viewer.set_mode(mode)
+        for name in ("side_by_side", "wipe", "color_only"):
+            self.actions_by_name[name].setChecked(name == mode)
+        self.controller.settings.view_mode = mode
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in a message box that does not block the event loop."""
+        logger.info("message to the user: %s", message)
+        if self.last_message is not None:
+            self.last_message.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, "ColorMNet Studio", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        box.open()
+        self.last_message = box
+
+    def _update_enabled(self) -> None:
+        c, a = self.controller, self.actions_by_name
+        has_video = c.frame_count > 0
+        busy = c.busy
+        selected = self.exemplars.selected_frame() is not None
+        for name in (
+            "previous_frame",
+            "next_frame",
+            "back_ten",
+            "forward_ten",
+            "first_frame",
+            "last_frame",
+            "play",
+            "in_point",
+            "out_point",
+            "clear_in_out",
+            "add_exemplar",
+            "paste_exemplar",
+            "pin_frame",
+            "save",
+            "save_as",
+        ):
+            a[name].setEnabled(has_video)
+        for name in ("replace_exemplar", "move_exemplar", "remove_exemplar"):
+            a[name].setEnabled(has_video and selected)
+        for name in ("colorize_segment", "colorize_from_here", "colorize_all", "export"):
+            a[name].setEnabled(has_video and not busy and bool(c.project.exemplars))
+        a["cancel"].setEnabled(busy)
+
+    # -- controller signals ------------------------------------------------------------------------------------
+
+    def _on_controller_video_opened(self, info: object) -> None:
+        fps = float(info.fps)  # type: ignore[attr-defined]
+        self.timeline.set_video(int(info.frame_count), fps)  # type: ignore[attr-defined]
+        self.timeline.set_current(self.controller.current_frame)
+        kind = "image sequence" if info.is_image_sequence else Path(str(info.path)).suffix.lstrip(".")  # type: ignore[attr-defined]
+        self.video_label.setText(
+            f"{info.frame_count} frames · {fps:.3f} fps · {info.width}×{info.height} · "  # type: ignore[attr-defined]
+            f"{format_duration(info.duration)} · {info.bit_depth}-bit {kind}"  # type: ignore[attr-defined]
+        )
+        self.viewer.clear("Loading frame…")
+        self._play_timer.setInterval(max(1, round(1000 / fps)) if fps > 0 else 40)
+        self._update_enabled()
+
+    def _on_controller_project_changed(self) -> None:
+        project = self.controller.project
+        self.setWindowTitle(f"{project.title}[*] — ColorMNet Studio")
+        self.setWindowModified(project.dirty)
+        self.exemplars.set_exemplars(project.exemplars)
+        self.timeline.set_in_out(project.in_point, project.out_point)
+        self._on_controller_segments_changed()
+        if project.video is None:
+            self.viewer.clear()
+            self.video_label.setText("No video")
+            self.timeline.set_video(0, 24.0)
+        self._update_enabled()
+
+    def _on_controller_segments_changed(self) -> None:
+        c = self.controller
+        markers = [(e.frame, e.kind) for e in c.project.exemplars]
+        self.timeline.set_markers(markers, [s.start for s in c.segments])
+
+    def _on_controller_colorized_changed(self) -> None:
+        self.timeline.set_colorized(self.controller.colorized)
+
+    def _on_controller_frame_shown(self, index: int, source: QImage, color: QImage | None) -> None:
+        self.viewer.set_frame(index, source, color)
+
+    def _on_controller_model_state(self, state: str) -> None:
+        c = self.controller
+        texts = {
+            "idle": "Engine idle",
+            "loading": "Loading model…",
+            "ready": f"Device: {c.device.upper()}" + (" (random weights)" if c.weights_are_random else ""),
+            "missing": "No weights installed",
+            "failed": "Model failed to load",
+        }
+        self.device_label.setText(texts.get(state, state))
+
+    def _on_controller_run_started(self, kind: str) -> None:
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            widget.setVisible(True)
+        self.progress_label.setText("Exporting…" if kind == "export" else "Colorizing…")
+        self.progress_bar.setRange(0, 0)
+        self._update_enabled()
+
+    def _on_controller_progress(self, progress: Progress) -> None:
+        if not progress.total:
+            return
+        self.progress_bar.setRange(0, progress.total)
+        self.progress_bar.setValue(progress.done)
+        eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
+        self.progress_label.setText(f"{progress.done}/{progress.total} frames · {progress.fps:.2f} fps · ETA {eta}")
+
+    def _on_controller_run_finished(self, kind: str, cancelled: bool) -> None:
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            widget.setVisible(False)
+        self.statusBar().showMessage(
+            "Cancelled." if cancelled else ("Export finished." if kind == "export" else "Colorization finished."), 8000
+        )
+        self._update_enabled()
+
+    # -- playback ----------------------------------------------------------------------------------------------
+
+    def _on_play_toggled(self, playing: bool) -> None:
+        if playing and self.controller.frame_count:
+            if self.controller.current_frame >= self.controller.frame_count - 1:
+                self.controller.set_current_frame(0)
+            self._play_timer.start()
+        else:
+            self._play_timer.stop()
+
+    def _on_play_timer_timeout(self) -> None:
+        c = self.controller
+        if c.current_frame >= c.frame_count - 1:
+            self.actions_by_name["play"].setChecked(False)
+            return
+        c.step(1)
+
+    def _on_follow_toggled(self, follow: bool) -> None:
+        self.controller.follow_playhead = follow
+        self.controller.settings.follow_playhead = follow
+
+    # -- drops -------------------------------------------------------------------------------------------------
+
+    def _on_viewer_files_dropped(self, files: list[Path]) -> None:
+        first = files[0]
+        if first.suffix.lower() in IMAGE_SUFFIXES and first.is_file():
+            if self.controller.frame_count == 0:
+                self.show_error("Open a video before dropping exemplar images on it.")
+                return
+            self.controller.add_exemplar_file(first)
+        else:
+            self.open_path(first)
+
+    # -- closing -----------------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.actions_by_name["play"].setChecked(False)
+        self._autosave_timer.stop()
+        settings = self.controller.settings
+        settings.set_window_state(self.saveGeometry(), self.saveState())
+        settings.sync()
+        self.controller.shutdown()
+        autosave.discard_autosave(self.controller.paths.autosave, self.controller.project)
+        event.accept()
+
+    def show_weights_dialog(self, reason: str) -> None:
+        """Explain that the weights are missing and offer to download or locate them (not modal)."""
+        from app.widgets.weights_dialog import WeightsDialog
+
+        if self._weights_dialog is None:
+            self._weights_dialog = WeightsDialog(self.controller, reason, self)
+        else:
+            self._weights_dialog.set_reason(reason)  # type: ignore[attr-defined]
+        self._weights_dialog.show()
+        self._weights_dialog.raise_()
+
+    def show_log(self) -> None:
+        """Show the log file."""
+        from app.widgets.help_dialogs import LogDialog
+
+        LogDialog(self.controller.paths.log_file, self).open()
+
+    def show_about(self) -> None:
+        """Show versions and the weights' licence."""
+        from app.widgets.help_dialogs import AboutDialog
+
+        c = self.controller
+        AboutDialog(
+            engine_loaded=c.engine_ready, device=c.device, weights_random=c.weights_are_random, parent=self
+        ).open()
+
+    def paste_exemplar(self) -> None:
+        """Pin the clipboard's image at the current frame."""
+        self.controller.add_exemplar_image(QGuiApplication.clipboard().image(), name="clipboard")

@@ -1,0 +1,196 @@
+"""The timeline: a scrubber with exemplar markers, segment bounds, in/out points and the colorized band."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
+
+from app import theme
+from app.progress import format_timecode
+
+_MARGIN = 10
+_MARKER_TOP = 4
+_MARKER_SIZE = 7
+_TRACK_TOP = 16
+_TRACK_HEIGHT = 16
+_BAND_HEIGHT = 6
+_BAR_HEIGHT = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 8
+_CACHED = QColor(170, 170, 170)
+_IN_OUT = QColor(255, 255, 255, 28)
+
+
+def cached_runs(colorized: np.ndarray) -> list[tuple[int, int]]:
+    """Runs ``[start, stop)`` of consecutive True values."""
+    if colorized.size == 0:
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], colorized.astype(np.int8), [0]))))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+class TimelineBar(QWidget):
+    """The painted part of the timeline; click or drag to scrub."""
+
+    sig_scrubbed = Signal(int)
+    """The user picked a frame."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(_BAR_HEIGHT)
+        self.setMaximumHeight(_BAR_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMouseTracking(True)
+        self.frame_count = 0
+        self.current = 0
+        self.markers: list[tuple[int, str]] = []  # (frame, kind)
+        self.segment_starts: list[int] = []
+        self.in_out: tuple[int | None, int | None] = (None, None)
+        self._runs: list[tuple[int, int]] = []
+        self._scrubbing = False
+
+    def set_colorized(self, colorized: np.ndarray) -> None:
+        """Show which frames are colorized."""
+        self._runs = cached_runs(colorized)
+        self.update()
+
+    def x_of(self, frame: float) -> float:
+        """Horizontal position of the left edge of ``frame``."""
+        width = self.width() - 2 * _MARGIN
+        return _MARGIN + width * frame / max(1, self.frame_count)
+
+    def frame_at(self, x: float) -> int:
+        """The frame under horizontal position ``x`` (clamped)."""
+        width = max(1, self.width() - 2 * _MARGIN)
+        frame = int((x - _MARGIN) / width * self.frame_count)
+        return min(max(0, frame), max(0, self.frame_count - 1))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), theme.WINDOW)
+        track = QRectF(_MARGIN, _TRACK_TOP, self.width() - 2 * _MARGIN, _TRACK_HEIGHT)
+        painter.fillRect(track, theme.BASE)
+        if self.frame_count <= 0:
+            return
+        start, stop = self.in_out
+        if start is not None or stop is not None:
+            lo = self.x_of(start or 0)
+            hi = self.x_of((stop + 1) if stop is not None else self.frame_count)
+            painter.fillRect(QRectF(lo, track.top(), hi - lo, track.height()), _IN_OUT)
+            painter.setPen(QPen(theme.TEXT, 1))
+            for x in (lo if start is not None else None, hi if stop is not None else None):
+                if x is not None:
+                    painter.drawLine(QPointF(x, track.top() - 2), QPointF(x, track.bottom() + 2))
+        band_top = track.bottom() + 2
+        for a, b in self._runs:
+            x0, x1 = self.x_of(a), self.x_of(b)
+            painter.fillRect(QRectF(x0, band_top, max(1.0, x1 - x0), _BAND_HEIGHT), _CACHED)
+        painter.setPen(QPen(theme.MID, 1))
+        for frame in self.segment_starts:
+            x = self.x_of(frame)
+            painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
+        for frame, kind in self.markers:
+            self._draw_marker(painter, self.x_of(frame + 0.5), kind)
+        x = self.x_of(self.current + 0.5)
+        painter.setPen(QPen(theme.BRIGHT, 2))
+        painter.drawLine(QPointF(x, _TRACK_TOP - 3), QPointF(x, band_top + _BAND_HEIGHT))
+
+    def _draw_marker(self, painter: QPainter, x: float, kind: str) -> None:
+        half = _MARKER_SIZE / 2
+        triangle = QPolygonF(
+            [QPointF(x - half, _MARKER_TOP), QPointF(x + half, _MARKER_TOP), QPointF(x, _MARKER_TOP + _MARKER_SIZE)]
+        )
+        painter.setPen(QPen(theme.BRIGHT, 1))
+        painter.setBrush(theme.BRIGHT if kind != "reference" else Qt.BrushStyle.NoBrush)
+        painter.drawPolygon(triangle)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if event.button() == Qt.MouseButton.LeftButton and self.frame_count > 0:
+            self._scrubbing = True
+            self.sig_scrubbed.emit(self.frame_at(event.position().x()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if self.frame_count <= 0:
+            return
+        frame = self.frame_at(event.position().x())
+        if self._scrubbing:
+            self.sig_scrubbed.emit(frame)
+        marker = next((f for f, _ in self.markers if abs(self.x_of(f + 0.5) - event.position().x()) <= 4), None)
+        tip = f"Frame {frame}" if marker is None else f"Exemplar at frame {marker}"
+        QToolTip.showText(event.globalPosition().toPoint(), tip, self)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        self._scrubbing = False
+
+
+class Timeline(QWidget):
+    """The scrubber with the frame number, timecode and in/out readout above it."""
+
+    sig_scrubbed = Signal(int)
+    """The user picked a frame on the timeline."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = TimelineBar(self)
+        self.bar.sig_scrubbed.connect(self.sig_scrubbed)
+        self.bar.setToolTip("Click or drag to scrub. Left/Right: one frame, Shift+Left/Right: ten, Home/End")
+        self.frame_label = QLabel("Frame -", self)
+        self.timecode_label = QLabel("--:--:--:--", self)
+        self.range_label = QLabel("", self)
+        self.cached_label = QLabel("", self)
+        for label in (self.frame_label, self.timecode_label, self.range_label, self.cached_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.setContentsMargins(_MARGIN, 0, _MARGIN, 0)
+        row.addWidget(self.frame_label)
+        row.addSpacing(16)
+        row.addWidget(self.timecode_label)
+        row.addStretch(1)
+        row.addWidget(self.range_label)
+        row.addSpacing(16)
+        row.addWidget(self.cached_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 4)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.bar)
+        self._fps = 24.0
+
+    def set_video(self, frame_count: int, fps: float) -> None:
+        """Set the length and rate of the film."""
+        self.bar.frame_count = frame_count
+        self._fps = fps
+        self.set_current(0)
+
+    def set_current(self, frame: int) -> None:
+        """Move the playhead."""
+        self.bar.current = frame
+        count = self.bar.frame_count
+        self.frame_label.setText(f"Frame {frame} / {max(0, count - 1)}" if count else "Frame -")
+        self.timecode_label.setText(format_timecode(frame, self._fps) if count else "--:--:--:--")
+        self.bar.update()
+
+    def set_markers(self, markers: list[tuple[int, str]], segment_starts: list[int]) -> None:
+        """Show exemplar markers (frame, kind) and the first frame of each segment."""
+        self.bar.markers = list(markers)
+        self.bar.segment_starts = list(segment_starts)
+        self.bar.update()
+
+    def set_in_out(self, in_point: int | None, out_point: int | None) -> None:
+        """Show the in and out points."""
+        self.bar.in_out = (in_point, out_point)
+        if in_point is None and out_point is None:
+            self.range_label.setText("")
+        else:
+            last = max(0, self.bar.frame_count - 1)
+            self.range_label.setText(
+                f"In {in_point if in_point is not None else 0} · Out {out_point if out_point is not None else last}"
+            )
+        self.bar.update()
+
+    def set_colorized(self, colorized: np.ndarray) -> None:
+        """Show which frames are colorized."""
+        self.bar.set_colorized(colorized)
+        total = colorized.size
+        self.cached_label.setText(f"Colorized {int(colorized.sum())} / {total}" if total else "")
