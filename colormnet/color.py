@@ -66,7 +66,8 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     f = np.stack([fx, fy, fz], axis=-1)
     xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * D65_WHITE
     linear = xyz @ RGB_FROM_XYZ.T
-    rgb = np.where(linear > 0.0031308, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055, linear * 12.92)
+    gamma = 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
+    rgb = np.where(linear > 0.0031308, gamma, linear * 12.92)
     return np.clip(rgb, 0.0, 1.0)
 
 
@@ -79,13 +80,13 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (116.0 * f - 16.0).astype(np.float32)
 
 
-def normalize_l(L: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+def normalize_l(lightness: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     """L in [0, 100] -> L' in [-1, 1]."""
-    return (L - L_CENTER) / L_SCALE
+    return (lightness - L_CENTER) / L_SCALE
 
 
 def normalize_lab(lab: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` LAB -> ``(3, H, W)`` float32 ``[L', a', b']`` (float64 LAB cast to float32 first, as officially)."""
+    """``(H, W, 3)`` LAB -> ``(3, H, W)`` float32 ``[L', a', b']`` (cast to float32 before scaling, as officially)."""
     lab32 = lab.astype(np.float32).transpose(2, 0, 1)
     out = np.empty_like(lab32)
     out[0] = (lab32[0] - np.float32(L_CENTER)) / np.float32(L_SCALE)
@@ -98,17 +99,17 @@ def denormalize_ab(ab: np.ndarray) -> np.ndarray:
     return ab * AB_SCALE
 
 
-def compose_rgb(L: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
+def compose_rgb(lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
     """Combines luminance and predicted chroma into RGB.
 
     Args:
-        L: ``(H, W)`` L* in [0, 100].
+        lightness: ``(H, W)`` L* in [0, 100].
         ab_norm: ``(2, H, W)`` normalised chroma a', b'.
 
     Returns:
         ``(H, W, 3)`` float32 RGB in [0, 1].
     """
-    lab = np.stack([L.astype(np.float64), ab_norm[0] * AB_SCALE, ab_norm[1] * AB_SCALE], axis=-1)
+    lab = np.stack([lightness.astype(np.float64), ab_norm[0] * AB_SCALE, ab_norm[1] * AB_SCALE], axis=-1)
     return lab_to_rgb(lab).astype(np.float32)
 
 

@@ -101,8 +101,6 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
         network = network.eval().to(torch_device)
         for p in network.parameters():
             p.requires_grad_(False)
-        if loaded.is_random:
-            logger.warning("Running with RANDOM weights from %s: the colours are meaningless.", path)
         model = LoadedModel(network, torch_device, autocast, path, ident, loaded.is_random)
         _cache.clear()  # keep one model: each holds ~0.5 GB
         _cache[key] = model

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from colormnet.config import InferenceConfig
+from colormnet.errors import InferenceError
 from colormnet.inference.engine import ExemplarInput, InferenceEngine
 from colormnet.inference.memory_manager import MemoryManager, top_k_affinity
 from colormnet.inference.memory_store import MemoryStore
-from colormnet.errors import InferenceError
 from tests.conftest import GOLDEN
 
 
@@ -53,7 +53,7 @@ def test_memory_stays_bounded_and_the_exemplar_survives(golden_network) -> None:
     engine.step(torch.zeros(1, 112, 112), ExemplarInput(lab, "reference"))
     exemplar_key = engine.memory.permanent.key.clone()
     sizes = []
-    for t in range(16):
+    for _ in range(16):
         engine.step(torch.rand(1, 112, 112) * 2 - 1)
         mem = engine.memory
         sizes.append((mem.permanent.size, mem.working.size, mem.long_term.size))

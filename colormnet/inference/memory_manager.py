@@ -114,7 +114,8 @@ class MemoryManager:
             return
         wm = self.working
         assert wm.key is not None and wm.shrinkage is not None and wm.selection is not None and wm.value is not None
-        key, shrinkage, selection, value = wm.key[:, :end], wm.shrinkage[:, :end], wm.selection[:, :end], wm.value[..., :end]
+        key, shrinkage, selection = wm.key[:, :end], wm.shrinkage[:, :end], wm.selection[:, :end]
+        value = wm.value[..., :end]
         chosen = torch.topk(wm.usage()[:end], k=min(cfg.num_prototypes, end), sorted=True).indices
         sim = similarity(key, shrinkage, key[:, chosen], selection[:, chosen])  # N_c x P
         affinity = torch.softmax(sim, dim=0)

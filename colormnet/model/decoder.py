@@ -45,7 +45,7 @@ class Decoder(nn.Module):
         hidden: torch.Tensor,
         update_hidden: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns the new hidden state (the input one when ``update_hidden`` is false) and logits ``B x O x Hp x Wp``."""
+        """Returns the new hidden state (the input one unless ``update_hidden``) and logits ``B x O x Hp x Wp``."""
         b, o = readout.shape[:2]
         g16 = self.fuser(f16, torch.cat([readout, hidden], dim=2))  # B x O x 512 x h x w
         g8 = self.up_16_8(f8, g16)  # B x O x 256 x 2h x 2w
@@ -53,5 +53,6 @@ class Decoder(nn.Module):
         logits = grouped(self.pred, F.relu(g4))  # B x O x 1 x 4h x 4w
         if update_hidden:
             hidden = self.hidden_update(g16, g8, torch.cat([g4, logits], dim=2), hidden)
-        logits = F.interpolate(logits.view(b, o, *logits.shape[-2:]), scale_factor=4, mode="bilinear", align_corners=False)
+        logits = logits.view(b, o, *logits.shape[-2:])
+        logits = F.interpolate(logits, scale_factor=4, mode="bilinear", align_corners=False)
         return hidden, logits

@@ -1,0 +1,269 @@
+"""The ``colormnet`` command line: colorize, info and weights, over the same session API as the GUI.
+
+Every error a user can cause ends the program with one line on stderr and a non-zero exit code, never a traceback;
+outputs appear under their final name only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from colormnet import __version__
+from colormnet.errors import ColorMNetError, ExemplarError
+from colormnet.progress import ProgressBar, format_duration
+
+logger = logging.getLogger("colormnet")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+KINDS = ("auto", "keyframe", "reference")
+
+
+def parse_frame_range(text: str, frame_count: int) -> range:
+    """``"A:B"`` (either side optional, B exclusive) or ``"N"`` -> a range within the video.
+
+    Raises:
+        ExemplarError: malformed or outside the video.
+    """
+    try:
+        if ":" in text:
+            a, b = text.split(":", 1)
+            start = int(a) if a.strip() else 0
+            stop = int(b) if b.strip() else frame_count
+        else:
+            start = int(text)
+            stop = start + 1
+    except ValueError:
+        raise ExemplarError(f"Expected --frames A:B (frame numbers), got {text!r}.") from None
+    if not 0 <= start < stop <= frame_count:
+        raise ExemplarError(f"--frames {text} is outside the video, which has frames 0 to {frame_count - 1}.")
+    return range(start, stop)
+
+
+def split_kind(spec: str, default: str) -> tuple[str, str]:
+    """``IMAGE@FRAME[:KIND]`` -> (``IMAGE@FRAME``, kind)."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and tail in KINDS and "@" in head:
+        return head, tail
+    return spec, default
+
+
+def infer_codec(output: Path) -> str:
+    """Codec for an output without ``--codec``: H.264 for a movie file name, 8-bit PNG for a folder name."""
+    return "h264" if output.suffix else "png"
+
+
+# -- subcommands -----------------------------------------------------------------------------------------------
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from colormnet.video import probe
+
+    info = probe(args.input)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+        return 0
+    print(f"{info.path}")
+    print(f"  frames     {info.frame_count}")
+    fps = f"{float(info.fps):.3f} ({info.fps.numerator}/{info.fps.denominator})"
+    print(f"  fps        {fps}{'  variable frame rate' if info.variable_frame_rate else ''}")
+    print(f"  size       {info.width}x{info.height}, {info.bit_depth}-bit")
+    print(f"  duration   {format_duration(info.duration)} ({info.duration:.3f} s)")
+    for s in info.streams:
+        print(f"  stream {s.index}   {s.kind}: {s.description}")
+    return 0
+
+
+def _load_exemplars(specs: Sequence[str], default_kind: str) -> list:
+    from colormnet.exemplar import load_exemplar_image, parse_exemplar_spec
+    from colormnet.session import Exemplar
+
+    exemplars = []
+    for spec in specs:
+        body, kind = split_kind(spec, default_kind)
+        path, frame = parse_exemplar_spec(body)
+        exemplars.append(Exemplar(frame=frame, image=load_exemplar_image(path), kind=kind, name=path.name))  # type: ignore[arg-type]
+    return exemplars
+
+
+def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from colormnet.config import InferenceConfig
+    from colormnet.exemplar import parse_exemplar_spec
+    from colormnet.session import Session, SessionConfig
+    from colormnet.spool import in_frame_order
+    from colormnet.video import CODECS, VideoWriter, check_output_path
+
+    source = Path(args.input)
+    output = Path(args.output)
+    codec = args.codec or infer_codec(output)
+    exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
+    check_output_path(output, inputs=[source, *exemplar_paths], codec=codec, overwrite=args.overwrite)
+    exemplars = _load_exemplars(args.exemplar, args.kind)
+    config = SessionConfig(
+        device=args.device,
+        precision=args.precision,
+        process_size=args.process_size,
+        inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
+    )
+    with Session(source, weights=args.weights, config=config) as session:
+        session.set_exemplars(exemplars)
+        info = session.video_info
+        frames = parse_frame_range(args.frames, info.frame_count) if args.frames else range(info.frame_count)
+        model = session.load_model()
+        if model.is_random:
+            print(f"Note: {model.path} holds RANDOM weights (for tests and demos): the colours are meaningless.",
+                  file=sys.stderr)
+        for i, seg in enumerate(session.segments()):
+            kind, score = session.resolve_kind(i)
+            how = f" (luminance SSIM {score:.2f})" if session.exemplars[i].kind == "auto" else ""
+            logger.info("segment %d: frames %d-%d from frame %d as %s%s", i, seg.start, seg.stop - 1, seg.anchor,
+                        kind, how)
+        spec = CODECS[codec]
+        total = session.count_steps(frames)
+        bar = ProgressBar(total, "colorizing", stream=sys.stderr)
+        done = 0
+
+        def convert(result):  # type: ignore[no-untyped-def]
+            nonlocal done
+            done = result.done
+            bar.update(done)
+            return result.to_uint16() if spec.bit_depth > 8 else result.to_uint8()
+
+        results = session.colorize(frames, cancel=cancel)
+        writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session._reader,
+                             frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
+        with writer:
+            ordered = in_frame_order(results, frames, index=lambda r: r.index, convert=convert,
+                                     workdir=output.parent if output.parent.exists() else None)
+            written = 0
+            for _, rgb in ordered:
+                if cancel.is_set():
+                    break
+                writer.write(rgb)
+                written += 1
+            if cancel.is_set() or written != len(frames):
+                raise KeyboardInterrupt
+        bar.close(total)
+    print(f"Wrote {output} ({len(frames)} frames, {codec}).", file=sys.stderr)
+    return 0
+
+
+def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from colormnet import weights
+
+    if args.weights_command == "download":
+        print(weights.WEIGHTS_LICENCE, file=sys.stderr)
+        dest = Path(args.dest) if args.dest else weights.resolve_weights_path(None)
+        bar = ProgressBar(None, "downloading", unit="MB/s", scale=1e6, stream=sys.stderr)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done)
+
+        path = weights.download_weights(dest, progress=progress, cancel=cancel)
+        bar.close(path.stat().st_size)
+        print(f"Saved the ColorMNet weights to {path}.", file=sys.stderr)
+        return 0
+    if args.weights_command == "init-random":
+        path = weights.save_random_weights(args.path, seed=args.seed)
+        print(f"Wrote RANDOM weights (seed {args.seed}) to {path}: for tests and demos, the colours are meaningless.",
+              file=sys.stderr)
+        return 0
+    path = weights.resolve_weights_path(args.weights)
+    state = "present" if path.is_file() else "missing (run `colormnet weights download`)"
+    print(f"{path}  [{state}]")
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from colormnet.video import CODECS
+
+    parser = argparse.ArgumentParser(
+        prog="colormnet", description="Exemplar-based colorization of black-and-white film."
+    )
+    parser.add_argument("--version", action="version", version=f"colormnet {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("colorize", parents=[common], help="colorize a video or an image sequence from exemplars")
+    p.add_argument("input", help="video file or folder of numbered images")
+    p.add_argument("-e", "--exemplar", action="append", required=True, metavar="IMAGE@FRAME[:KIND]",
+                   help="a colour image pinned to a frame (repeat for several); KIND overrides --kind for this one")
+    p.add_argument("-o", "--output", required=True, help="output file, or folder for an image-sequence codec")
+    p.add_argument("--codec", choices=sorted(CODECS), help="default: h264 for a file name, png for a folder")
+    p.add_argument("--frames", metavar="A:B", help="only frames A to B-1 (default: all)")
+    p.add_argument("--kind", choices=KINDS, default="auto",
+                   help="keyframe: the exemplar is that frame colorized; reference: any colour photo (default auto)")
+    p.add_argument("--weights", help="checkpoint path (default: $COLORMNET_WEIGHTS or the per-user data folder)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
+                   help="auto: fp16 autocast on CUDA, fp32 on the CPU")
+    p.add_argument("--process-size", type=int, default=540, metavar="N",
+                   help="cap on the short side at which the model runs (default 540)")
+    p.add_argument("--mem-every", type=int, default=5, help=argparse.SUPPRESS)
+    p.add_argument("--top-k", type=int, default=30, help=argparse.SUPPRESS)
+    p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+    p = sub.add_parser("info", parents=[common], help="describe a video or image sequence")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("weights", parents=[common], help="download, locate or create checkpoints")
+    wsub = p.add_subparsers(dest="weights_command", required=True)
+    d = wsub.add_parser("download", help="download the official checkpoint (CC BY-NC-SA 4.0)")
+    d.add_argument("--dest", help="where to save it (default: $COLORMNET_WEIGHTS or the per-user data folder)")
+    r = wsub.add_parser("init-random", help="write a randomly initialised checkpoint (tests and demos)")
+    r.add_argument("path")
+    r.add_argument("--seed", type=int, default=0)
+    w = wsub.add_parser("path", help="show where the weights are looked for")
+    w.add_argument("--weights")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    cancel = threading.Event()
+    try:
+        if args.command == "info":
+            return cmd_info(args)
+        if args.command == "colorize":
+            if args.process_size < 16:
+                parser.error("--process-size must be at least 16")
+            return cmd_colorize(args, cancel)
+        return cmd_weights(args, cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        print("\nCancelled: nothing was written under the output name.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except ColorMNetError as exc:
+        print(f"colormnet: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # e.g. disk full while writing: still one line
+        print(f"colormnet: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL) if hasattr(signal, "SIGPIPE") else None
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,58 @@
+"""Puts frames produced out of order (a backward segment comes out descending) back in frame order.
+
+Frames that arrive before their turn are kept on disk (``.npy`` in a temporary folder), never in memory, so a long
+backward segment costs disk space, not RAM; frames that arrive in turn pass straight through.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+def in_frame_order(
+    results: Iterable[T],
+    order: Iterable[int],
+    *,
+    index: Callable[[T], int],
+    convert: Callable[[T], np.ndarray],
+    workdir: str | Path | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yields ``(frame, convert(result))`` in the order of ``order``.
+
+    Args:
+        results: items in any order, each frame once.
+        order: the frame indices to yield, in the wanted order.
+        index: the frame index of an item.
+        convert: what to keep of an item (e.g. its 8-bit RGB); this is what is spilled to disk.
+        workdir: where to create the temporary spill folder (default: the system's temporary folder).
+    """
+    pending = iter(order)
+    spill = Path(tempfile.mkdtemp(prefix="colormnet-spool-", dir=workdir))
+    try:
+        next_frame = next(pending, None)
+        stored: set[int] = set()
+        for item in results:
+            frame = index(item)
+            if frame != next_frame:
+                np.save(spill / f"{frame}.npy", convert(item), allow_pickle=False)
+                stored.add(frame)
+                continue
+            yield frame, convert(item)
+            next_frame = next(pending, None)
+            while next_frame is not None and next_frame in stored:
+                path = spill / f"{next_frame}.npy"
+                array = np.load(path, allow_pickle=False)
+                path.unlink()
+                stored.discard(next_frame)
+                yield next_frame, array
+                next_frame = next(pending, None)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
