@@ -119,6 +119,7 @@ class Controller(QObject, ExemplarEdits):
         self._run: _Run | None = None
         self._restart: RunRequest | None = None
         self._meter = RunMeter()
+        self._shut_down = False
         self._start_threads()
 
     # -- threads -----------------------------------------------------------------------------------------------
@@ -154,7 +155,10 @@ class Controller(QObject, ExemplarEdits):
         self._sig_worker_warm_up.emit()  # import torch in the background right away
 
     def shutdown(self) -> None:
-        """Cancel what runs and stop every thread (call once, before the application quits)."""
+        """Cancel what runs and stop every thread (before the application quits; later calls do nothing)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self._restart = None
         cancel = self._run.cancel.set if self._run is not None else None
         self._session_thread.stop(cancel)
