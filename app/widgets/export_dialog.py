@@ -165,7 +165,8 @@ class ExportDialog(QDialog):
         self._running = running
         for widget in (self.codec, self.path, self.range_all, self.audio, self.export_button):
             widget.setEnabled(not running)
-        self.range_in_out.setEnabled(not running and self._controller.project.in_point is not None)
+        project = self._controller.project
+        self.range_in_out.setEnabled(not running and (project.in_point is not None or project.out_point is not None))
         self.progress.setVisible(running)
 
     def _on_codec_changed(self, index: int) -> None:

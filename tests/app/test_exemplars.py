@@ -1,0 +1,138 @@
+"""Exemplar editing in the window: add from a file, the clipboard or a drop; refuse bad images; swap, move,
+remove and pin; an edit invalidates only the frames of the segments the exemplar governs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from app.controller import Controller
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+
+
+@pytest.fixture
+def window(qtbot, controller: Controller, realshort: Path) -> MainWindow:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    return window
+
+
+def drop_on(viewer: object, mime: QMimeData) -> None:
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    viewer.dropEvent(event)  # type: ignore[attr-defined]
+
+
+def test_unreadable_and_grayscale_images_are_refused(
+    qtbot, window: MainWindow, tmp_path: Path, gray_image: Path
+) -> None:
+    controller = window.controller
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image at all")
+    assert not controller.add_exemplar_file(broken)
+    assert window.last_message is not None and window.last_message.isVisible()
+    assert "broken.png" in window.last_message.text()
+    assert not controller.add_exemplar_file(gray_image)
+    assert "gray" in window.last_message.text().lower()
+    assert controller.project.exemplars == []
+    folder = controller.project.exemplars_dir
+    assert not folder.exists() or not any(folder.iterdir())  # nothing was copied into the project
+
+
+def test_add_from_file_clipboard_and_drop(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch
+) -> None:
+    controller = window.controller
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[0]), ""))
+    window.actions_by_name["add_exemplar"].trigger()
+    controller.set_current_frame(4)
+    QGuiApplication.clipboard().setImage(QImage(str(colour_frames[4])))
+    window.actions_by_name["paste_exemplar"].trigger()
+    controller.set_current_frame(30)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(colour_frames[30]))])
+    drop_on(window.viewer, mime)
+    controller.set_current_frame(20)
+    mime = QMimeData()
+    mime.setImageData(QImage(str(colour_frames[18])))
+    drop_on(window.viewer, mime)
+    assert [(e.frame, e.name) for e in controller.project.exemplars] == [
+        (0, "frame00.png"),
+        (4, "clipboard"),
+        (20, "dropped image"),
+        (30, "frame30.png"),
+    ]
+    assert window.exemplars.list.count() == 4
+    assert window.windowTitle().startswith("realshort.mp4[*]") and window.isWindowModified()
+    wait_for_segments(qtbot, controller, 4)
+    assert [(s.start, s.stop) for s in controller.segments] == [(0, 4), (4, 20), (20, 30), (30, 36)]
+    assert [f for f, _ in window.timeline.bar.markers] == [0, 4, 20, 30]
+    QGuiApplication.clipboard().clear()
+    window.actions_by_name["paste_exemplar"].trigger()
+    assert "clipboard holds no image" in window.last_message.text()  # type: ignore[union-attr]
+
+
+def test_swap_invalidates_only_its_segment(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch
+) -> None:
+    controller = window.controller
+    for frame in (0, 4, 30):
+        controller.add_exemplar_file(colour_frames[frame], frame=frame)
+    wait_for_segments(qtbot, controller, 3)
+    for start, stop in ((0, 4), (30, 36)):
+        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            controller.colorize_range(start, stop)
+    expected = np.zeros(36, bool)
+    expected[0:4] = expected[30:36] = True
+    np.testing.assert_array_equal(controller.colorized, expected)
+    keys = [s.key for s in controller.segments]
+
+    window.exemplars.select_frame(30)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[18]), ""))
+    window.actions_by_name["replace_exemplar"].trigger()
+    qtbot.waitUntil(lambda: controller.segments[2].key not in ("", keys[2]), timeout=RUN_TIMEOUT_MS)
+    assert [s.key for s in controller.segments[:2]] == keys[:2]
+    expected[30:36] = False
+    np.testing.assert_array_equal(controller.colorized, expected)
+
+    # Pinning a colorized frame splits its segment: frames before the pin keep their colours.
+    controller.set_current_frame(2)
+    assert controller.pin_current_frame()
+    assert controller.project.exemplar_at(2).kind == "keyframe"  # type: ignore[union-attr]
+    wait_for_segments(qtbot, controller, 4)
+    expected[2:4] = False
+    np.testing.assert_array_equal(controller.colorized, expected)
+    controller.set_current_frame(10)
+    assert not controller.pin_current_frame()
+    assert "not colorized yet" in window.last_message.text()  # type: ignore[union-attr]
+
+
+def test_move_remove_and_kind(qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch) -> None:
+    controller = window.controller
+    controller.add_exemplar_file(colour_frames[0], frame=0)
+    controller.add_exemplar_file(colour_frames[18], frame=18)
+    window.exemplars.select_frame(18)
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args, **kwargs: (25, True))
+    window.actions_by_name["move_exemplar"].trigger()
+    assert [e.frame for e in controller.project.exemplars] == [0, 25]
+    assert window.exemplars.selected_frame() == 25
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args, **kwargs: (0, True))
+    window.actions_by_name["move_exemplar"].trigger()
+    assert "already has an exemplar" in window.last_message.text()  # type: ignore[union-attr]
+    combo = window.exemplars.kind
+    combo.setCurrentIndex(combo.findData("reference"))
+    combo.activated.emit(combo.currentIndex())
+    assert controller.project.exemplar_at(25).kind == "reference"  # type: ignore[union-attr]
+    assert "reference" in window.exemplars.list.currentItem().text()
+    window.actions_by_name["remove_exemplar"].trigger()
+    assert [e.frame for e in controller.project.exemplars] == [0]
+    wait_for_segments(qtbot, controller, 1)
+    assert (controller.segments[0].start, controller.segments[0].stop) == (0, 36)

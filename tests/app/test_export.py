@@ -1,0 +1,98 @@
+"""The export dialog: checks the output path, colorizes missing frames first, writes H.264 with audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from app.controller import Controller
+from app.widgets.export_dialog import ExportDialog, default_output
+from app.widgets.main_window import MainWindow
+from colormnet.video import VideoReader
+from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+
+
+@pytest.fixture
+def window(qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path]) -> MainWindow:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    controller.add_exemplar_file(colour_frames[0], frame=0)
+    wait_for_segments(qtbot, controller, 1)
+    return window
+
+
+def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    controller = window.controller
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_range(0, 2)  # two of the four frames are cached already
+    controller.set_current_frame(0)
+    controller.set_in_point()
+    controller.set_current_frame(3)
+    controller.set_out_point()
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    assert dialog.range_in_out.isChecked() and dialog.audio.isChecked()
+    output = tmp_path / "out" / "colorized.mp4"
+    output.parent.mkdir()
+    dialog.path.setText(str(output))
+    colorized: list[int] = []
+    controller._session_thread.worker.sig_frame.connect(lambda frame: colorized.append(frame.index))  # type: ignore[attr-defined]
+    with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    assert finished.args == [True, str(output)]
+    assert colorized == [2, 3]  # the missing frames were colorized first, the cached ones reused
+    assert "Exported to" in dialog.status.text()
+    with VideoReader(output) as reader:
+        assert reader.info.frame_count == 4
+        assert reader.info.has_audio
+        assert (reader.info.width, reader.info.height) == (320, 240)
+    assert controller.colorized[:4].all()
+
+
+def test_refuses_the_source_and_asks_before_replacing(qtbot, window: MainWindow, tmp_path: Path, answers) -> None:
+    controller = window.controller
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(controller.project.video))
+    answers.queue.append(QMessageBox.StandardButton.Yes)  # even when told to replace it, the source is refused
+    assert not dialog.start_export()
+    assert "is the input" in dialog.status.text()
+    assert not controller.busy
+
+    existing = tmp_path / "existing.mp4"
+    existing.write_bytes(b"keep me")
+    dialog.path.setText(str(existing))
+    answers.queue.append(QMessageBox.StandardButton.No)
+    assert not dialog.start_export()
+    assert answers.asked[-1] == "Replace file?"
+    assert existing.read_bytes() == b"keep me"
+
+    dialog.path.setText(str(tmp_path / "wrong.mkv"))
+    dialog.codec.setCurrentIndex(dialog.codec.findData("prores"))
+    assert dialog.path.text().endswith("wrong.mov")  # the suffix follows the format
+    dialog.codec.setCurrentIndex(dialog.codec.findData("png16"))
+    assert not Path(dialog.path.text()).suffix and not dialog.audio.isEnabled()
+
+
+def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    controller = window.controller
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    output = tmp_path / "cancelled.mkv"
+    dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
+    dialog.path.setText(str(output))
+    controller._session_thread.worker.sig_frame.connect(lambda frame: dialog.cancel_button.click())  # type: ignore[attr-defined]
+    with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    assert finished.args == [False, "The export was cancelled."]
+    assert not output.exists()
+    assert dialog.export_button.isEnabled()
+
+
+def test_default_output_names() -> None:
+    assert default_output(Path("/films/a.mp4"), "h264") == Path("/films/a_colorized.mp4")
+    assert default_output(Path("/films/a.mp4"), "prores") == Path("/films/a_colorized.mov")
+    assert default_output(Path("/films/a.mp4"), "tiff16") == Path("/films/a_colorized")

@@ -1,0 +1,120 @@
+"""Saving and opening projects from the window: round trip, title mark, cache reuse, crash recovery."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.controller import Controller
+from app.paths import AppPaths
+from app.settings import AppSettings
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+
+
+def test_save_and_open_round_trip(
+    qtbot,
+    controller: Controller,
+    app_settings: AppSettings,
+    app_paths: AppPaths,
+    random_weights: Path,
+    realshort: Path,
+    colour_frames: dict[int, Path],
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    controller.add_exemplar_file(colour_frames[0], frame=0)
+    controller.add_exemplar_file(colour_frames[18], frame=18, kind="reference")
+    controller.set_current_frame(3)
+    controller.set_in_point()
+    controller.set_current_frame(30)
+    controller.set_out_point()
+    wait_for_segments(qtbot, controller, 2)
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_range(0, 2)
+    controller.set_current_frame(12)
+    assert window.isWindowModified()
+    target = tmp_path / "projects" / "office.cmnproj"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window.actions_by_name["save"].trigger()
+    assert target.is_file() and not window.isWindowModified()
+    assert window.windowTitle().startswith("office[*]")
+    assert controller.settings.recent_files()[0] == target.resolve()
+
+    second = Controller(app_settings, app_paths, weights=random_weights)
+    try:
+        other = MainWindow(second)
+        qtbot.addWidget(other)
+        other.open_path(target)
+        qtbot.waitUntil(
+            lambda: second.model_state == "ready" and len(second.segments) == 2 and all(s.key for s in second.segments),
+            timeout=RUN_TIMEOUT_MS,
+        )
+        project = second.project
+        assert [(e.frame, e.kind) for e in project.exemplars] == [(0, "auto"), (18, "reference")]
+        assert all(e.image.parent == target.parent / "office_files" / "exemplars" for e in project.exemplars)
+        assert (project.in_point, project.out_point) == (3, 30)
+        assert project.settings == controller.project.settings
+        assert second.current_frame == 12  # the playhead is where it was saved
+        assert second.colorized[:2].all() and not second.colorized[2:].any()  # the cached frames are found again
+        assert other.timeline.range_label.text() == "In 3 · Out 30"
+        other.close()
+    finally:
+        second.shutdown()
+
+
+def test_unsaved_changes_are_offered_for_saving(
+    qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path], answers
+) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    controller.add_exemplar_file(colour_frames[0], frame=0)
+    answers.queue.append(QMessageBox.StandardButton.Cancel)
+    assert not window.close()  # the user cancelled: the window stays
+    assert answers.asked == ["Unsaved changes"]
+    assert controller._session_thread.thread.isRunning()
+
+
+def test_crash_recovery_offers_the_autosaved_project(
+    qtbot,
+    controller: Controller,
+    app_settings: AppSettings,
+    app_paths: AppPaths,
+    random_weights: Path,
+    realshort: Path,
+    colour_frames: dict[int, Path],
+    answers,
+) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    controller.add_exemplar_file(colour_frames[4], frame=4)
+    controller.set_engine_settings(replace(controller.project.settings, top_k=17))
+    window.write_autosave()
+    snapshots = list(app_paths.autosave.glob("*.cmnproj"))
+    assert len(snapshots) == 1
+    snapshot = snapshots[0]
+    snapshot.write_text(snapshot.read_text().replace(f'"pid": {__import__("os").getpid()}', '"pid": 0'))
+
+    second = Controller(app_settings, app_paths, weights=random_weights)
+    try:
+        other = MainWindow(second)
+        qtbot.addWidget(other)
+        answers.queue.append(QMessageBox.StandardButton.Yes)
+        with qtbot.waitSignal(second.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+            assert other.offer_restore()
+        assert answers.asked[-1] == "Restore project?"
+        assert [e.frame for e in second.project.exemplars] == [4]
+        assert second.project.settings.top_k == 17
+        assert other.isWindowModified()
+        qtbot.waitUntil(lambda: second.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+        other.close()
+        assert not snapshot.exists()  # a clean exit removes the snapshot
+    finally:
+        second.shutdown()
