@@ -1,0 +1,129 @@
+"""The session API: segments, independence, order, cancel, resolution and parity with the official outputs."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colormnet import color
+from colormnet.errors import ExemplarError
+from colormnet.session import Exemplar, Session, SessionConfig, process_shape
+from colormnet.video import VideoReader
+from tests.conftest import GOLDEN
+
+TINY = SessionConfig(process_size=112)
+
+
+@pytest.fixture(scope="module")
+def clip_frames(realshort: Path) -> list[np.ndarray]:
+    with VideoReader(realshort) as reader:
+        return [rgb for _, rgb in reader.frames()]
+
+
+def as_exemplar(rgb: np.ndarray, frame: int, kind: str = "auto") -> Exemplar:
+    return Exemplar(frame=frame, image=rgb.astype(np.float32) / 255.0, kind=kind)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def session(realshort: Path, random_weights: Path):
+    with Session(realshort, weights=random_weights, config=TINY) as s:
+        yield s
+
+
+def test_segments_follow_the_exemplars(session: Session, clip_frames) -> None:
+    session.set_exemplars([as_exemplar(clip_frames[20], 20), as_exemplar(clip_frames[5], 5)])
+    segs = session.segments()
+    assert [(s.start, s.stop, s.anchor) for s in segs] == [(0, 20, 5), (20, 36, 20)]
+    assert session.segment_at(0) == segs[0] and session.segment_at(19) == segs[0] and session.segment_at(35) == segs[1]
+    # frames 0-4 run backwards from 5, then 5-19 forwards; segment 1 from 20
+    assert session.count_steps() == 6 + 15 + 16
+
+
+def test_bad_exemplars_are_refused(session: Session, clip_frames) -> None:
+    gray = np.repeat(color.luminance(clip_frames[0])[..., None] / 100.0, 3, axis=2).astype(np.float32)
+    with pytest.raises(ExemplarError, match="grayscale"):
+        session.set_exemplars([Exemplar(0, gray)])
+    with pytest.raises(ExemplarError, match="frames 0 to 35"):
+        session.set_exemplars([as_exemplar(clip_frames[0], 36)])
+    with pytest.raises(ExemplarError, match="Two exemplars"):
+        session.set_exemplars([as_exemplar(clip_frames[0], 3), as_exemplar(clip_frames[1], 3)])
+    with pytest.raises(ExemplarError):
+        list(session.colorize())  # nothing pinned yet
+
+
+def test_order_backward_segment_and_keyframe_output(session: Session, clip_frames) -> None:
+    session.set_exemplars([as_exemplar(clip_frames[3], 3, "keyframe")])
+    results = list(session.colorize(range(0, 6)))
+    assert [r.index for r in results] == [3, 4, 5, 2, 1, 0]
+    # the backward run starts again from the anchor (fresh memory seeded there), which is not yielded twice
+    assert [r.done for r in results] == [1, 2, 3, 5, 6, 7] and {r.total for r in results} == {7}
+    anchor = results[0]
+    assert anchor.rgb.shape == (240, 320, 3) and anchor.kind == "keyframe"
+    # the keyframe's own frame shows the exemplar's colours on the frame's luminance
+    planes = color.normalize_lab(color.rgb_to_lab(clip_frames[3]))
+    expected = color.compose_rgb(color.luminance(clip_frames[3]), planes[1:])
+    np.testing.assert_allclose(anchor.rgb, expected, atol=1e-5)
+
+
+def test_changing_one_exemplar_leaves_the_other_segment_bit_identical(session: Session, clip_frames) -> None:
+    wanted = [0, 1, 2, 3, 4, 6, 7]  # segment 0 (anchor 2) and the start of segment 1 (anchor 6)
+    session.set_exemplars([as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[6], 6, "reference")])
+    first = {r.index: r.rgb for r in session.colorize(wanted)}
+    key0, key1 = (session.segment_key(s) for s in session.segments())
+    session.set_exemplars([as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[30], 6, "reference")])
+    second = {r.index: r.rgb for r in session.colorize(wanted)}
+    for i in (0, 1, 2, 3, 4):
+        assert np.array_equal(first[i], second[i]), i
+    assert not np.array_equal(first[7], second[7])
+    assert session.segment_key(session.segments()[0]) == key0 and session.segment_key(session.segments()[1]) != key1
+    # a frame range on its own gives the same frames as a larger run
+    alone = {r.index: r.rgb for r in session.colorize([4])}
+    assert np.array_equal(alone[4], second[4])
+
+
+def test_cancel_stops_between_frames(session: Session, clip_frames) -> None:
+    session.set_exemplars([as_exemplar(clip_frames[0], 0)])
+    cancel = threading.Event()
+    seen = []
+    for result in session.colorize(cancel=cancel):
+        seen.append(result.index)
+        if len(seen) == 2:
+            cancel.set()
+    assert seen == [0, 1]
+
+
+def test_auto_kind_tells_a_keyframe_from_a_reference(session: Session, clip_frames, tmp_path: Path) -> None:
+    with VideoReader(Path(__file__).parent / "data" / "clips" / "movie.mp4") as reader:
+        other = reader.read(0)
+    session.set_exemplars([as_exemplar(clip_frames[0], 0), as_exemplar(other, 10)])
+    assert session.resolve_kind(0)[0] == "keyframe"
+    assert session.resolve_kind(1)[0] == "reference"
+
+
+def test_processing_size_cap() -> None:
+    assert process_shape(240, 320, 540) == (240, 320)
+    assert process_shape(1080, 1920, 540) == (540, 960)
+    assert process_shape(240, 320, 112) == (112, 149)
+
+
+@pytest.mark.parametrize("mode", ["reference", "keyframe"])
+def test_one_exemplar_at_frame_0_reproduces_the_official_outputs(random_weights: Path, tmp_path: Path, mode) -> None:
+    """The golden frames as an image sequence: the session's RGB equals the official ab on the frames' L."""
+    frames = tmp_path / "frames"
+    shutil.copytree(GOLDEN / "frames", frames)
+    golden = np.load(GOLDEN / f"official_ab_{mode}.npz")["ab"]
+    inputs = np.load(GOLDEN / "official_inputs.npz")
+    exemplar_rgb = np.asarray(Image.open(GOLDEN / "exemplar.png").convert("RGB"))
+    with Session(frames, weights=random_weights, config=SessionConfig(device="cpu")) as s:
+        s.set_exemplars([Exemplar(0, exemplar_rgb.astype(np.float32) / 255.0, kind=mode)])
+        results = list(s.colorize())
+    assert [r.index for r in results] == list(range(8))
+    for r in results:
+        lightness = inputs["frames_L"][r.index] * 50 + 50
+        expected = color.compose_rgb(lightness, golden[r.index])
+        np.testing.assert_allclose(r.rgb, expected, atol=2e-3, err_msg=f"frame {r.index}")
