@@ -1,0 +1,169 @@
+"""The command line end to end on a real clip, and every bad input ending in one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from colormnet.cli import main, parse_frame_range, split_kind
+from colormnet.errors import ExemplarError
+from colormnet.video import VideoReader
+
+
+@pytest.fixture(scope="module")
+def exemplars(realshort: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("exemplars")
+    paths = {}
+    with VideoReader(realshort) as reader:
+        for i in (0, 20):
+            paths[f"f{i}"] = folder / f"frame{i}.png"
+            Image.fromarray(reader.read(i)).save(paths[f"f{i}"])
+        gray = np.asarray(Image.fromarray(reader.read(0)).convert("L"))
+    paths["gray"] = folder / "gray.png"
+    Image.fromarray(gray).save(paths["gray"])
+    return paths
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(audio=0) if p.size]
+
+
+def test_colorize_two_exemplars_to_h264_keeps_frames_fps_and_audio(
+    capsys, realshort: Path, random_weights: Path, exemplars, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.mp4"
+    code, _, err = run_cli(
+        capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-e", f"{exemplars['f20']}@20",
+        "-o", out, "--weights", random_weights, "--process-size", "112",
+    )
+    assert code == 0, err
+    assert "RANDOM weights" in err
+    with VideoReader(out) as result, VideoReader(realshort) as source:
+        assert result.info.frame_count == 36
+        assert result.info.fps == source.info.fps
+        assert (result.info.width, result.info.height) == (320, 240)
+        # the keyframe at 20 is the exemplar's own colour (up to H.264 compression)
+        diff = np.abs(result.read(20).astype(int) - source.read(20).astype(int)).mean()
+        assert diff < 3
+    assert audio_packets(out) == audio_packets(realshort)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temporary left behind
+
+
+def test_png_sequence_of_a_frame_range(capsys, realshort: Path, random_weights: Path, exemplars, tmp_path) -> None:
+    out = tmp_path / "frames"
+    code, _, err = run_cli(
+        capsys, "colorize", realshort, "-e", f"{exemplars['f20']}@20:keyframe", "-o", out, "--codec", "png",
+        "--frames", "18:22", "--weights", random_weights, "--process-size", "112",
+    )
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    with VideoReader(realshort) as source:
+        kept = np.asarray(Image.open(out / "00002.png"))  # frame 20, the keyframe
+        assert np.abs(kept.astype(int) - source.read(20).astype(int)).max() <= 2
+
+
+def test_info_json(capsys, realshort: Path) -> None:
+    import json
+
+    code, out, _ = run_cli(capsys, "info", realshort, "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["frame_count"] == 36 and info["width"] == 320 and info["fps"] == "45000/1499"
+    assert [s["kind"] for s in info["streams"]] == ["video", "audio"]
+
+
+def bad_cases(realshort: Path, exemplars, weights: Path, tmp: Path) -> dict[str, tuple[list, str]]:
+    text = tmp / "notes.mp4"
+    text.write_text("not a video")
+    existing = tmp / "exists.mp4"
+    existing.write_bytes(b"keep me")
+    parent_is_file = tmp / "file"
+    parent_is_file.write_text("x")
+    e0 = f"{exemplars['f0']}@0"
+    common = ["--weights", weights, "--process-size", "112"]
+    return {
+        "non-video input": (["colorize", text, "-e", e0, "-o", tmp / "o1.mp4", *common], "notes.mp4"),
+        "missing input": (["colorize", tmp / "nope.mp4", "-e", e0, "-o", tmp / "o2.mp4", *common], "nope.mp4"),
+        "frame out of range": (["colorize", realshort, "-e", f"{exemplars['f0']}@99", "-o", tmp / "o3.mp4", *common],
+                               "frame 99"),
+        "missing exemplar": (["colorize", realshort, "-e", f"{tmp / 'none.png'}@0", "-o", tmp / "o4.mp4", *common],
+                             "none.png"),
+        "grayscale exemplar": (["colorize", realshort, "-e", f"{exemplars['gray']}@0", "-o", tmp / "o5.mp4", *common],
+                               "grayscale"),
+        "output is the input": (["colorize", realshort, "-e", e0, "-o", realshort, "--overwrite", *common], "input"),
+        "unwritable destination": (["colorize", realshort, "-e", e0, "-o", parent_is_file / "o.mp4", *common], ""),
+        "existing output": (["colorize", realshort, "-e", e0, "-o", existing, *common], "already exists"),
+        "missing weights": (["colorize", realshort, "-e", e0, "-o", tmp / "o6.mp4", "--weights", tmp / "w.pth"],
+                            "weights download"),
+        "bad spec": (["colorize", realshort, "-e", "frame.png", "-o", tmp / "o7.mp4", *common], "IMAGE@FRAME"),
+        "bad range": (["colorize", realshort, "-e", e0, "-o", tmp / "o8.mp4", "--frames", "30:99", *common], "--frames"),
+    }
+
+
+def test_every_bad_input_ends_in_one_clear_line(capsys, realshort, exemplars, random_weights, tmp_path) -> None:
+    for name, (args, needle) in bad_cases(realshort, exemplars, random_weights, tmp_path).items():
+        before = sorted(p.name for p in tmp_path.iterdir())
+        code, _, err = run_cli(capsys, *args)
+        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("WARNING")]
+        assert code == 1, (name, err)
+        assert len(lines) == 1 and lines[0].startswith("colormnet: error:"), (name, err)
+        assert "Traceback" not in err and needle in lines[0], (name, lines)
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, name  # nothing written
+    assert (tmp_path / "exists.mp4").read_bytes() == b"keep me"
+
+
+def test_ctrl_c_leaves_no_output(realshort: Path, exemplars, random_weights: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cancelled.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colormnet.cli", "colorize", str(realshort), "-e", f"{exemplars['f0']}@0",
+         "-o", str(out), "--weights", str(random_weights), "--process-size", "112"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stderr is not None
+    deadline = time.time() + 300
+    for line in proc.stderr:  # wait until frames are being produced
+        if "colorizing" in line or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Cancelled" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_range_and_kind_parsing() -> None:
+    assert parse_frame_range("3:7", 10) == range(3, 7)
+    assert parse_frame_range(":4", 10) == range(0, 4) and parse_frame_range("5:", 10) == range(5, 10)
+    assert parse_frame_range("2", 10) == range(2, 3)
+    for bad in ("7:3", "a:b", "0:11", "-1:3"):
+        with pytest.raises(ExemplarError):
+            parse_frame_range(bad, 10)
+    assert split_kind("a@b.png@3:keyframe", "auto") == ("a@b.png@3", "keyframe")
+    assert split_kind("c:/x.png@3", "auto") == ("c:/x.png@3", "auto")
+
+
+def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("COLORMNET_WEIGHTS", str(tmp_path / "w.pth"))
+    code, out, _ = run_cli(capsys, "weights", "path")
+    assert code == 0 and "missing" in out and str(tmp_path / "w.pth") in out
+    code, _, err = run_cli(capsys, "weights", "init-random", tmp_path / "w.pth", "--seed", "3")
+    assert code == 0 and "RANDOM" in err
+    code, out, _ = run_cli(capsys, "weights", "path")
+    assert "present" in out
