@@ -113,7 +113,9 @@ def bad_cases(realshort: Path, exemplars, weights: Path, tmp: Path) -> dict[str,
         "missing weights": (["colorize", realshort, "-e", e0, "-o", tmp / "o6.mp4", "--weights", tmp / "w.pth"],
                             "weights download"),
         "bad spec": (["colorize", realshort, "-e", "frame.png", "-o", tmp / "o7.mp4", *common], "IMAGE@FRAME"),
-        "bad range": (["colorize", realshort, "-e", e0, "-o", tmp / "o8.mp4", "--frames", "30:99", *common], "--frames"),
+        "bad range": (
+            ["colorize", realshort, "-e", e0, "-o", tmp / "o8.mp4", "--frames", "30:99", *common], "--frames"
+        ),
     }
 
 
