@@ -34,7 +34,7 @@ def test_module_shapes_at_one_padding_unit(golden_network: ColorMNet) -> None:
         f16, f8, f4, key, shrinkage, selection = golden_network.encode_key(image)
         assert f16.shape == (1, 1024, 7, 7) and f8.shape == (1, 512, 14, 14) and f4.shape == (1, 256, 28, 28)
         assert key.shape == selection.shape == (1, 64, 7, 7) and shrinkage.shape == (1, 1, 7, 7)
-        assert shrinkage.min() >= 1 and 0 < selection.min() and selection.max() < 1
+        assert shrinkage.min() >= 1 and selection.min() > 0 and selection.max() < 1
         hidden = golden_network.init_hidden(key)
         value, hidden2 = golden_network.encode_value(image, f16, hidden, torch.zeros(1, 2, 112, 112), True)
         assert value.shape == (1, 2, 512, 7, 7) and hidden2.shape == (1, 2, 64, 7, 7)
