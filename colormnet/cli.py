@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colormnet import __version__
-from colormnet.errors import ColorMNetError, ExemplarError
+from colormnet.errors import ColorMNetError, ExemplarError, OutputError
 from colormnet.progress import ProgressBar, format_duration
 
 logger = logging.getLogger("colormnet")
@@ -79,6 +79,45 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"  duration   {format_duration(info.duration)} ({info.duration:.3f} s)")
     for s in info.streams:
         print(f"  stream {s.index}   {s.kind}: {s.description}")
+    return 0
+
+
+def cmd_extract_frame(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from colormnet.video import VideoReader
+
+    output = Path(args.output)
+    if output.suffix.lower() not in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
+        raise OutputError(f"Give the still a .png, .tif or .jpg name, not {output.name!r}.")
+    if output.exists() and not args.overwrite:
+        raise OutputError(f"The output {output} already exists; choose another name or pass --overwrite.")
+    with VideoReader(args.input) as reader:
+        n = reader.info.frame_count
+        if not 0 <= args.frame < n:
+            raise ExemplarError(f"Frame {args.frame} is out of range: the video has frames 0 to {n - 1}.")
+        rgb = reader.read(args.frame)
+    if rgb.dtype != "uint8" and output.suffix.lower() in (".jpg", ".jpeg"):
+        rgb = (rgb >> 8).astype("uint8")
+    tmp = output.with_name(f".{output.name}.partial{output.suffix}")
+    try:
+        if rgb.dtype == "uint8":
+            Image.fromarray(rgb).save(tmp)
+        else:  # 16-bit: Pillow cannot write 16-bit RGB, PyAV's image encoders can
+            import av
+
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le")
+            with av.open(str(tmp), "w", format="image2") as container:
+                stream = container.add_stream("png" if output.suffix.lower() == ".png" else "tiff")
+                stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "rgb48be"
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+                for packet in stream.encode():
+                    container.mux(packet)
+        tmp.replace(output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"Wrote frame {args.frame} to {output}.", file=sys.stderr)
     return 0
 
 
@@ -221,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("extract-frame", parents=[common],
+                       help="save one frame as an image (to colorize elsewhere and pin back as a keyframe)")
+    p.add_argument("input")
+    p.add_argument("frame", type=int)
+    p.add_argument("-o", "--output", required=True, help="a .png, .tif or .jpg file")
+    p.add_argument("--overwrite", action="store_true")
+
     p = sub.add_parser("weights", parents=[common], help="download, locate or create checkpoints")
     wsub = p.add_subparsers(dest="weights_command", required=True)
     d = wsub.add_parser("download", help="download the official checkpoint (CC BY-NC-SA 4.0)")
@@ -242,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "info":
             return cmd_info(args)
+        if args.command == "extract-frame":
+            return cmd_extract_frame(args)
         if args.command == "colorize":
             if args.process_size < 16:
                 parser.error("--process-size must be at least 16")

@@ -169,3 +169,31 @@ def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> No
     assert code == 0 and "RANDOM" in err
     code, out, _ = run_cli(capsys, "weights", "path")
     assert "present" in out
+
+
+def test_extract_frame_8_and_16_bit(capsys, realshort: Path, tmp_path: Path) -> None:
+    still = tmp_path / "still.png"
+    code, _, err = run_cli(capsys, "extract-frame", realshort, "7", "-o", still)
+    assert code == 0, err
+    with VideoReader(realshort) as reader:
+        assert np.array_equal(np.asarray(Image.open(still).convert("RGB")), reader.read(7))
+    # a 16-bit source gives a 16-bit still
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    deep = (np.arange(12 * 16 * 3, dtype=np.uint16).reshape(12, 16, 3) * 97) % 65535
+    import av
+
+    for i in range(2):
+        with av.open(str(seq / f"f{i}.png"), "w", format="image2") as c:
+            s = c.add_stream("png")
+            s.width, s.height, s.pix_fmt = 16, 12, "rgb48be"
+            for pkt in [*s.encode(av.VideoFrame.from_ndarray(deep.astype(np.uint16), format="rgb48le")), *s.encode()]:
+                c.mux(pkt)
+    still16 = tmp_path / "still16.png"
+    code, _, err = run_cli(capsys, "extract-frame", seq, "1", "-o", still16)
+    assert code == 0, err
+    with VideoReader(still16.parent / "seq") as reader, av.open(str(still16)) as c:
+        back = next(c.decode(video=0)).to_ndarray(format="rgb48le")
+        assert np.array_equal(back, reader.read(1)) and back.dtype == np.uint16
+    code, _, err = run_cli(capsys, "extract-frame", realshort, "7", "-o", still)
+    assert code == 1 and "already exists" in err
