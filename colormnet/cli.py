@@ -15,6 +15,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from colormnet import __version__
 from colormnet.errors import ColorMNetError, ExemplarError, OutputError
 from colormnet.progress import ProgressBar, format_duration
@@ -136,7 +138,7 @@ def _load_exemplars(specs: Sequence[str], default_kind: str) -> list:
 def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     from colormnet.config import InferenceConfig
     from colormnet.exemplar import parse_exemplar_spec
-    from colormnet.session import Session, SessionConfig
+    from colormnet.session import FrameResult, Session, SessionConfig
     from colormnet.spool import in_frame_order
     from colormnet.video import CODECS, VideoWriter, check_output_path
 
@@ -170,14 +172,14 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         bar = ProgressBar(total, "colorizing", stream=sys.stderr)
         done = 0
 
-        def convert(result):  # type: ignore[no-untyped-def]
+        def convert(result: FrameResult) -> np.ndarray:
             nonlocal done
             done = result.done
             bar.update(done)
             return result.to_uint16() if spec.bit_depth > 8 else result.to_uint8()
 
         results = session.colorize(frames, cancel=cancel)
-        writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session._reader,
+        writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session.reader,
                              frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
         with writer:
             ordered = in_frame_order(results, frames, index=lambda r: r.index, convert=convert,

@@ -191,6 +191,11 @@ class Session:
         self._reader.close()
 
     @property
+    def reader(self) -> VideoReader:
+        """The session's reader of the video (for its timestamps and streams; decoding belongs to colorize)."""
+        return self._reader
+
+    @property
     def frame_count(self) -> int:
         """Number of frames of the video."""
         return self.video_info.frame_count
