@@ -24,6 +24,7 @@ import av
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
+from colormnet import color
 from colormnet.errors import ColorMNetError, ExemplarError
 
 logger = logging.getLogger(__name__)
@@ -60,11 +61,6 @@ _ALIGN_RADIUS = 1
 _EXIF_ORIENTATION = 0x0112
 _FRAME_SPEC = re.compile(r"[0-9]+")
 
-# sRGB (D65) to XYZ and the D65 white, the scikit-image constants used by colormnet.color as well.
-_XYZ_FROM_RGB = np.array(
-    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
-)
-_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
 
 
 def load_exemplar_image(path: str | Path) -> np.ndarray:
@@ -275,7 +271,7 @@ def is_grayscale(rgb: np.ndarray, *, tolerance: float = GRAYSCALE_CHROMA_TOLERAN
     image = _to_float_rgb(rgb)
     height, width = image.shape[:2]
     step = max(1, int(np.ceil(np.sqrt(height * width / _CHROMA_SAMPLE_PIXELS))))
-    lab = _rgb_to_lab(image[::step, ::step])
+    lab = color.rgb_to_lab(image[::step, ::step])
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     return bool(chroma.size == 0 or np.mean(chroma > tolerance) < _MIN_COLOURED_FRACTION)
 
@@ -313,21 +309,6 @@ def _to_float_rgb(image: np.ndarray) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
-def _srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    return np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-
-
-def _lab_f(t: np.ndarray) -> np.ndarray:
-    return np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16.0 / 116.0)
-
-
-def _rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """``(..., 3)`` sRGB in [0, 1] -> CIELAB (D65) in float64."""
-    xyz = _srgb_to_linear(rgb.astype(np.float64)) @ _XYZ_FROM_RGB.T / _D65_WHITE
-    fx, fy, fz = (_lab_f(xyz[..., i]) for i in range(3))
-    return np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
-
-
 def rgb_to_luma_l(rgb: np.ndarray) -> np.ndarray:
     """CIE L* (D65) of sRGB, the lightness channel the network sees.
 
@@ -337,8 +318,7 @@ def rgb_to_luma_l(rgb: np.ndarray) -> np.ndarray:
     Returns:
         ``(H, W)`` float32 L* in [0, 100].
     """
-    linear = _srgb_to_linear(_to_float_rgb(rgb).astype(np.float64))
-    return (116.0 * _lab_f(linear @ _XYZ_FROM_RGB[1]) - 16.0).astype(np.float32)
+    return color.luminance(_to_float_rgb(rgb))
 
 
 def _gaussian_kernel(sigma: float, truncate: float = 3.5) -> np.ndarray:
@@ -392,17 +372,6 @@ def structural_similarity(a: np.ndarray, b: np.ndarray, *, data_range: float = 1
     return float(ssim[border:-border, border:-border].mean())
 
 
-def _resize_rgb(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resizes float RGB to ``size`` = (width, height) with Pillow's bilinear filter, channel by channel."""
-    if (rgb.shape[1], rgb.shape[0]) == size:
-        return rgb
-    channels = []
-    for c in range(3):
-        plane = Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32))  # mode "F"
-        channels.append(np.asarray(plane.resize(size, Image.Resampling.BILINEAR)))
-    return np.stack(channels, axis=-1)
-
-
 def _equalize(plane: np.ndarray) -> np.ndarray:
     """Maps each value to its mid-rank percentile in [0, 100] (ties share one value), undoing any tone curve."""
     _, inverse, counts = np.unique(plane, return_inverse=True, return_counts=True)
@@ -446,8 +415,8 @@ def classify_exemplar(
     height, width = frame.shape[:2]
     scale = _WORKING_SHORT_SIDE / min(height, width)
     size = (max(_WORKING_SHORT_SIDE, round(width * scale)), max(_WORKING_SHORT_SIDE, round(height * scale)))
-    exemplar_l = _equalize(rgb_to_luma_l(_resize_rgb(exemplar, size)))
-    frame_l = _equalize(rgb_to_luma_l(_resize_rgb(frame, size)))
+    exemplar_l = _equalize(rgb_to_luma_l(color.resize_rgb(exemplar, *size)))
+    frame_l = _equalize(rgb_to_luma_l(color.resize_rgb(frame, *size)))
     ssim = _best_aligned_ssim(exemplar_l, frame_l, _ALIGN_RADIUS)
     kind: Literal["keyframe", "reference"] = "keyframe" if ssim >= KEYFRAME_SSIM_THRESHOLD else "reference"
     logger.debug("Exemplar classified as %s (equalized L* SSIM %.3f at %dx%d).", kind, ssim, *size)
