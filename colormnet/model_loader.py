@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
-from colormnet.config import Device, Precision
+from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.errors import InferenceError, WeightsError
+from colormnet.inference.engine import InferenceEngine
 from colormnet.model.network import ColorMNet
 from colormnet.weights import fingerprint, load_weights, resolve_weights_path
 
@@ -32,7 +33,7 @@ class LoadedModel:
         device: where it runs.
         autocast_dtype: CUDA autocast dtype, or ``None`` for fp32.
         path: the checkpoint it came from.
-        fingerprint: a cheap identity of that file (for cache keys).
+        weights_fingerprint: a cheap identity of that file.
         is_random: the checkpoint is randomly initialised (tests and demos only).
     """
 
@@ -40,8 +41,18 @@ class LoadedModel:
     device: torch.device
     autocast_dtype: torch.dtype | None
     path: Path
-    fingerprint: str
+    weights_fingerprint: str
     is_random: bool
+    name: str = "colormnet"
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the weights and of the numerics (device type, autocast), for cache keys."""
+        return f"{self.name}:{self.weights_fingerprint}:{self.device.type}:{self.autocast_dtype}"
+
+    def new_engine(self, config: InferenceConfig) -> InferenceEngine:
+        """A fresh inference engine (empty memory) for one segment run."""
+        return InferenceEngine(self.network, config, self.autocast_dtype)
 
 
 def resolve_device(device: Device) -> torch.device:

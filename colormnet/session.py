@@ -37,10 +37,10 @@ import torch.nn.functional as F
 
 from colormnet import color
 from colormnet.config import Device, InferenceConfig, Precision
+from colormnet.engines import Backend, SegmentEngine, load_backend
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
 from colormnet.exemplar import classify_exemplar, is_grayscale
-from colormnet.inference.engine import ExemplarInput, InferenceEngine
-from colormnet.model_loader import LoadedModel, load_model
+from colormnet.inference.engine import ExemplarInput
 from colormnet.video import VideoInfo, VideoReader
 
 logger = logging.getLogger(__name__)
@@ -76,12 +76,14 @@ class SessionConfig:
     """How a session runs the model.
 
     Attributes:
+        engine: which engine colorizes (see :func:`colormnet.engines.available_engines`).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         precision: ``auto`` (fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``fp16`` or ``bf16`` (CUDA only).
         process_size: cap on the short side of the frames the model sees.
         inference: the memory schedule.
     """
 
+    engine: str = "colormnet"
     device: Device = "auto"
     precision: Precision = "auto"
     process_size: int = 540
@@ -175,7 +177,7 @@ class Session:
         self._reader = VideoReader(self.video_path)
         self.video_info: VideoInfo = self._reader.info
         self.exemplars: tuple[Exemplar, ...] = ()
-        self._model: LoadedModel | None = None
+        self._model: Backend | None = None
         self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
 
     # -- set-up ---------------------------------------------------------------------------------------------------
@@ -223,14 +225,15 @@ class Session:
                 raise ExemplarError(f"Unknown exemplar kind {ex.kind!r}: use auto, keyframe or reference.")
         self.exemplars = tuple(sorted(exemplars, key=lambda e: e.frame))
 
-    def load_model(self) -> LoadedModel:
-        """Loads the checkpoint onto the device (idempotent).
+    def load_model(self) -> Backend:
+        """Loads the engine (for ColorMNet: the checkpoint onto the device); idempotent.
 
         Raises:
             WeightsError: the checkpoint is missing or unusable.
         """
         if self._model is None:
-            self._model = load_model(self.weights, device=self.config.device, precision=self.config.precision)
+            cfg = self.config
+            self._model = load_backend(cfg.engine, self.weights, device=cfg.device, precision=cfg.precision)
         return self._model
 
     @property
@@ -275,14 +278,16 @@ class Session:
             "kind": ex.kind,
             "process_size": self.config.process_size,
             "inference": asdict(self.config.inference),
-            "device": model.device.type,
-            "autocast": str(model.autocast_dtype),
-            "weights": model.fingerprint,
+            "engine": model.fingerprint,
         }
         return hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()[:24]
 
     def resolve_kind(self, exemplar_index: int) -> tuple[str, float]:
-        """The kind an exemplar is used as, and the luminance similarity that decided ``auto`` (NaN otherwise)."""
+        """The kind an exemplar is used as, and the luminance similarity that decided ``auto`` (NaN otherwise).
+
+        Reads the exemplar's frame with the session's reader: do not call it from another thread while
+        :meth:`colorize` runs (``colorize`` resolves the kinds it needs itself).
+        """
         ex = self.exemplars[exemplar_index]
         if ex.kind != "auto":
             return ex.kind, math.nan
@@ -338,7 +343,6 @@ class Session:
                 done = result.done
                 if result.index in run.wanted:
                     yield result
-            done = max(done, 0)
             if cancel is not None and cancel.is_set():
                 return
 
@@ -348,7 +352,7 @@ class Session:
         return color.normalize_lab(color.rgb_to_lab(rgb))
 
     def _colorize_run(
-        self, model: LoadedModel, run: _Run, done: int, total: int, cancel: threading.Event | None
+        self, model: Backend, run: _Run, done: int, total: int, cancel: threading.Event | None
     ) -> Iterator[FrameResult]:
         info = self.video_info
         ph, pw = process_shape(info.height, info.width, self.config.process_size)
@@ -356,7 +360,7 @@ class Session:
         kind, _ = self.resolve_kind(run.segment)
         device = model.device
         ex_lab = torch.from_numpy(self._exemplar_planes(exemplar, ph, pw)).to(device)
-        engine = InferenceEngine(model.network, self.config.inference, model.autocast_dtype)
+        engine = model.new_engine(self.config.inference)
         reverse = len(run.frames) > 1 and run.frames[1] < run.frames[0]
         first, last = run.frames[0], run.frames[-1]
         start, stop = (last, first + 1) if reverse else (first, last + 1)
@@ -390,8 +394,8 @@ class Session:
 
     def _predict(
         self,
-        engine: InferenceEngine,
-        model: LoadedModel,
+        engine: SegmentEngine,
+        model: Backend,
         lightness: np.ndarray,
         process_hw: tuple[int, int],
         ex_lab: torch.Tensor,

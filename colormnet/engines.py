@@ -1,0 +1,78 @@
+"""The colorization engines a session can run, behind one small interface.
+
+A *backend* is a loaded engine (weights on a device, or nothing for a weights-free engine); it makes a fresh
+:class:`SegmentEngine` for every segment run. A segment engine takes the frames of one run in processing order,
+the first with the segment's exemplar, and returns each frame's normalised chroma. Engines are imported lazily, so
+listing them costs nothing and a missing optional engine only disappears from :func:`available_engines`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from colormnet.config import Device, InferenceConfig, Precision
+from colormnet.errors import InferenceError
+from colormnet.inference.engine import ExemplarInput
+
+
+class SegmentEngine(Protocol):
+    """Colorizes the frames of one segment run, one at a time."""
+
+    def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
+        """``1 x H x W`` normalised L' (and the exemplar on the first step) -> ``2 x H x W`` normalised ab'."""
+        ...
+
+
+class Backend(Protocol):
+    """A loaded engine.
+
+    Attributes:
+        name: the engine's name (``colormnet``, ...).
+        device: where it computes.
+        is_random: it runs with randomly initialised weights (tests and demos only).
+        fingerprint: identity of the weights and numerics, for cache keys.
+    """
+
+    name: str
+    device: torch.device
+    is_random: bool
+    fingerprint: str
+
+    def new_engine(self, config: InferenceConfig) -> SegmentEngine:
+        """A fresh engine for one segment run."""
+        ...
+
+
+# engine name -> "module:loader"; a loader is called as loader(weights, device=..., precision=...)
+_LOADERS = {
+    "colormnet": "colormnet.model_loader:load_model",
+    "propagate": "colormnet.propagate:load_backend",
+    "deepexemplar": "colormnet.deepexemplar:load_backend",
+}
+
+
+def available_engines() -> list[str]:
+    """Names of the engines this installation has."""
+    return [name for name, target in _LOADERS.items() if importlib.util.find_spec(target.split(":")[0]) is not None]
+
+
+def load_backend(
+    engine: str, weights: str | Path | None, *, device: Device = "auto", precision: Precision = "auto"
+) -> Backend:
+    """Loads an engine.
+
+    Raises:
+        InferenceError: unknown engine or unavailable device.
+        WeightsError: the engine's weights are missing or unusable.
+    """
+    if engine not in available_engines():
+        raise InferenceError(f"Unknown engine {engine!r}: choose one of {', '.join(available_engines())}.")
+    module_name, loader_name = _LOADERS[engine].split(":")
+    loader = getattr(importlib.import_module(module_name), loader_name)
+    backend: Backend = loader(weights, device=device, precision=precision)
+    return backend
