@@ -149,6 +149,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     check_output_path(output, inputs=[source, *exemplar_paths], codec=codec, overwrite=args.overwrite)
     exemplars = _load_exemplars(args.exemplar, args.kind)
     config = SessionConfig(
+        engine=args.engine,
         device=args.device,
         precision=args.precision,
         process_size=args.process_size,
@@ -160,8 +161,8 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         frames = parse_frame_range(args.frames, info.frame_count) if args.frames else range(info.frame_count)
         model = session.load_model()
         if model.is_random:
-            print(f"Note: {model.path} holds RANDOM weights (for tests and demos): the colours are meaningless.",
-                  file=sys.stderr)
+            print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
+                  "meaningless.", file=sys.stderr)
         for i, seg in enumerate(session.segments()):
             kind, score = session.resolve_kind(i)
             how = f" (luminance SSIM {score:.2f})" if session.exemplars[i].kind == "auto" else ""
@@ -228,6 +229,7 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from colormnet.engines import available_engines
     from colormnet.video import CODECS
 
     parser = argparse.ArgumentParser(
@@ -247,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", metavar="A:B", help="only frames A to B-1 (default: all)")
     p.add_argument("--kind", choices=KINDS, default="auto",
                    help="keyframe: the exemplar is that frame colorized; reference: any colour photo (default auto)")
+    p.add_argument("--engine", choices=available_engines(), default="colormnet",
+                   help="colormnet: the memory network (needs its weights)")
     p.add_argument("--weights", help="checkpoint path (default: $COLORMNET_WEIGHTS or the per-user data folder)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",

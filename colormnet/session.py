@@ -371,7 +371,9 @@ class Session:
                     return
                 began = time.perf_counter()
                 lightness = color.luminance(rgb)  # H x W, L* of the source at full resolution
-                ab_full = self._predict(engine, model, lightness, (ph, pw), ex_lab, kind, index == first, index == last)
+                ab_full = self._predict(
+                    engine, model, lightness, (ph, pw), ex_lab, exemplar.image, kind, index == first, index == last
+                )
                 if index == first and kind == "keyframe" and (ph, pw) != lightness.shape:
                     ab_full = self._exemplar_planes(exemplar, *lightness.shape)[1:]
                 done += 1
@@ -399,6 +401,7 @@ class Session:
         lightness: np.ndarray,
         process_hw: tuple[int, int],
         ex_lab: torch.Tensor,
+        ex_image: np.ndarray,
         kind: str,
         is_first: bool,
         is_last: bool,
@@ -408,7 +411,7 @@ class Session:
         try:
             plane = torch.from_numpy(color.normalize_l(lightness)).to(model.device)[None]
             plane = color.resize_plane(plane, *process_hw)
-            exemplar = ExemplarInput(ex_lab, kind) if is_first else None  # type: ignore[arg-type]
+            exemplar = ExemplarInput(ex_lab, kind, ex_image) if is_first else None  # type: ignore[arg-type]
             ab = engine.step(plane, exemplar, end=is_last)
             if ab.shape[-2:] != (height, width):
                 ab = F.interpolate(ab[None], size=(height, width), mode="bilinear", align_corners=False)[0]

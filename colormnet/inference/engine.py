@@ -19,9 +19,10 @@ processing size; padding to multiples of 112 happens here.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import torch
 
 from colormnet.color import pad, pad_amounts, unpad
@@ -38,12 +39,16 @@ class ExemplarInput:
     """An exemplar as the engine takes it.
 
     Attributes:
-        lab: ``3 x H x W`` normalised ``[L', a', b']`` at the frame's processing size.
+        lab: ``3 x H x W`` normalised ``[L', a', b']`` at the frame's processing size (stretched to the frame's
+            shape with Pillow's bilinear filter, like the reference implementation).
         mode: ``keyframe`` (the true colour of this very frame) or ``reference`` (any colour image).
+        image: the exemplar as given, ``H' x W' x 3`` float32 RGB in [0, 1], for engines with their own
+            pre-processing (ColorMNet does not use it).
     """
 
     lab: torch.Tensor
     mode: ExemplarMode
+    image: np.ndarray | None = field(default=None, repr=False)
 
 
 class InferenceEngine:

@@ -1,0 +1,163 @@
+"""The export formats and the checks an output path must pass before any work starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colormnet.errors import OutputError
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """How one export format is encoded.
+
+    Attributes:
+        name: The name users pick (``"h264"``).
+        encoder: The FFmpeg encoder.
+        pix_fmt: Pixel format the encoder gets.
+        odd_pix_fmt: Pixel format used when a side is odd and ``pix_fmt`` subsamples chroma (4:4:4 keeps every
+            pixel instead of cropping or scaling); None when ``pix_fmt`` already takes any size.
+        bit_depth: Depth of the RGB data handed to the encoder: 8, or 16 (10-bit codecs get 16-bit RGB and the
+            conversion to 10-bit YUV rounds once).
+        extensions: Allowed output suffixes; empty for image sequences, which are written into a folder.
+        options: Encoder options.
+        odd_options: Encoder options replacing ``options`` for odd sizes.
+        yuv: Whether the encoder takes YUV (converted with the BT.709 matrix, limited range, and tagged so).
+        image_suffix: File suffix of the images of an image-sequence format.
+        description: One line for help texts.
+    """
+
+    name: str
+    encoder: str
+    pix_fmt: str
+    odd_pix_fmt: str | None
+    bit_depth: int
+    extensions: tuple[str, ...]
+    options: Mapping[str, str] = field(default_factory=dict)
+    odd_options: Mapping[str, str] | None = None
+    yuv: bool = True
+    image_suffix: str = ""
+    description: str = ""
+
+    @property
+    def is_image_sequence(self) -> bool:
+        """Whether the output is a folder of numbered images."""
+        return not self.extensions
+
+
+_MOVIE_EXTENSIONS = (".mp4", ".mkv", ".mov")
+
+#: Every export format by name.
+CODECS: dict[str, CodecSpec] = {
+    "h264": CodecSpec(
+        "h264", "libx264", "yuv420p", "yuv444p", 8, _MOVIE_EXTENSIONS,
+        options={"crf": "17", "preset": "medium"},
+        description="H.264 8-bit 4:2:0, visually lossless (crf 17), plays everywhere",
+    ),
+    "h265": CodecSpec(
+        "h265", "libx265", "yuv420p10le", "yuv444p10le", 16, _MOVIE_EXTENSIONS,
+        options={"crf": "18", "preset": "medium", "x265-params": "log-level=error"},
+        description="H.265 10-bit 4:2:0 (crf 18), small files that keep gradients smooth",
+    ),
+    "prores": CodecSpec(
+        "prores", "prores_ks", "yuv422p10le", "yuv444p10le", 16, (".mov",),
+        options={"profile": "3", "vendor": "apl0"},
+        odd_options={"profile": "4", "vendor": "apl0"},
+        description="Apple ProRes 422 HQ 10-bit (ProRes 4444 for odd sizes), for editing",
+    ),
+    "ffv1": CodecSpec(
+        "ffv1", "ffv1", "gbrp16le", None, 16, (".mkv",),
+        options={"level": "3", "slicecrc": "1", "g": "1"}, yuv=False,
+        description="FFV1 16-bit RGB, mathematically lossless, for archiving",
+    ),
+    "png": CodecSpec(
+        "png", "png", "rgb24", None, 8, (), yuv=False, image_suffix=".png",
+        description="8-bit PNG images 00000.png, 00001.png, ... in a folder",
+    ),
+    "png16": CodecSpec(
+        "png16", "png", "rgb48be", None, 16, (), yuv=False, image_suffix=".png",
+        description="16-bit PNG images in a folder",
+    ),
+    "tiff16": CodecSpec(
+        "tiff16", "tiff", "rgb48le", None, 16, (), yuv=False, image_suffix=".tif",
+        description="16-bit TIFF images in a folder",
+    ),
+}
+
+#: Formats written as a folder of images rather than one file.
+IMAGE_SEQUENCE_CODECS = frozenset(name for name, spec in CODECS.items() if spec.is_image_sequence)
+
+DEFAULT_CODEC = "h264"
+
+
+def codec_spec(codec: str) -> CodecSpec:
+    """Looks ``codec`` up in :data:`CODECS`, raising :class:`OutputError` for unknown names."""
+    try:
+        return CODECS[codec]
+    except KeyError:
+        raise OutputError(f"Unknown codec {codec!r}; choose one of {', '.join(CODECS)}.") from None
+
+
+def is_empty_folder(path: Path) -> bool:
+    """Whether ``path`` is an existing folder without entries (an output folder made ready for an export)."""
+    try:
+        return path.is_dir() and not path.is_symlink() and next(path.iterdir(), None) is None
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overwrite: bool) -> None:
+    """Checks that ``output`` can receive an export in ``codec`` without harming anything.
+
+    Args:
+        output: The file (movie codecs) or folder (image-sequence codecs) to write.
+        inputs: Every file or folder the export reads; none may be written or replaced.
+        codec: A key of :data:`CODECS`.
+        overwrite: Whether an existing output may be replaced. An empty folder counts as free for image sequences.
+
+    Raises:
+        OutputError: With one sentence naming the problem.
+    """
+    spec = codec_spec(codec)
+    output = Path(output)
+    for source in inputs:
+        source = Path(source)
+        if _same_file(output, source):
+            raise OutputError(f"The output {output} is the input {source}; choose another output name.")
+        if spec.is_image_sequence and _contains(output, source):
+            raise OutputError(f"The output folder {output} contains the input {source}; choose another folder.")
+    if spec.is_image_sequence:
+        if output.suffix.lower() in _MOVIE_EXTENSIONS or (output.exists() and not output.is_dir()):
+            raise OutputError(f"The {codec} codec writes numbered images into a folder, so {output} must be a folder.")
+    elif output.suffix.lower() not in spec.extensions:
+        raise OutputError(
+            f"The {codec} codec needs an output ending in {' or '.join(spec.extensions)}, not {output.name!r}."
+        )
+    elif output.is_dir():
+        raise OutputError(f"The output {output} is a folder; give a file name ending in {spec.extensions[0]}.")
+    if output.exists() and not overwrite and not (spec.is_image_sequence and is_empty_folder(output)):
+        raise OutputError(f"The output {output} already exists; choose another name or allow overwriting.")
+    parent = output.absolute().parent
+    if not parent.is_dir():
+        raise OutputError(f"The folder {parent} does not exist; create it or choose another output.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"The folder {parent} is not writable; choose another output folder.")

@@ -1,0 +1,136 @@
+"""What a video or image sequence holds: frame count, rate, size, bit depth and streams."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, cast
+
+import av
+
+logger = logging.getLogger(__name__)
+
+#: Kinds a :class:`StreamInfo` may have; attachments and anything unknown count as ``"data"``.
+STREAM_KINDS = ("video", "audio", "subtitle", "data")
+
+#: A frame duration that differs from the median by more than this fraction marks the video as VFR. The margin
+#: absorbs the one-tick jitter of rates such as 30000/1001 stored in a 1/90000 time base.
+VFR_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One stream of a container.
+
+    Attributes:
+        index: The stream's index in the container.
+        kind: ``"video"``, ``"audio"``, ``"subtitle"`` or ``"data"``.
+        codec: The codec's short name (``"h264"``, ``"aac"``), or ``"unknown"``.
+        description: A human-readable summary, e.g. ``"aac 48000 Hz stereo"``.
+    """
+
+    index: int
+    kind: str
+    codec: str
+    description: str
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The facts about a video that the rest of the program needs.
+
+    Attributes:
+        path: The file or folder that was opened.
+        frame_count: Number of decodable frames.
+        fps: Average frame rate (for image sequences the rate given when opening, 24 by default).
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+        duration: Length in seconds, from the first frame's start to the last frame's end.
+        bit_depth: 8, or 16 when the source stores more than 8 bits per component.
+        is_image_sequence: Whether the source is a folder of images.
+        variable_frame_rate: Whether the frame durations differ noticeably (see :data:`VFR_TOLERANCE`).
+        streams: Every stream of the container (an image sequence has one video stream).
+    """
+
+    path: Path
+    frame_count: int
+    fps: Fraction
+    width: int
+    height: int
+    duration: float
+    bit_depth: int
+    is_image_sequence: bool
+    variable_frame_rate: bool
+    streams: tuple[StreamInfo, ...]
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether any stream is an audio stream."""
+        return any(stream.kind == "audio" for stream in self.streams)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-ready dictionary (the path as a string, the rate as ``"num/den"`` plus a float)."""
+        return {
+            "path": str(self.path),
+            "frame_count": self.frame_count,
+            "fps": f"{self.fps.numerator}/{self.fps.denominator}",
+            "fps_float": float(self.fps),
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "bit_depth": self.bit_depth,
+            "is_image_sequence": self.is_image_sequence,
+            "variable_frame_rate": self.variable_frame_rate,
+            "streams": [
+                {"index": s.index, "kind": s.kind, "codec": s.codec, "description": s.description}
+                for s in self.streams
+            ],
+        }
+
+
+def format_bit_depth(pix_fmt: av.VideoFormat) -> int:
+    """Returns 16 when any component of ``pix_fmt`` has more than 8 bits, else 8."""
+    bits = [component.bits for component in pix_fmt.components]
+    return 16 if bits and max(bits) > 8 else 8
+
+
+def is_variable_frame_rate(pts: list[int]) -> bool:
+    """Whether the gaps between consecutive presentation timestamps differ by more than :data:`VFR_TOLERANCE`."""
+    if len(pts) < 3:
+        return False
+    gaps = sorted(b - a for a, b in itertools.pairwise(pts))
+    median = gaps[len(gaps) // 2]
+    if median <= 0:
+        return True
+    return any(abs(gap - median) > VFR_TOLERANCE * median for gap in gaps)
+
+
+def describe_stream(stream: av.stream.Stream) -> StreamInfo:
+    """Summarises one container stream without decoding it."""
+    kind = stream.type if stream.type in STREAM_KINDS else "data"
+    context: Any = stream.codec_context  # a video, audio or subtitle context, or None for data streams
+    codec = "unknown"
+    if context is not None:
+        codec = context.codec.canonical_name or context.name or "unknown"
+    parts = [codec]
+    try:
+        if kind == "video" and context is not None:
+            parts.append(f"{context.width}x{context.height}")
+            if context.pix_fmt:
+                parts.append(str(context.pix_fmt))
+            video = cast(av.video.stream.VideoStream, stream)
+            rate = video.average_rate or video.guessed_rate
+            if rate:
+                parts.append(f"{float(rate):.3f} fps")
+        elif kind == "audio" and context is not None:
+            parts.append(f"{context.sample_rate} Hz")
+            parts.append(context.layout.name)
+    except (AttributeError, ValueError) as exc:  # unusual streams may lack some fields; the summary stays short
+        logger.debug("Stream %d described partially: %s", stream.index, exc)
+    language = stream.metadata.get("language")
+    if language:
+        parts.append(f"({language})")
+    return StreamInfo(index=stream.index, kind=kind, codec=codec, description=" ".join(parts))
