@@ -1,0 +1,441 @@
+"""``colormnet eval PRED GT``: how close a colorized clip is to the true colours, frame by frame and in summary.
+
+PRED and GT are video files or image-sequence folders (anything :class:`~colormnet.video.VideoReader` opens). Frame
+``i`` of PRED is compared with frame ``i + gt_start`` of GT, on 8-bit RGB (16-bit sources are rounded to 8 bits).
+The metrics are those of :mod:`colormnet.metrics` (PSNR, SSIM, colourfulness, CDC) and, when their network weights
+are given as local files, LPIPS and FID from :mod:`colormnet.perceptual`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from colormnet.errors import InferenceError, OutputError, VideoError
+from colormnet.metrics import (
+    CDC_DILATIONS,
+    ColorDistributionConsistency,
+    channel_histograms,
+    color_distribution_consistency,
+    colorfulness,
+    js_divergence,
+    psnr,
+    ssim,
+    summarize_psnr,
+    to_uint8_rgb,
+)
+
+if TYPE_CHECKING:
+    from colormnet.perceptual import PerceptualScores
+
+logger = logging.getLogger(__name__)
+
+#: Relative difference of width/height ratios above which GT is not resized onto PRED (it would distort).
+ASPECT_TOLERANCE = 0.01
+
+LPIPS_SKIPPED = ("LPIPS skipped: it needs network weights, which colormnet never downloads; pass --lpips-weights FILE "
+                 "(torchvision's ImageNet AlexNet and the LPIPS release's alex.pth, the option once per file).")
+FID_SKIPPED = ("FID skipped: it needs Inception-v3 weights, which colormnet never downloads; pass --fid-weights FILE "
+               "(pytorch-fid's pt_inception-2015-12-05 or torchvision's inception_v3).")
+FID_FEW_FRAMES = "FID skipped: it compares frame distributions and needs at least 2 frames."
+
+
+@dataclass(frozen=True)
+class FrameScores:
+    """The scores of one PRED frame against its GT frame.
+
+    Attributes:
+        index: Frame number in PRED.
+        gt_index: Frame number in GT.
+        psnr: PSNR in dB (``inf`` for identical frames).
+        ssim: Mean SSIM.
+        colorfulness: Hasler-Süsstrunk colourfulness of the PRED frame.
+        gt_colorfulness: The same for the GT frame.
+        cdc_next: Jensen-Shannon divergence of PRED's colour histograms to the next compared frame, averaged over
+            the channels (the frame's share of CDC at distance 1); ``nan`` for the last frame.
+        lpips: LPIPS distance, or None when LPIPS was skipped.
+    """
+
+    index: int
+    gt_index: int
+    psnr: float
+    ssim: float
+    colorfulness: float
+    gt_colorfulness: float
+    cdc_next: float = math.nan
+    lpips: float | None = None
+
+
+@dataclass
+class EvaluationReport:
+    """Everything ``colormnet eval`` measured.
+
+    Attributes:
+        pred: The colorized clip.
+        gt: The ground truth.
+        width: Width at which the frames were compared.
+        height: Height at which the frames were compared.
+        gt_resized: Whether GT frames were resized to PRED's size.
+        frames: Per-frame scores, in frame order.
+        cdc: Colour distribution consistency of PRED.
+        gt_cdc: The same for the compared GT frames (the consistency of the true colours, for reference).
+        fid: FID between the PRED and GT frames, or None when skipped.
+        notes: One-line remarks (metrics skipped and why).
+    """
+
+    pred: Path
+    gt: Path
+    width: int
+    height: int
+    gt_resized: bool
+    frames: list[FrameScores]
+    cdc: ColorDistributionConsistency
+    gt_cdc: ColorDistributionConsistency
+    fid: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float | int | None]:
+        """Means over the frames, CDC per frame distance and FID. PSNR leaves identical frames out (counted)."""
+        mean_psnr, identical = summarize_psnr([f.psnr for f in self.frames])
+        lpips = [f.lpips for f in self.frames if f.lpips is not None]
+        out: dict[str, float | int | None] = {
+            "frames": len(self.frames),
+            "psnr": mean_psnr,
+            "psnr_identical_frames": identical,
+            "ssim": _mean([f.ssim for f in self.frames]),
+            "colorfulness": _mean([f.colorfulness for f in self.frames]),
+            "gt_colorfulness": _mean([f.gt_colorfulness for f in self.frames]),
+            "cdc": self.cdc.mean,
+        }
+        out.update({f"cdc_d{d}": v for d, v in self.cdc.by_dilation.items()})
+        out["gt_cdc"] = self.gt_cdc.mean
+        out.update({f"gt_cdc_d{d}": v for d, v in self.gt_cdc.by_dilation.items()})
+        out["lpips"] = _mean(lpips) if lpips else None
+        out["fid"] = self.fid
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: paths as strings; ``inf`` and ``nan`` as null (a null PSNR is an identical frame)."""
+        return {
+            "pred": str(self.pred),
+            "gt": str(self.gt),
+            "width": self.width,
+            "height": self.height,
+            "gt_resized": self.gt_resized,
+            "summary": {k: _json_number(v) for k, v in self.summary().items()},
+            "frames": [{k: _json_number(v) for k, v in asdict(f).items()} for f in self.frames],
+            "notes": list(self.notes),
+        }
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+def _json_number(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def parse_frames(text: str) -> tuple[int, int | None]:
+    """``"A:B"`` (either side optional, B exclusive) or ``"N"`` -> ``(start, stop)``; stop None for "to the end".
+
+    Raises:
+        VideoError: The text is not of that form.
+    """
+    try:
+        if ":" not in text:
+            return int(text), int(text) + 1
+        a, b = text.split(":", 1)
+        return (int(a) if a.strip() else 0), (int(b) if b.strip() else None)
+    except ValueError:
+        raise VideoError(f"Expected --frames A:B (frame numbers of PRED), got {text!r}.") from None
+
+
+def _compared_frames(pred_count: int, gt_count: int, frames: tuple[int, int | None] | None, gt_start: int) -> range:
+    """The PRED frames to compare; checks that GT has their partners."""
+    if gt_start < 0 or gt_start >= gt_count:
+        raise VideoError(f"--gt-start {gt_start} is outside GT, which has frames 0 to {gt_count - 1}.")
+    if frames is None:
+        if pred_count != gt_count - gt_start:
+            raise VideoError(
+                f"PRED has {pred_count} frames but GT has {gt_count - gt_start} from frame {gt_start} on; pass "
+                f"--frames 0:{min(pred_count, gt_count - gt_start)} to compare only the frames both have."
+            )
+        return range(pred_count)
+    start, stop = frames[0], pred_count if frames[1] is None else frames[1]
+    if not 0 <= start < stop <= pred_count:
+        raise VideoError(f"--frames {start}:{stop} is outside PRED, which has frames 0 to {pred_count - 1}.")
+    if stop + gt_start > gt_count:
+        raise VideoError(f"GT has no frame {stop - 1 + gt_start} to compare with PRED frame {stop - 1}: it has "
+                         f"{gt_count} frames; shorten --frames or lower --gt-start.")
+    return range(start, stop)
+
+
+def _check_sizes(pred_size: tuple[int, int], gt_size: tuple[int, int], resize_gt: bool) -> bool:
+    """Whether GT needs resizing onto PRED's size; raises when the sizes cannot be matched."""
+    if pred_size == gt_size:
+        return False
+    (pw, ph), (gw, gh) = pred_size, gt_size
+    if not resize_gt:
+        raise VideoError(f"PRED is {pw}x{ph} but GT is {gw}x{gh}; pass --resize-gt to scale GT to PRED's size.")
+    if abs((pw / ph) / (gw / gh) - 1.0) > ASPECT_TOLERANCE:
+        raise VideoError(f"PRED ({pw}x{ph}) and GT ({gw}x{gh}) differ in aspect ratio, so GT cannot be resized onto "
+                         "PRED without distortion; crop them to the same picture first.")
+    return True
+
+
+def _resize_to(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    from colormnet.color import resize_rgb  # Pillow's antialiased bilinear, as the rest of the program resizes
+
+    return np.round(resize_rgb(rgb, width, height) * 255.0).astype(np.uint8)
+
+
+def _perceptual_scores(lpips_weights: Sequence[str | Path], fid_weights: str | Path | None, device: str,
+                       notes: list[str], frame_count: int) -> PerceptualScores:
+    """The LPIPS and FID networks for which weights were given; a note for each one skipped."""
+    import torch
+
+    from colormnet.perceptual import PerceptualScores
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InferenceError("--device cuda was asked for but no CUDA device is available; use --device cpu.")
+    if not lpips_weights:
+        notes.append(LPIPS_SKIPPED)
+    if fid_weights is None:
+        notes.append(FID_SKIPPED)
+    elif frame_count < 2:
+        notes.append(FID_FEW_FRAMES)
+        fid_weights = None
+    return PerceptualScores(lpips_weights, fid_weights, device)
+
+
+def evaluate(
+    pred: str | Path,
+    gt: str | Path,
+    *,
+    frames: tuple[int, int | None] | None = None,
+    gt_start: int = 0,
+    resize_gt: bool = False,
+    lpips_weights: Sequence[str | Path] = (),
+    fid_weights: str | Path | None = None,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> EvaluationReport:
+    """Compares a colorized clip with the true colours.
+
+    Args:
+        pred: The colorized video file or image folder.
+        gt: The ground-truth video file or image folder.
+        frames: ``(start, stop)`` PRED frames to compare (stop None: to the end); None compares all of PRED, which
+            then must have as many frames as GT from ``gt_start`` on.
+        gt_start: The GT frame that PRED's frame 0 shows.
+        resize_gt: Resize GT frames to PRED's size when they differ (same aspect ratio only).
+        lpips_weights: Local files with the LPIPS network's weights; empty skips LPIPS.
+        fid_weights: A local Inception-v3 checkpoint; None skips FID.
+        device: ``auto``, ``cpu`` or ``cuda``, for the LPIPS and FID networks.
+        progress: Called with ``(frames done, frames in all)`` after each frame.
+        cancel: Set it to stop; :class:`KeyboardInterrupt` is raised between frames.
+
+    Raises:
+        VideoError: A clip cannot be read, or the frame counts or sizes cannot be matched.
+        WeightsError: A weights file is missing, unreadable or of another network.
+    """
+    from colormnet.video import VideoReader
+
+    notes: list[str] = []
+    with VideoReader(pred) as pred_reader, VideoReader(gt) as gt_reader:
+        pi, gi = pred_reader.info, gt_reader.info
+        compared = _compared_frames(pi.frame_count, gi.frame_count, frames, gt_start)
+        resized = _check_sizes((pi.width, pi.height), (gi.width, gi.height), resize_gt)
+        networks = _perceptual_scores(lpips_weights, fid_weights, device, notes, len(compared))
+        scores: list[FrameScores] = []
+        pred_hist: list[np.ndarray] = []
+        gt_hist: list[np.ndarray] = []
+        if progress is not None:
+            progress(0, len(compared))
+        pairs = zip(pred_reader.frames(compared.start, compared.stop),
+                    gt_reader.frames(compared.start + gt_start, compared.stop + gt_start), strict=True)
+        for done, ((i, p), (j, g)) in enumerate(pairs, start=1):
+            if cancel is not None and cancel.is_set():
+                raise KeyboardInterrupt
+            p, g = to_uint8_rgb(p), to_uint8_rgb(g)
+            if resized:
+                g = _resize_to(g, pi.width, pi.height)
+            pred_hist.append(channel_histograms(p))
+            gt_hist.append(channel_histograms(g))
+            scores.append(FrameScores(i, j, psnr(p, g), ssim(p, g), colorfulness(p), colorfulness(g),
+                                      lpips=networks.add(p, g)))
+            if progress is not None:
+                progress(done, len(compared))
+    if len(scores) > 1:  # each frame's share of CDC at distance 1, to find where colours flicker
+        next_js = js_divergence(np.stack(pred_hist[:-1]), np.stack(pred_hist[1:])).mean(axis=-1)
+        scores[:-1] = [replace(s, cdc_next=float(v)) for s, v in zip(scores[:-1], next_js, strict=True)]
+    return EvaluationReport(
+        pred=Path(pred), gt=Path(gt), width=pi.width, height=pi.height, gt_resized=resized, frames=scores,
+        cdc=color_distribution_consistency(pred_hist, CDC_DILATIONS),
+        gt_cdc=color_distribution_consistency(gt_hist, CDC_DILATIONS), fid=networks.fid(), notes=notes)
+
+
+# -- output -------------------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("frame", "gt_frame", "psnr", "ssim", "colorfulness", "gt_colorfulness", "cdc_next", "lpips")
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return "inf" if math.isinf(value) else format(value, spec)
+
+
+def format_frames(report: EvaluationReport) -> str:
+    """The per-frame table, one line per compared frame."""
+    lines = [f"{'frame':>6} {'gt':>6} {'PSNR dB':>8} {'SSIM':>7} {'colourf.':>8} {'GT col.':>8} {'JS next':>8} "
+             f"{'LPIPS':>7}"]
+    for f in report.frames:
+        lines.append(f"{f.index:>6} {f.gt_index:>6} {_fmt(f.psnr, '.2f'):>8} {_fmt(f.ssim, '.4f'):>7} "
+                     f"{_fmt(f.colorfulness, '.2f'):>8} {_fmt(f.gt_colorfulness, '.2f'):>8} "
+                     f"{_fmt(f.cdc_next, '.5f'):>8} {_fmt(f.lpips, '.4f'):>7}")
+    return "\n".join(lines)
+
+
+def format_summary(report: EvaluationReport) -> str:
+    """The summary: means over the frames, CDC per frame distance, LPIPS and FID where measured."""
+    s = report.summary()
+    identical = int(s["psnr_identical_frames"] or 0)
+    left_out = f"; {identical} identical frame{'s' if identical != 1 else ''} left out" if identical else ""
+    if identical and identical == s["frames"]:
+        left_out = "; every frame identical"
+    size = f"{report.width}x{report.height}" + (", GT resized" if report.gt_resized else "")
+
+    def cdc_line(prefix: str) -> str:
+        parts = ", ".join(f"d={d} {_fmt(s[f'{prefix}cdc_d{d}'], '.5f')}" for d in CDC_DILATIONS)
+        return f"{_fmt(s[f'{prefix}cdc'], '.5f')} ({parts})"
+
+    lines = [
+        f"{report.pred} against {report.gt}: {s['frames']} frames at {size}",
+        f"  PSNR           {_fmt(s['psnr'], '.2f')} dB (mean over frames{left_out})",
+        f"  SSIM           {_fmt(s['ssim'], '.4f')}",
+        f"  colourfulness  {_fmt(s['colorfulness'], '.2f')} (GT {_fmt(s['gt_colorfulness'], '.2f')})",
+        f"  CDC            {cdc_line('')}",
+        f"  CDC of GT      {cdc_line('gt_')}",
+    ]
+    if s["lpips"] is not None:
+        lines.append(f"  LPIPS          {_fmt(s['lpips'], '.4f')}")
+    if s["fid"] is not None:
+        lines.append(f"  FID            {_fmt(s['fid'], '.2f')} (over {s['frames']} frames; short clips read high)")
+    return "\n".join(lines)
+
+
+def write_csv(report: EvaluationReport, path: Path) -> None:
+    """Writes the per-frame scores as CSV (``inf`` for identical frames, empty cells for what was not measured)."""
+
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return repr(value) if isinstance(value, float) else str(value)
+
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for f in report.frames:
+                row = asdict(f)
+                writer.writerow([cell(row["index"]), cell(row["gt_index"]), *(cell(row[c]) for c in CSV_COLUMNS[2:])])
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- command line -------------------------------------------------------------------------------------------------
+
+
+def add_eval_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Adds the ``eval`` subcommand to an argparse subparsers object.
+
+    Args:
+        subparsers: What ``ArgumentParser.add_subparsers()`` returned.
+        parents: Parent parsers whose options every subcommand shares.
+    """
+    p = subparsers.add_parser(
+        "eval", parents=list(parents), help="score a colorized clip against the true colours",
+        description="Scores PRED against GT frame by frame on 8-bit RGB: PSNR, SSIM, colourfulness (Hasler and "
+                    "Süsstrunk), CDC (TCVC's colour distribution consistency) and, given their weights, LPIPS and "
+                    "FID. In --json output null stands for a value that is not finite (PSNR of identical frames).")
+    p.add_argument("pred", help="the colorized video file or folder of numbered images")
+    p.add_argument("gt", help="the ground truth, a video file or folder of numbered images")
+    p.add_argument("--frames", metavar="A:B", help="compare only PRED frames A to B-1 (default: all, and GT must "
+                                                   "have as many)")
+    p.add_argument("--gt-start", type=int, default=0, metavar="N", help="the GT frame matching PRED frame 0")
+    p.add_argument("--resize-gt", action="store_true", help="scale GT to PRED's size when they differ")
+    p.add_argument("--json", action="store_true", help="print everything as one JSON object")
+    p.add_argument("--csv", metavar="FILE", help="also write the per-frame scores to this CSV file")
+    p.add_argument("--summary-only", action="store_true", help="print the summary without the per-frame table")
+    p.add_argument("--lpips-weights", action="append", default=[], metavar="FILE",
+                   help="LPIPS weights: torchvision's AlexNet and LPIPS's alex.pth (repeat), or one merged file")
+    p.add_argument("--fid-weights", metavar="FILE",
+                   help="Inception-v3 weights for FID (pytorch-fid's or torchvision's)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where LPIPS and FID run")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
+
+
+def _check_csv_path(csv_path: Path, inputs: Sequence[Path], overwrite: bool) -> None:
+    if csv_path.exists() and not overwrite:
+        raise OutputError(f"The CSV file {csv_path} already exists; choose another name or pass --overwrite.")
+    if csv_path.is_dir() or any(csv_path.resolve() == p.resolve() for p in inputs):
+        raise OutputError(f"--csv {csv_path} names a folder or an input; give a new .csv file name.")
+    if not csv_path.parent.is_dir():
+        raise OutputError(f"The folder of --csv {csv_path} does not exist; create it or choose another path.")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Runs ``colormnet eval``: prints the tables (or JSON) on stdout, notes on stderr; returns the exit code.
+
+    Raises:
+        ColorMNetError: A user error (unreadable clip, mismatched frames or sizes, bad weights or output path).
+    """
+    from colormnet.progress import ProgressBar
+
+    pred, gt = Path(args.pred), Path(args.gt)
+    csv_path = Path(args.csv) if args.csv else None
+    if csv_path is not None:
+        _check_csv_path(csv_path, [pred, gt], args.overwrite)
+    bar: ProgressBar | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or ProgressBar(total, "evaluating", stream=sys.stderr)
+        bar.update(done)
+
+    report = evaluate(pred, gt, frames=parse_frames(args.frames) if args.frames else None, gt_start=args.gt_start,
+                      resize_gt=args.resize_gt, lpips_weights=args.lpips_weights, fid_weights=args.fid_weights,
+                      device=args.device, progress=progress)
+    if bar is not None:
+        bar.close(len(report.frames))
+    for note in report.notes:
+        print(f"Note: {note}", file=sys.stderr)
+    if csv_path is not None:
+        write_csv(report, csv_path)
+        print(f"Wrote the per-frame scores to {csv_path}.", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
+    else:
+        if not args.summary_only:
+            print(format_frames(report))
+            print()
+        print(format_summary(report))
+    return 0
