@@ -198,6 +198,27 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from colormnet.demo import demo_engine, demo_exemplar, demo_video_path
+
+    video = demo_video_path()
+    engine = args.engine or demo_engine(args.weights)
+    print(f"Demo: {video.name} as a black-and-white film, frame 0's true colours pinned as a keyframe; "
+          f"engine {engine}.", file=sys.stderr)
+    still = Path(args.output).with_name(f".{Path(args.output).stem}.demo-exemplar.png")
+    from PIL import Image
+
+    Image.fromarray((demo_exemplar(video).image * 255 + 0.5).astype(np.uint8)).save(still)
+    try:
+        argv = ["colorize", str(video), "-e", f"{still}@0:keyframe", "-o", args.output, "--engine", engine]
+        argv += ["--weights", args.weights] if args.weights else []
+        argv += ["--overwrite"] if args.overwrite else []
+        argv += ["--process-size", str(args.process_size)]
+        return cmd_colorize(build_parser().parse_args(argv), cancel)
+    finally:
+        still.unlink(missing_ok=True)
+
+
 def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     from colormnet import weights
 
@@ -266,6 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("demo", parents=[common], help="colorize the bundled demo clip from its first frame's colours")
+    p.add_argument("output", help="output video (H.264), e.g. demo.mp4")
+    p.add_argument("--engine", choices=available_engines(),
+                   help="default: colormnet when its weights are installed, else propagate")
+    p.add_argument("--weights", help="ColorMNet checkpoint path")
+    p.add_argument("--process-size", type=int, default=540, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--overwrite", action="store_true")
+
     p = sub.add_parser("extract-frame", parents=[common],
                        help="save one frame as an image (to colorize elsewhere and pin back as a keyframe)")
     p.add_argument("input")
@@ -296,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_info(args)
         if args.command == "extract-frame":
             return cmd_extract_frame(args)
+        if args.command == "demo":
+            return cmd_demo(args, cancel)
         if args.command == "colorize":
             if args.process_size < 16:
                 parser.error("--process-size must be at least 16")

@@ -34,6 +34,7 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.started = time.perf_counter()
         self._last_draw = 0.0
+        self._last_done: int | None = None
         self._tty = self.stream.isatty()
 
     def update(self, done: int, *, force: bool = False) -> None:
@@ -43,6 +44,7 @@ class ProgressBar:
         if not force and now - self._last_draw < interval:
             return
         self._last_draw = now
+        self._last_done = done
         elapsed = max(now - self.started, 1e-9)
         rate = done / elapsed
         shown = f"{done / self.scale:.0f}" if self.scale != 1 else str(done)
@@ -58,8 +60,9 @@ class ProgressBar:
         self.stream.flush()
 
     def close(self, done: int) -> None:
-        """Draws the final state and ends the line."""
-        self.update(done, force=True)
+        """Draws the final state (unless already shown) and ends the line."""
+        if done != self._last_done:
+            self.update(done, force=True)
         if self._tty:
             self.stream.write("\n")
         self.stream.flush()
