@@ -1,0 +1,165 @@
+"""No weights installed: the app explains, offers download or locate, and stays usable. Worker errors become
+messages, never crashes."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import colormnet.weights
+from app.controller import Controller
+from app.paths import AppPaths
+from app.settings import AppSettings
+from app.widgets.main_window import MainWindow
+from colormnet.errors import WeightsError
+from colormnet.inference.engine import InferenceEngine
+from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+
+
+@pytest.fixture
+def no_weights(
+    qtbot, app_settings: AppSettings, app_paths: AppPaths, tmp_path: Path, realshort: Path
+) -> Iterator[MainWindow]:
+    controller = Controller(app_settings, app_paths, weights=tmp_path / "missing" / "colormnet.pth")
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(controller.sig_weights_missing, timeout=RUN_TIMEOUT_MS):
+        controller.open_video(realshort)
+    yield window
+    controller.shutdown()
+
+
+def test_missing_weights_dialog_and_the_app_stays_usable(
+    qtbot, no_weights: MainWindow, colour_frames: dict[int, Path], random_weights: Path
+) -> None:
+    window, controller = no_weights, no_weights.controller
+    dialog = window._weights_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    assert "CC BY-NC-SA" in dialog.explanation.text()
+    assert controller.model_state == "missing"
+    assert window.device_label.text() == "No weights installed"
+    # Open, scrub and pin exemplars meanwhile.
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
+    controller.step(5)
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 5, timeout=10_000)
+    assert controller.add_exemplar_file(colour_frames[0], frame=0)
+    assert not window.viewer.has_color
+    dialog.hide()
+    controller.colorize_all()  # refused: the dialog comes back instead of a run
+    assert not controller.busy and dialog.isVisible()
+
+    with qtbot.waitSignal(
+        controller.sig_model_state, check_params_cb=lambda state: state == "ready", timeout=RUN_TIMEOUT_MS
+    ):
+        dialog.locate(random_weights)
+    assert not dialog.isVisible()
+    assert controller.settings.weights_path == random_weights
+    wait_for_segments(qtbot, controller, 1)
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_range(5, 6)
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
+
+
+def test_download_shows_progress_and_can_be_cancelled(qtbot, no_weights: MainWindow, monkeypatch) -> None:
+    controller = no_weights.controller
+    dialog = no_weights._weights_dialog
+    started = threading.Event()
+
+    def slow_download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:
+        progress(0, 1000)
+        time.sleep(0.15)  # progress signals are throttled to ten a second
+        progress(250, 1000)
+        started.set()
+        assert cancel.wait(20)
+        raise colormnet.weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
+
+    monkeypatch.setattr(colormnet.weights, "download_weights", slow_download)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: dialog.progress.value() == 250, timeout=10_000)  # a quarter of the way
+    assert dialog.close_button.text() == "Cancel" and not dialog.locate_button.isEnabled()
+    with qtbot.waitSignal(controller.sig_download_finished, timeout=10_000) as finished:
+        dialog.close_button.click()
+    assert finished.args == [False, "The download was cancelled."]
+    assert dialog.status.text() == "The download was cancelled." and dialog.download_button.isEnabled()
+
+
+def test_download_success_loads_the_model(
+    qtbot, no_weights: MainWindow, monkeypatch, random_weights: Path, tmp_path: Path
+) -> None:
+    controller = no_weights.controller
+    dialog = no_weights._weights_dialog
+    target = tmp_path / "downloaded.pth"
+
+    def download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:
+        progress(100, 100)
+        shutil.copyfile(random_weights, target)
+        return target
+
+    monkeypatch.setattr(colormnet.weights, "download_weights", download)
+    with qtbot.waitSignal(
+        controller.sig_model_state, check_params_cb=lambda state: state == "ready", timeout=RUN_TIMEOUT_MS
+    ):
+        dialog.download_button.click()
+    assert controller.settings.weights_path == target
+    assert not dialog.isVisible()
+
+
+def test_a_model_failure_is_shown_as_a_message(
+    qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path], monkeypatch
+) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    controller.add_exemplar_file(colour_frames[0], frame=0)
+    wait_for_segments(qtbot, controller, 1)
+
+    def fail(self, *args, **kwargs):
+        raise RuntimeError("simulated kernel failure")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(InferenceEngine, "step", fail)
+        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            controller.colorize_segment()
+    assert window.last_message is not None and window.last_message.isVisible()
+    assert "simulated kernel failure" in window.last_message.text()
+    assert not controller.busy and not window.progress_bar.isVisible()
+    assert controller._session_thread.thread.isRunning()  # the worker survives and takes the next job
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.colorize_range(0, 1)
+    assert finished.args == ["colorize", False] and controller.colorized[0]
+
+
+def test_an_unexpected_exception_is_shown_as_a_message(
+    qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path], monkeypatch
+) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    controller.add_exemplar_file(colour_frames[0], frame=0)
+    wait_for_segments(qtbot, controller, 1)
+    monkeypatch.setattr("colormnet.session.Session.plan", lambda self, frames=None: 1 / 0)
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_all()
+    assert "unexpectedly" in window.last_message.text() and "see the log file" in window.last_message.text()  # type: ignore[union-attr]
+
+
+def test_weights_error_from_a_bad_file(
+    qtbot, app_settings: AppSettings, app_paths: AppPaths, tmp_path: Path, realshort: Path
+) -> None:
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"this is not a checkpoint")
+    controller = Controller(app_settings, app_paths, weights=bad)
+    try:
+        with qtbot.waitSignal(controller.sig_weights_missing, timeout=RUN_TIMEOUT_MS) as missing:
+            controller.open_video(realshort)
+        assert "bad.pth" in missing.args[0]
+        with pytest.raises(WeightsError):
+            colormnet.weights.load_weights(bad)
+    finally:
+        controller.shutdown()
