@@ -21,6 +21,7 @@ upsampled and combined with the source's own full-resolution luminance.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -122,6 +123,7 @@ class FrameResult:
         seconds: time spent on this frame.
         done: frames processed so far in this run (including frames computed only to reach the requested ones).
         total: frames this run processes in all.
+        notice: something the user should be told about this run (e.g. a fallback after the GPU ran out of memory).
     """
 
     index: int
@@ -131,6 +133,7 @@ class FrameResult:
     seconds: float
     done: int
     total: int
+    notice: str = ""
 
     def to_uint8(self) -> np.ndarray:
         """8-bit RGB, truncated like the reference implementation's PNGs."""
@@ -139,6 +142,10 @@ class FrameResult:
     def to_uint16(self) -> np.ndarray:
         """16-bit RGB, rounded."""
         return np.round(np.clip(self.rgb, 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
+class _OutOfMemoryError(Exception):
+    """The device ran out of memory during a step (handled by a retry at a smaller size or on the CPU)."""
 
 
 @dataclass(frozen=True)
@@ -335,16 +342,44 @@ class Session:
             ColorMNetError: bad exemplars or frames, unusable weights, or a failure inside the model.
         """
         runs = self.plan(frames)
-        model = self.load_model()
         total = sum(len(run.frames) for run in runs)
         done = 0
+        process_size = self.config.process_size
+        notice = ""
         for run in runs:
-            for result in self._colorize_run(model, run, done, total, cancel):
-                done = result.done
-                if result.index in run.wanted:
-                    yield result
+            yielded: set[int] = set()
+            while True:
+                try:
+                    model = self.load_model()
+                    for result in self._colorize_run(model, run, done, total, cancel, process_size, yielded):
+                        done = result.done
+                        if notice:
+                            result = dataclasses.replace(result, notice=notice)
+                            notice = ""
+                        yielded.add(result.index)
+                        yield result
+                    break
+                except _OutOfMemoryError:
+                    process_size, notice = self._recover_from_oom(process_size)
+                    total += len(run.frames)  # the run starts again from its anchor
             if cancel is not None and cancel.is_set():
                 return
+
+    def _recover_from_oom(self, process_size: int) -> tuple[int, str]:
+        """Frees GPU memory and picks a smaller processing size, or the CPU once the size reaches its floor."""
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        info = self.video_info
+        current = min(process_size, info.height, info.width)
+        smaller = int(current * 0.75)
+        if smaller >= 112:
+            notice = f"The GPU ran out of memory; continuing at a processing size of {smaller} (was {current})."
+        else:
+            smaller = current
+            self._model = load_backend(self.config.engine, self.weights, device="cpu", precision="fp32")
+            notice = f"The GPU ran out of memory even at {current} pixels; continuing on the CPU (slower)."
+        logger.warning(notice)
+        return smaller, notice
 
     def _exemplar_planes(self, exemplar: Exemplar, height: int, width: int) -> np.ndarray:
         """``3 x height x width`` normalised LAB of the exemplar resized like the reference (Pillow bilinear)."""
@@ -352,10 +387,18 @@ class Session:
         return color.normalize_lab(color.rgb_to_lab(rgb))
 
     def _colorize_run(
-        self, model: Backend, run: _Run, done: int, total: int, cancel: threading.Event | None
+        self,
+        model: Backend,
+        run: _Run,
+        done: int,
+        total: int,
+        cancel: threading.Event | None,
+        process_size: int,
+        skip: set[int],
     ) -> Iterator[FrameResult]:
+        """Runs one engine over ``run``, yielding its wanted frames that are not in ``skip``."""
         info = self.video_info
-        ph, pw = process_shape(info.height, info.width, self.config.process_size)
+        ph, pw = process_shape(info.height, info.width, process_size)
         exemplar = self.exemplars[run.segment]
         kind, _ = self.resolve_kind(run.segment)
         device = model.device
@@ -377,7 +420,7 @@ class Session:
                 if index == first and kind == "keyframe" and (ph, pw) != lightness.shape:
                     ab_full = self._exemplar_planes(exemplar, *lightness.shape)[1:]
                 done += 1
-                if index not in run.wanted:
+                if index not in run.wanted or index in skip:
                     continue
                 rgb_out = color.compose_rgb(lightness, ab_full)
                 yield FrameResult(
@@ -419,9 +462,8 @@ class Session:
         except ColorMNetError:
             raise
         except torch.cuda.OutOfMemoryError as exc:
-            raise InferenceError(
-                f"The GPU ran out of memory at {process_hw[1]}x{process_hw[0]}: lower the processing size or use "
-                "the CPU."
-            ) from exc
+            if model.device.type == "cpu":
+                raise InferenceError("Out of memory: lower the processing size or close other programs.") from exc
+            raise _OutOfMemoryError from exc
         except RuntimeError as exc:
             raise InferenceError(f"The model failed on this frame: {exc}") from exc

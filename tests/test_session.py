@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from colormnet import color
@@ -127,3 +128,40 @@ def test_one_exemplar_at_frame_0_reproduces_the_official_outputs(random_weights:
         lightness = inputs["frames_L"][r.index] * 50 + 50
         expected = color.compose_rgb(lightness, golden[r.index])
         np.testing.assert_allclose(r.rgb, expected, atol=2e-3, err_msg=f"frame {r.index}")
+
+
+class _FlakyGpuBackend:
+    """A stand-in for a GPU backend whose engine runs out of memory once, at the third step."""
+
+    name = "flaky"
+    device = torch.device("meta")  # not the CPU: the session treats it as an accelerator it can retry on
+    is_random = True
+    fingerprint = "flaky"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def new_engine(self, config):
+        backend = self
+
+        class Engine:
+            def step(self, lightness, exemplar=None, end=False):
+                backend.calls.append(tuple(lightness.shape[-2:]))
+                if len(backend.calls) == 3:
+                    raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+                return torch.zeros(2, *lightness.shape[-2:])
+
+        return Engine()
+
+
+def test_gpu_out_of_memory_retries_the_run_at_a_smaller_size(realshort: Path, clip_frames) -> None:
+    backend = _FlakyGpuBackend()
+    with Session(realshort, config=SessionConfig(process_size=200)) as s:
+        s._model = backend  # type: ignore[assignment]
+        s.set_exemplars([as_exemplar(clip_frames[0], 0, "reference")])
+        results = list(s.colorize(range(0, 5)))
+    assert [r.index for r in results] == [0, 1, 2, 3, 4]  # every frame once, in order
+    assert [bool(r.notice) for r in results] == [False, False, True, False, False]
+    assert "150" in results[2].notice
+    assert backend.calls[:3] == [(200, 267)] * 3 and set(backend.calls[3:]) == {(150, 200)}
+    assert results[-1].total == 5 + 5  # the run started again from its anchor
