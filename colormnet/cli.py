@@ -176,6 +176,8 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         def convert(result: FrameResult) -> np.ndarray:
             nonlocal done
             done = result.done
+            if result.notice:
+                print(f"\n{result.notice}", file=sys.stderr)
             bar.update(done)
             return result.to_uint16() if spec.bit_depth > 8 else result.to_uint8()
 
