@@ -9,7 +9,8 @@ definitions follow the papers and the reference implementations the colorization
   mean over the windows that lie wholly inside the image, then over channels).
 - :func:`colorfulness`: Hasler and Süsstrunk (2003), on the 0-255 values.
 - :func:`color_distribution_consistency`: CDC as introduced with TCVC (Liu et al.), see its docstring.
-- :func:`frechet_distance`: the distance behind FID, between two Gaussians given by their statistics.
+- :func:`frechet_distance`, :func:`frechet_distance_of_features`: the distance behind FID, between two Gaussians
+  given by their statistics or fitted to two sets of features.
 
 Nothing here needs torch; the networks behind LPIPS and FID live in :mod:`colormnet.perceptual`.
 """
@@ -267,7 +268,31 @@ def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
 
 def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample covariance of ``(N, D)`` features, as FID uses (``N >= 2``)."""
+    features = _check_features(features)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def _check_features(features: np.ndarray) -> np.ndarray:
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or features.shape[0] < 2:
         raise ValueError(f"Gaussian statistics need (N >= 2, D) features, got shape {features.shape}.")
-    return features.mean(axis=0), np.cov(features, rowvar=False)
+    return features
+
+
+def frechet_distance_of_features(features1: np.ndarray, features2: np.ndarray) -> float:
+    """FID's Fréchet distance between the Gaussians fitted to two sets of ``(N, D)`` features.
+
+    A clip has far fewer frames than Inception has features (2048), and then the ``D x D`` route of
+    :func:`frechet_distance` is both slow and inexact. With ``A1``, ``A2`` the centred features, ``S1 S2`` has the
+    same non-zero eigenvalues as ``M M^T`` for ``M = A1 A2^T / sqrt((N1 - 1)(N2 - 1))``, so ``Tr (S1 S2)^(1/2)`` is
+    the sum of the singular values of the small ``N1 x N2`` matrix ``M``. The result is the same number.
+    """
+    f1, f2 = _check_features(features1), _check_features(features2)
+    if min(f1.shape[0], f2.shape[0]) >= f1.shape[1]:
+        return frechet_distance(*gaussian_statistics(f1), *gaussian_statistics(f2))
+    mu1, mu2 = f1.mean(axis=0), f2.mean(axis=0)
+    a1 = (f1 - mu1) / math.sqrt(f1.shape[0] - 1)
+    a2 = (f2 - mu2) / math.sqrt(f2.shape[0] - 1)
+    trace_sqrt = float(np.sum(np.linalg.svd(a1 @ a2.T, compute_uv=False)))
+    diff = mu1 - mu2
+    return float(diff @ diff + np.sum(a1 * a1) + np.sum(a2 * a2) - 2.0 * trace_sqrt)

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colormnet.errors import WeightsError
-from colormnet.metrics import frechet_distance, gaussian_statistics
+from colormnet.metrics import frechet_distance_of_features
 
 logger = logging.getLogger(__name__)
 
@@ -368,6 +368,4 @@ class PerceptualScores:
         """FID between the PRED and GT frames added so far; None without FID or with fewer than 2 pairs."""
         if self.inception is None or len(self._pred_features) < 2:
             return None
-        mu1, s1 = gaussian_statistics(np.stack(self._pred_features))
-        mu2, s2 = gaussian_statistics(np.stack(self._gt_features))
-        return frechet_distance(mu1, s1, mu2, s2)
+        return frechet_distance_of_features(np.stack(self._pred_features), np.stack(self._gt_features))
