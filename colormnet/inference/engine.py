@@ -68,7 +68,7 @@ class InferenceEngine:
 
     def reset(self) -> None:
         """Forgets everything (a new segment)."""
-        self.memory = MemoryManager(self.config)
+        self.memory = MemoryManager(self.config, dense_readout=not self.network.fast)
         self.t = 0
         self.last_mem_t = -(10**9)
         self.hidden: torch.Tensor | None = None
@@ -83,8 +83,10 @@ class InferenceEngine:
         return torch.autocast("cuda", dtype=self.autocast_dtype)
 
     def _pad_image(self, lightness: torch.Tensor) -> torch.Tensor:
+        """``1 x 3 x Hp x Wp`` (L' repeated, as the reference feeds it) or ``1 x 1 x Hp x Wp`` on the fast path."""
         assert self.pad_amounts is not None
-        return pad(lightness.expand(3, -1, -1), self.pad_amounts)[None]
+        planes = lightness if self.network.fast else lightness.expand(3, -1, -1)
+        return pad(planes, self.pad_amounts)[None]
 
     def _remember(self, key: torch.Tensor, value: torch.Tensor) -> None:
         self.last_mem_t = self.t

@@ -10,6 +10,11 @@ the first working-memory frame plays the permanent role):
 
 With one exemplar this is exactly the reference schedule; memory stays bounded however long the video is.
 
+The readout keeps, for every query pixel, only its ``top_k`` most similar elements. The reference multiplies the
+values with the whole ``N x HW`` affinity, almost all of it zeros (``N`` is ten frames' worth of elements); the
+sparse readout (the default) gathers the ``top_k`` values per query instead and works through the queries in
+chunks, so neither the dense affinity nor the full similarity matrix is ever held.
+
 Legend: ``C_k`` key channels, ``O x C_v`` value channels, ``N`` memory elements, ``HW`` elements per frame.
 """
 
@@ -49,15 +54,66 @@ def top_k_affinity(sim: torch.Tensor, top_k: int) -> torch.Tensor:
     return torch.zeros_like(sim).scatter_(0, indices, weights)
 
 
+QUERY_CHUNK = 512  # query pixels per step of the sparse readout (bounds its temporary memory)
+
+
+def similarity_to_queries(
+    mem_key: torch.Tensor, mem_shrinkage: torch.Tensor, query_key: torch.Tensor, query_selection: torch.Tensor
+) -> torch.Tensor:
+    """:func:`similarity` transposed, ``HW x N`` (one row per query), so that top-k runs along contiguous rows."""
+    mem_key, query_key, query_selection = mem_key.float(), query_key.float(), query_selection.float()
+    a_sq = query_selection.t() @ mem_key.pow(2)
+    two_ab = 2 * ((query_key * query_selection).t() @ mem_key)
+    b_sq = (query_selection * query_key.pow(2)).sum(0)[:, None]
+    return (-a_sq + two_ab - b_sq) * mem_shrinkage.float() / math.sqrt(mem_key.shape[0])
+
+
+def sparse_top_k_readout(
+    mem_key: torch.Tensor,
+    mem_shrinkage: torch.Tensor,
+    mem_value_t: torch.Tensor,
+    query_key: torch.Tensor,
+    query_selection: torch.Tensor,
+    top_k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top-k readout without the dense affinity: what ``mem_value @ top_k_affinity(similarity(...))`` gives.
+
+    Args:
+        mem_key: ``C_k x N``; mem_shrinkage: ``1 x N``; mem_value_t: ``N x C`` (values, one row per element).
+        query_key: ``C_k x HW``; query_selection: ``C_k x HW``.
+        top_k: elements kept per query.
+
+    Returns:
+        readout ``C x HW`` and usage ``N`` (each element's affinity summed over the queries).
+    """
+    n, hw = mem_key.shape[1], query_key.shape[1]
+    k = min(top_k, n)
+    readout = mem_value_t.new_empty(hw, mem_value_t.shape[1])
+    usage = torch.zeros(n, dtype=torch.float32, device=mem_key.device)
+    for start in range(0, hw, QUERY_CHUNK):
+        stop = min(hw, start + QUERY_CHUNK)
+        sim = similarity_to_queries(mem_key, mem_shrinkage, query_key[:, start:stop], query_selection[:, start:stop])
+        values, indices = torch.topk(sim, k=k, dim=1)  # q x k
+        weights = torch.softmax(values, dim=1)
+        gathered = mem_value_t[indices.flatten()].view(stop - start, k, -1)  # q x k x C
+        readout[start:stop] = torch.bmm(weights.to(gathered.dtype)[:, None], gathered)[:, 0]
+        usage.index_add_(0, indices.flatten(), weights.flatten())
+    return readout.t(), usage
+
+
 class MemoryManager:
     """Holds the memory of one segment and reads it out for a query frame.
 
     Args:
         config: memory schedule.
+        dense_readout: read out through the dense ``N x HW`` affinity, literally as the reference does (slow).
     """
 
-    def __init__(self, config: InferenceConfig) -> None:
+    def __init__(self, config: InferenceConfig, dense_readout: bool = False) -> None:
         self.config = config
+        self.dense_readout = dense_readout
+        self._concatenated: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # fast path only
+        self._value_shape: tuple[int, ...] = ()  # O, C_v
         self.permanent = MemoryStore(keep_selection=False)
         self.working = MemoryStore(keep_selection=True)
         self.long_term = MemoryStore(keep_selection=False)
@@ -71,6 +127,7 @@ class MemoryManager:
     def add_exemplar(self, key: torch.Tensor, shrinkage: torch.Tensor, value: torch.Tensor) -> None:
         """Adds an exemplar frame to permanent memory (``key 1 x C_k x h x w``, ``value 1 x O x C_v x h x w``)."""
         self.frame_elements = key.shape[-2] * key.shape[-1]
+        self._concatenated = None
         self.permanent.add(key.flatten(2)[0], shrinkage.flatten(2)[0], value.flatten(3)[0])
 
     def add_frame(
@@ -78,6 +135,7 @@ class MemoryManager:
     ) -> None:
         """Adds a memory frame to working memory, then consolidates if working memory is full."""
         self.frame_elements = key.shape[-2] * key.shape[-1]
+        self._concatenated = None
         self.working.add(key.flatten(2)[0], shrinkage.flatten(2)[0], value.flatten(3)[0], selection.flatten(2)[0])
         if self.config.enable_long_term:
             self._maybe_consolidate()
@@ -88,19 +146,37 @@ class MemoryManager:
         Also accumulates the usage of long-term and working elements.
         """
         h, w = key.shape[-2:]
-        stores = [s for s in (self.long_term, self.permanent, self.working) if s.size]
-        mem_key = torch.cat([s.key for s in stores], -1)  # type: ignore[misc]
-        mem_shrinkage = torch.cat([s.shrinkage for s in stores], -1)  # type: ignore[misc]
-        mem_value = torch.cat([s.value for s in stores], -1)  # type: ignore[misc]
-        sim = similarity(mem_key, mem_shrinkage, key.flatten(2)[0], selection.flatten(2)[0])
-        affinity = top_k_affinity(sim, self.config.top_k)  # N x HW
-        readout = mem_value @ affinity.to(mem_value.dtype)  # O x C_v x HW
-        if self.config.enable_long_term:
+        if self.dense_readout:
+            stores = [s for s in (self.long_term, self.permanent, self.working) if s.size]
+            mem_key = torch.cat([s.key for s in stores], -1)  # type: ignore[misc]
+            mem_shrinkage = torch.cat([s.shrinkage for s in stores], -1)  # type: ignore[misc]
+            mem_value = torch.cat([s.value for s in stores], -1)  # type: ignore[misc]
+            sim = similarity(mem_key, mem_shrinkage, key.flatten(2)[0], selection.flatten(2)[0])
+            affinity = top_k_affinity(sim, self.config.top_k)  # N x HW
+            readout = mem_value @ affinity.to(mem_value.dtype)  # O x C_v x HW
             usage = affinity.sum(1)
+        else:
+            mem_key, mem_shrinkage, mem_value_t = self._concatenate()
+            flat, usage = sparse_top_k_readout(
+                mem_key, mem_shrinkage, mem_value_t, key.flatten(2)[0], selection.flatten(2)[0], self.config.top_k
+            )
+            readout = flat.view(*self._value_shape, -1)  # O x C_v x HW
+        if self.config.enable_long_term:
             lt, perm = self.long_term.size, self.permanent.size
             self.long_term.update_usage(usage[:lt])
             self.working.update_usage(usage[lt + perm :])
         return readout.view(1, *readout.shape[:2], h, w)
+
+    def _concatenate(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Keys, shrinkages and values (``N x O*C_v``) of all stores in readout order, kept until memory changes."""
+        if self._concatenated is None:
+            stores = [s for s in (self.long_term, self.permanent, self.working) if s.size]
+            mem_key = torch.cat([s.key for s in stores], -1)  # type: ignore[misc]
+            mem_shrinkage = torch.cat([s.shrinkage for s in stores], -1)  # type: ignore[misc]
+            value_t = torch.cat([s.value.flatten(0, 1).t() for s in stores], 0).contiguous()  # type: ignore[union-attr]
+            self._value_shape = tuple(stores[0].value.shape[:2])  # type: ignore[union-attr]
+            self._concatenated = (mem_key, mem_shrinkage, value_t)
+        return self._concatenated
 
     def _maybe_consolidate(self) -> None:
         cfg, hw = self.config, self.frame_elements

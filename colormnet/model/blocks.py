@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colormnet.model.rewrites import conv_of_broadcast_cat
+
 
 def upsample_groups(g: torch.Tensor, ratio: int) -> torch.Tensor:
     """Bilinear x``ratio`` upsampling of a grouped ``B x O x C x H x W`` tensor."""
@@ -66,6 +68,15 @@ class GroupResBlock(nn.Module):
         out = grouped(self.conv1, F.relu(g))
         out = grouped(self.conv2, F.relu(out))
         return out + grouped(self.downsample, g)
+
+    def forward_shared(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """``forward(broadcast_cat(x, g))`` with the shared channels' share of each conv computed once.
+
+        Needs a width change (a conv shortcut); ``x`` is ``B x C_x x H x W``, ``g`` grouped.
+        """
+        out = conv_of_broadcast_cat(self.conv1, F.relu(x), F.relu(g))
+        out = grouped(self.conv2, F.relu(out))
+        return out + conv_of_broadcast_cat(self.downsample, x, g)
 
 
 class ChannelGate(nn.Module):
@@ -126,12 +137,13 @@ class FusionBlock(nn.Module):
 
     def __init__(self, x_in: int, g_in: int, mid: int, out: int) -> None:
         super().__init__()
+        self.fast = True  # compute x's share of block1 once for all objects
         self.block1 = GroupResBlock(x_in + g_in, mid)
         self.attention = CBAM(mid)
         self.block2 = GroupResBlock(mid, out)
 
     def forward(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        g = self.block1(broadcast_cat(x, g))
+        g = self.block1.forward_shared(x, g) if self.fast else self.block1(broadcast_cat(x, g))
         g = g + grouped(self.attention, g)
         return self.block2(g)
 

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colormnet.model.rewrites import conv_of_gray
+
 
 class PatchEmbed(nn.Module):
     """Non-overlapping patch projection: ``B x 3 x H x W -> B x (H/p * W/p) x D``."""
@@ -22,7 +24,9 @@ class PatchEmbed(nn.Module):
         self.proj = nn.Conv2d(3, dim, patch_size, stride=patch_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).flatten(2).transpose(1, 2)
+        """``B x 3 x H x W``, or ``B x 1 x H x W`` standing for a plane repeated three times."""
+        out = self.proj(x) if x.shape[1] == 3 else conv_of_gray(self.proj, x)
+        return out.flatten(2).transpose(1, 2)
 
 
 class Attention(nn.Module):

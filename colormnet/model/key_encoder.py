@@ -13,6 +13,7 @@ from torch import nn
 from colormnet.model.blocks import LayerNorm2d
 from colormnet.model.dinov2 import VisionTransformer
 from colormnet.model.resnet import bottleneck_layer
+from colormnet.model.rewrites import conv_after_upsample, conv_of_gray
 
 
 class CrossChannelAttention(nn.Module):
@@ -48,18 +49,28 @@ class CrossChannelAttention(nn.Module):
 
 
 class Fuse(nn.Module):
-    """Fuses DINOv2 features (queries) with ResNet features (keys/values) at one scale."""
+    """Fuses DINOv2 features (queries) with ResNet features (keys/values) at one scale.
+
+    The DINOv2 features arrive on the /16 grid and are upsampled bilinearly by ``ratio`` to the ResNet scale. The
+    fast path never builds the upsampled 1536-channel map (:func:`~colormnet.model.rewrites.conv_after_upsample`).
+    """
 
     def __init__(self, dim: int, dino_dim: int = 1536) -> None:
         super().__init__()
+        self.fast = True
         self.encode_enc = nn.Conv2d(dino_dim, dim, 3, padding=1)
         self.norm1 = LayerNorm2d(dim)
         self.norm2 = LayerNorm2d(dim)
         self.crossattn = CrossChannelAttention(dim)
         self.norm3 = LayerNorm2d(dim)
 
-    def forward(self, dino: torch.Tensor, resnet: torch.Tensor) -> torch.Tensor:
-        enc = self.encode_enc(dino)
+    def forward(self, dino: torch.Tensor, resnet: torch.Tensor, ratio: int = 1) -> torch.Tensor:
+        if ratio == 1:
+            enc = self.encode_enc(dino)
+        elif self.fast:
+            enc = conv_after_upsample(self.encode_enc, dino, ratio)
+        else:
+            enc = self.encode_enc(F.interpolate(dino, scale_factor=ratio, mode="bilinear", align_corners=False))
         out = self.crossattn(self.norm1(enc), self.norm2(resnet))
         return F.relu(self.norm3(out + enc))
 
@@ -74,6 +85,7 @@ class DinoBranch(nn.Module):
         self.bn3 = nn.BatchNorm2d(out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``B x 3 x Hp x Wp`` (or the ``B x 1`` luminance plane) -> ``B x 1536 x h x w``."""
         feats = torch.cat(self.backbone.get_intermediate_layers(x, n=4), dim=1)  # B x 1536 x Hp/14 x Wp/14
         feats = F.relu(self.bn3(self.conv3(feats)))
         gh, gw = feats.shape[-2:]
@@ -84,12 +96,16 @@ class DinoBranch(nn.Module):
 class KeyEncoder(nn.Module):
     """ResNet-50 (to layer3) + DINOv2 branch, fused at /16, /8 and /4.
 
+    The input is ``B x 3 x Hp x Wp`` (the luminance repeated) or, on the fast path, the ``B x 1 x Hp x Wp`` plane
+    itself, which the first convolutions take with their kernels summed over the repeated channels.
+
     Returns:
         f16 ``B x 1024 x h x w``, f8 ``B x 512 x 2h x 2w``, f4 ``B x 256 x 4h x 4w``.
     """
 
     def __init__(self, vit: VisionTransformer) -> None:
         super().__init__()
+        self.fast = True
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
@@ -102,14 +118,16 @@ class KeyEncoder(nn.Module):
         self.fuse3 = Fuse(256)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        r = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        if x.shape[1] == 1 and not self.fast:
+            x = x.expand(-1, 3, -1, -1)
+        r = self.conv1(x) if x.shape[1] == 3 else conv_of_gray(self.conv1, x)
+        r = self.maxpool(F.relu(self.bn1(r)))
         r4 = self.res2(r)  # B x 256 x Hp/4
         r8 = self.layer2(r4)  # B x 512 x Hp/8
         r16 = self.layer3(r8)  # B x 1024 x Hp/16
         d16 = self.network2(x)  # B x 1536 x h x w
-        d8 = F.interpolate(d16, scale_factor=2, mode="bilinear", align_corners=False)
-        d4 = F.interpolate(d16, scale_factor=4, mode="bilinear", align_corners=False)
-        return self.fuse1(d16, r16), self.fuse2(d8, r8), self.fuse3(d4, r4)
+        # fuse2/fuse3 see d16 upsampled x2 / x4
+        return self.fuse1(d16, r16), self.fuse2(d16, r8, ratio=2), self.fuse3(d16, r4, ratio=4)
 
 
 class KeyProjection(nn.Module):

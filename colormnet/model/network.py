@@ -21,10 +21,18 @@ from colormnet.model.value_encoder import ValueEncoder
 
 
 class ColorMNet(nn.Module):
-    """All modules of ColorMNet; see the engine for how a video flows through them."""
+    """All modules of ColorMNet; see the engine for how a video flows through them.
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
+    Args:
+        config: the architecture (the checkpoint's).
+        fast: use the exact rewrites (:mod:`colormnet.model.rewrites`, banded local attention, and in the engine a
+            sparse memory readout and the luminance plane instead of three copies). ``False`` is the literal
+            computation of the official code, kept as the reference; outputs agree to float rounding.
+    """
+
+    def __init__(self, config: ModelConfig | None = None, *, fast: bool = True) -> None:
         super().__init__()
+        self._fast = fast
         self.config = config = config or ModelConfig()
         vit = VisionTransformer(
             patch_size=config.vit_patch,
@@ -40,9 +48,22 @@ class ColorMNet(nn.Module):
             config.key_dim, config.value_dim * config.num_objects, config.local_window
         )
         self.decoder = Decoder(config.value_dim, config.hidden_dim)
+        self.fast = fast
+
+    @property
+    def fast(self) -> bool:
+        """Whether the exact rewrites are used (``False``: the literal reference computation)."""
+        return self._fast
+
+    @fast.setter
+    def fast(self, value: bool) -> None:
+        self._fast = value
+        for module in self.modules():
+            if module is not self and hasattr(module, "fast"):
+                module.fast = value
 
     def encode_key(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Key features of a ``B x 3 x Hp x Wp`` image.
+        """Key features of a ``B x 3 x Hp x Wp`` image (or of the ``B x 1 x Hp x Wp`` luminance it repeats).
 
         Returns:
             f16, f8, f4, key ``B x C_k x h x w``, shrinkage ``B x 1 x h x w``, selection ``B x C_k x h x w``.

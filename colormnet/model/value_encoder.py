@@ -11,6 +11,7 @@ from torch import nn
 
 from colormnet.model.blocks import FusionBlock, HiddenReinforcer
 from colormnet.model.resnet import basic_layer
+from colormnet.model.rewrites import conv_of_gray
 
 
 class ValueEncoder(nn.Module):
@@ -18,6 +19,7 @@ class ValueEncoder(nn.Module):
 
     def __init__(self, value_dim: int = 512, hidden_dim: int = 64) -> None:
         super().__init__()
+        self.fast = True
         self.conv1 = nn.Conv2d(5, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
@@ -31,7 +33,7 @@ class ValueEncoder(nn.Module):
         self, image: torch.Tensor, f16: torch.Tensor, hidden: torch.Tensor, chroma: torch.Tensor, deep_update: bool
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Args:
-            image: ``B x 3 x Hp x Wp`` (L' repeated).
+            image: ``B x 3 x Hp x Wp`` (L' repeated), or the ``B x 1 x Hp x Wp`` plane itself.
             f16: ``B x 1024 x h x w`` key features of the same image.
             hidden: ``B x O x C_h x h x w``.
             chroma: ``B x 2 x Hp x Wp`` normalised a', b'.
@@ -41,9 +43,15 @@ class ValueEncoder(nn.Module):
             value ``B x O x C_v x h x w`` and the (possibly updated) hidden state.
         """
         b = image.shape[0]
+        if image.shape[1] == 1 and not self.fast:
+            image = image.expand(-1, 3, -1, -1)
         own_other = torch.stack([chroma, chroma.flip(1)], dim=1)  # B x O x 2 x Hp x Wp: [a, b] and [b, a]
-        g = torch.cat([image.unsqueeze(1).expand(-1, 2, -1, -1, -1), own_other], dim=2).flatten(0, 1)
-        g = self.maxpool(F.relu(self.bn1(self.conv1(g))))
+        planes = image.unsqueeze(1).expand(-1, 2, -1, -1, -1).flatten(0, 1)  # (B*O) x 3 (or 1) x Hp x Wp
+        if image.shape[1] == 3:
+            g = self.conv1(torch.cat([planes, own_other.flatten(0, 1)], dim=1))
+        else:
+            g = conv_of_gray(self.conv1, planes, own_other.flatten(0, 1))
+        g = self.maxpool(F.relu(self.bn1(g)))
         g = self.layer3(self.layer2(self.layer1(g)))  # (B*O) x 256 x h x w
         if g.shape[-2:] != f16.shape[-2:]:
             g = F.interpolate(g, size=f16.shape[-2:], mode="bilinear", align_corners=False)

@@ -1,0 +1,83 @@
+"""Exact rewrites of convolutions that the network evaluates wastefully, used by the fast path.
+
+Each function returns what the literal computation returns, up to float rounding (the sums are merely taken in
+another order); the literal forms stay in the modules, selected by their ``fast`` flag.
+
+* :func:`conv_after_upsample` -- a 3x3 convolution over a bilinearly upsampled map. Upsampling is linear, the same
+  for every channel and its weights sum to one, so ``conv(up(x)) = bias + sum_taps shift(up(W_tap x))``: the 1x1
+  channel mixes ``W_tap x`` run at the low resolution and only their (narrower) outputs are upsampled.
+* :func:`conv_of_broadcast_cat` -- a convolution over ``concat[x, g_i]`` for every object ``i``: the share of the
+  shared channels ``x`` is the same for all objects and is computed once.
+* :func:`conv_of_gray` -- a convolution whose RGB input is one luminance plane repeated: the kernels are summed over
+  the repeated channels and the plane is convolved once.
+
+Legend: ``O`` objects (grouped tensors ``B x O x C x H x W``), ``r`` the upsampling ratio.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.Tensor:
+    """``conv(F.interpolate(x, scale_factor=ratio, mode="bilinear"))`` for a 3x3, stride 1, padding 1 conv.
+
+    Args:
+        conv: the convolution (3x3 kernel, padding 1, stride 1, with bias).
+        x: ``B x C_in x h x w`` low-resolution input.
+        ratio: the integer upsampling factor.
+
+    Returns:
+        ``B x C_out x (r h) x (r w)``.
+    """
+    weight = conv.weight
+    c_out, c_in, kh, kw = weight.shape
+    b, _, h, w = x.shape
+    taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in)  # (tap, out) x in
+    mixed = (taps @ x.flatten(2)).view(b, kh * kw, c_out, h, w)  # B x 9 x C_out x h x w
+    height, width = h * ratio, w * ratio
+    bias = conv.bias if conv.bias is not None else weight.new_zeros(c_out)
+    out = bias.view(1, c_out, 1, 1).expand(b, c_out, height, width).contiguous()
+    for tap in range(kh * kw):
+        dy, dx = tap // kw - kh // 2, tap % kw - kw // 2  # out[y, x] += up[y + dy, x + dx]
+        up = F.interpolate(mixed[:, tap], scale_factor=ratio, mode="bilinear", align_corners=False)
+        ys, ye = max(0, -dy), min(height, height - dy)
+        xs, xe = max(0, -dx), min(width, width - dx)
+        out[..., ys:ye, xs:xe] += up[..., ys + dy : ye + dy, xs + dx : xe + dx]
+    return out
+
+
+def conv_of_broadcast_cat(conv: nn.Conv2d, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``conv(concat[x, g_i])`` for every object, the shared part once.
+
+    Args:
+        conv: a stride-1 convolution over ``C_x + C_g`` channels.
+        x: ``B x C_x x H x W``, shared by every object.
+        g: ``B x O x C_g x H x W``.
+
+    Returns:
+        ``B x O x C_out x H x W``.
+    """
+    c_x = x.shape[1]
+    b, o = g.shape[:2]
+    shared = F.conv2d(x, conv.weight[:, :c_x], conv.bias, padding=conv.padding)  # B x C_out x H x W
+    own = F.conv2d(g.flatten(0, 1), conv.weight[:, c_x:], None, padding=conv.padding)  # (B*O) x C_out x H x W
+    return own.view(b, o, *own.shape[1:]) + shared.unsqueeze(1)
+
+
+def conv_of_gray(conv: nn.Conv2d, gray: torch.Tensor, rest: torch.Tensor | None = None) -> torch.Tensor:
+    """``conv(concat[gray, gray, gray, rest])`` with the kernels of the three repeated channels summed.
+
+    Args:
+        conv: a convolution whose first three input channels receive the same plane.
+        gray: ``B x 1 x H x W``.
+        rest: ``B x C x H x W`` further input channels, or ``None``.
+
+    Returns:
+        What ``conv`` returns on the repeated input.
+    """
+    weight = torch.cat([conv.weight[:, :3].sum(1, keepdim=True), conv.weight[:, 3:]], dim=1)
+    inputs = gray if rest is None else torch.cat([gray, rest], dim=1)
+    return F.conv2d(inputs, weight, conv.bias, stride=conv.stride, padding=conv.padding)
