@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.exemplar_edits import ExemplarEdits
+from app.exemplar_edits import ExemplarEdits, PendingEdit
 from app.frame_cache import FrameCache
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
 from app.paths import AppPaths
@@ -85,6 +85,8 @@ class Controller(QObject, ExemplarEdits):
     """Bytes downloaded and the total (0 when unknown)."""
     sig_download_finished = Signal(bool, str)
     """The weights download ended: success, and the path or a one-sentence message."""
+    sig_edit_finished = Signal(bool)
+    """An exemplar add or replace (which waits for its image to be checked) ended: whether it was applied."""
     sig_error = Signal(str)
     """Something the user asked for failed; carries a one-sentence message."""
     sig_status = Signal(str)
@@ -97,6 +99,7 @@ class Controller(QObject, ExemplarEdits):
     _sig_worker_export = Signal(object, object)
     _sig_worker_warm_up = Signal()
     _sig_loader_open = Signal(str, object)
+    _sig_loader_check = Signal(int, str)
     _sig_download = Signal(str)
 
     def __init__(self, settings: AppSettings, paths: AppPaths, *, weights: Path | None = None) -> None:
@@ -120,6 +123,7 @@ class Controller(QObject, ExemplarEdits):
         self._restart: RunRequest | None = None
         self._meter = RunMeter()
         self._shut_down = False
+        self._pending_edits: dict[int, PendingEdit] = {}
         self._start_threads()
 
     # -- threads -----------------------------------------------------------------------------------------------
@@ -148,7 +152,9 @@ class Controller(QObject, ExemplarEdits):
         loader.sig_loaded.connect(self._on_loader_loaded)
         loader.sig_failed.connect(self._on_loader_failed)
         loader.sig_opened.connect(self._on_loader_opened)
+        loader.sig_exemplar_checked.connect(self._on_image_checked)
         self._sig_loader_open.connect(loader.open)
+        self._sig_loader_check.connect(loader.check_exemplar)
         self._loader = loader
         self._loader_thread = WorkerThread(loader, "colormnet-frames")
         self._download_thread: WorkerThread | None = None
@@ -210,6 +216,7 @@ class Controller(QObject, ExemplarEdits):
     def _adopt_project(self, project: Project) -> None:
         self.cancel()
         self._restart = None
+        self._pending_edits.clear()
         self.project = project
         self.cache = FrameCache(self.paths.cache / project.project_id, limit_bytes=self.settings.cache_limit_bytes)
         self.video_info = None
@@ -475,6 +482,9 @@ class Controller(QObject, ExemplarEdits):
         self.sig_model_state.emit(state)
 
     # -- exemplars (see ExemplarEdits) -------------------------------------------------------------------------
+
+    def _request_image_check(self, token: int, path: Path) -> None:
+        self._sig_loader_check.emit(token, str(path))
 
     def _specs(self) -> list[ExemplarSpec]:
         return [ExemplarSpec(e.frame, e.image, e.kind, e.name) for e in self.project.exemplars]

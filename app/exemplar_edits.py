@@ -1,13 +1,18 @@
-"""Exemplar editing for the controller: add (file, clipboard, pinned frame), replace, move, remove, change kind.
+"""Exemplar editing for the controller: add (file, clipboard, drop, pinned frame), replace, move, remove, kind.
 
-Every edit checks the image first (unreadable and grayscale images are refused with the library's one-sentence
-message), changes the project, and then calls ``_exemplars_changed`` so the session gets the new list. A failed
-edit leaves the project untouched and reports the message through ``sig_error``.
+Adding and replacing need the image checked first (unreadable and grayscale images are refused with the library's
+one-sentence message). Decoding an image can take longer than a GUI handler may, and the library's image code
+imports torch, so the check runs on the frame loader's thread; the edit is applied when the answer comes back and
+``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every applied edit calls
+``_exemplars_changed`` so the session gets the new list; a refused edit leaves the project untouched and reports
+the message through ``sig_error``.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +28,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def check_exemplar_image(path: Path) -> None:
-    """Raise ExemplarError when ``path`` cannot serve as an exemplar (unreadable or grayscale)."""
-    from colormnet.exemplar import load_exemplar_image
+@dataclass(frozen=True)
+class PendingEdit:
+    """An add or replace waiting for its image to be checked."""
 
-    load_exemplar_image(path)
+    op: str  # add | replace
+    frame: int
+    image: Path
+    kind: str
+    name: str
+    owned: bool  # the image file was written into the project by us (delete it when refused)
 
 
 class ExemplarEdits:
@@ -36,6 +46,8 @@ class ExemplarEdits:
     project: Project
     cache: FrameCache | None
     current_frame: int
+    _pending_edits: dict[int, PendingEdit]
+    _tokens = itertools.count(1)
 
     def _exemplars_changed(self) -> None:
         raise NotImplementedError
@@ -43,76 +55,105 @@ class ExemplarEdits:
     def key_at(self, frame: int) -> str:
         raise NotImplementedError
 
+    def _request_image_check(self, token: int, path: Path) -> None:
+        raise NotImplementedError
+
     def _report(self, exc: ColorMNetError) -> None:
         self.sig_error.emit(str(exc))  # type: ignore[attr-defined]
 
-    def add_exemplar_file(self, path: str | Path, frame: int | None = None, *, kind: str = "auto") -> bool:
-        """Pin the image file at ``path`` at ``frame`` (the playhead by default); False when refused."""
-        frame = self.current_frame if frame is None else frame
-        try:
-            check_exemplar_image(Path(path))
-            self.project.add_exemplar(frame, Path(path), kind=kind)
-        except ColorMNetError as exc:
-            self._report(exc)
-            return False
-        except OSError as exc:
-            self._report(ExemplarError(f"Cannot copy {Path(path).name} into the project ({exc.strerror or exc})."))
-            return False
-        self._exemplars_changed()
-        return True
+    # -- edits that need the image checked --------------------------------------------------------------------
 
-    def add_exemplar_image(self, image: QImage, frame: int | None = None, *, name: str = "clipboard") -> bool:
-        """Pin an in-memory image (from the clipboard or a drop) at ``frame``; False when refused."""
+    def add_exemplar_file(self, path: str | Path, frame: int | None = None, *, kind: str = "auto") -> None:
+        """Pin the image file at ``path`` at ``frame`` (the playhead by default) once it is checked."""
+        frame = self.current_frame if frame is None else frame
+        self._check_then_apply(PendingEdit("add", frame, Path(path), kind, Path(path).name, owned=False))
+
+    def add_exemplar_image(self, image: QImage, frame: int | None = None, *, name: str = "clipboard") -> None:
+        """Pin an in-memory image (from the clipboard or a drop) at ``frame`` once it is checked."""
         frame = self.current_frame if frame is None else frame
         if image.isNull():
-            self._report(ExemplarError("The clipboard holds no image; copy an image first."))
-            return False
-        if self.project.exemplar_at(frame) is not None:
-            self._report(
-                ExemplarError(f"Frame {frame} already has an exemplar; replace its image or pick another frame.")
-            )
-            return False
+            self._refuse(ExemplarError("The clipboard holds no image; copy an image first."))
+            return
         path = self.project.new_image_path(".png")
         if not image.save(str(path), "PNG"):
-            self._report(ExemplarError("The image cannot be saved into the project; check the disk space."))
-            return False
-        try:
-            check_exemplar_image(path)
-            self.project.add_exemplar(frame, path, name=name, copy=False)
-        except ColorMNetError as exc:
-            path.unlink(missing_ok=True)
-            self._report(exc)
-            return False
-        self._exemplars_changed()
-        return True
+            self._refuse(ExemplarError("The image cannot be saved into the project; check the disk space."))
+            return
+        self._check_then_apply(PendingEdit("add", frame, path, "auto", name, owned=True))
 
-    def pin_current_frame(self) -> bool:
-        """Pin the colorized frame under the playhead as a keyframe exemplar; False when it is not colorized."""
+    def pin_current_frame(self) -> None:
+        """Pin the colorized frame under the playhead as a keyframe exemplar."""
         frame = self.current_frame
         key = self.key_at(frame)
         rgb = self.cache.get(key, frame) if self.cache is not None and key else None
         if rgb is None:
-            self._report(ExemplarError(f"Frame {frame} is not colorized yet; colorize it before pinning it."))
-            return False
-        if self.project.exemplar_at(frame) is not None:
-            self._report(ExemplarError(f"Frame {frame} already has an exemplar; its colours come from it."))
-            return False
+            self._refuse(ExemplarError(f"Frame {frame} is not colorized yet; colorize it before pinning it."))
+            return
         path = self.project.new_image_path(".png")
         path.write_bytes(encode_png(rgb))
-        self.project.add_exemplar(frame, path, kind="keyframe", name=f"frame {frame}", copy=False)
-        self._exemplars_changed()
-        return True
+        self._check_then_apply(PendingEdit("add", frame, path, "keyframe", f"frame {frame}", owned=True))
 
-    def replace_exemplar(self, frame: int, path: str | Path) -> bool:
-        """Swap the image of the exemplar at ``frame`` for the file at ``path``; False when refused."""
+    def replace_exemplar(self, frame: int, path: str | Path) -> None:
+        """Swap the image of the exemplar at ``frame`` for the file at ``path`` once it is checked."""
+        self._check_then_apply(PendingEdit("replace", frame, Path(path), "", Path(path).name, owned=False))
+
+    def _check_then_apply(self, edit: PendingEdit) -> None:
+        problem = self._problem(edit)
+        if problem is not None:
+            self._drop(edit)
+            self._refuse(problem)
+            return
+        token = next(self._tokens)
+        self._pending_edits[token] = edit
+        self._request_image_check(token, edit.image)
+
+    def _problem(self, edit: PendingEdit) -> ExemplarError | None:
+        """What makes ``edit`` impossible in the project as it is now (None when nothing does)."""
+        occupied = self.project.exemplar_at(edit.frame) is not None
+        count = self.project.frame_count
+        if edit.op == "add" and (edit.frame < 0 or (count is not None and edit.frame >= count)):
+            return ExemplarError(f"Frame {edit.frame} is outside the video; pick a frame from 0 to {(count or 1) - 1}.")
+        if edit.op == "add" and occupied:
+            return ExemplarError(
+                f"Frame {edit.frame} already has an exemplar; replace its image or pick another frame."
+            )
+        if edit.op == "replace" and not occupied:
+            return ExemplarError(f"There is no exemplar at frame {edit.frame}.")
+        return None
+
+    def _on_image_checked(self, token: int, message: str) -> None:
+        edit = self._pending_edits.pop(token, None)
+        if edit is None:
+            return  # the project was replaced meanwhile
+        problem = ExemplarError(message) if message else self._problem(edit)
+        if problem is not None:
+            self._drop(edit)
+            self._refuse(problem)
+            return
         try:
-            check_exemplar_image(Path(path))
-            self.project.replace_image(frame, Path(path))
+            if edit.op == "add":
+                self.project.add_exemplar(edit.frame, edit.image, kind=edit.kind, name=edit.name, copy=not edit.owned)
+            else:
+                self.project.replace_image(edit.frame, edit.image, name=edit.name, copy=not edit.owned)
         except ColorMNetError as exc:
-            self._report(exc)
-            return False
+            self._drop(edit)
+            self._refuse(exc)
+            return
+        except OSError as exc:
+            self._refuse(ExemplarError(f"Cannot copy {edit.image.name} into the project ({exc.strerror or exc})."))
+            return
         self._exemplars_changed()
-        return True
+        self.sig_edit_finished.emit(True)  # type: ignore[attr-defined]
+
+    def _refuse(self, problem: ColorMNetError) -> None:
+        self._report(problem)
+        self.sig_edit_finished.emit(False)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _drop(edit: PendingEdit) -> None:
+        if edit.owned:
+            edit.image.unlink(missing_ok=True)
+
+    # -- edits applied at once ---------------------------------------------------------------------------------
 
     def move_exemplar(self, frame: int, new_frame: int) -> bool:
         """Move the exemplar at ``frame`` to ``new_frame``; False when refused."""

@@ -63,6 +63,8 @@ class FrameLoader(QObject):
     """A requested frame is ready; carries a LoadedFrame."""
     sig_failed = Signal(int, str)
     """A video or frame could not be read: the frame index (-1 for the video) and a one-sentence message."""
+    sig_exemplar_checked = Signal(int, str)
+    """An exemplar image was checked: the request's token and why it is unusable ("" when it is fine)."""
     _sig_wake = Signal()
 
     def __init__(self) -> None:
@@ -105,6 +107,21 @@ class FrameLoader(QObject):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+    @Slot(int, str)
+    def check_exemplar(self, token: int, path: str) -> None:
+        """Check that the image at ``path`` can serve as an exemplar (readable, in colour)."""
+        from colormnet.exemplar import load_exemplar_image
+
+        try:
+            load_exemplar_image(Path(path))
+        except ColorMNetError as exc:
+            self.sig_exemplar_checked.emit(token, str(exc))
+        except Exception as exc:  # a bug must reach the user as a message, not leave the edit hanging
+            logger.exception("checking %s failed", path)
+            self.sig_exemplar_checked.emit(token, f"{Path(path).name} cannot be checked ({exc}); see the log file.")
+        else:
+            self.sig_exemplar_checked.emit(token, "")
 
     @Slot()
     def _on_wake(self) -> None:

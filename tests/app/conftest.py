@@ -138,3 +138,10 @@ def wait_for_segments(qtbot: object, controller: Controller, count: int) -> None
     qtbot.waitUntil(  # type: ignore[attr-defined]
         lambda: len(controller.segments) == count and all(s.key for s in controller.segments), timeout=RUN_TIMEOUT_MS
     )
+
+
+def add_exemplar(qtbot: object, controller: Controller, path: Path, frame: int, kind: str = "auto") -> bool:
+    """Pin ``path`` at ``frame`` and wait until the image is checked; whether the exemplar was added."""
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
+        controller.add_exemplar_file(path, frame=frame, kind=kind)
+    return bool(done.args[0])

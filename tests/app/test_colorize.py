@@ -8,7 +8,7 @@ import numpy as np
 
 from app.controller import Controller
 from app.widgets.main_window import MainWindow
-from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
 def test_colorize_all_streams_frames_in_order_into_viewer(
@@ -17,8 +17,8 @@ def test_colorize_all_streams_frames_in_order_into_viewer(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    assert controller.add_exemplar_file(colour_frames[0], frame=0)
-    assert controller.add_exemplar_file(colour_frames[18], frame=18)
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    assert add_exemplar(qtbot, controller, colour_frames[18], 18)
     wait_for_segments(qtbot, controller, 2)
     assert [(s.start, s.stop) for s in controller.segments] == [(0, 18), (18, 36)]
     arrived: list[int] = []
@@ -42,8 +42,8 @@ def test_cancel_stops_within_a_frame_and_resume_uses_the_cache(
     qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path]
 ) -> None:
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[0], frame=0)
-    controller.add_exemplar_file(colour_frames[30], frame=30)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
+    add_exemplar(qtbot, controller, colour_frames[30], 30)
     wait_for_segments(qtbot, controller, 2)
     controller.set_current_frame(31)
     first_run: list[int] = []

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app.controller import Controller
 from app.widgets.main_window import MainWindow
-from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
 @pytest.fixture
@@ -37,10 +37,10 @@ def test_unreadable_and_grayscale_images_are_refused(
     controller = window.controller
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image at all")
-    assert not controller.add_exemplar_file(broken)
+    assert not add_exemplar(qtbot, controller, broken, 0)
     assert window.last_message is not None and window.last_message.isVisible()
     assert "broken.png" in window.last_message.text()
-    assert not controller.add_exemplar_file(gray_image)
+    assert not add_exemplar(qtbot, controller, gray_image, 0)
     assert "gray" in window.last_message.text().lower()
     assert controller.project.exemplars == []
     folder = controller.project.exemplars_dir
@@ -52,18 +52,22 @@ def test_add_from_file_clipboard_and_drop(
 ) -> None:
     controller = window.controller
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[0]), ""))
-    window.actions_by_name["add_exemplar"].trigger()
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        window.actions_by_name["add_exemplar"].trigger()
     controller.set_current_frame(4)
     QGuiApplication.clipboard().setImage(QImage(str(colour_frames[4])))
-    window.actions_by_name["paste_exemplar"].trigger()
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        window.actions_by_name["paste_exemplar"].trigger()
     controller.set_current_frame(30)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(colour_frames[30]))])
-    drop_on(window.viewer, mime)
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        drop_on(window.viewer, mime)
     controller.set_current_frame(20)
     mime = QMimeData()
     mime.setImageData(QImage(str(colour_frames[18])))
-    drop_on(window.viewer, mime)
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        drop_on(window.viewer, mime)
     assert [(e.frame, e.name) for e in controller.project.exemplars] == [
         (0, "frame00.png"),
         (4, "clipboard"),
@@ -85,7 +89,7 @@ def test_swap_invalidates_only_its_segment(
 ) -> None:
     controller = window.controller
     for frame in (0, 4, 30):
-        controller.add_exemplar_file(colour_frames[frame], frame=frame)
+        add_exemplar(qtbot, controller, colour_frames[frame], frame)
     wait_for_segments(qtbot, controller, 3)
     for start, stop in ((0, 4), (30, 36)):
         with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
@@ -97,7 +101,8 @@ def test_swap_invalidates_only_its_segment(
 
     window.exemplars.select_frame(30)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[18]), ""))
-    window.actions_by_name["replace_exemplar"].trigger()
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        window.actions_by_name["replace_exemplar"].trigger()
     qtbot.waitUntil(lambda: controller.segments[2].key not in ("", keys[2]), timeout=RUN_TIMEOUT_MS)
     assert [s.key for s in controller.segments[:2]] == keys[:2]
     expected[30:36] = False
@@ -105,20 +110,24 @@ def test_swap_invalidates_only_its_segment(
 
     # Pinning a colorized frame splits its segment: frames before the pin keep their colours.
     controller.set_current_frame(2)
-    assert controller.pin_current_frame()
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
+        window.actions_by_name["pin_frame"].trigger()
+    assert pinned.args == [True]
     assert controller.project.exemplar_at(2).kind == "keyframe"  # type: ignore[union-attr]
     wait_for_segments(qtbot, controller, 4)
     expected[2:4] = False
     np.testing.assert_array_equal(controller.colorized, expected)
     controller.set_current_frame(10)
-    assert not controller.pin_current_frame()
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
+        controller.pin_current_frame()
+    assert pinned.args == [False]
     assert "not colorized yet" in window.last_message.text()  # type: ignore[union-attr]
 
 
 def test_move_remove_and_kind(qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch) -> None:
     controller = window.controller
-    controller.add_exemplar_file(colour_frames[0], frame=0)
-    controller.add_exemplar_file(colour_frames[18], frame=18)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
+    add_exemplar(qtbot, controller, colour_frames[18], 18)
     window.exemplars.select_frame(18)
     monkeypatch.setattr(QInputDialog, "getInt", lambda *args, **kwargs: (25, True))
     window.actions_by_name["move_exemplar"].trigger()

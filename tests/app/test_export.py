@@ -11,7 +11,7 @@ from app.controller import Controller
 from app.widgets.export_dialog import ExportDialog, default_output
 from app.widgets.main_window import MainWindow
 from colormnet.video import VideoReader
-from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def window(qtbot, controller: Controller, realshort: Path, colour_frames: dict[i
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[0], frame=0)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
     wait_for_segments(qtbot, controller, 1)
     return window
 

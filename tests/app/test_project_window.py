@@ -11,7 +11,7 @@ from app.controller import Controller
 from app.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
-from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
 def test_save_and_open_round_trip(
@@ -28,8 +28,8 @@ def test_save_and_open_round_trip(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[0], frame=0)
-    controller.add_exemplar_file(colour_frames[18], frame=18, kind="reference")
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
+    add_exemplar(qtbot, controller, colour_frames[18], 18, kind="reference")
     controller.set_current_frame(3)
     controller.set_in_point()
     controller.set_current_frame(30)
@@ -74,7 +74,7 @@ def test_unsaved_changes_are_offered_for_saving(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[0], frame=0)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
     answers.queue.append(QMessageBox.StandardButton.Cancel)
     assert not window.close()  # the user cancelled: the window stays
     assert answers.asked == ["Unsaved changes"]
@@ -94,7 +94,7 @@ def test_crash_recovery_offers_the_autosaved_project(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[4], frame=4)
+    add_exemplar(qtbot, controller, colour_frames[4], 4)
     controller.set_engine_settings(replace(controller.project.settings, top_k=17))
     window.write_autosave()
     snapshots = list(app_paths.autosave.glob("*.cmnproj"))

@@ -18,7 +18,7 @@ from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet.errors import WeightsError
 from colormnet.inference.engine import InferenceEngine
-from tests.app.conftest import RUN_TIMEOUT_MS, open_video, wait_for_segments
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
     controller.step(5)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5, timeout=10_000)
-    assert controller.add_exemplar_file(colour_frames[0], frame=0)
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
     assert not window.viewer.has_color
     dialog.hide()
     controller.colorize_all()  # refused: the dialog comes back instead of a run
@@ -116,7 +116,7 @@ def test_a_model_failure_is_shown_as_a_message(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[0], frame=0)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
     wait_for_segments(qtbot, controller, 1)
 
     def fail(self, *args, **kwargs):
@@ -141,7 +141,7 @@ def test_an_unexpected_exception_is_shown_as_a_message(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
-    controller.add_exemplar_file(colour_frames[0], frame=0)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
     wait_for_segments(qtbot, controller, 1)
     monkeypatch.setattr("colormnet.session.Session.plan", lambda self, frames=None: 1 / 0)
     with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):

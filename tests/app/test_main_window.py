@@ -1,0 +1,176 @@
+"""The window's keyboard, playback, viewer modes, tooltips and the settings and help dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from app.controller import Controller
+from app.widgets.main_window import MainWindow
+from app.widgets.settings_dialog import SettingsDialog
+from tests.app.conftest import RUN_TIMEOUT_MS, open_video
+
+
+@pytest.fixture
+def window(qtbot, controller: Controller, realshort: Path) -> MainWindow:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    open_video(qtbot, controller, realshort)
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
+    return window
+
+
+def press(
+    qtbot, window: MainWindow, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    qtbot.keyClick(window.viewer, key, modifier)
+
+
+def test_keyboard_navigation(qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch) -> None:
+    controller = window.controller
+    window.viewer.setFocus()
+    press(qtbot, window, Qt.Key.Key_Right)
+    assert controller.current_frame == 1
+    press(qtbot, window, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert controller.current_frame == 11
+    press(qtbot, window, Qt.Key.Key_Left)
+    assert controller.current_frame == 10
+    press(qtbot, window, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert controller.current_frame == 0
+    press(qtbot, window, Qt.Key.Key_Left)
+    assert controller.current_frame == 0  # clamped
+    press(qtbot, window, Qt.Key.Key_End)
+    assert controller.current_frame == 35
+    assert window.timeline.frame_label.text() == "Frame 35 / 35"
+    assert window.timeline.timecode_label.text() == "00:00:01:05"
+    press(qtbot, window, Qt.Key.Key_Home)
+    press(qtbot, window, Qt.Key.Key_Right)
+    press(qtbot, window, Qt.Key.Key_I)
+    press(qtbot, window, Qt.Key.Key_End)
+    press(qtbot, window, Qt.Key.Key_O)
+    assert (controller.project.in_point, controller.project.out_point) == (1, 35)
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 35, timeout=10_000)  # the viewer follows the keys
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[30]), ""))
+    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        press(qtbot, window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert [e.frame for e in controller.project.exemplars] == [35]
+
+
+def test_space_plays_at_the_source_rate_and_stops(qtbot, window: MainWindow) -> None:
+    controller = window.controller
+    assert window._play_timer.interval() == 33  # realshort.mp4 runs at 29.97 fps
+    window.viewer.setFocus()
+    press(qtbot, window, Qt.Key.Key_Space)
+    assert window.actions_by_name["play"].isChecked()
+    qtbot.waitUntil(lambda: controller.current_frame >= 5, timeout=10_000)
+    press(qtbot, window, Qt.Key.Key_Space)
+    stopped_at = controller.current_frame
+    qtbot.wait(200)
+    assert controller.current_frame == stopped_at
+    controller.set_current_frame(33)
+    press(qtbot, window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.actions_by_name["play"].isChecked(), timeout=10_000)  # stops at the end
+    assert controller.current_frame == 35
+
+
+def test_every_action_has_an_icon_and_shortcut_tooltips(window: MainWindow) -> None:
+    for name, action in window.actions_by_name.items():
+        assert not action.icon().isNull(), name
+        if not action.shortcut().isEmpty():
+            assert action.shortcut().toString() in action.toolTip(), name
+    assert window.actions_by_name["next_frame"].toolTip() == "One frame forward (Right)"
+    assert "Ctrl+E" in window.actions_by_name["add_exemplar"].toolTip()
+
+
+def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
+    assert window.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
+    assert window.device_label.text() == "Device: CPU (random weights)"
+
+
+def test_view_modes_zoom_and_pan_in_step(qtbot, window: MainWindow) -> None:
+    viewer = window.viewer
+    viewer.resize(1000, 500)
+    left, right = viewer.panes()
+    assert left.width() == pytest.approx(right.width())
+    assert viewer.image_rect(left).size() == viewer.image_rect(right).size()
+    window.actions_by_name["actual_size"].trigger()
+    assert viewer.zoom == 1.0
+    viewer.pan_by(40, -10)
+    a, b = viewer.image_rect(left), viewer.image_rect(right)
+    assert a.left() - left.left() == pytest.approx(b.left() - right.left())  # both sides moved together
+    assert a.top() == pytest.approx(b.top())
+    window.actions_by_name["zoom_in"].trigger()
+    assert viewer.zoom == pytest.approx(1.25)
+    window.actions_by_name["fit"].trigger()
+    assert viewer.zoom == pytest.approx(min(left.width() / 320, left.height() / 240))
+    window.actions_by_name["wipe"].trigger()
+    assert viewer.mode == "wipe" and len(viewer.panes()) == 1
+    assert window.actions_by_name["wipe"].isChecked() and not window.actions_by_name["side_by_side"].isChecked()
+    rect = viewer.image_rect(viewer.panes()[0])
+    x = rect.left() + rect.width() / 2
+    y = rect.center().y()
+    qtbot.mousePress(viewer, Qt.MouseButton.LeftButton, pos=QPointF(x, y).toPoint())
+    qtbot.mouseMove(viewer, QPointF(rect.left() + rect.width() * 0.25, y).toPoint())
+    qtbot.mouseRelease(viewer, Qt.MouseButton.LeftButton, pos=QPointF(rect.left() + rect.width() * 0.25, y).toPoint())
+    assert viewer.wipe_position == pytest.approx(0.25, abs=0.01)
+    window.actions_by_name["color_only"].trigger()
+    assert viewer.mode == "color_only" and window.controller.settings.view_mode == "color_only"
+    assert not viewer.has_color  # frame 0 is not colorized: the placeholder is drawn
+    image = viewer.grab().toImage()
+    centre = image.pixelColor(image.width() // 2, image.height() // 2 + 40)
+    assert centre.red() == centre.green() == centre.blue()  # the placeholder is neutral gray
+
+
+def test_timeline_scrubbing(qtbot, window: MainWindow) -> None:
+    bar = window.timeline.bar
+    bar.resize(720, bar.height())
+    target = bar.x_of(20.5)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=QPointF(target, 20).toPoint())
+    assert window.controller.current_frame == 20
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 20, timeout=10_000)
+
+
+def test_settings_dialog_applies_and_validates(qtbot, window: MainWindow) -> None:
+    controller = window.controller
+    dialog = SettingsDialog(controller.project.settings, controller.settings.cache_limit_bytes, window)
+    qtbot.addWidget(dialog)
+    assert [dialog.engine.itemData(i) for i in range(dialog.engine.count())] == ["colormnet"]
+    dialog.memory["min_mid_term_frames"].setValue(9)
+    dialog.memory["max_mid_term_frames"].setValue(5)
+    dialog._on_buttons_accepted()
+    assert "min_mid_term_frames" in dialog.problem.text() and not dialog.advanced.isHidden()
+    dialog.memory["max_mid_term_frames"].setValue(12)
+    dialog.process_size.setValue(224)
+    with qtbot.waitSignal(controller.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS):
+        window.show_settings_dialog()
+        window.settings_dialog.process_size.setValue(224)
+        window.settings_dialog.memory["min_mid_term_frames"].setValue(4)
+        window.settings_dialog._on_buttons_accepted()
+    assert controller.project.settings.process_size == 224
+    assert controller.project.settings.min_mid_term_frames == 4
+    assert controller.settings.engine_settings().process_size == 224  # remembered for the next project
+    assert window.isWindowModified()
+
+
+def test_help_dialogs(qtbot, window: MainWindow, app_paths) -> None:
+    import logging
+
+    app_paths.log_file.parent.mkdir(parents=True, exist_ok=True)
+    app_paths.log_file.write_text("first line\nthe last line\n")
+    window.actions_by_name["log"].trigger()
+    dialogs = [w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Log file" and w.isVisible()]
+    assert dialogs and "the last line" in dialogs[0].view.toPlainText()
+    dialogs[0].close()
+    window.actions_by_name["about"].trigger()
+    about = [w for w in QApplication.topLevelWidgets() if w.windowTitle() == "About ColorMNet Studio" and w.isVisible()]
+    assert about
+    text = about[0].text.text()
+    assert "CC BY-NC-SA 4.0" in text and "PySide6" in text and "cpu" in text
+    about[0].close()
+    logging.getLogger(__name__).debug("help dialogs checked")
