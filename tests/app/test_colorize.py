@@ -2,18 +2,61 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.controller import Controller
+from app.paths import AppPaths
+from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
+from app.widgets.timeline import TimelineBar
+from app.widgets.viewer import FrameViewer
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
+
+# GUI-thread handlers that run for every frame of a run, timed in the colorize-all test.
+TIMED_HANDLERS = [
+    (Controller, "_on_worker_frame"),
+    (Controller, "_on_loader_loaded"),
+    (Controller, "_on_worker_segments"),
+    (MainWindow, "_on_controller_frame_shown"),
+    (MainWindow, "_on_controller_colorized_changed"),
+    (MainWindow, "_on_controller_progress"),
+    (FrameViewer, "paintEvent"),
+    (TimelineBar, "paintEvent"),
+]
+
+
+def time_handlers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
+    """Record the GUI thread's CPU time spent in each handler of TIMED_HANDLERS (patched before connecting)."""
+    spent: dict[str, list[float]] = {}
+    for cls, name in TIMED_HANDLERS:
+        original = getattr(cls, name)
+
+        def timed(*args: object, _original=original, _key=f"{cls.__name__}.{name}") -> object:
+            began = time.thread_time()
+            try:
+                return _original(*args)
+            finally:
+                spent.setdefault(_key, []).append(time.thread_time() - began)
+
+        monkeypatch.setattr(cls, name, timed)
+    return spent
 
 
 def test_colorize_all_streams_frames_in_order_into_viewer(
-    qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path]
+    qtbot,
+    app_settings: AppSettings,
+    app_paths: AppPaths,
+    random_weights: Path,
+    realshort: Path,
+    colour_frames: dict[int, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    spent = time_handlers(monkeypatch)
+    controller = Controller(app_settings, app_paths, weights=random_weights)
     window = MainWindow(controller)
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
@@ -36,6 +79,11 @@ def test_colorize_all_streams_frames_in_order_into_viewer(
     # Scrubbing back shows a cached frame at once, colorized.
     controller.set_current_frame(5)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
+    window.close()
+    # No GUI handler came near the 50 ms budget while 36 frames streamed in.
+    assert len(spent["Controller._on_worker_frame"]) == 36
+    worst = {name: max(times) for name, times in spent.items()}
+    assert max(worst.values()) < 0.05, worst
 
 
 def test_cancel_stops_within_a_frame_and_resume_uses_the_cache(

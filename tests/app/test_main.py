@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
 
+from app.controller import Controller
 from app.main import parse_args
+from app.paths import APP_NAME, AppPaths
+from app.settings import AppSettings
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 ROOT = Path(__file__).parents[2]
 
@@ -32,9 +37,14 @@ def test_the_window_modules_do_not_import_torch() -> None:
 
 
 def test_screenshot_of_a_project_with_a_colorized_frame(
-    tmp_path: Path, random_weights: Path, realshort: Path, colour_frames: dict[int, Path]
+    qtbot,
+    tmp_path: Path,
+    app_settings: AppSettings,
+    random_weights: Path,
+    realshort: Path,
+    colour_frames: dict[int, Path],
 ) -> None:
-    """Colorize one frame from the command line's own entry point, then screenshot the saved project."""
+    """Colorize a frame and save the project here, then screenshot it with ``python -m app --screenshot``."""
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
@@ -43,30 +53,19 @@ def test_screenshot_of_a_project_with_a_colorized_frame(
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
-    make_project = f"""
-import sys
-from pathlib import Path
-from dataclasses import replace
-from PySide6.QtWidgets import QApplication
-from app.controller import Controller
-from app.paths import AppPaths
-from app.project import EngineSettings
-from app.settings import AppSettings
-app = QApplication([])
-settings = AppSettings()
-settings.set_engine_settings(replace(EngineSettings(), device="cpu", process_size=56))
-c = Controller(settings, AppPaths.default(), weights=Path({str(random_weights)!r}))
-c.sig_error.connect(lambda m: (print(m), app.exit(2)))
-c.sig_segments_changed.connect(lambda: c.segments and c.segments[0].key and not c.busy and c.colorize_range(0, 2))
-project = {str(tmp_path / "p.cmnproj")!r}
-c.sig_run_finished.connect(lambda kind, cancelled: (c.set_current_frame(1), c.save_project(project), app.exit(0)))
-c.sig_video_opened.connect(lambda info: c.add_exemplar_file(Path({str(colour_frames[0])!r}), frame=0))
-c.open_video(Path({str(realshort)!r}))
-code = app.exec()
-c.shutdown()
-sys.exit(code)
-"""
-    subprocess.run([sys.executable, "-c", make_project], cwd=ROOT, env=env, check=True, timeout=300)
+    paths = AppPaths.under(tmp_path / "studio")
+    paths = replace(paths, cache=tmp_path / "cache" / APP_NAME / "frames")  # where the subprocess looks
+    controller = Controller(app_settings, paths, weights=random_weights)
+    try:
+        open_video(qtbot, controller, realshort)
+        assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+        wait_for_segments(qtbot, controller, 1)
+        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            controller.colorize_range(0, 2)
+        controller.set_current_frame(1)
+        assert controller.save_project(tmp_path / "p.cmnproj")
+    finally:
+        controller.shutdown()
     shot = tmp_path / "shot.png"
     subprocess.run(
         [
@@ -85,15 +84,16 @@ sys.exit(code)
         timeout=300,
     )
     with Image.open(shot) as image:
-        assert image.size[0] >= 800 and image.size[1] >= 500
         pixels = image.convert("RGB")
-        # Somewhere in the right half (the colorized pane) there is colour; the chrome around it is neutral gray.
-        width, height = pixels.size
-        coloured = sum(
-            1
-            for x in range(width // 2, width * 3 // 4, 8)
-            for y in range(height // 4, height * 3 // 4, 8)
-            if max(pixels.getpixel((x, y))) - min(pixels.getpixel((x, y))) > 12
-        )
-        assert coloured > 50
-        assert pixels.getpixel((5, height - 5))[0] == pixels.getpixel((5, height - 5))[2]
+    width, height = pixels.size
+    assert width >= 800 and height >= 500
+    # The colorized pane (right of the middle) holds colour; the placeholder would be neutral gray.
+    coloured = sum(
+        1
+        for x in range(width // 2, width * 3 // 4, 8)
+        for y in range(height // 4, height * 3 // 4, 8)
+        if max(pixels.getpixel((x, y))) - min(pixels.getpixel((x, y))) > 12
+    )
+    assert coloured > 50
+    red, green, blue = pixels.getpixel((5, height - 5))  # the status bar: neutral gray
+    assert red == green == blue
