@@ -1,0 +1,108 @@
+"""The whole per-frame pipeline on a real clip, through the session and the engine, on a small canvas."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from colormnet import color, deepexemplar
+from colormnet.deepexemplar import DeepExemplarOptions
+from colormnet.inference.engine import ExemplarInput
+from colormnet.session import Exemplar, Session, SessionConfig
+from colormnet.video import VideoReader
+
+from .conftest import CLIPS, SMALL_CANVAS
+
+SMALL = DeepExemplarOptions(canvas=SMALL_CANVAS)
+
+
+@pytest.fixture
+def small_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Sessions get the Deep Exemplar engine on the small canvas."""
+    monkeypatch.setattr(deepexemplar, "load_backend", functools.partial(deepexemplar.load_backend, options=SMALL))
+    yield
+
+
+def _frames(clip: str, *indices: int) -> list[np.ndarray]:
+    reader = VideoReader(CLIPS / clip)
+    try:
+        return [reader.read(i) for i in indices]
+    finally:
+        reader.close()
+
+
+def _colorize(weights: Path, exemplars: list[Exemplar], frames: list[int]) -> dict[int, np.ndarray]:
+    config = SessionConfig(engine="deepexemplar", device="cpu")
+    with Session(CLIPS / "realshort.mp4", weights=weights, config=config) as session:
+        session.set_exemplars(exemplars)
+        assert session.weights_are_random
+        return {r.index: r.rgb for r in session.colorize(frames)}
+
+
+@pytest.mark.usefixtures("small_engine")
+def test_session_runs_are_deterministic_full_size_and_segment_independent(de_weights_dir: Path) -> None:
+    first, other, late = (f.astype(np.float32) / 255 for f in _frames("realshort.mp4", 0, 30, 3))
+    exemplars = [Exemplar(frame=1, image=first, kind="reference"), Exemplar(frame=2, image=other, kind="reference")]
+    frames = [0, 1, 2, 3]
+    run1 = _colorize(de_weights_dir, exemplars, frames)
+    assert sorted(run1) == frames
+    assert all(rgb.shape == (240, 320, 3) and np.isfinite(rgb).all() for rgb in run1.values())
+    # A second run with the second exemplar changed: segment 0 (frame 1, then frame 0 backwards) is bit-identical.
+    changed = _colorize(de_weights_dir, [exemplars[0], Exemplar(frame=2, image=late, kind="reference")], frames)
+    assert all(np.array_equal(run1[i], changed[i]) for i in (0, 1))
+    assert not np.array_equal(run1[3], changed[3])
+    # The output follows the source's full-resolution luminance (up to gamut clipping of the random colours).
+    source = color.luminance(_frames("realshort.mp4", 3)[0])
+    assert np.corrcoef(color.luminance(run1[3]).ravel(), source.ravel())[0, 1] > 0.9
+
+
+def _lightness(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(color.normalize_l(color.luminance(rgb)))[None]
+
+
+def _exemplar(image: np.ndarray, shape: tuple[int, int], mode: str) -> ExemplarInput:
+    rgb = color.resize_rgb(image, shape[1], shape[0])
+    return ExemplarInput(torch.from_numpy(color.normalize_lab(color.rgb_to_lab(rgb))), mode, image)  # type: ignore[arg-type]
+
+
+def test_engine_keyframe_references_and_input_kinds(de_weights_dir: Path) -> None:
+    backend = deepexemplar.load_backend(de_weights_dir, device="cpu", options=SMALL)
+    frame0, frame1 = _frames("realshort.mp4", 0, 1)
+    gray0 = np.repeat(color.luminance(frame0)[..., None], 3, -1)
+    ex = frame0.astype(np.float32) / 255
+    keyframe = _exemplar(ex, (240, 320), "keyframe")
+    engine = backend.new_engine()
+    out0 = engine.step(_lightness(gray0), keyframe)
+    assert torch.equal(out0, keyframe.lab[1:])  # a keyframe's own frame takes the exemplar's chroma
+    assert engine.step(_lightness(frame1)).shape == (2, 240, 320)
+
+    reference = _exemplar(ex, (240, 320), "reference")
+    single = backend.new_engine().step(_lightness(frame1), reference)
+    doubled = backend.new_engine(references=[ex]).step(_lightness(frame1), reference)
+    assert torch.equal(single, doubled)  # the same reference twice changes nothing
+    rgba = np.concatenate([ex, np.ones_like(ex[..., :1])], -1)
+    as_rgba = backend.new_engine().step(_lightness(frame1), ExemplarInput(reference.lab, "reference", rgba))
+    assert torch.equal(single, as_rgba)
+    mixed = backend.new_engine(references=[_frames("movie.mp4", 10)[0]]).step(_lightness(frame1), reference)
+    assert mixed.shape == single.shape and not torch.equal(mixed, single)
+
+
+@pytest.mark.parametrize("framing", ["official", "fit"])
+def test_any_aspect_ratio_gets_every_pixel(de_weights_dir: Path, framing: str) -> None:
+    options = DeepExemplarOptions(framing=framing, canvas=SMALL_CANVAS)  # type: ignore[arg-type]
+    backend = deepexemplar.load_backend(de_weights_dir, device="cpu", options=options)
+    assert framing in backend.fingerprint
+    frame = _frames("shepard_calais_1906_bw.ogv", 40)[0]
+    portrait = np.ascontiguousarray(frame.transpose(1, 0, 2))  # 214 x 160
+    ex = _frames("movie.mp4", 20)[0].astype(np.float32) / 255
+    for picture in (frame, portrait):
+        shape = picture.shape[:2]
+        ab = backend.new_engine().step(_lightness(picture), _exemplar(ex, shape, "reference"))
+        assert ab.shape == (2, *shape) and torch.isfinite(ab).all()
+        # Colour reaches the borders too (random weights colour everything).
+        assert ab[:, :3].abs().mean() > 1e-3 and ab[:, -3:].abs().mean() > 1e-3
