@@ -47,6 +47,9 @@ FID_GRAPH_CLASSES = 1008
 class LPIPS(nn.Module):
     """LPIPS distance with an AlexNet backbone. ``forward(a, b)`` -> ``(N,)``, 0 for identical images."""
 
+    shift: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -154,16 +157,22 @@ class _BlockB(nn.Module):  # 35x35 -> 17x17 reduction
         ], dim=1)
 
 
+def _conv_1x7(c_in: int, c_out: int) -> _Conv:
+    return _Conv(c_in, c_out, (1, 7), padding=(0, 3))
+
+
+def _conv_7x1(c_in: int, c_out: int) -> _Conv:
+    return _Conv(c_in, c_out, (7, 1), padding=(3, 0))
+
+
 class _BlockC(nn.Module):  # 17x17 grid: factorised 7x7 convolutions
     def __init__(self, c_in: int, c7: int, fid_graph: bool) -> None:
         super().__init__()
-        row, col = dict(kernel=(1, 7), padding=(0, 3)), dict(kernel=(7, 1), padding=(3, 0))
         self.branch1x1 = _Conv(c_in, 192, 1)
-        self.branch7x7_1, self.branch7x7_2 = _Conv(c_in, c7, 1), _Conv(c7, c7, **row)
-        self.branch7x7_3 = _Conv(c7, 192, **col)
-        self.branch7x7dbl_1, self.branch7x7dbl_2 = _Conv(c_in, c7, 1), _Conv(c7, c7, **col)
-        self.branch7x7dbl_3, self.branch7x7dbl_4 = _Conv(c7, c7, **row), _Conv(c7, c7, **col)
-        self.branch7x7dbl_5 = _Conv(c7, 192, **row)
+        self.branch7x7_1, self.branch7x7_2, self.branch7x7_3 = _Conv(c_in, c7, 1), _conv_1x7(c7, c7), _conv_7x1(c7, 192)
+        self.branch7x7dbl_1, self.branch7x7dbl_2 = _Conv(c_in, c7, 1), _conv_7x1(c7, c7)
+        self.branch7x7dbl_3, self.branch7x7dbl_4 = _conv_1x7(c7, c7), _conv_7x1(c7, c7)
+        self.branch7x7dbl_5 = _conv_1x7(c7, 192)
         self.pool = _branch_pool(fid_graph)
         self.branch_pool = _Conv(c_in, 192, 1)
 
@@ -182,8 +191,7 @@ class _BlockD(nn.Module):  # 17x17 -> 8x8 reduction
         super().__init__()
         self.branch3x3_1, self.branch3x3_2 = _Conv(c_in, 192, 1), _Conv(192, 320, 3, stride=2)
         self.branch7x7x3_1 = _Conv(c_in, 192, 1)
-        self.branch7x7x3_2 = _Conv(192, 192, (1, 7), padding=(0, 3))
-        self.branch7x7x3_3 = _Conv(192, 192, (7, 1), padding=(3, 0))
+        self.branch7x7x3_2, self.branch7x7x3_3 = _conv_1x7(192, 192), _conv_7x1(192, 192)
         self.branch7x7x3_4 = _Conv(192, 192, 3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -317,7 +317,7 @@ def test_inception_features_shapes_determinism_and_pooling_choice(inception_file
     # torchvision's Inception3 has 27,161,264 parameters, of which the classifier and auxiliary head hold 5,375,696
     assert sum(p.numel() for p in model.parameters()) == 21_785_568
     assert isinstance(model.Mixed_7c.pool, torch.nn.MaxPool2d)
-    assert not model.Mixed_5b.pool.count_include_pad  # type: ignore[union-attr]
+    assert not model.Mixed_5b.pool.count_include_pad
     x = torch.rand(2, 3, 90, 120)
     with torch.inference_mode():
         f = model(x)
@@ -328,7 +328,7 @@ def test_inception_features_shapes_determinism_and_pooling_choice(inception_file
     state["fc.weight"], state["fc.bias"] = torch.zeros(1000, 2048), torch.zeros(1000)  # torchvision's ImageNet head
     torch.save(state, tmp_path / "tv.pth")
     tv = load_inception(tmp_path / "tv.pth")
-    assert isinstance(tv.Mixed_7c.pool, torch.nn.AvgPool2d) and tv.Mixed_5b.pool.count_include_pad  # type: ignore[union-attr]
+    assert isinstance(tv.Mixed_7c.pool, torch.nn.AvgPool2d) and tv.Mixed_5b.pool.count_include_pad
 
 
 def test_perceptual_scores_lpips_zero_and_fid_zero_for_identical_clips(lpips_file: Path, inception_file: Path) -> None:
