@@ -304,3 +304,24 @@ def test_file_copy_with_other_name_reads_the_same(tmp_path: Path) -> None:
     shutil.copy(CLIPS / "realshort.mp4", copy)
     with VideoReader(copy) as reader:
         assert digest(reader.read(35)) == reference("realshort.mp4")[35]
+
+
+def test_stream_without_timestamps_is_read_in_decode_order(tmp_path: Path) -> None:
+    """A raw H.264 stream has no timestamps at all: frames are counted by decoding and found by restarting."""
+    path = tmp_path / "raw.h264"
+    frames = numbered_frames(30, 32, 48)
+    with av.open(str(path), mode="w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=25, options={"bf": "2", "g": "10"})
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv444p"
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    expected = reference_digests(path)
+    with VideoReader(path) as reader:
+        assert len(reader) == len(expected) == 30
+        assert reader.timestamps()[:3] == pytest.approx([0, 0.04, 0.08])
+        for index in (29, 3, 15, 0, 16, 17):
+            assert digest(reader.read(index)) == expected[index]
+        assert [i for i, _ in reader.frames(20, 30, reverse=True)] == list(range(29, 19, -1))

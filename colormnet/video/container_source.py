@@ -241,9 +241,10 @@ class ContainerSource:
 
     def _rewind(self) -> None:
         """Restarts decoding at the very beginning by reopening the file (works for every demuxer)."""
+        index = self._stream.index  # read before closing: the stream object dies with its container
         self._container.close()
         self._container = open_container(self.path)
-        self._stream = cast(av.video.stream.VideoStream, self._container.streams[self._stream.index])
+        self._stream = cast(av.video.stream.VideoStream, self._container.streams[index])
         self._prepare_decoder()
         self._start_demux()
 
