@@ -137,7 +137,8 @@ class DeepExemplarEngine:
 
     def _encode(self, image: np.ndarray) -> tuple[ReferenceTable, torch.Tensor]:
         """One reference -> its matching table and its network-size Lab."""
-        placement = Placement.create(*np.asarray(image).shape[:2], self.options.framing, self.options.canvas)
+        height, width = np.asarray(image).shape[:2]
+        placement = Placement.create(height, width, self.options.framing, self.options.canvas)
         _, half = prepare_picture(image, placement)
         half = half.to(self.device)
         valid = placement.valid_grid()
