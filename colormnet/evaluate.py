@@ -253,6 +253,7 @@ def evaluate(
     Raises:
         VideoError: A clip cannot be read, or the frame counts or sizes cannot be matched.
         WeightsError: A weights file is missing, unreadable or of another network.
+        InferenceError: ``device="cuda"`` without a CUDA device.
     """
     from colormnet.video import VideoReader
 
