@@ -186,6 +186,9 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
     ``JS(p, q) = KL(p || m) / 2 + KL(q || m) / 2`` with ``m = (p + q) / 2``; empty bins contribute nothing. It lies
     in ``[0, ln 2]``. Inputs are normalised to sum to 1 first.
+
+    Returns:
+        One value per leading index (shape ``p.shape[:-1]``; a 0-d value for two 1-d distributions).
     """
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
@@ -199,7 +202,7 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         terms[nz] = d[nz] * np.log(d[nz] / m[nz])
         return terms.sum(axis=-1)
 
-    return 0.5 * kl_to_m(p) + 0.5 * kl_to_m(q)
+    return np.asarray(0.5 * kl_to_m(p) + 0.5 * kl_to_m(q))
 
 
 @dataclass(frozen=True)
