@@ -224,23 +224,38 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
 def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     from colormnet import weights
 
+    deep = getattr(args, "engine", "colormnet") == "deepexemplar"
+    if deep:
+        from colormnet import deepexemplar
     if args.weights_command == "download":
-        print(weights.WEIGHTS_LICENCE, file=sys.stderr)
-        dest = Path(args.dest) if args.dest else weights.resolve_weights_path(None)
+        print(deepexemplar.WEIGHTS_LICENCE if deep else weights.WEIGHTS_LICENCE, file=sys.stderr)
         bar = ProgressBar(None, "downloading", unit="MB/s", scale=1e6, stream=sys.stderr)
 
         def progress(done: int, total: int | None) -> None:
             bar.total = total
             bar.update(done)
 
+        if deep:
+            path = deepexemplar.download_weights(args.dest, progress=progress, cancel=cancel)
+            bar.close(bar.last_done or 0)
+            print(f"Saved the Deep Exemplar weights in {path}.", file=sys.stderr)
+            return 0
+        dest = Path(args.dest) if args.dest else weights.resolve_weights_path(None)
         path = weights.download_weights(dest, progress=progress, cancel=cancel)
         bar.close(path.stat().st_size)
         print(f"Saved the ColorMNet weights to {path}.", file=sys.stderr)
         return 0
     if args.weights_command == "init-random":
-        path = weights.save_random_weights(args.path, seed=args.seed)
+        save = deepexemplar.save_random_weights if deep else weights.save_random_weights
+        path = save(args.path, seed=args.seed)
         print(f"Wrote RANDOM weights (seed {args.seed}) to {path}: for tests and demos, the colours are meaningless.",
               file=sys.stderr)
+        return 0
+    if deep:
+        folder = Path(args.weights) if args.weights else deepexemplar.default_weights_dir()
+        missing = [name for name in deepexemplar.WEIGHT_FILES if not (folder / name).is_file()]
+        state = "present" if not missing else "missing (run `colormnet weights download --engine deepexemplar`)"
+        print(f"{folder}  [{state}]")
         return 0
     path = weights.resolve_weights_path(args.weights)
     state = "present" if path.is_file() else "missing (run `colormnet weights download`)"
@@ -304,15 +319,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="a .png, .tif or .jpg file")
     p.add_argument("--overwrite", action="store_true")
 
+    from colormnet.evaluate import add_eval_parser
+
+    add_eval_parser(sub, [common])
+
     p = sub.add_parser("weights", parents=[common], help="download, locate or create checkpoints")
     wsub = p.add_subparsers(dest="weights_command", required=True)
-    d = wsub.add_parser("download", help="download the official checkpoint (CC BY-NC-SA 4.0)")
-    d.add_argument("--dest", help="where to save it (default: $COLORMNET_WEIGHTS or the per-user data folder)")
-    r = wsub.add_parser("init-random", help="write a randomly initialised checkpoint (tests and demos)")
-    r.add_argument("path")
+    with_weights = [e for e in available_engines() if e != "propagate"]
+    d = wsub.add_parser("download", help="download the official weights (licence shown first)")
+    d.add_argument("--dest", help="where to save them (default: $COLORMNET_WEIGHTS or the per-user data folder)")
+    r = wsub.add_parser("init-random", help="write randomly initialised weights (tests and demos)")
+    r.add_argument("path", help="a file (colormnet) or a folder (deepexemplar)")
     r.add_argument("--seed", type=int, default=0)
     w = wsub.add_parser("path", help="show where the weights are looked for")
     w.add_argument("--weights")
+    for sp in (d, r, w):
+        sp.add_argument("--engine", choices=with_weights, default="colormnet")
     return parser
 
 
@@ -329,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_extract_frame(args)
         if args.command == "demo":
             return cmd_demo(args, cancel)
+        if args.command == "eval":
+            from colormnet.evaluate import cmd_eval
+
+            return cmd_eval(args)
         if args.command == "colorize":
             if args.process_size < 16:
                 parser.error("--process-size must be at least 16")

@@ -34,7 +34,7 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.started = time.perf_counter()
         self._last_draw = 0.0
-        self._last_done: int | None = None
+        self.last_done: int | None = None
         self._tty = self.stream.isatty()
 
     def update(self, done: int, *, force: bool = False) -> None:
@@ -44,7 +44,7 @@ class ProgressBar:
         if not force and now - self._last_draw < interval:
             return
         self._last_draw = now
-        self._last_done = done
+        self.last_done = done
         elapsed = max(now - self.started, 1e-9)
         rate = done / elapsed
         shown = f"{done / self.scale:.0f}" if self.scale != 1 else str(done)
@@ -61,7 +61,7 @@ class ProgressBar:
 
     def close(self, done: int) -> None:
         """Draws the final state (unless already shown) and ends the line."""
-        if done != self._last_done:
+        if done != self.last_done:
             self.update(done, force=True)
         if self._tty:
             self.stream.write("\n")

@@ -197,3 +197,21 @@ def test_extract_frame_8_and_16_bit(capsys, realshort: Path, tmp_path: Path) -> 
         assert np.array_equal(back, reader.read(1)) and back.dtype == np.uint16
     code, _, err = run_cli(capsys, "extract-frame", realshort, "7", "-o", still)
     assert code == 1 and "already exists" in err
+
+
+def test_weights_commands_for_deep_exemplar(capsys, tmp_path: Path) -> None:
+    folder = tmp_path / "deepexemplar"
+    code, out, _ = run_cli(capsys, "weights", "path", "--engine", "deepexemplar", "--weights", folder)
+    assert code == 0 and "missing" in out
+    code, _, err = run_cli(capsys, "weights", "init-random", folder, "--engine", "deepexemplar")
+    assert code == 0 and "RANDOM" in err, err
+    code, out, _ = run_cli(capsys, "weights", "path", "--engine", "deepexemplar", "--weights", folder)
+    assert "present" in out
+
+
+def test_eval_is_wired(capsys, realshort: Path) -> None:
+    import json
+
+    code, out, err = run_cli(capsys, "eval", realshort, realshort, "--json", "--frames", "0:3")
+    assert code == 0, err
+    assert isinstance(json.loads(out), dict)
