@@ -233,3 +233,30 @@ def test_command_lpips_and_fid_from_weight_files(capsys, clips: dict, tmp_path: 
     assert float(out.split("LPIPS")[1].split()[0]) > 0
     code, out, err = run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--frames", "4", *weights[4:6])
     assert "FID skipped: it compares frame distributions and needs at least 2 frames" in err
+
+
+# -- through the colormnet command line ----------------------------------------------------------------------------
+
+
+def test_colormnet_eval_end_to_end_and_user_errors_in_one_line(capsys, realshort: Path, clips: dict,
+                                                                tmp_path: Path) -> None:
+    from colormnet.cli import main
+
+    assert main(["eval", str(clips["pred_dir"]), str(clips["gt_dir"]), "--summary-only", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["summary"]["psnr_identical_frames"] == 1 and "Note: LPIPS skipped" in err
+    for args, message in (
+        ([str(realshort), str(clips["gt_dir"])], "PRED has 36 frames but GT has 6 from frame 0 on; pass --frames 0:6"),
+        ([str(clips["pred_dir"]), str(clips["gt_dir"]), "--lpips-weights", str(tmp_path / "alex.pth")],
+         "The LPIPS weights file"),
+        ([str(tmp_path / "none.mp4"), str(clips["gt_dir"])], "none.mp4"),
+    ):
+        assert main(["eval", *args]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("colormnet: error: ") and message in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--help"])
+    assert exit_info.value.code == 0
+    usage = capsys.readouterr().out
+    assert all(option in usage for option in ("--json", "--csv", "--lpips-weights", "--fid-weights", "--resize-gt"))
