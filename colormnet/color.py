@@ -39,6 +39,26 @@ def to_unit_float(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float64)
 
 
+def _linearize(arr: np.ndarray) -> np.ndarray:
+    """sRGB gamma expansion of float64 values in [0, 1]."""
+    return np.where(arr > 0.04045, ((arr + 0.055) / 1.055) ** 2.4, arr / 12.92)
+
+
+# Integer inputs take their linear values from a table built with the very same float64 formula (identical results).
+_LINEAR_TABLES: dict[np.dtype, np.ndarray] = {}
+
+
+def linear_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Linear-light float64 RGB of an sRGB array (uint8, uint16 or float in [0, 1])."""
+    if rgb.dtype in (np.uint8, np.uint16):
+        table = _LINEAR_TABLES.get(rgb.dtype)
+        if table is None:
+            levels = np.arange(np.iinfo(rgb.dtype).max + 1, dtype=rgb.dtype)
+            table = _LINEAR_TABLES.setdefault(rgb.dtype, _linearize(to_unit_float(levels)))
+        return table[rgb]
+    return _linearize(to_unit_float(rgb))
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB -> CIELAB (D65), the scikit-image formulas in float64.
 
@@ -48,8 +68,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     Returns:
         ``(..., 3)`` float64 array of L in [0, 100], a and b.
     """
-    arr = to_unit_float(rgb)
-    linear = np.where(arr > 0.04045, ((arr + 0.055) / 1.055) ** 2.4, arr / 12.92)
+    linear = linear_rgb(rgb)
     xyz = linear @ XYZ_FROM_RGB.T
     xyz = xyz / D65_WHITE
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
@@ -73,8 +92,7 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """CIE L* of an RGB image, float32 ``(H, W)`` in [0, 100] (cheaper than a full LAB conversion)."""
-    arr = to_unit_float(rgb)
-    linear = np.where(arr > 0.04045, ((arr + 0.055) / 1.055) ** 2.4, arr / 12.92)
+    linear = linear_rgb(rgb)
     y = linear @ XYZ_FROM_RGB[1]
     f = np.where(y > 0.008856, np.cbrt(y), 7.787 * y + 16.0 / 116.0)
     return (116.0 * f - 16.0).astype(np.float32)
@@ -102,6 +120,9 @@ def denormalize_ab(ab: np.ndarray) -> np.ndarray:
 def compose_rgb(lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
     """Combines luminance and predicted chroma into RGB.
 
+    The formulas of :func:`lab_to_rgb` in float64, evaluated plane by plane with torch (multi-threaded): this runs
+    on every full-resolution output frame.
+
     Args:
         lightness: ``(H, W)`` L* in [0, 100].
         ab_norm: ``(2, H, W)`` normalised chroma a', b'.
@@ -109,8 +130,21 @@ def compose_rgb(lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
     Returns:
         ``(H, W, 3)`` float32 RGB in [0, 1].
     """
-    lab = np.stack([lightness.astype(np.float64), ab_norm[0] * AB_SCALE, ab_norm[1] * AB_SCALE], axis=-1)
-    return lab_to_rgb(lab).astype(np.float32)
+    lum = torch.from_numpy(np.ascontiguousarray(lightness)).double()
+    ab = torch.from_numpy(np.ascontiguousarray(ab_norm)) * AB_SCALE  # in the input's precision, as numpy would
+    fy = (lum + 16.0) / 116.0
+    fx = ab[0].double() / 500.0 + fy
+    fz = (fy - ab[1].double() / 200.0).clamp_(min=0.0)
+    xyz = [
+        torch.where(f > 0.2068966, f.pow(3), (f - 16.0 / 116.0) / 7.787) * white
+        for f, white in zip((fx, fy, fz), D65_WHITE.tolist(), strict=True)
+    ]
+    out = torch.empty(*lum.shape, 3, dtype=torch.float32)
+    for c, row in enumerate(RGB_FROM_XYZ.tolist()):
+        linear = xyz[0] * row[0] + xyz[1] * row[1] + xyz[2] * row[2]
+        gamma = 1.055 * linear.clamp(min=0.0031308).pow(1 / 2.4) - 0.055
+        out[..., c] = torch.where(linear > 0.0031308, gamma, linear * 12.92).clamp_(0.0, 1.0)
+    return out.numpy()
 
 
 def to_uint8_truncated(rgb: np.ndarray) -> np.ndarray:
