@@ -1,0 +1,125 @@
+"""The fast path (exact rewrites) against the literal reference computation: pieces, then the engine on a real clip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from colormnet import color
+from colormnet.config import InferenceConfig
+from colormnet.inference.engine import ExemplarInput, InferenceEngine
+from colormnet.inference.memory_manager import similarity, sparse_top_k_readout, top_k_affinity
+from colormnet.model.blocks import GroupResBlock, broadcast_cat
+from colormnet.model.local_attention import LocalAttention, dense_local_attention
+from colormnet.model.network import ColorMNet
+from colormnet.model.rewrites import conv_after_upsample, conv_of_broadcast_cat, conv_of_gray
+from colormnet.video import VideoReader
+
+
+@pytest.fixture
+def reference_mode(golden_network: ColorMNet) -> Iterator[ColorMNet]:
+    """The shared golden network, switched back to the fast path whatever the test does."""
+    yield golden_network
+    golden_network.fast = True
+
+
+@pytest.mark.parametrize("ratio", [2, 4])
+def test_conv_after_upsample_equals_conv_of_the_upsampled_map(ratio: int) -> None:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(48, 24, 3, padding=1)
+    x = torch.randn(2, 48, 5, 7)
+    with torch.inference_mode():
+        literal = conv(F.interpolate(x, scale_factor=ratio, mode="bilinear", align_corners=False))
+        fast = conv_after_upsample(conv, x, ratio)
+    assert fast.shape == literal.shape == (2, 24, 5 * ratio, 7 * ratio)
+    torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+
+
+def test_shared_share_of_a_grouped_conv_is_computed_once_with_the_same_result() -> None:
+    torch.manual_seed(1)
+    block = GroupResBlock(16 + 8, 12).eval()
+    x, g = torch.randn(1, 16, 6, 9), torch.randn(1, 2, 8, 6, 9)
+    with torch.inference_mode():
+        torch.testing.assert_close(block.forward_shared(x, g), block(broadcast_cat(x, g)), atol=1e-5, rtol=0)
+        conv = block.conv1
+        literal = conv(broadcast_cat(x, g).flatten(0, 1)).view(1, 2, 12, 6, 9)
+        torch.testing.assert_close(conv_of_broadcast_cat(conv, x, g), literal, atol=1e-5, rtol=0)
+
+
+def test_gray_input_convolves_once_with_summed_kernels() -> None:
+    torch.manual_seed(2)
+    conv = torch.nn.Conv2d(5, 8, 7, stride=2, padding=3, bias=False)
+    gray, rest = torch.randn(2, 1, 20, 18), torch.randn(2, 2, 20, 18)
+    with torch.inference_mode():
+        literal = conv(torch.cat([gray.expand(-1, 3, -1, -1), rest], dim=1))
+        torch.testing.assert_close(conv_of_gray(conv, gray, rest), literal, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (4, 23), (17, 6)])
+def test_banded_local_attention_equals_the_dense_reference(size: tuple[int, int]) -> None:
+    torch.manual_seed(3)
+    module = LocalAttention(key_dim=8, value_dim=12, radius=7).eval()
+    for p in module.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    q, k, v = torch.randn(1, 8, *size), torch.randn(1, 8, *size), torch.randn(1, 12, *size)
+    with torch.inference_mode():
+        fast = module(q, k, v)
+        module.fast = False
+        looped = module(q, k, v)
+        dense = dense_local_attention(module, q, k, v)
+    torch.testing.assert_close(fast, dense, atol=1e-5, rtol=0)
+    torch.testing.assert_close(looped, dense, atol=1e-5, rtol=0)
+
+
+def test_sparse_readout_equals_the_dense_affinity_product() -> None:
+    torch.manual_seed(4)
+    n, hw, c_k, c = 300, 1100, 16, 10  # more queries than one chunk
+    mem_key, query_key = torch.randn(c_k, n), torch.randn(c_k, hw)
+    shrinkage, selection = torch.rand(1, n) + 1, torch.rand(c_k, hw)
+    value = torch.randn(c, n)
+    affinity = top_k_affinity(similarity(mem_key, shrinkage, query_key, selection), top_k=30)
+    readout, usage = sparse_top_k_readout(mem_key, shrinkage, value.t().contiguous(), query_key, selection, 30)
+    torch.testing.assert_close(readout, value @ affinity, atol=1e-5, rtol=0)
+    torch.testing.assert_close(usage, affinity.sum(1), atol=1e-4, rtol=0)
+
+
+def clip_lightness(path: str, frames: int, size: tuple[int, int]) -> tuple[list[torch.Tensor], np.ndarray]:
+    """Normalised L' planes of the first frames of a clip, resized to ``size``, and the first frame's RGB."""
+    with VideoReader(path) as reader:
+        rgb = [frame for _, frame in reader.frames(0, frames)]
+    planes = [torch.from_numpy(color.normalize_l(color.luminance(f)))[None] for f in rgb]
+    return [color.resize_plane(p, *size) for p in planes], rgb[0]
+
+
+def run_engine(
+    network: ColorMNet, planes: list[torch.Tensor], exemplar: ExemplarInput, cfg: InferenceConfig
+) -> tuple[torch.Tensor, InferenceEngine]:
+    engine = InferenceEngine(network, cfg)
+    out = [engine.step(p, exemplar if t == 0 else None, end=t == len(planes) - 1) for t, p in enumerate(planes)]
+    return torch.stack(out), engine
+
+
+@pytest.mark.parametrize("mode", ["reference", "keyframe"])
+def test_fast_engine_matches_the_reference_on_a_real_clip(reference_mode: ColorMNet, realshort, mode: str) -> None:
+    network = reference_mode
+    size = (100, 136)  # padded to 112 x 224: two padding units, a non-square /16 grid
+    planes, first_rgb = clip_lightness(str(realshort), 8, size)
+    lab = color.normalize_lab(color.rgb_to_lab(color.resize_rgb(first_rgb, size[1], size[0])))
+    exemplar = ExemplarInput(torch.from_numpy(lab), mode)  # type: ignore[arg-type]
+    # a short schedule, so that 8 frames go through memory frames, consolidation and long-term memory
+    cfg = InferenceConfig(mem_every=2, max_mid_term_frames=3, min_mid_term_frames=2, num_prototypes=16)
+    assert network.fast
+    fast, fast_engine = run_engine(network, planes, exemplar, cfg)
+    network.fast = False
+    assert not network.decoder.fuser.fast and not network.short_term_attn.fast
+    reference, ref_engine = run_engine(network, planes, exemplar, cfg)
+    assert fast_engine.memory.long_term.size > 0  # consolidation happened on both paths
+    assert fast_engine.memory.long_term.size == ref_engine.memory.long_term.size
+    assert torch.isfinite(fast).all() and fast.abs().max() <= 1
+    difference = (fast - reference).abs().max().item()
+    assert difference <= 1e-4, difference
+    assert np.ptp(fast[1:].numpy()) > 0  # a real prediction, not a constant
