@@ -75,3 +75,16 @@ def restore(path: Path) -> Project:
     project = Project.from_dict(data, files_dir=path.parent, base=None)
     project.dirty = True
     return project
+
+
+def referenced_folders(folder: Path) -> frozenset[Path]:
+    """The scratch folders that autosave snapshots in ``folder`` still need."""
+    found = set()
+    for path in folder.glob("*.cmnproj") if folder.is_dir() else []:
+        try:
+            files_dir = json.loads(path.read_text(encoding="utf-8")).get("files_dir")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if files_dir:
+            found.add(Path(files_dir).resolve())
+    return frozenset(found)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import logging
+import shutil
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,15 @@ class Controller(QObject, ExemplarEdits):
         if self._download_thread is not None:
             self._download_thread.stop(self._download_thread.worker.cancel_event.set)  # type: ignore[attr-defined]
         self._run = None
+
+    def discard_unsaved_files(self) -> None:
+        """After :meth:`shutdown`: delete the scratch folder and frame cache of a project that was never saved."""
+        project = self.project
+        if project.path is not None or not self._shut_down:
+            return
+        if project.files_dir.resolve().is_relative_to(self.paths.scratch.resolve()):
+            shutil.rmtree(project.files_dir, ignore_errors=True)
+        shutil.rmtree(self.paths.cache / project.project_id, ignore_errors=True)
 
     # -- opening -----------------------------------------------------------------------------------------------
 
@@ -492,9 +502,10 @@ class Controller(QObject, ExemplarEdits):
     def _exemplars_changed(self) -> None:
         """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""
         self.sig_project_changed.emit()
-        if self._run is not None and self._run.kind == "colorize" and not self._run.cancel.is_set():
-            self._restart = replace(self._run.request)  # type: ignore[arg-type]
-            self._run.cancel.set()
+        run = self._run
+        if run is not None and isinstance(run.request, RunRequest) and not run.cancel.is_set():
+            self._restart = run.request
+            run.cancel.set()
         self._sig_worker_exemplars.emit(self._specs())
 
     # -- weights download --------------------------------------------------------------------------------------

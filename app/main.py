@@ -15,8 +15,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app import autosave
 from app.controller import Controller
-from app.paths import AppPaths
+from app.paths import AppPaths, prune_stale_folders
 from app.settings import AppSettings
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow
@@ -24,6 +25,7 @@ from app.widgets.main_window import MainWindow
 logger = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_MS = 180_000
+STALE_DAYS = 30  # frame caches and unsaved scratch projects untouched this long are deleted at start-up
 _SETTLE_MS = 300  # lets the last paint land before the window is grabbed
 
 
@@ -130,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     paths = AppPaths.default()
     setup_logging(paths.log_file)
+    prune_stale_folders(paths.cache, STALE_DAYS)
+    prune_stale_folders(paths.scratch, STALE_DAYS, keep=autosave.referenced_folders(paths.autosave))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ColorMNet Studio")
     app.setOrganizationName("ColorMNet")

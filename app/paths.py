@@ -1,11 +1,16 @@
-"""Where the app keeps its files: scratch projects, frame caches, autosaves and the log."""
+"""Where the app keeps its files (scratch projects, frame caches, autosaves, the log), and their clean-up."""
 
 from __future__ import annotations
 
+import logging
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+logger = logging.getLogger(__name__)
 
 APP_NAME = "colormnet-studio"
 
@@ -35,3 +40,33 @@ class AppPaths:
         return cls(
             scratch=root / "untitled", cache=root / "frames", autosave=root / "autosave", log_file=root / "studio.log"
         )
+
+
+def prune_stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path] = frozenset()) -> list[Path]:
+    """Delete the sub-folders of ``root`` untouched for ``max_age_days`` (caches and scratch projects of old runs).
+
+    Args:
+        root: The folder whose sub-folders are checked.
+        max_age_days: Age above which a sub-folder goes.
+        keep: Sub-folders that stay whatever their age (for example those an autosave refers to).
+
+    Returns:
+        The folders deleted.
+    """
+    if not root.is_dir():
+        return []
+    limit = time.time() - max_age_days * 86400
+    removed = []
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.resolve() in keep:
+            continue
+        try:
+            newest = max([folder.stat().st_mtime, *(child.stat().st_mtime for child in folder.iterdir())])
+        except OSError:
+            continue
+        if newest < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        logger.info("removed %d stale folders from %s", len(removed), root)
+    return removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImage, QPixmap
+from PySide6.QtGui import QAction, QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -120,14 +120,13 @@ class ExemplarPanel(QWidget):
             stamp = -1.0
         key = (path, stamp)
         if key not in self._thumbs:
-            image = QImage(str(path))
-            if image.isNull():
-                self._thumbs[key] = QIcon()
-            else:
-                scaled = image.scaled(
-                    THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-                )
-                self._thumbs[key] = QIcon(QPixmap.fromImage(scaled))
+            reader = QImageReader(str(path))
+            reader.setAutoTransform(True)
+            size = reader.size()
+            if size.isValid():  # decode at thumbnail size: fast for large JPEGs, whose decoder can scale
+                reader.setScaledSize(size.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            self._thumbs[key] = QIcon() if image.isNull() else QIcon(QPixmap.fromImage(image))
         return self._thumbs[key]
 
     def _sync_kind(self) -> None:

@@ -226,9 +226,9 @@ class FileCommands:
             return
         last = max(0, self.controller.frame_count - 1)
         new_frame, ok = QInputDialog.getInt(
-            self,
+            self,  # type: ignore[arg-type]
             "Move exemplar",
-            f"Move the exemplar at frame {frame} to frame:",  # type: ignore[arg-type]
+            f"Move the exemplar at frame {frame} to frame:",
             self.controller.current_frame,
             0,
             last,

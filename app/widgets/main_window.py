@@ -71,6 +71,9 @@ class MainWindow(QMainWindow, FileCommands):
             )
         ]
         self.exemplars = ExemplarPanel(edit_actions, self)
+        remove = self.actions_by_name["remove_exemplar"]
+        remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # Delete only where exemplars are
+        self.exemplars.addAction(remove)
         dock = QDockWidget("Exemplars", self)
         dock.setObjectName("exemplar_dock")
         dock.setWidget(self.exemplars)
@@ -114,7 +117,7 @@ class MainWindow(QMainWindow, FileCommands):
 
     def _build_menus_and_toolbar(self) -> None:
         a = self.actions_by_name
-        menus = {
+        menus: dict[str, list[str | None]] = {
             "&File": [
                 "open_video",
                 "open_folder",
@@ -436,6 +439,7 @@ class MainWindow(QMainWindow, FileCommands):
         settings.sync()
         self.controller.shutdown()
         autosave.discard_autosave(self.controller.paths.autosave, self.controller.project)
+        self.controller.discard_unsaved_files()
         event.accept()
 
     def show_weights_dialog(self, reason: str) -> None:

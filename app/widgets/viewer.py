@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -63,6 +63,7 @@ class FrameViewer(QWidget):
         self._drag_center = QPointF(0, 0)
         self._dragging_divider = False
         self._empty_text = "Open a video (Ctrl+O) or drop one here"
+        self._scaled: dict[tuple[int, int, int], QImage] = {}  # (image cache key, width, height) -> shrunk copy
 
     # -- state -------------------------------------------------------------------------------------------------
 
@@ -203,7 +204,6 @@ class FrameViewer(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self)
         painter.fillRect(self.rect(), theme.CANVAS)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._effective_zoom() < 1.0)
         if self._source is None:
             painter.setPen(theme.DIM_TEXT)
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._empty_text)
@@ -224,7 +224,7 @@ class FrameViewer(QWidget):
         if image is None:
             self._draw_placeholder(painter, target)
         else:
-            painter.drawImage(target, image)
+            self._draw_image(painter, target, image)
         painter.restore()
         self._draw_caption(painter, pane, caption)
 
@@ -233,18 +233,36 @@ class FrameViewer(QWidget):
         x = self._divider_x()
         painter.save()
         painter.setClipRect(QRectF(pane.left(), pane.top(), max(0.0, x - pane.left()), pane.height()))
-        painter.drawImage(target, self._source)  # type: ignore[arg-type]
+        self._draw_image(painter, target, self._source)  # type: ignore[arg-type]
         painter.setClipRect(QRectF(x, pane.top(), max(0.0, pane.right() - x), pane.height()))
         if self._color is None:
             self._draw_placeholder(painter, target)
         else:
-            painter.drawImage(target, self._color)
+            self._draw_image(painter, target, self._color)
         painter.restore()
         painter.setPen(QPen(theme.BRIGHT, 2))
         painter.drawLine(QPointF(x, pane.top()), QPointF(x, pane.bottom()))
         painter.setBrush(theme.BRIGHT)
         painter.drawEllipse(QPointF(x, pane.center().y()), 5, 5)
         self._draw_caption(painter, pane, "Source  |  Colorized")
+
+    def _draw_image(self, painter: QPainter, target: QRectF, image: QImage) -> None:
+        """Draw ``image`` into ``target``: smoothly scaled once per frame and size when shrunk, sharp pixels when
+        enlarged (so single pixels can be inspected)."""
+        size = QSize(round(target.width()), round(target.height()))
+        if size.width() >= image.width() or size.isEmpty():
+            painter.drawImage(target, image)
+            return
+        key = (image.cacheKey(), size.width(), size.height())
+        scaled = self._scaled.get(key)
+        if scaled is None:
+            live = {self._source.cacheKey() if self._source else 0, self._color.cacheKey() if self._color else 0}
+            self._scaled = {k: v for k, v in self._scaled.items() if k[0] in live}
+            scaled = image.scaled(
+                size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+            self._scaled[key] = scaled
+        painter.drawImage(target.topLeft(), scaled)
 
     def _draw_placeholder(self, painter: QPainter, target: QRectF) -> None:
         painter.fillRect(target, QColor(38, 38, 38))

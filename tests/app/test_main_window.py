@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from app.controller import Controller
 from app.widgets.main_window import MainWindow
 from app.widgets.settings_dialog import SettingsDialog
-from tests.app.conftest import RUN_TIMEOUT_MS, open_video
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video
 
 
 @pytest.fixture
@@ -174,3 +174,16 @@ def test_help_dialogs(qtbot, window: MainWindow, app_paths) -> None:
     assert "CC BY-NC-SA 4.0" in text and "PySide6" in text and "cpu" in text
     about[0].close()
     logging.getLogger(__name__).debug("help dialogs checked")
+
+
+def test_delete_removes_an_exemplar_only_from_the_panel(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path]
+) -> None:
+    controller = window.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    window.viewer.setFocus()
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Delete)
+    assert [e.frame for e in controller.project.exemplars] == [0]  # Delete over the viewer does nothing
+    window.exemplars.list.setFocus()
+    qtbot.keyClick(window.exemplars.list, Qt.Key.Key_Delete)
+    assert controller.project.exemplars == []
