@@ -1,0 +1,202 @@
+"""Turns benchmark results into the printed table and ``docs/performance.md``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+OFFICIAL_CPU_960 = (7.7, 7.9)  # s/frame, official code, CPU fp32, 2 threads, 960x536 (SPEC section 12)
+OFFICIAL_CPU_480 = 1.9
+PAPER_GPU_960 = (0.07, 1.9)  # s/frame and GB at 960x536 on an RTX A6000 (paper)
+RSS_TARGET_MB = 3 * 1024
+GUI_STALL_TARGET_MS = 50
+PROPAGATE_TARGETS = {"854x480": 15.0, "1920x1080": 4.0}
+
+NOTES = Path(__file__).with_name("notes.md")  # the fixed part of the report: how to run, what is rewritten
+
+GUI_PLACEHOLDER = """## GUI-thread stall (owned by the app)
+
+Not measured in this run: the probe belongs to the app. Hook: `benchmarks/gui_stall.py` exposing
+`run(quick: bool) -> dict` with `longest_stall_ms`, `ticks` and `load`; it may drive `app` offscreen with a QTimer
+probe that records the longest gap between ticks during a "colorize all" run on `realshort.mp4` with a random
+checkpoint. Target: no stall over 50 ms.
+"""
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _load(loads: list) -> str:
+    return " -> ".join("/".join(f"{x:.1f}" for x in load) for load in loads)
+
+
+def render_table(run: dict) -> str:
+    """A plain-text summary for the terminal."""
+    res = run["results"]
+    lines = [f"torch {run['machine']['torch']}, {run['machine']['threads']} threads, load {run['load_before']}"]
+    for row in res.get("speed", []):
+        lines.append(
+            f"{row['source']:>10}  {row['seconds_per_frame']:.3f} s/frame  peak {row['peak_memory_mb']:.0f} MB  "
+            f"({row['device']}, {row['frames']} frames, load {_load(row['load'])})"
+        )
+    if "ratio" in res:
+        r = res["ratio"]
+        lines.append(
+            f"{r['source']:>10}  fast {r['fast_seconds']:.3f} s, reference {r['reference_seconds']:.3f} s: "
+            f"x{r['speedup']:.2f}, max |d ab| {r['max_abs_ab_difference']:.1e}"
+        )
+    if "memory" in res:
+        for row in res["memory"]["rows"]:
+            lines.append(f"  after {row['frames']:>4} frames: RSS {row['rss_mb']:.0f} MB, peak {row['peak_mb']:.0f} MB")
+    if res.get("propagate"):
+        for row in res["propagate"]["rows"]:
+            lines.append(f"propagate {row['source']:>10}  {row['fps']:.1f} fps")
+    return "\n".join(lines)
+
+
+def _speed_section(rows: list[dict]) -> list[str]:
+    out = [
+        "## ColorMNet: seconds per frame and peak memory",
+        "",
+        "A whole session per source (decode, L* and LAB conversion, model, chroma upsampling), fast path, default "
+        "settings (model at the source size up to 540 on the short side: 1920x1080 runs the model at 960x540).",
+        "",
+        "| source | device | s/frame (median) | min - max | first frame s | peak memory MB | frames | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['source']} | {r['device']} | **{_fmt(r['seconds_per_frame'])}** | {_fmt(r['seconds_min'])} - "
+            f"{_fmt(r['seconds_max'])} | {_fmt(r['first_frame_seconds'], 1)} | {r['peak_memory_mb']:.0f} | "
+            f"{r['frames']} (+{r['warmup']} warm-up) | {_load(r['load'])} |"
+        )
+    return out
+
+
+def _ratio_section(r: dict) -> list[str]:
+    return [
+        "## Fast path against the literal reference, same run",
+        "",
+        "Two engines on one network step through the same frames alternately (the flag is switched per step), so "
+        "both see the same machine load.",
+        "",
+        "| source | device, precision | fast s/frame | reference s/frame | speed-up | per-frame ratio (median) | "
+        "max abs ab difference | load |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {r['source']} | {r['device']}, {r['precision']} | **{_fmt(r['fast_seconds'])}** | "
+        f"{_fmt(r['reference_seconds'])} | **x{_fmt(r['speedup'])}** | x{_fmt(r['per_frame_ratio_median'])} | "
+        f"{r['max_abs_ab_difference']:.1e} | {_load(r['load'])} |",
+    ]
+
+
+def _memory_section(m: dict) -> list[str]:
+    rows = m["rows"]
+    out = [
+        "## Memory over a long run",
+        "",
+        f"One session over a {m['source']} source ({m['device']}); the working memory is full after ~50 frames "
+        "(ten memory frames), after which consolidation keeps it bounded.",
+        "",
+        "| frames | current RSS MB | peak MB | seconds | load |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        load = "/".join(map(str, r["load"]))
+        out.append(f"| {r['frames']} | {r['rss_mb']:.0f} | {r['peak_mb']:.0f} | {r['seconds']:.0f} | {load} |")
+    if len(rows) >= 2:
+        growth = rows[-1]["peak_mb"] / rows[0]["peak_mb"] - 1
+        out += ["", f"Peak growth from {rows[0]['frames']} to {rows[-1]['frames']} frames: **{growth:+.1%}** "
+                f"(target: within 10 %)."]
+    return out
+
+
+def _propagate_section(p: dict | None) -> list[str]:
+    out = ["## `propagate` engine", ""]
+    if not p:
+        return [*out, "Not measured in this run."]
+    out += [f"Measured by `{p['source_module']}`.", "", "| source | fps | target | load |", "|---|---|---|---|"]
+    for r in p["rows"]:
+        target = PROPAGATE_TARGETS.get(r["source"])
+        out.append(f"| {r['source']} | **{_fmt(r['fps'], 1)}** | {'>= ' + str(target) if target else ''} | "
+                   f"{_load(r['load']) if isinstance(r['load'][0], list) else r['load']} |")
+    return out
+
+
+def _targets(run: dict) -> list[str]:
+    res = run["results"]
+    rows = []
+    speed = {r["source"]: r for r in res.get("speed", [])}
+    s960 = speed.get("960x536")
+    if s960 and s960["device"] == "cpu":
+        x = sum(OFFICIAL_CPU_960) / 2 / s960["seconds_per_frame"]
+        rows.append(f"| CPU fp32 960x536, 2 threads: >= 2x faster than the official 7.7-7.9 s/frame | "
+                    f"{_fmt(s960['seconds_per_frame'])} s/frame = x{_fmt(x)} | {'met' if x >= 2 else 'not met'} |")
+        ok = s960["peak_memory_mb"] <= RSS_TARGET_MB
+        rows.append(f"| peak RSS at 960x536 <= 3 GB incl. weights | {s960['peak_memory_mb']:.0f} MB | "
+                    f"{'met' if ok else 'not met'} |")
+    if s960 and s960["device"] != "cpu":
+        rows.append(f"| GPU 960x536 vs the paper's {PAPER_GPU_960[0]} s/frame, {PAPER_GPU_960[1]} GB (RTX A6000) | "
+                    f"{_fmt(s960['seconds_per_frame'], 3)} s, {s960['peak_memory_mb'] / 1024:.2f} GB | compare |")
+    if "ratio" in res:
+        r = res["ratio"]
+        ok = r["max_abs_ab_difference"] <= 1e-4
+        rows.append(f"| fast vs reference, same run, outputs unchanged (<= 1e-4) | x{_fmt(r['speedup'])}, "
+                    f"{r['max_abs_ab_difference']:.1e} | {'met' if ok else 'not met'} |")
+    if "memory" in res and len(res["memory"]["rows"]) >= 2:
+        m = res["memory"]["rows"]
+        growth = m[-1]["peak_mb"] / m[0]["peak_mb"] - 1
+        rows.append(f"| memory flat with length (within 10 %) | {growth:+.1%} from {m[0]['frames']} to "
+                    f"{m[-1]['frames']} frames | {'met' if growth <= 0.10 else 'not met'} |")
+    for r in (res.get("propagate") or {}).get("rows", []):
+        target = PROPAGATE_TARGETS.get(r["source"])
+        if target:
+            rows.append(f"| propagate >= {target} fps at {r['source']} | {_fmt(r['fps'], 1)} fps | "
+                        f"{'met' if r['fps'] >= target else 'not met'} |")
+    gui = res.get("gui")
+    if gui:
+        ok = gui["longest_stall_ms"] <= GUI_STALL_TARGET_MS
+        rows.append(f"| GUI stall <= 50 ms | {gui['longest_stall_ms']:.0f} ms | {'met' if ok else 'not met'} |")
+    if not rows:
+        return []
+    return ["## Targets (issue 6), read from this run", "", "| target | measured | status |", "|---|---|---|", *rows]
+
+
+def render_markdown(run: dict, notes: str = "") -> str:
+    """The whole ``docs/performance.md``."""
+    m = run["machine"]
+    res = run["results"]
+    out = [
+        "# Performance",
+        "",
+        "Generated by `python -m benchmarks`" + (" --quick (a check of the suite, not figures for the record)"
+                                                  if run["quick"] else "") + f" on {run['started']}.",
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB"
+        + (f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU"),
+        f"- Python {m['python']}, torch {m['torch']}, {m['threads']} torch threads, fp32 on the CPU",
+        f"- Load average (1/5/15 min) before: {'/'.join(map(str, run['load_before']))}, after: "
+        f"{'/'.join(map(str, run['load_after']))}; the run took {run['minutes']} min",
+        "",
+    ]
+    if notes:
+        out += [notes.strip(), ""]
+    targets = _targets(run)
+    if targets:
+        out += [*targets, ""]
+    if res.get("speed"):
+        out += [*_speed_section(res["speed"]), ""]
+    if res.get("ratio"):
+        out += [*_ratio_section(res["ratio"]), ""]
+    if res.get("memory"):
+        out += [*_memory_section(res["memory"]), ""]
+    if "propagate" in res:
+        out += [*_propagate_section(res["propagate"]), ""]
+    gui = res.get("gui")
+    if gui:
+        out += ["## GUI-thread stall (owned by the app)", "", f"Longest gap between timer ticks while colorizing: "
+                f"**{gui['longest_stall_ms']:.0f} ms** over {gui['ticks']} ticks (load {gui['load']}).", ""]
+    else:
+        out += [GUI_PLACEHOLDER]
+    out.append(NOTES.read_text().strip())
+    return "\n".join(out) + "\n"

@@ -1,0 +1,74 @@
+"""The benchmark suite's plumbing: inputs it generates, the report it writes, its command line (no timing asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from benchmarks.__main__ import main as benchmarks_main
+from benchmarks.measure import clip_frames, current_rss_mb, peak_rss_mb, write_video
+from benchmarks.report import render_markdown, render_table
+
+
+def fake_run(quick: bool = False) -> dict:
+    load = [1.0, 1.5, 2.0]
+    return {
+        "machine": {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "python": "3.11", "torch": "2.x",
+                    "threads": 2, "gpu": None},
+        "quick": quick,
+        "started": "2025-01-01 00:00:00 UTC",
+        "load_before": load,
+        "load_after": load,
+        "minutes": 1.0,
+        "results": {
+            "speed": [
+                {"source": "960x536", "device": "cpu", "frames": 8, "warmup": 2, "seconds_per_frame": 3.0,
+                 "seconds_min": 2.9, "seconds_max": 3.5, "first_frame_seconds": 9.0, "peak_memory_mb": 2500.0,
+                 "load": [load, load]},
+            ],
+            "ratio": {"source": "960x536", "device": "cpu", "precision": "fp32", "frames": 6, "warmup": 2,
+                      "fast_seconds": 3.0, "reference_seconds": 7.5, "speedup": 2.5, "per_frame_ratio_median": 2.4,
+                      "max_abs_ab_difference": 2e-6, "load": [load, load]},
+            "memory": {"source": "112x112", "device": "cpu", "rows": [
+                {"frames": 50, "rss_mb": 900.0, "peak_mb": 1000.0, "seconds": 5.0, "load": load},
+                {"frames": 800, "rss_mb": 950.0, "peak_mb": 1150.0, "seconds": 80.0, "load": load},
+            ]},
+            "propagate": {"source_module": "x", "rows": [{"source": "854x480", "fps": 12.0, "load": [load]}]},
+            "gui": None,
+        },
+    }
+
+
+def test_report_states_targets_figures_and_load() -> None:
+    text = render_markdown(fake_run())
+    assert "Test CPU, 2 cores" in text and "torch 2.x" in text and "1.0/1.5/2.0" in text
+    assert "official 7.7-7.9 s/frame | 3.00 s/frame = x2.60 | met |" in text
+    assert "| memory flat with length (within 10 %) | +15.0% from 50 to 800 frames | not met |" in text
+    assert "| propagate >= 15.0 fps at 854x480 | 12.0 fps | not met |" in text
+    assert "## GUI-thread stall (owned by the app)" in text and "benchmarks/gui_stall.py" in text
+    assert "## What the fast path does" in text
+    assert "x2.50" in render_table(fake_run())
+
+
+def test_quick_report_says_it_is_not_for_the_record() -> None:
+    assert "not figures for the record" in render_markdown(fake_run(quick=True))
+
+
+def test_generated_source_is_a_real_video_of_the_asked_size(tmp_path: Path) -> None:
+    frames = clip_frames(5, 64, 48)
+    assert len(frames) == 5 and frames[0].shape == (48, 64, 3) and frames[0].std() > 5
+    path = write_video(tmp_path / "s.mp4", frames)
+    with av.open(str(path)) as container:
+        decoded = list(container.decode(video=0))
+    assert len(decoded) == 5 and (decoded[0].width, decoded[0].height) == (64, 48)
+
+
+def test_memory_probes_are_plausible() -> None:
+    assert 10 < current_rss_mb() <= peak_rss_mb() + 1
+
+
+def test_command_line_rejects_an_unknown_part() -> None:
+    with pytest.raises(SystemExit):
+        benchmarks_main(["--only", "nonsense"])
