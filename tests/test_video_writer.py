@@ -288,3 +288,18 @@ def test_written_file_probes_like_any_video(tmp_path: Path) -> None:
     info = probe(output)
     assert info.frame_count == 4 and info.bit_depth == 16
     assert float(info.fps) == pytest.approx(30000 / 1001, rel=1e-4)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        for codec, name in (("h264", "out.mp4"), ("png", "seq")):
+            with VideoWriter(tmp_path / name, codec, width=16, height=16) as writer:
+                writer.write(np.zeros((16, 16, 3), np.uint8))
+            mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+            assert mode == (0o755 if codec == "png" else 0o644), oct(mode)
+    finally:
+        os.umask(old)

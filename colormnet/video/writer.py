@@ -76,6 +76,13 @@ def _check_encoder(spec: CodecSpec) -> None:
         ) from exc
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class VideoWriter:
     """Writes RGB frames in order to a movie file or a folder of numbered images.
 
@@ -163,8 +170,11 @@ class VideoWriter:
         prefix = f".{self.path.name}.partial-"
         try:
             if self.spec.is_image_sequence:
-                return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+                folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+                folder.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the output is an ordinary folder
+                return folder
             descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=self.path.suffix.lower(), dir=parent)
+            os.fchmod(descriptor, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
             os.close(descriptor)
             return Path(name)
         except OSError as exc:
