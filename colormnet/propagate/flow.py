@@ -1,0 +1,123 @@
+"""Dense optical flow on luminance, backward warping, and the forward-backward consistency test.
+
+Convention: ``flow = estimate(first, second)`` is a ``H x W x 2`` field (x, y) with ``first(p) ~ second(p + flow(p))``.
+To bring anything that lives on ``second`` onto ``first``'s grid, sample it at ``p + flow(p)`` (:func:`sample`).
+
+A pixel of ``first`` is *consistent* when following ``flow`` forward and the reverse flow back returns it close to
+where it started (Sundaram, Brox and Keutzer, 2010): pixels that become occluded in ``second``, leave the frame,
+or sit on a flow error fail the test.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["FLOW_PRESETS", "FlowEstimator", "base_grid", "consistency_mask", "inside_frame", "sample", "to_flow_image"]
+
+FLOW_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+def to_flow_image(lightness: np.ndarray, mean: float | None = None, std: float | None = None) -> np.ndarray:
+    """L* in [0, 100] -> uint8 for the flow, optionally brought to a given mean and standard deviation first.
+
+    Matching the statistics of consecutive frames removes global exposure flicker, which a brightness-constancy
+    flow would otherwise read as motion.
+    """
+    plane = lightness.astype(np.float32, copy=False)
+    if mean is not None and std is not None:
+        own_std = float(plane.std())
+        gain = std / own_std if own_std > 1e-3 else 1.0
+        plane = (plane - float(plane.mean())) * np.float32(min(max(gain, 0.5), 2.0)) + np.float32(mean)
+    return np.clip(plane * np.float32(2.55) + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+class FlowEstimator:
+    """DIS optical flow (Kroeger et al., 2016) from OpenCV.
+
+    Args:
+        preset: ``ultrafast``, ``fast`` or ``medium`` (slower, more accurate).
+    """
+
+    def __init__(self, preset: str = "fast") -> None:
+        if preset not in FLOW_PRESETS:
+            raise ValueError(f"unknown flow preset {preset!r}; choose one of {', '.join(FLOW_PRESETS)}")
+        self._dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])
+
+    def estimate(self, first: np.ndarray, second: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
+        """Flow from ``first`` to ``second`` (two ``H x W`` uint8 images): ``H x W x 2`` float32.
+
+        Args:
+            first: the image whose pixels the flow describes.
+            second: the image they move to.
+            initial: a first guess of the flow (``H x W x 2``), refined rather than started from zero; lets the
+                flow follow motions larger than DIS's coarsest scale reaches.
+        """
+        if initial is None:
+            return self._dis.calc(first, second, None)
+        return self._dis.calc(first, second, np.array(initial, dtype=np.float32, order="C"))
+
+
+_grids: dict[tuple[int, int], np.ndarray] = {}
+
+
+def base_grid(height: int, width: int) -> np.ndarray:
+    """``H x W x 2`` float32 pixel coordinates (x, y) of every pixel (cached, read-only)."""
+    key = (height, width)
+    if key not in _grids:
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        grid = np.stack([xs, ys], axis=-1)
+        grid.setflags(write=False)
+        _grids[key] = grid
+    return _grids[key]
+
+
+def sample(planes: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``planes`` at absolute ``coords`` (outside: the nearest border value).
+
+    Args:
+        planes: ``H' x W'`` or ``C x H' x W'`` float32 (``C`` up to 4 in one pass).
+        coords: ``H x W x 2`` float32 (x, y) positions on the planes' grid.
+
+    Returns:
+        ``H x W`` or ``C x H x W`` float32.
+    """
+    map_x = np.ascontiguousarray(coords[..., 0])
+    map_y = np.ascontiguousarray(coords[..., 1])
+    if planes.ndim == 2:
+        return cv2.remap(planes, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    stacked = np.ascontiguousarray(planes.transpose(1, 2, 0))
+    out = cv2.remap(stacked, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(*coords.shape[:2], planes.shape[0]).transpose(2, 0, 1)
+
+
+def consistency_mask(flow: np.ndarray, reverse: np.ndarray, alpha: float = 0.01, beta: float = 0.5) -> np.ndarray:
+    """Which pixels of ``first`` survive the forward-backward test.
+
+    Args:
+        flow: ``first -> second`` flow, ``H x W x 2``.
+        reverse: ``second -> first`` flow, ``H x W x 2``.
+        alpha: tolerance relative to the squared motion (large motions may err more).
+        beta: absolute tolerance in squared pixels.
+
+    Returns:
+        ``H x W`` bool, True where the round trip returns within
+        ``|flow + reverse(p + flow)|^2 <= alpha * (|flow|^2 + |reverse(p + flow)|^2) + beta`` and ``p + flow``
+        lands inside the frame.
+    """
+    height, width = flow.shape[:2]
+    target = base_grid(height, width) + flow
+    back = sample(np.ascontiguousarray(reverse.transpose(2, 0, 1)), target).transpose(1, 2, 0)
+    err = np.sum((flow + back) ** 2, axis=-1)
+    bound = alpha * (np.sum(flow**2, axis=-1) + np.sum(back**2, axis=-1)) + beta
+    return (err <= bound) & inside_frame(target, height, width)
+
+
+def inside_frame(coords: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``H x W`` bool: which (x, y) positions of ``coords`` lie on a ``height x width`` grid."""
+    x, y = coords[..., 0], coords[..., 1]
+    return (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)

@@ -1,0 +1,108 @@
+"""Edge-aware smoothing of chroma guided by luminance (He, Sun and Tang's guided filter).
+
+Within every ``(2r+1) x (2r+1)`` window the output is an affine function of the guide, ``q = a * I + b``, fitted to
+the source by ridge regression (``eps`` is the ridge weight); each pixel averages the fits of the windows that
+contain it. Chroma therefore follows the luminance edges inside a window instead of bleeding across them.
+
+Windows are clipped at the image border (a border pixel's window holds only the pixels inside the image), which
+is what a direct window-by-window evaluation gives. :func:`guided_upsample` fits the coefficients at a low
+resolution and applies them to a full-resolution guide (the "fast guided filter"), so chroma computed on a small
+working grid comes back with the sharp edges of the full-size luminance.
+
+Shapes: a guide is ``H x W`` float32; a source is ``H x W`` or ``C x H x W`` float32.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["box_mean", "guided_filter", "guided_upsample"]
+
+
+def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the ``(2r+1)^2`` window around each pixel, the window clipped at the image border.
+
+    Args:
+        x: ``H x W`` float32 plane.
+        radius: window radius ``r`` (0 returns ``x``).
+    """
+    if radius == 0:
+        return x.astype(np.float32, copy=True)
+    ksize = (2 * radius + 1, 2 * radius + 1)
+    total = cv2.boxFilter(x, cv2.CV_32F, ksize, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return total / _window_counts(x.shape, radius)
+
+
+def _window_counts(shape: tuple[int, ...], radius: int) -> np.ndarray:
+    """Number of in-image pixels in each clipped window (separable: rows times columns)."""
+    height, width = shape[:2]
+    rows = np.minimum(np.arange(height) + radius, height - 1) - np.maximum(np.arange(height) - radius, 0) + 1
+    cols = np.minimum(np.arange(width) + radius, width - 1) - np.maximum(np.arange(width) - radius, 0) + 1
+    return np.outer(rows, cols).astype(np.float32)
+
+
+def _coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Window-averaged affine coefficients ``(a, b)``, each shaped like ``source`` (``C x H x W``)."""
+    mean_i = box_mean(guide, radius)
+    var_i = box_mean(guide * guide, radius) - mean_i * mean_i
+    denom = 1.0 / (np.maximum(var_i, 0.0) + np.float32(eps))
+    a = np.empty_like(source)
+    b = np.empty_like(source)
+    for c, plane in enumerate(source):
+        mean_p = box_mean(plane, radius)
+        cov_ip = box_mean(guide * plane, radius) - mean_i * mean_p
+        a_c = cov_ip * denom
+        a[c] = box_mean(a_c, radius)
+        b[c] = box_mean(mean_p - a_c * mean_i, radius)
+    return a, b
+
+
+def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """Filters ``source`` so its edges follow ``guide``.
+
+    Args:
+        guide: ``H x W`` guidance image (here the luminance).
+        source: ``H x W`` or ``C x H x W`` planes to filter (here the chroma).
+        radius: window radius ``r``.
+        eps: regularisation: larger values smooth more, in the guide's squared units.
+
+    Returns:
+        The filtered planes, float32, shaped like ``source``.
+    """
+    guide = np.asarray(guide, dtype=np.float32)
+    planes = np.asarray(source, dtype=np.float32)
+    single = planes.ndim == 2
+    if single:
+        planes = planes[None]
+    a, b = _coefficients(guide, planes, radius, eps)
+    out = a * guide[None] + b
+    return out[0] if single else out
+
+
+def guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, source_low: np.ndarray, radius: int,
+                    eps: float) -> np.ndarray:
+    """Guided filter fitted at low resolution and applied to a full-resolution guide.
+
+    Args:
+        guide_full: ``H x W`` guide at the output size.
+        guide_low: ``h x w`` the same guide at the source's size.
+        source_low: ``C x h x w`` planes to filter and upsample.
+        radius: window radius at the low resolution.
+        eps: regularisation, as in :func:`guided_filter`.
+
+    Returns:
+        ``C x H x W`` float32.
+    """
+    guide_full = np.asarray(guide_full, dtype=np.float32)
+    a, b = _coefficients(np.asarray(guide_low, dtype=np.float32), np.asarray(source_low, dtype=np.float32), radius,
+                         eps)
+    height, width = guide_full.shape
+    if a.shape[1:] == (height, width):
+        return a * guide_full[None] + b
+    out = np.empty((a.shape[0], height, width), dtype=np.float32)
+    for c in range(a.shape[0]):
+        a_up = cv2.resize(a[c], (width, height), interpolation=cv2.INTER_LINEAR)
+        b_up = cv2.resize(b[c], (width, height), interpolation=cv2.INTER_LINEAR)
+        out[c] = a_up * guide_full + b_up
+    return out
