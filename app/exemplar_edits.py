@@ -75,7 +75,7 @@ class ExemplarEdits:
             self._refuse(ExemplarError("The clipboard holds no image; copy an image first."))
             return
         path = self.project.new_image_path(".png")
-        if not image.save(str(path), b"PNG"):
+        if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # the stubs want bytes, PySide6 wants str
             self._refuse(ExemplarError("The image cannot be saved into the project; check the disk space."))
             return
         self._check_then_apply(PendingEdit("add", frame, path, "auto", name, owned=True))
