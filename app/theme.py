@@ -23,6 +23,7 @@ QStatusBar QLabel { padding: 0 6px; }
 QDockWidget::title { padding: 4px; background: #383838; }
 QProgressBar { border: 1px solid #555; border-radius: 2px; text-align: center; background: #202020; }
 QProgressBar::chunk { background: #8a8a8a; }
+QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }
 """
 
 

@@ -236,7 +236,9 @@ class FrameViewer(QWidget):
         self._draw_image(painter, target, self._source)  # type: ignore[arg-type]
         painter.setClipRect(QRectF(x, pane.top(), max(0.0, pane.right() - x), pane.height()))
         if self._color is None:
-            self._draw_placeholder(painter, target)
+            self._draw_placeholder(
+                painter, target, target.intersected(QRectF(x, target.top(), target.right() - x, target.height()))
+            )
         else:
             self._draw_image(painter, target, self._color)
         painter.restore()
@@ -248,9 +250,11 @@ class FrameViewer(QWidget):
 
     def _draw_image(self, painter: QPainter, target: QRectF, image: QImage) -> None:
         """Draw ``image`` into ``target``: smoothly scaled once per frame and size when shrunk, sharp pixels when
-        enlarged (so single pixels can be inspected)."""
+        enlarged more than twice (so single pixels can be inspected)."""
         size = QSize(round(target.width()), round(target.height()))
         if size.width() >= image.width() or size.isEmpty():
+            # Enlarged: smooth up to twice the size (a small film fitted to the window), sharp pixels beyond.
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, size.width() < 2 * image.width())
             painter.drawImage(target, image)
             return
         key = (image.cacheKey(), size.width(), size.height())
@@ -264,12 +268,12 @@ class FrameViewer(QWidget):
             self._scaled[key] = scaled
         painter.drawImage(target.topLeft(), scaled)
 
-    def _draw_placeholder(self, painter: QPainter, target: QRectF) -> None:
+    def _draw_placeholder(self, painter: QPainter, target: QRectF, text_area: QRectF | None = None) -> None:
         painter.fillRect(target, QColor(38, 38, 38))
         painter.fillRect(target, QBrush(QColor(58, 58, 58), Qt.BrushStyle.BDiagPattern))
         painter.setPen(theme.TEXT)
         note = "Not colorized yet" if self._index >= 0 else ""
-        painter.drawText(target, Qt.AlignmentFlag.AlignCenter, note)
+        painter.drawText(text_area if text_area is not None else target, Qt.AlignmentFlag.AlignCenter, note)
 
     def _draw_caption(self, painter: QPainter, pane: QRectF, caption: str) -> None:
         painter.setPen(theme.DIM_TEXT)

@@ -72,6 +72,7 @@ class WeightsDialog(QDialog):
         controller.sig_download_progress.connect(self._on_controller_download_progress)
         controller.sig_download_finished.connect(self._on_controller_download_finished)
         controller.sig_model_state.connect(self._on_controller_model_state)
+        self.adjustSize()
 
     def set_reason(self, reason: str) -> None:
         """Show why the weights are needed again (a later failure)."""
