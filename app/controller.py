@@ -11,43 +11,33 @@ from __future__ import annotations
 import bisect
 import logging
 import shutil
-import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.exemplar_edits import ExemplarEdits, PendingEdit
 from app.frame_cache import FrameCache
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
+from app.jobs import ExemplarSpec, OpenRequest, RunRequest, SegmentInfo
 from app.paths import AppPaths
 from app.progress import RunMeter
-from app.project import EngineSettings, Project
-from app.session_worker import (
-    ColorizedFrame,
-    ExemplarSpec,
-    ExportJob,
-    OpenRequest,
-    RunRequest,
-    SegmentInfo,
-    SessionWorker,
-)
+from app.project import Project
+from app.project_edits import PendingEdit, ProjectEdits
+from app.run_control import Run, RunControl
+from app.session_worker import SessionWorker
 from app.settings import AppSettings
-from app.worker import DownloadWorker, WorkerThread
+from app.weights_download import WeightsDownload
+from app.worker import WorkerThread
+
+if TYPE_CHECKING:
+    from colormnet.video import VideoInfo
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class _Run:
-    kind: str  # colorize | export
-    request: RunRequest | ExportJob
-    cancel: threading.Event
-
-
-class Controller(QObject, ExemplarEdits):
+class Controller(QObject, ProjectEdits, RunControl):
     """Application state and the one place that talks to the worker threads.
 
     Args:
@@ -82,10 +72,6 @@ class Controller(QObject, ExemplarEdits):
     """Frames written and frames to write during an export."""
     sig_export_finished = Signal(bool, str)
     """An export ended: whether the file was written, and the path or the reason it was not."""
-    sig_download_progress = Signal(int, int)
-    """Bytes downloaded and the total (0 when unknown)."""
-    sig_download_finished = Signal(bool, str)
-    """The weights download ended: success, and the path or a one-sentence message."""
     sig_edit_finished = Signal(bool)
     """An exemplar add or replace (which waits for its image to be checked) ended: whether it was applied."""
     sig_error = Signal(str)
@@ -101,7 +87,6 @@ class Controller(QObject, ExemplarEdits):
     _sig_worker_warm_up = Signal()
     _sig_loader_open = Signal(str, object)
     _sig_loader_check = Signal(int, str)
-    _sig_download = Signal(str)
 
     def __init__(self, settings: AppSettings, paths: AppPaths, *, weights: Path | None = None) -> None:
         super().__init__()
@@ -110,7 +95,7 @@ class Controller(QObject, ExemplarEdits):
         self.project = Project.scratch(paths.scratch)
         self.project.settings = settings.engine_settings()
         self.cache: FrameCache | None = None
-        self.video_info: object | None = None
+        self.video_info: VideoInfo | None = None
         self.segments: list[SegmentInfo] = []
         self.colorized = np.zeros(0, dtype=bool)
         self.current_frame = 0
@@ -120,7 +105,7 @@ class Controller(QObject, ExemplarEdits):
         self.engine_ready = False
         self.follow_playhead = settings.follow_playhead
         self._weights_override = weights
-        self._run: _Run | None = None
+        self._run: Run | None = None
         self._restart: RunRequest | None = None
         self._meter = RunMeter()
         self._shut_down = False
@@ -147,6 +132,7 @@ class Controller(QObject, ExemplarEdits):
         self._sig_worker_colorize.connect(worker.colorize)
         self._sig_worker_export.connect(worker.export)
         self._sig_worker_warm_up.connect(worker.warm_up)
+        self._session_worker = worker
         self._session_thread = WorkerThread(worker, "colormnet-session")
 
         loader = FrameLoader()
@@ -158,7 +144,8 @@ class Controller(QObject, ExemplarEdits):
         self._sig_loader_check.connect(loader.check_exemplar)
         self._loader = loader
         self._loader_thread = WorkerThread(loader, "colormnet-frames")
-        self._download_thread: WorkerThread | None = None
+        self.download = WeightsDownload()
+        self.download.sig_finished.connect(self._on_download_finished)
         self._sig_worker_warm_up.emit()  # import torch in the background right away
 
     def shutdown(self) -> None:
@@ -169,11 +156,10 @@ class Controller(QObject, ExemplarEdits):
         self._restart = None
         cancel = self._run.cancel.set if self._run is not None else None
         self._session_thread.stop(cancel)
-        self._session_thread.worker.close()  # type: ignore[attr-defined]  # the thread has finished
+        self._session_worker.close()  # safe: its thread has finished
         self._loader_thread.stop()
         self._loader.close()
-        if self._download_thread is not None:
-            self._download_thread.stop(self._download_thread.worker.cancel_event.set)  # type: ignore[attr-defined]
+        self.download.shutdown()
         self._run = None
 
     def discard_unsaved_files(self) -> None:
@@ -236,9 +222,9 @@ class Controller(QObject, ExemplarEdits):
         if project.video is not None:
             self._sig_loader_open.emit(str(project.video), self.cache)
 
-    def _on_loader_opened(self, info: object) -> None:
+    def _on_loader_opened(self, info: VideoInfo) -> None:
         self.video_info = info
-        count = int(info.frame_count)  # type: ignore[attr-defined]
+        count = info.frame_count
         self.project.frame_count = count
         self.colorized = np.zeros(count, dtype=bool)
         self.current_frame = min(max(0, self.project.playhead), max(0, count - 1))
@@ -258,42 +244,6 @@ class Controller(QObject, ExemplarEdits):
         )
         self._sig_worker_load_model.emit()
 
-    def save_project(self, path: str | Path | None = None) -> bool:
-        """Save the project (to ``path``, or where it was saved before); False (and a message) on failure."""
-        from app.project import ProjectError
-
-        target = Path(path) if path is not None else self.project.path
-        if target is None:
-            self.sig_error.emit("The project has no file yet; choose where to save it.")
-            return False
-        try:
-            self.project.save(target)
-        except ProjectError as exc:
-            self.sig_error.emit(str(exc))
-            return False
-        self._sig_worker_exemplars.emit(self._specs())  # the images now live next to the project
-        self.sig_project_changed.emit()
-        return True
-
-    def set_in_point(self, frame: int | None = None) -> None:
-        """Set the in point (the playhead by default)."""
-        frame = self.current_frame if frame is None else frame
-        out = self.project.out_point if self.project.out_point is None or self.project.out_point >= frame else None
-        self.project.set_in_out(frame, out)
-        self.sig_project_changed.emit()
-
-    def set_out_point(self, frame: int | None = None) -> None:
-        """Set the out point (the playhead by default)."""
-        frame = self.current_frame if frame is None else frame
-        start = self.project.in_point if self.project.in_point is None or self.project.in_point <= frame else None
-        self.project.set_in_out(start, frame)
-        self.sig_project_changed.emit()
-
-    def clear_in_out(self) -> None:
-        """Clear the in and out points."""
-        self.project.set_in_out(None, None)
-        self.sig_project_changed.emit()
-
     def weights_path(self) -> Path | None:
         """The checkpoint to use: the command line's, else the one in the settings, else the library's default."""
         return self._weights_override or self.settings.weights_path
@@ -302,16 +252,6 @@ class Controller(QObject, ExemplarEdits):
         """Use the checkpoint at ``path`` from now on (remembered in the settings)."""
         self._weights_override = None
         self.settings.weights_path = Path(path)
-        self._open_session()
-
-    def set_engine_settings(self, settings: EngineSettings) -> None:
-        """Change how frames are colorized; the session is reopened with the new settings."""
-        self.settings.set_engine_settings(settings)
-        if settings == self.project.settings:
-            return
-        self.project.settings = settings
-        self.project.dirty = True
-        self.sig_project_changed.emit()
         self._open_session()
 
     # -- playhead ----------------------------------------------------------------------------------------------
@@ -369,88 +309,6 @@ class Controller(QObject, ExemplarEdits):
             self._adopt_project(empty)
         self.sig_error.emit(message)
 
-    # -- runs --------------------------------------------------------------------------------------------------
-
-    def colorize_segment(self) -> None:
-        """Colorize the segment under the playhead."""
-        self._start_colorize(RunRequest("segment", self.current_frame))
-
-    def colorize_from_here(self) -> None:
-        """Colorize from the playhead to the out point (or the end)."""
-        stop = self.project.out_point + 1 if self.project.out_point is not None else None
-        self._start_colorize(RunRequest("from_here", self.current_frame, stop))
-
-    def colorize_all(self) -> None:
-        """Colorize every frame."""
-        self._start_colorize(RunRequest("all"))
-
-    def colorize_range(self, start: int, stop: int) -> None:
-        """Colorize frames ``[start, stop)``."""
-        self._start_colorize(RunRequest("range", start, stop))
-
-    def cancel(self) -> None:
-        """Stop the current run; the session notices before its next frame."""
-        if self._run is not None:
-            self._run.cancel.set()
-
-    def export(self, job: ExportJob) -> None:
-        """Export frames to a file, colorizing the missing ones first (the result comes as a signal)."""
-        if not self._can_run():
-            return
-        self._run = _Run("export", job, threading.Event())
-        self._sig_worker_export.emit(job, self._run.cancel)
-
-    def _start_colorize(self, request: RunRequest) -> None:
-        if not self._can_run():
-            return
-        if not self.project.exemplars:
-            self.sig_error.emit("There is no exemplar yet; add one at a frame (Ctrl+E) before colorizing.")
-            return
-        self._run = _Run("colorize", request, threading.Event())
-        self._sig_worker_colorize.emit(request, self._run.cancel)
-
-    def _can_run(self) -> bool:
-        if self.video_info is None:
-            self.sig_error.emit("No video is open; open a video first.")
-            return False
-        if self._run is not None:
-            self.sig_error.emit("A run is already going on; wait for it or cancel it first.")
-            return False
-        if self.model_state == "missing":
-            self.sig_weights_missing.emit("The ColorMNet weights are not installed; download or locate them first.")
-            return False
-        return True
-
-    def _on_worker_run_started(self, kind: str, total: int) -> None:
-        self.sig_progress.emit(self._meter.start())
-        self.sig_run_started.emit(kind)
-
-    def _on_worker_frame(self, frame: ColorizedFrame) -> None:
-        if frame.key and frame.index < self.frame_count and frame.key == self.key_at(frame.index):
-            self.colorized[frame.index] = True
-            self.sig_colorized_changed.emit()
-        if self._run is None or self._run.cancel.is_set():
-            return  # the tail of a cancelled run: cached, but neither counted nor followed
-        self.sig_progress.emit(self._meter.update(frame.done, frame.total))
-        if self.follow_playhead:
-            self.set_current_frame(frame.index)
-        if frame.index == self.current_frame:
-            self._request_frame()
-
-    def _on_worker_run_finished(self, kind: str, cancelled: bool, error: str) -> None:
-        run, self._run = self._run, None
-        if error:
-            self.sig_error.emit(error)
-        if kind == "export" and run is not None:
-            job = run.request
-            ok = not cancelled and not error
-            reason = str(job.path) if ok else (error or "The export was cancelled.")  # type: ignore[union-attr]
-            self.sig_export_finished.emit(ok, reason)
-        self.sig_run_finished.emit(kind, cancelled)
-        restart, self._restart = self._restart, None
-        if restart is not None and not error:
-            self._start_colorize(restart)
-
     # -- worker state ------------------------------------------------------------------------------------------
 
     def _on_worker_engine_ready(self) -> None:
@@ -491,7 +349,7 @@ class Controller(QObject, ExemplarEdits):
         self.model_state = state
         self.sig_model_state.emit(state)
 
-    # -- exemplars (see ExemplarEdits) -------------------------------------------------------------------------
+    # -- exemplars (see ProjectEdits) --------------------------------------------------------------------------
 
     def _request_image_check(self, token: int, path: Path) -> None:
         self._sig_loader_check.emit(token, str(path))
@@ -508,27 +366,6 @@ class Controller(QObject, ExemplarEdits):
             run.cancel.set()
         self._sig_worker_exemplars.emit(self._specs())
 
-    # -- weights download --------------------------------------------------------------------------------------
-
-    def start_download(self, dest: Path | None = None) -> None:
-        """Download the official checkpoint in the background."""
-        if self._download_thread is None:
-            worker = DownloadWorker()
-            worker.sig_progress.connect(self.sig_download_progress)
-            worker.sig_finished.connect(self._on_download_finished)
-            worker.sig_failed.connect(self._on_download_failed)
-            self._sig_download.connect(worker.download)
-            self._download_thread = WorkerThread(worker, "colormnet-download")
-        self._sig_download.emit(str(dest) if dest is not None else "")
-
-    def cancel_download(self) -> None:
-        """Stop the download (the partial file is kept and resumed next time)."""
-        if self._download_thread is not None:
-            self._download_thread.worker.cancel_event.set()  # type: ignore[attr-defined]
-
-    def _on_download_finished(self, path: str) -> None:
-        self.sig_download_finished.emit(True, path)
-        self.set_weights_path(Path(path))
-
-    def _on_download_failed(self, message: str, cancelled: bool) -> None:
-        self.sig_download_finished.emit(False, "The download was cancelled." if cancelled else message)
+    def _on_download_finished(self, ok: bool, path: str) -> None:
+        if ok:
+            self.set_weights_path(Path(path))

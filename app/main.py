@@ -9,7 +9,7 @@ import argparse
 import logging
 import logging.handlers
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -68,7 +68,7 @@ class ScreenshotWhenReady(QObject):
         on_done: Called after the picture is saved (or failed).
     """
 
-    def __init__(self, window: MainWindow, path: Path, on_done: object) -> None:
+    def __init__(self, window: MainWindow, path: Path, on_done: Callable[[], object]) -> None:
         super().__init__(window)
         self._window = window
         self._path = path
@@ -115,7 +115,7 @@ class ScreenshotWhenReady(QObject):
             logger.info("screenshot saved to %s", self._path)
         else:
             logger.error("cannot save the screenshot to %s", self._path)
-        self._on_done()  # type: ignore[operator]
+        self._on_done()
 
 
 def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSettings) -> MainWindow:
@@ -134,10 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(paths.log_file)
     prune_stale_folders(paths.cache, STALE_DAYS)
     prune_stale_folders(paths.scratch, STALE_DAYS, keep=autosave.referenced_folders(paths.autosave))
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ColorMNet Studio")
     app.setOrganizationName("ColorMNet")
-    apply_dark_theme(app)  # type: ignore[arg-type]
+    apply_dark_theme(app)
     window = build_window(args, paths, AppSettings())
     window.show()
     if args.screenshot is not None:

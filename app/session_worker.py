@@ -11,87 +11,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.engine_settings import EngineSettings
 from app.frame_cache import FrameCache
-from app.project import EngineSettings
+from app.jobs import ColorizedFrame, ExemplarSpec, ExportJob, OpenRequest, RunRequest, SegmentInfo
 from colormnet.errors import ColorMNetError, OutputError
 
 if TYPE_CHECKING:
     from colormnet.session import Session
 
 logger = logging.getLogger(__name__)
-
-RunScope = Literal["segment", "from_here", "all", "range"]
-
-
-@dataclass(frozen=True)
-class ExemplarSpec:
-    """An exemplar as the worker needs it: where its image file is and how to use it."""
-
-    frame: int
-    image: Path
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    """What to open a session with."""
-
-    video: Path
-    weights: Path | None
-    settings: EngineSettings
-    cache: FrameCache
-
-
-@dataclass(frozen=True)
-class SegmentInfo:
-    """A segment of the session, with the cache key of its frames ("" when it cannot be computed yet)."""
-
-    start: int
-    stop: int
-    anchor: int
-    exemplar_frame: int
-    key: str
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """Which frames to colorize: the segment under ``frame``, from ``frame`` on, everything, or ``[frame, stop)``."""
-
-    scope: RunScope
-    frame: int = 0
-    stop: int | None = None
-
-
-@dataclass(frozen=True)
-class ExportJob:
-    """An export: frames ``[start, stop)`` to ``path`` with one of the core's codecs."""
-
-    path: Path
-    codec: str
-    start: int
-    stop: int
-    audio: bool
-    overwrite: bool
-
-
-@dataclass(frozen=True)
-class ColorizedFrame:
-    """One frame the worker produced (already in the cache)."""
-
-    index: int
-    key: str
-    rgb: np.ndarray  # HxWx3 uint8, for display
-    done: int
-    total: int
-    seconds: float
 
 
 class SessionWorker(QObject):

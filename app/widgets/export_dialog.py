@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from app.controller import Controller
 from app.icons import icon
+from app.jobs import ExportJob
 from app.progress import Progress, format_duration
-from app.session_worker import ExportJob
 from colormnet.errors import OutputError
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
 

@@ -1,10 +1,10 @@
-"""The main window's commands that go through file dialogs: open, recent files, save, export, settings, exemplars."""
+"""The main window's commands that open dialogs: files, recent files, save, export, settings, weights, help."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
@@ -14,10 +14,11 @@ from app.project import PROJECT_SUFFIX
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QMenu
+    from PySide6.QtWidgets import QMenu, QWidget
 
     from app.controller import Controller
     from app.widgets.exemplar_panel import ExemplarPanel
+    from app.widgets.weights_dialog import WeightsDialog
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +32,17 @@ class FileCommands:
 
     controller: Controller
     actions_by_name: dict[str, QAction]
+    _weights_dialog: WeightsDialog | None
     recent_menu: QMenu
     exemplars: ExemplarPanel
 
     def show_error(self, message: str) -> None:
         raise NotImplementedError
+
+    @property
+    def _window(self) -> QWidget:
+        """The main window this mixin is part of, as the parent of the dialogs it opens."""
+        return cast("QWidget", self)
 
     def _connect_file_commands(self) -> None:
         a = self.actions_by_name
@@ -67,19 +74,19 @@ class FileCommands:
 
     def open_video_dialog(self) -> None:
         """Ask for a video file and open it."""
-        chosen, _ = QFileDialog.getOpenFileName(self, "Open video", "", VIDEO_FILTER)  # type: ignore[arg-type]
+        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open video", "", VIDEO_FILTER)
         if chosen:
             self.open_path(Path(chosen))
 
     def open_folder_dialog(self) -> None:
         """Ask for an image-sequence folder and open it."""
-        chosen = QFileDialog.getExistingDirectory(self, "Open image sequence")  # type: ignore[arg-type]
+        chosen = QFileDialog.getExistingDirectory(self._window, "Open image sequence")
         if chosen:
             self.open_path(Path(chosen))
 
     def open_project_dialog(self) -> None:
         """Ask for a project file and open it."""
-        chosen, _ = QFileDialog.getOpenFileName(self, "Open project", "", PROJECT_FILTER)  # type: ignore[arg-type]
+        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open project", "", PROJECT_FILTER)
         if chosen:
             self.open_path(Path(chosen))
 
@@ -111,7 +118,7 @@ class FileCommands:
         suggestion = str(
             project.path or (project.video.with_suffix(PROJECT_SUFFIX) if project.video else "untitled.cmnproj")
         )
-        chosen, _ = QFileDialog.getSaveFileName(self, "Save project", suggestion, PROJECT_FILTER)  # type: ignore[arg-type]
+        chosen, _ = QFileDialog.getSaveFileName(self._window, "Save project", suggestion, PROJECT_FILTER)
         return bool(chosen) and self._save(Path(chosen))
 
     def _save(self, path: Path) -> bool:
@@ -136,7 +143,7 @@ class FileCommands:
         if not project.dirty or project.video is None:
             return True
         answer = QMessageBox.question(
-            self,  # type: ignore[arg-type]
+            self._window,
             "Unsaved changes",
             f"Save the changes to {project.title}?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
@@ -152,7 +159,7 @@ class FileCommands:
         if not orphans:
             return False
         answer = QMessageBox.question(
-            self,  # type: ignore[arg-type]
+            self._window,
             "Restore project?",
             "ColorMNet Studio did not close properly last time. Restore the unsaved project?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -181,7 +188,7 @@ class FileCommands:
         if self.controller.frame_count == 0:
             self.show_error("Open a video before exporting.")
             return
-        dialog = ExportDialog(self.controller, self)  # type: ignore[arg-type]
+        dialog = ExportDialog(self.controller, self._window)
         dialog.open()
         self.export_dialog = dialog
 
@@ -190,7 +197,7 @@ class FileCommands:
         from app.widgets.settings_dialog import SettingsDialog
 
         c = self.controller
-        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, self)  # type: ignore[arg-type]
+        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, self._window)
 
         def apply() -> None:
             c.settings.cache_limit_bytes = dialog.cache_limit_bytes()
@@ -202,11 +209,37 @@ class FileCommands:
         dialog.open()
         self.settings_dialog = dialog
 
+    def show_weights_dialog(self, reason: str) -> None:
+        """Explain that the weights are missing and offer to download or locate them (not modal)."""
+        from app.widgets.weights_dialog import WeightsDialog
+
+        if self._weights_dialog is None:
+            self._weights_dialog = WeightsDialog(self.controller, reason, self._window)
+        else:
+            self._weights_dialog.set_reason(reason)
+        self._weights_dialog.show()
+        self._weights_dialog.raise_()
+
+    def show_log(self) -> None:
+        """Show the log file."""
+        from app.widgets.help_dialogs import LogDialog
+
+        LogDialog(self.controller.paths.log_file, self._window).open()
+
+    def show_about(self) -> None:
+        """Show versions and the weights' licence."""
+        from app.widgets.help_dialogs import AboutDialog
+
+        c = self.controller
+        AboutDialog(
+            engine_loaded=c.engine_ready, device=c.device, weights_random=c.weights_are_random, parent=self._window
+        ).open()
+
     # -- exemplars ---------------------------------------------------------------------------------------------
 
     def add_exemplar_from_file(self) -> None:
         """Ask for an image and pin it at the current frame."""
-        chosen, _ = QFileDialog.getOpenFileName(self, "Add exemplar", "", IMAGE_FILTER)  # type: ignore[arg-type]
+        chosen, _ = QFileDialog.getOpenFileName(self._window, "Add exemplar", "", IMAGE_FILTER)
         if chosen:
             self.controller.add_exemplar_file(Path(chosen))
 
@@ -215,7 +248,9 @@ class FileCommands:
         frame = self.exemplars.selected_frame()
         if frame is None:
             return
-        chosen, _ = QFileDialog.getOpenFileName(self, f"Replace the exemplar at frame {frame}", "", IMAGE_FILTER)  # type: ignore[arg-type]
+        chosen, _ = QFileDialog.getOpenFileName(
+            self._window, f"Replace the exemplar at frame {frame}", "", IMAGE_FILTER
+        )
         if chosen:
             self.controller.replace_exemplar(frame, Path(chosen))
 
@@ -226,7 +261,7 @@ class FileCommands:
             return
         last = max(0, self.controller.frame_count - 1)
         new_frame, ok = QInputDialog.getInt(
-            self,  # type: ignore[arg-type]
+            self._window,
             "Move exemplar",
             f"Move the exemplar at frame {frame} to frame:",
             self.controller.current_frame,

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -21,12 +19,17 @@ from PySide6.QtWidgets import (
 from app import autosave
 from app.controller import Controller
 from app.icons import icon
-from app.progress import Progress, format_duration
+from app.progress import Progress
 from app.widgets.actions import create_actions
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.file_menu import FileCommands
+from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
+
+if TYPE_CHECKING:
+    from app.widgets.weights_dialog import WeightsDialog
+    from colormnet.video import VideoInfo
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class MainWindow(QMainWindow, FileCommands):
         self.resize(1400, 860)
         self.actions_by_name = create_actions(self)
         self.last_message: QMessageBox | None = None
-        self._weights_dialog: QWidget | None = None
+        self._weights_dialog: WeightsDialog | None = None
         self.viewer = FrameViewer(self)
         self.timeline = Timeline(self)
         central = QWidget(self)
@@ -81,7 +84,8 @@ class MainWindow(QMainWindow, FileCommands):
             QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self._build_status_bar()
+        self.status = StudioStatusBar(self.actions_by_name["cancel"], self)
+        self.setStatusBar(self.status)
         self._build_menus_and_toolbar()
         self._play_timer = QTimer(self)
         self._play_timer.timeout.connect(self._on_play_timer_timeout)
@@ -95,25 +99,6 @@ class MainWindow(QMainWindow, FileCommands):
         self._update_enabled()
 
     # -- construction ------------------------------------------------------------------------------------------
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.video_label = QLabel("No video", self)
-        self.device_label = QLabel("Engine loading…", self)
-        self.progress_label = QLabel("", self)
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setMaximumWidth(180)
-        self.progress_bar.setTextVisible(False)
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setDefaultAction(self.actions_by_name["cancel"])
-        self.cancel_button.setAutoRaise(True)
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-            widget.setVisible(False)
-        bar.addPermanentWidget(self.progress_label)
-        bar.addPermanentWidget(self.progress_bar)
-        bar.addPermanentWidget(self.cancel_button)
-        bar.addPermanentWidget(self.video_label)
-        bar.addPermanentWidget(self.device_label)
 
     def _build_menus_and_toolbar(self) -> None:
         a = self.actions_by_name
@@ -322,15 +307,11 @@ class MainWindow(QMainWindow, FileCommands):
 
     # -- controller signals ------------------------------------------------------------------------------------
 
-    def _on_controller_video_opened(self, info: object) -> None:
-        fps = float(info.fps)  # type: ignore[attr-defined]
-        self.timeline.set_video(int(info.frame_count), fps)  # type: ignore[attr-defined]
+    def _on_controller_video_opened(self, info: VideoInfo) -> None:
+        fps = float(info.fps)
+        self.timeline.set_video(info.frame_count, fps)
         self.timeline.set_current(self.controller.current_frame)
-        kind = "image sequence" if info.is_image_sequence else Path(str(info.path)).suffix.lstrip(".")  # type: ignore[attr-defined]
-        self.video_label.setText(
-            f"{info.frame_count} frames · {fps:.3f} fps · {info.width}×{info.height} · "  # type: ignore[attr-defined]
-            f"{format_duration(info.duration)} · {info.bit_depth}-bit {kind}"  # type: ignore[attr-defined]
-        )
+        self.status.show_video(info)
         self.viewer.clear("Loading frame…")
         self._play_timer.setInterval(max(1, round(1000 / fps)) if fps > 0 else 40)
         self._update_enabled()
@@ -344,7 +325,7 @@ class MainWindow(QMainWindow, FileCommands):
         self._on_controller_segments_changed()
         if project.video is None:
             self.viewer.clear()
-            self.video_label.setText("No video")
+            self.status.show_video(None)
             self.timeline.set_video(0, 24.0)
         self._update_enabled()
 
@@ -360,37 +341,17 @@ class MainWindow(QMainWindow, FileCommands):
         self.viewer.set_frame(index, source, color)
 
     def _on_controller_model_state(self, state: str) -> None:
-        c = self.controller
-        texts = {
-            "idle": "Engine idle",
-            "loading": "Loading model…",
-            "ready": f"Device: {c.device.upper()}" + (" (random weights)" if c.weights_are_random else ""),
-            "missing": "No weights installed",
-            "failed": "Model failed to load",
-        }
-        self.device_label.setText(texts.get(state, state))
+        self.status.show_model_state(state, self.controller.device, self.controller.weights_are_random)
 
     def _on_controller_run_started(self, kind: str) -> None:
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-            widget.setVisible(True)
-        self.progress_label.setText("Exporting…" if kind == "export" else "Colorizing…")
-        self.progress_bar.setRange(0, 0)
+        self.status.run_started(kind)
         self._update_enabled()
 
     def _on_controller_progress(self, progress: Progress) -> None:
-        if not progress.total:
-            return
-        self.progress_bar.setRange(0, progress.total)
-        self.progress_bar.setValue(progress.done)
-        eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
-        self.progress_label.setText(f"{progress.done}/{progress.total} frames · {progress.fps:.2f} fps · ETA {eta}")
+        self.status.show_progress(progress)
 
     def _on_controller_run_finished(self, kind: str, cancelled: bool) -> None:
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-            widget.setVisible(False)
-        self.statusBar().showMessage(
-            "Cancelled." if cancelled else ("Export finished." if kind == "export" else "Colorization finished."), 8000
-        )
+        self.status.run_finished(kind, cancelled)
         self._update_enabled()
 
     # -- playback ----------------------------------------------------------------------------------------------
@@ -441,32 +402,6 @@ class MainWindow(QMainWindow, FileCommands):
         autosave.discard_autosave(self.controller.paths.autosave, self.controller.project)
         self.controller.discard_unsaved_files()
         event.accept()
-
-    def show_weights_dialog(self, reason: str) -> None:
-        """Explain that the weights are missing and offer to download or locate them (not modal)."""
-        from app.widgets.weights_dialog import WeightsDialog
-
-        if self._weights_dialog is None:
-            self._weights_dialog = WeightsDialog(self.controller, reason, self)
-        else:
-            self._weights_dialog.set_reason(reason)  # type: ignore[attr-defined]
-        self._weights_dialog.show()
-        self._weights_dialog.raise_()
-
-    def show_log(self) -> None:
-        """Show the log file."""
-        from app.widgets.help_dialogs import LogDialog
-
-        LogDialog(self.controller.paths.log_file, self).open()
-
-    def show_about(self) -> None:
-        """Show versions and the weights' licence."""
-        from app.widgets.help_dialogs import AboutDialog
-
-        c = self.controller
-        AboutDialog(
-            engine_loaded=c.engine_ready, device=c.device, weights_random=c.weights_are_random, parent=self
-        ).open()
 
     def paste_exemplar(self) -> None:
         """Pin the clipboard's image at the current frame."""

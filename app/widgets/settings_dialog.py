@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine_settings import DEVICES, ENGINES, PRECISIONS, EngineSettings
 from app.icons import icon
-from app.project import DEVICES, ENGINES, PRECISIONS, EngineSettings
 from colormnet.config import InferenceConfig
 
 _GIB = 1024**3

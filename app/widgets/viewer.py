@@ -215,7 +215,7 @@ class FrameViewer(QWidget):
         elif self._mode == "color_only":
             self._draw_pane(painter, panes[0], self._color, "Colorized")
         else:
-            self._draw_wipe(painter, panes[0])
+            self._draw_wipe(painter, panes[0], self._source)
 
     def _draw_pane(self, painter: QPainter, pane: QRectF, image: QImage | None, caption: str) -> None:
         painter.save()
@@ -228,12 +228,12 @@ class FrameViewer(QWidget):
         painter.restore()
         self._draw_caption(painter, pane, caption)
 
-    def _draw_wipe(self, painter: QPainter, pane: QRectF) -> None:
+    def _draw_wipe(self, painter: QPainter, pane: QRectF, source: QImage) -> None:
         target = self.image_rect(pane)
         x = self._divider_x()
         painter.save()
         painter.setClipRect(QRectF(pane.left(), pane.top(), max(0.0, x - pane.left()), pane.height()))
-        self._draw_image(painter, target, self._source)  # type: ignore[arg-type]
+        self._draw_image(painter, target, source)
         painter.setClipRect(QRectF(x, pane.top(), max(0.0, pane.right() - x), pane.height()))
         if self._color is None:
             self._draw_placeholder(

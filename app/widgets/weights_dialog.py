@@ -69,8 +69,8 @@ class WeightsDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        controller.sig_download_progress.connect(self._on_controller_download_progress)
-        controller.sig_download_finished.connect(self._on_controller_download_finished)
+        controller.download.sig_progress.connect(self._on_download_progress)
+        controller.download.sig_finished.connect(self._on_download_finished)
         controller.sig_model_state.connect(self._on_controller_model_state)
         self.adjustSize()
 
@@ -98,7 +98,7 @@ class WeightsDialog(QDialog):
         self.locate_button.setEnabled(False)
         self.close_button.setText("Cancel")
         self.status.setText("Connecting…")
-        self._controller.start_download()
+        self._controller.download.start()
 
     def _on_locate_clicked(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(
@@ -109,12 +109,12 @@ class WeightsDialog(QDialog):
 
     def _on_close_clicked(self) -> None:
         if self._downloading:
-            self._controller.cancel_download()
+            self._controller.download.cancel()
             self.status.setText("Cancelling…")
         else:
             self.close()
 
-    def _on_controller_download_progress(self, done: int, total: int) -> None:
+    def _on_download_progress(self, done: int, total: int) -> None:
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
@@ -122,7 +122,7 @@ class WeightsDialog(QDialog):
         else:
             self.status.setText(f"Downloaded {done / _MIB:.0f} MB")
 
-    def _on_controller_download_finished(self, ok: bool, message: str) -> None:
+    def _on_download_finished(self, ok: bool, message: str) -> None:
         self._downloading = False
         self.progress.setVisible(False)
         self.download_button.setEnabled(True)

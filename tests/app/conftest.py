@@ -21,8 +21,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from app.controller import Controller
+from app.engine_settings import EngineSettings
 from app.paths import AppPaths
-from app.project import EngineSettings
 from app.settings import AppSettings
 from app.worker import running_threads
 

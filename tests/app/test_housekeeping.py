@@ -69,7 +69,7 @@ def test_open_an_image_sequence_folder(qtbot, controller: Controller, tmp_path: 
         window.open_path(folder)
     info = opened.args[0]
     assert info.is_image_sequence and info.frame_count == 5
-    assert window.video_label.text().endswith("8-bit image sequence")
+    assert window.status.video_label.text().endswith("8-bit image sequence")
     controller.set_current_frame(3)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 3, timeout=10_000)
     assert controller.settings.recent_files()[0] == folder.resolve()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from app import autosave
-from app.project import EngineSettings, Project, ProjectError, files_dir_for
+from app.engine_settings import EngineSettings
+from app.project import Project, ProjectError, files_dir_for
 from colormnet.errors import ExemplarError
 
 

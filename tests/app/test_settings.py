@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from app.project import EngineSettings
+from app.engine_settings import EngineSettings
 from app.settings import MAX_RECENT, AppSettings
 
 

@@ -43,7 +43,7 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     assert "CC BY-NC-SA" in dialog.explanation.text()
     assert controller.model_state == "missing"
-    assert window.device_label.text() == "No weights installed"
+    assert window.status.device_label.text() == "No weights installed"
     # Open, scrub and pin exemplars meanwhile.
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
     controller.step(5)
@@ -83,7 +83,7 @@ def test_download_shows_progress_and_can_be_cancelled(qtbot, no_weights: MainWin
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.progress.value() == 250, timeout=10_000)  # a quarter of the way
     assert dialog.close_button.text() == "Cancel" and not dialog.locate_button.isEnabled()
-    with qtbot.waitSignal(controller.sig_download_finished, timeout=10_000) as finished:
+    with qtbot.waitSignal(controller.download.sig_finished, timeout=10_000) as finished:
         dialog.close_button.click()
     assert finished.args == [False, "The download was cancelled."]
     assert dialog.status.text() == "The download was cancelled." and dialog.download_button.isEnabled()
@@ -128,7 +128,7 @@ def test_a_model_failure_is_shown_as_a_message(
             controller.colorize_segment()
     assert window.last_message is not None and window.last_message.isVisible()
     assert "simulated kernel failure" in window.last_message.text()
-    assert not controller.busy and not window.progress_bar.isVisible()
+    assert not controller.busy and not window.status.progress_bar.isVisible()
     assert controller._session_thread.thread.isRunning()  # the worker survives and takes the next job
     with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         controller.colorize_range(0, 1)

@@ -1,4 +1,6 @@
-"""Exemplar editing for the controller: add (file, clipboard, drop, pinned frame), replace, move, remove, kind.
+"""Project edits for the controller: exemplars, in/out points, engine settings, saving.
+
+Exemplars can be added (file, clipboard, drop, pinned frame), replaced, moved, removed and given a kind.
 
 Adding and replacing need the image checked first (unreadable and grayscale images are refused with the library's
 one-sentence message). Decoding an image can take longer than a GUI handler may, and the library's image code
@@ -16,14 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QImage
 
 from app.png_codec import encode_png
 from colormnet.errors import ColorMNetError, ExemplarError
 
 if TYPE_CHECKING:
+    from app.engine_settings import EngineSettings
     from app.frame_cache import FrameCache
+    from app.jobs import ExemplarSpec
     from app.project import Project
+    from app.settings import AppSettings
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +46,18 @@ class PendingEdit:
     owned: bool  # the image file was written into the project by us (delete it when refused)
 
 
-class ExemplarEdits:
-    """Mixin of the controller holding the exemplar operations."""
+class ProjectEdits:
+    """Mixin of the controller holding the edits of the project."""
 
     project: Project
     cache: FrameCache | None
     current_frame: int
+    settings: AppSettings
+    # Signals of the controller (declared there).
+    sig_error: SignalInstance
+    sig_project_changed: SignalInstance
+    sig_edit_finished: SignalInstance
+    _sig_worker_exemplars: SignalInstance
     _pending_edits: dict[int, PendingEdit]
     _tokens = itertools.count(1)
 
@@ -58,8 +70,14 @@ class ExemplarEdits:
     def _request_image_check(self, token: int, path: Path) -> None:
         raise NotImplementedError
 
+    def _open_session(self) -> None:
+        raise NotImplementedError
+
+    def _specs(self) -> list[ExemplarSpec]:
+        raise NotImplementedError
+
     def _report(self, exc: ColorMNetError) -> None:
-        self.sig_error.emit(str(exc))  # type: ignore[attr-defined]
+        self.sig_error.emit(str(exc))
 
     # -- edits that need the image checked --------------------------------------------------------------------
 
@@ -142,11 +160,11 @@ class ExemplarEdits:
             self._refuse(ExemplarError(f"Cannot copy {edit.image.name} into the project ({exc.strerror or exc})."))
             return
         self._exemplars_changed()
-        self.sig_edit_finished.emit(True)  # type: ignore[attr-defined]
+        self.sig_edit_finished.emit(True)
 
     def _refuse(self, problem: ColorMNetError) -> None:
         self._report(problem)
-        self.sig_edit_finished.emit(False)  # type: ignore[attr-defined]
+        self.sig_edit_finished.emit(False)
 
     @staticmethod
     def _drop(edit: PendingEdit) -> None:
@@ -187,3 +205,51 @@ class ExemplarEdits:
             return False
         self._exemplars_changed()
         return True
+
+    # -- in/out points, settings, saving ----------------------------------------------------------------------
+
+    def save_project(self, path: str | Path | None = None) -> bool:
+        """Save the project (to ``path``, or where it was saved before); False (and a message) on failure."""
+        from app.project import ProjectError
+
+        target = Path(path) if path is not None else self.project.path
+        if target is None:
+            self.sig_error.emit("The project has no file yet; choose where to save it.")
+            return False
+        try:
+            self.project.save(target)
+        except ProjectError as exc:
+            self.sig_error.emit(str(exc))
+            return False
+        self._sig_worker_exemplars.emit(self._specs())  # the images now live next to the project
+        self.sig_project_changed.emit()
+        return True
+
+    def set_in_point(self, frame: int | None = None) -> None:
+        """Set the in point (the playhead by default)."""
+        frame = self.current_frame if frame is None else frame
+        out = self.project.out_point if self.project.out_point is None or self.project.out_point >= frame else None
+        self.project.set_in_out(frame, out)
+        self.sig_project_changed.emit()
+
+    def set_out_point(self, frame: int | None = None) -> None:
+        """Set the out point (the playhead by default)."""
+        frame = self.current_frame if frame is None else frame
+        start = self.project.in_point if self.project.in_point is None or self.project.in_point <= frame else None
+        self.project.set_in_out(start, frame)
+        self.sig_project_changed.emit()
+
+    def clear_in_out(self) -> None:
+        """Clear the in and out points."""
+        self.project.set_in_out(None, None)
+        self.sig_project_changed.emit()
+
+    def set_engine_settings(self, settings: EngineSettings) -> None:
+        """Change how frames are colorized; the session is reopened with the new settings."""
+        self.settings.set_engine_settings(settings)
+        if settings == self.project.settings:
+            return
+        self.project.settings = settings
+        self.project.dirty = True
+        self.sig_project_changed.emit()
+        self._open_session()

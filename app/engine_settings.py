@@ -1,0 +1,55 @@
+"""How frames are colorized: the engine settings a project stores and the settings dialog edits (Qt-free)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("colormnet",)
+DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the user can set about how frames are colorized."""
+
+    engine: str = "colormnet"  # only ColorMNet exists for now
+    device: str = "auto"  # auto | cuda | cpu
+    precision: str = "auto"  # auto | fp32 | fp16 | bf16
+    process_size: int = 540  # cap on the short side at which the model runs
+    mem_every: int = 5  # a frame becomes a memory frame every this many frames
+    top_k: int = 30  # k of the top-k memory readout
+    max_mid_term_frames: int = 10  # working-memory frames that trigger consolidation
+    min_mid_term_frames: int = 5  # working-memory frames kept after consolidation
+    num_prototypes: int = 128  # long-term prototypes made per consolidation
+    max_long_term_elements: int = 10000  # long-term capacity before eviction
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready values."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineSettings:
+        """Build settings from stored values, keeping defaults for missing or invalid entries."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            default = getattr(defaults, f.name)
+            try:
+                value = type(default)(data[f.name])
+            except (TypeError, ValueError):
+                logger.warning("ignoring invalid setting %s=%r", f.name, data[f.name])
+                continue
+            values[f.name] = value
+        settings = replace(defaults, **values)
+        choices = {"engine": ENGINES, "device": DEVICES, "precision": PRECISIONS}
+        for name, allowed in choices.items():
+            if getattr(settings, name) not in allowed:
+                settings = replace(settings, **{name: getattr(defaults, name)})
+        return settings

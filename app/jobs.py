@@ -1,0 +1,78 @@
+"""The messages passed between the controller and the session worker: plain frozen dataclasses, no Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from app.engine_settings import EngineSettings
+from app.frame_cache import FrameCache
+
+RunScope = Literal["segment", "from_here", "all", "range"]
+
+
+@dataclass(frozen=True)
+class ExemplarSpec:
+    """An exemplar as the worker needs it: where its image file is and how to use it."""
+
+    frame: int
+    image: Path
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What to open a session with."""
+
+    video: Path
+    weights: Path | None
+    settings: EngineSettings
+    cache: FrameCache
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """A segment of the session, with the cache key of its frames ("" when it cannot be computed yet)."""
+
+    start: int
+    stop: int
+    anchor: int
+    exemplar_frame: int
+    key: str
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Which frames to colorize: the segment under ``frame``, from ``frame`` on, everything, or ``[frame, stop)``."""
+
+    scope: RunScope
+    frame: int = 0
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """An export: frames ``[start, stop)`` to ``path`` with one of the core's codecs."""
+
+    path: Path
+    codec: str
+    start: int
+    stop: int
+    audio: bool
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class ColorizedFrame:
+    """One frame the worker produced (already in the cache)."""
+
+    index: int
+    key: str
+    rgb: np.ndarray  # HxWx3 uint8, for display
+    done: int
+    total: int
+    seconds: float

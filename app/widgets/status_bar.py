@@ -1,0 +1,91 @@
+"""The status bar: facts about the video, the device in use, and the progress of a run with its cancel button."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+
+from app.progress import Progress, format_duration
+
+if TYPE_CHECKING:
+    from colormnet.video import VideoInfo
+
+_MODEL_TEXTS = {
+    "idle": "Engine idle",
+    "loading": "Loading model…",
+    "missing": "No weights installed",
+    "failed": "Model failed to load",
+}
+
+
+def describe_video(info: VideoInfo) -> str:
+    """One line about a video: frames, rate, size, duration and bit depth."""
+    kind = "image sequence" if info.is_image_sequence else Path(info.path).suffix.lstrip(".")
+    return (
+        f"{info.frame_count} frames · {float(info.fps):.3f} fps · {info.width}×{info.height} · "
+        f"{format_duration(info.duration)} · {info.bit_depth}-bit {kind}"
+    )
+
+
+class StudioStatusBar(QStatusBar):
+    """The main window's status bar.
+
+    Args:
+        cancel: The action that cancels a run (shown as a button while one goes on).
+        parent: Parent widget.
+    """
+
+    def __init__(self, cancel: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.video_label = QLabel("No video", self)
+        self.device_label = QLabel("Engine loading…", self)
+        self.progress_label = QLabel("", self)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setTextVisible(False)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setDefaultAction(cancel)
+        self.cancel_button.setAutoRaise(True)
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
+            self.addPermanentWidget(widget)
+        self._show_run(False)
+
+    def show_video(self, info: VideoInfo | None) -> None:
+        """Describe the open video (None: no video)."""
+        self.video_label.setText(describe_video(info) if info is not None else "No video")
+
+    def show_model_state(self, state: str, device: str, random_weights: bool) -> None:
+        """Show the model's state, and the device once it is loaded."""
+        if state == "ready":
+            text = f"Device: {device.upper()}" + (" (random weights)" if random_weights else "")
+        else:
+            text = _MODEL_TEXTS.get(state, state)
+        self.device_label.setText(text)
+
+    def run_started(self, kind: str) -> None:
+        """Show a busy bar and the cancel button."""
+        self._show_run(True)
+        self.progress_label.setText("Exporting…" if kind == "export" else "Colorizing…")
+        self.progress_bar.setRange(0, 0)
+
+    def show_progress(self, progress: Progress) -> None:
+        """Show frames done, frames per second and the time left."""
+        if not progress.total:
+            return
+        self.progress_bar.setRange(0, progress.total)
+        self.progress_bar.setValue(progress.done)
+        eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
+        self.progress_label.setText(f"{progress.done}/{progress.total} frames · {progress.fps:.2f} fps · ETA {eta}")
+
+    def run_finished(self, kind: str, cancelled: bool) -> None:
+        """Hide the progress and say how the run ended."""
+        self._show_run(False)
+        notes = {"colorize": "Colorization finished.", "export": "Export finished."}
+        self.showMessage("Cancelled." if cancelled else notes.get(kind, "Finished."), 8000)
+
+    def _show_run(self, visible: bool) -> None:
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            widget.setVisible(visible)
