@@ -218,28 +218,31 @@ class SessionWorker(QObject):
         from colormnet.session import Exemplar
 
         exemplars = []
+        loaded: dict[tuple[Path, int], np.ndarray] = {}
         for spec in self._specs:
             try:
-                image = self._load_image(spec.image, load_exemplar_image)
+                key, image = self._load_image(spec.image, load_exemplar_image)
             except ColorMNetError as exc:
                 self.sig_error.emit(str(exc))
                 continue
+            loaded[key] = image
             exemplars.append(Exemplar(frame=spec.frame, image=image, kind=spec.kind, name=spec.name))  # type: ignore[arg-type]
+        self._images = loaded  # images of removed or replaced exemplars are let go
         try:
             self._session.set_exemplars(exemplars)
         except ColorMNetError as exc:
             self.sig_error.emit(str(exc))
         self._refresh_segments()
 
-    def _load_image(self, path: Path, loader: Any) -> np.ndarray:
+    def _load_image(self, path: Path, loader: Any) -> tuple[tuple[Path, int], np.ndarray]:
+        """An exemplar image, decoded once per file version."""
         try:
             stamp = path.stat().st_mtime_ns
         except OSError:
             stamp = -1
         key = (path, stamp)
-        if key not in self._images:
-            self._images[key] = loader(path)
-        return self._images[key]
+        image = self._images.get(key)
+        return key, image if image is not None else loader(path)
 
     def _refresh_segments(self) -> None:
         session = self._require_session()
