@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from app.engine_settings import CHECKPOINT_ENGINE, ENGINES
 from app.frame_cache import FrameCache
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
 from app.jobs import ExemplarSpec, OpenRequest, RunRequest, SegmentInfo
@@ -103,6 +104,8 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.device = ""
         self.weights_are_random = False
         self.engine_ready = False
+        self.available_engines = [CHECKPOINT_ENGINE]  # until the library says which it has
+        self.model_problem = ""
         self.follow_playhead = settings.follow_playhead
         self._weights_override = weights
         self._run: Run | None = None
@@ -240,13 +243,17 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._set_model_state("loading")
         self._sig_worker_exemplars.emit(self._specs())
         self._sig_worker_open.emit(
-            OpenRequest(self.project.video, self.weights_path(), self.project.settings, self.cache)
+            OpenRequest(self.project.video, self._session_weights(), self.project.settings, self.cache)
         )
         self._sig_worker_load_model.emit()
 
     def weights_path(self) -> Path | None:
         """The checkpoint to use: the command line's, else the one in the settings, else the library's default."""
         return self._weights_override or self.settings.weights_path
+
+    def _session_weights(self) -> Path | None:
+        """What the session gets as weights: the ColorMNet checkpoint, or None (other engines find their own)."""
+        return self.weights_path() if self.project.settings.engine == CHECKPOINT_ENGINE else None
 
     def set_weights_path(self, path: Path) -> None:
         """Use the checkpoint at ``path`` from now on (remembered in the settings)."""
@@ -311,8 +318,9 @@ class Controller(QObject, ProjectEdits, RunControl):
 
     # -- worker state ------------------------------------------------------------------------------------------
 
-    def _on_worker_engine_ready(self) -> None:
+    def _on_worker_engine_ready(self, engines: list[str]) -> None:
         self.engine_ready = True
+        self.available_engines = [name for name in engines if name in ENGINES] or [CHECKPOINT_ENGINE]
         self.sig_status.emit("Colorization engine ready.")
 
     def _on_worker_opened(self, info: object) -> None:
@@ -339,9 +347,10 @@ class Controller(QObject, ProjectEdits, RunControl):
 
     def _on_worker_model_failed(self, message: str, weights_problem: bool) -> None:
         self._restart = None
+        self.model_problem = message
         self._set_model_state("missing" if weights_problem else "failed")
-        if weights_problem:
-            self.sig_weights_missing.emit(message)
+        if weights_problem and self.project.settings.engine == CHECKPOINT_ENGINE:
+            self.sig_weights_missing.emit(message)  # the app can download or locate this checkpoint
         else:
             self.sig_error.emit(message)
 

@@ -8,7 +8,10 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-ENGINES = ("colormnet",)
+#: Engines the settings may name; which of them this installation has is asked of the library at run time.
+ENGINES = ("colormnet", "propagate", "deepexemplar")
+#: The engine whose checkpoint the app can download or locate (the others bring their own weights, or none).
+CHECKPOINT_ENGINE = "colormnet"
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
@@ -17,7 +20,7 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 class EngineSettings:
     """Everything the user can set about how frames are colorized."""
 
-    engine: str = "colormnet"  # only ColorMNet exists for now
+    engine: str = "colormnet"  # one of ENGINES
     device: str = "auto"  # auto | cuda | cpu
     precision: str = "auto"  # auto | fp32 | fp16 | bf16
     process_size: int = 540  # cap on the short side at which the model runs

@@ -76,3 +76,4 @@ class ColorizedFrame:
     done: int
     total: int
     seconds: float
+    notice: str = ""  # something the user must be told (a fallback after the GPU ran out of memory)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import SignalInstance
 
+from app.engine_settings import CHECKPOINT_ENGINE
 from app.jobs import ColorizedFrame, ExportJob, RunRequest
 from app.progress import RunMeter
 
@@ -37,6 +38,7 @@ class RunControl:
     project: Project
     video_info: VideoInfo | None
     model_state: str
+    model_problem: str
     current_frame: int
     follow_playhead: bool
     colorized: np.ndarray
@@ -46,6 +48,7 @@ class RunControl:
     # Signals of the controller (declared there).
     sig_error: SignalInstance
     sig_weights_missing: SignalInstance
+    sig_status: SignalInstance
     sig_run_started: SignalInstance
     sig_progress: SignalInstance
     sig_run_finished: SignalInstance
@@ -113,7 +116,10 @@ class RunControl:
             self.sig_error.emit("A run is already going on; wait for it or cancel it first.")
             return False
         if self.model_state == "missing":
-            self.sig_weights_missing.emit("The ColorMNet weights are not installed; download or locate them first.")
+            if self.project.settings.engine == CHECKPOINT_ENGINE:
+                self.sig_weights_missing.emit("The ColorMNet weights are not installed; download or locate them first.")
+            else:
+                self.sig_error.emit(self.model_problem)
             return False
         return True
 
@@ -128,6 +134,8 @@ class RunControl:
         if self._run is None or self._run.cancel.is_set():
             return  # the tail of a cancelled run: cached, but neither counted nor followed
         self.sig_progress.emit(self._meter.update(frame.done, frame.total))
+        if frame.notice:
+            self.sig_status.emit(frame.notice)
         if self.follow_playhead:
             self.set_current_frame(frame.index)
         if frame.index == self.current_frame:

@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 class SessionWorker(QObject):
     """Owns the :class:`~colormnet.session.Session`; lives on its own QThread."""
 
-    sig_engine_ready = Signal()
-    """torch and the session module are imported."""
+    sig_engine_ready = Signal(list)
+    """torch and the session module are imported; carries the names of the engines this installation has."""
     sig_opened = Signal(object)
     """The video opened; carries its VideoInfo."""
     sig_segments = Signal(object)
@@ -69,11 +69,14 @@ class SessionWorker(QObject):
         """Import torch and the session module, so the first real job does not wait for them."""
         try:
             import colormnet.session  # noqa: F401
+            from colormnet.engines import available_engines
+
+            engines = available_engines()
         except Exception as exc:
             logger.exception("cannot import the colorization engine")
             self.sig_error.emit(f"The colorization engine cannot start ({exc}); see the log file.")
             return
-        self.sig_engine_ready.emit()
+        self.sig_engine_ready.emit(engines)
 
     @Slot(object)
     def open(self, request: OpenRequest) -> None:
@@ -294,7 +297,9 @@ class SessionWorker(QObject):
                 self._cache.put(key, result.index, stored)
             display = stored if stored.dtype == np.uint8 else (stored >> 8).astype(np.uint8)
             self.sig_frame.emit(
-                ColorizedFrame(result.index, key, display, result.done, result.total, float(result.seconds))
+                ColorizedFrame(
+                    result.index, key, display, result.done, result.total, float(result.seconds), result.notice
+                )
             )
 
     def _write_frames(self, writer: Any, job: ExportJob, cancel: threading.Event) -> None:
@@ -338,6 +343,7 @@ def _session_config(settings: EngineSettings) -> Any:
         max_long_term_elements=settings.max_long_term_elements,
     )
     return SessionConfig(
+        engine=settings.engine,
         device=settings.device,  # type: ignore[arg-type]
         precision=settings.precision,  # type: ignore[arg-type]
         process_size=settings.process_size,

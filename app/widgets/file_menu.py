@@ -197,7 +197,7 @@ class FileCommands:
         from app.widgets.settings_dialog import SettingsDialog
 
         c = self.controller
-        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, self._window)
+        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.available_engines, self._window)
 
         def apply() -> None:
             c.settings.cache_limit_bytes = dialog.cache_limit_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
@@ -24,7 +25,9 @@ from colormnet.config import InferenceConfig
 
 _GIB = 1024**3
 _LABELS = {
-    "colormnet": "ColorMNet (exemplar-based, memory propagation)",
+    "colormnet": "ColorMNet (memory network, for the final render)",
+    "propagate": "Propagate (optical flow, no weights, fast on the CPU)",
+    "deepexemplar": "Deep Exemplar (Zhang et al. 2019, its own weights)",
     "auto": "Automatic",
     "cuda": "CUDA (GPU)",
     "cpu": "CPU",
@@ -57,14 +60,22 @@ class SettingsDialog(QDialog):
     Args:
         settings: The values to start from.
         cache_limit_bytes: The frame cache's size bound.
+        engines: The engines this installation has (the library says which once it has loaded).
         parent: Parent widget.
     """
 
-    def __init__(self, settings: EngineSettings, cache_limit_bytes: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        cache_limit_bytes: int,
+        engines: Sequence[str] = ENGINES[:1],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setWindowIcon(icon("settings"))
-        self.engine = _combo(self, ENGINES, settings.engine, "The colorization method")
+        offered = tuple(engines) + ((settings.engine,) if settings.engine not in engines else ())
+        self.engine = _combo(self, offered, settings.engine, "The colorization method")
         self.device = _combo(
             self, DEVICES, settings.device, "Where the model runs; Automatic picks CUDA when available"
         )

@@ -138,9 +138,13 @@ def test_timeline_scrubbing(qtbot, window: MainWindow) -> None:
 
 def test_settings_dialog_applies_and_validates(qtbot, window: MainWindow) -> None:
     controller = window.controller
-    dialog = SettingsDialog(controller.project.settings, controller.settings.cache_limit_bytes, window)
+    qtbot.waitUntil(lambda: controller.engine_ready, timeout=RUN_TIMEOUT_MS)
+    assert controller.available_engines[0] == "colormnet" and "propagate" in controller.available_engines
+    dialog = SettingsDialog(
+        controller.project.settings, controller.settings.cache_limit_bytes, controller.available_engines, window
+    )
     qtbot.addWidget(dialog)
-    assert [dialog.engine.itemData(i) for i in range(dialog.engine.count())] == ["colormnet"]
+    assert [dialog.engine.itemData(i) for i in range(dialog.engine.count())] == controller.available_engines
     dialog.memory["min_mid_term_frames"].setValue(9)
     dialog.memory["max_mid_term_frames"].setValue(5)
     dialog._on_buttons_accepted()

@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,34 @@ def test_download_success_loads_the_model(
         dialog.download_button.click()
     assert controller.settings.weights_path == target
     assert not dialog.isVisible()
+
+
+def test_the_weights_free_engine_colorizes_without_weights(
+    qtbot, no_weights: MainWindow, colour_frames: dict[int, Path]
+) -> None:
+    controller = no_weights.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    with qtbot.waitSignal(controller.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS):
+        controller.set_engine_settings(replace(controller.project.settings, engine="propagate"))
+    wait_for_segments(qtbot, controller, 1)
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.colorize_range(0, 3)
+    assert finished.args == ["colorize", False]
+    assert controller.colorized[:3].all() and not controller.colorized[3:].any()
+    assert no_weights.status.device_label.text() == "Device: CPU"
+
+
+def test_other_engines_missing_weights_are_a_message(
+    qtbot, no_weights: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
+    controller = no_weights.controller
+    monkeypatch.setenv("COLORMNET_DEEPEXEMPLAR_WEIGHTS", str(tmp_path / "no-such-folder"))
+    no_weights._weights_dialog.hide()  # type: ignore[union-attr]
+    with qtbot.waitSignal(controller.sig_error, timeout=RUN_TIMEOUT_MS) as error:
+        controller.set_engine_settings(replace(controller.project.settings, engine="deepexemplar"))
+    assert "no-such-folder" in error.args[0]
+    assert controller.model_state == "missing"
+    assert not no_weights._weights_dialog.isVisible()  # type: ignore[union-attr]  # the ColorMNet dialog stays away
 
 
 def test_a_model_failure_is_shown_as_a_message(
