@@ -39,7 +39,7 @@ def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_p
     output.parent.mkdir()
     dialog.path.setText(str(output))
     colorized: list[int] = []
-    controller._session_thread.worker.sig_frame.connect(lambda frame: colorized.append(frame.index))  # type: ignore[attr-defined]
+    controller._session_worker.sig_frame.connect(lambda frame: colorized.append(frame.index))
     with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [True, str(output)]
@@ -84,7 +84,8 @@ def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, t
     output = tmp_path / "cancelled.mkv"
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     dialog.path.setText(str(output))
-    controller._session_thread.worker.sig_frame.connect(lambda frame: dialog.cancel_button.click())  # type: ignore[attr-defined]
+    # The controller reports progress on the GUI thread as each frame arrives: press Cancel at the first one.
+    controller.sig_progress.connect(lambda progress: progress.done and dialog.cancel_button.click())
     with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [False, "The export was cancelled."]
