@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,42 @@ def test_delete_removes_an_exemplar_only_from_the_panel(
     window.exemplars.list.setFocus()
     qtbot.keyClick(window.exemplars.list, Qt.Key.Key_Delete)
     assert controller.project.exemplars == []
+
+
+def test_playhead_stays_when_not_following_and_status_shows_progress(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path]
+) -> None:
+    controller = window.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    window.actions_by_name["follow"].setChecked(False)
+    assert controller.settings.follow_playhead is False
+    controller.set_current_frame(10)
+    labels: list[str] = []
+    controller.sig_progress.connect(lambda progress: labels.append(window.status.progress_label.text()))
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_range(0, 3)
+    assert controller.current_frame == 10  # the playhead stayed
+    assert controller.colorized[:3].all()
+    assert re.fullmatch(r"3/3 frames · \d+\.\d\d fps · ETA 0:00", labels[-1]), labels
+    assert not window.status.progress_bar.isVisible()
+    assert window.status.currentMessage() == "Colorization finished."
+
+
+def test_drop_a_video_and_the_recent_files_menu(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    controller = window.controller
+    other = tmp_path / "copy.mp4"
+    other.write_bytes(controller.project.video.read_bytes())  # type: ignore[union-attr]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        window.viewer.dropEvent(event)
+    assert controller.project.video == other.resolve()
+    window.recent_menu.aboutToShow.emit()
+    names = [action.text() for action in window.recent_menu.actions() if action.text()]
+    assert names[0] == "copy.mp4" and "Clear list" in names
