@@ -16,7 +16,7 @@ from colormnet.inference.memory_manager import similarity, sparse_top_k_readout,
 from colormnet.model.blocks import GroupResBlock, broadcast_cat
 from colormnet.model.local_attention import LocalAttention, dense_local_attention
 from colormnet.model.network import ColorMNet
-from colormnet.model.rewrites import conv_after_upsample, conv_of_broadcast_cat, conv_of_gray
+from colormnet.model.rewrites import conv_after_upsample, conv_bn, conv_of_broadcast_cat, conv_of_gray
 from colormnet.video import VideoReader
 
 
@@ -57,6 +57,17 @@ def test_gray_input_convolves_once_with_summed_kernels() -> None:
     with torch.inference_mode():
         literal = conv(torch.cat([gray.expand(-1, 3, -1, -1), rest], dim=1))
         torch.testing.assert_close(conv_of_gray(conv, gray, rest), literal, atol=1e-5, rtol=0)
+
+
+def test_batch_norm_folded_into_the_convolution() -> None:
+    torch.manual_seed(5)
+    conv, bn = torch.nn.Conv2d(6, 8, 3, stride=2, padding=1), torch.nn.BatchNorm2d(8).eval()
+    for t in (bn.weight, bn.bias, bn.running_mean):
+        torch.nn.init.normal_(t)
+    bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(1, 6, 15, 16)
+    with torch.inference_mode():
+        torch.testing.assert_close(conv_bn(conv, bn, x), bn(conv(x)), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("size", [(1, 1), (4, 23), (17, 6)])

@@ -13,7 +13,7 @@ from torch import nn
 from colormnet.model.blocks import LayerNorm2d
 from colormnet.model.dinov2 import VisionTransformer
 from colormnet.model.resnet import bottleneck_layer
-from colormnet.model.rewrites import conv_after_upsample, conv_of_gray
+from colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
 
 
 class CrossChannelAttention(nn.Module):
@@ -80,6 +80,7 @@ class DinoBranch(nn.Module):
 
     def __init__(self, vit: VisionTransformer, out_dim: int = 1536) -> None:
         super().__init__()
+        self.fast = True  # batch norm folded into conv3
         self.backbone = vit
         self.conv3 = nn.Conv2d(out_dim, out_dim, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_dim)
@@ -87,7 +88,7 @@ class DinoBranch(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``B x 3 x Hp x Wp`` (or the ``B x 1`` luminance plane) -> ``B x 1536 x h x w``."""
         feats = torch.cat(self.backbone.get_intermediate_layers(x, n=4), dim=1)  # B x 1536 x Hp/14 x Wp/14
-        feats = F.relu(self.bn3(self.conv3(feats)))
+        feats = F.relu(conv_bn(self.conv3, self.bn3, feats) if self.fast else self.bn3(self.conv3(feats)))
         gh, gw = feats.shape[-2:]
         size = (gh * 14 // 16, gw * 14 // 16)
         return F.interpolate(feats, size=size, mode="bilinear", align_corners=False)
@@ -120,8 +121,12 @@ class KeyEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if x.shape[1] == 1 and not self.fast:
             x = x.expand(-1, 3, -1, -1)
-        r = self.conv1(x) if x.shape[1] == 3 else conv_of_gray(self.conv1, x)
-        r = self.maxpool(F.relu(self.bn1(r)))
+        if self.fast:
+            weight = self.conv1.weight if x.shape[1] == 3 else gray_kernels(self.conv1)
+            r = conv_bn(self.conv1, self.bn1, x, weight)
+        else:
+            r = self.bn1(self.conv1(x))
+        r = self.maxpool(F.relu(r))
         r4 = self.res2(r)  # B x 256 x Hp/4
         r8 = self.layer2(r4)  # B x 512 x Hp/8
         r16 = self.layer3(r8)  # B x 1024 x Hp/16

@@ -10,6 +10,7 @@ another order); the literal forms stay in the modules, selected by their ``fast`
   shared channels ``x`` is the same for all objects and is computed once.
 * :func:`conv_of_gray` -- a convolution whose RGB input is one luminance plane repeated: the kernels are summed over
   the repeated channels and the plane is convolved once.
+* :func:`conv_bn` -- a convolution followed by an inference-mode batch norm, folded into one convolution.
 
 Legend: ``O`` objects (grouped tensors ``B x O x C x H x W``), ``r`` the upsampling ratio.
 """
@@ -78,6 +79,29 @@ def conv_of_gray(conv: nn.Conv2d, gray: torch.Tensor, rest: torch.Tensor | None 
     Returns:
         What ``conv`` returns on the repeated input.
     """
-    weight = torch.cat([conv.weight[:, :3].sum(1, keepdim=True), conv.weight[:, 3:]], dim=1)
     inputs = gray if rest is None else torch.cat([gray, rest], dim=1)
-    return F.conv2d(inputs, weight, conv.bias, stride=conv.stride, padding=conv.padding)
+    return F.conv2d(inputs, gray_kernels(conv), conv.bias, stride=conv.stride, padding=conv.padding)
+
+
+def conv_bn(
+    conv: nn.Conv2d, bn: nn.BatchNorm2d, x: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``bn(conv(x))`` with the inference-mode batch norm folded into the convolution's weights and bias.
+
+    Args:
+        conv: the convolution.
+        bn: the batch norm after it (running statistics).
+        x: the input.
+        weight: replaces ``conv.weight`` (e.g. kernels summed by the luminance rewrite).
+    """
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # type: ignore[operator]
+    bias = bn.bias - bn.running_mean * scale  # type: ignore[operator]
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    weight = conv.weight if weight is None else weight
+    return F.conv2d(x, weight * scale[:, None, None, None], bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+def gray_kernels(conv: nn.Conv2d) -> torch.Tensor:
+    """The weights of ``conv`` for an input whose first three channels are one repeated plane."""
+    return torch.cat([conv.weight[:, :3].sum(1, keepdim=True), conv.weight[:, 3:]], dim=1)

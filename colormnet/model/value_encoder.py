@@ -11,7 +11,7 @@ from torch import nn
 
 from colormnet.model.blocks import FusionBlock, HiddenReinforcer
 from colormnet.model.resnet import basic_layer
-from colormnet.model.rewrites import conv_of_gray
+from colormnet.model.rewrites import conv_bn, gray_kernels
 
 
 class ValueEncoder(nn.Module):
@@ -47,11 +47,13 @@ class ValueEncoder(nn.Module):
             image = image.expand(-1, 3, -1, -1)
         own_other = torch.stack([chroma, chroma.flip(1)], dim=1)  # B x O x 2 x Hp x Wp: [a, b] and [b, a]
         planes = image.unsqueeze(1).expand(-1, 2, -1, -1, -1).flatten(0, 1)  # (B*O) x 3 (or 1) x Hp x Wp
-        if image.shape[1] == 3:
-            g = self.conv1(torch.cat([planes, own_other.flatten(0, 1)], dim=1))
+        inputs = torch.cat([planes, own_other.flatten(0, 1)], dim=1)  # [L' x3 (or x1), own, other]
+        if self.fast:
+            weight = self.conv1.weight if image.shape[1] == 3 else gray_kernels(self.conv1)
+            g = conv_bn(self.conv1, self.bn1, inputs, weight)
         else:
-            g = conv_of_gray(self.conv1, planes, own_other.flatten(0, 1))
-        g = self.maxpool(F.relu(self.bn1(g)))
+            g = self.bn1(self.conv1(inputs))
+        g = self.maxpool(F.relu(g))
         g = self.layer3(self.layer2(self.layer1(g)))  # (B*O) x 256 x h x w
         if g.shape[-2:] != f16.shape[-2:]:
             g = F.interpolate(g, size=f16.shape[-2:], mode="bilinear", align_corners=False)
