@@ -54,12 +54,13 @@ def session_speed(
         with Session(video, weights=weights, config=SessionConfig(engine=engine)) as session:
             session.set_exemplars([exemplar])
             device = torch.device(session.device)
-            loads, times = [load_average()], []
-            began = time.perf_counter()
+            loads, times, cpu_times = [load_average()], [], []
+            began, cpu = time.perf_counter(), time.process_time()
             for _ in session.colorize():
-                now = time.perf_counter()
+                now, cpu_now = time.perf_counter(), time.process_time()
                 times.append(now - began)
-                began = now
+                cpu_times.append(cpu_now - cpu)
+                began, cpu = now, cpu_now
             loads.append(load_average())
     measured = times[warmup:]
     return {
@@ -70,6 +71,7 @@ def session_speed(
         "frames": len(measured),
         "warmup": warmup,
         "seconds_per_frame": median(measured),
+        "cpu_seconds_per_frame": median(cpu_times[warmup:]),
         "seconds_min": min(measured),
         "seconds_max": max(measured),
         "first_frame_seconds": times[0],
@@ -99,6 +101,7 @@ def fast_vs_reference(weights: Path, width: int, height: int, frames: int, warmu
         network.fast = path == "fast"
         engine.reset()  # picks the readout that goes with the path
     times: dict[str, list[float]] = {"fast": [], "reference": []}
+    cpu_times: dict[str, list[float]] = {"fast": [], "reference": []}
     difference = 0.0
     loads = [load_average()]
     for t, plane in enumerate(planes):
@@ -106,8 +109,9 @@ def fast_vs_reference(weights: Path, width: int, height: int, frames: int, warmu
         for path, engine in engines.items():
             network.fast = path == "fast"
             ex = exemplar if t == 0 else None
-            seconds, out[path] = timed(lambda e=engine, p=plane, ex=ex: e.step(p, ex), device)  # type: ignore[misc]
+            seconds, cpu, out[path] = timed(lambda e=engine, p=plane, ex=ex: e.step(p, ex), device)  # type: ignore[misc]
             times[path].append(seconds)
+            cpu_times[path].append(cpu)
         difference = max(difference, (out["fast"] - out["reference"]).abs().max().item())
     network.fast = True
     loads.append(load_average())
@@ -122,6 +126,9 @@ def fast_vs_reference(weights: Path, width: int, height: int, frames: int, warmu
         "fast_seconds": fast,
         "reference_seconds": reference,
         "speedup": reference / fast,
+        "fast_cpu_seconds": median(cpu_times["fast"][warmup:]),
+        "reference_cpu_seconds": median(cpu_times["reference"][warmup:]),
+        "cpu_speedup": median(cpu_times["reference"][warmup:]) / median(cpu_times["fast"][warmup:]),
         "per_frame_ratio_median": median(
             [r / f for f, r in zip(times["fast"][warmup:], times["reference"][warmup:], strict=True)]
         ),

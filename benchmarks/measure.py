@@ -76,13 +76,17 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, object]:
-    """Runs ``fn`` and returns its wall-clock seconds (GPU work included) and its result."""
+def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, float, object]:
+    """Runs ``fn``; returns its wall-clock seconds (GPU work included), the process's CPU seconds, and its result.
+
+    CPU seconds are much less sensitive to other processes than wall-clock time on a shared machine (with ``n``
+    threads fully busy, wall-clock time is about CPU time / ``n``).
+    """
     synchronize(device)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     out = fn()
     synchronize(device)
-    return time.perf_counter() - began, out
+    return time.perf_counter() - began, time.process_time() - cpu, out
 
 
 def median(values: list[float]) -> float:
