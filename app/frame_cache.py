@@ -6,7 +6,8 @@ unchanged; editing one exemplar changes only the keys of the segments it governs
 source's bit depth, the total size is bounded and the least recently used frames go first.
 
 The cache is shared by the GUI thread (lookups), the frame loader (reads) and the session worker (writes); every
-method is thread-safe.
+method is thread-safe. What earlier runs left on disk is indexed on first use; the session worker calls
+:meth:`FrameCache.scan` when it opens a session, so a large cache is never indexed on the GUI thread.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 import shutil
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +53,7 @@ class FrameCache:
         self._entries: OrderedDict[tuple[str, int], int] = OrderedDict()  # (folder, index) -> bytes, LRU first
         self._by_folder: dict[str, set[int]] = {}
         self._total = 0
-        self._scan()
+        self._scanned = False
 
     @property
     def root(self) -> Path:
@@ -60,7 +63,7 @@ class FrameCache:
     @property
     def size_bytes(self) -> int:
         """Bytes currently used by cached frames."""
-        with self._lock:
+        with self._locked():
             return self._total
 
     @property
@@ -70,19 +73,19 @@ class FrameCache:
 
     def set_limit(self, limit_bytes: int) -> None:
         """Change the size bound, evicting frames at once if the cache is now too large."""
-        with self._lock:
+        with self._locked():
             self._limit = int(limit_bytes)
             doomed = self._evict_locked(keep=None)
         self._unlink(doomed)
 
     def frames(self, key: str) -> frozenset[int]:
         """Indices of the frames cached under ``key``."""
-        with self._lock:
+        with self._locked():
             return frozenset(self._by_folder.get(_folder_name(key), ()))
 
     def contains(self, key: str, index: int) -> bool:
         """Whether frame ``index`` is cached under ``key``."""
-        with self._lock:
+        with self._locked():
             return index in self._by_folder.get(_folder_name(key), ())
 
     def get(self, key: str, index: int) -> np.ndarray | None:
@@ -92,7 +95,7 @@ class FrameCache:
             HxWx3 uint8 or uint16 RGB, or None when the frame is not cached (or its file is damaged).
         """
         folder = _folder_name(key)
-        with self._lock:
+        with self._locked():
             if index not in self._by_folder.get(folder, ()):
                 return None
             self._entries.move_to_end((folder, index))
@@ -119,7 +122,7 @@ class FrameCache:
         tmp = path.with_suffix(f".tmp{threading.get_ident()}")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-        with self._lock:
+        with self._locked():
             old = self._entries.pop((folder, index), 0)
             self._entries[(folder, index)] = len(data)
             self._by_folder.setdefault(folder, set()).add(index)
@@ -130,7 +133,7 @@ class FrameCache:
     def remove_key(self, key: str) -> None:
         """Delete every frame cached under ``key``."""
         folder = _folder_name(key)
-        with self._lock:
+        with self._locked():
             indices = self._by_folder.pop(folder, set())
             for index in indices:
                 self._total -= self._entries.pop((folder, index), 0)
@@ -138,7 +141,7 @@ class FrameCache:
 
     def clear(self) -> None:
         """Delete every cached frame."""
-        with self._lock:
+        with self._locked():
             folders = list(self._by_folder)
             self._entries.clear()
             self._by_folder.clear()
@@ -149,7 +152,21 @@ class FrameCache:
     def _path(self, folder: str, index: int) -> Path:
         return self._root / folder / f"{index:07d}.png"
 
-    def _scan(self) -> None:
+    def scan(self) -> None:
+        """Index what earlier runs left in the folder (once; later calls return at once)."""
+        with self._locked():
+            pass
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the lock, indexing the folder first if that has not been done yet."""
+        with self._lock:
+            if not self._scanned:
+                self._scanned = True
+                self._scan_locked()
+            yield
+
+    def _scan_locked(self) -> None:
         """Index what earlier runs left in the folder, oldest first."""
         if not self._root.is_dir():
             return
@@ -186,7 +203,7 @@ class FrameCache:
         return doomed
 
     def _forget(self, folder: str, index: int) -> None:
-        with self._lock:
+        with self._locked():
             self._total -= self._entries.pop((folder, index), 0)
             self._by_folder.get(folder, set()).discard(index)
         self._unlink([self._path(folder, index)])

@@ -85,6 +85,7 @@ class SessionWorker(QObject):
 
         self.close()
         self._cache = request.cache
+        self._cache.scan()  # index what earlier runs cached here, off the GUI thread
         try:
             self._session = Session(request.video, weights=request.weights, config=_session_config(request.settings))
         except ColorMNetError as exc:
