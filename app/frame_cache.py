@@ -115,6 +115,7 @@ class FrameCache:
             index: Frame index in the video.
             rgb: HxWx3 uint8 or uint16 RGB.
         """
+        self.scan()  # before writing: the first scan deletes temporary files it finds
         folder = _folder_name(key)
         path = self._path(folder, index)
         path.parent.mkdir(parents=True, exist_ok=True)
