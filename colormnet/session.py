@@ -186,6 +186,7 @@ class Session:
         self.exemplars: tuple[Exemplar, ...] = ()
         self._model: Backend | None = None
         self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
+        self.process_size = self.config.process_size  # lowered (for good) after the GPU runs out of memory
 
     # -- set-up ---------------------------------------------------------------------------------------------------
 
@@ -258,6 +259,8 @@ class Session:
     def segments(self) -> list[Segment]:
         """The segments, in frame order (empty without exemplars)."""
         frames = [ex.frame for ex in self.exemplars]
+        if not frames:
+            return []
         bounds = [*frames[1:], self.frame_count]
         return [
             Segment(exemplar=i, start=0 if i == 0 else f, stop=stop, anchor=f)
@@ -283,7 +286,7 @@ class Session:
             "anchor": segment.anchor,
             "exemplar": ex.digest(),
             "kind": ex.kind,
-            "process_size": self.config.process_size,
+            "process_size": self.process_size,
             "inference": asdict(self.config.inference),
             "engine": model.fingerprint,
         }
@@ -344,14 +347,13 @@ class Session:
         runs = self.plan(frames)
         total = sum(len(run.frames) for run in runs)
         done = 0
-        process_size = self.config.process_size
         notice = ""
         for run in runs:
             yielded: set[int] = set()
             while True:
                 try:
                     model = self.load_model()
-                    for result in self._colorize_run(model, run, done, total, cancel, process_size, yielded):
+                    for result in self._colorize_run(model, run, done, total, cancel, self.process_size, yielded):
                         done = result.done
                         if notice:
                             result = dataclasses.replace(result, notice=notice)
@@ -360,7 +362,7 @@ class Session:
                         yield result
                     break
                 except _OutOfMemoryError:
-                    process_size, notice = self._recover_from_oom(process_size)
+                    self.process_size, notice = self._recover_from_oom(self.process_size)
                     total += len(run.frames)  # the run starts again from its anchor
             if cancel is not None and cancel.is_set():
                 return

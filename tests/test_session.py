@@ -158,8 +158,12 @@ def test_gpu_out_of_memory_retries_the_run_at_a_smaller_size(realshort: Path, cl
     backend = _FlakyGpuBackend()
     with Session(realshort, config=SessionConfig(process_size=200)) as s:
         s._model = backend  # type: ignore[assignment]
+        assert s.segments() == []
         s.set_exemplars([as_exemplar(clip_frames[0], 0, "reference")])
+        key_before = s.segment_key(s.segments()[0])
         results = list(s.colorize(range(0, 5)))
+        # frames made at the smaller size are cached under another key than those of the configured size
+        assert s.process_size == 150 and s.segment_key(s.segments()[0]) != key_before
     assert [r.index for r in results] == [0, 1, 2, 3, 4]  # every frame once, in order
     assert [bool(r.notice) for r in results] == [False, False, True, False, False]
     assert "150" in results[2].notice
