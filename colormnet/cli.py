@@ -148,8 +148,11 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
     check_output_path(output, inputs=[source, *exemplar_paths], codec=codec, overwrite=args.overwrite)
     exemplars = _load_exemplars(args.exemplar, args.kind)
+    if args.framing and args.engine != "deepexemplar":
+        raise ExemplarError("--framing applies to the deepexemplar engine only.")
     config = SessionConfig(
         engine=args.engine,
+        engine_options=(("framing", args.framing),) if args.framing else (),
         device=args.device,
         precision=args.precision,
         process_size=args.process_size,
@@ -288,7 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, default="auto",
                    help="keyframe: the exemplar is that frame colorized; reference: any colour photo (default auto)")
     p.add_argument("--engine", choices=available_engines(), default="colormnet",
-                   help="colormnet: the memory network (needs its weights)")
+                   help="colormnet: the memory network (needs its weights); propagate: no weights, fast; "
+                   "deepexemplar: Zhang et al. 2019 (needs its weights)")
+    p.add_argument("--framing", choices=("fit", "official"),
+                   help="deepexemplar only: fit (every pixel, default) or official (the reference's cover-crop)")
     p.add_argument("--weights", help="checkpoint path (default: $COLORMNET_WEIGHTS or the per-user data folder)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",

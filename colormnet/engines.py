@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -61,18 +62,47 @@ def available_engines() -> list[str]:
     return [name for name, target in _LOADERS.items() if importlib.util.find_spec(target.split(":")[0]) is not None]
 
 
+# engine name -> "module:OptionsClass" for engines that take options (built from keyword values)
+_OPTIONS = {"deepexemplar": "colormnet.deepexemplar:DeepExemplarOptions"}
+
+
+def _import(target: str) -> Any:
+    module_name, name = target.split(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
 def load_backend(
-    engine: str, weights: str | Path | None, *, device: Device = "auto", precision: Precision = "auto"
+    engine: str,
+    weights: str | Path | None,
+    *,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    options: Mapping[str, Any] | None = None,
 ) -> Backend:
     """Loads an engine.
 
+    Args:
+        engine: its name.
+        weights: its weights (a file or folder; None: the engine's default place).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        precision: ``auto``, ``fp32``, ``fp16`` or ``bf16``.
+        options: engine-specific settings (e.g. ``{"framing": "official"}`` for Deep Exemplar).
+
     Raises:
-        InferenceError: unknown engine or unavailable device.
+        InferenceError: unknown engine, options it does not take, or an unavailable device.
         WeightsError: the engine's weights are missing or unusable.
     """
     if engine not in available_engines():
         raise InferenceError(f"Unknown engine {engine!r}: choose one of {', '.join(available_engines())}.")
-    module_name, loader_name = _LOADERS[engine].split(":")
-    loader = getattr(importlib.import_module(module_name), loader_name)
-    backend: Backend = loader(weights, device=device, precision=precision)
+    loader = _import(_LOADERS[engine])
+    if not options:
+        backend: Backend = loader(weights, device=device, precision=precision)
+        return backend
+    if engine not in _OPTIONS:
+        raise InferenceError(f"The {engine} engine takes no options ({', '.join(sorted(options))} given).")
+    try:
+        built = _import(_OPTIONS[engine])(**options)
+    except (TypeError, ValueError) as exc:
+        raise InferenceError(f"Unusable options for the {engine} engine: {exc}") from exc
+    backend = loader(weights, device=device, precision=precision, options=built)
     return backend

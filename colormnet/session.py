@@ -78,6 +78,7 @@ class SessionConfig:
 
     Attributes:
         engine: which engine colorizes (see :func:`colormnet.engines.available_engines`).
+        engine_options: engine-specific settings as ``(name, value)`` pairs (e.g. Deep Exemplar's framing).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         precision: ``auto`` (fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``fp16`` or ``bf16`` (CUDA only).
         process_size: cap on the short side of the frames the model sees.
@@ -85,6 +86,7 @@ class SessionConfig:
     """
 
     engine: str = "colormnet"
+    engine_options: tuple[tuple[str, object], ...] = ()
     device: Device = "auto"
     precision: Precision = "auto"
     process_size: int = 540
@@ -241,7 +243,9 @@ class Session:
         """
         if self._model is None:
             cfg = self.config
-            self._model = load_backend(cfg.engine, self.weights, device=cfg.device, precision=cfg.precision)
+            self._model = load_backend(
+                cfg.engine, self.weights, device=cfg.device, precision=cfg.precision, options=dict(cfg.engine_options)
+            )
         return self._model
 
     @property
@@ -378,7 +382,10 @@ class Session:
             notice = f"The GPU ran out of memory; continuing at a processing size of {smaller} (was {current})."
         else:
             smaller = current
-            self._model = load_backend(self.config.engine, self.weights, device="cpu", precision="fp32")
+            cfg = self.config
+            self._model = load_backend(
+                cfg.engine, self.weights, device="cpu", precision="fp32", options=dict(cfg.engine_options)
+            )
             notice = f"The GPU ran out of memory even at {current} pixels; continuing on the CPU (slower)."
         logger.warning(notice)
         return smaller, notice

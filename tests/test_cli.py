@@ -215,3 +215,21 @@ def test_eval_is_wired(capsys, realshort: Path) -> None:
     code, out, err = run_cli(capsys, "eval", realshort, realshort, "--json", "--frames", "0:3")
     assert code == 0, err
     assert isinstance(json.loads(out), dict)
+
+
+def test_engine_options(capsys, realshort: Path, exemplars, tmp_path: Path) -> None:
+    from colormnet import deepexemplar
+    from colormnet.engines import load_backend
+    from colormnet.errors import InferenceError
+
+    code, _, err = run_cli(capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-o", tmp_path / "o.mp4",
+                           "--engine", "colormnet", "--framing", "official")
+    assert code == 1 and "deepexemplar engine only" in err
+    with pytest.raises(InferenceError, match="takes no options"):
+        load_backend("propagate", None, options={"framing": "official"})
+    folder = deepexemplar.save_random_weights(tmp_path / "de", seed=0)
+    with pytest.raises(InferenceError, match="Unusable options"):
+        load_backend("deepexemplar", folder, device="cpu", options={"framing": "sideways"})
+    fit = load_backend("deepexemplar", folder, device="cpu")
+    official = load_backend("deepexemplar", folder, device="cpu", options={"framing": "official"})
+    assert fit.fingerprint != official.fingerprint  # frames of the two framings are never cached as one
