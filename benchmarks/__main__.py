@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.measure import ROOT, load_average, machine
@@ -33,18 +34,30 @@ from benchmarks.report import render_markdown, render_table
 logger = logging.getLogger("benchmarks")
 
 PARTS = ("speed", "ratio", "memory", "propagate", "gui")
-FULL = {
-    "speed": [("480x272", 10), ("960x536", 8), ("1920x1080", 8)],
-    "ratio": ("960x536", 6),
-    "memory": ("112x112", [50, 200, 800]),
-    "propagate": [("854x480", 20), ("1920x1080", 10)],
-}
-QUICK = {
-    "speed": [("480x272", 3)],
-    "ratio": ("480x272", 3),
-    "memory": ("112x112", [10, 20, 40]),
-    "propagate": [("854x480", 5)],
-}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run measures: (source size, measured frames) pairs, and frame counts for the memory part."""
+
+    speed: list[tuple[str, int]]
+    ratio: tuple[str, int]
+    memory: tuple[str, list[int]]
+    propagate: list[tuple[str, int]]
+
+
+FULL = Plan(  # measured frames per size, after one warm-up frame (the exemplar's, which costs more)
+    speed=[("480x272", 6), ("960x536", 4), ("1920x1080", 4)],
+    ratio=("960x536", 4),
+    memory=("112x112", [50, 200, 800]),
+    propagate=[("854x480", 10), ("1920x1080", 5)],
+)
+QUICK = Plan(
+    speed=[("480x272", 3)],
+    ratio=("480x272", 3),
+    memory=("112x112", [10, 20, 40]),
+    propagate=[("854x480", 5)],
+)
 
 
 def run_child(args: list[str], threads: int) -> dict:
@@ -79,21 +92,21 @@ def propagate_hook() -> str | None:
 def run_parts(parts: list[str], quick: bool, threads: int, weights: Path) -> dict[str, object]:
     """Runs the chosen parts and collects their results."""
     plan = QUICK if quick else FULL
-    warmup = 1 if quick else 2
+    warmup = "1"
     results: dict[str, object] = {}
     if "speed" in parts:
         results["speed"] = [
-            run_child(["session", "--weights", str(weights), "--size", size, "--frames", str(n), "--warmup",
-                       str(warmup)], threads)
-            for size, n in plan["speed"]  # type: ignore[union-attr]
+            run_child(["session", "--weights", str(weights), "--size", size, "--frames", str(n), "--warmup", warmup],
+                      threads)
+            for size, n in plan.speed
         ]
     if "ratio" in parts:
-        size, n = plan["ratio"]  # type: ignore[misc]
+        size, n = plan.ratio
         results["ratio"] = run_child(
-            ["ratio", "--weights", str(weights), "--size", size, "--frames", str(n), "--warmup", str(warmup)], threads
+            ["ratio", "--weights", str(weights), "--size", size, "--frames", str(n), "--warmup", warmup], threads
         )
     if "memory" in parts:
-        size, marks = plan["memory"]  # type: ignore[misc]
+        size, marks = plan.memory
         results["memory"] = run_child(
             ["memory", "--weights", str(weights), "--size", size, "--checkpoints", ",".join(map(str, marks))], threads
         )
@@ -103,9 +116,9 @@ def run_parts(parts: list[str], quick: bool, threads: int, weights: Path) -> dic
             results["propagate"] = {"source_module": hook, **run_hook(hook, quick)}
         else:
             rows = []
-            for size, n in plan["propagate"]:  # type: ignore[union-attr]
+            for size, n in plan.propagate:
                 r = run_child(["session", "--engine", "propagate", "--size", size, "--frames", str(n), "--warmup",
-                               str(warmup)], threads)
+                               warmup], threads)
                 rows.append({"source": r["source"], "fps": 1 / r["seconds_per_frame"], "load": r["load"]})
             results["propagate"] = {"source_module": "engine_speed session --engine propagate", "rows": rows}
     if "gui" in parts:

@@ -105,11 +105,12 @@ def fast_vs_reference(weights: Path, width: int, height: int, frames: int, warmu
     difference = 0.0
     loads = [load_average()]
     for t, plane in enumerate(planes):
-        out = {}
+        out: dict[str, torch.Tensor] = {}
         for path, engine in engines.items():
             network.fast = path == "fast"
             ex = exemplar if t == 0 else None
-            seconds, cpu, out[path] = timed(lambda e=engine, p=plane, ex=ex: e.step(p, ex), device)  # type: ignore[misc]
+            seconds, cpu, result = timed(lambda e=engine, p=plane, ex=ex: e.step(p, ex), device)  # type: ignore[misc]
+            out[path] = result  # type: ignore[assignment]
             times[path].append(seconds)
             cpu_times[path].append(cpu)
         difference = max(difference, (out["fast"] - out["reference"]).abs().max().item())

@@ -74,6 +74,7 @@ class GroupResBlock(nn.Module):
 
         Needs a width change (a conv shortcut); ``x`` is ``B x C_x x H x W``, ``g`` grouped.
         """
+        assert isinstance(self.downsample, nn.Conv2d), "the shared-share rewrite needs a conv shortcut"
         out = conv_of_broadcast_cat(self.conv1, F.relu(x), F.relu(g))
         out = grouped(self.conv2, F.relu(out))
         return out + conv_of_broadcast_cat(self.downsample, x, g)

@@ -60,7 +60,7 @@ class ColorMNet(nn.Module):
         self._fast = value
         for module in self.modules():
             if module is not self and hasattr(module, "fast"):
-                module.fast = value
+                module.fast = value  # type: ignore[assignment]
 
     def encode_key(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Key features of a ``B x 3 x Hp x Wp`` image (or of the ``B x 1 x Hp x Wp`` luminance it repeats).

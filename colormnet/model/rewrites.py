@@ -94,8 +94,9 @@ def conv_bn(
         x: the input.
         weight: replaces ``conv.weight`` (e.g. kernels summed by the luminance rewrite).
     """
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # type: ignore[operator]
-    bias = bn.bias - bn.running_mean * scale  # type: ignore[operator]
+    assert bn.running_var is not None and bn.running_mean is not None, "needs running statistics"
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    bias = bn.bias - bn.running_mean * scale
     if conv.bias is not None:
         bias = bias + conv.bias * scale
     weight = conv.weight if weight is None else weight
