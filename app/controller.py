@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.engine_settings import CHECKPOINT_ENGINE, ENGINES
+from app.engine_settings import CHECKPOINT_ENGINE, ENGINES, FALLBACK_ENGINE, FALLBACK_NOTICE, EngineSettings
 from app.frame_cache import FrameCache
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
 from app.jobs import ExemplarSpec, OpenRequest, RunRequest, SegmentInfo
@@ -106,6 +107,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.engine_ready = False
         self.available_engines = [CHECKPOINT_ENGINE]  # until the library says which it has
         self.model_problem = ""
+        self.fallback_active = False  # the ColorMNet checkpoint is unusable: FALLBACK_ENGINE stands in for it
         self.follow_playhead = settings.follow_playhead
         self._weights_override = weights
         self._run: Run | None = None
@@ -243,7 +245,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._set_model_state("loading")
         self._sig_worker_exemplars.emit(self._specs())
         self._sig_worker_open.emit(
-            OpenRequest(self.project.video, self._session_weights(), self.project.settings, self.cache)
+            OpenRequest(self.project.video, self._session_weights(), self._session_settings(), self.cache)
         )
         self._sig_worker_load_model.emit()
 
@@ -251,15 +253,53 @@ class Controller(QObject, ProjectEdits, RunControl):
         """The checkpoint to use: the command line's, else the one in the settings, else the library's default."""
         return self._weights_override or self.settings.weights_path
 
+    @property
+    def session_engine(self) -> str:
+        """The engine the session runs: the project's, or the fallback standing in for a missing checkpoint."""
+        engine = self.project.settings.engine
+        return FALLBACK_ENGINE if self.fallback_active and engine == CHECKPOINT_ENGINE else engine
+
+    @property
+    def on_fallback(self) -> bool:
+        """Whether the fallback engine stands in for ColorMNet in the open session."""
+        return self.session_engine != self.project.settings.engine
+
+    def _session_settings(self) -> EngineSettings:
+        """The project's settings with the engine that really runs (the project itself keeps the user's choice)."""
+        return replace(self.project.settings, engine=self.session_engine)
+
     def _session_weights(self) -> Path | None:
         """What the session gets as weights: the ColorMNet checkpoint, or None (other engines find their own)."""
-        return self.weights_path() if self.project.settings.engine == CHECKPOINT_ENGINE else None
+        return self.weights_path() if self.session_engine == CHECKPOINT_ENGINE else None
 
     def set_weights_path(self, path: Path) -> None:
-        """Use the checkpoint at ``path`` from now on (remembered in the settings)."""
+        """Use the checkpoint at ``path`` from now on (remembered in the settings); ColorMNet runs again."""
         self._weights_override = None
         self.settings.weights_path = Path(path)
+        self.fallback_active = False
         self._open_session()
+
+    def use_fallback_engine(self, reason: str) -> bool:
+        """Let the weights-free engine stand in for ColorMNet, whose checkpoint is missing or unusable.
+
+        The session reopens on :data:`FALLBACK_ENGINE` (its frames are cached under its own keys); the project's
+        and the saved engine setting stay ColorMNet, and locating or downloading a checkpoint switches back.
+
+        Args:
+            reason: Why the checkpoint cannot be used (shown in the weights dialog).
+
+        Returns:
+            False when this installation lacks the fallback engine (nothing changes). Before the library has said
+            which engines it has, the caller is trusted (the demo asks the library itself).
+        """
+        if self.engine_ready and FALLBACK_ENGINE not in self.available_engines:
+            return False
+        logger.info("no usable ColorMNet checkpoint (%s): %s stands in", reason, FALLBACK_ENGINE)
+        self.fallback_active = True
+        self.model_problem = reason
+        self.sig_weights_missing.emit(reason)  # still offer to download or locate the checkpoint
+        self._open_session()
+        return True
 
     # -- playhead ----------------------------------------------------------------------------------------------
 
@@ -321,6 +361,9 @@ class Controller(QObject, ProjectEdits, RunControl):
     def _on_worker_engine_ready(self, engines: list[str]) -> None:
         self.engine_ready = True
         self.available_engines = [name for name in engines if name in ENGINES] or [CHECKPOINT_ENGINE]
+        if self.fallback_active and FALLBACK_ENGINE not in self.available_engines:
+            self.fallback_active = False  # asked for before the engines were known; ColorMNet explains itself
+            self._open_session()
         self.sig_status.emit("Colorization engine ready.")
 
     def _on_worker_opened(self, info: object) -> None:
@@ -342,11 +385,15 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.device = device
         self.weights_are_random = random
         self._set_model_state("ready")
-        if random:
+        if self.on_fallback:
+            self.sig_status.emit(FALLBACK_NOTICE)
+        elif random:
             self.sig_status.emit("These weights are random: the colours are meaningless (pipeline check only).")
 
     def _on_worker_model_failed(self, message: str, weights_problem: bool) -> None:
         self._restart = None
+        if weights_problem and self.session_engine == CHECKPOINT_ENGINE and self.use_fallback_engine(message):
+            return
         self.model_problem = message
         self._set_model_state("missing" if weights_problem else "failed")
         if weights_problem and self.project.settings.engine == CHECKPOINT_ENGINE:

@@ -12,6 +12,13 @@ logger = logging.getLogger(__name__)
 ENGINES = ("colormnet", "propagate", "deepexemplar")
 #: The engine whose checkpoint the app can download or locate (the others bring their own weights, or none).
 CHECKPOINT_ENGINE = "colormnet"
+#: The engine that stands in for ColorMNet while its checkpoint is missing or unusable (it needs no weights).
+FALLBACK_ENGINE = "propagate"
+#: What the app says while the fallback engine stands in (status bar and weights dialog).
+FALLBACK_NOTICE = (
+    "No ColorMNet weights installed: previews use the Propagate engine (no weights). "
+    "Download the weights for the final render."
+)
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 

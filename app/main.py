@@ -1,6 +1,7 @@
-"""``colormnet-studio [VIDEO | PROJECT] [--weights PATH] [--screenshot PNG]``: parse arguments, start the window.
+"""``colormnet-studio [VIDEO | PROJECT | --demo] [--weights PATH] [--screenshot PNG]``: parse arguments, start.
 
-The window appears before torch is imported: the engine and the model load on the session worker's thread.
+The window appears before torch is imported: the engine and the model load on the session worker's thread (``--demo``
+imports torch first, to read the bundled clip's colours).
 """
 
 from __future__ import annotations
@@ -38,11 +39,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "path", nargs="?", type=Path, help="a video file, an image-sequence folder or a .cmnproj project"
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the bundled clip in black and white with its first frame's true colours pinned as a keyframe",
+    )
     parser.add_argument("--weights", type=Path, metavar="PATH", help="the ColorMNet checkpoint to use")
     parser.add_argument(
         "--screenshot", type=Path, metavar="PNG", help="save a picture of the window once the frame is shown, then exit"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.demo and args.path is not None:
+        parser.error("--demo opens the bundled clip; leave out the video or project path")
+    return args
 
 
 def setup_logging(log_file: Path) -> None:
@@ -122,7 +131,15 @@ def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSetting
     """Create the controller and the window, and open the path of the command line."""
     controller = Controller(settings, paths, weights=args.weights)
     window = MainWindow(controller)
-    if args.path is not None:
+    if args.demo:
+        from app.demo import open_demo
+        from colormnet.errors import ColorMNetError
+
+        try:
+            open_demo(controller)
+        except ColorMNetError as exc:
+            window.show_error(str(exc))
+    elif args.path is not None:
         window.open_path(args.path)
     return window
 
@@ -143,6 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if args.screenshot is not None:
         ScreenshotWhenReady(window, args.screenshot, window.close)
-    elif args.path is None:
+    elif args.path is None and not args.demo:
         QTimer.singleShot(0, window.offer_restore)
     return app.exec()

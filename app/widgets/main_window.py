@@ -341,7 +341,9 @@ class MainWindow(QMainWindow, FileCommands):
         self.viewer.set_frame(index, source, color)
 
     def _on_controller_model_state(self, state: str) -> None:
-        self.status.show_model_state(state, self.controller.device, self.controller.weights_are_random)
+        c = self.controller
+        stand_in = c.session_engine if c.on_fallback else ""
+        self.status.show_model_state(state, c.device, c.weights_are_random, stand_in=stand_in)
 
     def _on_controller_run_started(self, kind: str) -> None:
         self.status.run_started(kind)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from app.engine_settings import FALLBACK_NOTICE
 from app.progress import Progress, format_duration
 
 if TYPE_CHECKING:
@@ -57,13 +58,23 @@ class StudioStatusBar(QStatusBar):
         """Describe the open video (None: no video)."""
         self.video_label.setText(describe_video(info) if info is not None else "No video")
 
-    def show_model_state(self, state: str, device: str, random_weights: bool) -> None:
-        """Show the model's state, and the device once it is loaded."""
-        if state == "ready":
+    def show_model_state(self, state: str, device: str, random_weights: bool, *, stand_in: str = "") -> None:
+        """Show the model's state, and the device once it is loaded.
+
+        Args:
+            state: idle, loading, ready, missing or failed.
+            device: The device in use (when ready).
+            random_weights: Whether the checkpoint holds random weights.
+            stand_in: The engine standing in for ColorMNet without its weights ("" when none).
+        """
+        if state == "ready" and stand_in:
+            text = f"{stand_in.capitalize()} engine (no ColorMNet weights) · {device.upper()}"
+        elif state == "ready":
             text = f"Device: {device.upper()}" + (" (random weights)" if random_weights else "")
         else:
             text = _MODEL_TEXTS.get(state, state)
         self.device_label.setText(text)
+        self.device_label.setToolTip(FALLBACK_NOTICE if state == "ready" and stand_in else "")
 
     def run_started(self, kind: str) -> None:
         """Show a busy bar and the cancel button."""

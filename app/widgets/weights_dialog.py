@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
+from app.engine_settings import FALLBACK_NOTICE
 from app.icons import icon
 
 _MIB = 1024 * 1024
@@ -75,14 +76,17 @@ class WeightsDialog(QDialog):
         self.adjustSize()
 
     def set_reason(self, reason: str) -> None:
-        """Show why the weights are needed again (a later failure)."""
+        """Show why the weights are needed again (a later failure), and whether the fallback engine stands in."""
         from colormnet.weights import WEIGHTS_LICENCE
 
-        self.explanation.setText(
-            "Colorizing needs the trained ColorMNet weights, which are not installed. You can keep working "
-            "meanwhile: open videos, scrub and pin exemplars.<br><br><small>"
-            f"{html.escape(WEIGHTS_LICENCE)}</small>"
-        )
+        if self._controller.fallback_active:
+            lead = f"<b>{html.escape(FALLBACK_NOTICE)}</b> Colorizing and exporting work meanwhile."
+        else:
+            lead = (
+                "Colorizing needs the trained ColorMNet weights, which are not installed. You can keep working "
+                "meanwhile: open videos, scrub and pin exemplars."
+            )
+        self.explanation.setText(f"{lead}<br><br><small>{html.escape(WEIGHTS_LICENCE)}</small>")
         self.reason.setText(f"<i>{html.escape(reason)}</i>")
 
     def locate(self, path: Path) -> None:
@@ -131,6 +135,8 @@ class WeightsDialog(QDialog):
         self.status.setText(f"Saved to {message}; loading the model…" if ok else message)
 
     def _on_controller_model_state(self, state: str) -> None:
-        if state == "ready":
+        if state == "ready" and not self._controller.on_fallback:  # the fallback engine being ready is not enough
             self.status.setText("The model is ready.")
             self.close()
+        elif state == "ready" and self.status.text().startswith("Loading"):
+            self.status.setText("That checkpoint cannot be used; see the reason above.")
