@@ -139,8 +139,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="the Markdown report ('-': print only)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json",
                         help="where the raw results go")
+    parser.add_argument("--from-json", type=Path, help="measure nothing: render the report from earlier raw results")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.from_json is not None:
+        write_report(json.loads(args.from_json.read_text()), args.output)
+        return
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
@@ -161,11 +165,16 @@ def main(argv: list[str] | None = None) -> None:
         }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(run, indent=1))
+    write_report(run, args.output)
+
+
+def write_report(run: dict, output: Path) -> None:
+    """Prints the summary table and writes the Markdown report (unless ``output`` is ``-``)."""
     print(render_table(run))
-    if str(args.output) != "-":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(render_markdown(run))
-        print(f"\nwrote {args.output}")
+    if str(output) != "-":
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render_markdown(run))
+        print(f"\nwrote {output}")
 
 
 if __name__ == "__main__":

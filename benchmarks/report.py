@@ -170,6 +170,18 @@ def _targets(run: dict) -> list[str]:
     return ["## Targets (issue 6), read from this run", "", "| target | measured | status |", "|---|---|---|", *rows]
 
 
+def _part_loads(res: dict) -> list[float]:
+    """Every 1-minute load average recorded by the parts."""
+    loads: list[float] = []
+    for row in res.get("speed", []):
+        loads += [load[0] for load in row["load"]]
+    if res.get("ratio"):
+        loads += [load[0] for load in res["ratio"]["load"]]
+    if res.get("memory"):
+        loads += [row["load"][0] for row in res["memory"]["rows"]]
+    return loads
+
+
 def render_markdown(run: dict, notes: str = "") -> str:
     """The whole ``docs/performance.md``."""
     m = run["machine"]
@@ -187,6 +199,15 @@ def render_markdown(run: dict, notes: str = "") -> str:
         f"{'/'.join(map(str, run['load_after']))}; the run took {run['minutes']} min",
         "",
     ]
+    busiest = max([run["load_before"][0], run["load_after"][0], *_part_loads(res)])
+    if busiest > (m["cores"] or 1):
+        out += [
+            f"**The machine was shared while this ran** (1-minute load average up to {busiest:.1f} on {m['cores']} "
+            "cores): wall-clock times are inflated by other processes and are not comparable with quiet-machine "
+            "figures. The CPU seconds per frame (this process's own CPU time) and the fast/reference ratio measured "
+            "in the same run are the figures to rely on.",
+            "",
+        ]
     if notes:
         out += [notes.strip(), ""]
     targets = _targets(run)

@@ -72,3 +72,16 @@ def test_memory_probes_are_plausible() -> None:
 def test_command_line_rejects_an_unknown_part() -> None:
     with pytest.raises(SystemExit):
         benchmarks_main(["--only", "nonsense"])
+
+
+def test_a_busy_machine_is_called_out_and_a_report_renders_from_saved_results(tmp_path: Path) -> None:
+    import json
+
+    run = fake_run()
+    assert "The machine was shared" not in render_markdown(run)
+    run["results"]["ratio"]["load"] = [[6.5, 5.0, 4.0], [7.0, 5.0, 4.0]]
+    assert "load average up to 7.0 on 2 cores" in render_markdown(run)
+    saved, report = tmp_path / "run.json", tmp_path / "performance.md"
+    saved.write_text(json.dumps(run))
+    benchmarks_main(["--from-json", str(saved), "--output", str(report)])
+    assert report.read_text() == render_markdown(run)
