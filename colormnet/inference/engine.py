@@ -12,6 +12,11 @@
   then predicted from memory without local attention and without hidden state, as the reference does.
 * Exemplar elements go to permanent memory (:mod:`colormnet.inference.memory_manager`).
 
+The network's ``fast`` flag (see :class:`~colormnet.model.network.ColorMNet`) also chooses how the engine feeds it:
+the fast path hands over the single luminance plane and reads memory sparsely (top-k values gathered per query);
+the reference path repeats the plane three times and multiplies with the dense affinity, as the official code does.
+The flag is read when the engine is created or reset.
+
 All tensors are ``B = 1``. Inputs are normalised (``L'`` in [-1, 1], ``a' = a / 110``, ``b' = b / 110``) at the
 processing size; padding to multiples of 112 happens here.
 """
