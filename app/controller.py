@@ -391,8 +391,14 @@ class Controller(QObject, ProjectEdits, RunControl):
             self.sig_status.emit("These weights are random: the colours are meaningless (pipeline check only).")
 
     def _on_worker_model_failed(self, message: str, weights_problem: bool) -> None:
+        checkpoint = weights_problem and self.project.settings.engine == CHECKPOINT_ENGINE
+        if checkpoint and self.fallback_active:
+            return  # a late answer of the ColorMNet session that the fallback has replaced
         self._restart = None
-        if weights_problem and self.session_engine == CHECKPOINT_ENGINE and self.use_fallback_engine(message):
+        run = self._run
+        if checkpoint and self.use_fallback_engine(message):
+            if run is not None and isinstance(run.request, RunRequest):
+                self._restart = run.request  # the colorize run that needed the model goes on with the fallback
             return
         self.model_problem = message
         self._set_model_state("missing" if weights_problem else "failed")

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from app.controller import Controller
+from app.demo import build_demo_project
 from app.engine_settings import FALLBACK_NOTICE
 from app.main import build_window, parse_args
 from app.paths import AppPaths
@@ -156,6 +157,27 @@ def test_an_unusable_checkpoint_falls_back_and_a_bad_locate_stays_there(
         qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
         assert controller.on_fallback and dialog.isVisible() and "empty.pth" in dialog.reason.text()
         assert "cannot be used" in dialog.status.text()
+    finally:
+        controller.shutdown()
+
+
+def test_a_run_asked_for_before_the_model_answers_goes_on_with_the_fallback(
+    qtbot, app_settings: AppSettings, app_paths: AppPaths, tmp_path: Path
+) -> None:
+    controller = Controller(app_settings, app_paths, weights=tmp_path / "missing.pth")
+    try:
+        project = build_demo_project(app_paths, app_settings.engine_settings())
+        with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+            controller.adopt_project(project)
+        assert controller.model_state == "loading" and not controller.on_fallback
+        with qtbot.waitSignals(
+            [controller.sig_weights_missing, controller.sig_run_started], order="strict", timeout=RUN_TIMEOUT_MS
+        ):
+            controller.colorize_range(0, 2)  # queued behind the ColorMNet load, which fails
+        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+            pass
+        assert finished.args == ["colorize", False]
+        assert controller.on_fallback and controller.colorized[:2].all() and not controller.colorized[2:].any()
     finally:
         controller.shutdown()
 
