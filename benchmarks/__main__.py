@@ -67,7 +67,10 @@ def run_child(args: list[str], threads: int) -> dict:
         command = [sys.executable, "-m", "benchmarks.engine_speed", *args, "--threads", str(threads)]
         command += ["--json", str(out)]
         logger.info("running %s", " ".join(command[2:]))
-        subprocess.run(command, check=True, cwd=ROOT)
+        done = subprocess.run(command, check=False, cwd=ROOT)
+        if done.returncode != 0 or not out.exists():
+            logger.error("%s failed (exit status %d); the report leaves it out", args[0], done.returncode)
+            return {"error": f"exit status {done.returncode}"}
         return json.loads(out.read_text())
 
 

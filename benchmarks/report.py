@@ -34,7 +34,7 @@ def _load(loads: list) -> str:
 
 def render_table(run: dict) -> str:
     """A plain-text summary for the terminal."""
-    res = run["results"]
+    res = _valid(run["results"])
     lines = [f"torch {run['machine']['torch']}, {run['machine']['threads']} threads, load {run['load_before']}"]
     for row in res.get("speed", []):
         lines.append(
@@ -127,8 +127,16 @@ def _propagate_section(p: dict | None) -> list[str]:
     return out
 
 
+def _valid(results: dict) -> dict:
+    """The results without the parts (or sizes) whose process failed."""
+    out = {k: v for k, v in results.items() if not (isinstance(v, dict) and "error" in v)}
+    if "speed" in out:
+        out["speed"] = [row for row in out["speed"] if "error" not in row]
+    return out
+
+
 def _targets(run: dict) -> list[str]:
-    res = run["results"]
+    res = _valid(run["results"])
     rows = []
     speed = {r["source"]: r for r in res.get("speed", [])}
     s960 = speed.get("960x536")
@@ -185,7 +193,7 @@ def _part_loads(res: dict) -> list[float]:
 def render_markdown(run: dict, notes: str = "") -> str:
     """The whole ``docs/performance.md``."""
     m = run["machine"]
-    res = run["results"]
+    res = _valid(run["results"])
     out = [
         "# Performance",
         "",
