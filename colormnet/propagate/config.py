@@ -13,7 +13,8 @@ class PropagateConfig:
     """
 
     work_size: int = 320  # short side of the grid on which flow, matching and blending run (chroma is smooth)
-    flow_preset: str = "fast"  # DIS preset: ultrafast, fast or medium
+    flow_preset: str = "medium"  # DIS preset of the flow that carries chroma: ultrafast, fast or medium
+    check_preset: str = "ultrafast"  # DIS preset of the reverse flow (consistency test) and of the re-anchoring flow
     consistency_alpha: float = 0.01  # forward-backward test: tolerance relative to the squared motion
     consistency_beta: float = 0.5  # forward-backward test: absolute tolerance, squared pixels
     luma_sigma: float = 6.0  # luminance mismatch (after flicker normalisation) at which a source's weight is 1/e
@@ -30,8 +31,8 @@ class PropagateConfig:
     match_samples: int = 4096  # exemplar samples searched by the feature matching
     match_neighbours: int = 8  # k of the k-nearest-neighbour chroma transfer
     match_position_weight: float = 20.0  # cost (L* units) of a match across the whole frame
-    guide_radius: int = 4  # guided-filter window radius on the working grid
-    guide_eps: float = 1e-3  # guided-filter regularisation, in (L*/100)^2
+    guide_radius: int = 2  # guided-filter window radius on the working grid
+    guide_eps: float = 1e-4  # guided-filter regularisation, in (L*/100)^2
 
     def __post_init__(self) -> None:
         if self.work_size < 16:

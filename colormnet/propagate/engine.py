@@ -76,6 +76,7 @@ class PropagationEngine:
     def __init__(self, config: PropagateConfig | None = None) -> None:
         self.config = config or PropagateConfig()
         self._flow = FlowEstimator(self.config.flow_preset)
+        self._check_flow = FlowEstimator(self.config.check_preset)
         self._started = False
 
     @torch.inference_mode()
@@ -149,7 +150,7 @@ class PropagationEngine:
         prev_mean, prev_std = float(self._prev_light.mean()), float(self._prev_light.std())
         image = to_flow_image(light, prev_mean, prev_std)
         back = self._flow.estimate(image, self._prev_image)  # this frame -> previous
-        fwd = self._flow.estimate(self._prev_image, image)  # previous -> this frame
+        fwd = self._check_flow.estimate(self._prev_image, image)  # previous -> this frame
         consistent = consistency_mask(back, fwd, cfg.consistency_alpha, cfg.consistency_beta).astype(np.float32)
         target = base_grid(h, w) + back
 
@@ -167,7 +168,7 @@ class PropagationEngine:
 
         # re-anchoring: refine the chain by a flow straight to the anchor frame; keep whichever agrees better
         grid = base_grid(h, w)
-        direct = grid + self._flow.estimate(to_flow_image(to_anchor), self._anchor_image, chain - grid)
+        direct = grid + self._check_flow.estimate(to_flow_image(to_anchor), self._anchor_image, chain - grid)
         direct_light = sample(self._anchor_light, direct)
         agree_direct = self._agreement(to_anchor, direct_light)
         better = agree_direct > agree_anchor + cfg.reanchor_margin
@@ -202,23 +203,25 @@ class PropagationEngine:
         self._prev_ab = ab_work
         self._prev_image = image
         self._stats = (float(w_anchor.mean()), float(w_prev.mean()), float(weak.mean()), float(consistent.mean()))
-        return self._compose(chain, share, carried)
+        return self._compose(chain, share, carried, full, light)
 
-    def _compose(self, chain: np.ndarray, share: np.ndarray, carried: np.ndarray) -> np.ndarray:
+    def _compose(self, chain: np.ndarray, share: np.ndarray, carried: np.ndarray, full: np.ndarray,
+                 light: np.ndarray) -> np.ndarray:
         """Full-size chroma: the exemplar read at full resolution through the chain, blended with the rest.
 
         Reading the exemplar at its own resolution (the chain's coordinates are smooth, so they upsample well)
         keeps the anchor's fine chroma detail that a working-grid result would lose.
         """
+        cfg = self.config
         height, width = self._full_shape
         h, w = self._work_shape
+        carried = guided_upsample(full / 100.0, light / 100.0, carried, cfg.guide_radius, cfg.guide_eps)
         if (h, w) == (height, width):
             return share * sample(self._anchor_full_ab, chain) + (1.0 - share) * carried
         scale = np.array([width / w, height / h], dtype=np.float32)
         chain_full = (cv2.resize(chain, (width, height), interpolation=cv2.INTER_LINEAR) + 0.5) * scale - 0.5
         share_full = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
-        return share_full * sample(self._anchor_full_ab, chain_full) + (1.0 - share_full) * _upsample(
-            carried, height, width)
+        return share_full * sample(self._anchor_full_ab, chain_full) + (1.0 - share_full) * carried
 
     def _flatness(self, ab: np.ndarray) -> np.ndarray:
         """1 where the chroma is uniform within ``flat_radius`` pixels, falling to 0 as it varies."""
