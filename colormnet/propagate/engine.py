@@ -171,7 +171,9 @@ class PropagationEngine:
         direct = grid + self._check_flow.estimate(to_flow_image(to_anchor), self._anchor_image, chain - grid)
         direct_light = sample(self._anchor_light, direct)
         agree_direct = self._agreement(to_anchor, direct_light)
-        better = agree_direct > agree_anchor + cfg.reanchor_margin
+        # only a confident match on textured luminance may re-anchor: flat areas agree with anything
+        better = ((agree_direct > agree_anchor + cfg.reanchor_margin) & (agree_direct > cfg.reanchor_min)
+                  & (self._texture(to_anchor) > cfg.reanchor_texture))
         chain = np.where(better[..., None], direct, chain)
         anchor_ab = np.where(better[None], sample(self._anchor_ab, direct), anchor_ab)
         agree_anchor = np.where(better, agree_direct, agree_anchor)
@@ -182,7 +184,8 @@ class PropagationEngine:
         safe_prev = np.maximum(consistent, sample(self._flatness(self._prev_ab), target))
         trust = safe_anchor * (cfg.trust_memory * trust + (1.0 - cfg.trust_memory) * agree_anchor)
         w_anchor = trust * agree_anchor
-        w_prev = (cfg.inconsistent_weight + (1.0 - cfg.inconsistent_weight) * safe_prev) * agree_prev
+        # a floor keeps the warped previous chroma as the last resort, so no pixel drifts to gray
+        w_prev = (cfg.inconsistent_weight + (1.0 - cfg.inconsistent_weight) * safe_prev) * agree_prev + 1e-3
 
         w_anchor = cfg.anchor_gain * w_anchor
         num = w_prev * prev_ab
@@ -222,6 +225,11 @@ class PropagationEngine:
         chain_full = (cv2.resize(chain, (width, height), interpolation=cv2.INTER_LINEAR) + 0.5) * scale - 0.5
         share_full = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
         return share_full * sample(self._anchor_full_ab, chain_full) + (1.0 - share_full) * carried
+
+    def _texture(self, light: np.ndarray) -> np.ndarray:
+        """Local standard deviation of the luminance (L* units) over a Gaussian window of sigma 3."""
+        mean = cv2.GaussianBlur(light, (0, 0), 3.0)
+        return np.sqrt(np.maximum(cv2.GaussianBlur(light * light, (0, 0), 3.0) - mean * mean, 0.0))
 
     def _flatness(self, ab: np.ndarray) -> np.ndarray:
         """1 where the chroma is uniform within ``flat_radius`` pixels, falling to 0 as it varies."""
