@@ -30,6 +30,7 @@ class PropagateConfig:
     anchor_gain: float = 2.0  # preference for the exemplar's own chroma over the previous frame's, where both agree
     fallback_weight: float = 0.05  # weight of the feature-matched chroma (dominates only where the flow fails)
     fallback_below: float = 0.05  # pixels whose flow weights sum below this are matched against the exemplar
+    fallback_area: float = 0.02  # share of the frame that must be weak before the matching runs at all
     match_samples: int = 4096  # exemplar samples searched by the feature matching
     match_neighbours: int = 8  # k of the k-nearest-neighbour chroma transfer
     match_position_weight: float = 20.0  # cost (L* units) of a match across the whole frame

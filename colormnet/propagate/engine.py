@@ -32,7 +32,7 @@ from colormnet.errors import InferenceError
 from colormnet.inference.engine import ExemplarInput
 from colormnet.propagate.config import PropagateConfig
 from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
-from colormnet.propagate.guided_filter import guided_upsample
+from colormnet.propagate.guided_filter import guided_filter, guided_upsample
 from colormnet.propagate.matching import ExemplarMatcher, match_statistics
 from colormnet.propagate.reference import align_reference
 
@@ -126,7 +126,7 @@ class PropagationEngine:
         self._work_shape = (h, w)
         self._anchor_light = light_work
         self._anchor_ab = ab_work
-        self._anchor_full_ab = np.ascontiguousarray(out, dtype=np.float32)
+        self._anchor_full_ab = np.ascontiguousarray(out.transpose(1, 2, 0), dtype=np.float32)  # H x W x 2
         self._anchor_mean = float(light_work.mean())
         self._anchor_std = float(light_work.std())
         self._anchor_flat = self._flatness(ab_work)
@@ -191,7 +191,7 @@ class PropagationEngine:
         num = w_prev * prev_ab
         den = w_prev
         weak = w_anchor + den < cfg.fallback_below
-        if weak.any():
+        if weak.mean() > cfg.fallback_area:  # a cut, a flash, a large disocclusion: not a few stray pixels
             match_ab, _ = self._matcher.match(light, weak)
             w_match = cfg.fallback_weight * weak
             num = num + w_match * match_ab
@@ -206,10 +206,9 @@ class PropagationEngine:
         self._prev_ab = ab_work
         self._prev_image = image
         self._stats = (float(w_anchor.mean()), float(w_prev.mean()), float(weak.mean()), float(consistent.mean()))
-        return self._compose(chain, share, carried, full, light)
+        return self._compose(chain, share, carried, light)
 
-    def _compose(self, chain: np.ndarray, share: np.ndarray, carried: np.ndarray, full: np.ndarray,
-                 light: np.ndarray) -> np.ndarray:
+    def _compose(self, chain: np.ndarray, share: np.ndarray, carried: np.ndarray, light: np.ndarray) -> np.ndarray:
         """Full-size chroma: the exemplar read at full resolution through the chain, blended with the rest.
 
         Reading the exemplar at its own resolution (the chain's coordinates are smooth, so they upsample well)
@@ -218,13 +217,17 @@ class PropagationEngine:
         cfg = self.config
         height, width = self._full_shape
         h, w = self._work_shape
-        carried = guided_upsample(full / 100.0, light / 100.0, carried, cfg.guide_radius, cfg.guide_eps)
+        refined = guided_filter(light / 100.0, carried, cfg.guide_radius, cfg.guide_eps).transpose(1, 2, 0)
         if (h, w) == (height, width):
-            return share * sample(self._anchor_full_ab, chain) + (1.0 - share) * carried
-        scale = np.array([width / w, height / h], dtype=np.float32)
-        chain_full = (cv2.resize(chain, (width, height), interpolation=cv2.INTER_LINEAR) + 0.5) * scale - 0.5
-        share_full = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
-        return share_full * sample(self._anchor_full_ab, chain_full) + (1.0 - share_full) * carried
+            chain_full, share_full, carried_full = chain, share, refined
+        else:
+            scale = np.array([width / w, height / h], dtype=np.float32)
+            chain_full = (cv2.resize(chain, (width, height), interpolation=cv2.INTER_LINEAR) + 0.5) * scale - 0.5
+            share_full = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
+            carried_full = cv2.resize(refined, (width, height), interpolation=cv2.INTER_LINEAR)
+        read = cv2.remap(self._anchor_full_ab, chain_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out = carried_full + share_full[..., None] * (read - carried_full)  # H x W x 2
+        return out.transpose(2, 0, 1)
 
     def _texture(self, light: np.ndarray) -> np.ndarray:
         """Local standard deviation of the luminance (L* units) over a Gaussian window of sigma 3."""

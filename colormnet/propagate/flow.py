@@ -111,9 +111,10 @@ def consistency_mask(flow: np.ndarray, reverse: np.ndarray, alpha: float = 0.01,
     """
     height, width = flow.shape[:2]
     target = base_grid(height, width) + flow
-    back = sample(np.ascontiguousarray(reverse.transpose(2, 0, 1)), target).transpose(1, 2, 0)
-    err = np.sum((flow + back) ** 2, axis=-1)
-    bound = alpha * (np.sum(flow**2, axis=-1) + np.sum(back**2, axis=-1)) + beta
+    back = cv2.remap(reverse, target[..., 0], target[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    fx, fy, bx, by = flow[..., 0], flow[..., 1], back[..., 0], back[..., 1]
+    err = (fx + bx) ** 2 + (fy + by) ** 2
+    bound = alpha * (fx * fx + fy * fy + bx * bx + by * by) + beta
     return (err <= bound) & inside_frame(target, height, width)
 
 

@@ -14,6 +14,8 @@ Shapes: a guide is ``H x W`` float32; a source is ``H x W`` or ``C x H x W`` flo
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -34,12 +36,19 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
     return total / _window_counts(x.shape, radius)
 
 
-def _window_counts(shape: tuple[int, ...], radius: int) -> np.ndarray:
-    """Number of in-image pixels in each clipped window (separable: rows times columns)."""
-    height, width = shape[:2]
+@functools.lru_cache(maxsize=16)
+def _counts(height: int, width: int, radius: int) -> np.ndarray:
+    """Number of in-image pixels in each clipped window (separable: rows times columns), cached."""
     rows = np.minimum(np.arange(height) + radius, height - 1) - np.maximum(np.arange(height) - radius, 0) + 1
     cols = np.minimum(np.arange(width) + radius, width - 1) - np.maximum(np.arange(width) - radius, 0) + 1
-    return np.outer(rows, cols).astype(np.float32)
+    counts = np.outer(rows, cols).astype(np.float32)
+    counts.setflags(write=False)
+    return counts
+
+
+def _window_counts(shape: tuple[int, ...], radius: int) -> np.ndarray:
+    """Number of in-image pixels in each clipped window of a plane of ``shape``."""
+    return _counts(shape[0], shape[1], radius)
 
 
 def _coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
