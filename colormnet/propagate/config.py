@@ -25,16 +25,16 @@ class PropagateConfig:
     flat_radius: int = 4  # radius of the window in which chroma counts as flat (a flow error there is harmless)
     flat_chroma: float = 0.02  # chroma standard deviation (normalised a', b') below which a window is flat
     reanchor_margin: float = 0.05  # agreement by which a direct match to the anchor must beat the chain to replace it
-    reanchor_min: float = 0.7  # agreement a direct match to the anchor needs at least
-    reanchor_texture: float = 3.0  # local luminance deviation (L*) a pixel needs for its direct match to count
-    anchor_gain: float = 2.0  # preference for the exemplar's own chroma over the previous frame's, where both agree
+    reanchor_min: float = 0.85  # agreement a direct match to the anchor needs at least
+    reanchor_texture: float = 1.5  # local luminance deviation (L*) a pixel needs for its direct match to count
+    anchor_gain: float = 0.7  # preference for the exemplar's own chroma over the previous frame's, where both agree
     fallback_weight: float = 0.05  # weight of the feature-matched chroma (dominates only where the flow fails)
     fallback_below: float = 0.05  # pixels whose flow weights sum below this are matched against the exemplar
     fallback_area: float = 0.02  # share of the frame that must be weak before the matching runs at all
     match_samples: int = 4096  # exemplar samples searched by the feature matching
     match_neighbours: int = 8  # k of the k-nearest-neighbour chroma transfer
     match_position_weight: float = 20.0  # cost (L* units) of a match across the whole frame
-    guide_radius: int = 2  # guided-filter window radius on the working grid
+    guide_radius: int = 4  # guided-filter window radius on the working grid
     guide_eps: float = 1e-4  # guided-filter regularisation, in (L*/100)^2
 
     def __post_init__(self) -> None:
