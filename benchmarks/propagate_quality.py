@@ -29,6 +29,7 @@ import torch
 
 from colormnet import color
 from colormnet.inference.engine import ExemplarInput
+from colormnet.metrics import psnr
 from colormnet.propagate import PropagateConfig, PropagationEngine
 from colormnet.propagate.flow import base_grid, sample
 from colormnet.video import VideoReader
@@ -36,12 +37,6 @@ from colormnet.video import VideoReader
 CLIPS = ("cockatoo.mp4", "realshort.mp4", "movie.mp4")
 
 Method = Callable[[list[np.ndarray], np.ndarray], Iterator[np.ndarray]]  # (L* planes, exemplar LAB') -> ab' planes
-
-
-def psnr(pred: np.ndarray, truth: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images (peak 255)."""
-    mse = float(np.mean((pred.astype(np.float64) - truth.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def load_clip(path: Path, frames: int, size: int) -> list[np.ndarray]:
