@@ -14,6 +14,7 @@ import pytest
 
 import colormnet.weights
 from app.controller import Controller
+from app.engine_settings import FALLBACK_NOTICE
 from app.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
@@ -42,9 +43,11 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     window, controller = no_weights, no_weights.controller
     dialog = window._weights_dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
-    assert "CC BY-NC-SA" in dialog.explanation.text()
-    assert controller.model_state == "missing"
-    assert window.status.device_label.text() == "No weights installed"
+    assert "CC BY-NC-SA" in dialog.explanation.text() and FALLBACK_NOTICE in dialog.explanation.text()
+    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine
+    assert controller.on_fallback and controller.project.settings.engine == "colormnet"
+    assert window.status.device_label.text() == "Propagate engine (no ColorMNet weights) · CPU"
+    assert dialog.isVisible()
     # Open, scrub and pin exemplars meanwhile.
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
     controller.step(5)
@@ -52,13 +55,16 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
     assert not window.viewer.has_color
     dialog.hide()
-    controller.colorize_all()  # refused: the dialog comes back instead of a run
-    assert not controller.busy and dialog.isVisible()
+    wait_for_segments(qtbot, controller, 1)
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_range(0, 2)  # previews on the fallback engine
+    assert controller.colorized[:2].all()
 
     with qtbot.waitSignal(
         controller.sig_model_state, check_params_cb=lambda state: state == "ready", timeout=RUN_TIMEOUT_MS
     ):
         dialog.locate(random_weights)
+    assert not controller.on_fallback
     assert not dialog.isVisible()
     assert controller.settings.weights_path == random_weights
     wait_for_segments(qtbot, controller, 1)
@@ -103,8 +109,11 @@ def test_download_success_loads_the_model(
         return target
 
     monkeypatch.setattr(colormnet.weights, "download_weights", download)
+    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine first
     with qtbot.waitSignal(
-        controller.sig_model_state, check_params_cb=lambda state: state == "ready", timeout=RUN_TIMEOUT_MS
+        controller.sig_model_state,
+        check_params_cb=lambda state: state == "ready" and not controller.on_fallback,
+        timeout=RUN_TIMEOUT_MS,
     ):
         dialog.download_button.click()
     assert controller.settings.weights_path == target
