@@ -253,15 +253,28 @@ class Project:
         Raises:
             ProjectError: The data is not a project of a version this program reads.
         """
-        if data.get("format") != FORMAT_NAME:
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise ProjectError("This file is not a ColorMNet Studio project; open a .cmnproj file.")
-        if int(data.get("version", 0)) > FORMAT_VERSION:
+        try:
+            version = int(data.get("version") or 0)
+        except (TypeError, ValueError) as exc:
+            raise ProjectError("The project file is damaged: its version is not a number.") from exc
+        if version > FORMAT_VERSION:
             raise ProjectError("This project was saved by a newer ColorMNet Studio; update the program to open it.")
+        try:
+            return cls._build(data, files_dir=files_dir, base=base)
+        except ProjectError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, OSError) as exc:
+            raise ProjectError(f"The project file is damaged ({exc}); open an autosave or a backup.") from exc
+
+    @classmethod
+    def _build(cls, data: dict[str, Any], *, files_dir: Path, base: Path | None) -> Project:
         project = cls(files_dir=Path(data.get("files_dir") or files_dir))
         project.project_id = str(data.get("id") or project.project_id)
         project.video = _find_video(data, base)
         try:
-            for item in data.get("exemplars", []):
+            for item in data.get("exemplars") or []:
                 image = Path(item["image"])
                 entry = ExemplarEntry(
                     frame=int(item["frame"]),
@@ -270,7 +283,7 @@ class Project:
                     name=str(item.get("name", "")),
                 )
                 project.exemplars.append(entry)
-        except (KeyError, TypeError, ValueError, ExemplarError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ExemplarError) as exc:
             raise ProjectError("The project's exemplar list is damaged; re-add the exemplars.") from exc
         project.exemplars.sort(key=lambda e: e.frame)
         project.settings = EngineSettings.from_dict(dict(data.get("settings") or {}))

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,9 @@ def _memory_elements() -> int:
 
     from colormnet.inference.engine import InferenceEngine
 
-    engines = [o for o in gc.get_objects() if isinstance(o, InferenceEngine)]
+    with warnings.catch_warnings():  # isinstance() touches deprecated torch attributes of unrelated objects
+        warnings.simplefilter("ignore")
+        engines = [o for o in gc.get_objects() if isinstance(o, InferenceEngine)]
     return max((e.memory.size for e in engines), default=0)
 
 
