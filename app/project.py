@@ -21,6 +21,7 @@ from typing import Any
 
 from app.engine_settings import EngineSettings
 from colormnet.errors import ColorMNetError, ExemplarError
+from colormnet.fileio import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -219,8 +220,8 @@ class Project:
             if files_dir.resolve() != self.files_dir.resolve():
                 self._move_files(files_dir)
             self.path = path.resolve()
-            _prune_images(self)
             _write_json(path, self.to_dict(portable=True))
+            _prune_images(self)  # only once the new file no longer refers to them
         except OSError as exc:
             raise ProjectError(
                 f"Cannot save the project to {path} ({exc.strerror or exc}); choose another folder."
@@ -372,9 +373,7 @@ def _prune_images(project: Project) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -14,7 +14,11 @@ from typing import TypeVar
 
 import numpy as np
 
+from colormnet.fileio import owned_prefix, remove_stale
+
 T = TypeVar("T")
+
+SPOOL_PREFIX = ".colormnet-spool-"
 
 
 def in_frame_order(
@@ -35,7 +39,9 @@ def in_frame_order(
         workdir: where to create the temporary spill folder (default: the system's temporary folder).
     """
     pending = iter(order)
-    spill = Path(tempfile.mkdtemp(prefix="colormnet-spool-", dir=workdir))
+    if workdir is not None:
+        remove_stale(Path(workdir), SPOOL_PREFIX)
+    spill = Path(tempfile.mkdtemp(prefix=owned_prefix(SPOOL_PREFIX), dir=workdir))
     try:
         next_frame = next(pending, None)
         stored: set[int] = set()

@@ -12,6 +12,7 @@ scaling.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -29,6 +30,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 
 from colormnet.errors import OutputError
+from colormnet.fileio import fsync_path, owned_prefix, remove_stale
 from colormnet.video.audio import AudioPassthrough
 from colormnet.video.codecs import CodecSpec, check_output_path, codec_spec, is_empty_folder
 from colormnet.video.pixels import rgb16_to_yuv_frame, rgb_to_frame, to_uint16
@@ -52,19 +54,18 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _fsync(path: Path) -> None:
-    """Flushes a file, or a folder's entries, to disk (best effort where the platform refuses)."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
-    try:
-        descriptor = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+def _failure(exc: BaseException) -> str:
+    """What went wrong while writing, in words a user can act on."""
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "the disk is full; free some space or choose another drive"
+    if code == errno.EFBIG:
+        return "the file grew past the largest size this drive allows; choose another drive or codec"
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the destination is no longer writable; check the drive and its permissions"
+    if code == errno.EIO:
+        return "the drive reported an input/output error; check the drive"
+    return str(exc)
 
 
 def _check_encoder(spec: CodecSpec) -> None:
@@ -168,6 +169,8 @@ class VideoWriter:
     def _make_temp(self) -> Path:
         parent = self.path.absolute().parent
         prefix = f".{self.path.name}.partial-"
+        remove_stale(parent, prefix)
+        prefix = owned_prefix(prefix)
         try:
             if self.spec.is_image_sequence:
                 folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
@@ -272,7 +275,10 @@ class VideoWriter:
             else:
                 self._write_frame(to_uint16(rgb) if self.spec.bit_depth == 16 else rgb)
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(f"Writing frame {self._count} to {self.path.name} failed ({exc}).") from exc
+            raise OutputError(
+                f"Writing frame {self._count} to {self.path.name} failed: {_failure(exc)}. "
+                "Nothing was written under that name."
+            ) from exc
         self._count += 1
 
     def _write_image(self, frame: av.VideoFrame) -> None:
@@ -329,14 +335,16 @@ class VideoWriter:
                     self._audio.finish(self._span_end(self._count - 1))
                 self._container.close()
                 self._container = None
-            _fsync(self._temp)
+            fsync_path(self._temp)
             self._move_into_place()
         except OutputError:
             self.abort()
             raise
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
-            raise OutputError(f"Finishing {self.path.name} failed ({exc}); nothing was written there.") from exc
+            raise OutputError(
+                f"Finishing {self.path.name} failed: {_failure(exc)}. Nothing was written under that name."
+            ) from exc
         self._closed = True
         self._finalizer.detach()
         logger.info("Wrote %d frames to %s", self._count, self.path)
@@ -355,7 +363,7 @@ class VideoWriter:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(self._temp, target)
-        _fsync(target.absolute().parent)
+        fsync_path(target.absolute().parent)
 
     def abort(self) -> None:
         """Stops writing and deletes the temporary output; the output name is never touched."""
