@@ -34,8 +34,8 @@ class PropagateConfig:
     match_samples: int = 4096  # exemplar samples searched by the feature matching
     match_neighbours: int = 8  # k of the k-nearest-neighbour chroma transfer
     match_position_weight: float = 20.0  # cost (L* units) of a match across the whole frame
-    guide_radius: int = 4  # guided-filter window radius on the working grid
-    guide_eps: float = 1e-4  # guided-filter regularisation, in (L*/100)^2
+    guide_radius: int = 1  # guided-filter window radius on the working grid (wider windows smear chroma detail)
+    guide_eps: float = 1e-3  # guided-filter regularisation, in (L*/100)^2
 
     def __post_init__(self) -> None:
         if self.work_size < 16:
