@@ -137,6 +137,8 @@ def test_ctrl_c_leaves_no_output(realshort: Path, exemplars, random_weights: Pat
         [sys.executable, "-m", "colormnet.cli", "colorize", str(realshort), "-e", f"{exemplars['f0']}@0",
          "-o", str(out), "--weights", str(random_weights), "--process-size", "112"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # as from a terminal: a test run started in the background inherits an ignored SIGINT otherwise
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stderr is not None
     deadline = time.time() + 300
