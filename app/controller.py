@@ -9,9 +9,10 @@ segment is unchanged, so an edit invalidates only the segments the edited exempl
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,22 @@ if TYPE_CHECKING:
     from colormnet.video import VideoInfo
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _PendingOpen:
+    """A project waiting for its video to open before it replaces the current one."""
+
+    project: Project
+    cache: FrameCache
+    source: Path | None  # what the user opened, for Recent files (None for a restored autosave or the demo)
+
+
+def _discard_empty_scratch(project: Project, scratch: Path) -> None:
+    """Remove the scratch folder made for ``project`` if nothing was put in it (its video failed to open)."""
+    if project.path is None and project.files_dir.resolve().is_relative_to(scratch.resolve()):
+        with contextlib.suppress(OSError):
+            project.files_dir.rmdir()  # only when empty
 
 
 class Controller(QObject, ProjectEdits, RunControl):
@@ -76,6 +93,8 @@ class Controller(QObject, ProjectEdits, RunControl):
     """An export ended: whether the file was written, and the path or the reason it was not."""
     sig_edit_finished = Signal(bool)
     """An exemplar add or replace (which waits for its image to be checked) ended: whether it was applied."""
+    sig_file_opened = Signal(object)
+    """A video, image folder or project file that the user opened is now the open project; carries its path."""
     sig_error = Signal(str)
     """Something the user asked for failed; carries a one-sentence message."""
     sig_status = Signal(str)
@@ -87,7 +106,8 @@ class Controller(QObject, ProjectEdits, RunControl):
     _sig_worker_colorize = Signal(object, object)
     _sig_worker_export = Signal(object, object)
     _sig_worker_warm_up = Signal()
-    _sig_loader_open = Signal(str, object)
+    _sig_loader_open = Signal(int, str, object)
+    _sig_loader_close = Signal()
     _sig_loader_check = Signal(int, str)
 
     def __init__(self, settings: AppSettings, paths: AppPaths, *, weights: Path | None = None) -> None:
@@ -115,6 +135,8 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._meter = RunMeter()
         self._shut_down = False
         self._pending_edits: dict[int, PendingEdit] = {}
+        self._opening: dict[int, _PendingOpen] = {}  # open requests the frame loader has not answered, by token
+        self._open_token = 0
         self._start_threads()
 
     # -- threads -----------------------------------------------------------------------------------------------
@@ -144,8 +166,10 @@ class Controller(QObject, ProjectEdits, RunControl):
         loader.sig_loaded.connect(self._on_loader_loaded)
         loader.sig_failed.connect(self._on_loader_failed)
         loader.sig_opened.connect(self._on_loader_opened)
+        loader.sig_open_failed.connect(self._on_loader_open_failed)
         loader.sig_exemplar_checked.connect(self._on_image_checked)
         self._sig_loader_open.connect(loader.open)
+        self._sig_loader_close.connect(loader.close)
         self._sig_loader_check.connect(loader.check_exemplar)
         self._loader = loader
         self._loader_thread = WorkerThread(loader, "colormnet-frames")
@@ -189,14 +213,22 @@ class Controller(QObject, ProjectEdits, RunControl):
         return int(self.colorized.size)
 
     def open_video(self, path: str | Path) -> None:
-        """Start a new project on a video file or image-sequence folder (the answer comes as a signal)."""
+        """Start a new project on a video file or image-sequence folder (the answer comes as a signal).
+
+        The current project stays until the video has opened (``sig_video_opened``, then ``sig_file_opened``); when
+        it cannot be opened, ``sig_error`` says why and the current project is left exactly as it was.
+        """
         project = Project.scratch(self.paths.scratch)
         project.settings = self.settings.engine_settings()
         project.video = Path(path).resolve()
-        self._adopt_project(project)
+        self._request_open(project, source=Path(path))
 
     def open_project(self, path: str | Path) -> bool:
-        """Open a ``.cmnproj`` file; False (and a message) when it cannot be read."""
+        """Open a ``.cmnproj`` file; False (and a message) when it cannot be read.
+
+        True means its video is being opened: as with :meth:`open_video`, the project replaces the current one only
+        once its video has opened, and a video that cannot be opened leaves the current project as it was.
+        """
         from app.project import ProjectError
 
         try:
@@ -207,27 +239,53 @@ class Controller(QObject, ProjectEdits, RunControl):
         if project.video is None or not project.video.exists():
             self.sig_error.emit(f"The project's video {project.video} is missing; move it back or open the video.")
             return False
-        self._adopt_project(project)
+        self._request_open(project, source=Path(path))
         return True
 
     def adopt_project(self, project: Project) -> None:
-        """Make ``project`` (for example a restored autosave) the current one."""
-        self._adopt_project(project)
+        """Make ``project`` (for example a restored autosave) the current one once its video has opened."""
+        self._request_open(project, source=None)
 
-    def _adopt_project(self, project: Project) -> None:
+    @property
+    def opening(self) -> bool:
+        """Whether a video asked for is still being opened (the current project stays until it has)."""
+        return bool(self._opening)
+
+    def _request_open(self, project: Project, *, source: Path | None) -> None:
+        """Ask the frame loader to open ``project``'s video; the project is adopted only when that succeeds.
+
+        Args:
+            project: The project to adopt (one without a video is adopted at once).
+            source: What the user opened (video, folder or project file), announced for Recent files on success.
+        """
+        cache = FrameCache(self.paths.cache / project.project_id, limit_bytes=self.settings.cache_limit_bytes)
+        if project.video is None:
+            self._sig_loader_close.emit()
+            self._adopt_project(project, cache)
+            return
+        self._open_token += 1
+        self._opening[self._open_token] = _PendingOpen(project, cache, source)
+        self.sig_status.emit(f"Opening {project.video.name}…")
+        self._sig_loader_open.emit(self._open_token, str(project.video), cache)
+
+    def _adopt_project(self, project: Project, cache: FrameCache) -> None:
         self.cancel()
         self._restart = None
         self._pending_edits.clear()
         self.project = project
-        self.cache = FrameCache(self.paths.cache / project.project_id, limit_bytes=self.settings.cache_limit_bytes)
+        self.cache = cache
         self.video_info = None
         self.segments = []
         self.colorized = np.zeros(0, dtype=bool)
+        self.current_frame = 0
         self.sig_project_changed.emit()
-        if project.video is not None:
-            self._sig_loader_open.emit(str(project.video), self.cache)
 
-    def _on_loader_opened(self, info: VideoInfo) -> None:
+    def _on_loader_opened(self, token: int, info: VideoInfo) -> None:
+        pending = self._opening.pop(token, None)
+        if pending is None:  # not asked for by this controller (cannot happen; the loader is ours alone)
+            logger.error("the frame loader opened %s, which no one asked for", info.path)
+            return
+        self._adopt_project(pending.project, pending.cache)
         self.video_info = info
         count = info.frame_count
         self.project.frame_count = count
@@ -235,8 +293,17 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.current_frame = min(max(0, self.project.playhead), max(0, count - 1))
         self.sig_video_opened.emit(info)
         self.sig_current_frame_changed.emit(self.current_frame)
+        if pending.source is not None:
+            self.sig_file_opened.emit(pending.source)
         self._request_frame()
         self._open_session()
+
+    def _on_loader_open_failed(self, token: int, message: str) -> None:
+        pending = self._opening.pop(token, None)
+        if pending is not None:
+            _discard_empty_scratch(pending.project, self.paths.scratch)
+        self.sig_status.emit("")  # no longer "Opening …"
+        self.sig_error.emit(message)
 
     def _open_session(self) -> None:
         if self.project.video is None or self.cache is None or self.video_info is None:
@@ -350,10 +417,6 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.sig_frame_shown.emit(frame.index, source.copy(), colour)
 
     def _on_loader_failed(self, index: int, message: str) -> None:
-        if index < 0:  # the video itself cannot be opened: back to an empty project
-            empty = Project.scratch(self.paths.scratch)
-            empty.settings = self.settings.engine_settings()
-            self._adopt_project(empty)
         self.sig_error.emit(message)
 
     # -- worker state ------------------------------------------------------------------------------------------

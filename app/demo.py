@@ -74,9 +74,10 @@ def open_demo(controller: Controller) -> str:
     weights = controller.weights_path()
     engine = demo_engine(weights)
     settings = replace(controller.settings.engine_settings(), engine=CHECKPOINT_ENGINE)
-    controller.adopt_project(build_demo_project(controller.paths, settings))
+    project = build_demo_project(controller.paths, settings)
+    controller.adopt_project(project)  # the demo becomes the project once its clip has opened
     if engine != CHECKPOINT_ENGINE:
         reason = f"No ColorMNet weights at {resolve_weights_path(weights)}; download them or locate the file."
         controller.use_fallback_engine(reason)
-    logger.info("demo opened on %s with the %s engine", controller.project.video, engine)
+    logger.info("demo opened on %s with the %s engine", project.video, engine)
     return engine

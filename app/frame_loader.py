@@ -7,6 +7,7 @@ user scrubs, only the newest requested frame is read, so the loader never falls 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -42,6 +43,11 @@ class LoadedFrame:
     key: str
 
 
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of white space folded into single spaces."""
+    return " ".join(text.split())
+
+
 def to_gray8(rgb: np.ndarray) -> np.ndarray:
     """The luminance of an RGB frame as uint8 (8- or 16-bit input)."""
     scale = 1.0 / 257.0 if rgb.dtype == np.uint16 else 1.0
@@ -57,12 +63,14 @@ def to_rgb8(rgb: np.ndarray) -> np.ndarray:
 class FrameLoader(QObject):
     """Decodes source frames and reads cached colorized frames; lives on its own QThread."""
 
-    sig_opened = Signal(object)
-    """A video was opened; carries its VideoInfo."""
+    sig_opened = Signal(int, object)
+    """A video was opened and its frames are read from now on: the open request's token and its VideoInfo."""
+    sig_open_failed = Signal(int, str)
+    """A video could not be opened (the one open before stays open): the request's token and a one-line message."""
     sig_loaded = Signal(object)
     """A requested frame is ready; carries a LoadedFrame."""
     sig_failed = Signal(int, str)
-    """A video or frame could not be read: the frame index (-1 for the video) and a one-sentence message."""
+    """A frame could not be read: its index and a one-sentence message."""
     sig_exemplar_checked = Signal(int, str)
     """An exemplar image was checked: the request's token and why it is unusable ("" when it is fine)."""
     _sig_wake = Signal()
@@ -81,20 +89,35 @@ class FrameLoader(QObject):
             self._pending = request
         self._sig_wake.emit()
 
-    @Slot(str, object)
-    def open(self, path: str, cache: FrameCache | None) -> None:
-        """Open the video whose frames are requested next (closing the previous one)."""
-        from colormnet.video import VideoReader
+    @Slot(int, str, object)
+    def open(self, token: int, path: str, cache: FrameCache | None) -> None:
+        """Open the video whose frames are requested next, reading colorized frames from ``cache``.
 
-        self.close()
-        self._cache = cache
+        The video open before is closed only once the new one has opened: when it cannot be opened, for whatever
+        reason, frames are still read from the previous video and cache, and ``sig_open_failed`` says why.
+        """
+        reader = None
         try:
-            self._reader = VideoReader(Path(path))
-        except ColorMNetError as exc:
-            logger.warning("cannot open %s: %s", path, exc)
-            self.sig_failed.emit(-1, str(exc))
+            from colormnet.video import VideoReader
+
+            reader = VideoReader(Path(path))
+            info = reader.info
+        except Exception as exc:
+            if isinstance(exc, ColorMNetError):
+                logger.warning("cannot open %s: %s", path, exc)
+                message = str(exc)
+            else:  # a bug or an unforeseen decoder error must reach the user as a message too
+                logger.exception("opening %s failed", path)
+                message = f"{Path(path).name} cannot be opened ({exc}); see the log file."
+            if reader is not None:
+                with contextlib.suppress(Exception):
+                    reader.close()
+            self.sig_open_failed.emit(token, one_line(message))
             return
-        self.sig_opened.emit(self._reader.info)
+        self.close()
+        self._reader = reader
+        self._cache = cache
+        self.sig_opened.emit(token, info)
 
     @Slot(object)
     def set_cache(self, cache: FrameCache | None) -> None:
@@ -104,9 +127,12 @@ class FrameLoader(QObject):
     @Slot()
     def close(self) -> None:
         """Close the video."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            try:
+                reader.close()
+            except Exception:  # closing must not stop the next video from opening
+                logger.exception("closing the previous video failed")
 
     @Slot(int, str)
     def check_exemplar(self, token: int, path: str) -> None:
@@ -132,7 +158,12 @@ class FrameLoader(QObject):
         try:
             gray = to_gray8(self._reader.read(request.index))
         except ColorMNetError as exc:
-            self.sig_failed.emit(request.index, str(exc))
+            self.sig_failed.emit(request.index, one_line(str(exc)))
+            return
+        except Exception as exc:  # a bug must reach the user as a message, not leave "Loading frame..." on screen
+            logger.exception("reading frame %d failed", request.index)
+            message = f"Frame {request.index} cannot be read ({exc}); see the log file."
+            self.sig_failed.emit(request.index, one_line(message))
             return
         color = None
         if self._cache is not None and request.key:

@@ -91,8 +91,8 @@ class ScreenshotWhenReady(QObject):
         c.sig_frame_shown.connect(lambda *args: self._check())
         c.sig_error.connect(lambda message: self._check())
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self.take)
-        if window.controller.project.video is None:
-            QTimer.singleShot(_SETTLE_MS, self.take)
+        if window.controller.frame_count == 0 and not window.controller.opening:
+            QTimer.singleShot(_SETTLE_MS, self.take)  # nothing is opening: the empty window is the picture
 
     def _on_controller_model_state(self, state: str) -> None:
         self._model_settled = state in ("ready", "missing", "failed")
@@ -106,6 +106,9 @@ class ScreenshotWhenReady(QObject):
 
     def _check(self) -> None:
         c, viewer = self._window.controller, self._window.viewer
+        if c.frame_count == 0 and not c.opening:  # the video asked for failed to open: the window as it is
+            QTimer.singleShot(_SETTLE_MS, self.take)
+            return
         if not (self._model_settled and self._segments_seen) or c.frame_count == 0:
             return
         if viewer.frame_index != c.current_frame:

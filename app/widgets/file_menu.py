@@ -54,22 +54,27 @@ class FileCommands:
         a["export"].triggered.connect(self.show_export_dialog)
         a["settings"].triggered.connect(self.show_settings_dialog)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.controller.sig_file_opened.connect(self._on_controller_file_opened)
 
     # -- opening -----------------------------------------------------------------------------------------------
 
     def open_path(self, path: Path) -> None:
-        """Open a video file, an image-sequence folder or a project, whichever ``path`` is."""
+        """Open a video file, an image-sequence folder or a project, whichever ``path`` is.
+
+        The open project stays until the new one's video has opened; ``path`` joins Recent files only then (see
+        :meth:`_on_controller_file_opened`). When it cannot be opened, a message says why and nothing changes.
+        """
         if not self.confirm_discard():
             return
         path = Path(path)
         if path.suffix == PROJECT_SUFFIX:
-            if not self.controller.open_project(path):
-                return
+            self.controller.open_project(path)
         elif not path.exists():
             self.show_error(f"{path} does not exist; check the path.")
-            return
         else:
             self.controller.open_video(path)
+
+    def _on_controller_file_opened(self, path: Path) -> None:
         self.controller.settings.add_recent(path)
 
     def open_video_dialog(self) -> None:
