@@ -85,7 +85,7 @@ def remove_stale(folder: Path, prefix: str) -> list[Path]:
     Returns:
         The paths removed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:

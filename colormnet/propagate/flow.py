@@ -46,7 +46,7 @@ class FlowEstimator:
     def __init__(self, preset: str = "fast") -> None:
         if preset not in FLOW_PRESETS:
             raise ValueError(f"unknown flow preset {preset!r}; choose one of {', '.join(FLOW_PRESETS)}")
-        self._dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])
+        self._dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])  # type: ignore[attr-defined]  # not in the stubs
 
     def estimate(self, first: np.ndarray, second: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
         """Flow from ``first`` to ``second`` (two ``H x W`` uint8 images): ``H x W x 2`` float32.

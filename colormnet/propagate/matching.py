@@ -109,7 +109,7 @@ class ExemplarMatcher:
             conf[need] = got_conf
         if (ch, cw) != (height, width):
             ab = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in ab])
-            conf = cv2.resize(conf, (width, height), interpolation=cv2.INTER_LINEAR)
+            conf = np.asarray(cv2.resize(conf, (width, height), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
         return ab, conf
 
     def _search(self, query: torch.Tensor, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

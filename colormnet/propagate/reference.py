@@ -46,7 +46,7 @@ def histogram_match(source: np.ndarray, template: np.ndarray, bins: int = 256) -
 
 def find_homography(frame: np.ndarray, photo: np.ndarray) -> np.ndarray | None:
     """A homography taking frame pixels to photo pixels (two uint8 images), or None without enough evidence."""
-    orb = cv2.ORB_create(nfeatures=1500)
+    orb = cv2.ORB_create(nfeatures=1500)  # type: ignore[attr-defined]  # not in the stubs
     kp_f, des_f = orb.detectAndCompute(frame, None)
     kp_p, des_p = orb.detectAndCompute(photo, None)
     if des_f is None or des_p is None or len(kp_f) < MIN_INLIERS or len(kp_p) < MIN_INLIERS:
@@ -55,8 +55,8 @@ def find_homography(frame: np.ndarray, photo: np.ndarray) -> np.ndarray | None:
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < MIN_INLIERS:
         return None
-    src = np.float32([kp_f[m.queryIdx].pt for m in good])
-    dst = np.float32([kp_p[m.trainIdx].pt for m in good])
+    src = np.array([kp_f[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([kp_p[m.trainIdx].pt for m in good], dtype=np.float32)
     matrix, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 4.0)
     if matrix is None or inliers is None:
         return None
