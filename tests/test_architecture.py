@@ -31,3 +31,8 @@ def test_ruff_is_clean() -> None:
     result = subprocess.run([_tool("ruff"), "check", "colormnet", "app", "tests", "benchmarks"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_mypy_is_clean() -> None:
+    result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)  # packages: pyproject.toml
+    assert result.returncode == 0, result.stdout
