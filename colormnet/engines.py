@@ -45,7 +45,11 @@ class Backend(Protocol):
     fingerprint: str
 
     def new_engine(self, config: InferenceConfig) -> SegmentEngine:
-        """A fresh engine for one segment run."""
+        """A fresh engine for one segment run.
+
+        An engine for which :func:`takes_references` holds also accepts ``references=`` (further ``H x W x 3`` RGB
+        images matched jointly with the segment's exemplar).
+        """
         ...
 
 
@@ -55,6 +59,15 @@ _LOADERS = {
     "propagate": "colormnet.propagate:load_backend",
     "deepexemplar": "colormnet.deepexemplar:load_backend",
 }
+
+
+# engines whose new_engine(config, references=...) matches further reference images jointly with the exemplar
+_MULTI_REFERENCE = frozenset({"deepexemplar"})
+
+
+def takes_references(engine: str) -> bool:
+    """Whether ``engine`` can match several reference images for one exemplar."""
+    return engine in _MULTI_REFERENCE
 
 
 def available_engines() -> list[str]:

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from colormnet import color
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines import Backend, SegmentEngine, load_backend
+from colormnet.engines import Backend, SegmentEngine, load_backend, takes_references
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
 from colormnet.exemplar import classify_exemplar, is_grayscale
 from colormnet.inference.engine import ExemplarInput
@@ -59,17 +59,28 @@ class Exemplar:
         kind: ``keyframe`` (a colorized version of that very frame), ``reference`` (any colour photo) or ``auto``
             (decided by comparing the exemplar's luminance with the frame's).
         name: shown in messages, e.g. the file name.
+        references: further colour images (same format as ``image``) matched jointly with it; only engines for
+            which :func:`colormnet.engines.takes_references` holds (``deepexemplar``) accept them.
     """
 
     frame: int
     image: np.ndarray = field(repr=False)
     kind: ExemplarKind = "auto"
     name: str = ""
+    references: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
     def digest(self) -> str:
         """Content hash of the image (for cache keys)."""
-        arr = np.ascontiguousarray(self.image, dtype=np.float32)
-        return hashlib.sha256(arr.tobytes() + str(arr.shape).encode()).hexdigest()[:16]
+        return _image_digest(self.image)
+
+    def reference_digests(self) -> list[str]:
+        """Content hashes of the further references, in order (for cache keys)."""
+        return [_image_digest(image) for image in self.references]
+
+
+def _image_digest(image: np.ndarray) -> str:
+    arr = np.ascontiguousarray(image, dtype=np.float32)
+    return hashlib.sha256(arr.tobytes() + str(arr.shape).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,14 @@ def process_shape(height: int, width: int, cap: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def _check_colour_image(image: np.ndarray, label: str) -> None:
+    """Raises ExemplarError unless ``image`` is a non-empty RGB image with colour."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
+        raise ExemplarError(f"{label} is not an RGB image.")
+    if is_grayscale(image):
+        raise ExemplarError(f"{label} is a grayscale image: an exemplar must carry colour.")
+
+
 class Session:
     """A video, its exemplars and a model, colorized segment by segment.
 
@@ -216,7 +235,8 @@ class Session:
         """Replaces the exemplars.
 
         Raises:
-            ExemplarError: a frame index out of range, two exemplars on one frame, or an image without colour.
+            ExemplarError: a frame index out of range, two exemplars on one frame, an image without colour, or
+                further references for an engine that takes one image per exemplar.
         """
         n = self.frame_count
         seen: set[int] = set()
@@ -227,13 +247,20 @@ class Session:
             if ex.frame in seen:
                 raise ExemplarError(f"Two exemplars are pinned to frame {ex.frame}; keep one per frame.")
             seen.add(ex.frame)
-            if ex.image.ndim != 3 or ex.image.shape[2] != 3 or ex.image.size == 0:
-                raise ExemplarError(f"{label} is not an RGB image.")
-            if is_grayscale(ex.image):
-                raise ExemplarError(f"{label} is a grayscale image: an exemplar must carry colour.")
+            _check_colour_image(ex.image, label)
             if ex.kind not in ("auto", "keyframe", "reference"):
                 raise ExemplarError(f"Unknown exemplar kind {ex.kind!r}: use auto, keyframe or reference.")
+            self._check_references(ex, label)
         self.exemplars = tuple(sorted(exemplars, key=lambda e: e.frame))
+
+    def _check_references(self, exemplar: Exemplar, label: str) -> None:
+        if exemplar.references and not takes_references(self.config.engine):
+            raise ExemplarError(
+                f"{label} has further reference images, but only the deepexemplar engine takes several references "
+                f"for one exemplar (the engine is {self.config.engine})."
+            )
+        for i, image in enumerate(exemplar.references, 1):
+            _check_colour_image(image, f"Further reference {i} of {label}")
 
     def load_model(self) -> Backend:
         """Loads the engine (for ColorMNet: the checkpoint onto the device); idempotent.
@@ -283,7 +310,7 @@ class Session:
         ex = self.exemplars[segment.exemplar]
         model = self.load_model()
         stat = self.video_path.stat() if self.video_path.is_file() else None
-        parts = {
+        parts: dict[str, object] = {
             "video": str(self.video_path.resolve()),
             "video_stat": (stat.st_size, stat.st_mtime_ns) if stat else None,
             "frames": self.frame_count,
@@ -294,6 +321,8 @@ class Session:
             "inference": asdict(self.config.inference),
             "engine": model.fingerprint,
         }
+        if ex.references:  # only then, so that the keys of single-image exemplars stay those already cached
+            parts["references"] = ex.reference_digests()
         return hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()[:24]
 
     def resolve_kind(self, exemplar_index: int) -> tuple[str, float]:
@@ -412,7 +441,7 @@ class Session:
         kind, _ = self.resolve_kind(run.segment)
         device = model.device
         ex_lab = torch.from_numpy(self._exemplar_planes(exemplar, ph, pw)).to(device)
-        engine = model.new_engine(self.config.inference)
+        engine = self._new_engine(model, exemplar)
         reverse = len(run.frames) > 1 and run.frames[1] < run.frames[0]
         first, last = run.frames[0], run.frames[-1]
         start, stop = (last, first + 1) if reverse else (first, last + 1)
@@ -445,6 +474,16 @@ class Session:
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
+
+    def _new_engine(self, model: Backend, exemplar: Exemplar) -> SegmentEngine:
+        """A fresh engine for one run, given the exemplar's further references when it has any."""
+        if not exemplar.references:
+            return model.new_engine(self.config.inference)
+        if not takes_references(model.name):
+            raise ExemplarError(f"Only the deepexemplar engine takes several references for one exemplar, not "
+                                f"the {model.name} engine.")
+        engine: SegmentEngine = model.new_engine(self.config.inference, references=exemplar.references)  # type: ignore[call-arg]
+        return engine
 
     def _predict(
         self,
