@@ -123,16 +123,39 @@ def cmd_extract_frame(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_exemplars(specs: Sequence[str], default_kind: str) -> list:
+def _load_exemplars(specs: Sequence[str], default_kind: str, extra: Sequence[str] = ()) -> list:
+    """The ``-e`` exemplars, each with the ``--extra-reference`` images pinned at its frame.
+
+    Raises:
+        ExemplarError: an unreadable or grayscale image, or an extra reference at a frame without ``-e`` exemplar.
+    """
     from colormnet.exemplar import load_exemplar_image, parse_exemplar_spec
     from colormnet.session import Exemplar
 
+    references = _group_extra_references(extra)
     exemplars = []
     for spec in specs:
         body, kind = split_kind(spec, default_kind)
         path, frame = parse_exemplar_spec(body)
-        exemplars.append(Exemplar(frame=frame, image=load_exemplar_image(path), kind=kind, name=path.name))  # type: ignore[arg-type]
+        images = tuple(load_exemplar_image(p) for p in references.pop(frame, []))
+        exemplars.append(Exemplar(frame=frame, image=load_exemplar_image(path), kind=kind, name=path.name,  # type: ignore[arg-type]
+                                  references=images))
+    if references:
+        frame = min(references)
+        raise ExemplarError(f"--extra-reference {references[frame][0]}@{frame}: no -e exemplar is pinned to frame "
+                            f"{frame}.")
     return exemplars
+
+
+def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
+    """``IMAGE@FRAME`` arguments -> the image paths per frame, in the given order."""
+    from colormnet.exemplar import parse_exemplar_spec
+
+    grouped: dict[int, list[Path]] = {}
+    for spec in specs:
+        path, frame = parse_exemplar_spec(spec)
+        grouped.setdefault(frame, []).append(path)
+    return grouped
 
 
 def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
@@ -146,8 +169,9 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     output = Path(args.output)
     codec = args.codec or infer_codec(output)
     exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
+    exemplar_paths += [parse_exemplar_spec(s)[0] for s in args.extra_reference]
     check_output_path(output, inputs=[source, *exemplar_paths], codec=codec, overwrite=args.overwrite)
-    exemplars = _load_exemplars(args.exemplar, args.kind)
+    exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
     if args.framing and args.engine != "deepexemplar":
         raise ExemplarError("--framing applies to the deepexemplar engine only.")
     config = SessionConfig(
@@ -285,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="video file or folder of numbered images")
     p.add_argument("-e", "--exemplar", action="append", required=True, metavar="IMAGE@FRAME[:KIND]",
                    help="a colour image pinned to a frame (repeat for several); KIND overrides --kind for this one")
+    p.add_argument("--extra-reference", action="append", default=[], metavar="IMAGE@FRAME",
+                   help="deepexemplar only: a further colour image matched jointly with the -e exemplar at FRAME "
+                   "(repeat for several)")
     p.add_argument("-o", "--output", required=True, help="output file, or folder for an image-sequence codec")
     p.add_argument("--codec", choices=sorted(CODECS), help="default: h264 for a file name, png for a folder")
     p.add_argument("--frames", metavar="A:B", help="only frames A to B-1 (default: all)")

@@ -235,3 +235,14 @@ def test_engine_options(capsys, realshort: Path, exemplars, tmp_path: Path) -> N
     fit = load_backend("deepexemplar", folder, device="cpu")
     official = load_backend("deepexemplar", folder, device="cpu", options={"framing": "official"})
     assert fit.fingerprint != official.fingerprint  # frames of the two framings are never cached as one
+
+
+def test_extra_reference_errors_in_one_line(capsys, realshort: Path, exemplars, tmp_path: Path) -> None:
+    base = ["colorize", realshort, "-e", f"{exemplars['f0']}@0", "-o", tmp_path / "o.mp4"]
+    code, _, err = run_cli(capsys, *base, "--engine", "propagate", "--extra-reference", f"{exemplars['f20']}@3")
+    assert code == 1 and err.count("\n") == 1 and "no -e exemplar is pinned to frame 3" in err
+    code, _, err = run_cli(capsys, *base, "--engine", "propagate", "--extra-reference", f"{exemplars['f20']}@0")
+    assert code == 1 and err.count("\n") == 1 and "only the deepexemplar engine takes several references" in err
+    code, _, err = run_cli(capsys, *base, "--engine", "deepexemplar", "--extra-reference", f"{exemplars['gray']}@0")
+    assert code == 1 and err.count("\n") == 1 and "grayscale" in err
+    assert not (tmp_path / "o.mp4").exists()
