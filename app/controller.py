@@ -131,6 +131,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.follow_playhead = settings.follow_playhead
         self._weights_override = weights
         self._run: Run | None = None
+        self.run_notice = ""  # what the user must be told about the current or last run (see RunControl)
         self._restart: RunRequest | None = None
         self._meter = RunMeter()
         self._shut_down = False

@@ -43,6 +43,7 @@ class RunControl:
     follow_playhead: bool
     colorized: np.ndarray
     _run: Run | None
+    run_notice: str
     _restart: RunRequest | None
     _meter: RunMeter
     # Signals of the controller (declared there).
@@ -135,6 +136,7 @@ class RunControl:
             return  # the tail of a cancelled run: cached, but neither counted nor followed
         self.sig_progress.emit(self._meter.update(frame.done, frame.total))
         if frame.notice:
+            self.run_notice = frame.notice  # restated when the run ends: the status note alone goes by unseen
             self.sig_status.emit(frame.notice)
         if self.follow_playhead:
             self.set_current_frame(frame.index)
@@ -154,3 +156,5 @@ class RunControl:
         restart, self._restart = self._restart, None
         if restart is not None and not error:
             self._start_colorize(restart)
+        if self._run is None:
+            self.run_notice = ""  # told with the end of this run; a run started again carries it on

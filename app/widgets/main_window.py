@@ -353,7 +353,7 @@ class MainWindow(QMainWindow, FileCommands):
         self.status.show_progress(progress)
 
     def _on_controller_run_finished(self, kind: str, cancelled: bool) -> None:
-        self.status.run_finished(kind, cancelled)
+        self.status.run_finished(kind, cancelled, self.controller.run_notice)
         self._update_enabled()
 
     # -- playback ----------------------------------------------------------------------------------------------

@@ -91,11 +91,22 @@ class StudioStatusBar(QStatusBar):
         eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
         self.progress_label.setText(f"{progress.done}/{progress.total} frames · {progress.fps:.2f} fps · ETA {eta}")
 
-    def run_finished(self, kind: str, cancelled: bool) -> None:
-        """Hide the progress and say how the run ended."""
+    def run_finished(self, kind: str, cancelled: bool, notice: str = "") -> None:
+        """Hide the progress and say how the run ended.
+
+        Args:
+            kind: colorize or export.
+            cancelled: Whether the run was cancelled.
+            notice: Something the user must be told about the run (a fallback after the GPU ran out of memory);
+                it stays in the status bar until the next message, where the end of a run alone goes in 8 seconds.
+        """
         self._show_run(False)
         notes = {"colorize": "Colorization finished.", "export": "Export finished."}
-        self.showMessage("Cancelled." if cancelled else notes.get(kind, "Finished."), 8000)
+        ended = "Cancelled." if cancelled else notes.get(kind, "Finished.")
+        if notice:
+            self.showMessage(f"{ended} {notice}")
+        else:
+            self.showMessage(ended, 8000)
 
     def _show_run(self, visible: bool) -> None:
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
