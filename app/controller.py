@@ -481,7 +481,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._sig_loader_check.emit(token, str(path))
 
     def _specs(self) -> list[ExemplarSpec]:
-        return [ExemplarSpec(e.frame, e.image, e.kind, e.name) for e in self.project.exemplars]
+        return [ExemplarSpec(e.frame, e.image, e.kind, e.name, tuple(e.references)) for e in self.project.exemplars]
 
     def _exemplars_changed(self) -> None:
         """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""

@@ -10,6 +10,9 @@ logger = logging.getLogger(__name__)
 
 #: Engines the settings may name; which of them this installation has is asked of the library at run time.
 ENGINES = ("colormnet", "propagate", "deepexemplar")
+#: The engines that match several reference images for one exemplar (as :func:`colormnet.engines.takes_references`
+#: says; kept here because that module imports torch, which the window's start-up path must not).
+MULTI_REFERENCE_ENGINES = ("deepexemplar",)
 #: The engine whose checkpoint the app can download or locate (the others bring their own weights, or none).
 CHECKPOINT_ENGINE = "colormnet"
 #: The engine that stands in for ColorMNet while its checkpoint is missing or unusable (it needs no weights).

@@ -33,6 +33,7 @@ ICONS: dict[str, str] = {
     "paste_exemplar": "mdi6.clipboard-arrow-down",
     "pin_frame": "mdi6.pin",
     "replace_exemplar": "mdi6.image-edit",
+    "add_reference": "mdi6.image-multiple",
     "move_exemplar": "mdi6.image-move",
     "remove_exemplar": "mdi6.delete",
     "colorize_segment": "mdi6.palette",

@@ -22,6 +22,7 @@ class ExemplarSpec:
     image: Path
     kind: str
     name: str
+    references: tuple[Path, ...] = ()  # further reference images (the deepexemplar engine matches them jointly)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class ExemplarEntry:
     image: Path  # the copy inside the project's exemplars folder
     kind: str = "auto"  # auto | keyframe | reference
     name: str = ""  # where the image came from, shown in the panel
+    references: list[Path] = field(default_factory=list)  # further references (copies), deepexemplar engine only
 
 
 @dataclass
@@ -126,6 +127,17 @@ class Project:
         self.dirty = True
         return entry
 
+    def add_reference(self, frame: int, image: Path, *, copy: bool = True) -> ExemplarEntry:
+        """Give the exemplar at ``frame`` a further reference image (matched jointly by the deepexemplar engine).
+
+        Raises:
+            ExemplarError: There is no exemplar at ``frame``.
+        """
+        entry = self._require(frame)
+        entry.references.append(self._adopt(image, copy))
+        self.dirty = True
+        return entry
+
     def move_exemplar(self, frame: int, new_frame: int) -> ExemplarEntry:
         """Move the exemplar at ``frame`` to ``new_frame``.
 
@@ -190,9 +202,10 @@ class Project:
             "exemplars": [
                 {
                     "frame": e.frame,
-                    "image": e.image.relative_to(self.files_dir).as_posix() if portable else str(e.image),
+                    "image": self._stored_path(e.image, portable),
                     "kind": e.kind,
                     "name": e.name,
+                    "references": [self._stored_path(r, portable) for r in e.references],
                 }
                 for e in self.exemplars
             ],
@@ -205,6 +218,9 @@ class Project:
             data["files_dir"] = str(self.files_dir)
             data["project_path"] = str(self.path) if self.path is not None else None
         return data
+
+    def _stored_path(self, image: Path, portable: bool) -> str:
+        return image.relative_to(self.files_dir).as_posix() if portable else str(image)
 
     def save(self, path: str | Path) -> None:
         """Write the project to ``path`` (a ``.cmnproj`` file), copying its exemplar images next to it.
@@ -276,12 +292,12 @@ class Project:
         project.video = _find_video(data, base)
         try:
             for item in data.get("exemplars") or []:
-                image = Path(item["image"])
                 entry = ExemplarEntry(
                     frame=int(item["frame"]),
-                    image=image if image.is_absolute() else project.files_dir / image,
+                    image=project._stored_image(item["image"]),
                     kind=_check_kind(str(item.get("kind", "auto"))),
                     name=str(item.get("name", "")),
+                    references=[project._stored_image(r) for r in item.get("references") or []],
                 )
                 project.exemplars.append(entry)
         except (KeyError, TypeError, ValueError, AttributeError, ExemplarError) as exc:
@@ -296,6 +312,10 @@ class Project:
         return project
 
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _stored_image(self, stored: str) -> Path:
+        image = Path(stored)
+        return image if image.is_absolute() else self.files_dir / image
 
     def _require(self, frame: int) -> ExemplarEntry:
         entry = self.exemplar_at(frame)
@@ -322,10 +342,8 @@ class Project:
         new_exemplars = files_dir / "exemplars"
         new_exemplars.mkdir(exist_ok=True)
         for entry in self.exemplars:
-            target = new_exemplars / entry.image.name
-            if entry.image.resolve() != target.resolve():
-                shutil.copy2(entry.image, target)
-            entry.image = target
+            entry.image = _copy_into(entry.image, new_exemplars)
+            entry.references = [_copy_into(image, new_exemplars) for image in entry.references]
         self.files_dir = files_dir
 
 
@@ -362,9 +380,17 @@ def _find_video(data: dict[str, Any], base: Path | None) -> Path | None:
     return relative if relative.exists() else absolute
 
 
+def _copy_into(image: Path, folder: Path) -> Path:
+    """``image`` copied into ``folder`` under its own name (unless it is there already)."""
+    target = folder / image.name
+    if image.resolve() != target.resolve():
+        shutil.copy2(image, target)
+    return target
+
+
 def _prune_images(project: Project) -> None:
     """Delete exemplar copies no exemplar refers to any more (replaced or removed ones)."""
-    used = {e.image.resolve() for e in project.exemplars}
+    used = {image.resolve() for e in project.exemplars for image in (e.image, *e.references)}
     if project.exemplars_dir.is_dir():
         for file in project.exemplars_dir.iterdir():
             if file.is_file() and file.name.startswith("exemplar_") and file.resolve() not in used:

@@ -1,13 +1,14 @@
 """Project edits for the controller: exemplars, in/out points, engine settings, saving.
 
-Exemplars can be added (file, clipboard, drop, pinned frame), replaced, moved, removed and given a kind.
+Exemplars can be added (file, clipboard, drop, pinned frame), replaced, moved, removed and given a kind; with the
+deepexemplar engine an exemplar can also be given further reference images.
 
-Adding and replacing need the image checked first (unreadable and grayscale images are refused with the library's
-one-sentence message). Decoding an image can take longer than a GUI handler may, and the library's image code
-imports torch, so the check runs on the frame loader's thread; the edit is applied when the answer comes back and
-``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every applied edit calls
-``_exemplars_changed`` so the session gets the new list; a refused edit leaves the project untouched and reports
-the message through ``sig_error``.
+Adding, replacing and adding a reference need the image checked first (unreadable and grayscale images are refused
+with the library's one-sentence message). Decoding an image can take longer than a GUI handler may, and the
+library's image code imports torch, so the check runs on the frame loader's thread; the edit is applied when the
+answer comes back and ``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every
+applied edit calls ``_exemplars_changed`` so the session gets the new list; a refused edit leaves the project
+untouched and reports the message through ``sig_error``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QImage
 
+from app.engine_settings import MULTI_REFERENCE_ENGINES
 from app.png_codec import encode_png
 from colormnet.errors import ColorMNetError, ExemplarError
 
@@ -36,9 +38,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PendingEdit:
-    """An add or replace waiting for its image to be checked."""
+    """An add, replace or further reference waiting for its image to be checked."""
 
-    op: str  # add | replace
+    op: str  # add | replace | reference
     frame: int
     image: Path
     kind: str
@@ -114,6 +116,10 @@ class ProjectEdits:
         """Swap the image of the exemplar at ``frame`` for the file at ``path`` once it is checked."""
         self._check_then_apply(PendingEdit("replace", frame, Path(path), "", Path(path).name, owned=False))
 
+    def add_reference_file(self, frame: int, path: str | Path) -> None:
+        """Give the exemplar at ``frame`` the image file at ``path`` as a further reference once it is checked."""
+        self._check_then_apply(PendingEdit("reference", frame, Path(path), "", Path(path).name, owned=False))
+
     def _check_then_apply(self, edit: PendingEdit) -> None:
         problem = self._problem(edit)
         if problem is not None:
@@ -134,8 +140,12 @@ class ProjectEdits:
             return ExemplarError(
                 f"Frame {edit.frame} already has an exemplar; replace its image or pick another frame."
             )
-        if edit.op == "replace" and not occupied:
+        if edit.op in ("replace", "reference") and not occupied:
             return ExemplarError(f"There is no exemplar at frame {edit.frame}.")
+        if edit.op == "reference" and self.project.settings.engine not in MULTI_REFERENCE_ENGINES:
+            return ExemplarError(
+                "Only the deepexemplar engine takes several references for one exemplar; choose it in Settings."
+            )
         return None
 
     def _on_image_checked(self, token: int, message: str) -> None:
@@ -150,6 +160,8 @@ class ProjectEdits:
         try:
             if edit.op == "add":
                 self.project.add_exemplar(edit.frame, edit.image, kind=edit.kind, name=edit.name, copy=not edit.owned)
+            elif edit.op == "reference":
+                self.project.add_reference(edit.frame, edit.image, copy=not edit.owned)
             else:
                 self.project.replace_image(edit.frame, edit.image, name=edit.name, copy=not edit.owned)
         except ColorMNetError as exc:

@@ -218,19 +218,24 @@ class SessionWorker(QObject):
     def _apply_exemplars(self) -> None:
         if self._session is None:
             return
+        from colormnet.engines import takes_references
         from colormnet.exemplar import load_exemplar_image
         from colormnet.session import Exemplar
 
         exemplars = []
         loaded: dict[tuple[Path, int], np.ndarray] = {}
+        # Further references are kept in the project but only handed to an engine that takes them.
+        with_references = takes_references(self._session.config.engine)
         for spec in self._specs:
             try:
-                key, image = self._load_image(spec.image, load_exemplar_image)
+                paths = (spec.image, *(spec.references if with_references else ()))
+                images = [self._load_image(path, load_exemplar_image) for path in paths]
             except ColorMNetError as exc:
                 self.sig_error.emit(str(exc))
                 continue
-            loaded[key] = image
-            exemplars.append(Exemplar(frame=spec.frame, image=image, kind=spec.kind, name=spec.name))  # type: ignore[arg-type]
+            loaded.update(images)
+            exemplars.append(Exemplar(frame=spec.frame, image=images[0][1], kind=spec.kind, name=spec.name,  # type: ignore[arg-type]
+                                      references=tuple(image for _, image in images[1:])))
         self._images = loaded  # images of removed or replaced exemplars are let go
         try:
             self._session.set_exemplars(exemplars)

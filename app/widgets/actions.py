@@ -44,6 +44,8 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("paste_exemplar", "Paste Exemplar", "Ctrl+Shift+V", "Pin the clipboard's image at the current frame"),
     ActionSpec("pin_frame", "Pin &Colorized Frame", "Ctrl+P", "Pin the colorized current frame as a keyframe exemplar"),
     ActionSpec("replace_exemplar", "&Replace Image…", "", "Swap the selected exemplar's image"),
+    ActionSpec("add_reference", "Add Reference &Image…", "",
+               "Give the selected exemplar a further reference image (Deep Exemplar engine only)"),
     ActionSpec("move_exemplar", "&Move to Frame…", "", "Move the selected exemplar to another frame"),
     ActionSpec("remove_exemplar", "Re&move Exemplar", "Delete", "Remove the selected exemplar"),
     ActionSpec("colorize_segment", "Colorize &Segment", "F5", "Colorize the segment under the playhead"),

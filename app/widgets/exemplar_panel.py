@@ -28,6 +28,12 @@ _KIND_HELP = {
 }
 
 
+def _references_label(entry: ExemplarEntry) -> str:
+    """``+2 references`` for an exemplar with further reference images, else empty."""
+    count = len(entry.references)
+    return f"+{count} reference{'s' if count > 1 else ''}" if count else ""
+
+
 class ExemplarPanel(QWidget):
     """Lists the project's exemplars.
 
@@ -100,9 +106,13 @@ class ExemplarPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for entry in entries:
-            item = QListWidgetItem(self._thumbnail(entry.image), f"Frame {entry.frame}\n{entry.kind} · {entry.name}")
+            extra = _references_label(entry)
+            text = f"Frame {entry.frame}\n{entry.kind} · {entry.name}" + (f" · {extra}" if extra else "")
+            item = QListWidgetItem(self._thumbnail(entry.image), text)
             item.setData(Qt.ItemDataRole.UserRole, entry.frame)
-            item.setToolTip(f"{entry.name}\nframe {entry.frame}, used as {entry.kind}\nDouble-click to go to the frame")
+            more = f" ({extra}, matched jointly)" if extra else ""
+            item.setToolTip(f"{entry.name}{more}\nframe {entry.frame}, used as {entry.kind}\n"
+                            "Double-click to go to the frame")
             self.list.addItem(item)
         self.list.blockSignals(False)
         self.empty.setVisible(not entries)

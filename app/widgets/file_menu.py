@@ -259,6 +259,17 @@ class FileCommands:
         if chosen:
             self.controller.replace_exemplar(frame, Path(chosen))
 
+    def add_reference_to_selected_exemplar(self) -> None:
+        """Ask for an image and give it to the selected exemplar as a further reference."""
+        frame = self.exemplars.selected_frame()
+        if frame is None:
+            return
+        chosen, _ = QFileDialog.getOpenFileName(
+            self._window, f"Add a reference image to the exemplar at frame {frame}", "", IMAGE_FILTER
+        )
+        if chosen:
+            self.controller.add_reference_file(frame, Path(chosen))
+
     def move_selected_exemplar(self) -> None:
         """Ask for a frame and move the selected exemplar there."""
         frame = self.exemplars.selected_frame()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app import autosave
 from app.controller import Controller
+from app.engine_settings import MULTI_REFERENCE_ENGINES
 from app.icons import icon
 from app.progress import Progress
 from app.widgets.actions import create_actions
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow, FileCommands):
                 "paste_exemplar",
                 "pin_frame",
                 "replace_exemplar",
+                "add_reference",
                 "move_exemplar",
                 "remove_exemplar",
             )
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow, FileCommands):
                 "pin_frame",
                 None,
                 "replace_exemplar",
+                "add_reference",
                 "move_exemplar",
                 "remove_exemplar",
             ],
@@ -227,6 +230,7 @@ class MainWindow(QMainWindow, FileCommands):
             "paste_exemplar": self.paste_exemplar,
             "pin_frame": c.pin_current_frame,
             "replace_exemplar": self.replace_selected_exemplar,
+            "add_reference": self.add_reference_to_selected_exemplar,
             "move_exemplar": self.move_selected_exemplar,
             "remove_exemplar": self.remove_selected_exemplar,
             "colorize_segment": c.colorize_segment,
@@ -301,6 +305,9 @@ class MainWindow(QMainWindow, FileCommands):
             a[name].setEnabled(has_video)
         for name in ("replace_exemplar", "move_exemplar", "remove_exemplar"):
             a[name].setEnabled(has_video and selected)
+        a["add_reference"].setEnabled(
+            has_video and selected and c.project.settings.engine in MULTI_REFERENCE_ENGINES
+        )
         for name in ("colorize_segment", "colorize_from_here", "colorize_all", "export"):
             a[name].setEnabled(has_video and not busy and bool(c.project.exemplars))
         a["cancel"].setEnabled(busy)
