@@ -250,25 +250,23 @@ class FileCommands:
 
     def replace_selected_exemplar(self) -> None:
         """Ask for an image and swap it into the selected exemplar."""
-        frame = self.exemplars.selected_frame()
-        if frame is None:
-            return
-        chosen, _ = QFileDialog.getOpenFileName(
-            self._window, f"Replace the exemplar at frame {frame}", "", IMAGE_FILTER
-        )
-        if chosen:
-            self.controller.replace_exemplar(frame, Path(chosen))
+        chosen = self._ask_image_for_selected("Replace the exemplar at frame {frame}")
+        if chosen is not None:
+            self.controller.replace_exemplar(*chosen)
 
     def add_reference_to_selected_exemplar(self) -> None:
         """Ask for an image and give it to the selected exemplar as a further reference."""
+        chosen = self._ask_image_for_selected("Add a reference image to the exemplar at frame {frame}")
+        if chosen is not None:
+            self.controller.add_reference_file(*chosen)
+
+    def _ask_image_for_selected(self, title: str) -> tuple[int, Path] | None:
+        """The selected exemplar's frame and an image the user picks for it (``title`` names ``{frame}``)."""
         frame = self.exemplars.selected_frame()
         if frame is None:
-            return
-        chosen, _ = QFileDialog.getOpenFileName(
-            self._window, f"Add a reference image to the exemplar at frame {frame}", "", IMAGE_FILTER
-        )
-        if chosen:
-            self.controller.add_reference_file(frame, Path(chosen))
+            return None
+        chosen, _ = QFileDialog.getOpenFileName(self._window, title.format(frame=frame), "", IMAGE_FILTER)
+        return (frame, Path(chosen)) if chosen else None
 
     def move_selected_exemplar(self) -> None:
         """Ask for a frame and move the selected exemplar there."""
