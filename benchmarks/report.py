@@ -27,7 +27,8 @@ def _gui_section(gui: dict) -> list[str]:
         "",
         'The main window (offscreen) runs "Colorize all" on the bundled clip while a 5 ms QTimer on the GUI thread '
         "records the time between its ticks; a late tick is time the GUI thread could not answer the user "
-        "(`benchmarks/gui_stall.py`). ColorMNet runs with a random checkpoint.",
+        "(`benchmarks/gui_stall.py`). ColorMNet runs with a random checkpoint."
+        + (f" Measured on its own (`--only gui`) on {gui['measured']}." if gui.get("measured") else ""),
         "",
         "| engine, processing size | frames | seconds | longest stall | longest gap | p99 gap | ticks | load |",
         "|---|---|---|---|---|---|---|---|",
