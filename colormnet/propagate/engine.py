@@ -225,8 +225,12 @@ class PropagationEngine:
             chain_full = (cv2.resize(chain, (width, height), interpolation=cv2.INTER_LINEAR) + 0.5) * scale - 0.5
             share_full = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
             carried_full = cv2.resize(refined, (width, height), interpolation=cv2.INTER_LINEAR)
-        read = cv2.remap(  # type: ignore[call-overload]  # OpenCV's stubs do not allow map2=None
-            self._anchor_full_ab, chain_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        read = cv2.remap(  # x and y as two float maps: what one two-channel map means, and typed in every stub
+            self._anchor_full_ab,
+            np.ascontiguousarray(chain_full[..., 0]),
+            np.ascontiguousarray(chain_full[..., 1]),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
         )
         out = carried_full + share_full[..., None] * (read - carried_full)  # H x W x 2
         return out.transpose(2, 0, 1)
