@@ -69,7 +69,10 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
         ``(..., 3)`` float64 array of L in [0, 100], a and b.
     """
     linear = linear_rgb(rgb)
-    xyz = linear @ XYZ_FROM_RGB.T
+    # The 3x3 product written out, summed left to right: a BLAS matmul may round the last bit differently from one
+    # numpy build to the next, and the official inputs are reproduced bit for bit only this way.
+    m = XYZ_FROM_RGB
+    xyz = linear[..., 0:1] * m[:, 0] + linear[..., 1:2] * m[:, 1] + linear[..., 2:3] * m[:, 2]
     xyz = xyz / D65_WHITE
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
     fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
