@@ -21,9 +21,14 @@ def test_outputs_match_the_official_code(golden_network, mode: str) -> None:
     engine = InferenceEngine(golden_network, InferenceConfig())
     exemplar = ExemplarInput(torch.from_numpy(inputs["exemplar_lab"]), mode)  # type: ignore[arg-type]
     frames = inputs["frames_L"]
-    for t in range(len(frames)):
-        ab = engine.step(torch.from_numpy(frames[t])[None], exemplar if t == 0 else None, end=t == len(frames) - 1)
-        np.testing.assert_allclose(ab.numpy(), golden[t], atol=1e-4, rtol=0, err_msg=f"frame {t}")
+    # Plain ATen convolutions, not oneDNN's: oneDNN picks its kernels by CPU, and on some (seen on an AMD EPYC) their
+    # last-bit rounding moves frame 4 by 6e-3 (most likely a change in the top-30 selection among the random
+    # weights' nearly equal memory affinities); with ATen's kernels every frame is within 2.6e-6 on that CPU too.
+    # The comparison is of our arithmetic, not of the CPU's kernel choice.
+    with torch.backends.mkldnn.flags(enabled=False):
+        for t in range(len(frames)):
+            ab = engine.step(torch.from_numpy(frames[t])[None], exemplar if t == 0 else None, end=t == len(frames) - 1)
+            np.testing.assert_allclose(ab.numpy(), golden[t], atol=1e-4, rtol=0, err_msg=f"frame {t}")
     if mode == "keyframe":
         # frame 0 of a keyframe run is the exemplar's own chroma
         assert np.array_equal(golden[0], inputs["exemplar_lab"][1:])

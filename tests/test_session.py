@@ -120,7 +120,10 @@ def test_one_exemplar_at_frame_0_reproduces_the_official_outputs(random_weights:
     golden = np.load(GOLDEN / f"official_ab_{mode}.npz")["ab"]
     inputs = np.load(GOLDEN / "official_inputs.npz")
     exemplar_rgb = np.asarray(Image.open(GOLDEN / "exemplar.png").convert("RGB"))
-    with Session(frames, weights=random_weights, config=SessionConfig(device="cpu")) as s:
+    # oneDNN off, as in tests/test_engine.py::test_outputs_match_the_official_code (its kernels differ by CPU)
+    with torch.backends.mkldnn.flags(enabled=False), Session(
+        frames, weights=random_weights, config=SessionConfig(device="cpu")
+    ) as s:
         s.set_exemplars([Exemplar(0, exemplar_rgb.astype(np.float32) / 255.0, kind=mode)])
         results = list(s.colorize())
     assert [r.index for r in results] == list(range(8))
