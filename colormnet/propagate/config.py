@@ -26,7 +26,7 @@ class PropagateConfig:
     flat_chroma: float = 0.02  # chroma standard deviation (normalised a', b') below which a window is flat
     reanchor_margin: float = 0.05  # agreement by which a direct match to the anchor must beat the chain to replace it
     reanchor_min: float = 0.85  # agreement a direct match to the anchor needs at least
-    reanchor_texture: float = 1.5  # local luminance deviation (L*) a pixel needs for its direct match to count
+    reanchor_texture: float = 1.5  # local luminance deviation (L*, window of base_sigma) for a direct match to count
     anchor_gain: float = 0.7  # preference for the exemplar's own chroma over the previous frame's, where both agree
     fallback_weight: float = 0.05  # weight of the feature-matched chroma (dominates only where the flow fails)
     fallback_below: float = 0.05  # pixels whose flow weights sum below this are matched against the exemplar
@@ -34,8 +34,8 @@ class PropagateConfig:
     match_samples: int = 4096  # exemplar samples searched by the feature matching
     match_neighbours: int = 8  # k of the k-nearest-neighbour chroma transfer
     match_position_weight: float = 20.0  # cost (L* units) of a match across the whole frame
-    guide_radius: int = 1  # guided-filter window radius on the working grid (wider windows smear chroma detail)
-    guide_eps: float = 1e-3  # guided-filter regularisation, in (L*/100)^2
+    guide_radius: int = 1  # guided-filter radius on the carried chroma at full size (wider windows smear detail)
+    guide_eps: float = 3e-4  # guided-filter regularisation, in (L*/100)^2
 
     def __post_init__(self) -> None:
         if self.work_size < 16:

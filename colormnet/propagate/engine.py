@@ -31,9 +31,9 @@ from colormnet.color import L_CENTER, L_SCALE
 from colormnet.errors import InferenceError
 from colormnet.inference.engine import ExemplarInput
 from colormnet.propagate.config import PropagateConfig
-from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
-from colormnet.propagate.guided_filter import guided_filter, guided_upsample
-from colormnet.propagate.matching import ExemplarMatcher, match_statistics
+from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, to_flow_image
+from colormnet.propagate.guided_filter import guided_filter_hwc, guided_upsample
+from colormnet.propagate.matching import ExemplarMatcher
 from colormnet.propagate.reference import align_reference
 
 logger = logging.getLogger(__name__)
@@ -122,21 +122,28 @@ class PropagationEngine:
             image = exemplar.image if exemplar.image is not None else None
             ab_work = align_reference(light_work, lab, image, cfg)
             out = guided_upsample(full / 100.0, light_work / 100.0, ab_work, cfg.guide_radius, cfg.guide_eps)
+        ab_work = np.ascontiguousarray(ab_work.transpose(1, 2, 0))  # h x w x 2
+        base = self._base(light_work)
+        grid = base_grid(h, w)
         self._full_shape = (height, width)
         self._work_shape = (h, w)
-        self._anchor_light = light_work
-        self._anchor_ab = ab_work
+        self._grid_x = np.ascontiguousarray(grid[..., 0])
+        self._grid_y = np.ascontiguousarray(grid[..., 1])
         self._anchor_full_ab = np.ascontiguousarray(out.transpose(1, 2, 0), dtype=np.float32)  # H x W x 2
         self._anchor_mean = float(light_work.mean())
         self._anchor_std = float(light_work.std())
-        self._anchor_flat = self._flatness(ab_work)
         self._anchor_image = to_flow_image(light_work)
-        self._chain = base_grid(h, w).copy()  # h x w x 2: position of each pixel in the anchor frame
-        self._trust = np.ones((h, w), dtype=np.float32)
-        self._prev_light = light_work
-        self._prev_ab = ab_work
-        self._prev_image = to_flow_image(light_work)
-        self._matcher = ExemplarMatcher(light_work, ab_work, samples=cfg.match_samples,
+        # what is read from the anchor through a chain: its chroma, luminance and the luminance's local mean
+        self._anchor_pack = _planes(ab_work, light_work, base)
+        self._anchor_flat = self._flatness(ab_work)
+        # what each pixel carries to the next frame: its chain into the anchor (x, y), its trust, and whether the
+        # chroma around it is flat
+        self._carry = _planes(self._grid_x, self._grid_y, np.ones((h, w), np.float32), self._anchor_flat)
+        self._prev_pack = self._anchor_pack
+        self._prev_stats = (self._anchor_mean, self._anchor_std)
+        self._prev_image = self._anchor_image
+        self._prev_full_ab = self._anchor_full_ab
+        self._matcher = ExemplarMatcher(light_work, ab_work.transpose(2, 0, 1), samples=cfg.match_samples,
                                         neighbours=cfg.match_neighbours, position_weight=cfg.match_position_weight)
         self._started = True
         return out
@@ -147,114 +154,157 @@ class PropagationEngine:
         cfg = self.config
         h, w = self._work_shape
         light = _resize(full, h, w)
-        prev_mean, prev_std = float(self._prev_light.mean()), float(self._prev_light.std())
+        mean, std = float(light.mean()), float(light.std())
+        prev_mean, prev_std = self._prev_stats
         image = to_flow_image(light, prev_mean, prev_std)
         back = self._flow.estimate(image, self._prev_image)  # this frame -> previous
         fwd = self._check_flow.estimate(self._prev_image, image)  # previous -> this frame
         consistent = consistency_mask(back, fwd, cfg.consistency_alpha, cfg.consistency_beta).astype(np.float32)
-        target = base_grid(h, w) + back
+        tx, ty = self._grid_x + back[..., 0], self._grid_y + back[..., 1]
 
-        # the chain into the anchor, and the previous frame's chroma, brought onto this frame
-        chain = sample(np.ascontiguousarray(self._chain.transpose(2, 0, 1)), target).transpose(1, 2, 0)
-        trust = sample(self._trust, target)
-        anchor_ab = sample(self._anchor_ab, chain)
-        anchor_light = sample(self._anchor_light, chain)
-        prev_ab = sample(self._prev_ab, target)
-        prev_light = sample(self._prev_light, target)
+        # the chains and the previous frame, brought onto this frame; the exemplar read through the chains
+        carry = _sample(self._carry, tx, ty)
+        chain_x, chain_y = np.ascontiguousarray(carry[..., 0]), np.ascontiguousarray(carry[..., 1])
+        trust, prev_flat = carry[..., 2], carry[..., 3]
+        prev = _sample(self._prev_pack, tx, ty)
+        anchor = _sample(self._anchor_pack, chain_x, chain_y)
 
-        to_anchor = match_statistics(light, self._anchor_mean, self._anchor_std)
-        to_prev = match_statistics(light, prev_mean, prev_std)
-        agree_anchor = self._agreement(to_anchor, anchor_light)
+        # the frame's luminance split into its local mean and detail, brought to the anchor's and previous
+        # frame's exposure (an affine change: the split follows it)
+        base = self._base(light)
+        detail = light - base
+        gain_anchor, gain_prev = _gain(std, self._anchor_std), _gain(std, prev_std)
+        anchor_base = (base - mean) * gain_anchor + self._anchor_mean
+        agree_anchor = self._agreement(detail * gain_anchor, anchor_base, self._rebase(anchor))
 
         # re-anchoring: refine the chain by a flow straight to the anchor frame; keep whichever agrees better
-        grid = base_grid(h, w)
-        direct = grid + self._check_flow.estimate(to_flow_image(to_anchor), self._anchor_image, chain - grid)
-        direct_light = sample(self._anchor_light, direct)
-        agree_direct = self._agreement(to_anchor, direct_light)
+        to_anchor = to_flow_image(light, self._anchor_mean, self._anchor_std)
+        guess = np.dstack([chain_x - self._grid_x, chain_y - self._grid_y])
+        direct_flow = self._check_flow.estimate(to_anchor, self._anchor_image, guess)
+        direct_x, direct_y = self._grid_x + direct_flow[..., 0], self._grid_y + direct_flow[..., 1]
+        direct = _sample(self._anchor_pack, direct_x, direct_y)
+        agree_direct = self._agreement(detail * gain_anchor, anchor_base, self._rebase(direct))
         # only a confident match on textured luminance may re-anchor: flat areas agree with anything
+        texture = np.sqrt(np.maximum(self._base(light * light) - base * base, 0.0)) * gain_anchor
         better = ((agree_direct > agree_anchor + cfg.reanchor_margin) & (agree_direct > cfg.reanchor_min)
-                  & (self._texture(to_anchor) > cfg.reanchor_texture))
-        chain = np.where(better[..., None], direct, chain)
-        anchor_ab = np.where(better[None], sample(self._anchor_ab, direct), anchor_ab)
+                  & (texture > cfg.reanchor_texture))
+        chain_x = np.where(better, direct_x, chain_x)
+        chain_y = np.where(better, direct_y, chain_y)
+        anchor_ab = np.where(better[..., None], direct[..., :2], anchor[..., :2])
         agree_anchor = np.where(better, agree_direct, agree_anchor)
         trust = np.where(better, np.maximum(trust, agree_direct), trust)
-        agree_prev = self._agreement(to_prev, prev_light)
+        agree_prev = self._agreement(detail * gain_prev, (base - mean) * gain_prev + prev_mean, prev)
+
         # a failed flow does no harm where the chroma around the landing point is flat
-        safe_anchor = np.maximum(consistent, sample(self._anchor_flat, chain))
-        safe_prev = np.maximum(consistent, sample(self._flatness(self._prev_ab), target))
+        safe_anchor = np.maximum(consistent, _sample(self._anchor_flat, chain_x, chain_y))
+        safe_prev = np.maximum(consistent, prev_flat)
         trust = safe_anchor * (cfg.trust_memory * trust + (1.0 - cfg.trust_memory) * agree_anchor)
-        w_anchor = trust * agree_anchor
+        w_anchor = cfg.anchor_gain * trust * agree_anchor
         # a floor keeps the warped previous chroma as the last resort, so no pixel drifts to gray
         w_prev = (cfg.inconsistent_weight + (1.0 - cfg.inconsistent_weight) * safe_prev) * agree_prev + 1e-3
-
-        w_anchor = cfg.anchor_gain * w_anchor
-        num = w_prev * prev_ab
+        carried = prev[..., :2]
         den = w_prev
-        weak = w_anchor + den < cfg.fallback_below
+        from_prev = match_ab = None
+        weak = w_anchor + w_prev < cfg.fallback_below
         if weak.mean() > cfg.fallback_area:  # a cut, a flash, a large disocclusion: not a few stray pixels
-            match_ab, _ = self._matcher.match(light, weak)
+            match_ab = self._matcher.match(light, weak)[0].transpose(1, 2, 0)
             w_match = cfg.fallback_weight * weak
-            num = num + w_match * match_ab
-            den = den + w_match
+            den = w_prev + w_match
+            from_prev = w_prev / den
+            carried = carried + (1.0 - from_prev)[..., None] * (match_ab - carried)
         share = w_anchor / np.maximum(w_anchor + den, 1e-6)  # the part of each pixel read from the exemplar
-        carried = num / np.maximum(den, 1e-6)
-        ab_work = share * anchor_ab + (1.0 - share) * carried
+        ab_work = carried + share[..., None] * (anchor_ab - carried)
 
-        self._chain = chain
-        self._trust = trust
-        self._prev_light = light
-        self._prev_ab = ab_work
+        self._carry = _planes(chain_x, chain_y, trust, self._flatness(ab_work))
+        self._prev_pack = _planes(ab_work, light, base)
+        self._prev_stats = (mean, std)
         self._prev_image = image
         self._stats = (float(w_anchor.mean()), float(w_prev.mean()), float(weak.mean()), float(consistent.mean()))
-        return self._compose(chain, share, carried, light)
+        out = self._compose(full, chain_x, chain_y, tx, ty, share, from_prev, match_ab)
+        self._prev_full_ab = out
+        return out.transpose(2, 0, 1)
 
-    def _compose(self, chain: np.ndarray, share: np.ndarray, carried: np.ndarray, light: np.ndarray) -> np.ndarray:
-        """Full-size chroma: the exemplar read at full resolution through the chain, blended with the rest.
+    def _compose(self, full: np.ndarray, chain_x: np.ndarray, chain_y: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+                 share: np.ndarray, from_prev: np.ndarray | None, match_ab: np.ndarray | None) -> np.ndarray:
+        """The frame's chroma at the processing size (``H x W x 2``), blended from two full-size reads.
 
-        Reading the exemplar at its own resolution (the chain's coordinates are smooth, so they upsample well)
-        keeps the anchor's fine chroma detail that a working-grid result would lose.
+        The exemplar is read at its own resolution through the chain, and the previous frame's full-size chroma
+        through the flow (both coordinate fields are smooth, so they upsample well), so neither path loses the fine
+        chroma detail that a working-grid result would. The carried part is guided by the frame's luminance every
+        frame, which keeps its edges on the luminance edges instead of letting them drift and bleed.
         """
         cfg = self.config
         height, width = self._full_shape
         h, w = self._work_shape
-        refined = guided_filter(light / 100.0, carried, cfg.guide_radius, cfg.guide_eps).transpose(1, 2, 0)
         if (h, w) == (height, width):
-            chain_full, share_full, carried_full = chain, share, refined
+            def up(plane: np.ndarray) -> np.ndarray:
+                return plane
+            chain_x, chain_y, tx, ty = (np.ascontiguousarray(c) for c in (chain_x, chain_y, tx, ty))
         else:
-            scale = np.array([width / w, height / h], dtype=np.float32)
-            chain_full = (cv2.resize(chain, (width, height), interpolation=cv2.INTER_LINEAR) + 0.5) * scale - 0.5
-            share_full = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
-            carried_full = cv2.resize(refined, (width, height), interpolation=cv2.INTER_LINEAR)
-        read = cv2.remap(  # x and y as two float maps: what one two-channel map means, and typed in every stub
-            self._anchor_full_ab,
-            np.ascontiguousarray(chain_full[..., 0]),
-            np.ascontiguousarray(chain_full[..., 1]),
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        out = carried_full + share_full[..., None] * (read - carried_full)  # H x W x 2
-        return out.transpose(2, 0, 1)
+            def up(plane: np.ndarray) -> np.ndarray:
+                return cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+            # working-grid positions -> processing-size positions (pixel centres), before the resize: it is linear
+            sx, sy = np.float32(width / w), np.float32(height / h)
+            chain_x, tx = (up((c + 0.5) * sx - 0.5) for c in (chain_x, tx))
+            chain_y, ty = (up((c + 0.5) * sy - 0.5) for c in (chain_y, ty))
+        read = _sample(self._anchor_full_ab, chain_x, chain_y)
+        prev = _sample(self._prev_full_ab, tx, ty)
+        if from_prev is not None and match_ab is not None:  # the feature-matched chroma, where it stands in
+            matched = up(np.ascontiguousarray(match_ab))  # smooth: the working grid's is enough
+            prev = matched + up(from_prev)[..., None] * (prev - matched)
+        prev = guided_filter_hwc(full / np.float32(100.0), prev, cfg.guide_radius, cfg.guide_eps)
+        return prev + up(share)[..., None] * (read - prev)
 
-    def _texture(self, light: np.ndarray) -> np.ndarray:
-        """Local standard deviation of the luminance (L* units) over a Gaussian window of sigma 3."""
-        mean = cv2.GaussianBlur(light, (0, 0), 3.0)
-        return np.sqrt(np.maximum(cv2.GaussianBlur(light * light, (0, 0), 3.0) - mean * mean, 0.0))
+    def _base(self, light: np.ndarray) -> np.ndarray:
+        """The local mean that separates lighting from detail: a Gaussian of sigma ``base_sigma``."""
+        return cv2.GaussianBlur(light, (0, 0), self.config.base_sigma)
+
+    def _rebase(self, carried: np.ndarray) -> np.ndarray:
+        """``carried`` with its local mean taken again on this frame's grid.
+
+        Read through a chain that zooms, the anchor's local mean is a wider or narrower window here; the previous
+        frame's (one step of motion) is kept as read.
+        """
+        carried[..., 3] = self._base(np.ascontiguousarray(carried[..., 2]))
+        return carried
 
     def _flatness(self, ab: np.ndarray) -> np.ndarray:
-        """1 where the chroma is uniform within ``flat_radius`` pixels, falling to 0 as it varies."""
+        """1 where the chroma (``h x w x 2``) is uniform within ``flat_radius`` pixels, falling to 0 as it varies."""
         cfg = self.config
         size = (2 * cfg.flat_radius + 1, 2 * cfg.flat_radius + 1)
-        var = sum(cv2.blur(p * p, size) - cv2.blur(p, size) ** 2 for p in ab)
-        return np.exp(-np.maximum(var, 0.0) / cfg.flat_chroma**2)
+        var = np.zeros(ab.shape[:2], np.float32)
+        for plane in cv2.split(ab):
+            mean = cv2.blur(plane, size)
+            var += cv2.blur(plane * plane, size) - mean * mean
+        return np.exp(np.maximum(var, 0.0) * np.float32(-1.0 / cfg.flat_chroma**2))
 
-    def _agreement(self, light: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    def _agreement(self, detail: np.ndarray, base: np.ndarray, carried: np.ndarray) -> np.ndarray:
         """How well a carried luminance agrees with the frame's, in [0, 1].
 
-        Detail (the plane minus its local mean) must agree closely, smoothed over 3x3 against grain; the local mean
-        only loosely, so local lighting changes and flicker do not count as a mismatch.
+        Args:
+            detail: the frame's luminance minus its local mean.
+            base: the frame's local mean.
+            carried: ``h x w x 4`` planes read through a flow or chain (chroma, luminance, its local mean).
+
+        Detail must agree closely, smoothed over 3x3 against grain; the local mean only loosely, so local lighting
+        changes and flicker do not count as a mismatch.
         """
         cfg = self.config
-        base = cv2.GaussianBlur(light, (0, 0), cfg.base_sigma)
-        base_pred = cv2.GaussianBlur(predicted, (0, 0), cfg.base_sigma)
-        detail = cv2.blur(((light - base) - (predicted - base_pred)) ** 2, (3, 3))
-        return np.exp(-detail / cfg.luma_sigma**2 - (base - base_pred) ** 2 / cfg.base_tolerance**2)
+        carried_base = carried[..., 3]
+        mismatch = cv2.blur((detail - (carried[..., 2] - carried_base)) ** 2, (3, 3))
+        return np.exp(-mismatch / cfg.luma_sigma**2 - (base - carried_base) ** 2 / cfg.base_tolerance**2)
+
+
+def _planes(*planes: np.ndarray) -> np.ndarray:
+    """``h x w`` and ``h x w x c`` float32 planes stacked channels-last into one contiguous array."""
+    return cv2.merge([p for plane in planes for p in (cv2.split(plane) if plane.ndim == 3 else [plane])])
+
+
+def _sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``h' x w'`` or ``h' x w' x c`` planes at positions (``x``, ``y``); border replicated."""
+    return cv2.remap(planes, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _gain(std: float, target: float) -> float:
+    """The luminance gain that brings a spread ``std`` to ``target`` (limited to [0.5, 2], as the flow's)."""
+    return min(max(target / std, 0.5), 2.0) if std > 1e-3 else 1.0

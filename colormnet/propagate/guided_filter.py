@@ -19,7 +19,7 @@ import functools
 import cv2
 import numpy as np
 
-__all__ = ["box_mean", "guided_filter", "guided_upsample"]
+__all__ = ["box_mean", "guided_filter", "guided_filter_hwc", "guided_upsample"]
 
 
 def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
@@ -49,6 +49,14 @@ def _counts(height: int, width: int, radius: int) -> np.ndarray:
 def _window_counts(shape: tuple[int, ...], radius: int) -> np.ndarray:
     """Number of in-image pixels in each clipped window of a plane of ``shape``."""
     return _counts(shape[0], shape[1], radius)
+
+
+@functools.lru_cache(maxsize=4)
+def _inverse_counts(height: int, width: int, radius: int) -> np.ndarray:
+    """1 / :func:`_counts`, cached."""
+    inverse = 1.0 / _counts(height, width, radius)
+    inverse.setflags(write=False)
+    return inverse
 
 
 def _coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +95,49 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     a, b = _coefficients(guide, planes, radius, eps)
     out = a * guide[None] + b
     return out[0] if single else out
+
+
+def guided_filter_hwc(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """:func:`guided_filter` for channels-last planes (and the guide's window statistics computed once).
+
+    Args:
+        guide: ``H x W`` float32 guidance image.
+        source: ``H x W x C`` float32 planes to filter.
+        radius: window radius ``r`` (windows clipped at the border, as in :func:`guided_filter`).
+        eps: regularisation.
+
+    Returns:
+        ``H x W x C`` float32, equal to :func:`guided_filter` on the channels-first planes up to rounding.
+    """
+    if radius == 0:  # a one-pixel window has no variance to fit: the source comes back
+        return source.astype(np.float32, copy=True)
+    guide = np.asarray(guide, dtype=np.float32)
+    inv_counts = _inverse_counts(guide.shape[0], guide.shape[1], radius)
+    ksize = (2 * radius + 1, 2 * radius + 1)
+
+    def window_mean(plane: np.ndarray) -> np.ndarray:  # box_mean, computed in place (these planes are large)
+        total = cv2.boxFilter(plane, cv2.CV_32F, ksize, normalize=False, borderType=cv2.BORDER_CONSTANT)
+        total *= inv_counts
+        return total
+
+    mean_i = window_mean(guide)
+    inv_var = window_mean(guide * guide)
+    inv_var -= mean_i * mean_i
+    np.maximum(inv_var, 0.0, out=inv_var)
+    inv_var += np.float32(eps)
+    np.reciprocal(inv_var, out=inv_var)
+    out = []
+    for plane in cv2.split(np.ascontiguousarray(source, dtype=np.float32)):  # plane by plane: merging costs more
+        mean_p = window_mean(plane)
+        slope = window_mean(guide * plane)
+        slope -= mean_i * mean_p
+        slope *= inv_var
+        mean_p -= slope * mean_i  # now the offset
+        result = window_mean(slope)
+        result *= guide
+        result += window_mean(mean_p)
+        out.append(result)
+    return cv2.merge(out)
 
 
 def guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, source_low: np.ndarray, radius: int,
