@@ -32,7 +32,7 @@ from colormnet.errors import InferenceError
 from colormnet.inference.engine import ExemplarInput
 from colormnet.propagate.config import PropagateConfig
 from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, to_flow_image
-from colormnet.propagate.guided_filter import guided_filter_hwc, guided_upsample
+from colormnet.propagate.guided_filter import guided_filter_planes, guided_upsample
 from colormnet.propagate.matching import ExemplarMatcher
 from colormnet.propagate.reference import align_reference
 
@@ -122,7 +122,7 @@ class PropagationEngine:
             image = exemplar.image if exemplar.image is not None else None
             ab_work = align_reference(light_work, lab, image, cfg)
             out = guided_upsample(full / 100.0, light_work / 100.0, ab_work, cfg.guide_radius, cfg.guide_eps)
-        ab_work = np.ascontiguousarray(ab_work.transpose(1, 2, 0))  # h x w x 2
+        ab_planes = [np.ascontiguousarray(p, dtype=np.float32) for p in ab_work]
         base = self._base(light_work)
         grid = base_grid(h, w)
         self._full_shape = (height, width)
@@ -134,16 +134,16 @@ class PropagationEngine:
         self._anchor_std = float(light_work.std())
         self._anchor_image = to_flow_image(light_work)
         # what is read from the anchor through a chain: its chroma, luminance and the luminance's local mean
-        self._anchor_pack = _planes(ab_work, light_work, base)
-        self._anchor_flat = self._flatness(ab_work)
+        self._anchor_pack = cv2.merge([*ab_planes, light_work, base])
+        self._anchor_flat = self._flatness(ab_planes)
         # what each pixel carries to the next frame: its chain into the anchor (x, y), its trust, and whether the
         # chroma around it is flat
-        self._carry = _planes(self._grid_x, self._grid_y, np.ones((h, w), np.float32), self._anchor_flat)
+        self._carry = cv2.merge([self._grid_x, self._grid_y, np.ones((h, w), np.float32), self._anchor_flat])
         self._prev_pack = self._anchor_pack
         self._prev_stats = (self._anchor_mean, self._anchor_std)
         self._prev_image = self._anchor_image
         self._prev_full_ab = self._anchor_full_ab
-        self._matcher = ExemplarMatcher(light_work, ab_work.transpose(2, 0, 1), samples=cfg.match_samples,
+        self._matcher = ExemplarMatcher(light_work, ab_work, samples=cfg.match_samples,
                                         neighbours=cfg.match_neighbours, position_weight=cfg.match_position_weight)
         self._started = True
         return out
@@ -160,40 +160,43 @@ class PropagationEngine:
         back = self._flow.estimate(image, self._prev_image)  # this frame -> previous
         fwd = self._check_flow.estimate(self._prev_image, image)  # previous -> this frame
         consistent = consistency_mask(back, fwd, cfg.consistency_alpha, cfg.consistency_beta).astype(np.float32)
-        tx, ty = self._grid_x + back[..., 0], self._grid_y + back[..., 1]
+        back_x, back_y = _split(back)
+        tx, ty = self._grid_x + back_x, self._grid_y + back_y
 
         # the chains and the previous frame, brought onto this frame; the exemplar read through the chains
-        carry = _sample(self._carry, tx, ty)
-        chain_x, chain_y = np.ascontiguousarray(carry[..., 0]), np.ascontiguousarray(carry[..., 1])
-        trust, prev_flat = carry[..., 2], carry[..., 3]
-        prev = _sample(self._prev_pack, tx, ty)
-        anchor = _sample(self._anchor_pack, chain_x, chain_y)
+        # (every plane separate from here on: numpy is several times faster on contiguous planes)
+        chain_x, chain_y, trust, prev_flat = _split(_sample(self._carry, tx, ty))
+        prev = _split(_sample(self._prev_pack, tx, ty))  # a', b', L*, local mean
+        anchor = self._rebase(_split(_sample(self._anchor_pack, chain_x, chain_y)))
 
         # the frame's luminance split into its local mean and detail, brought to the anchor's and previous
         # frame's exposure (an affine change: the split follows it)
         base = self._base(light)
         detail = light - base
         gain_anchor, gain_prev = _gain(std, self._anchor_std), _gain(std, prev_std)
-        anchor_base = (base - mean) * gain_anchor + self._anchor_mean
-        agree_anchor = self._agreement(detail * gain_anchor, anchor_base, self._rebase(anchor))
+        anchor_detail = detail * np.float32(gain_anchor)
+        anchor_base = (base - np.float32(mean)) * np.float32(gain_anchor) + np.float32(self._anchor_mean)
+        agree_anchor = self._agreement(anchor_detail, anchor_base, anchor)
 
         # re-anchoring: refine the chain by a flow straight to the anchor frame; keep whichever agrees better
         to_anchor = to_flow_image(light, self._anchor_mean, self._anchor_std)
-        guess = np.dstack([chain_x - self._grid_x, chain_y - self._grid_y])
-        direct_flow = self._check_flow.estimate(to_anchor, self._anchor_image, guess)
-        direct_x, direct_y = self._grid_x + direct_flow[..., 0], self._grid_y + direct_flow[..., 1]
-        direct = _sample(self._anchor_pack, direct_x, direct_y)
-        agree_direct = self._agreement(detail * gain_anchor, anchor_base, self._rebase(direct))
+        guess = cv2.merge([chain_x - self._grid_x, chain_y - self._grid_y])
+        direct_x, direct_y = _split(self._check_flow.estimate(to_anchor, self._anchor_image, guess))
+        direct_x += self._grid_x
+        direct_y += self._grid_y
+        direct = self._rebase(_split(_sample(self._anchor_pack, direct_x, direct_y)))
+        agree_direct = self._agreement(anchor_detail, anchor_base, direct)
         # only a confident match on textured luminance may re-anchor: flat areas agree with anything
-        texture = np.sqrt(np.maximum(self._base(light * light) - base * base, 0.0)) * gain_anchor
+        texture = np.sqrt(np.maximum(self._base(light * light) - base * base, 0.0)) * np.float32(gain_anchor)
         better = ((agree_direct > agree_anchor + cfg.reanchor_margin) & (agree_direct > cfg.reanchor_min)
                   & (texture > cfg.reanchor_texture))
         chain_x = np.where(better, direct_x, chain_x)
         chain_y = np.where(better, direct_y, chain_y)
-        anchor_ab = np.where(better[..., None], direct[..., :2], anchor[..., :2])
+        anchor_ab = [np.where(better, d, a) for d, a in zip(direct[:2], anchor[:2], strict=True)]
         agree_anchor = np.where(better, agree_direct, agree_anchor)
         trust = np.where(better, np.maximum(trust, agree_direct), trust)
-        agree_prev = self._agreement(detail * gain_prev, (base - mean) * gain_prev + prev_mean, prev)
+        prev_base = (base - np.float32(mean)) * np.float32(gain_prev) + np.float32(prev_mean)
+        agree_prev = self._agreement(detail * np.float32(gain_prev), prev_base, prev)
 
         # a failed flow does no harm where the chroma around the landing point is flat
         safe_anchor = np.maximum(consistent, _sample(self._anchor_flat, chain_x, chain_y))
@@ -202,31 +205,32 @@ class PropagationEngine:
         w_anchor = cfg.anchor_gain * trust * agree_anchor
         # a floor keeps the warped previous chroma as the last resort, so no pixel drifts to gray
         w_prev = (cfg.inconsistent_weight + (1.0 - cfg.inconsistent_weight) * safe_prev) * agree_prev + 1e-3
-        carried = prev[..., :2]
+        carried = prev[:2]
         den = w_prev
         from_prev = match_ab = None
         weak = w_anchor + w_prev < cfg.fallback_below
         if weak.mean() > cfg.fallback_area:  # a cut, a flash, a large disocclusion: not a few stray pixels
-            match_ab = self._matcher.match(light, weak)[0].transpose(1, 2, 0)
+            match_ab = list(self._matcher.match(light, weak)[0])
             w_match = cfg.fallback_weight * weak
             den = w_prev + w_match
             from_prev = w_prev / den
-            carried = carried + (1.0 - from_prev)[..., None] * (match_ab - carried)
+            carried = [m + from_prev * (c - m) for c, m in zip(carried, match_ab, strict=True)]
         share = w_anchor / np.maximum(w_anchor + den, 1e-6)  # the part of each pixel read from the exemplar
-        ab_work = carried + share[..., None] * (anchor_ab - carried)
+        ab_work = [c + share * (a - c) for c, a in zip(carried, anchor_ab, strict=True)]
 
-        self._carry = _planes(chain_x, chain_y, trust, self._flatness(ab_work))
-        self._prev_pack = _planes(ab_work, light, base)
+        self._carry = cv2.merge([chain_x, chain_y, trust, self._flatness(ab_work)])
+        self._prev_pack = cv2.merge([*ab_work, light, base])
         self._prev_stats = (mean, std)
         self._prev_image = image
         self._stats = (float(w_anchor.mean()), float(w_prev.mean()), float(weak.mean()), float(consistent.mean()))
-        out = self._compose(full, chain_x, chain_y, tx, ty, share, from_prev, match_ab)
-        self._prev_full_ab = out
-        return out.transpose(2, 0, 1)
+        planes = self._compose(full, chain_x, chain_y, tx, ty, share, from_prev, match_ab)
+        self._prev_full_ab = np.asarray(cv2.merge(planes), dtype=np.float32)
+        return np.stack(planes)
 
     def _compose(self, full: np.ndarray, chain_x: np.ndarray, chain_y: np.ndarray, tx: np.ndarray, ty: np.ndarray,
-                 share: np.ndarray, from_prev: np.ndarray | None, match_ab: np.ndarray | None) -> np.ndarray:
-        """The frame's chroma at the processing size (``H x W x 2``), blended from two full-size reads.
+                 share: np.ndarray, from_prev: np.ndarray | None, match_ab: list[np.ndarray] | None
+                 ) -> list[np.ndarray]:
+        """The frame's chroma planes at the processing size, blended from two full-size reads.
 
         The exemplar is read at its own resolution through the chain, and the previous frame's full-size chroma
         through the flow (both coordinate fields are smooth, so they upsample well), so neither path loses the fine
@@ -239,7 +243,6 @@ class PropagationEngine:
         if (h, w) == (height, width):
             def up(plane: np.ndarray) -> np.ndarray:
                 return plane
-            chain_x, chain_y, tx, ty = (np.ascontiguousarray(c) for c in (chain_x, chain_y, tx, ty))
         else:
             def up(plane: np.ndarray) -> np.ndarray:
                 return cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -247,57 +250,57 @@ class PropagationEngine:
             sx, sy = np.float32(width / w), np.float32(height / h)
             chain_x, tx = (up((c + 0.5) * sx - 0.5) for c in (chain_x, tx))
             chain_y, ty = (up((c + 0.5) * sy - 0.5) for c in (chain_y, ty))
-        read = _sample(self._anchor_full_ab, chain_x, chain_y)
-        prev = _sample(self._prev_full_ab, tx, ty)
+        read = _split(_sample(self._anchor_full_ab, chain_x, chain_y))
+        prev = _split(_sample(self._prev_full_ab, tx, ty))
         if from_prev is not None and match_ab is not None:  # the feature-matched chroma, where it stands in
-            matched = up(np.ascontiguousarray(match_ab))  # smooth: the working grid's is enough
-            prev = matched + up(from_prev)[..., None] * (prev - matched)
-        prev = guided_filter_hwc(full / np.float32(100.0), prev, cfg.guide_radius, cfg.guide_eps)
-        return prev + up(share)[..., None] * (read - prev)
+            keep = up(from_prev)  # the matches are smooth: the working grid's, upsampled, are enough
+            prev = [m + keep * (p - m) for p, m in zip(prev, map(up, match_ab), strict=True)]
+        prev = guided_filter_planes(full * np.float32(0.01), prev, cfg.guide_radius, cfg.guide_eps)
+        share = up(share)
+        return [p + share * (r - p) for p, r in zip(prev, read, strict=True)]
 
     def _base(self, light: np.ndarray) -> np.ndarray:
         """The local mean that separates lighting from detail: a Gaussian of sigma ``base_sigma``."""
         return cv2.GaussianBlur(light, (0, 0), self.config.base_sigma)
 
-    def _rebase(self, carried: np.ndarray) -> np.ndarray:
-        """``carried`` with its local mean taken again on this frame's grid.
+    def _rebase(self, carried: list[np.ndarray]) -> list[np.ndarray]:
+        """Planes read from the anchor (chroma, L*, local mean) with the local mean taken again on this frame's grid.
 
         Read through a chain that zooms, the anchor's local mean is a wider or narrower window here; the previous
         frame's (one step of motion) is kept as read.
         """
-        carried[..., 3] = self._base(np.ascontiguousarray(carried[..., 2]))
-        return carried
+        return [*carried[:3], self._base(carried[2])]
 
-    def _flatness(self, ab: np.ndarray) -> np.ndarray:
-        """1 where the chroma (``h x w x 2``) is uniform within ``flat_radius`` pixels, falling to 0 as it varies."""
+    def _flatness(self, ab: list[np.ndarray]) -> np.ndarray:
+        """1 where the chroma planes are uniform within ``flat_radius`` pixels, falling to 0 as they vary."""
         cfg = self.config
         size = (2 * cfg.flat_radius + 1, 2 * cfg.flat_radius + 1)
-        var = np.zeros(ab.shape[:2], np.float32)
-        for plane in cv2.split(ab):
+        var = np.zeros(ab[0].shape, np.float32)
+        for plane in ab:
             mean = cv2.blur(plane, size)
             var += cv2.blur(plane * plane, size) - mean * mean
         return np.exp(np.maximum(var, 0.0) * np.float32(-1.0 / cfg.flat_chroma**2))
 
-    def _agreement(self, detail: np.ndarray, base: np.ndarray, carried: np.ndarray) -> np.ndarray:
+    def _agreement(self, detail: np.ndarray, base: np.ndarray, carried: list[np.ndarray]) -> np.ndarray:
         """How well a carried luminance agrees with the frame's, in [0, 1].
 
         Args:
             detail: the frame's luminance minus its local mean.
             base: the frame's local mean.
-            carried: ``h x w x 4`` planes read through a flow or chain (chroma, luminance, its local mean).
+            carried: planes read through a flow or chain (a', b', L*, its local mean).
 
         Detail must agree closely, smoothed over 3x3 against grain; the local mean only loosely, so local lighting
         changes and flicker do not count as a mismatch.
         """
         cfg = self.config
-        carried_base = carried[..., 3]
-        mismatch = cv2.blur((detail - (carried[..., 2] - carried_base)) ** 2, (3, 3))
+        carried_base = carried[3]
+        mismatch = cv2.blur((detail - (carried[2] - carried_base)) ** 2, (3, 3))
         return np.exp(-mismatch / cfg.luma_sigma**2 - (base - carried_base) ** 2 / cfg.base_tolerance**2)
 
 
-def _planes(*planes: np.ndarray) -> np.ndarray:
-    """``h x w`` and ``h x w x c`` float32 planes stacked channels-last into one contiguous array."""
-    return cv2.merge([p for plane in planes for p in (cv2.split(plane) if plane.ndim == 3 else [plane])])
+def _split(planes: np.ndarray) -> list[np.ndarray]:
+    """The channels of an ``h x w x c`` array as contiguous ``h x w`` planes."""
+    return [np.asarray(p) for p in cv2.split(planes)]
 
 
 def _sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

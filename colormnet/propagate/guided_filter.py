@@ -19,7 +19,7 @@ import functools
 import cv2
 import numpy as np
 
-__all__ = ["box_mean", "guided_filter", "guided_filter_hwc", "guided_upsample"]
+__all__ = ["box_mean", "guided_filter", "guided_filter_hwc", "guided_filter_planes", "guided_upsample"]
 
 
 def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
@@ -97,20 +97,20 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     return out[0] if single else out
 
 
-def guided_filter_hwc(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """:func:`guided_filter` for channels-last planes (and the guide's window statistics computed once).
+def guided_filter_planes(guide: np.ndarray, planes: list[np.ndarray], radius: int, eps: float) -> list[np.ndarray]:
+    """:func:`guided_filter` on separate planes, the guide's window statistics computed once, in place where it can.
 
     Args:
         guide: ``H x W`` float32 guidance image.
-        source: ``H x W x C`` float32 planes to filter.
+        planes: ``H x W`` float32 planes to filter.
         radius: window radius ``r`` (windows clipped at the border, as in :func:`guided_filter`).
         eps: regularisation.
 
     Returns:
-        ``H x W x C`` float32, equal to :func:`guided_filter` on the channels-first planes up to rounding.
+        The filtered planes, equal to :func:`guided_filter`'s up to rounding.
     """
     if radius == 0:  # a one-pixel window has no variance to fit: the source comes back
-        return source.astype(np.float32, copy=True)
+        return [np.array(p, dtype=np.float32) for p in planes]
     guide = np.asarray(guide, dtype=np.float32)
     inv_counts = _inverse_counts(guide.shape[0], guide.shape[1], radius)
     ksize = (2 * radius + 1, 2 * radius + 1)
@@ -123,11 +123,12 @@ def guided_filter_hwc(guide: np.ndarray, source: np.ndarray, radius: int, eps: f
     mean_i = window_mean(guide)
     inv_var = window_mean(guide * guide)
     inv_var -= mean_i * mean_i
-    np.maximum(inv_var, 0.0, out=inv_var)
+    np.maximum(inv_var, np.float32(0.0), out=inv_var)
     inv_var += np.float32(eps)
     np.reciprocal(inv_var, out=inv_var)
     out = []
-    for plane in cv2.split(np.ascontiguousarray(source, dtype=np.float32)):  # plane by plane: merging costs more
+    for plane in planes:
+        plane = np.asarray(plane, dtype=np.float32)
         mean_p = window_mean(plane)
         slope = window_mean(guide * plane)
         slope -= mean_i * mean_p
@@ -137,7 +138,12 @@ def guided_filter_hwc(guide: np.ndarray, source: np.ndarray, radius: int, eps: f
         result *= guide
         result += window_mean(mean_p)
         out.append(result)
-    return cv2.merge(out)
+    return out
+
+
+def guided_filter_hwc(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """:func:`guided_filter_planes` for channels-last ``H x W x C`` planes; returns ``H x W x C``."""
+    return cv2.merge(guided_filter_planes(guide, list(cv2.split(np.asarray(source, dtype=np.float32))), radius, eps))
 
 
 def guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, source_low: np.ndarray, radius: int,
