@@ -1,11 +1,11 @@
-"""Frames per second of the ``propagate`` engine on 2 CPU cores, at 480p and 1080p.
+"""Frames per second of the ``propagate`` engine on 2 CPU cores, at 480p (16:9 and 4:3) and 1080p.
 
-The engine gets real frames of ``cockatoo.mp4`` resized to the given heights (the exemplar is frame 0's colour) and
-is timed per ``step`` after a warm-up; the load average is printed beside each figure because the machine may be
-shared. Wall time counts; process CPU time is shown too.
+The engine gets real frames of the test clips resized to each size (the exemplar is frame 0's colour) and is timed
+per ``step`` after a warm-up; the load average is printed beside each figure because the machine may be shared.
+Wall time counts; process CPU time is shown too. ``python -m benchmarks --only propagate`` calls :func:`run`.
 
 Usage:
-    .venv/bin/python benchmarks/propagate_speed.py [--clip tests/data/clips/cockatoo.mp4] [--frames 60]
+    .venv/bin/python benchmarks/propagate_speed.py [--clips tests/data/clips] [--frames 60]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from colormnet.inference.engine import ExemplarInput
 from colormnet.propagate import PropagateConfig, PropagationEngine
 from colormnet.video import VideoReader
 
+CLIPS = Path(__file__).resolve().parent.parent / "tests" / "data" / "clips"
+
 
 def measure(frames: list[np.ndarray], config: PropagateConfig) -> tuple[float, float]:
     """Mean wall and CPU seconds per step after the first three frames."""
@@ -40,23 +42,49 @@ def measure(frames: list[np.ndarray], config: PropagateConfig) -> tuple[float, f
     return (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
 
 
+SOURCES = (  # (clip, width, height): 16:9 and 4:3 480p, and 1080p
+    ("cockatoo.mp4", 854, 480),
+    ("realshort.mp4", 640, 480),
+    ("cockatoo.mp4", 1920, 1080),
+)
+
+
+def load_frames(clip: Path, frames: int, width: int, height: int) -> list[np.ndarray]:
+    """The first ``frames`` frames of ``clip`` as uint8 RGB resized to ``width x height``."""
+    with VideoReader(clip) as reader:
+        source = [rgb for _, rgb in reader.frames(0, min(frames, reader.info.frame_count))]
+    return [np.round(color.resize_rgb(f, width, height) * 255).astype(np.uint8) for f in source]
+
+
+def run(quick: bool = False, clips: Path = CLIPS, threads: int = 2) -> dict:
+    """The ``propagate`` part of ``python -m benchmarks``: frames per second of each source in :data:`SOURCES`."""
+    cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
+    rows = []
+    for name, width, height in SOURCES:
+        frames = load_frames(clips / name, 12 if quick else 60, width, height)
+        load_before = os.getloadavg()
+        wall, cpu = measure(frames, PropagateConfig())
+        rows.append({"source": f"{width}x{height}", "fps": 1.0 / wall, "cpu_ms": cpu * 1000.0,
+                     "load": [list(load_before), list(os.getloadavg())]})
+    return {"rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=Path("tests/data/clips/cockatoo.mp4"))
+    parser.add_argument("--clips", type=Path, default=CLIPS)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     torch.set_num_threads(args.threads)
-    with VideoReader(args.clip) as reader:
-        source = [rgb for _, rgb in reader.frames(0, min(args.frames, reader.info.frame_count))]
-    for height in (480, 1080):
-        width = round(source[0].shape[1] * height / source[0].shape[0])
-        frames = [np.round(color.resize_rgb(f, width, height) * 255).astype(np.uint8) for f in source]
+    for name, width, height in SOURCES:
+        frames = load_frames(args.clips / name, args.frames, width, height)
         load_before = os.getloadavg()[0]
         wall, cpu = measure(frames, PropagateConfig())
-        print(f"{width}x{height}: {1.0 / wall:5.1f} fps ({wall * 1000:6.1f} ms/frame wall, {cpu * 1000:6.1f} ms CPU) "
-              f"on {args.threads} threads; 1-min load {load_before:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
+        print(f"{width}x{height} ({name}): {1.0 / wall:5.1f} fps ({wall * 1000:6.1f} ms/frame wall, "
+              f"{cpu * 1000:6.1f} ms CPU) on {args.threads} threads; 1-min load {load_before:.2f} -> "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
 
 
 if __name__ == "__main__":

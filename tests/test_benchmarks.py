@@ -99,3 +99,15 @@ def test_a_busy_machine_is_called_out_and_a_report_renders_from_saved_results(tm
     saved.write_text(json.dumps(run))
     benchmarks_main(["--from-json", str(saved), "--output", str(report)])
     assert report.read_text() == render_markdown(run)
+
+
+def test_the_propagate_speed_module_is_the_suites_hook_and_times_real_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import propagate_speed
+    from benchmarks.__main__ import propagate_hook
+
+    assert propagate_hook() == "propagate_speed"
+    monkeypatch.setattr(propagate_speed, "SOURCES", (("realshort.mp4", 160, 120),))
+    rows = propagate_speed.run(quick=True, threads=1)["rows"]
+    assert [r["source"] for r in rows] == ["160x120"]
+    assert rows[0]["fps"] > 0 and rows[0]["cpu_ms"] > 0
+    assert len(rows[0]["load"]) == 2 and len(rows[0]["load"][0]) == 3

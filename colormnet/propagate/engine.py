@@ -22,6 +22,7 @@ L planes are L* in [0, 100]; chroma planes normalised a', b'.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -162,6 +163,9 @@ class PropagationEngine:
         consistent = consistency_mask(back, fwd, cfg.consistency_alpha, cfg.consistency_beta).astype(np.float32)
         back_x, back_y = _split(back)
         tx, ty = self._grid_x + back_x, self._grid_y + back_y
+        # the previous frame's full-size chroma needs only this flow: it is warped and guided on the second core
+        # while this one works out the weights on the working grid
+        carried_full = _background().submit(self._carry_full, full, tx, ty)
 
         # the chains and the previous frame, brought onto this frame; the exemplar read through the chains
         # (every plane separate from here on: numpy is several times faster on contiguous planes)
@@ -223,40 +227,50 @@ class PropagationEngine:
         self._prev_stats = (mean, std)
         self._prev_image = image
         self._stats = (float(w_anchor.mean()), float(w_prev.mean()), float(weak.mean()), float(consistent.mean()))
-        planes = self._compose(full, chain_x, chain_y, tx, ty, share, from_prev, match_ab)
+        planes = self._compose(carried_full, chain_x, chain_y, share, from_prev, match_ab)
         self._prev_full_ab = np.asarray(cv2.merge(planes), dtype=np.float32)
         return np.stack(planes)
 
-    def _compose(self, full: np.ndarray, chain_x: np.ndarray, chain_y: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+    def _upsample(self, plane: np.ndarray) -> np.ndarray:
+        """A working-grid plane resized (bilinear) to the processing size."""
+        height, width = self._full_shape
+        if plane.shape == (height, width):
+            return plane
+        return np.asarray(cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR))
+
+    def _to_full(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Working-grid positions (two planes) as positions on the processing-size grid, upsampled."""
+        height, width = self._full_shape
+        h, w = self._work_shape
+        sx, sy = np.float32(width / w), np.float32(height / h)
+        # pixel centres map onto pixel centres; the affine map goes before the resize, which is linear
+        return self._upsample((x + 0.5) * sx - 0.5), self._upsample((y + 0.5) * sy - 0.5)
+
+    def _carry_full(self, full: np.ndarray, tx: np.ndarray, ty: np.ndarray) -> list[np.ndarray]:
+        """The previous frame's full-size chroma warped onto this frame and guided by its luminance.
+
+        Guided every frame, the carried chroma keeps its edges on the luminance edges instead of letting them
+        drift and bleed.
+        """
+        cfg = self.config
+        prev = _split(_sample(self._prev_full_ab, *self._to_full(tx, ty)))
+        return guided_filter_planes(full * np.float32(0.01), prev, cfg.guide_radius, cfg.guide_eps)
+
+    def _compose(self, carried_full: Future[list[np.ndarray]], chain_x: np.ndarray, chain_y: np.ndarray,
                  share: np.ndarray, from_prev: np.ndarray | None, match_ab: list[np.ndarray] | None
                  ) -> list[np.ndarray]:
         """The frame's chroma planes at the processing size, blended from two full-size reads.
 
         The exemplar is read at its own resolution through the chain, and the previous frame's full-size chroma
         through the flow (both coordinate fields are smooth, so they upsample well), so neither path loses the fine
-        chroma detail that a working-grid result would. The carried part is guided by the frame's luminance every
-        frame, which keeps its edges on the luminance edges instead of letting them drift and bleed.
+        chroma detail that a working-grid result would.
         """
-        cfg = self.config
-        height, width = self._full_shape
-        h, w = self._work_shape
-        if (h, w) == (height, width):
-            def up(plane: np.ndarray) -> np.ndarray:
-                return plane
-        else:
-            def up(plane: np.ndarray) -> np.ndarray:
-                return cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
-            # working-grid positions -> processing-size positions (pixel centres), before the resize: it is linear
-            sx, sy = np.float32(width / w), np.float32(height / h)
-            chain_x, tx = (up((c + 0.5) * sx - 0.5) for c in (chain_x, tx))
-            chain_y, ty = (up((c + 0.5) * sy - 0.5) for c in (chain_y, ty))
-        read = _split(_sample(self._anchor_full_ab, chain_x, chain_y))
-        prev = _split(_sample(self._prev_full_ab, tx, ty))
+        read = _split(_sample(self._anchor_full_ab, *self._to_full(chain_x, chain_y)))
+        prev = carried_full.result()
         if from_prev is not None and match_ab is not None:  # the feature-matched chroma, where it stands in
-            keep = up(from_prev)  # the matches are smooth: the working grid's, upsampled, are enough
-            prev = [m + keep * (p - m) for p, m in zip(prev, map(up, match_ab), strict=True)]
-        prev = guided_filter_planes(full * np.float32(0.01), prev, cfg.guide_radius, cfg.guide_eps)
-        share = up(share)
+            keep = self._upsample(from_prev)  # the matches are smooth: the working grid's, upsampled, are enough
+            prev = [m + keep * (p - m) for p, m in zip(prev, map(self._upsample, match_ab), strict=True)]
+        share = self._upsample(share)
         return [p + share * (r - p) for p, r in zip(prev, read, strict=True)]
 
     def _base(self, light: np.ndarray) -> np.ndarray:
@@ -296,6 +310,17 @@ class PropagationEngine:
         carried_base = carried[3]
         mismatch = cv2.blur((detail - (carried[2] - carried_base)) ** 2, (3, 3))
         return np.exp(-mismatch / cfg.luma_sigma**2 - (base - carried_base) ** 2 / cfg.base_tolerance**2)
+
+
+_worker: ThreadPoolExecutor | None = None
+
+
+def _background() -> ThreadPoolExecutor:
+    """The one thread on which every engine's full-size carrying runs (OpenCV and numpy release the interpreter)."""
+    global _worker
+    if _worker is None:
+        _worker = ThreadPoolExecutor(1, thread_name_prefix="propagate")
+    return _worker
 
 
 def _split(planes: np.ndarray) -> list[np.ndarray]:
