@@ -142,7 +142,11 @@ def _propagate_section(p: dict | None) -> list[str]:
     out = ["## `propagate` engine", ""]
     if not p:
         return [*out, "Not measured in this run."]
-    out += [f"Measured by `{p['source_module']}`.", "", "| source | fps | target | load |", "|---|---|---|---|"]
+    measured = f" Measured on its own (`--only propagate`) on {p['measured']}." if p.get("measured") else ""
+    source = p["source_module"]
+    source = f"benchmarks/{source}.py" if source.startswith("propagate_") else source  # a hook module, or a command
+    out += [f"Measured by `{source}`.{measured}", "", "| source | fps | target | load |",
+            "|---|---|---|---|"]
     for r in p["rows"]:
         target = PROPAGATE_TARGETS.get(r["source"])
         out.append(
