@@ -169,3 +169,18 @@ def test_histogram_match_takes_the_template_distribution() -> None:
         assert abs(np.percentile(out, q) - np.percentile(template, q)) < 1.5
     order = np.argsort(source.ravel())
     assert np.all(np.diff(out.ravel()[order]) >= -1e-4), "the mapping keeps the order of values"
+
+
+# -- the exemplar's share where the chain magnifies it -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("scale", "expected"), [(1.0, 1.0), (2.0, 1.0), (1.0 / 3.0, (1.0 / 9.0 / 0.25) ** 2)])
+def test_magnification_weight_falls_only_past_the_set_zoom(scale: float, expected: float) -> None:
+    from colormnet.propagate import PropagateConfig, PropagationEngine
+
+    grid = base_grid(60, 80)
+    chain_x = np.ascontiguousarray(grid[..., 0] * scale)  # scale < 1: a zoom-in, each pixel sees less of the anchor
+    chain_y = np.ascontiguousarray(grid[..., 1] * scale)
+    weight = PropagationEngine(PropagateConfig(magnify_area=0.25))._magnification_weight(chain_x, chain_y)
+    assert weight.shape == (60, 80)
+    np.testing.assert_allclose(weight[10:-10, 10:-10], expected, rtol=1e-4)

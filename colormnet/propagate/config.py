@@ -28,6 +28,7 @@ class PropagateConfig:
     reanchor_min: float = 0.85  # agreement a direct match to the anchor needs at least
     reanchor_texture: float = 1.5  # local luminance deviation (L*, window of base_sigma) for a direct match to count
     anchor_gain: float = 0.7  # preference for the exemplar's own chroma over the previous frame's, where both agree
+    magnify_area: float = 0.25  # anchor area behind a pixel below which (a zoom-in past 2x) the exemplar counts less
     fallback_weight: float = 0.05  # weight of the feature-matched chroma (dominates only where the flow fails)
     fallback_below: float = 0.05  # pixels whose flow weights sum below this are matched against the exemplar
     fallback_area: float = 0.02  # share of the frame that must be weak before the matching runs at all
@@ -40,7 +41,7 @@ class PropagateConfig:
     def __post_init__(self) -> None:
         if self.work_size < 16:
             raise ValueError("work_size must be at least 16 pixels")
-        if self.luma_sigma <= 0 or self.anchor_gain <= 0 or self.fallback_weight <= 0:
-            raise ValueError("luma_sigma, anchor_gain and fallback_weight must be positive")
+        if self.luma_sigma <= 0 or self.anchor_gain <= 0 or self.fallback_weight <= 0 or self.magnify_area <= 0:
+            raise ValueError("luma_sigma, anchor_gain, fallback_weight and magnify_area must be positive")
         if self.guide_radius < 0 or self.guide_eps <= 0:
             raise ValueError("guide_radius must be >= 0 and guide_eps > 0")

@@ -206,7 +206,7 @@ class PropagationEngine:
         safe_anchor = np.maximum(consistent, _sample(self._anchor_flat, chain_x, chain_y))
         safe_prev = np.maximum(consistent, prev_flat)
         trust = safe_anchor * (cfg.trust_memory * trust + (1.0 - cfg.trust_memory) * agree_anchor)
-        w_anchor = cfg.anchor_gain * trust * agree_anchor
+        w_anchor = cfg.anchor_gain * trust * agree_anchor * self._magnification_weight(chain_x, chain_y)
         # a floor keeps the warped previous chroma as the last resort, so no pixel drifts to gray
         w_prev = (cfg.inconsistent_weight + (1.0 - cfg.inconsistent_weight) * safe_prev) * agree_prev + 1e-3
         carried = prev[:2]
@@ -272,6 +272,22 @@ class PropagationEngine:
             prev = [m + keep * (p - m) for p, m in zip(prev, map(self._upsample, match_ab), strict=True)]
         share = self._upsample(share)
         return [p + share * (r - p) for p, r in zip(prev, read, strict=True)]
+
+    def _magnification_weight(self, chain_x: np.ndarray, chain_y: np.ndarray) -> np.ndarray:
+        """How much the exemplar's read may count, from how far the chain magnifies it, in [0, 1].
+
+        The Jacobian determinant of the chain is the area of the anchor behind one pixel of this frame. Where the
+        camera has moved in on a subject so that one anchor pixel spreads over more than ``1 / magnify_area``
+        pixels, the read is a blurry upsampling of the exemplar with edges that no longer sit on this frame's
+        luminance, and the carried chroma (re-guided every frame) is the better estimate: the read's weight falls
+        with the square of the area beyond that. Smoothed over a wide window: the chain is noisy pixel to pixel.
+        """
+        cfg = self.config
+        area = (np.gradient(chain_x, axis=1) * np.gradient(chain_y, axis=0)
+                - np.gradient(chain_x, axis=0) * np.gradient(chain_y, axis=1))
+        area = cv2.GaussianBlur(area.astype(np.float32), (0, 0), 8.0)
+        weight = np.clip(area * np.float32(1.0 / cfg.magnify_area), 0.0, 1.0)
+        return weight * weight
 
     def _base(self, light: np.ndarray) -> np.ndarray:
         """The local mean that separates lighting from detail: a Gaussian of sigma ``base_sigma``."""
