@@ -8,15 +8,18 @@ correspondence step (:mod:`colormnet.propagate.reference`). Then, for each follo
    occlusions, disocclusions and flow failures.
 3. Each pixel keeps a *chain*: its position in the anchor frame, composed through the consistent flows. Chroma read
    there from the exemplar is not resampled frame after frame, so it neither blurs nor loses saturation (this is
-   the re-anchoring: wherever the chain holds and the luminance still agrees, the colour comes from the exemplar).
+   the re-anchoring: wherever the chain holds and the luminance still agrees, the colour comes from the exemplar;
+   less so where the chain magnifies the exemplar, as in a zoom-in).
 4. The previous frame's chroma, warped, covers pixels whose chain broke but whose last motion step is consistent.
 5. Where neither agrees with the frame's luminance (disocclusions, cuts, scratches), the chroma of the exemplar
    pixels with the most similar luminance texture fills in (:mod:`colormnet.propagate.matching`).
-6. The blend is refined and brought to the full size by a guided filter on the frame's luminance, so chroma stops
-   at luminance edges instead of bleeding across them.
+6. The weights from the working grid blend two reads at the processing size: the exemplar through the upsampled
+   chain, and the previous frame's full-size chroma through the upsampled flow, which a guided filter on the
+   frame's luminance keeps on the luminance edges every frame instead of letting it bleed across them.
 
-Shapes: ``*_work`` arrays live on the working grid (``h x w``); outputs are at the processing size (``H x W``).
-L planes are L* in [0, 100]; chroma planes normalised a', b'.
+Working-grid planes are ``h x w``, outputs ``H x W`` (the processing size); two-channel data is kept as separate
+contiguous planes, and up to four planes are interleaved only to be read through one remap. L planes are L* in
+[0, 100]; chroma planes normalised a', b'.
 """
 
 from __future__ import annotations
