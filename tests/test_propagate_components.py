@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
-from colormnet.propagate.guided_filter import box_mean, guided_filter, guided_filter_hwc, guided_upsample
+from colormnet.propagate.guided_filter import box_mean, guided_filter, guided_filter_planes, guided_upsample
 from colormnet.propagate.matching import ExemplarMatcher
 from colormnet.propagate.reference import histogram_match
 
@@ -101,16 +101,16 @@ def test_guided_filter_matches_the_direct_definition(radius: int, eps: float) ->
     for c in range(2):
         np.testing.assert_allclose(got[c], _direct_guided_filter(guide, source[c], radius, eps), atol=2e-5)
     np.testing.assert_allclose(guided_filter(guide, source[0], radius, eps), got[0], atol=1e-6)
-    # the channels-last form the engine runs at full size gives the same planes
-    hwc = guided_filter_hwc(guide, np.ascontiguousarray(source.transpose(1, 2, 0)), radius, eps)
-    np.testing.assert_allclose(hwc.transpose(2, 0, 1), got, atol=1e-6)
+    # the plane-by-plane form the engine runs at full size gives the same planes
+    planes = guided_filter_planes(guide, [source[0], source[1]], radius, eps)
+    np.testing.assert_allclose(np.stack(planes), got, atol=1e-6)
 
 
-def test_guided_filter_hwc_with_zero_radius_returns_the_source() -> None:
-    source = np.random.default_rng(0).random((6, 7, 2)).astype(np.float32)
-    got = guided_filter_hwc(np.ones((6, 7), np.float32), source, 0, 1e-3)
-    np.testing.assert_array_equal(got, source)
-    assert got is not source
+def test_guided_filter_planes_with_zero_radius_returns_the_source() -> None:
+    source = np.random.default_rng(0).random((2, 6, 7)).astype(np.float32)
+    got = guided_filter_planes(np.ones((6, 7), np.float32), list(source), 0, 1e-3)
+    np.testing.assert_array_equal(np.stack(got), source)
+    assert all(g is not s for g, s in zip(got, source, strict=True))
 
 
 def test_box_mean_clips_windows_at_the_border() -> None:
