@@ -35,7 +35,7 @@ from colormnet.color import L_CENTER, L_SCALE
 from colormnet.errors import InferenceError
 from colormnet.inference.engine import ExemplarInput
 from colormnet.propagate.config import PropagateConfig
-from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, to_flow_image
+from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, exposure_gain, sample_xy, to_flow_image
 from colormnet.propagate.guided_filter import guided_filter_planes, guided_upsample
 from colormnet.propagate.matching import ExemplarMatcher
 from colormnet.propagate.reference import align_reference
@@ -172,15 +172,15 @@ class PropagationEngine:
 
         # the chains and the previous frame, brought onto this frame; the exemplar read through the chains
         # (every plane separate from here on: numpy is several times faster on contiguous planes)
-        chain_x, chain_y, trust, prev_flat = _split(_sample(self._carry, tx, ty))
-        prev = _split(_sample(self._prev_pack, tx, ty))  # a', b', L*, local mean
-        anchor = self._rebase(_split(_sample(self._anchor_pack, chain_x, chain_y)))
+        chain_x, chain_y, trust, prev_flat = _split(sample_xy(self._carry, tx, ty))
+        prev = _split(sample_xy(self._prev_pack, tx, ty))  # a', b', L*, local mean
+        anchor = self._rebase(_split(sample_xy(self._anchor_pack, chain_x, chain_y)))
 
         # the frame's luminance split into its local mean and detail, brought to the anchor's and previous
         # frame's exposure (an affine change: the split follows it)
         base = self._base(light)
         detail = light - base
-        gain_anchor, gain_prev = _gain(std, self._anchor_std), _gain(std, prev_std)
+        gain_anchor, gain_prev = exposure_gain(std, self._anchor_std), exposure_gain(std, prev_std)
         anchor_detail = detail * np.float32(gain_anchor)
         anchor_base = (base - np.float32(mean)) * np.float32(gain_anchor) + np.float32(self._anchor_mean)
         agree_anchor = self._agreement(anchor_detail, anchor_base, anchor)
@@ -191,7 +191,7 @@ class PropagationEngine:
         direct_x, direct_y = _split(self._check_flow.estimate(to_anchor, self._anchor_image, guess))
         direct_x += self._grid_x
         direct_y += self._grid_y
-        direct = self._rebase(_split(_sample(self._anchor_pack, direct_x, direct_y)))
+        direct = self._rebase(_split(sample_xy(self._anchor_pack, direct_x, direct_y)))
         agree_direct = self._agreement(anchor_detail, anchor_base, direct)
         # only a confident match on textured luminance may re-anchor: flat areas agree with anything
         texture = np.sqrt(np.maximum(self._base(light * light) - base * base, 0.0)) * np.float32(gain_anchor)
@@ -206,7 +206,7 @@ class PropagationEngine:
         agree_prev = self._agreement(detail * np.float32(gain_prev), prev_base, prev)
 
         # a failed flow does no harm where the chroma around the landing point is flat
-        safe_anchor = np.maximum(consistent, _sample(self._anchor_flat, chain_x, chain_y))
+        safe_anchor = np.maximum(consistent, sample_xy(self._anchor_flat, chain_x, chain_y))
         safe_prev = np.maximum(consistent, prev_flat)
         trust = safe_anchor * (cfg.trust_memory * trust + (1.0 - cfg.trust_memory) * agree_anchor)
         w_anchor = cfg.anchor_gain * trust * agree_anchor * self._magnification_weight(chain_x, chain_y)
@@ -229,7 +229,6 @@ class PropagationEngine:
         self._prev_pack = cv2.merge([*ab_work, light, base])
         self._prev_stats = (mean, std)
         self._prev_image = image
-        self._stats = (float(w_anchor.mean()), float(w_prev.mean()), float(weak.mean()), float(consistent.mean()))
         planes = self._compose(carried_full, chain_x, chain_y, share, from_prev, match_ab)
         self._prev_full_ab = np.asarray(cv2.merge(planes), dtype=np.float32)
         return np.stack(planes)
@@ -256,7 +255,7 @@ class PropagationEngine:
         drift and bleed.
         """
         cfg = self.config
-        prev = _split(_sample(self._prev_full_ab, *self._to_full(tx, ty)))
+        prev = _split(sample_xy(self._prev_full_ab, *self._to_full(tx, ty)))
         return guided_filter_planes(full * np.float32(0.01), prev, cfg.guide_radius, cfg.guide_eps)
 
     def _compose(self, carried_full: Future[list[np.ndarray]], chain_x: np.ndarray, chain_y: np.ndarray,
@@ -268,7 +267,7 @@ class PropagationEngine:
         through the flow (both coordinate fields are smooth, so they upsample well), so neither path loses the fine
         chroma detail that a working-grid result would.
         """
-        read = _split(_sample(self._anchor_full_ab, *self._to_full(chain_x, chain_y)))
+        read = _split(sample_xy(self._anchor_full_ab, *self._to_full(chain_x, chain_y)))
         prev = carried_full.result()
         if from_prev is not None and match_ab is not None:  # the feature-matched chroma, where it stands in
             keep = self._upsample(from_prev)  # the matches are smooth: the working grid's, upsampled, are enough
@@ -346,12 +345,3 @@ def _split(planes: np.ndarray) -> list[np.ndarray]:
     """The channels of an ``h x w x c`` array as contiguous ``h x w`` planes."""
     return [np.asarray(p) for p in cv2.split(planes)]
 
-
-def _sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``h' x w'`` or ``h' x w' x c`` planes at positions (``x``, ``y``); border replicated."""
-    return cv2.remap(planes, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _gain(std: float, target: float) -> float:
-    """The luminance gain that brings a spread ``std`` to ``target`` (limited to [0.5, 2], as the flow's)."""
-    return min(max(target / std, 0.5), 2.0) if std > 1e-3 else 1.0

@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["FLOW_PRESETS", "FlowEstimator", "base_grid", "consistency_mask", "inside_frame", "sample", "to_flow_image"]
+__all__ = ["FLOW_PRESETS", "FlowEstimator", "base_grid", "consistency_mask", "exposure_gain", "inside_frame", "sample",
+           "sample_xy", "to_flow_image"]
 
 FLOW_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -30,10 +31,13 @@ def to_flow_image(lightness: np.ndarray, mean: float | None = None, std: float |
     """
     plane = lightness.astype(np.float32, copy=False)
     if mean is not None and std is not None:
-        own_std = float(plane.std())
-        gain = std / own_std if own_std > 1e-3 else 1.0
-        plane = (plane - float(plane.mean())) * np.float32(min(max(gain, 0.5), 2.0)) + np.float32(mean)
+        plane = (plane - float(plane.mean())) * np.float32(exposure_gain(float(plane.std()), std)) + np.float32(mean)
     return np.clip(plane * np.float32(2.55) + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+def exposure_gain(std: float, target: float) -> float:
+    """The gain that brings a luminance spread ``std`` to ``target``, limited to [0.5, 2] (1 for a flat plane)."""
+    return min(max(target / std, 0.5), 2.0) if std > 1e-3 else 1.0
 
 
 class FlowEstimator:
@@ -89,10 +93,18 @@ def sample(planes: np.ndarray, coords: np.ndarray) -> np.ndarray:
     map_x = np.ascontiguousarray(coords[..., 0])
     map_y = np.ascontiguousarray(coords[..., 1])
     if planes.ndim == 2:
-        return cv2.remap(planes, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    stacked = np.ascontiguousarray(planes.transpose(1, 2, 0))
-    out = cv2.remap(stacked, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return sample_xy(planes, map_x, map_y)
+    out = sample_xy(np.ascontiguousarray(planes.transpose(1, 2, 0)), map_x, map_y)
     return out.reshape(*coords.shape[:2], planes.shape[0]).transpose(2, 0, 1)
+
+
+def sample_xy(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``H' x W'`` or channels-last ``H' x W' x C`` planes at positions (``x``, ``y``).
+
+    ``x`` and ``y`` are ``H x W`` float32 planes; outside the planes the nearest border value is read. Keep ``C`` at
+    4 or less: OpenCV takes a slower path, which also rounds differently, for more channels.
+    """
+    return cv2.remap(planes, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def consistency_mask(flow: np.ndarray, reverse: np.ndarray, alpha: float = 0.01, beta: float = 0.5) -> np.ndarray:
@@ -111,7 +123,7 @@ def consistency_mask(flow: np.ndarray, reverse: np.ndarray, alpha: float = 0.01,
     """
     height, width = flow.shape[:2]
     target = base_grid(height, width) + flow
-    back = cv2.remap(reverse, target[..., 0], target[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    back = sample_xy(reverse, target[..., 0], target[..., 1])
     fx, fy, bx, by = flow[..., 0], flow[..., 1], back[..., 0], back[..., 1]
     err = (fx + bx) ** 2 + (fy + by) ** 2
     bound = alpha * (fx * fx + fy * fy + bx * bx + by * by) + beta

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import torch
 
+from colormnet.propagate.flow import exposure_gain
+
 __all__ = ["ExemplarMatcher", "texture_features"]
 
 
@@ -44,8 +46,7 @@ def texture_features(lightness: np.ndarray, position_weight: float) -> np.ndarra
 
 def match_statistics(lightness: np.ndarray, mean: float, std: float) -> np.ndarray:
     """``lightness`` brought to a given mean and standard deviation (gain limited to [0.5, 2])."""
-    own = float(lightness.std())
-    gain = min(max(std / own, 0.5), 2.0) if own > 1e-3 else 1.0
+    gain = exposure_gain(float(lightness.std()), std)
     return ((lightness - float(lightness.mean())) * gain + mean).astype(np.float32)
 
 
