@@ -56,16 +56,20 @@ def load_frames(clip: Path, frames: int, width: int, height: int) -> list[np.nda
     return [np.round(color.resize_rgb(f, width, height) * 255).astype(np.uint8) for f in source]
 
 
-def run(quick: bool = False, clips: Path = CLIPS, threads: int = 2) -> dict:
-    """The ``propagate`` part of ``python -m benchmarks``: frames per second of each source in :data:`SOURCES`."""
+def run(quick: bool = False, clips: Path = CLIPS, threads: int = 2, frames: int | None = None) -> dict:
+    """The ``propagate`` part of ``python -m benchmarks``: frames per second of each source in :data:`SOURCES`.
+
+    ``frames`` per source defaults to 12 for a quick run and 60 otherwise.
+    """
     cv2.setNumThreads(threads)
     torch.set_num_threads(threads)
+    count = frames or (12 if quick else 60)
     rows = []
     for name, width, height in SOURCES:
-        frames = load_frames(clips / name, 12 if quick else 60, width, height)
+        loaded = load_frames(clips / name, count, width, height)
         load_before = os.getloadavg()
-        wall, cpu = measure(frames, PropagateConfig())
-        rows.append({"source": f"{width}x{height}", "fps": 1.0 / wall, "cpu_ms": cpu * 1000.0,
+        wall, cpu = measure(loaded, PropagateConfig())
+        rows.append({"source": f"{width}x{height}", "clip": name, "fps": 1.0 / wall, "cpu_ms": cpu * 1000.0,
                      "load": [list(load_before), list(os.getloadavg())]})
     return {"rows": rows}
 
@@ -76,15 +80,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    cv2.setNumThreads(args.threads)
-    torch.set_num_threads(args.threads)
-    for name, width, height in SOURCES:
-        frames = load_frames(args.clips / name, args.frames, width, height)
-        load_before = os.getloadavg()[0]
-        wall, cpu = measure(frames, PropagateConfig())
-        print(f"{width}x{height} ({name}): {1.0 / wall:5.1f} fps ({wall * 1000:6.1f} ms/frame wall, "
-              f"{cpu * 1000:6.1f} ms CPU) on {args.threads} threads; 1-min load {load_before:.2f} -> "
-              f"{os.getloadavg()[0]:.2f}", flush=True)
+    for row in run(clips=args.clips, threads=args.threads, frames=args.frames)["rows"]:
+        print(f"{row['source']} ({row['clip']}): {row['fps']:5.1f} fps ({1000.0 / row['fps']:6.1f} ms/frame wall, "
+              f"{row['cpu_ms']:6.1f} ms CPU) on {args.threads} threads; 1-min load {row['load'][0][0]:.2f} -> "
+              f"{row['load'][1][0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,6 @@ def test_the_propagate_speed_module_is_the_suites_hook_and_times_real_frames(mon
     assert propagate_hook() == "propagate_speed"
     monkeypatch.setattr(propagate_speed, "SOURCES", (("realshort.mp4", 160, 120),))
     rows = propagate_speed.run(quick=True, threads=1)["rows"]
-    assert [r["source"] for r in rows] == ["160x120"]
+    assert [(r["source"], r["clip"]) for r in rows] == [("160x120", "realshort.mp4")]
     assert rows[0]["fps"] > 0 and rows[0]["cpu_ms"] > 0
     assert len(rows[0]["load"]) == 2 and len(rows[0]["load"][0]) == 3
