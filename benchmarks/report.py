@@ -28,7 +28,7 @@ def _gui_section(gui: dict) -> list[str]:
         'The main window (offscreen) runs "Colorize all" on the bundled clip while a 5 ms QTimer on the GUI thread '
         "records the time between its ticks; a late tick is time the GUI thread could not answer the user "
         "(`benchmarks/gui_stall.py`). ColorMNet runs with a random checkpoint."
-        + (f" Measured on its own (`--only gui`) on {gui['measured']}." if gui.get("measured") else ""),
+        + _measured_alone("gui", gui),
         "",
         "| engine, processing size | frames | seconds | longest stall | longest gap | p99 gap | ticks | load |",
         "|---|---|---|---|---|---|---|---|",
@@ -42,6 +42,11 @@ def _gui_section(gui: dict) -> list[str]:
             f"{row['load']} |"
         )
     return out
+
+
+def _measured_alone(part: str, results: dict) -> str:
+    """The sentence that dates a part measured apart from the rest of the report (empty when it was not)."""
+    return f" Measured on its own (`--only {part}`) on {results['measured']}." if results.get("measured") else ""
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -142,7 +147,7 @@ def _propagate_section(p: dict | None) -> list[str]:
     out = ["## `propagate` engine", ""]
     if not p:
         return [*out, "Not measured in this run."]
-    measured = f" Measured on its own (`--only propagate`) on {p['measured']}." if p.get("measured") else ""
+    measured = _measured_alone("propagate", p)
     source = p["source_module"]
     source = f"benchmarks/{source}.py" if source.startswith("propagate_") else source  # a hook module, or a command
     out += [f"Measured by `{source}`.{measured}", "", "| source | fps | target | load |",
