@@ -54,13 +54,6 @@ def work_shape(height: int, width: int, work_size: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def _upsample(planes: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of ``C x h x w`` planes to ``C x H x W``."""
-    if planes.shape[-2:] == (height, width):
-        return planes
-    return np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in planes])
-
-
 def _resize(plane: np.ndarray, height: int, width: int) -> np.ndarray:
     """Area-averaged resize of ``H x W`` or ``C x H x W`` float32 planes."""
     if plane.shape[-2:] == (height, width):
