@@ -8,7 +8,7 @@ import torch
 
 from colormnet.config import InferenceConfig
 from colormnet.errors import InferenceError
-from colormnet.inference.engine import ExemplarInput, InferenceEngine
+from colormnet.inference.engine import ExemplarInput, InferenceEngine, ieee_fp32
 from colormnet.inference.memory_manager import MemoryManager, top_k_affinity
 from colormnet.inference.memory_store import MemoryStore
 from tests.conftest import GOLDEN
@@ -32,6 +32,19 @@ def test_outputs_match_the_official_code(golden_network, mode: str) -> None:
     if mode == "keyframe":
         # frame 0 of a keyframe run is the exemplar's own chroma
         assert np.array_equal(golden[0], inputs["exemplar_lab"][1:])
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_fp32_turns_tf32_off_and_restores_the_process_setting(before: bool) -> None:
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = before
+        with pytest.raises(RuntimeError), ieee_fp32():
+            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+            raise RuntimeError("a step that fails")
+        assert torch.backends.cudnn.allow_tf32 is before and torch.backends.cuda.matmul.allow_tf32 is before
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def test_first_step_needs_an_exemplar(golden_network) -> None:
