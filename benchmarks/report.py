@@ -121,13 +121,14 @@ def _ratio_section(r: dict) -> list[str]:
 
 def _memory_section(m: dict) -> list[str]:
     rows = m["rows"]
+    peak = "peak CUDA MB" if m["device"].startswith("cuda") else "peak MB"
     out = [
         "## Memory over a long run",
         "",
         f"One session over a {m['source']} source ({m['device']}); the working memory is full after ~50 frames "
         "(ten memory frames), after which consolidation keeps it bounded.",
         "",
-        "| frames | current RSS MB | peak MB | seconds | load |",
+        f"| frames | current RSS MB | {peak} | seconds | load |",
         "|---|---|---|---|---|",
     ]
     for r in rows:
@@ -198,11 +199,13 @@ def _targets(run: dict) -> list[str]:
         )
     if "ratio" in res:
         r = res["ratio"]
-        ok = r["max_abs_ab_difference"] <= 1e-4
-        rows.append(
-            f"| fast vs reference, same run, outputs unchanged (<= 1e-4) | x{_fmt(r['speedup'])}, "
-            f"{r['max_abs_ab_difference']:.1e} | {'met' if ok else 'not met'} |"
-        )
+        measured = f"x{_fmt(r['speedup'])}, {r['max_abs_ab_difference']:.1e}"
+        if r.get("precision", "fp32") != "fp32":  # the outputs check is an fp32 one; autocast rounding swamps it
+            status = "fp32 only: on CUDA `tests/test_gpu.py` checks it"
+            measured += f" under {r['precision'].removeprefix('torch.')} autocast"
+        else:
+            status = "met" if r["max_abs_ab_difference"] <= 1e-4 else "not met"
+        rows.append(f"| fast vs reference, same run, outputs unchanged (<= 1e-4) | {measured} | {status} |")
     if "memory" in res and len(res["memory"]["rows"]) >= 2:
         m = res["memory"]["rows"]
         growth = m[-1]["peak_mb"] / m[0]["peak_mb"] - 1

@@ -66,6 +66,14 @@ def test_report_shows_each_engines_gui_stall_against_the_target() -> None:
     assert "| GUI stall <= 50 ms | 61 ms | not met |" in text and "Not measured in this run" not in text
 
 
+def test_an_autocast_ratio_is_not_judged_against_the_fp32_outputs_target() -> None:
+    run = fake_run()
+    assert "| fast vs reference, same run, outputs unchanged (<= 1e-4) | x2.50, 2.0e-06 | met |" in render_markdown(run)
+    run["results"]["ratio"] |= {"device": "cuda", "precision": "torch.float16", "max_abs_ab_difference": 2.8e-2}
+    text = render_markdown(run)
+    assert "| x2.50, 2.8e-02 under float16 autocast | fp32 only: on CUDA `tests/test_gpu.py` checks it |" in text
+
+
 def test_quick_report_says_it_is_not_for_the_record() -> None:
     assert "not figures for the record" in render_markdown(fake_run(quick=True))
 
