@@ -36,12 +36,13 @@ def test_consistency_mask_of_exact_fields_flags_the_broken_region_and_the_frame_
     assert ok[25:, :20].all() and ok[:8, :20].all()
 
 
-def test_dis_flow_of_a_synthetic_shift_is_consistent_inside_and_not_at_the_revealed_strip() -> None:
+@pytest.mark.parametrize("patch_stride", [None, 4])
+def test_dis_flow_of_a_synthetic_shift_is_consistent_inside_and_not_at_the_revealed_strip(patch_stride) -> None:
     big = _texture(100, 140)
     shift = 4
     prev = big[10:90, 10:130]
     cur = big[10:90, 10 - shift : 130 - shift]  # cur(x) = prev(x - shift): the content moved right
-    flow_estimator = FlowEstimator("medium")
+    flow_estimator = FlowEstimator("medium", patch_stride)
     back = flow_estimator.estimate(to_flow_image(cur), to_flow_image(prev))  # cur -> prev
     fwd = flow_estimator.estimate(to_flow_image(prev), to_flow_image(cur))
     interior = (slice(10, -10), slice(10, -10))
@@ -52,6 +53,11 @@ def test_dis_flow_of_a_synthetic_shift_is_consistent_inside_and_not_at_the_revea
     assert ok[:, :2].mean() < 0.2, "the strip that has no counterpart in the previous frame is flagged"
     warped = sample(prev, base_grid(*cur.shape) + back)
     assert np.abs(warped - cur)[interior].mean() < 1.0
+
+
+def test_a_patch_stride_outside_the_patch_is_refused() -> None:
+    with pytest.raises(ValueError, match="patch_stride"):
+        FlowEstimator("medium", patch_stride=9)
 
 
 def test_sample_at_the_pixel_grid_is_the_identity() -> None:

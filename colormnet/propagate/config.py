@@ -14,6 +14,7 @@ class PropagateConfig:
 
     work_size: int = 320  # short side of the grid on which flow, matching and blending run (chroma is smooth)
     flow_preset: str = "medium"  # DIS preset of the flow that carries chroma: ultrafast, fast or medium
+    flow_patch_stride: int = 4  # its patch spacing: the medium preset's 3 is slower and carries chroma less well
     check_preset: str = "ultrafast"  # DIS preset of the reverse flow (consistency test) and of the re-anchoring flow
     consistency_alpha: float = 0.01  # forward-backward test: tolerance relative to the squared motion
     consistency_beta: float = 0.5  # forward-backward test: absolute tolerance, squared pixels

@@ -45,12 +45,17 @@ class FlowEstimator:
 
     Args:
         preset: ``ultrafast``, ``fast`` or ``medium`` (slower, more accurate).
+        patch_stride: distance between the patches DIS matches, in pixels (``None``: the preset's).
     """
 
-    def __init__(self, preset: str = "fast") -> None:
+    def __init__(self, preset: str = "fast", patch_stride: int | None = None) -> None:
         if preset not in FLOW_PRESETS:
             raise ValueError(f"unknown flow preset {preset!r}; choose one of {', '.join(FLOW_PRESETS)}")
         self._dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])  # type: ignore[attr-defined]  # not in the stubs
+        if patch_stride is not None:
+            if not 1 <= patch_stride <= self._dis.getPatchSize():
+                raise ValueError(f"patch_stride must be between 1 and the patch size ({self._dis.getPatchSize()})")
+            self._dis.setPatchStride(patch_stride)
 
     def estimate(self, first: np.ndarray, second: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
         """Flow from ``first`` to ``second`` (two ``H x W`` uint8 images): ``H x W x 2`` float32.
