@@ -109,6 +109,19 @@ def test_reference_photo_is_aligned_to_the_anchor(realshort_frames: list[np.ndar
     assert aligned > naive + 1.0
 
 
+def test_a_cut_away_and_back_within_a_segment(realshort_frames: list[np.ndarray]) -> None:
+    # four frames of another film spliced in: the flow fails on nearly every pixel, so the feature matching against
+    # the exemplar stands in; back on the first scene, the direct match to the anchor brings its colours back
+    height, width = realshort_frames[0].shape[:2]
+    away = [np.round(color.resize_rgb(f, width, height) * 255).astype(np.uint8) for f in _frames("movie.mp4", 4)]
+    out = _run(realshort_frames[:6] + away + realshort_frames[6:20], _keyframe(realshort_frames[0]))
+    assert all(o.dtype == np.float32 and o.shape == (2, height, width) and np.isfinite(o).all() for o in out)
+    back = [realshort_frames[0], *realshort_frames[6:20]]
+    ours = _mean_psnr(back, [out[0], *out[10:]])
+    copied = _mean_psnr(back, [out[0]] * len(back))
+    assert ours > copied + 2.0  # measured 32.5 against 28.5 (38.1 without the cut)
+
+
 def test_first_step_needs_the_exemplar_and_frames_keep_their_size(realshort_frames: list[np.ndarray]) -> None:
     engine = PropagationEngine()
     with pytest.raises(InferenceError, match="exemplar"):

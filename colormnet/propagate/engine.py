@@ -211,7 +211,7 @@ class PropagationEngine:
         weak = w_anchor + w_prev < cfg.fallback_below
         if weak.mean() > cfg.fallback_area:  # a cut, a flash, a large disocclusion: not a few stray pixels
             match_ab = list(self._matcher.match(light, weak)[0])
-            w_match = cfg.fallback_weight * weak
+            w_match = weak.astype(np.float32) * np.float32(cfg.fallback_weight)  # a bool mask times a float: float64
             den = w_prev + w_match
             from_prev = w_prev / den
             carried = [m + from_prev * (c - m) for c, m in zip(carried, match_ab, strict=True)]
