@@ -92,15 +92,20 @@ class PropagationEngine:
             InferenceError: the first step has no exemplar, or a frame's size changes within the run.
         """
         full = lightness.detach().to("cpu", torch.float32)[0].numpy() * L_SCALE + L_CENTER  # H x W, L*
+        height, width = full.shape
         if exemplar is not None:
-            ab = self._start(full, exemplar)
+            if exemplar.lab.shape[-2:] != (height, width):
+                raise InferenceError("The exemplar must come at the frame's processing size.")
+            self._size = (height, width)
+            lab = _pad_small(exemplar.lab.detach().to("cpu", torch.float32).numpy())
+            ab = self._start(_pad_small(full), ExemplarInput(torch.from_numpy(lab), exemplar.mode, exemplar.image))
         elif not self._started:
             raise InferenceError("The first frame of a segment run needs its exemplar.")
         else:
-            if full.shape != self._full_shape:
+            if (height, width) != self._size:
                 raise InferenceError("All frames of a segment run must have one size.")
-            ab = self._advance(full)
-        return torch.from_numpy(np.ascontiguousarray(ab, dtype=np.float32))
+            ab = self._advance(_pad_small(full))
+        return torch.from_numpy(np.ascontiguousarray(ab[:, :height, :width], dtype=np.float32))
 
     # -- the anchor -------------------------------------------------------------------------------------------------
 
@@ -108,8 +113,6 @@ class PropagationEngine:
         cfg = self.config
         height, width = full.shape
         lab = exemplar.lab.detach().to("cpu", torch.float32).numpy()
-        if lab.shape[-2:] != (height, width):
-            raise InferenceError("The exemplar must come at the frame's processing size.")
         h, w = work_shape(height, width, cfg.work_size)
         light_work = _resize(full, h, w)
         if exemplar.mode == "keyframe":
@@ -348,6 +351,18 @@ def _wide_blur(plane: np.ndarray, sigma: float, factor: int = 4) -> np.ndarray:
     coarse_sigma = np.sqrt(max(sigma * sigma - factor * factor / 6.0, 0.25)) / factor
     small = cv2.GaussianBlur(small, (0, 0), coarse_sigma)
     return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR))
+
+
+MIN_SIDE = 16  # frames with a shorter side run padded to it: DIS refuses images under 12 pixels, gradients under 2
+
+
+def _pad_small(planes: np.ndarray) -> np.ndarray:
+    """``H x W`` or ``C x H x W`` planes padded (edge repeated, at the bottom and right) to ``MIN_SIDE`` a side."""
+    height, width = planes.shape[-2:]
+    if height >= MIN_SIDE and width >= MIN_SIDE:
+        return planes
+    pad = [(0, 0)] * (planes.ndim - 2) + [(0, max(MIN_SIDE - height, 0)), (0, max(MIN_SIDE - width, 0))]
+    return np.pad(planes, pad, mode="edge")
 
 
 def _split(planes: np.ndarray) -> list[np.ndarray]:
