@@ -131,6 +131,15 @@ def test_tiny_frames_run_padded(realshort_frames: list[np.ndarray], height: int,
     np.testing.assert_array_equal(out[0], color.normalize_lab(color.rgb_to_lab(frames[0]))[1:])
 
 
+def test_a_fast_pan_is_followed_from_the_last_step_s_motion() -> None:
+    # 32 pixels a frame across a still of cockatoo: past what DIS's pyramid reaches from a zero start on this grid
+    still = _frames("cockatoo.mp4", 121)[120]
+    frames = [np.ascontiguousarray(still[200:440, 100 + 32 * i:420 + 32 * i]) for i in range(12)]
+    started = _mean_psnr(frames, _run(frames, _keyframe(frames[0])))
+    from_zero = _mean_psnr(frames, _run(frames, _keyframe(frames[0]), PropagateConfig(fast_motion=1e9)))
+    assert started > from_zero + 0.3  # measured 39.72 against 39.09
+
+
 def test_first_step_needs_the_exemplar_and_frames_keep_their_size(realshort_frames: list[np.ndarray]) -> None:
     engine = PropagationEngine()
     with pytest.raises(InferenceError, match="exemplar"):

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from colormnet.propagate import PropagateConfig
 from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
 from colormnet.propagate.guided_filter import box_mean, guided_filter, guided_filter_planes, guided_upsample
 from colormnet.propagate.matching import ExemplarMatcher
@@ -58,6 +59,13 @@ def test_dis_flow_of_a_synthetic_shift_is_consistent_inside_and_not_at_the_revea
 def test_a_patch_stride_outside_the_patch_is_refused() -> None:
     with pytest.raises(ValueError, match="patch_stride"):
         FlowEstimator("medium", patch_stride=9)
+
+
+@pytest.mark.parametrize("setting", [{"fast_motion": 0.0}, {"chain_travel": -1.0}, {"work_size": 8},
+                                     {"guide_eps": 0.0}])
+def test_settings_out_of_range_are_refused(setting: dict) -> None:
+    with pytest.raises(ValueError):
+        PropagateConfig(**setting)
 
 
 def test_sample_at_the_pixel_grid_is_the_identity() -> None:

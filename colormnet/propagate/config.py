@@ -15,6 +15,7 @@ class PropagateConfig:
     work_size: int = 320  # short side of the grid on which flow, matching and blending run (chroma is smooth)
     flow_preset: str = "medium"  # DIS preset of the flow that carries chroma: ultrafast, fast or medium
     flow_patch_stride: int = 4  # its patch spacing: the medium preset's 3 is slower and carries chroma less well
+    fast_motion: float = 12.0  # last step's motion (90th percentile) above which the carrying flow starts from it
     check_preset: str = "ultrafast"  # DIS preset of the reverse flow (consistency test) and of the re-anchoring flow
     consistency_alpha: float = 0.01  # forward-backward test: tolerance relative to the squared motion
     consistency_beta: float = 0.5  # forward-backward test: absolute tolerance, squared pixels
@@ -29,6 +30,7 @@ class PropagateConfig:
     reanchor_min: float = 0.85  # agreement a direct match to the anchor needs at least
     reanchor_texture: float = 1.5  # local luminance deviation (L*, window of base_sigma) for a direct match to count
     anchor_gain: float = 0.7  # preference for the exemplar's own chroma over the previous frame's, where both agree
+    chain_travel: float = 20.0  # path length of a chain since its last direct anchor match at which its read halves
     magnify_area: float = 0.25  # anchor area behind a pixel below which (a zoom-in past 2x) the exemplar counts less
     fallback_weight: float = 0.05  # weight of the feature-matched chroma (dominates only where the flow fails)
     fallback_below: float = 0.05  # pixels whose flow weights sum below this are matched against the exemplar
@@ -44,5 +46,7 @@ class PropagateConfig:
             raise ValueError("work_size must be at least 16 pixels")
         if self.luma_sigma <= 0 or self.anchor_gain <= 0 or self.fallback_weight <= 0 or self.magnify_area <= 0:
             raise ValueError("luma_sigma, anchor_gain, fallback_weight and magnify_area must be positive")
+        if self.fast_motion <= 0 or self.chain_travel <= 0:
+            raise ValueError("fast_motion and chain_travel must be positive")
         if self.guide_radius < 0 or self.guide_eps <= 0:
             raise ValueError("guide_radius must be >= 0 and guide_eps > 0")

@@ -5,11 +5,13 @@ correspondence step (:mod:`colormnet.propagate.reference`). Then, for each follo
 
 1. Luminance flicker is normalised (global mean and spread matched to the previous frame) before the flow.
 2. DIS flow is computed both ways between this frame and the previous one; the forward-backward test marks
-   occlusions, disocclusions and flow failures.
+   occlusions, disocclusions and flow failures. After a fast step (a whip pan, a shaken camera) the carrying flow
+   starts from that step's flow: on the small working grid DIS's pyramid alone does not reach such motions.
 3. Each pixel keeps a *chain*: its position in the anchor frame, composed through the consistent flows. Chroma read
    there from the exemplar is not resampled frame after frame, so it neither blurs nor loses saturation (this is
    the re-anchoring: wherever the chain holds and the luminance still agrees, the colour comes from the exemplar;
-   less so where the chain magnifies the exemplar, as in a zoom-in).
+   less so where the chain magnifies the exemplar, as in a zoom-in, and the longer the path it has been carried
+   since it last matched the anchor directly, as the flows' errors add up along it).
 4. The previous frame's chroma, warped, covers pixels whose chain broke but whose last motion step is consistent.
 5. Where neither agrees with the frame's luminance (disocclusions, cuts, scratches), the chroma of the exemplar
    pixels with the most similar luminance texture fills in (:mod:`colormnet.propagate.matching`).
@@ -143,6 +145,8 @@ class PropagationEngine:
         self._prev_stats = (self._anchor_mean, self._anchor_std)
         self._prev_image = self._anchor_image
         self._prev_full_ab = self._anchor_full_ab
+        self._travel = np.zeros((h, w), np.float32)  # each chain's path length since its last direct anchor match
+        self._last_flow: np.ndarray | None = None  # the last carrying flow, where that step was fast
         self._matcher = ExemplarMatcher(light_work, ab_work, samples=cfg.match_samples,
                                         neighbours=cfg.match_neighbours, position_weight=cfg.match_position_weight)
         self._started = True
@@ -157,10 +161,12 @@ class PropagationEngine:
         mean, std = float(light.mean()), float(light.std())
         prev_mean, prev_std = self._prev_stats
         image = to_flow_image(light, prev_mean, prev_std)
-        back = self._flow.estimate(image, self._prev_image)  # this frame -> previous
+        back = self._flow.estimate(image, self._prev_image, self._last_flow)  # this frame -> previous
         fwd = self._check_flow.estimate(self._prev_image, image)  # previous -> this frame
         consistent = consistency_mask(back, fwd, cfg.consistency_alpha, cfg.consistency_beta).astype(np.float32)
         back_x, back_y = _split(back)
+        step = np.sqrt(back_x * back_x + back_y * back_y)
+        self._last_flow = back if float(np.percentile(step[::4, ::4], 90)) > cfg.fast_motion else None
         tx, ty = self._grid_x + back_x, self._grid_y + back_y
         # the previous frame's full-size chroma needs only this flow: it is warped and guided on the second core
         # while this one works out the weights on the working grid
@@ -169,6 +175,7 @@ class PropagationEngine:
         # the chains and the previous frame, brought onto this frame; the exemplar read through the chains
         # (every plane separate from here on: numpy is several times faster on contiguous planes)
         chain_x, chain_y, trust, prev_flat = _split(sample_xy(self._carry, tx, ty))
+        travel = sample_xy(self._travel, tx, ty) + step
         prev = _split(sample_xy(self._prev_pack, tx, ty))  # a', b', L*, local mean
         anchor = self._rebase(_split(sample_xy(self._anchor_pack, chain_x, chain_y)))
 
@@ -198,6 +205,7 @@ class PropagationEngine:
         anchor_ab = [np.where(better, d, a) for d, a in zip(direct[:2], anchor[:2], strict=True)]
         agree_anchor = np.where(better, agree_direct, agree_anchor)
         trust = np.where(better, np.maximum(trust, agree_direct), trust)
+        travel = np.where(better, np.float32(0.0), travel)
         prev_base = (base - np.float32(mean)) * np.float32(gain_prev) + np.float32(prev_mean)
         agree_prev = self._agreement(detail * np.float32(gain_prev), prev_base, prev)
 
@@ -206,6 +214,7 @@ class PropagationEngine:
         safe_prev = np.maximum(consistent, prev_flat)
         trust = safe_anchor * (cfg.trust_memory * trust + (1.0 - cfg.trust_memory) * agree_anchor)
         w_anchor = cfg.anchor_gain * trust * agree_anchor * self._magnification_weight(chain_x, chain_y)
+        w_anchor = w_anchor / (1.0 + (travel * np.float32(1.0 / cfg.chain_travel)) ** 2)
         # a floor keeps the warped previous chroma as the last resort, so no pixel drifts to gray
         w_prev = (cfg.inconsistent_weight + (1.0 - cfg.inconsistent_weight) * safe_prev) * agree_prev + 1e-3
         carried = prev[:2]
@@ -222,6 +231,7 @@ class PropagationEngine:
         ab_work = [c + share * (a - c) for c, a in zip(carried, anchor_ab, strict=True)]
 
         self._carry = cv2.merge([chain_x, chain_y, trust, self._flatness(ab_work)])
+        self._travel = travel
         self._prev_pack = cv2.merge([*ab_work, light, base])
         self._prev_stats = (mean, std)
         self._prev_image = image
