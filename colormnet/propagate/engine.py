@@ -100,7 +100,7 @@ class PropagationEngine:
                 raise InferenceError("The exemplar must come at the frame's processing size.")
             self._size = (height, width)
             lab = _pad_small(exemplar.lab.detach().to("cpu", torch.float32).numpy())
-            ab = self._start(_pad_small(full), ExemplarInput(torch.from_numpy(lab), exemplar.mode, exemplar.image))
+            ab = self._start(_pad_small(full), lab, exemplar)
         elif not self._started:
             raise InferenceError("The first frame of a segment run needs its exemplar.")
         else:
@@ -111,18 +111,17 @@ class PropagationEngine:
 
     # -- the anchor -------------------------------------------------------------------------------------------------
 
-    def _start(self, full: np.ndarray, exemplar: ExemplarInput) -> np.ndarray:
+    def _start(self, full: np.ndarray, lab: np.ndarray, exemplar: ExemplarInput) -> np.ndarray:
+        """The anchor frame: ``full`` L* and the exemplar's ``lab`` (``3 x H x W``), both at the processing size."""
         cfg = self.config
         height, width = full.shape
-        lab = exemplar.lab.detach().to("cpu", torch.float32).numpy()
         h, w = work_shape(height, width, cfg.work_size)
         light_work = _resize(full, h, w)
         if exemplar.mode == "keyframe":
             out = lab[1:].copy()  # the keyframe's own frame is the exemplar's chroma
             ab_work = _resize(lab[1:], h, w)
         else:
-            image = exemplar.image if exemplar.image is not None else None
-            ab_work = align_reference(light_work, lab, image, cfg)
+            ab_work = align_reference(light_work, lab, exemplar.image, cfg)
             out = guided_upsample(full / 100.0, light_work / 100.0, ab_work, cfg.guide_radius, cfg.guide_eps)
         ab_planes = [np.ascontiguousarray(p, dtype=np.float32) for p in ab_work]
         base = self._base(light_work)
