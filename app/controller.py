@@ -27,8 +27,8 @@ from app.jobs import ExemplarSpec, OpenRequest, RunRequest, SegmentInfo
 from app.paths import AppPaths
 from app.progress import RunMeter
 from app.project import Project, ProjectError
-from app.project_file import outside_notice
 from app.project_edits import PendingEdit, ProjectEdits
+from app.project_file import outside_notice
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings
@@ -239,7 +239,9 @@ class Controller(QObject, ProjectEdits, RunControl):
             return False
         except Exception as exc:  # a bug must reach the user as one message, and the open project stays
             logger.exception("opening the project %s failed", path)
-            self.sig_error.emit(f"The project file {Path(path).name!r} cannot be opened ({exc!r:.120}); see the log file.")
+            self.sig_error.emit(
+                f"The project file {Path(path).name!r} cannot be opened ({exc!r:.120}); see the log file."
+            )
             return False
         if project.video is None or not project.video.exists():
             self.sig_error.emit(f"The project's video {project.video} is missing; move it back or open the video.")

@@ -337,7 +337,9 @@ class Project:
             return None
         name = item.get("name", "")
         frame = frame_number(item.get("frame"), "exemplar frame")
-        return ExemplarEntry(frame, image, _check_kind(item.get("kind", "auto")), name if isinstance(name, str) else "", kept)
+        return ExemplarEntry(
+            frame, image, _check_kind(item.get("kind", "auto")), name if isinstance(name, str) else "", kept
+        )
 
     def _stored_image(self, stored: Any) -> Path | None:
         """The stored image inside the files folder, or None (and a note in :attr:`left_out`) when it is outside."""

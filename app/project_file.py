@@ -159,13 +159,20 @@ def find_video(data: dict[str, Any], base: Path | None) -> Path | None:
     """The stored video path, else the one relative to the project (a project moved along with its film).
 
     The video is only read, never written or copied, so it may be anywhere.
+
+    Raises:
+        ProjectError: A stored path is not a path name.
     """
-    if not data.get("video"):
+    video, relative_name = data.get("video"), data.get("video_relative")
+    for value in (video, relative_name):
+        if value is not None and (not isinstance(value, str) or "\0" in value):
+            raise ProjectError("The project file is damaged: its video is not a file name.")
+    if not video:
         return None
-    absolute = Path(data["video"])
-    if absolute.exists() or base is None or not data.get("video_relative"):
+    absolute = Path(video)
+    if absolute.exists() or base is None or not relative_name:
         return absolute
-    relative = (base / data["video_relative"]).resolve()
+    relative = (base / relative_name).resolve()
     return relative if relative.exists() else absolute
 
 

@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 from app.frame_cache import FrameCache, remove_cache_folder

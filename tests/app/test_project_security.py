@@ -8,6 +8,7 @@ next save. These tests build such files and check that nothing outside the app's
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -92,3 +93,118 @@ def test_a_crafted_id_cannot_point_the_frame_cache_at_the_users_files(
     assert errors and "id" in errors[0] and "\n" not in errors[0]
     assert controller.project.video is None  # the empty project stayed open
     assert not (controller.paths.cache.parent / "victim").exists()
+
+
+@pytest.fixture
+def shared_project(tmp_path: Path, colour_frames: dict[int, Path], realshort: Path) -> Path:
+    """A project saved by the app in a shared folder, with one exemplar in its own files folder."""
+    project = Project.scratch(tmp_path / "scratch")
+    project.video = realshort.resolve()
+    project.frame_count = 36
+    project.add_exemplar(0, colour_frames[0])
+    project.save(tmp_path / "shared" / "film.cmnproj")
+    return tmp_path / "shared" / "film.cmnproj"
+
+
+def add_stored_exemplars(path: Path, *entries: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Edit the project file at ``path`` as an attacker would: more exemplar entries, other fields."""
+    data = json.loads(path.read_text())
+    data["exemplars"] += list(entries)
+    data.update(fields)
+    path.write_text(json.dumps(data))
+    return data
+
+
+def outside_files(tmp_path: Path, colour_frames: dict[int, Path]) -> dict[str, Path]:
+    """Files outside the project that a crafted project names: a secret key, a real image, a device."""
+    secret = tmp_path / "home" / ".ssh" / "id_rsa"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot really\n")
+    image = tmp_path / "photo.png"
+    image.write_bytes(colour_frames[4].read_bytes())
+    return {"absolute": secret, "dotdot": image, "device": Path("/dev/zero")}
+
+
+def test_exemplars_outside_the_project_are_left_out_and_never_copied(
+    tmp_path: Path, shared_project: Path, colour_frames: dict[int, Path]
+) -> None:
+    outside = outside_files(tmp_path, colour_frames)
+    files = files_dir_for(shared_project)
+    (files / "exemplars" / "linked.png").symlink_to(outside["absolute"])  # a link in its own folder, pointing out
+    os.mkfifo(files / "exemplars" / "pipe.png")  # copying a pipe would wait for ever
+    stored = [str(outside["absolute"]), "../photo.png", "/dev/zero", "exemplars/linked.png", "exemplars/pipe.png"]
+    add_stored_exemplars(
+        shared_project,
+        *({"frame": 10 + i, "image": name, "kind": "auto", "name": name} for i, name in enumerate(stored)),
+        {
+            "frame": 30,
+            "image": "exemplars/" + next((files / "exemplars").glob("exemplar_*")).name,
+            "kind": "auto",
+            "references": ["../../home/.ssh/id_rsa", "/dev/zero"],
+        },
+    )
+
+    project = Project.load(shared_project)
+    assert project.left_out == [*stored, "../../home/.ssh/id_rsa", "/dev/zero"]
+    assert [e.frame for e in project.exemplars] == [0, 30] and project.exemplars[1].references == []
+    assert all(e.image.resolve().is_relative_to(files.resolve()) for e in project.exemplars)
+    target = tmp_path / "elsewhere" / "copy.cmnproj"
+    project.save(target)  # an ordinary save to another folder copies the project's images, and only those
+
+    copied = list(files_dir_for(target).rglob("*"))
+    assert sorted(p.name for p in copied if p.is_file()) == sorted({e.image.name for e in project.exemplars})
+    assert all(b"PRIVATE KEY" not in p.read_bytes() for p in copied if p.is_file())
+    assert outside["absolute"].exists() and outside["dotdot"].exists()
+    saved = json.loads(target.read_text())
+    assert all(not Path(x["image"]).is_absolute() and ".." not in x["image"] for x in saved["exemplars"])
+
+
+def test_files_dir_and_project_path_are_not_taken_from_an_opened_project(tmp_path: Path, shared_project: Path) -> None:
+    victim = tmp_path / "victim"
+    kept = victim / "exemplars" / "exemplar_0123456789.png"  # named as the app names its copies
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"the user's file")
+    add_stored_exemplars(shared_project, files_dir=str(victim), project_path=str(tmp_path / "other.cmnproj"))
+
+    project = Project.load(shared_project)
+    assert project.files_dir == files_dir_for(shared_project.resolve())
+    assert project.path == shared_project.resolve()
+    project.remove_exemplar(0)
+    project.save(shared_project)  # pruning unused copies happens in the project's own folder only
+    assert kept.read_bytes() == b"the user's file"
+    assert not (tmp_path / "other.cmnproj").exists()
+
+
+def test_a_save_copies_nothing_when_an_exemplar_is_not_an_image(tmp_path: Path, shared_project: Path) -> None:
+    project = Project.load(shared_project)
+    project.exemplars[0].image.write_text("not an image any more")
+    target = tmp_path / "elsewhere" / "copy.cmnproj"
+    with pytest.raises(ProjectError, match="cannot be used") as caught:
+        project.save(target)
+    assert "\n" not in str(caught.value)
+    assert not files_dir_for(target).exists() and not target.exists()
+
+
+def test_the_user_is_told_once_which_outside_files_were_left_out(
+    qtbot, propagate_controller: Controller, tmp_path: Path, shared_project: Path, colour_frames: dict[int, Path]
+) -> None:
+    controller = propagate_controller
+    outside = outside_files(tmp_path, colour_frames)
+    add_stored_exemplars(
+        shared_project,
+        {"frame": 5, "image": str(outside["absolute"]), "kind": "auto"},
+        {"frame": 6, "image": "../photo.png", "kind": "auto"},
+    )
+    errors: list[str] = []
+    controller.sig_error.connect(errors.append)
+
+    with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        assert controller.open_project(shared_project)
+
+    assert len(errors) == 1, errors
+    assert str(outside["absolute"]) in errors[0] and "../photo.png" in errors[0] and "left out" in errors[0]
+    assert "\n" not in errors[0]
+    assert [e.frame for e in controller.project.exemplars] == [0]
+    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+    controller.set_current_frame(3)
+    assert len(errors) == 1  # once only
