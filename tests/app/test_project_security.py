@@ -96,12 +96,8 @@ def test_a_crafted_id_cannot_point_the_frame_cache_at_the_users_files(
 
 
 @pytest.fixture
-def shared_project(tmp_path: Path, colour_frames: dict[int, Path], realshort: Path) -> Path:
-    """A project saved by the app in a shared folder, with one exemplar in its own files folder."""
-    project = Project.scratch(tmp_path / "scratch")
-    project.video = realshort.resolve()
-    project.frame_count = 36
-    project.add_exemplar(0, colour_frames[0])
+def shared_project(tmp_path: Path, project: Project) -> Path:
+    """A project saved by the app in a shared folder, with its exemplars (frames 0 and 18) in its own files folder."""
     project.save(tmp_path / "shared" / "film.cmnproj")
     return tmp_path / "shared" / "film.cmnproj"
 
@@ -146,7 +142,7 @@ def test_exemplars_outside_the_project_are_left_out_and_never_copied(
 
     project = Project.load(shared_project)
     assert project.left_out == [*stored, "../../home/.ssh/id_rsa", "/dev/zero"]
-    assert [e.frame for e in project.exemplars] == [0, 30] and project.exemplars[1].references == []
+    assert [e.frame for e in project.exemplars] == [0, 18, 30] and project.exemplars[2].references == []
     assert all(e.image.resolve().is_relative_to(files.resolve()) for e in project.exemplars)
     target = tmp_path / "elsewhere" / "copy.cmnproj"
     project.save(target)  # an ordinary save to another folder copies the project's images, and only those
@@ -204,7 +200,30 @@ def test_the_user_is_told_once_which_outside_files_were_left_out(
     assert len(errors) == 1, errors
     assert str(outside["absolute"]) in errors[0] and "../photo.png" in errors[0] and "left out" in errors[0]
     assert "\n" not in errors[0]
-    assert [e.frame for e in controller.project.exemplars] == [0]
+    assert [e.frame for e in controller.project.exemplars] == [0, 18]
     qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     controller.set_current_frame(3)
     assert len(errors) == 1  # once only
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b'{"pid": 1e999}', b"\xff\xfe not utf-8"])
+def test_a_damaged_autosave_is_one_message_at_start(
+    qtbot, propagate_controller: Controller, answers, content: bytes
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.widgets.main_window import MainWindow
+
+    controller = propagate_controller
+    controller.paths.autosave.mkdir(parents=True)
+    snapshot = controller.paths.autosave / "0123456789abcdef0123456789abcdef.cmnproj"
+    snapshot.write_bytes(content)
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    answers.queue.append(QMessageBox.StandardButton.Yes)
+
+    assert not window.offer_restore()
+
+    box = window.last_message
+    assert box is not None and "cannot be restored" in box.text() and "\n" not in box.text()
+    assert controller.project.video is None and not snapshot.exists()
