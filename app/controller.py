@@ -28,7 +28,7 @@ from app.paths import AppPaths
 from app.progress import RunMeter
 from app.project import Project, ProjectError
 from app.project_edits import PendingEdit, ProjectEdits
-from app.project_file import outside_notice
+from app.project_file import outside_notice, quoted
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings
@@ -240,11 +240,12 @@ class Controller(QObject, ProjectEdits, RunControl):
         except Exception as exc:  # a bug must reach the user as one message, and the open project stays
             logger.exception("opening the project %s failed", path)
             self.sig_error.emit(
-                f"The project file {Path(path).name!r} cannot be opened ({exc!r:.120}); see the log file."
+                f"The project file {quoted(Path(path).name)} cannot be opened ({exc!r:.120}); see the log file."
             )
             return False
         if project.video is None or not project.video.exists():
-            self.sig_error.emit(f"The project's video {project.video} is missing; move it back or open the video.")
+            video = quoted(project.video)
+            self.sig_error.emit(f"The project's video {video} is missing; move it back or open the video.")
             return False
         self._request_open(project, source=Path(path))
         return True

@@ -407,9 +407,13 @@ def _copy_into(image: Path, folder: Path) -> Path:
 
 
 def _prune_images(project: Project) -> None:
-    """Delete exemplar copies no exemplar refers to any more (replaced or removed ones)."""
+    """Delete exemplar copies no exemplar refers to any more (replaced or removed ones).
+
+    Nothing goes through a link: a files folder that is a symlink (which a shared project can bring) is not ours.
+    """
     used = {image.resolve() for e in project.exemplars for image in (e.image, *e.references)}
-    if project.exemplars_dir.is_dir():
+    linked = project.files_dir.is_symlink() or project.exemplars_dir.is_symlink()
+    if project.exemplars_dir.is_dir() and not linked:
         for file in project.exemplars_dir.iterdir():
             if file.is_file() and file.name.startswith("exemplar_") and file.resolve() not in used:
                 file.unlink(missing_ok=True)

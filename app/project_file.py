@@ -58,7 +58,7 @@ def read_project_data(path: Path) -> dict[str, Any]:
         ProjectError: The file is missing, not a regular file, too large, not UTF-8, not strict JSON, nested too
             deeply, or not a JSON object.
     """
-    name = _quoted(path)
+    name = quoted(path)
     try:
         info = path.stat()
     except FileNotFoundError as exc:
@@ -180,9 +180,10 @@ def stored_image(stored: Any, files_dir: Path) -> Path | None:
     """The exemplar image a project names, or None when it lies outside the project's files folder.
 
     A relative name is taken inside ``files_dir``; an absolute one only counts where it is inside it. Symlinks are
-    resolved, so a link in the folder pointing elsewhere is outside too, and so is anything that is not a regular
-    file (a device such as ``/dev/zero``, a pipe, a folder). A missing file is returned as it is: the session says
-    so when it needs it.
+    resolved, so a link in the folder pointing elsewhere is outside too (the files folder itself included: a
+    shared project cannot bring a link to the user's home as its files folder), and so is anything that is not a
+    regular file (a device such as ``/dev/zero``, a pipe, a folder). A missing file is returned as it is: the
+    session says so when it needs it.
 
     Raises:
         ProjectError: ``stored`` is not a path name.
@@ -195,7 +196,8 @@ def stored_image(stored: Any, files_dir: Path) -> Path | None:
             return None
         image = files_dir / image
     try:
-        if not image.resolve().is_relative_to(files_dir.resolve()):
+        home = files_dir.parent.resolve() / files_dir.name  # not following files_dir if it is a link
+        if not image.resolve().is_relative_to(home):
             return None
         mode = image.stat().st_mode
     except FileNotFoundError:
@@ -207,7 +209,7 @@ def stored_image(stored: Any, files_dir: Path) -> Path | None:
 
 def outside_notice(names: Sequence[str]) -> str:
     """The one-sentence message naming the exemplar images a project referred to but was not allowed to use."""
-    shown = ", ".join(_quoted(name) for name in names[:_NAMES_SHOWN])
+    shown = ", ".join(quoted(name) for name in names[:_NAMES_SHOWN])
     more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
     return (
         f"This project refers to images outside its own folder, which were left out: {shown}{more}; "
@@ -226,17 +228,17 @@ def check_image_file(image: Path) -> None:
     try:
         info = os.stat(image)
     except OSError as exc:
-        raise ProjectError(f"The exemplar image {_quoted(image)} cannot be read ({exc.strerror or exc}).") from exc
+        raise ProjectError(f"The exemplar image {quoted(image)} cannot be read ({exc.strerror or exc}).") from exc
     if not stat.S_ISREG(info.st_mode):
-        raise ProjectError(f"The exemplar image {_quoted(image)} is not a regular file; replace it.")
+        raise ProjectError(f"The exemplar image {quoted(image)} is not a regular file; replace it.")
     if info.st_size > MAX_EXEMPLAR_BYTES:
-        raise ProjectError(f"The exemplar image {_quoted(image)} is larger than 1 GB; replace it with a smaller one.")
+        raise ProjectError(f"The exemplar image {quoted(image)} is larger than 1 GB; replace it with a smaller one.")
     try:
         load_exemplar_image(image)
     except ColorMNetError as exc:
-        raise ProjectError(f"The exemplar image {_quoted(image)} cannot be used ({exc}).") from exc
+        raise ProjectError(f"The exemplar image {quoted(image)} cannot be used ({exc}).") from exc
 
 
-def _quoted(name: object) -> str:
+def quoted(name: object) -> str:
     """``name`` in quotes, with line breaks and other control characters escaped (messages are one line)."""
     return json.dumps(str(name), ensure_ascii=False)

@@ -155,6 +155,32 @@ def test_exemplars_outside_the_project_are_left_out_and_never_copied(
     assert all(not Path(x["image"]).is_absolute() and ".." not in x["image"] for x in saved["exemplars"])
 
 
+def test_a_files_folder_that_is_a_link_elsewhere_is_outside(
+    tmp_path: Path, shared_project: Path, colour_frames: dict[int, Path]
+) -> None:
+    """A shared project can carry a symlink as its files folder (tar, git): it must not reach the user's files."""
+    private = tmp_path / "home" / "Pictures"
+    (private / "exemplars").mkdir(parents=True)
+    (private / "exemplars" / "holiday.png").write_bytes(colour_frames[30].read_bytes())
+    files = files_dir_for(shared_project)
+    for file in (files / "exemplars").iterdir():
+        file.unlink()
+    (files / "exemplars").rmdir()
+    files.rmdir()
+    files.symlink_to(private, target_is_directory=True)
+    data = json.loads(shared_project.read_text())
+    data["exemplars"] = [{"frame": 2, "image": "exemplars/holiday.png", "kind": "auto"}]
+    shared_project.write_text(json.dumps(data))
+
+    project = Project.load(shared_project)
+    assert project.exemplars == [] and project.left_out == ["exemplars/holiday.png"]
+    (private / "exemplars" / "exemplar_0123456789.png").write_bytes(b"named as the app names its copies")
+    project.save(shared_project)  # in place: pruning unused copies must not go through the link
+    assert len(list((private / "exemplars").iterdir())) == 2
+    project.save(tmp_path / "elsewhere" / "copy.cmnproj")
+    assert not any(p.is_file() for p in files_dir_for(tmp_path / "elsewhere" / "copy.cmnproj").rglob("*"))
+
+
 def test_files_dir_and_project_path_are_not_taken_from_an_opened_project(tmp_path: Path, shared_project: Path) -> None:
     victim = tmp_path / "victim"
     kept = victim / "exemplars" / "exemplar_0123456789.png"  # named as the app names its copies
