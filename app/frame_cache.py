@@ -226,7 +226,8 @@ class FrameCache:
             self._by_folder.get(folder, set()).discard(index)
         self._unlink([self._path(folder, index)])
 
-    def _unlink(self, paths: list[Path]) -> None:
+    @staticmethod
+    def _unlink(paths: list[Path]) -> None:
         for path in paths:
             if path.parent.is_symlink():  # a link put in place of a key's folder: what it points to is not ours
                 logger.warning("not deleting %s: its folder is a symlink", path)

@@ -242,3 +242,14 @@ def test_a_damaged_autosave_never_stops_the_app_from_starting(tmp_path: Path, ca
         with pytest.raises(ProjectError) as caught:
             autosave.restore(path)
         assert_one_sentence(str(caught.value))
+
+
+def test_every_setting_the_dialog_allows_opens(tmp_path: Path) -> None:
+    from app.widgets.settings_dialog import _MEMORY_FIELDS
+
+    for values in ({"process_size": 112}, {"process_size": 2160}):
+        values.update(
+            {name: (low if values["process_size"] == 112 else high) for name, _, low, high, _ in _MEMORY_FIELDS}
+        )
+        project = load_bytes(tmp_path, json.dumps(good_data(settings=values)).encode())
+        assert project is not None and project.settings.to_dict().items() >= values.items()
