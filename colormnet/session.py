@@ -388,6 +388,7 @@ class Session:
                     model = self.load_model()
                     for result in self._colorize_run(model, run, done, total, cancel, self.process_size, yielded):
                         done = result.done
+                        notice = " ".join(filter(None, (notice, self._reader.take_damage_notice())))
                         if notice:
                             result = dataclasses.replace(result, notice=notice)
                             notice = ""
