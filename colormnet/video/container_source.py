@@ -33,6 +33,7 @@ import numpy as np
 
 from colormnet.errors import VideoError
 from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate
+from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class ContainerSource:
                 raise VideoError(f"The file {path.name} contains no decodable video frame; choose another file.")
             self.bit_depth = frame_bit_depth(sample)
             self.size = (sample.width, sample.height)
-            self.info = self._make_info()
+            self.info = self._make_info(*frame_orientation(sample))
         except (av.error.FFmpegError, OSError) as exc:
             self.close()
             raise VideoError(f"The file {path.name} cannot be read as a video ({exc}); it may be damaged.") from exc
@@ -200,7 +201,7 @@ class ContainerSource:
         self._key_positions = [0]
         return sample
 
-    def _make_info(self) -> VideoInfo:
+    def _make_info(self, rotation: int, display_matrix: DisplayMatrix | None) -> VideoInfo:
         n = len(self.pts)
         gaps = sorted(b - a for a, b in itertools.pairwise(self.pts))
         typical_gap = gaps[len(gaps) // 2] if gaps else None
@@ -222,6 +223,8 @@ class ContainerSource:
             is_image_sequence=False,
             variable_frame_rate=is_variable_frame_rate(self.pts),
             streams=tuple(describe_stream(stream) for stream in self._container.streams),
+            rotation=rotation,
+            display_matrix=display_matrix,
         )
 
     # ---------------------------------------------------------------------------------------------- decoding

@@ -54,6 +54,10 @@ class VideoInfo:
         is_image_sequence: Whether the source is a folder of images.
         variable_frame_rate: Whether the frame durations differ noticeably (see :data:`VFR_TOLERANCE`).
         streams: Every stream of the container (an image sequence has one video stream).
+        rotation: The counter-clockwise turn (0, 90, 180 or 270 degrees) that shows the stored frames upright, from
+            the stream's display matrix (phone clips); frames are read as stored (see
+            :mod:`colormnet.video.orientation`).
+        display_matrix: The stream's display matrix as found (nine integers), carried onto a movie export.
     """
 
     path: Path
@@ -66,6 +70,8 @@ class VideoInfo:
     is_image_sequence: bool
     variable_frame_rate: bool
     streams: tuple[StreamInfo, ...]
+    rotation: int = 0
+    display_matrix: tuple[int, ...] | None = None
 
     @property
     def has_audio(self) -> bool:
@@ -85,6 +91,7 @@ class VideoInfo:
             "bit_depth": self.bit_depth,
             "is_image_sequence": self.is_image_sequence,
             "variable_frame_rate": self.variable_frame_rate,
+            "rotation": self.rotation,
             "streams": [
                 {"index": s.index, "kind": s.kind, "codec": s.codec, "description": s.description}
                 for s in self.streams

@@ -14,6 +14,7 @@ import numpy as np
 from colormnet.errors import VideoError
 from colormnet.video.container_source import ContainerSource
 from colormnet.video.info import VideoInfo, damaged_frames_notice
+from colormnet.video.orientation import to_display
 from colormnet.video.sequence_source import SequenceSource
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,10 @@ class VideoReader:
         if index not in getattr(source, "damaged", ()):
             self._good[index] = 1
         return rgb
+
+    def read_upright(self, index: int) -> np.ndarray:
+        """Frame ``index`` as a player shows it: turned by :attr:`VideoInfo.rotation` (for stills a person sees)."""
+        return to_display(self.read(index), self.info.rotation)
 
     def frames(
         self, start: int = 0, stop: int | None = None, *, reverse: bool = False
