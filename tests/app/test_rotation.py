@@ -29,7 +29,7 @@ def test_the_loader_shows_source_and_colorized_frames_upright(tmp_path: Path, qt
     clip = tmp_path / "portrait.mkv"
     stored = write_rotated(clip, -90)
     colorized = stored[2][..., ::-1].copy()  # a colour frame as the session makes it: in the stored orientation
-    cache = FrameCache(tmp_path / "cache")
+    cache = FrameCache(tmp_path, "cache")
     cache.put("seg", 2, colorized)
     frame = _show(qtbot, clip, cache, FrameRequest(2, "seg"))
     with VideoReader(clip) as reader:
