@@ -4,11 +4,14 @@ told which frame numbers did not decode, at the normal output level."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from colormnet.cli import main
@@ -58,6 +61,19 @@ def cut_in_the_middle(folder: Path) -> Path:
 )
 def test_frame_numbers_are_spelled_in_stretches(frames: list[int], text: str) -> None:
     assert format_frames(frames) == text
+
+
+@given(st.sets(st.integers(0, 500), min_size=1, max_size=60))
+def test_spelled_frame_numbers_read_back_as_the_same_frames(frames: set[int]) -> None:
+    text = format_frames(frames)
+    assert text.startswith("frame " if len(frames) == 1 else "frames ")
+    if "more stretches" in text:
+        return  # deliberately not every stretch is spelled out
+    numbers: set[int] = set()
+    for part in re.split(r", | and ", text.split(" ", 1)[1]):
+        first, _, last = part.partition("-")
+        numbers.update(range(int(first), int(last or first) + 1))
+    assert numbers == frames
 
 
 def test_a_damaged_middle_keeps_every_frame_in_place(tmp_path: Path) -> None:

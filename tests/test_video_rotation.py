@@ -10,6 +10,9 @@ from typing import cast
 import av
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from colormnet.cli import main
@@ -94,11 +97,13 @@ def test_a_clip_without_a_tag_has_no_rotation() -> None:
         assert np.array_equal(reader.read_upright(3), reader.read(3))
 
 
-def test_turns_are_lossless_and_invert() -> None:
-    image = np.arange(2 * 3 * 3).reshape(2, 3, 3)
-    for rotation in (0, 90, 180, 270):
-        assert np.array_equal(to_stored(to_display(image, rotation), rotation), image)
-    assert to_display(image, 90).flags.c_contiguous
+@given(arrays(np.uint8, st.tuples(st.integers(1, 9), st.integers(1, 9), st.just(3))),
+       st.sampled_from([0, 90, 180, 270]))
+def test_turns_are_lossless_and_invert(image: np.ndarray, rotation: int) -> None:
+    upright = to_display(image, rotation)
+    assert upright.shape[:2] == display_size(image.shape[1], image.shape[0], rotation)[::-1]
+    assert upright.flags.c_contiguous
+    assert np.array_equal(to_stored(upright, rotation), image)
 
 
 @pytest.mark.parametrize(("codec", "suffix"), [("h264", ".mp4"), ("ffv1", ".mkv"), ("prores", ".mov")])
