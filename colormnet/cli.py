@@ -79,6 +79,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     fps = f"{float(info.fps):.3f} ({info.fps.numerator}/{info.fps.denominator})"
     print(f"  fps        {fps}{'  variable frame rate' if info.variable_frame_rate else ''}")
     print(f"  size       {info.width}x{info.height}, {info.bit_depth}-bit")
+    if info.rotation:
+        print(f"  rotation   shown turned {(360 - info.rotation) % 360} degrees clockwise (kept on export)")
     print(f"  duration   {format_duration(info.duration)} ({info.duration:.3f} s)")
     for s in info.streams:
         print(f"  stream {s.index}   {s.kind}: {s.description}")
@@ -99,7 +101,7 @@ def cmd_extract_frame(args: argparse.Namespace) -> int:
         n = reader.info.frame_count
         if not 0 <= args.frame < n:
             raise ExemplarError(f"Frame {args.frame} is out of range: the video has frames 0 to {n - 1}.")
-        rgb = reader.read(args.frame)
+        rgb = reader.read_upright(args.frame)  # the frame as a player shows it
     if rgb.dtype != "uint8" and output.suffix.lower() in (".jpg", ".jpeg"):
         rgb = (rgb >> 8).astype("uint8")
     tmp = output.with_name(f".{output.name}.partial{output.suffix}")

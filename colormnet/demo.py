@@ -31,7 +31,7 @@ def demo_video_path() -> Path:
 def demo_exemplar(video: Path | None = None) -> Exemplar:
     """The true colours of the clip's first frame, pinned as a keyframe at frame 0."""
     with VideoReader(video or demo_video_path()) as reader:
-        rgb = reader.read(0)
+        rgb = reader.read_upright(0)  # as seen, like every exemplar
     return Exemplar(frame=0, image=rgb.astype(np.float32) / 255.0, kind="keyframe", name="demo frame 0 (true colours)")
 
 
