@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import warnings
 from pathlib import Path
@@ -25,12 +26,21 @@ import numpy as np
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from colormnet import color
-from colormnet.errors import ColorMNetError, ExemplarError
+from colormnet.errors import ColorMNetError, ExemplarError, quote_path
 
 logger = logging.getLogger(__name__)
 
 MAX_EXEMPLAR_PIXELS = 100_000_000
 """Largest exemplar accepted, in pixels; it is resized to the video's size anyway, so more only costs memory."""
+
+EXEMPLAR_WORKING_PIXELS = 4096 * 4096
+"""Pixels an exemplar is reduced to (on decoding, aspect kept) when it has more.
+
+The engines run at ``process_size`` (540 on the short side by default) and only a keyframe's own frame takes the
+exemplar's colours at the video's full size; video stores colour at half resolution (4:2:0), so even an 8K frame
+holds 3840x2160 colour samples. 16.8 megapixels keep every colour sample of any such video while a 100-megapixel
+exemplar costs one 8-bit decode (JPEG: a reduced one) instead of gigabytes of float copies.
+"""
 
 GRAYSCALE_CHROMA_TOLERANCE = 5.0
 """CIELAB chroma (C*ab) at or below which a pixel counts as colourless, see :func:`is_grayscale`."""
@@ -57,9 +67,15 @@ _TRANSPARENT_FILL = 0.5
 # classify_exemplar compares luminance at this short side, allowing this much misregistration (working pixels).
 _WORKING_SHORT_SIDE = 48
 _ALIGN_RADIUS = 1
+# classify_exemplar first averages a larger exemplar down to this many pixels, this many input pixels at a time.
+_CLASSIFY_MAX_PIXELS = 1_000_000
+_STRIP_PIXELS = 1 << 20
 
 _EXIF_ORIENTATION = 0x0112
 _FRAME_SPEC = re.compile(r"[0-9]+")
+
+MAX_FRAME_NUMBER = 99_999_999
+"""Highest frame an exemplar may be pinned to: 48 days of film at 24 frames per second; more is a typing slip."""
 
 
 
@@ -89,12 +105,12 @@ def load_exemplar_image(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.exists():
-        raise ExemplarError(f"Exemplar image {path} does not exist: check the path.")
+        raise ExemplarError(f"Exemplar image {quote_path(path)} does not exist: check the path.")
     if path.is_dir():
-        raise ExemplarError(f"{path} is a folder, not an image file: choose an image file as exemplar.")
+        raise ExemplarError(f"{quote_path(path)} is a folder, not an image file: choose an image file as exemplar.")
     rgb = _read_rgb(path)
     if is_grayscale(rgb):
-        raise ExemplarError(f"{path.name} is a grayscale image: an exemplar must carry colour.")
+        raise ExemplarError(f"{quote_path(path.name)} is a grayscale image: an exemplar must carry colour.")
     return rgb
 
 
@@ -105,14 +121,15 @@ def _read_rgb(path: Path) -> np.ndarray:
             width, height = img.size
             if width * height > MAX_EXEMPLAR_PIXELS:
                 raise ExemplarError(
-                    f"{path.name} has {width}x{height} pixels, more than the {MAX_EXEMPLAR_PIXELS // 1_000_000} "
+                    f"{quote_path(path.name)} has {width}x{height} pixels, more than the {MAX_EXEMPLAR_PIXELS // 1_000_000} "
                     "megapixels an exemplar may have: downscale it first."
                 )
             frames = getattr(img, "n_frames", 1)
             if frames > 1:
                 logger.info("%s holds %d frames; using the first one as exemplar.", path.name, frames)
             rgb, orientation = None, 1
-            if img.mode in ("RGB", "RGBA") and ";16" in _raw_mode(img):  # the tiles are gone once loaded
+            within = width * height <= EXEMPLAR_WORKING_PIXELS  # else reduced at 8 bits, see _downscale
+            if within and img.mode in ("RGB", "RGBA") and ";16" in _raw_mode(img):  # the tiles are gone once loaded
                 # Read first: recent Pillow turns a TIFF upright while loading it, dropping the tag.
                 orientation = _exif_orientation(img)
                 rgb = _decode_high_bit_depth(img, path)
@@ -122,9 +139,9 @@ def _read_rgb(path: Path) -> np.ndarray:
     except ColorMNetError:
         raise
     except MemoryError as exc:
-        raise ExemplarError(f"{path.name} is too large to decode in the memory available: downscale it.") from exc
+        raise ExemplarError(f"{quote_path(path.name)} is too large to decode in the memory available: downscale it.") from exc
     except Exception as exc:  # Decoders fail with OSError, SyntaxError, ValueError, zlib.error, ...
-        raise ExemplarError(f"{path.name} is damaged or truncated and cannot be decoded ({exc}).") from exc
+        raise ExemplarError(f"{quote_path(path.name)} is damaged or truncated and cannot be decoded ({exc}).") from exc
     return _apply_orientation(rgb, orientation)
 
 
@@ -143,15 +160,15 @@ def _open_image(path: Path) -> ImageFile.ImageFile:
             return Image.open(path)
         except Image.DecompressionBombError as exc:
             raise ExemplarError(
-                f"{path.name} is larger than the {MAX_EXEMPLAR_PIXELS // 1_000_000} megapixels an exemplar may "
+                f"{quote_path(path.name)} is larger than the {MAX_EXEMPLAR_PIXELS // 1_000_000} megapixels an exemplar may "
                 "have: downscale it first."
             ) from exc
         except UnidentifiedImageError as exc:
             raise ExemplarError(
-                f"{path.name} is not an image in a readable format: use a PNG, JPEG, TIFF, BMP or WebP file."
+                f"{quote_path(path.name)} is not an image in a readable format: use a PNG, JPEG, TIFF, BMP or WebP file."
             ) from exc
         except OSError as exc:
-            raise ExemplarError(f"{path.name} cannot be read ({exc.strerror or exc}): check the file.") from exc
+            raise ExemplarError(f"{quote_path(path.name)} cannot be read ({exc.strerror or exc}): check the file.") from exc
 
 
 def _raw_mode(img: ImageFile.ImageFile) -> str:
@@ -213,8 +230,28 @@ def _to_srgb(img: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image
     return converted
 
 
+def _downscale(img: Image.Image, path: Path) -> Image.Image:
+    """``img`` reduced to at most ``EXEMPLAR_WORKING_PIXELS`` (aspect kept), or as it is when it has no more.
+
+    Pillow's thumbnail decodes a JPEG at 1/2, 1/4 or 1/8 size directly (``draft``) and shrinks in integer steps
+    before the final filter (``reducing_gap``), so no float copy of the full size is ever made. Palette and bilevel
+    images become RGB(A) first: resizing them would pick pixels instead of averaging them.
+    """
+    width, height = img.size
+    if width * height <= EXEMPLAR_WORKING_PIXELS:
+        return img
+    scale = math.sqrt(EXEMPLAR_WORKING_PIXELS / (width * height))
+    box = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    logger.info("%s has %dx%d pixels; reducing it to fit %dx%d.", quote_path(path.name), width, height, *box)
+    if img.mode in ("1", "P", "PA"):
+        img = img.convert("RGBA" if img.has_transparency_data else "RGB")
+    img.thumbnail(box, reducing_gap=1.0)  # the gap lets a JPEG decode at 1/2 for a box of up to half its size
+    return img
+
+
 def _decode_with_pillow(img: Image.Image, path: Path) -> np.ndarray:
     """Decodes the current frame with Pillow to float RGB, mapping every mode onto [0, 1]."""
+    img = _downscale(img, path)
     img.load()
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         # Single-channel high-range modes: Pillow keeps 16-bit gray files as I;16 or I (0..65535), F is float.
@@ -229,13 +266,15 @@ def _decode_with_pillow(img: Image.Image, path: Path) -> np.ndarray:
             logger.warning("%s: cannot apply its ICC profile (%s); using its colours as stored.", path.name, exc)
     has_alpha = img.has_transparency_data
     try:
-        converted = img.convert("RGBA" if has_alpha else "RGB")
+        target = "RGBA" if has_alpha else "RGB"
+        converted = img if img.mode == target else img.convert(target)
     except ValueError as exc:
         raise ExemplarError(
-            f"{path.name} uses the {img.mode} colour mode, which cannot be converted to RGB: save it as RGB."
+            f"{quote_path(path.name)} uses the {img.mode} colour mode, which cannot be converted to RGB: save it as RGB."
         ) from exc
     stored = np.asarray(converted)
-    rgb = stored[..., :3].astype(np.float32) / 255.0
+    rgb = stored[..., :3].astype(np.float32)
+    rgb /= 255.0
     if has_alpha:
         rgb[stored[..., 3] == 0] = _TRANSPARENT_FILL
     return rgb
@@ -283,16 +322,33 @@ def parse_exemplar_spec(spec: str) -> tuple[Path, int]:
         spec: e.g. ``"colour/shot@2x.png@120"``.
 
     Returns:
-        The image path (not checked) and the frame index (0 or more).
+        The image path (not checked) and the frame index (0 to ``MAX_FRAME_NUMBER``).
 
     Raises:
-        ExemplarError: no '@', an empty path, or a frame that is not a non-negative integer.
+        ExemplarError: no '@', an empty path, a frame that is not a non-negative integer, or one above
+            ``MAX_FRAME_NUMBER``.
     """
     image, separator, frame = spec.rpartition("@")
     frame = frame.strip()
     if not separator or not image or not _FRAME_SPEC.fullmatch(frame):
-        raise ExemplarError(f"Expected IMAGE@FRAME with FRAME a frame number of 0 or more, got {spec!r}.")
-    return Path(image), int(frame)
+        raise ExemplarError(
+            f"Expected IMAGE@FRAME with FRAME a frame number of 0 or more, got {_shorten(quote_path(spec))}."
+        )
+    digits = frame.lstrip("0")
+    if len(digits) > len(str(MAX_FRAME_NUMBER)) or int(digits or "0") > MAX_FRAME_NUMBER:
+        raise ExemplarError(
+            f"Frame {_shorten(frame)} in {_shorten(quote_path(spec))} is beyond any video: frame numbers go up to "
+            f"{MAX_FRAME_NUMBER}."
+        )
+    return Path(image), int(digits or "0")
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters around an ellipsis, so that a pasted blob keeps a message readable."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[-half:]}"
 
 
 def _to_float_rgb(image: np.ndarray) -> np.ndarray:
@@ -391,6 +447,32 @@ def _best_aligned_ssim(a: np.ndarray, b: np.ndarray, radius: int) -> float:
     return best
 
 
+def _box_reduce(image: np.ndarray, max_pixels: int) -> np.ndarray:
+    """``image`` averaged over square blocks to at most ``max_pixels``, or as it is when it has no more.
+
+    Works a strip of rows at a time, so that a large uint8 image never exists in float at full size.
+
+    Args:
+        image: ``(H, W, 3)`` or ``(H, W)`` RGB, float in [0, 1] or uint8/uint16.
+        max_pixels: the most pixels the result may have.
+
+    Returns:
+        ``image`` itself, or ``(H // f, W // f, 3)`` float32 block means in [0, 1].
+    """
+    height, width = image.shape[:2]
+    factor = math.ceil(math.sqrt(height * width / max_pixels))
+    if factor <= 1:
+        return image
+    rows, columns = height // factor, width // factor
+    out = np.empty((rows, columns, 3), np.float32)
+    strip = max(1, _STRIP_PIXELS // (factor * factor * columns))  # output rows per strip
+    for top in range(0, rows, strip):
+        bottom = min(rows, top + strip)
+        block = _to_float_rgb(image[top * factor : bottom * factor, : columns * factor])
+        out[top:bottom] = block.reshape(bottom - top, factor, columns, factor, 3).mean(axis=(1, 3))
+    return out
+
+
 def classify_exemplar(
     exemplar_rgb: np.ndarray, frame_rgb: np.ndarray
 ) -> tuple[Literal["keyframe", "reference"], float]:
@@ -411,7 +493,7 @@ def classify_exemplar(
         ``"keyframe"`` or ``"reference"``, and the similarity it was decided on.
     """
     frame = _to_float_rgb(frame_rgb)
-    exemplar = _to_float_rgb(exemplar_rgb)
+    exemplar = _to_float_rgb(_box_reduce(exemplar_rgb, _CLASSIFY_MAX_PIXELS))
     height, width = frame.shape[:2]
     scale = _WORKING_SHORT_SIDE / min(height, width)
     size = (max(_WORKING_SHORT_SIDE, round(width * scale)), max(_WORKING_SHORT_SIDE, round(height * scale)))
