@@ -34,6 +34,14 @@ class OutputError(ColorMNetError):
     """An output path is unusable (exists, equals the input, or is not writable)."""
 
 
+class SettingsError(ColorMNetError, ValueError):
+    """A setting is out of its range (a memory interval of 0, a negative count); also a ValueError, as before."""
+
+
+class UsageError(ColorMNetError):
+    """A command line that does not parse (unknown option, missing argument, a value of the wrong type)."""
+
+
 def quote_path(path: str | os.PathLike[str]) -> str:
     """A file or folder name as it goes into a one-line message: in quotes, control characters escaped.
 
@@ -55,3 +63,11 @@ def one_line(text: str) -> str:
     """``text`` with every character that is not printable (newlines, escapes, lone surrogates) written as its
     Python escape, so that it prints as one line and cannot steer the terminal."""
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` cut to about ``limit`` characters around an ellipsis, so that a pasted blob keeps a message short."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[-half:]}"

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from colormnet import color
-from colormnet.errors import ColorMNetError, ExemplarError, quote_path
+from colormnet.errors import ColorMNetError, ExemplarError, quote_path, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +121,8 @@ def _read_rgb(path: Path) -> np.ndarray:
             width, height = img.size
             if width * height > MAX_EXEMPLAR_PIXELS:
                 raise ExemplarError(
-                    f"{quote_path(path.name)} has {width}x{height} pixels, more than the {MAX_EXEMPLAR_PIXELS // 1_000_000} "
-                    "megapixels an exemplar may have: downscale it first."
+                    f"{quote_path(path.name)} has {width}x{height} pixels, more than the "
+                    f"{MAX_EXEMPLAR_PIXELS // 1_000_000} megapixels an exemplar may have: downscale it first."
                 )
             frames = getattr(img, "n_frames", 1)
             if frames > 1:
@@ -139,7 +139,9 @@ def _read_rgb(path: Path) -> np.ndarray:
     except ColorMNetError:
         raise
     except MemoryError as exc:
-        raise ExemplarError(f"{quote_path(path.name)} is too large to decode in the memory available: downscale it.") from exc
+        raise ExemplarError(
+            f"{quote_path(path.name)} is too large to decode in the memory available: downscale it."
+        ) from exc
     except Exception as exc:  # Decoders fail with OSError, SyntaxError, ValueError, zlib.error, ...
         raise ExemplarError(f"{quote_path(path.name)} is damaged or truncated and cannot be decoded ({exc}).") from exc
     return _apply_orientation(rgb, orientation)
@@ -160,15 +162,18 @@ def _open_image(path: Path) -> ImageFile.ImageFile:
             return Image.open(path)
         except Image.DecompressionBombError as exc:
             raise ExemplarError(
-                f"{quote_path(path.name)} is larger than the {MAX_EXEMPLAR_PIXELS // 1_000_000} megapixels an exemplar may "
-                "have: downscale it first."
+                f"{quote_path(path.name)} is larger than the {MAX_EXEMPLAR_PIXELS // 1_000_000} megapixels an "
+                "exemplar may have: downscale it first."
             ) from exc
         except UnidentifiedImageError as exc:
             raise ExemplarError(
-                f"{quote_path(path.name)} is not an image in a readable format: use a PNG, JPEG, TIFF, BMP or WebP file."
+                f"{quote_path(path.name)} is not an image in a readable format: use a PNG, JPEG, TIFF, BMP or WebP "
+                "file."
             ) from exc
         except OSError as exc:
-            raise ExemplarError(f"{quote_path(path.name)} cannot be read ({exc.strerror or exc}): check the file.") from exc
+            raise ExemplarError(
+                f"{quote_path(path.name)} cannot be read ({exc.strerror or exc}): check the file."
+            ) from exc
 
 
 def _raw_mode(img: ImageFile.ImageFile) -> str:
@@ -270,7 +275,8 @@ def _decode_with_pillow(img: Image.Image, path: Path) -> np.ndarray:
         converted = img if img.mode == target else img.convert(target)
     except ValueError as exc:
         raise ExemplarError(
-            f"{quote_path(path.name)} uses the {img.mode} colour mode, which cannot be converted to RGB: save it as RGB."
+            f"{quote_path(path.name)} uses the {img.mode} colour mode, which cannot be converted to RGB: save it as "
+            "RGB."
         ) from exc
     stored = np.asarray(converted)
     rgb = stored[..., :3].astype(np.float32)
@@ -332,23 +338,15 @@ def parse_exemplar_spec(spec: str) -> tuple[Path, int]:
     frame = frame.strip()
     if not separator or not image or not _FRAME_SPEC.fullmatch(frame):
         raise ExemplarError(
-            f"Expected IMAGE@FRAME with FRAME a frame number of 0 or more, got {_shorten(quote_path(spec))}."
+            f"Expected IMAGE@FRAME with FRAME a frame number of 0 or more, got {shorten(quote_path(spec))}."
         )
     digits = frame.lstrip("0")
     if len(digits) > len(str(MAX_FRAME_NUMBER)) or int(digits or "0") > MAX_FRAME_NUMBER:
         raise ExemplarError(
-            f"Frame {_shorten(frame)} in {_shorten(quote_path(spec))} is beyond any video: frame numbers go up to "
+            f"Frame {shorten(frame)} in {shorten(quote_path(spec))} is beyond any video: frame numbers go up to "
             f"{MAX_FRAME_NUMBER}."
         )
     return Path(image), int(digits or "0")
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    """``text`` cut to ``limit`` characters around an ellipsis, so that a pasted blob keeps a message readable."""
-    if len(text) <= limit:
-        return text
-    half = (limit - 1) // 2
-    return f"{text[:half]}…{text[-half:]}"
 
 
 def _to_float_rgb(image: np.ndarray) -> np.ndarray:
