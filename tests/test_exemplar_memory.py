@@ -54,3 +54,14 @@ def test_a_keyframe_classified_from_block_means_scores_as_at_full_size(realshort
     assert kind == small_kind == "keyframe" and abs(score - small_score) < 0.05
     kind, score = classify_exemplar(enlarged.astype(np.float32) / 255.0, frame)
     assert kind == "keyframe" and abs(score - small_score) < 0.05
+
+
+def test_resizing_tests_every_strip_for_8_bit_values() -> None:
+    from colormnet import color
+
+    levels = np.random.default_rng(0).integers(0, 256, (1100, 1000, 3)).astype(np.uint8)  # more than one strip
+    as8 = color.resize_rgb(levels, 90, 70)
+    unit = levels.astype(np.float32) / 255.0
+    assert np.array_equal(color.resize_rgb(unit, 90, 70), as8)  # 8-bit content goes the 8-bit way
+    unit[-1, -1, 2] += 0.3 / 255  # one value off the 8-bit grid, in the last strip
+    assert not np.array_equal(color.resize_rgb(unit, 90, 70), as8)
