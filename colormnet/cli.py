@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -28,6 +29,7 @@ logger = logging.getLogger("colormnet")
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
 KINDS = ("auto", "keyframe", "reference")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")  # more digits than that is no count of frames or pixels
 
 
 def parse_frame_range(text: str, frame_count: int) -> range:
@@ -308,8 +310,7 @@ def _whole_number(least: int) -> Callable[[str], int]:
     """An argparse type: a whole number of at least ``least``, or an error saying so."""
 
     def parse(text: str) -> int:
-        digits = text.strip().removeprefix("-").removeprefix("+")
-        if not digits.isdigit() or not digits.isascii() or len(digits) > 12:
+        if not _WHOLE_NUMBER.fullmatch(text.strip()):
             raise argparse.ArgumentTypeError(
                 f"expected a whole number of at least {least}, got {shorten(quote_path(text))}"
             )
