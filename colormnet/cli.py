@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -426,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ColorMNetError as exc:
         return _fail(str(exc))
     except OSError as exc:  # e.g. disk full while writing: still one line
-        name = quote_path(exc.filename) if exc.filename is not None else ""
+        name = quote_path(exc.filename) if isinstance(exc.filename, str | bytes | os.PathLike) else ""
         return _fail(f"{exc.strerror or exc}: {name}".rstrip(": "))
     except MemoryError:
         return _fail("Out of memory: close other programs, or lower --process-size or the exemplars' size.")

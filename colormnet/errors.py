@@ -42,7 +42,7 @@ class UsageError(ColorMNetError):
     """A command line that does not parse (unknown option, missing argument, a value of the wrong type)."""
 
 
-def quote_path(path: str | os.PathLike[str]) -> str:
+def quote_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
     """A file or folder name as it goes into a one-line message: in quotes, control characters escaped.
 
     Names may hold anything but '/' and NUL: a newline or an escape sequence would break the message's one line or

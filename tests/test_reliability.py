@@ -317,23 +317,38 @@ def test_memory_settings_either_fit_or_say_which_one_is_wrong(values: dict) -> N
         assert config.num_prototypes < config.max_long_term_elements
 
 
-@pytest.mark.parametrize("error", [RuntimeError("boom\nsecond line"), ValueError("bad value"), MemoryError()])
-def test_unexpected_errors_are_one_line_and_verbose_shows_where(capsys, monkeypatch, error, tmp_path) -> None:
+def break_info(monkeypatch, error: BaseException) -> None:
     import colormnet.cli
 
     def broken(args):
         raise error
 
     monkeypatch.setattr(colormnet.cli, "cmd_info", broken)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom\nsecond line"), ValueError("bad value")])
+def test_unexpected_errors_are_one_line_and_verbose_shows_where(capsys, monkeypatch, error, tmp_path) -> None:
+    break_info(monkeypatch, error)
     before = sorted(p.name for p in tmp_path.iterdir())
     code, err = run(capsys, "info", tmp_path / "x.mp4")
-    if isinstance(error, MemoryError):
-        assert_one_line_error(code, err, tmp_path, before, "Out of memory")
-        return
     assert_one_line_error(code, err, tmp_path, before, f"unexpected {type(error).__name__}: ")
     assert f"{one_line(str(error))} (a bug in colormnet; run with -v for details)." in err
     code, err = run(capsys, "info", tmp_path / "x.mp4", "-v")
     assert code == 1 and "Traceback" in err and err.splitlines()[-1].startswith("colormnet: error: unexpected")
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [(MemoryError(), "Out of memory"),
+     (OSError(28, "No space left on device", "/out/a\nb.mp4"), "No space left on device: '/out/a\\nb.mp4'"),
+     (OSError(9, "Bad file descriptor", 3), "error: Bad file descriptor"),
+     (OSError("plain\nmessage"), "plain\\nmessage")],
+)
+def test_memory_and_system_errors_are_one_line(capsys, monkeypatch, error, needle, tmp_path) -> None:
+    break_info(monkeypatch, error)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = run(capsys, "info", tmp_path / "x.mp4")
+    assert_one_line_error(code, err, tmp_path, before, needle)
 
 
 def test_names_with_a_newline_stay_on_one_line(capsys, frames, colour_png, tmp_path) -> None:
