@@ -31,7 +31,7 @@ from typing import cast
 import av
 import numpy as np
 
-from colormnet.errors import VideoError
+from colormnet.errors import VideoError, quote_path
 from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate
 from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth
@@ -50,17 +50,18 @@ class _Late:
 def open_container(path: Path) -> av.container.InputContainer:
     """Opens ``path`` for reading, turning every failure into one :class:`VideoError` sentence."""
     if not path.exists():
-        raise VideoError(f"The file {path} does not exist; check the path.")
+        raise VideoError(f"The file {quote_path(path)} does not exist; check the path.")
     if not path.is_file():
-        raise VideoError(f"The path {path} is neither a video file nor a folder of images.")
+        raise VideoError(f"The path {quote_path(path)} is neither a video file nor a folder of images.")
     if path.stat().st_size == 0:
-        raise VideoError(f"The file {path} is empty (0 bytes); choose a complete video file.")
+        raise VideoError(f"The file {quote_path(path)} is empty (0 bytes); choose a complete video file.")
     try:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise VideoError(
-            f"The file {path.name} cannot be opened as a video ({reason}); it may be damaged, truncated or not a video."
+            f"The file {quote_path(path.name)} cannot be opened as a video ({reason}); it may be damaged, truncated or "
+            "not a video."
         ) from exc
 
 
@@ -71,7 +72,7 @@ def pick_video_stream(container: av.container.InputContainer, path: Path) -> av.
             continue
         if stream.codec_context is not None:
             return stream
-    raise VideoError(f"The file {path.name} has no video stream (it may hold audio only); choose a video.")
+    raise VideoError(f"The file {quote_path(path.name)} has no video stream (it may hold audio only); choose a video.")
 
 
 class ContainerSource:

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from colormnet.errors import VideoError
+from colormnet.errors import VideoError, quote_path
 from colormnet.video.container_source import ContainerSource
 from colormnet.video.info import VideoInfo, damaged_frames_notice
 from colormnet.video.orientation import to_display
@@ -53,7 +53,7 @@ class VideoReader:
         try:
             is_folder = self.path.is_dir()
         except OSError as exc:
-            raise VideoError(f"The path {self.path} cannot be accessed ({exc.strerror or exc}).") from exc
+            raise VideoError(f"The path {quote_path(self.path)} cannot be accessed ({exc.strerror or exc}).") from exc
         if is_folder:
             self._source: _FrameSource | None = SequenceSource(self.path, fps)
         else:
@@ -79,7 +79,7 @@ class VideoReader:
 
     def _open_source(self) -> _FrameSource:
         if self._source is None:
-            raise VideoError(f"The reader of {self.path.name} is closed; open the video again.")
+            raise VideoError(f"The reader of {quote_path(self.path.name)} is closed; open the video again.")
         return self._source
 
     def _check_index(self, index: int) -> int:
@@ -87,7 +87,8 @@ class VideoReader:
             raise TypeError(f"Frame indices are integers, not {type(index).__name__}.")
         if not 0 <= index < self.info.frame_count:
             raise VideoError(
-                f"Frame {index} is outside {self.path.name}, which has frames 0 to {self.info.frame_count - 1}."
+                f"Frame {index} is outside {quote_path(self.path.name)}, which has frames 0 to "
+                f"{self.info.frame_count - 1}."
             )
         return int(index)
 
@@ -122,7 +123,8 @@ class VideoReader:
         stop = self.info.frame_count if stop is None else stop
         if start < 0 or stop > self.info.frame_count or start > stop:
             raise VideoError(
-                f"The range {start} to {stop} does not fit {self.path.name}, which has {self.info.frame_count} frames."
+                f"The range {start} to {stop} does not fit {quote_path(self.path.name)}, which has "
+                f"{self.info.frame_count} frames."
             )
         if not reverse:
             for index in range(start, stop):
