@@ -27,7 +27,7 @@ from colormnet import __version__
 _LOG_TAIL_BYTES = 200_000
 
 CHECKPOINT_NOTE = (
-    "The ColorMNet checkpoint is not part of this program: it is downloaded separately (Help or "
+    "The ColorMNet checkpoint is not part of this program: it is downloaded separately (the app offers it, or "
     "<code>colormnet weights download</code>) and is licensed by its authors under CC BY-NC-SA 4.0, "
     "for non-commercial use only."
 )
