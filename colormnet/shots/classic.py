@@ -7,7 +7,8 @@
   scratch or a frame or two of damage, not a new shot.
 * Fades through black or white: two :class:`scenedetect.detectors.ThresholdDetector` (floor and ceiling on the
   mean level); the boundary is the middle of the dark (or white) stretch, and the transition reaches out over the
-  ramps on either side, read from the per-frame mean level.
+  ramps on either side, read from the per-frame mean level. A stretch of at most :data:`FLASH_FRAMES` frames after
+  which the picture before it comes back is a flash, not a fade.
 
 PySceneDetect has no dissolve detector; the learned detector (:mod:`colormnet.shots.learned`) finds those.
 """
@@ -38,6 +39,10 @@ FLASH_RETURN = 0.5
 FADE_LEVEL = 12
 #: Longest ramp of a fade on each side of its dark stretch, in seconds.
 FADE_RAMP_SECONDS = 2.0
+
+
+def _extreme(level: float) -> bool:
+    return level < FADE_LEVEL or level >= 255 - FADE_LEVEL
 
 
 def _difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,7 +82,9 @@ class ClassicDetector:
         bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)  # the detectors expect 3 channels
         self._pending.extend(c.frame_num for c in self._adaptive.process_frame(timecode, bgr))
         for detector in self._fades:
-            self._fade_frames.extend(c.frame_num for c in detector.process_frame(timecode, gray))
+            found = detector.process_frame(timecode, gray)
+            if found and not self._is_flash(index):
+                self._fade_frames.extend(c.frame_num for c in found)
         self._settle(index)
 
     def _settle(self, newest: int, *, final: bool = False) -> None:
@@ -91,7 +98,20 @@ class ClassicDetector:
                 keep.append(cut)
         self._pending = keep
 
+    def _is_flash(self, back: int) -> bool:
+        """Whether the black or white stretch that frame ``back`` leaves was a flash: at most :data:`FLASH_FRAMES`
+        frames long, with the picture before it back again after it."""
+        start = back
+        while start > 0 and back - start <= FLASH_FRAMES and _extreme(self.levels[start - 1]):
+            start -= 1
+        frames = dict(self._recent)
+        if back - start > FLASH_FRAMES or start - 1 not in frames or start not in frames:
+            return False
+        before = frames[start - 1]
+        return _difference(before, frames[back]) < FLASH_RETURN * _difference(before, frames[start])
+
     def _is_transient(self, cut: int) -> bool:
+        """Whether the picture before ``cut`` comes back soon after it, or the one after it was there just before."""
         frames = dict(self._recent)
         if cut - 1 not in frames or cut not in frames:
             return False

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from colormnet.errors import ColorMNetError
-from colormnet.shots.model import Boundary, DetectionCancelled, Shot, shots_from_boundaries
+from colormnet.shots.model import Boundary, DetectionCancelledError, Shot, shots_from_boundaries
 from colormnet.video import VideoReader
 
 #: The detectors by name; the first is the default.
@@ -62,13 +62,22 @@ def work_size(width: int, height: int) -> tuple[int, int] | None:
 
 
 def merge_boundaries(cuts: list[Boundary], gradual: list[Boundary]) -> list[Boundary]:
-    """``cuts`` plus those of ``gradual`` that are dissolves or fades lying clear of every boundary in ``cuts``."""
+    """``cuts`` plus those of ``gradual`` that are dissolves or fades lying clear of every boundary in ``cuts``.
+
+    Two boundaries are the same when their frame ranges (a transition, or the boundary frame alone), widened by
+    :data:`SAME_BOUNDARY` frames, overlap.
+    """
+
+    def span(b: Boundary) -> tuple[int, int]:
+        low, high = b.transition or (b.frame, b.frame + 1)
+        return low - SAME_BOUNDARY, high + SAME_BOUNDARY
+
     merged = list(cuts)
     for b in gradual:
         if b.kind not in ("dissolve", "fade"):
             continue
-        low, high = b.transition or (b.frame, b.frame + 1)
-        if all(not low - SAME_BOUNDARY <= c.frame < high + SAME_BOUNDARY for c in cuts):
+        low, high = span(b)
+        if all(span(c)[1] <= low or high <= span(c)[0] for c in cuts):
             merged.append(b)
     return sorted(merged, key=lambda b: b.frame)
 
@@ -102,14 +111,14 @@ def detect_shots(
             fewer cuts), TransNetV2's probability for ``transnetv2`` and the gradual part of ``combined``
             (default 0.5).
         progress: Called as ``progress(frames_done, frame_count)`` now and then.
-        cancel: Set from another thread to stop; :class:`DetectionCancelled` is raised then.
+        cancel: Set from another thread to stop; :class:`DetectionCancelledError` is raised then.
 
     Returns:
         The shots, covering the whole video.
 
     Raises:
         ColorMNetError: An unknown detector, a bad threshold, or a video that cannot be read.
-        DetectionCancelled: ``cancel`` was set.
+        DetectionCancelledError: ``cancel`` was set.
     """
     if detector not in DETECTORS:
         raise ColorMNetError(f"Unknown shot detector {detector!r}; choose one of {', '.join(DETECTORS)}.")
@@ -123,7 +132,7 @@ def detect_shots(
         total = info.frame_count
         for index, rgb in reader.frames():
             if cancel is not None and cancel.is_set():
-                raise DetectionCancelled("Shot detection was cancelled.")
+                raise DetectionCancelledError("Shot detection was cancelled.")
             gray = luminance(rgb, size)
             for consumer in consumers:
                 consumer.push(index, gray)

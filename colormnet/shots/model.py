@@ -24,7 +24,7 @@ class ShotListError(ColorMNetError):
     """A shot list is malformed (an unreadable or hostile file, shots that do not cover the video)."""
 
 
-class DetectionCancelled(ColorMNetError):
+class DetectionCancelledError(ColorMNetError):
     """Shot detection stopped because its cancel event was set."""
 
 
