@@ -17,6 +17,7 @@ from colormnet.shots.cache import content_key, shots_for_video
 from colormnet.shots.formats import load_shot_list
 
 SIZE = (192, 108)
+CLIPS = Path(__file__).parent / "data" / "clips"
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,27 @@ def test_combined_detector_finds_the_dissolve_with_its_range(dissolve_montage: t
     assert dissolve.transition[0] <= dissolve.start < dissolve.transition[1]
     assert abs(shots[2].start - truth[1]) <= 1
     assert progress[-1] == (shots[-1].stop, shots[-1].stop)
+
+
+@pytest.mark.parametrize(("clip", "starts"), [
+    ("shepard_calais_1906_bw.ogv", [0, 39, 81]),  # two splices; grain, flicker and weave elsewhere
+    ("cockatoo.mp4", [0]),  # one shot with sudden movement (frame 134) and a whip pan (150-279)
+])
+def test_real_clips_give_their_labelled_shots(clip: str, starts: list[int]) -> None:
+    shots = detect_shots(CLIPS / clip, detector="scenedetect")
+    assert [s.start for s in shots] == starts
+
+
+def test_learned_model_loads_offline_and_keeps_global_torch_state() -> None:
+    import torch
+
+    from colormnet.shots.learned import load_model
+
+    before = (torch.are_deterministic_algorithms_enabled(), torch.get_rng_state().clone())
+    model = load_model()
+    assert sum(p.numel() for p in model.parameters()) > 1_000_000  # the trained network, not a stub
+    assert torch.are_deterministic_algorithms_enabled() == before[0]
+    assert torch.equal(torch.get_rng_state(), before[1])
 
 
 def test_flash_is_not_a_cut(tmp_path: Path) -> None:

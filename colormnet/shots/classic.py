@@ -61,7 +61,7 @@ def motion_residual(before: np.ndarray, after: np.ndarray, flow: cv2.DISOpticalF
     size = (max(8, round(width * scale)), max(8, round(height * scale)))
     a = cv2.resize(before, size, interpolation=cv2.INTER_AREA)
     b = cv2.resize(after, size, interpolation=cv2.INTER_AREA)
-    field = flow.calc(b, a, None)  # for each pixel of b: where it was in a
+    field = np.asarray(flow.calc(b, a, None))  # type: ignore[call-overload]  # b pixel -> where it was in a
     grid_x, grid_y = np.meshgrid(np.arange(size[0], dtype=np.float32), np.arange(size[1], dtype=np.float32))
     warped = cv2.remap(a, grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
@@ -100,7 +100,7 @@ class ClassicDetector:
         self._fade_frames: list[int] = []
         self.levels: list[float] = []  # mean level of every frame, for the fade ramps (8 bytes a frame)
         self._last: FrameTimecode | None = None
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
 
     def push(self, index: int, gray: np.ndarray) -> None:
         """Takes frame ``index`` (HxW uint8 luminance, frames in order from 0)."""
