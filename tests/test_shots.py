@@ -82,6 +82,30 @@ def test_learned_model_loads_offline_and_keeps_global_torch_state() -> None:
     assert torch.equal(torch.get_rng_state(), before[1])
 
 
+def test_streamed_learned_scores_equal_the_packages_whole_video_scores(montage: tuple[Path, list[int]]) -> None:
+    import cv2
+    import numpy as np
+    import torch
+
+    from colormnet.shots.detect import luminance
+    from colormnet.shots.learned import LearnedDetector
+    from colormnet.video import VideoReader
+
+    detector = LearnedDetector()
+    small = []
+    with VideoReader(montage[0]) as reader:
+        for index, rgb in reader.frames():
+            gray = luminance(rgb, None)
+            detector.push(index, gray)
+            small.append(np.repeat(cv2.resize(gray, (48, 27), interpolation=cv2.INTER_AREA)[:, :, None], 3, 2))
+    single, many = detector.scores()
+    with torch.inference_mode():
+        whole_single, whole_many = detector._model.predict_frames(torch.from_numpy(np.stack(small)), quiet=True)
+    assert single.shape == (len(small),)
+    np.testing.assert_allclose(single, whole_single.numpy(), atol=1e-5)
+    np.testing.assert_allclose(many, whole_many.numpy(), atol=1e-5)
+
+
 def test_flash_is_not_a_cut(tmp_path: Path) -> None:
     frames, truth = build_montage((Piece("movie.mp4", 0, 80, flash=(30, 31, 32)),), SIZE)
     path = write_gray_video(tmp_path / "flash.mp4", frames)
