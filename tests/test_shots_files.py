@@ -8,24 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from colormnet.shots import Boundary, Shot, ShotListError, shots_from_boundaries, timecode, validate_shots
+from colormnet.shots import (
+    Boundary,
+    Shot,
+    ShotListError,
+    shot_index,
+    shots_from_boundaries,
+    timecode,
+    validate_shots,
+)
 from colormnet.shots.formats import MAX_FILE_BYTES, load_shot_list, save_shot_list, to_edl
 from colormnet.shots.model import parse_timecode
 
 SHOTS = [
     Shot(0, 57, "start"),
     Shot(57, 120, "cut"),
-    Shot(126, 300, "dissolve", (120, 132)),
+    Shot(120, 126, "cut"),
+    Shot(126, 300, "dissolve", (121, 132)),
     Shot(300, 301, "cut"),
-    Shot(320, 400, "fade", (305, 335)),
+    Shot(301, 400, "fade", (301, 335)),
 ]
-SHOTS[2:2] = [Shot(120, 126, "cut")]  # keep the list contiguous: 57-120, 120-126, 126-300
-SHOTS[3] = Shot(126, 300, "dissolve", (121, 132))
-SHOTS[5] = Shot(301, 400, "fade", (301, 335))
 
 
 def test_the_example_list_is_valid() -> None:
     assert validate_shots(SHOTS, 400) == SHOTS
+    assert [shot_index(SHOTS, f) for f in (0, 56, 57, 125, 126, 399)] == [0, 0, 1, 2, 3, 5]
+    for outside in (-1, 400):
+        with pytest.raises(ShotListError, match="outside"):
+            shot_index(SHOTS, outside)
 
 
 def test_shots_from_boundaries_cover_the_video_and_clip_transitions() -> None:

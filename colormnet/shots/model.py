@@ -9,6 +9,7 @@ inside it can be given to both shots and cross-faded.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -124,6 +125,17 @@ def validate_shots(shots: Sequence[Shot], frame_count: int | None = None) -> lis
         raise ShotListError(f"The shots end at frame {expected} but the video has {frame_count} frames; "
                             "the shot list belongs to another video or another cut of it.")
     return list(shots)
+
+
+def shot_index(shots: Sequence[Shot], frame: int) -> int:
+    """The position in ``shots`` (a valid list) of the shot holding ``frame``.
+
+    Raises:
+        ShotListError: ``frame`` lies outside the shots.
+    """
+    if not shots or not shots[0].start <= frame < shots[-1].stop:
+        raise ShotListError(f"Frame {frame} lies outside the shot list.")
+    return bisect.bisect_right([s.start for s in shots], frame) - 1
 
 
 def boundary_frames(shots: Sequence[Shot]) -> list[int]:
