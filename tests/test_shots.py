@@ -158,11 +158,24 @@ def test_cache_hit_miss_and_key(montage: tuple[Path, list[int]], tmp_path: Path,
     assert content_key(video, detector="scenedetect") != before
 
 
+def test_cache_refuses_pipes_and_missing_files(tmp_path: Path) -> None:
+    import os
+
+    from colormnet.errors import ColorMNetError
+
+    os.mkfifo(tmp_path / "pipe.mp4")
+    with pytest.raises(ColorMNetError, match="neither a video file"):
+        shots_for_video(tmp_path / "pipe.mp4", cache_dir=tmp_path / "cache")
+    with pytest.raises(ColorMNetError, match="cannot be read"):
+        shots_for_video(tmp_path / "none.mp4", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
 def test_damaged_cache_is_ignored_and_replaced(montage: tuple[Path, list[int]], tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     shots = shots_for_video(montage[0], detector="scenedetect", cache_dir=cache)
     (file,) = cache.iterdir()
-    for hostile in (b"{not json", b'{"version": 1, "key": "other", "frame_count": 156, "shots": []}',
+    for hostile in (b"{not json", b"[" * 100000, b'{"version": 1, "key": "other", "frame_count": 156, "shots": []}',
                     file.read_bytes().replace(b'"stop": 156', b'"stop": 9999')):
         file.write_bytes(hostile)
         assert shots_for_video(montage[0], detector="scenedetect", cache_dir=cache) == shots

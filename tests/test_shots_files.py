@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -151,10 +152,16 @@ def test_missing_huge_and_folder_files(tmp_path: Path) -> None:
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(ShotListError, match="folder"):
         load_shot_list(tmp_path / "dir.csv")
+    os.mkfifo(tmp_path / "pipe.json")  # reading it would block forever
+    with pytest.raises(ShotListError, match="device"):
+        load_shot_list(tmp_path / "pipe.json")
+    (tmp_path / "zero.json").symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(ShotListError, match="device"):
+        load_shot_list(tmp_path / "zero.json")
     huge = tmp_path / "huge.json"
     with huge.open("wb") as handle:
         handle.truncate(MAX_FILE_BYTES + 1)
-    with pytest.raises(ShotListError, match="at most"):
+    with pytest.raises(ShotListError, match="larger than"):
         load_shot_list(huge)
     edl = save_shot_list(tmp_path / "x.edl", SHOTS, 25)
     with pytest.raises(ShotListError, match="frame rate"):

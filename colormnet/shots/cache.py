@@ -21,7 +21,7 @@ import platformdirs
 
 from colormnet.fileio import write_bytes_atomic
 from colormnet.shots.detect import DEFAULT_DETECTOR, ProgressCallback, detect_shots
-from colormnet.shots.formats import MAX_FILE_BYTES, parse_json, shot_record
+from colormnet.shots.formats import parse_json, read_text_bounded, shot_record
 from colormnet.shots.model import Shot, ShotListError, validate_shots
 from colormnet.video import VideoReader
 
@@ -49,6 +49,8 @@ def sampled_blocks(path: Path, size: int) -> Iterator[bytes]:
 def content_key(video: str | Path, *, detector: str = DEFAULT_DETECTOR, threshold: float | None = None) -> str:
     """The cache key of a video (a file or an image folder) for one detector setting."""
     path = Path(video)
+    if path.exists() and not (path.is_dir() or path.is_file()):  # a pipe or a device: reading it may never end
+        raise ShotListError(f"{path} is neither a video file nor a folder of images.")
     try:
         stat = path.stat()
         if path.is_dir():
@@ -68,9 +70,7 @@ def content_key(video: str | Path, *, detector: str = DEFAULT_DETECTOR, threshol
 def read_cached(file: Path, key: str) -> list[Shot] | None:
     """The shots stored in ``file`` for ``key``, or None when it is missing or not trustworthy."""
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            return None
-        text = file.read_text(encoding="utf-8")
+        text = read_text_bounded(file)
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("key") != key or data.get("version") != CACHE_VERSION:
             return None
@@ -80,7 +80,7 @@ def read_cached(file: Path, key: str) -> list[Shot] | None:
         return validate_shots(parse_json(text), frame_count)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, ShotListError) as exc:
+    except (OSError, ValueError, RecursionError, ShotListError) as exc:
         logger.warning("Ignoring the damaged shot cache %s (%s)", file.name, exc)
         return None
 

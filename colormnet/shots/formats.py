@@ -187,6 +187,22 @@ def parse_edl(text: str, fps: Fraction | float) -> list[Shot]:
     return shots
 
 
+def read_text_bounded(path: Path) -> str:
+    """The UTF-8 text of a regular file of at most :data:`MAX_FILE_BYTES` (a device, a pipe or a folder is refused).
+
+    Raises:
+        ShotListError: Not a regular file, or too large.
+        OSError, UnicodeDecodeError: Unreadable.
+    """
+    if path.exists() and not path.is_file():
+        raise ShotListError(f"The shot list {path} is a folder or a device, not a file.")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ShotListError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes, the most a shot list may hold.")
+    return data.decode("utf-8-sig")
+
+
 def load_shot_list(path: str | Path, *, fps: Fraction | float | None = None,
                    frame_count: int | None = None) -> list[Shot]:
     """Reads a shot list written by :func:`save_shot_list` (or edited by hand, or an NLE's EDL).
@@ -202,14 +218,9 @@ def load_shot_list(path: str | Path, *, fps: Fraction | float | None = None,
     path = Path(path)
     kind = format_of(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ShotListError(f"{path.name} is {size} bytes; a shot list is at most {MAX_FILE_BYTES} bytes.")
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_text_bounded(path)
     except FileNotFoundError:
         raise ShotListError(f"The shot list {path} does not exist.") from None
-    except IsADirectoryError:
-        raise ShotListError(f"The shot list {path} is a folder, not a file.") from None
     except UnicodeDecodeError:
         raise ShotListError(f"{path.name} is not UTF-8 text; a shot list is JSON, CSV or EDL text.") from None
     except OSError as exc:
