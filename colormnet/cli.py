@@ -390,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     from colormnet.evaluate import add_eval_parser
 
     add_eval_parser(sub, [common])
+    from colormnet.shots.command import add_shots_parser
+
+    add_shots_parser(sub, [common])
 
     p = sub.add_parser("weights", parents=[common], help="download, locate or create checkpoints")
     wsub = p.add_subparsers(dest="weights_command", required=True)
@@ -424,6 +427,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colormnet.evaluate import cmd_eval
 
             return cmd_eval(args)
+        if args.command == "shots":
+            from colormnet.shots.command import cmd_shots
+
+            return cmd_shots(args, cancel)
         if args.command == "colorize":
             return cmd_colorize(args, cancel)
         return cmd_weights(args, cancel)
