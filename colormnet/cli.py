@@ -17,7 +17,7 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -167,6 +167,44 @@ def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
     return grouped
 
 
+def _shot_list(option: str, session: Any, cancel: threading.Event) -> list[Any] | None:
+    """The shots ``--shots`` asks for: detected (``auto``, cached), none (``off``: one shot) or read from a file."""
+    from colormnet.shots import DetectionCancelledError, load_shot_list, shots_for_video
+
+    info = session.video_info
+    if option == "off":
+        return None
+    if option != "auto":
+        return load_shot_list(option, fps=info.fps, frame_count=info.frame_count)
+    bar = ProgressBar(info.frame_count, "finding shots", stream=sys.stderr)
+    try:
+        shots = shots_for_video(session.video_path, progress=lambda done, total: bar.update(done), cancel=cancel)
+    except DetectionCancelledError:
+        raise KeyboardInterrupt from None
+    bar.close(info.frame_count)
+    return shots
+
+
+def _shot_summary(session: Any) -> list[str]:
+    """One line per shot saying where its colours come from (nothing for a video of one shot)."""
+    sources = session.shot_sources()
+    if len(sources) < 2:
+        return []
+    frames = [ex.frame for ex in session.exemplars]
+    lines = []
+    for src in sources:
+        head = f"shot {src.shot + 1} (frames {src.start}-{src.stop - 1}): "
+        if src.how == "own":
+            lines.append(head + "exemplars at frames " + ", ".join(str(frames[i]) for i in src.own))
+        elif src.borrowed is not None:
+            why = {"linked": "linked by hand", "similar": f"the most similar set-up, {src.similarity:.2f}",
+                   "nearest": "no shot looks alike: the nearest in time"}[src.how]
+            lines.append(head + f"borrows the exemplar at frame {frames[src.borrowed]} as a reference ({why})")
+        else:
+            lines.append(head + "no exemplar")
+    return lines
+
+
 def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     from colormnet.config import InferenceConfig
     from colormnet.exemplar import parse_exemplar_spec
@@ -179,7 +217,8 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     codec = args.codec or infer_codec(output)
     exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
     exemplar_paths += [parse_exemplar_spec(s)[0] for s in args.extra_reference]
-    check_output_path(output, inputs=[source, *exemplar_paths], codec=codec, overwrite=args.overwrite)
+    shot_file = [Path(args.shots)] if args.shots not in ("auto", "off") else []
+    check_output_path(output, inputs=[source, *exemplar_paths, *shot_file], codec=codec, overwrite=args.overwrite)
     exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
     if args.framing and args.engine != "deepexemplar":
         raise ExemplarError("--framing applies to the deepexemplar engine only.")
@@ -200,11 +239,14 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         if model.is_random:
             print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
                   "meaningless.", file=sys.stderr)
-        for i, seg in enumerate(session.segments()):
-            kind, score = session.resolve_kind(i)
-            how = f" (luminance SSIM {score:.2f})" if session.exemplars[i].kind == "auto" else ""
-            logger.info("segment %d: frames %d-%d from frame %d as %s%s", i, seg.start, seg.stop - 1, seg.anchor,
-                        kind, how)
+        session.set_shots(_shot_list(args.shots, session, cancel))
+        for line in _shot_summary(session):
+            print(line, file=sys.stderr)
+        for seg in session.segments():
+            kind, score = session.resolve_kind(seg.exemplar)
+            how = f" (luminance SSIM {score:.2f})" if session.exemplars[seg.exemplar].kind == "auto" else ""
+            logger.info("frames %d-%d: exemplar at frame %d as %s%s", seg.start, seg.stop - 1,
+                        session.exemplars[seg.exemplar].frame, "reference" if seg.borrowed else kind, how)
         spec = CODECS[codec]
         total = session.count_steps(frames)
         bar = ProgressBar(total, "colorizing", stream=sys.stderr)
@@ -362,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cap on the short side at which the model runs (default 540, at least 16)")
     p.add_argument("--mem-every", type=_whole_number(1), default=5, help=argparse.SUPPRESS)
     p.add_argument("--top-k", type=_whole_number(1), default=30, help=argparse.SUPPRESS)
+    p.add_argument("--shots", default="auto", metavar="auto|off|FILE",
+                   help="shots bound the memory: auto (found in the video, cached), off (one shot), or a shot list "
+                        "(JSON, CSV or EDL as `colormnet shots` writes)")
     p.add_argument("--transition", choices=TRANSITIONS, default="blend",
                    help="how two exemplars of one shot meet: blend (a forward and a backward pass fused smoothly) "
                         "or cut (each exemplar up to the next)")

@@ -97,7 +97,7 @@ class Exemplar:
 
 def _image_digest(image: np.ndarray) -> str:
     arr = np.ascontiguousarray(image, dtype=np.float32)  # no copy for the float32 images the loader makes
-    digest = hashlib.sha256(memoryview(arr).cast("B"))  # hashed in place: no byte copy of a large exemplar
+    digest = hashlib.sha256(arr.data.cast("B"))  # hashed in place: no byte copy of a large exemplar
     digest.update(str(arr.shape).encode())
     return digest.hexdigest()[:16]
 

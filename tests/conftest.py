@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# per-user caches (shot lists, ...) of this test run only: the user's own stay untouched
+_CACHE_HOME = tempfile.mkdtemp(prefix="colormnet-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
 
 DATA = Path(__file__).parent / "data"
 CLIPS = DATA / "clips"
@@ -17,6 +22,10 @@ GOLDEN = DATA / "golden"
 
 def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE_HOME, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

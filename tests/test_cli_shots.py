@@ -1,0 +1,76 @@
+"""``colorize --shots auto|off|FILE``: shots found or read, and where the colours of each shot come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from colormnet.cli import main
+from colormnet.shots import Shot, save_shot_list
+from colormnet.video import VideoReader
+
+CLIPS = Path(__file__).parent / "data" / "clips"
+
+
+@pytest.fixture(scope="module")
+def montage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A folder of 24 frames cutting from realshort to movie at frame 12, and a colour still of frame 2."""
+    folder = tmp_path_factory.mktemp("montage")
+    frames = []
+    for name in ("realshort.mp4", "movie.mp4"):
+        with VideoReader(CLIPS / name) as reader:
+            frames += [cv2.resize(reader.read(i), (160, 120), interpolation=cv2.INTER_AREA) for i in range(12)]
+    video = folder / "frames"
+    video.mkdir()
+    for i, rgb in enumerate(frames):
+        Image.fromarray(rgb).save(video / f"{i:04d}.png")
+    still = folder / "still.png"
+    Image.fromarray(frames[2]).save(still)
+    return video, still
+
+
+def colorize(capsys, video: Path, still: Path, out: Path, *extra: str) -> tuple[int, str]:
+    code = main(["colorize", str(video), "-e", f"{still}@2", "-o", str(out), "--codec", "png", "--engine",
+                 "propagate", "--process-size", "120", *extra])
+    return code, capsys.readouterr().err
+
+
+def test_a_shot_list_file_bounds_the_memory_and_the_summary_says_where_colours_come_from(
+    capsys, montage, tmp_path: Path
+) -> None:
+    video, still = montage
+    shots = tmp_path / "shots.csv"
+    save_shot_list(shots, [Shot(0, 12, "start"), Shot(12, 24, "cut")], fps=24)
+    code, err = colorize(capsys, video, still, tmp_path / "out", "--shots", str(shots))
+    assert code == 0, err
+    assert "shot 1 (frames 0-11): exemplars at frames 2" in err
+    assert "shot 2 (frames 12-23): borrows the exemplar at frame 2 as a reference" in err
+    assert len(list((tmp_path / "out").glob("*.png"))) == 24
+    assert shots.read_text().startswith("start")  # the shot list is read, never written
+
+
+def test_shots_off_is_one_shot_and_auto_finds_the_cut(capsys, montage, tmp_path: Path) -> None:
+    video, still = montage
+    code, err = colorize(capsys, video, still, tmp_path / "off", "--shots", "off", "--transition", "cut")
+    assert code == 0 and "shot 1" not in err
+    code, err = colorize(capsys, video, still, tmp_path / "auto")
+    assert code == 0, err
+    assert "shot 2 (frames 12-23)" in err
+    off = np.asarray(Image.open(tmp_path / "off" / "00013.png"))
+    auto = np.asarray(Image.open(tmp_path / "auto" / "00013.png"))
+    assert not np.array_equal(off, auto)  # after the cut the memory starts again from the borrowed exemplar
+
+
+@pytest.mark.parametrize("content", ["start,stop\n0,5\n", "{not json", ""])
+def test_a_bad_shot_list_is_one_line(capsys, montage, tmp_path: Path, content: str) -> None:
+    video, still = montage
+    bad = tmp_path / ("shots.json" if content.startswith("{") else "shots.csv")
+    bad.write_text(content)
+    code, err = colorize(capsys, video, still, tmp_path / "out", "--shots", str(bad))
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and err.startswith("colormnet: error:")
+    assert not (tmp_path / "out").exists()
