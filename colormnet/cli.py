@@ -1,7 +1,9 @@
 """The ``colormnet`` command line: colorize, info and weights, over the same session API as the GUI.
 
 Every error a user can cause ends the program with one line on stderr and a non-zero exit code, never a traceback;
-outputs appear under their final name only when complete.
+outputs appear under their final name only when complete. Ctrl+C and SIGTERM at any moment, start-up included, end
+it with one line and exit status 130 or 143 (:mod:`colormnet.interrupts`); this module therefore imports only light
+modules at the top, the heavy ones (numpy, torch, PyAV) where they are used.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from colormnet import __version__
+from colormnet import __version__, interrupts
 from colormnet.errors import ColorMNetError, ExemplarError, OutputError
+from colormnet.fileio import describe_os_error, owned_temp_file, quoted
 from colormnet.progress import ProgressBar, format_duration
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger("colormnet")
 
@@ -87,13 +92,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_extract_frame(args: argparse.Namespace) -> int:
     from PIL import Image
 
+    from colormnet.output_guard import refuse_inside, refuse_protected
     from colormnet.video import VideoReader
 
     output = Path(args.output)
     if output.suffix.lower() not in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
         raise OutputError(f"Give the still a .png, .tif or .jpg name, not {output.name!r}.")
+    refuse_protected([output], [Path(args.input)])
+    refuse_inside(output, Path(args.input))
     if output.exists() and not args.overwrite:
-        raise OutputError(f"The output {output} already exists; choose another name or pass --overwrite.")
+        raise OutputError(f"The output {quoted(output)} already exists; choose another name or pass --overwrite.")
     with VideoReader(args.input) as reader:
         n = reader.info.frame_count
         if not 0 <= args.frame < n:
@@ -101,7 +109,7 @@ def cmd_extract_frame(args: argparse.Namespace) -> int:
         rgb = reader.read(args.frame)
     if rgb.dtype != "uint8" and output.suffix.lower() in (".jpg", ".jpeg"):
         rgb = (rgb >> 8).astype("uint8")
-    tmp = output.with_name(f".{output.name}.partial{output.suffix}")
+    tmp = owned_temp_file(output)
     try:
         if rgb.dtype == "uint8":
             Image.fromarray(rgb).save(tmp)
@@ -119,7 +127,7 @@ def cmd_extract_frame(args: argparse.Namespace) -> int:
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
-    print(f"Wrote frame {args.frame} to {output}.", file=sys.stderr)
+    print(f"Wrote frame {args.frame} to {quoted(output)}.", file=sys.stderr)
     return 0
 
 
@@ -170,7 +178,8 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     codec = args.codec or infer_codec(output)
     exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
     exemplar_paths += [parse_exemplar_spec(s)[0] for s in args.extra_reference]
-    check_output_path(output, inputs=[source, *exemplar_paths], codec=codec, overwrite=args.overwrite)
+    weights = [Path(args.weights).expanduser()] if args.weights else []
+    check_output_path(output, inputs=[source, *exemplar_paths, *weights], codec=codec, overwrite=args.overwrite)
     exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
     if args.framing and args.engine != "deepexemplar":
         raise ExemplarError("--framing applies to the deepexemplar engine only.")
@@ -213,7 +222,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
                              frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
         with writer:
             ordered = in_frame_order(results, frames, index=lambda r: r.index, convert=convert,
-                                     workdir=output.parent if output.parent.exists() else None)
+                                     workdir=writer.work_folder)
             written = 0
             for _, rgb in ordered:
                 if cancel.is_set():
@@ -223,7 +232,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
             if cancel.is_set() or written != len(frames):
                 raise KeyboardInterrupt
         bar.close(total)
-    print(f"Wrote {output} ({len(frames)} frames, {codec}).", file=sys.stderr)
+    print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
     return 0
 
 
@@ -234,11 +243,16 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
     engine = args.engine or demo_engine(args.weights)
     print(f"Demo: {video.name} as a black-and-white film, frame 0's true colours pinned as a keyframe; "
           f"engine {engine}.", file=sys.stderr)
-    still = Path(args.output).with_name(f".{Path(args.output).stem}.demo-exemplar.png")
+    import numpy as np
     from PIL import Image
 
-    Image.fromarray((demo_exemplar(video).image * 255 + 0.5).astype(np.uint8)).save(still)
+    from colormnet.video import check_output_path
+
+    output = Path(args.output)
+    check_output_path(output, inputs=[video], codec=infer_codec(output), overwrite=args.overwrite)
+    still = owned_temp_file(Path(args.output).with_suffix(".png"))  # a new name: nothing of the user's is replaced
     try:
+        Image.fromarray((demo_exemplar(video).image * 255 + 0.5).astype(np.uint8)).save(still)
         argv = ["colorize", str(video), "-e", f"{still}@0:keyframe", "-o", args.output, "--engine", engine]
         argv += ["--weights", args.weights] if args.weights else []
         argv += ["--overwrite"] if args.overwrite else []
@@ -273,6 +287,11 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
         print(f"Saved the ColorMNet weights to {path}.", file=sys.stderr)
         return 0
     if args.weights_command == "init-random":
+        existing = [Path(args.path) / name for name in deepexemplar.WEIGHT_FILES] if deep else [Path(args.path)]
+        taken = next((path for path in existing if path.exists()), None)
+        if taken is not None and not args.overwrite:
+            raise OutputError(f"{quoted(taken)} already exists (perhaps real weights); choose another path or pass "
+                              "--overwrite.")
         save = deepexemplar.save_random_weights if deep else weights.save_random_weights
         path = save(args.path, seed=args.seed)
         print(f"Wrote RANDOM weights (seed {args.seed}) to {path}: for tests and demos, the colours are meaningless.",
@@ -364,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = wsub.add_parser("init-random", help="write randomly initialised weights (tests and demos)")
     r.add_argument("path", help="a file (colormnet) or a folder (deepexemplar)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--overwrite", action="store_true", help="replace existing weights")
     w = wsub.add_parser("path", help="show where the weights are looked for")
     w.add_argument("--weights")
     for sp in (d, r, w):
@@ -372,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit code."""
+    """Runs the command line; returns the exit code (see :func:`entry` for interruptions during start-up)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
@@ -393,22 +413,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--process-size must be at least 16")
             return cmd_colorize(args, cancel)
         return cmd_weights(args, cancel)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         cancel.set()
-        print("\nCancelled: nothing was written under the output name.", file=sys.stderr)
-        return EXIT_CANCELLED
+        how = "Stopped by SIGTERM" if isinstance(exc, interrupts.Terminated) else "Cancelled"
+        print(f"\n{how}: nothing was written under the output name.", file=sys.stderr)
+        return interrupts.exit_status(exc)
     except ColorMNetError as exc:
         print(f"colormnet: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:  # e.g. disk full while writing: still one line
-        print(f"colormnet: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(f"colormnet: error: {describe_os_error(exc)}", file=sys.stderr)
         return EXIT_ERROR
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL) if hasattr(signal, "SIGPIPE") else None
-    sys.exit(main())
+    """Console-script entry point: Ctrl+C or SIGTERM from the first moment on ends with one line, 130 or 143."""
+    interrupts.install()
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        code = main()
+    except KeyboardInterrupt as exc:  # during start-up (imports, parsing), before main() guards the work
+        print("\nCancelled while starting: nothing was written.", file=sys.stderr)
+        code = interrupts.exit_status(exc)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
