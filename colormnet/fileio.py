@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
+import functools
 import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -35,14 +34,21 @@ __all__ = [
     "write_bytes_atomic",
 ]
 
-#: Tag of this host in temporary names: a network folder may be shared by hosts whose process ids mean nothing here.
-HOST_TAG = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 #: The temporary names this program creates (``.NAME.partial-``, the spool, staging folders inside an output folder),
 #: with the owner's process id and host tag as :func:`owned_prefix` writes them.
 _LEFTOVER = re.compile(r"^\.(?:.+\.partial-|colormnet-spool-|colormnet-partial-)(\d+)@([0-9a-f]{8})-")
 
 _SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's words for a write the disk cut short
+
+
+@functools.cache
+def host_tag() -> str:
+    """Tag of this host in temporary names: a folder shared by hosts holds process ids that mean nothing here."""
+    import hashlib  # here, not at the top: the command line imports this module before it can handle Ctrl+C
+    import socket
+    
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def quoted(path: str | os.PathLike[str]) -> str:
@@ -95,7 +101,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def owned_prefix(prefix: str) -> str:
     """``prefix`` followed by this process's id and host tag, for names that :func:`remove_stale` can clean up."""
-    return f"{prefix}{os.getpid()}@{HOST_TAG}-"
+    return f"{prefix}{os.getpid()}@{host_tag()}-"
 
 
 def owned_temp_file(path: Path) -> Path:
@@ -144,7 +150,7 @@ def remove_stale(folder: Path, prefix: str) -> list[Path]:
             continue
         owner = entry.name[len(prefix):].split("-", 1)[0]
         pid_text, _, host = owner.partition("@")
-        if host and host != HOST_TAG:
+        if host and host != host_tag():
             continue
         if _is_dead(pid_text) and _remove_entry(entry):
             removed.append(entry)
@@ -163,7 +169,7 @@ def clear_leftovers(folder: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = _LEFTOVER.match(entry.name)
-        if match and match.group(2) == HOST_TAG and _is_dead(match.group(1)) and _remove_entry(entry):
+        if match and match.group(2) == host_tag() and _is_dead(match.group(1)) and _remove_entry(entry):
             removed.append(entry)
     return removed
 
