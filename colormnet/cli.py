@@ -429,12 +429,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """Console-script entry point: Ctrl+C or SIGTERM from the first moment on ends with one line, 130 or 143."""
     interrupts.install()
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
+        if hasattr(signal, "SIGPIPE"):
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         code = main()
     except KeyboardInterrupt as exc:  # during start-up (imports, parsing), before main() guards the work
-        print("\nCancelled while starting: nothing was written.", file=sys.stderr)
+        how = "Stopped by SIGTERM" if isinstance(exc, interrupts.Terminated) else "Cancelled"
+        print(f"\n{how} while starting: nothing was written.", file=sys.stderr)
         code = interrupts.exit_status(exc)
     sys.exit(code)
 
