@@ -47,7 +47,7 @@ def host_tag() -> str:
     """Tag of this host in temporary names: a folder shared by hosts holds process ids that mean nothing here."""
     import hashlib  # here, not at the top: the command line imports this module before it can handle Ctrl+C
     import socket
-    
+
     return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 

@@ -86,9 +86,9 @@ def refuse_protected(targets: Iterable[Path], protected: Iterable[Path], *, what
 
 def refuse_inside(output: Path, source: Path) -> None:
     """Refuses an output inside the folder of an image-sequence ``source``: it would add a frame to the sequence."""
-    source, parent = _resolved(Path(source)), _resolved(Path(output).parent)
-    if source is not None and parent is not None and source.is_dir() and parent.is_relative_to(source):
-        raise OutputError(f"The output {quoted(output)} lies in the source sequence {quoted(source)}, which this "
+    folder, parent = _resolved(Path(source)), _resolved(Path(output).parent)
+    if folder is not None and parent is not None and folder.is_dir() and parent.is_relative_to(folder):
+        raise OutputError(f"The output {quoted(output)} lies in the source sequence {quoted(folder)}, which this "
                           "command reads and never writes; choose another folder.")
 
 

@@ -4,7 +4,8 @@ Everything is written under a temporary name next to the output (``.name.partial
 ``.name.partial-XXXX`` folder for image sequences), synced to disk and then renamed into place, so a cancelled or
 failed export never leaves a half-written file under the output name. An image sequence into a folder that already
 exists is staged inside it and replaces only the numbered frames (:mod:`colormnet.video.frame_folder`). Before
-anything is written, the expected size is compared with the free space (:func:`~colormnet.output_guard.check_free_space`).
+anything is written, the expected size is compared with the free space
+(:func:`~colormnet.output_guard.check_free_space`).
 
 YUV codecs get RGB converted with the BT.709 matrix in limited range, and the stream is tagged BT.709 (matrix,
 primaries, transfer, range) so players decode it the same way. 4:2:0 and 4:2:2 need even sizes; for an odd width
@@ -274,9 +275,10 @@ class VideoWriter:
                 self._write_frame(to_uint16(rgb) if self.spec.bit_depth == 16 else rgb)
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
+            reason = describe_write_error(exc, self._folder)
             raise OutputError(
-                f"Writing frame {self._count} to {quoted(self.path)} failed: {describe_write_error(exc, self._folder)}. "
-                "Nothing was written under that name."
+                f"Writing frame {self._count} to {quoted(self.path)} failed: {reason}. Nothing was written under that "
+                "name."
             ) from exc
         self._count += 1
 
