@@ -90,13 +90,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_extract_frame(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     from colormnet.output_guard import refuse_inside, refuse_protected
     from colormnet.video import VideoReader
+    from colormnet.video.still import STILL_SUFFIXES, write_still
 
     output = Path(args.output)
-    if output.suffix.lower() not in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
+    if output.suffix.lower() not in STILL_SUFFIXES:
         raise OutputError(f"Give the still a .png, .tif or .jpg name, not {output.name!r}.")
     refuse_protected([output], [Path(args.input)])
     refuse_inside(output, Path(args.input))
@@ -107,26 +106,7 @@ def cmd_extract_frame(args: argparse.Namespace) -> int:
         if not 0 <= args.frame < n:
             raise ExemplarError(f"Frame {args.frame} is out of range: the video has frames 0 to {n - 1}.")
         rgb = reader.read(args.frame)
-    if rgb.dtype != "uint8" and output.suffix.lower() in (".jpg", ".jpeg"):
-        rgb = (rgb >> 8).astype("uint8")
-    tmp = owned_temp_file(output)
-    try:
-        if rgb.dtype == "uint8":
-            Image.fromarray(rgb).save(tmp)
-        else:  # 16-bit: Pillow cannot write 16-bit RGB, PyAV's image encoders can
-            import av
-
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le")
-            with av.open(str(tmp), "w", format="image2") as container:
-                stream = container.add_stream("png" if output.suffix.lower() == ".png" else "tiff")
-                stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "rgb48be"
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-                for packet in stream.encode():
-                    container.mux(packet)
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_still(rgb, output)
     print(f"Wrote frame {args.frame} to {quoted(output)}.", file=sys.stderr)
     return 0
 

@@ -78,8 +78,9 @@ def _move_all(names: Iterable[str], source: Path, target: Path, done: list[str])
 def merge_frames(staging: Path, folder: Path, suffix: str, count: int) -> None:
     """Moves frames ``0..count-1`` from ``staging`` into ``folder`` in place of its earlier numbered frames.
 
-    The earlier numbered frames beyond ``count`` are deleted too; nothing else in ``folder`` is touched. On any
-    failure the folder is put back as it was and the error raised; ``staging`` keeps the new frames.
+    The earlier numbered frames beyond ``count`` are deleted too, and ``staging`` once empty; nothing else in
+    ``folder`` is touched. On any failure the folder is put back as it was and the error raised; ``staging`` keeps
+    the new frames. A signal held off during the swap lands once all of this is done.
     """
     refuse_unusual_frames(folder, suffix)
     new = [frame_name(i, suffix) for i in range(count)]
@@ -96,5 +97,7 @@ def merge_frames(staging: Path, folder: Path, suffix: str, count: int) -> None:
             _move_all(moved_old, aside, folder, [])
             shutil.rmtree(aside, ignore_errors=True)
             raise
-    fsync_path(folder)
-    shutil.rmtree(aside, ignore_errors=True)
+        fsync_path(folder)
+        shutil.rmtree(aside, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()

@@ -360,7 +360,6 @@ class VideoWriter:
         target = self.path
         if self._folder == target:
             merge_frames(self._temp, target, self.spec.image_suffix, self._count)
-            self._temp.rmdir()
             return
         if target.exists() and (not self.overwrite or target.is_dir()) and not is_empty_folder(target):
             raise OutputError(f"The output {quoted(target)} appeared during the export, which was discarded; "
