@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -140,21 +141,14 @@ def remove_stale(folder: Path, prefix: str) -> list[Path]:
     Returns:
         The paths removed.
     """
-    removed: list[Path] = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.name.startswith(prefix):
-            continue
-        owner = entry.name[len(prefix):].split("-", 1)[0]
-        pid_text, _, host = owner.partition("@")
-        if host and host != host_tag():
-            continue
-        if _is_dead(pid_text) and _remove_entry(entry):
-            removed.append(entry)
-    return removed
+
+    def owner(name: str) -> tuple[str, str] | None:
+        if not name.startswith(prefix):
+            return None
+        pid_text, _, host = name[len(prefix):].split("-", 1)[0].partition("@")
+        return pid_text, host
+
+    return _remove_dead(folder, owner)
 
 
 def clear_leftovers(folder: Path) -> list[Path]:
@@ -162,14 +156,26 @@ def clear_leftovers(folder: Path) -> list[Path]:
 
     Only names in the form :func:`owned_prefix` writes, with this host's tag, are considered; returns those removed.
     """
+
+    def owner(name: str) -> tuple[str, str] | None:
+        match = _LEFTOVER.match(name)
+        return (match.group(1), match.group(2)) if match else None
+
+    return _remove_dead(folder, owner)
+
+
+def _remove_dead(folder: Path, owner: Callable[[str], tuple[str, str] | None]) -> list[Path]:
+    """Removes the entries of ``folder`` whose ``owner(name)`` (process id, host tag or "") is a dead local process."""
     removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
         return removed
     for entry in entries:
-        match = _LEFTOVER.match(entry.name)
-        if match and match.group(2) == host_tag() and _is_dead(match.group(1)) and _remove_entry(entry):
+        found = owner(entry.name)
+        if found is None or found[1] not in ("", host_tag()):
+            continue
+        if _is_dead(found[0]) and _remove_entry(entry):
             removed.append(entry)
     return removed
 

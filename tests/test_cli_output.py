@@ -3,6 +3,7 @@ at any moment end with one line (130, 143) and leave nothing behind."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -24,10 +25,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and pro
 @pytest.fixture(scope="module")
 def last_frame(realshort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Frame 35 of the clip in colour: pinned at the end, every other frame is colorized backward (and spooled)."""
-    with VideoReader(realshort) as reader:
-        rgb = reader.read(35)
     path = tmp_path_factory.mktemp("exemplar") / "frame35.png"
-    Image.fromarray(rgb).save(path)
+    with VideoReader(realshort) as reader:
+        Image.fromarray(reader.read(35)).save(path)
     return path
 
 
@@ -100,6 +100,25 @@ def test_extract_frame_never_writes_into_the_source_sequence(capsys, tmp_path: P
     code, err = _run(capsys, "extract-frame", seq, "2", "-o", tmp_path / "still.png")
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seq", "still.png"]
+
+
+def test_a_full_disk_while_saving_a_still_is_one_line_and_leaves_nothing(
+    capsys, realshort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    still = tmp_path / "still.png"
+    still.write_bytes(b"an earlier still")
+
+    def disk_full(self: Image.Image, fp: object, *_args: object, **_kwargs: object) -> None:
+        Path(str(fp)).write_bytes(b"half an ima")
+        raise OSError(errno.ENOSPC, "No space left on device", str(fp))
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    code, err = _run(capsys, "extract-frame", realshort, "3", "-o", still, "--overwrite")
+    assert code == 1, err
+    assert err.strip() == f"colormnet: error: the disk holding {str(tmp_path)!r} is full; free some space there or " \
+                          "choose another drive", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.png"]
+    assert still.read_bytes() == b"an earlier still"
 
 
 def test_weights_init_random_never_replaces_existing_weights(capsys, tmp_path: Path) -> None:
