@@ -162,7 +162,8 @@ class VideoWriter:
     def _make_temp(self) -> Path:
         parent = self.path.absolute().parent
         prefix = f".{self.path.name}.partial-"
-        clear_leftovers(self._folder)
+        for folder in {parent, self._folder}:  # what this host's dead runs left, whatever output they were for
+            clear_leftovers(folder)
         try:
             if self._folder == self.path:  # an existing folder: staged inside it, on the same drive
                 folder = make_staging(self._folder)
