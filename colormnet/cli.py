@@ -408,8 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point: Ctrl+C or SIGTERM from the first moment on ends with one line, 130 or 143."""
-    interrupts.install()
     try:
+        interrupts.install()  # inside: a signal landing while it installs is handled below too
         if hasattr(signal, "SIGPIPE"):
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         code = main()

@@ -137,19 +137,18 @@ def test_weights_init_random_never_replaces_existing_weights(capsys, tmp_path: P
 
 # -- signals, in a real child process ------------------------------------------------------------------------------
 
-# The child runs the real command line; the hook only slows the spool down so the test can stop it mid-run.
-SLOW_SPOOL = (
-    "import sys, time, colormnet.spool as spool\n"
+# The child runs the real command line; it says when the module is loaded (torch and the rest are not yet), and the
+# hook only slows the spool down (every frame but the last is spooled here) so the test can stop it mid-run.
+CHILD = (
+    "import sys, time, colormnet.cli as cli, colormnet.spool as spool\n"
     "spill = spool._spill\n"
     "def slow(path, array):\n"
     "    spill(path, array)\n"
     "    time.sleep(0.3)\n"
     "spool._spill = slow\n"
-    "from colormnet.cli import entry\n"
-    "entry()\n"
+    "print('ready', file=sys.stderr, flush=True)\n"
+    "cli.entry()\n"
 )
-
-READY_THEN_ENTRY = "import sys, colormnet.cli as cli\nprint('ready', file=sys.stderr, flush=True)\ncli.entry()\n"
 
 
 def _spawn(code: str, args: list[object], cwd: Path) -> subprocess.Popen[str]:
@@ -167,7 +166,7 @@ def test_sigterm_mid_export_cleans_up_and_exits_143(realshort: Path, last_frame:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     leftover = tmp_path / f".take1.mp4.partial-{int(dead.stdout)}@{host_tag()}-x1y2.mp4"
     leftover.write_bytes(b"what a killed run left")
-    process = _spawn(SLOW_SPOOL, _colorize(realshort, last_frame, output, "--overwrite"), tmp_path)
+    process = _spawn(CHILD, _colorize(realshort, last_frame, output, "--overwrite"), tmp_path)
 
     deadline = time.monotonic() + 300
     while not any(tmp_path.glob(".colormnet-spool-*/*.npy")):  # frames are being spooled: mid-run
@@ -189,9 +188,9 @@ def test_sigterm_mid_export_cleans_up_and_exits_143(realshort: Path, last_frame:
 def test_an_interruption_during_start_up_is_one_line(
     realshort: Path, last_frame: Path, tmp_path: Path, delay: float, signum: int
 ) -> None:
-    process = _spawn(READY_THEN_ENTRY, _colorize(realshort, last_frame, tmp_path / "out.mp4"), tmp_path)
+    process = _spawn(CHILD, _colorize(realshort, last_frame, tmp_path / "out.mp4"), tmp_path)
     assert process.stderr is not None
-    assert process.stderr.readline() == "ready\n"  # the command line module is loaded; torch and the rest are not
+    assert process.stderr.readline() == "ready\n"
     time.sleep(delay)
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
