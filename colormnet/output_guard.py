@@ -74,14 +74,17 @@ def is_protected(target: Path, protected: Iterable[Path]) -> Path | None:
     return None
 
 
-def refuse_protected(targets: Iterable[Path], protected: Iterable[Path], *, what: str = "output") -> None:
-    """Raises :class:`OutputError` when writing or deleting any of ``targets`` would touch a ``protected`` file."""
+def refuse_protected(targets: Iterable[Path], protected: Iterable[Path], *, instead: str = "name") -> None:
+    """Raises :class:`OutputError` when writing or deleting any of ``targets`` would touch a ``protected`` file.
+
+    ``instead`` is what the message asks the user to choose anew ("name", "folder").
+    """
     protected = [Path(p) for p in protected]
     for target in targets:
         hit = is_protected(Path(target), protected)
         if hit is not None:
-            raise OutputError(f"The {what} {quoted(target)} is {quoted(hit)}, which this command reads and never "
-                              "writes; choose another name.")
+            raise OutputError(f"Writing {quoted(target)} would replace {quoted(hit)}, a file this command reads and "
+                              f"never writes; choose another {instead}.")
 
 
 def refuse_inside(output: Path, source: Path) -> None:

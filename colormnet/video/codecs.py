@@ -146,7 +146,7 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
             raise OutputError(f"The {codec} codec writes numbered images into a folder, so {output} must be a folder.")
         if output.is_dir():
             refuse_unusual_frames(output, spec.image_suffix)
-            refuse_protected(numbered_frames(output, spec.image_suffix), inputs, what="frame")
+            refuse_protected(numbered_frames(output, spec.image_suffix), inputs, instead="folder")
     elif output.suffix.lower() not in spec.extensions:
         raise OutputError(
             f"The {codec} codec needs an output ending in {' or '.join(spec.extensions)}, not {output.name!r}."
