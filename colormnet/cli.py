@@ -395,8 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_weights(args, cancel)
     except KeyboardInterrupt as exc:
         cancel.set()
-        how = "Stopped by SIGTERM" if isinstance(exc, interrupts.Terminated) else "Cancelled"
-        print(f"\n{how}: nothing was written under the output name.", file=sys.stderr)
+        print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
         return interrupts.exit_status(exc)
     except ColorMNetError as exc:
         print(f"colormnet: error: {exc}", file=sys.stderr)
@@ -414,8 +413,7 @@ def entry() -> None:
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         code = main()
     except KeyboardInterrupt as exc:  # during start-up (imports, parsing), before main() guards the work
-        how = "Stopped by SIGTERM" if isinstance(exc, interrupts.Terminated) else "Cancelled"
-        print(f"\n{how} while starting: nothing was written.", file=sys.stderr)
+        print(f"\n{interrupts.what_stopped(exc)} while starting: nothing was written.", file=sys.stderr)
         code = interrupts.exit_status(exc)
     sys.exit(code)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
-__all__ = ["Terminated", "exit_status", "install"]
+__all__ = ["Terminated", "exit_status", "install", "what_stopped"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -21,6 +21,11 @@ class Terminated(KeyboardInterrupt):
 def exit_status(exc: KeyboardInterrupt) -> int:
     """The shell's exit status for an interruption: 128 plus the signal number (130 for Ctrl+C, 143 for SIGTERM)."""
     return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+
+
+def what_stopped(exc: KeyboardInterrupt) -> str:
+    """The start of the one line that reports an interruption: "Cancelled" (Ctrl+C) or "Stopped by SIGTERM"."""
+    return "Stopped by SIGTERM" if isinstance(exc, Terminated) else "Cancelled"
 
 
 def _stop(signum: int, _frame: FrameType | None) -> None:
