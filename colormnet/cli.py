@@ -1,7 +1,9 @@
 """The ``colormnet`` command line: colorize, info and weights, over the same session API as the GUI.
 
 Every error a user can cause ends the program with one line on stderr and a non-zero exit code, never a traceback;
-outputs appear under their final name only when complete.
+outputs appear under their final name only when complete. Ctrl+C and SIGTERM at any moment, start-up included, end
+it with one line and exit status 130 or 143 (:mod:`colormnet.interrupts`); this module therefore imports only light
+modules at the top, the heavy ones (numpy, torch, PyAV) where they are used.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import signal
 import sys
@@ -17,14 +18,16 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import numpy as np
-
-from colormnet import __version__
+from colormnet import __version__, interrupts
 from colormnet.errors import ColorMNetError, ExemplarError, OutputError, UsageError, one_line, quote_path, shorten
+from colormnet.fileio import describe_os_error, owned_temp_file, quoted
 from colormnet.plan import TRANSITIONS
 from colormnet.progress import ProgressBar, format_duration
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger("colormnet")
 
@@ -92,43 +95,24 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_extract_frame(args: argparse.Namespace) -> int:
-    from PIL import Image
-
+    from colormnet.output_guard import refuse_inside, refuse_protected
     from colormnet.video import VideoReader
+    from colormnet.video.still import STILL_SUFFIXES, write_still
 
     output = Path(args.output)
-    if output.suffix.lower() not in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
+    if output.suffix.lower() not in STILL_SUFFIXES:
         raise OutputError(f"Give the still a .png, .tif or .jpg name, not {quote_path(output.name)}.")
+    refuse_protected([output], [Path(args.input)])
+    refuse_inside(output, Path(args.input))
     if output.exists() and not args.overwrite:
-        raise OutputError(
-            f"The output {quote_path(output)} already exists; choose another name or pass --overwrite."
-        )
+        raise OutputError(f"The output {quoted(output)} already exists; choose another name or pass --overwrite.")
     with VideoReader(args.input) as reader:
         n = reader.info.frame_count
         if not 0 <= args.frame < n:
             raise ExemplarError(f"Frame {args.frame} is out of range: the video has frames 0 to {n - 1}.")
         rgb = reader.read_upright(args.frame)  # the frame as a player shows it
-    if rgb.dtype != "uint8" and output.suffix.lower() in (".jpg", ".jpeg"):
-        rgb = (rgb >> 8).astype("uint8")
-    tmp = output.with_name(f".{output.name}.partial{output.suffix}")
-    try:
-        if rgb.dtype == "uint8":
-            Image.fromarray(rgb).save(tmp)
-        else:  # 16-bit: Pillow cannot write 16-bit RGB, PyAV's image encoders can
-            import av
-
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le")
-            with av.open(str(tmp), "w", format="image2") as container:
-                stream = container.add_stream("png" if output.suffix.lower() == ".png" else "tiff")
-                stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "rgb48be"
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-                for packet in stream.encode():
-                    container.mux(packet)
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
-    print(f"Wrote frame {args.frame} to {output}.", file=sys.stderr)
+    write_still(rgb, output)
+    print(f"Wrote frame {args.frame} to {quoted(output)}.", file=sys.stderr)
     return 0
 
 
@@ -218,7 +202,9 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
     exemplar_paths += [parse_exemplar_spec(s)[0] for s in args.extra_reference]
     shot_file = [Path(args.shots)] if args.shots not in ("auto", "off") else []
-    check_output_path(output, inputs=[source, *exemplar_paths, *shot_file], codec=codec, overwrite=args.overwrite)
+    weights = [Path(args.weights).expanduser()] if args.weights else []
+    check_output_path(output, inputs=[source, *exemplar_paths, *weights, *shot_file], codec=codec,
+                      overwrite=args.overwrite)
     exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
     if args.framing and args.engine != "deepexemplar":
         raise ExemplarError("--framing applies to the deepexemplar engine only.")
@@ -265,7 +251,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
                              frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
         with writer:
             ordered = in_frame_order(results, frames, index=lambda r: r.index, convert=convert,
-                                     workdir=output.parent if output.parent.exists() else None)
+                                     workdir=writer.work_folder)
             written = 0
             for _, rgb in ordered:
                 if cancel.is_set():
@@ -275,7 +261,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
             if cancel.is_set() or written != len(frames):
                 raise KeyboardInterrupt
         bar.close(total)
-    print(f"Wrote {output} ({len(frames)} frames, {codec}).", file=sys.stderr)
+    print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
     return 0
 
 
@@ -286,11 +272,16 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
     engine = args.engine or demo_engine(args.weights)
     print(f"Demo: {video.name} as a black-and-white film, frame 0's true colours pinned as a keyframe; "
           f"engine {engine}.", file=sys.stderr)
-    still = Path(args.output).with_name(f".{Path(args.output).stem}.demo-exemplar.png")
+    import numpy as np
     from PIL import Image
 
-    Image.fromarray((demo_exemplar(video).image * 255 + 0.5).astype(np.uint8)).save(still)
+    from colormnet.video import check_output_path
+
+    output = Path(args.output)
+    check_output_path(output, inputs=[video], codec=infer_codec(output), overwrite=args.overwrite)
+    still = owned_temp_file(Path(args.output).with_suffix(".png"))  # a new name: nothing of the user's is replaced
     try:
+        Image.fromarray((demo_exemplar(video).image * 255 + 0.5).astype(np.uint8)).save(still)
         argv = ["colorize", str(video), "-e", f"{still}@0:keyframe", "-o", args.output, "--engine", engine]
         argv += ["--weights", args.weights] if args.weights else []
         argv += ["--overwrite"] if args.overwrite else []
@@ -325,6 +316,11 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
         print(f"Saved the ColorMNet weights to {path}.", file=sys.stderr)
         return 0
     if args.weights_command == "init-random":
+        existing = [Path(args.path) / name for name in deepexemplar.WEIGHT_FILES] if deep else [Path(args.path)]
+        taken = next((path for path in existing if path.exists()), None)
+        if taken is not None and not args.overwrite:
+            raise OutputError(f"{quoted(taken)} already exists (perhaps real weights); choose another path or pass "
+                              "--overwrite.")
         save = deepexemplar.save_random_weights if deep else weights.save_random_weights
         path = save(args.path, seed=args.seed)
         print(f"Wrote RANDOM weights (seed {args.seed}) to {path}: for tests and demos, the colours are meaningless.",
@@ -447,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = wsub.add_parser("init-random", help="write randomly initialised weights (tests and demos)")
     r.add_argument("path", help="a file (colormnet) or a folder (deepexemplar)")
     r.add_argument("--seed", type=_whole_number(0), default=0)
+    r.add_argument("--overwrite", action="store_true", help="replace existing weights")
     w = wsub.add_parser("path", help="show where the weights are looked for")
     w.add_argument("--weights")
     for sp in (d, r, w):
@@ -455,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit code."""
+    """Runs the command line; returns the exit code (see :func:`entry` for interruptions during start-up)."""
     cancel = threading.Event()
     verbose = False
     try:
@@ -479,15 +476,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "colorize":
             return cmd_colorize(args, cancel)
         return cmd_weights(args, cancel)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         cancel.set()
-        print("\nCancelled: nothing was written under the output name.", file=sys.stderr)
-        return EXIT_CANCELLED
+        print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
+        return interrupts.exit_status(exc)
     except ColorMNetError as exc:
         return _fail(str(exc))
     except OSError as exc:  # e.g. disk full while writing: still one line
-        name = quote_path(exc.filename) if isinstance(exc.filename, str | bytes | os.PathLike) else ""
-        return _fail(f"{exc.strerror or exc}: {name}".rstrip(": "))
+        return _fail(describe_os_error(exc))
     except MemoryError:
         return _fail("Out of memory: close other programs, or lower --process-size or the exemplars' size.")
     except Exception as exc:  # a bug: one line that says so, the traceback under -v
@@ -504,9 +500,16 @@ def _fail(message: str) -> int:
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL) if hasattr(signal, "SIGPIPE") else None
-    sys.exit(main())
+    """Console-script entry point: Ctrl+C or SIGTERM from the first moment on ends with one line, 130 or 143."""
+    try:
+        interrupts.install()  # inside: a signal landing while it installs is handled below too
+        if hasattr(signal, "SIGPIPE"):
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        code = main()
+    except KeyboardInterrupt as exc:  # during start-up (imports, parsing), before main() guards the work
+        print(f"\n{interrupts.what_stopped(exc)} while starting: nothing was written.", file=sys.stderr)
+        code = interrupts.exit_status(exc)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

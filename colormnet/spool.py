@@ -1,7 +1,8 @@
 """Puts frames produced out of order (a backward segment comes out descending) back in frame order.
 
 Frames that arrive before their turn are kept on disk (``.npy`` in a temporary folder), never in memory, so a long
-backward segment costs disk space, not RAM; frames that arrive in turn pass straight through.
+backward segment costs disk space, not RAM; frames that arrive in turn pass straight through. A full disk is
+reported as such (:class:`~colormnet.errors.OutputError` naming the folder), and the spill folder is always removed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from colormnet.fileio import owned_prefix, remove_stale
+from colormnet.errors import OutputError
+from colormnet.fileio import describe_write_error, is_disk_full, owned_prefix, remove_stale
 
 T = TypeVar("T")
 
@@ -48,7 +50,7 @@ def in_frame_order(
         for item in results:
             frame = index(item)
             if frame != next_frame:
-                np.save(spill / f"{frame}.npy", convert(item), allow_pickle=False)
+                _spill(spill / f"{frame}.npy", convert(item))
                 stored.add(frame)
                 continue
             yield frame, convert(item)
@@ -62,3 +64,15 @@ def in_frame_order(
                 next_frame = next(pending, None)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _spill(path: Path, array: np.ndarray) -> None:
+    """Saves one frame to the spill folder; a full disk becomes an :class:`OutputError` that names the folder."""
+    try:
+        np.save(path, array, allow_pickle=False)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        folder = path.parent.parent
+        raise OutputError(f"Putting frames in order failed: {describe_write_error(exc, folder)}. Nothing was written "
+                          "under the output name.") from exc

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colormnet.errors import OutputError
+from colormnet.output_guard import refuse_protected
+from colormnet.video.frame_folder import numbered_frames, refuse_unusual_frames
 
 
 @dataclass(frozen=True)
@@ -118,21 +120,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _contains(folder: Path, path: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except OSError:
-        return False
-
-
 def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overwrite: bool) -> None:
     """Checks that ``output`` can receive an export in ``codec`` without harming anything.
 
     Args:
         output: The file (movie codecs) or folder (image-sequence codecs) to write.
-        inputs: Every file or folder the export reads; none may be written or replaced.
+        inputs: Every file or folder the export reads (input, exemplars, references, weights); none may be written,
+            replaced or deleted. An image sequence goes into a folder that may hold them, as long as none of them is
+            one of the numbered frames the export replaces.
         codec: A key of :data:`CODECS`.
-        overwrite: Whether an existing output may be replaced. An empty folder counts as free for image sequences.
+        overwrite: Whether an existing output may be replaced. An empty folder counts as free for image sequences;
+            in a folder with other files, only the numbered frames of the codec's format are replaced.
 
     Raises:
         OutputError: With one sentence naming the problem.
@@ -143,11 +141,12 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
         source = Path(source)
         if _same_file(output, source):
             raise OutputError(f"The output {output} is the input {source}; choose another output name.")
-        if spec.is_image_sequence and _contains(output, source):
-            raise OutputError(f"The output folder {output} contains the input {source}; choose another folder.")
     if spec.is_image_sequence:
         if output.suffix.lower() in _MOVIE_EXTENSIONS or (output.exists() and not output.is_dir()):
             raise OutputError(f"The {codec} codec writes numbered images into a folder, so {output} must be a folder.")
+        if output.is_dir():
+            refuse_unusual_frames(output, spec.image_suffix)
+            refuse_protected(numbered_frames(output, spec.image_suffix), inputs, instead="folder")
     elif output.suffix.lower() not in spec.extensions:
         raise OutputError(
             f"The {codec} codec needs an output ending in {' or '.join(spec.extensions)}, not {output.name!r}."

@@ -2,7 +2,10 @@
 
 Everything is written under a temporary name next to the output (``.name.partial-XXXX.mp4``, or a
 ``.name.partial-XXXX`` folder for image sequences), synced to disk and then renamed into place, so a cancelled or
-failed export never leaves a half-written file under the output name.
+failed export never leaves a half-written file under the output name. An image sequence into a folder that already
+exists is staged inside it and replaces only the numbered frames (:mod:`colormnet.video.frame_folder`). Before
+anything is written, the expected size is compared with the free space
+(:func:`~colormnet.output_guard.check_free_space`).
 
 YUV codecs get RGB converted with the BT.709 matrix in limited range, and the stream is tagged BT.709 (matrix,
 primaries, transfer, range) so players decode it the same way. 4:2:0 and 4:2:2 need even sizes; for an odd width
@@ -16,7 +19,6 @@ lossless quarter turn).
 
 from __future__ import annotations
 
-import errno
 import itertools
 import logging
 import os
@@ -34,9 +36,11 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 
 from colormnet.errors import OutputError
-from colormnet.fileio import fsync_path, owned_prefix, remove_stale
+from colormnet.fileio import clear_leftovers, describe_write_error, fsync_path, owned_prefix, quoted, remove_stale
+from colormnet.output_guard import check_free_space
 from colormnet.video.audio import AudioPassthrough
 from colormnet.video.codecs import CodecSpec, check_output_path, codec_spec, is_empty_folder
+from colormnet.video.frame_folder import make_staging, merge_frames
 from colormnet.video.orientation import display_size, to_display
 from colormnet.video.pixels import rgb16_to_yuv_frame, rgb_to_frame, to_uint16
 from colormnet.video.reader import VideoReader
@@ -57,20 +61,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _failure(exc: BaseException) -> str:
-    """What went wrong while writing, in words a user can act on."""
-    code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return "the disk is full; free some space or choose another drive"
-    if code == errno.EFBIG:
-        return "the file grew past the largest size this drive allows; choose another drive or codec"
-    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "the destination is no longer writable; check the drive and its permissions"
-    if code == errno.EIO:
-        return "the drive reported an input/output error; check the drive"
-    return str(exc)
 
 
 def _check_encoder(spec: CodecSpec) -> None:
@@ -134,6 +124,7 @@ class VideoWriter:
                           overwrite=overwrite)
         _check_encoder(self.spec)
         self.overwrite = overwrite
+        self._folder = self.path if self.spec.is_image_sequence and self.path.is_dir() else self.path.absolute().parent
         self._count = 0
         self._closed = False
         self._reformatter = VideoReformatter()
@@ -143,6 +134,8 @@ class VideoWriter:
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioPassthrough | None = None
         self._plan_timing(source, frame_indices, fps)
+        if self._indices is not None:
+            check_free_space(self._folder, self.spec.name, width=width, height=height, frames=len(self._indices))
         self._temp = self._make_temp()
         self._finalizer = weakref.finalize(self, _remove, self._temp)
         try:
@@ -150,7 +143,7 @@ class VideoWriter:
                 self._open_container(source if audio else None)
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self.abort()
-            raise OutputError(f"Cannot start writing {self.path.name} ({exc}).") from exc
+            raise OutputError(f"Cannot start writing {quoted(self.path)} ({exc}).") from exc
 
     # ------------------------------------------------------------------------------------------------- setup
     def _plan_timing(self, source: VideoReader | None, frame_indices: Sequence[int] | None,
@@ -177,9 +170,15 @@ class VideoWriter:
     def _make_temp(self) -> Path:
         parent = self.path.absolute().parent
         prefix = f".{self.path.name}.partial-"
-        remove_stale(parent, prefix)
-        prefix = owned_prefix(prefix)
+        for folder in {parent, self._folder}:  # what this host's dead runs left, whatever output they were for
+            clear_leftovers(folder)
         try:
+            if self._folder == self.path:  # an existing folder: staged inside it, on the same drive
+                folder = make_staging(self._folder)
+                folder.chmod(0o777 & ~_umask())
+                return folder
+            remove_stale(parent, prefix)  # also the names of earlier versions, without a host tag
+            prefix = owned_prefix(prefix)
             if self.spec.is_image_sequence:
                 folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
                 folder.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the output is an ordinary folder
@@ -189,7 +188,8 @@ class VideoWriter:
             os.close(descriptor)
             return Path(name)
         except OSError as exc:
-            raise OutputError(f"Cannot create a file in {parent} ({exc.strerror or exc}); check the folder.") from exc
+            reason = describe_write_error(exc, self._folder)
+            raise OutputError(f"Cannot create a file in {quoted(self._folder)} ({reason}); check the folder.") from exc
 
     def _pix_fmt(self) -> tuple[str, dict[str, str]]:
         spec = self.spec
@@ -273,7 +273,7 @@ class VideoWriter:
             OutputError: Writing failed (disk full, encoder error).
         """
         if self._closed:
-            raise OutputError(f"The export to {self.path.name} is already finished or cancelled.")
+            raise OutputError(f"The export to {quoted(self.path)} is already finished or cancelled.")
         if rgb.shape != (self.height, self.width, 3):
             raise ValueError(f"Expected a {self.height}x{self.width}x3 RGB frame, got shape {rgb.shape}.")
         limit = len(self._indices) if self._indices is not None else None
@@ -285,9 +285,11 @@ class VideoWriter:
             else:
                 self._write_frame(to_uint16(rgb) if self.spec.bit_depth == 16 else rgb)
         except (av.error.FFmpegError, OSError) as exc:
+            self.abort()
+            reason = describe_write_error(exc, self._folder)
             raise OutputError(
-                f"Writing frame {self._count} to {self.path.name} failed: {_failure(exc)}. "
-                "Nothing was written under that name."
+                f"Writing frame {self._count} to {quoted(self.path)} failed: {reason}. Nothing was written under that "
+                "name."
             ) from exc
         self._count += 1
 
@@ -322,6 +324,11 @@ class VideoWriter:
 
     # ------------------------------------------------------------------------------------------- finishing
     @property
+    def work_folder(self) -> Path:
+        """The folder that receives the work in progress: the existing output folder, else the output's parent."""
+        return self._folder
+
+    @property
     def frames_written(self) -> int:
         """How many frames :meth:`write` has taken so far."""
         return self._count
@@ -336,7 +343,7 @@ class VideoWriter:
             return
         if self._count == 0:
             self.abort()
-            raise OutputError(f"No frame was written, so {self.path.name} was not created.")
+            raise OutputError(f"No frame was written, so {quoted(self.path)} was not created.")
         try:
             if self._container is not None:
                 self._container.mux(self._stream.encode(None))
@@ -353,7 +360,8 @@ class VideoWriter:
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
             raise OutputError(
-                f"Finishing {self.path.name} failed: {_failure(exc)}. Nothing was written under that name."
+                f"Finishing {quoted(self.path)} failed: {describe_write_error(exc, self._folder)}. "
+                "Nothing was written under that name."
             ) from exc
         self._closed = True
         self._finalizer.detach()
@@ -361,18 +369,15 @@ class VideoWriter:
 
     def _move_into_place(self) -> None:
         target = self.path
-        if target.exists() and not self.overwrite and not is_empty_folder(target):
-            raise OutputError(f"The output {target} appeared during the export, which was discarded; export again.")
+        if self._folder == target:
+            merge_frames(self._temp, target, self.spec.image_suffix, self._count)
+            return
+        if target.exists() and (not self.overwrite or target.is_dir()) and not is_empty_folder(target):
+            raise OutputError(f"The output {quoted(target)} appeared during the export, which was discarded; "
+                              "export again.")
         if is_empty_folder(target):
             target.rmdir()
-        elif target.is_dir() and not target.is_symlink():
-            # A folder cannot be replaced in one step: move the old one aside, put the new one in, then delete.
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-", dir=target.absolute().parent))
-            os.replace(target, old / target.name)
-            os.replace(self._temp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self._temp, target)
+        os.replace(self._temp, target)
         fsync_path(target.absolute().parent)
 
     def abort(self) -> None:

@@ -1,0 +1,42 @@
+"""Ctrl+C and SIGTERM end the command line the same way: clean up, one line, exit 130 or 143.
+
+SIGTERM is what ``timeout``, systemd and job schedulers send. :func:`install` makes it raise :class:`Terminated`, a
+:class:`KeyboardInterrupt`, so every ``finally`` and ``except KeyboardInterrupt`` that cleans up after Ctrl+C
+(temporary outputs, the spool) runs for it too. After the first signal, further ones are ignored so that the clean-up
+itself is not cut short. This module imports nothing heavy: it is set up before anything else.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+__all__ = ["Terminated", "exit_status", "install", "what_stopped"]
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop with SIGTERM."""
+
+
+def exit_status(exc: KeyboardInterrupt) -> int:
+    """The shell's exit status for an interruption: 128 plus the signal number (130 for Ctrl+C, 143 for SIGTERM)."""
+    return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+
+
+def what_stopped(exc: KeyboardInterrupt) -> str:
+    """The start of the one line that reports an interruption: "Cancelled" (Ctrl+C) or "Stopped by SIGTERM"."""
+    return "Stopped by SIGTERM" if isinstance(exc, Terminated) else "Cancelled"
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if signum == signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Makes SIGINT raise :class:`KeyboardInterrupt` and SIGTERM :class:`Terminated` (main thread only)."""
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)

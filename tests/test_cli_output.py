@@ -1,0 +1,204 @@
+"""The command line's output path: existing folders keep their files, sources are never written, Ctrl+C and SIGTERM
+at any moment end with one line (130, 143) and leave nothing behind."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colormnet.cli import main
+from colormnet.fileio import host_tag
+from colormnet.video import VideoReader
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and process groups are POSIX")
+
+
+@pytest.fixture(scope="module")
+def last_frame(realshort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Frame 35 of the clip in colour: pinned at the end, every other frame is colorized backward (and spooled)."""
+    path = tmp_path_factory.mktemp("exemplar") / "frame35.png"
+    with VideoReader(realshort) as reader:
+        Image.fromarray(reader.read(35)).save(path)
+    return path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def _colorize(realshort: Path, exemplar: Path, output: object, *extra: object) -> list[object]:
+    return ["colorize", realshort, "-e", f"{exemplar}@35", "-o", output, "--engine", "propagate", *extra]
+
+
+def test_png_overwrite_keeps_the_folders_other_files_and_the_weights(
+    capsys, realshort: Path, last_frame: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "Desktop"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("do not lose")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "00000.png").write_bytes(b"a scan")
+    weights = folder / "colormnet.pth"
+    weights.write_bytes(b"checkpoint")
+    for i in range(40):  # an earlier, longer export
+        (folder / f"{i:05d}.png").write_bytes(b"old frame")
+
+    code, err = _run(capsys, *_colorize(realshort, last_frame, folder, "--frames", "33:36", "--overwrite",
+                                        "--weights", weights))
+
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == ["00000.png", "00001.png", "00002.png", "colormnet.pth",
+                                                        "notes.txt", "sub"]
+    assert weights.read_bytes() == b"checkpoint" and (folder / "notes.txt").read_text() == "do not lose"
+    assert (folder / "sub" / "00000.png").read_bytes() == b"a scan"
+    assert np.asarray(Image.open(folder / "00002.png")).shape == (240, 320, 3)
+
+    exemplar_in_folder = folder / "00001.png"  # an exemplar where a frame would go: refused, untouched
+    before = exemplar_in_folder.read_bytes()
+    code, err = _run(capsys, "colorize", realshort, "-e", f"{exemplar_in_folder}@0", "-o", folder, "--engine",
+                     "propagate", "--codec", "png", "--overwrite")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "never writes" in err, err
+    assert exemplar_in_folder.read_bytes() == before
+
+
+def test_the_current_folder_as_output(
+    capsys, realshort: Path, last_frame: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "work"
+    here.mkdir()
+    (here / "notes.txt").write_text("keep")
+    monkeypatch.chdir(here)
+    code, err = _run(capsys, *_colorize(realshort, last_frame, ".", "--frames", "34:36", "--codec", "png",
+                                        "--overwrite"))
+    assert code == 0, err
+    assert "Wrote '.' (2 frames, png)." in err
+    assert sorted(p.name for p in here.iterdir()) == ["00000.png", "00001.png", "notes.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["work"]  # nothing beside it
+
+
+def test_extract_frame_never_writes_into_the_source_sequence(capsys, tmp_path: Path) -> None:
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(seq / f"f{i:04d}.png")
+    before = {p.name: p.read_bytes() for p in seq.iterdir()}
+    for target in (seq / "f0000.png", seq / "new.png", seq / ".." / "seq" / "f0001.png"):
+        code, err = _run(capsys, "extract-frame", seq, "2", "-o", target, "--overwrite")
+        assert code == 1 and len(err.strip().splitlines()) == 1, err
+        assert "source sequence" in err or "never writes" in err, err
+    assert {p.name: p.read_bytes() for p in seq.iterdir()} == before
+    code, err = _run(capsys, "extract-frame", seq, "2", "-o", tmp_path / "still.png")
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seq", "still.png"]
+
+
+def test_a_full_disk_while_saving_a_still_is_one_line_and_leaves_nothing(
+    capsys, realshort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    still = tmp_path / "still.png"
+    still.write_bytes(b"an earlier still")
+
+    def disk_full(self: Image.Image, fp: object, *_args: object, **_kwargs: object) -> None:
+        Path(str(fp)).write_bytes(b"half an ima")
+        raise OSError(errno.ENOSPC, "No space left on device", str(fp))
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    code, err = _run(capsys, "extract-frame", realshort, "3", "-o", still, "--overwrite")
+    assert code == 1, err
+    assert err.strip() == f"colormnet: error: the disk holding {str(tmp_path)!r} is full; free some space there or " \
+                          "choose another drive", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.png"]
+    assert still.read_bytes() == b"an earlier still"
+
+
+def test_weights_init_random_never_replaces_existing_weights(capsys, tmp_path: Path) -> None:
+    weights = tmp_path / "colormnet.pth"
+    weights.write_bytes(b"the official weights")
+    code, err = _run(capsys, "weights", "init-random", weights)
+    assert code == 1 and "already exists" in err and "--overwrite" in err, err
+    assert weights.read_bytes() == b"the official weights"
+    (tmp_path / "deep").mkdir()
+    from colormnet.deepexemplar import WEIGHT_FILES
+
+    (tmp_path / "deep" / WEIGHT_FILES[0]).write_bytes(b"downloaded")
+    code, err = _run(capsys, "weights", "init-random", tmp_path / "deep", "--engine", "deepexemplar")
+    assert code == 1 and "already exists" in err, err
+
+
+# -- signals, in a real child process ------------------------------------------------------------------------------
+
+# The child runs the real command line; it says when the module is loaded (torch and the rest are not yet), and the
+# hook only slows the spool down (every frame but the last is spooled here) so the test can stop it mid-run.
+CHILD = (
+    "import sys, time, colormnet.cli as cli, colormnet.spool as spool\n"
+    "spill = spool._spill\n"
+    "def slow(path, array):\n"
+    "    spill(path, array)\n"
+    "    time.sleep(0.3)\n"
+    "spool._spill = slow\n"
+    "print('ready', file=sys.stderr, flush=True)\n"
+    "cli.entry()\n"
+)
+
+
+def _spawn(code: str, args: list[object], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *(str(a) for a in args)], cwd=cwd, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"},
+        # as from a terminal: a test run started in the background inherits an ignored SIGINT otherwise
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def test_sigterm_mid_export_cleans_up_and_exits_143(realshort: Path, last_frame: Path, tmp_path: Path) -> None:
+    output = tmp_path / "reel.mp4"
+    output.write_bytes(b"an earlier export")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = tmp_path / f".take1.mp4.partial-{int(dead.stdout)}@{host_tag()}-x1y2.mp4"
+    leftover.write_bytes(b"what a killed run left")
+    process = _spawn(CHILD, _colorize(realshort, last_frame, output, "--overwrite"), tmp_path)
+
+    deadline = time.monotonic() + 300
+    while not any(tmp_path.glob(".colormnet-spool-*/*.npy")):  # frames are being spooled: mid-run
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the export never reached the spool"
+        time.sleep(0.02)
+    assert not leftover.exists()  # cleared at start: its process is dead and it was made on this host
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+
+    assert process.returncode == 143, err
+    assert "Traceback" not in err and "Stopped by SIGTERM: nothing was written" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reel.mp4"]
+    assert output.read_bytes() == b"an earlier export"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 1.0])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interruption_during_start_up_is_one_line(
+    realshort: Path, last_frame: Path, tmp_path: Path, delay: float, signum: int
+) -> None:
+    process = _spawn(CHILD, _colorize(realshort, last_frame, tmp_path / "out.mp4"), tmp_path)
+    assert process.stderr is not None
+    assert process.stderr.readline() == "ready\n"
+    time.sleep(delay)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+
+    if delay == 0 and process.returncode == -signum and not err:
+        return  # the signal came before entry() could take it over: ended by the default action, silently
+    assert process.returncode == 128 + signum, err
+    assert "Traceback" not in err, err
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip() and "colorizing" not in line]
+    assert len(lines) == 1 and ("Cancelled" in lines[0] or "Stopped by SIGTERM" in lines[0]), err
+    assert list(tmp_path.iterdir()) == []
