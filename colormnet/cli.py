@@ -159,6 +159,10 @@ def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
 
 
 def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
+    if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
+        from colormnet.cluster.cli import colorize_chunked
+
+        return colorize_chunked(args, cancel)
     from colormnet.config import InferenceConfig
     from colormnet.exemplar import parse_exemplar_spec
     from colormnet.session import FrameResult, Session, SessionConfig
@@ -332,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=30, help=argparse.SUPPRESS)
     p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    from colormnet.cluster.cli import add_arguments as add_cluster_arguments
+
+    add_cluster_arguments(p)
 
     p = sub.add_parser("info", parents=[common], help="describe a video or image sequence")
     p.add_argument("input")
