@@ -78,6 +78,7 @@ class RunStatus:
         running: units being rendered now; retried: attempts beyond the first.
         fps: frames processed per second; eta: seconds left (None before the first frame).
         stage: ``rendering`` or ``assembling``.
+        pids: process id of the worker rendering each running unit (on its own node).
     """
 
     done: int = 0
@@ -89,6 +90,7 @@ class RunStatus:
     fps: float = 0.0
     eta: float | None = None
     stage: str = "rendering"
+    pids: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -208,8 +210,9 @@ def _render(run: ChunkedRun, job: JobSpec, todo: Sequence[Unit], folder: Path, m
 
     def on_progress(state: Progress) -> None:
         in_flight = {index: entry["done"] for index, entry in state.units.items()}
-        running = sum(1 for index in state.units if index not in state.finished)
-        tracker.update(in_flight, state.finished, running, state.retried)
+        running = {index: entry["pid"] for index, entry in state.units.items() if index not in state.finished}
+        tracker.status.pids = running
+        tracker.update(in_flight, state.finished, len(running), state.retried)
 
     try:
         run_on_ray(job, run.exemplars, todo, folder, workers=run.workers, weights=weights, on_chunk=on_chunk,
