@@ -159,10 +159,6 @@ def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
 
 
 def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
-    if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
-        from colormnet.cluster.cli import colorize_chunked
-
-        return colorize_chunked(args, cancel)
     from colormnet.config import InferenceConfig
     from colormnet.exemplar import parse_exemplar_spec
     from colormnet.session import FrameResult, Session, SessionConfig
@@ -186,6 +182,10 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         process_size=args.process_size,
         inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
     )
+    if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
+        from colormnet.cluster.cli import colorize_chunked
+
+        return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec)
     with Session(source, weights=args.weights, config=config) as session:
         session.set_exemplars(exemplars)
         info = session.video_info

@@ -130,7 +130,7 @@ def test_tampered_chunk_is_rendered_again(stills: dict[str, Path], baseline: Pat
     run, folder = _interrupted_run(stills, tmp_path)
     records = Manifest(folder).records
     assert len(records) == 1
-    (name, record), = records.items()
+    (name,) = records
     if tamper == "chunk":
         data = bytearray((folder / name).read_bytes())
         data[len(data) // 2] ^= 0xFF
@@ -147,7 +147,16 @@ def test_tampered_chunk_is_rendered_again(stills: dict[str, Path], baseline: Pat
 
 def test_local_chunked_run_resumes_from_its_chunks(stills: dict[str, Path], baseline: Path, tmp_path: Path) -> None:
     run, folder = _interrupted_run(stills, tmp_path)
-    summary = run_chunked(run)
+    (chunk,) = Manifest(folder).records
+    before = (folder / chunk).stat()
+    seen: list[tuple[int, int]] = []
+
+    def progress(status: RunStatus) -> None:  # the reused chunk is still the same file while the others render
+        after = (folder / chunk).stat()
+        seen.append((after.st_ino, after.st_mtime_ns))
+
+    summary = run_chunked(run, progress=progress)
+    assert seen and set(seen) == {(before.st_ino, before.st_mtime_ns)}
     assert summary.reused == [0] and summary.rendered == [1, 2]
     _same_images(baseline, run.output)
 

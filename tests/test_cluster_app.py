@@ -1,4 +1,4 @@
-"""The export dialog's "Render on cluster…": a local Ray instance renders the export, same frames, same atomic output."""
+"""The export dialog's "Render on cluster…": a local Ray instance renders the export, same frames and output."""
 
 from __future__ import annotations
 

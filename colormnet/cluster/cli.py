@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from colormnet.progress import ProgressBar
+
+if TYPE_CHECKING:
+    from colormnet.session import Exemplar, SessionConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,53 +28,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "the same command resumes a killed run from its finished chunks")
 
 
-def colorize_chunked(args: argparse.Namespace, cancel: threading.Event) -> int:
-    """Runs ``colormnet colorize`` chunk by chunk (``--cluster`` or ``--work-dir`` given)."""
-    from colormnet.cli import _load_exemplars, infer_codec, parse_frame_range, split_kind
+def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemplars: Sequence[Exemplar],
+                     config: SessionConfig, codec: str) -> int:
+    """Runs ``colormnet colorize`` chunk by chunk (``--cluster`` or ``--work-dir`` given).
+
+    ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run.
+    """
+    from colormnet.cli import parse_frame_range
     from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
-    from colormnet.config import InferenceConfig
     from colormnet.errors import ExemplarError
-    from colormnet.exemplar import parse_exemplar_spec
-    from colormnet.session import SessionConfig
-    from colormnet.video import check_output_path, probe
+    from colormnet.video import probe
 
     if args.workers is not None and args.workers < 1:
         raise ExemplarError("--workers must be at least 1.")
     if args.workers is not None and not args.cluster:
         raise ExemplarError("--workers applies to --cluster runs only.")
     source, output = Path(args.input), Path(args.output)
-    codec = args.codec or infer_codec(output)
-    inputs = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
-    inputs += [parse_exemplar_spec(s)[0] for s in args.extra_reference]
-    check_output_path(output, inputs=[source, *inputs], codec=codec, overwrite=args.overwrite)
-    exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
-    if args.framing and args.engine != "deepexemplar":
-        raise ExemplarError("--framing applies to the deepexemplar engine only.")
-    config = SessionConfig(
-        engine=args.engine, engine_options=(("framing", args.framing),) if args.framing else (), device=args.device,
-        precision=args.precision, process_size=args.process_size,
-        inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
-    )
-    frames = parse_frame_range(args.frames, probe(source).frame_count) if args.frames else None
+    frame_count = probe(source).frame_count
+    frames = parse_frame_range(args.frames, frame_count) if args.frames else range(frame_count)
     run = ChunkedRun(video=source, output=output, codec=codec, exemplars=exemplars, config=config,
                      weights=args.weights, frames=frames, audio=not args.no_audio, overwrite=args.overwrite,
                      work_dir=Path(args.work_dir) if args.work_dir else None, cluster=args.cluster,
                      workers=args.workers)
     bar = ProgressBar(None, "colorizing", stream=sys.stderr)
 
-    def progress(status: RunStatus) -> None:  # noqa: F821 (imported above, inside the function)
+    def progress(status: RunStatus) -> None:
         bar.total = status.total or None
         bar.label = (f"colorizing [units {status.units_done}/{status.units_total}, {status.running} running, "
                      f"{status.retried} retried]" if args.cluster else
                      f"colorizing [units {status.units_done}/{status.units_total}]")
         if status.stage == "assembling":
             bar.close(status.done)
-            print(f"Assembling {len(frames) if frames else 'all'} frames into {output}…", file=sys.stderr)
+            print(f"Assembling {len(frames)} frames into {output}…", file=sys.stderr)
         else:
             bar.update(status.done)
 
     summary = run_chunked(run, cancel=cancel, progress=progress, notice=lambda text: print(text, file=sys.stderr))
-    count = sum(1 for _ in (frames or range(probe(source).frame_count)))
-    print(f"Wrote {output} ({count} frames, {codec}; {len(summary.rendered)} chunk(s) rendered, "
+    print(f"Wrote {output} ({len(frames)} frames, {codec}; {len(summary.rendered)} chunk(s) rendered, "
           f"{len(summary.reused)} reused).", file=sys.stderr)
     return 0
