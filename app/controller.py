@@ -21,13 +21,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.engine_settings import CHECKPOINT_ENGINE, ENGINES, FALLBACK_ENGINE, FALLBACK_NOTICE, EngineSettings
-from app.frame_cache import FrameCache
+from app.frame_cache import FrameCache, remove_cache_folder
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
 from app.jobs import ExemplarSpec, OpenRequest, RunRequest, SegmentInfo
 from app.paths import AppPaths
 from app.progress import RunMeter
-from app.project import Project
+from app.project import Project, ProjectError
 from app.project_edits import PendingEdit, ProjectEdits
+from app.project_file import outside_notice, quoted
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings
@@ -199,7 +200,8 @@ class Controller(QObject, ProjectEdits, RunControl):
             return
         if project.files_dir.resolve().is_relative_to(self.paths.scratch.resolve()):
             shutil.rmtree(project.files_dir, ignore_errors=True)
-        shutil.rmtree(self.paths.cache / project.project_id, ignore_errors=True)
+        with contextlib.suppress(ValueError):  # an id that is not a plain folder name has no cache to delete
+            remove_cache_folder(self.paths.cache, project.project_id)
 
     # -- opening -----------------------------------------------------------------------------------------------
 
@@ -230,15 +232,20 @@ class Controller(QObject, ProjectEdits, RunControl):
         True means its video is being opened: as with :meth:`open_video`, the project replaces the current one only
         once its video has opened, and a video that cannot be opened leaves the current project as it was.
         """
-        from app.project import ProjectError
-
         try:
             project = Project.load(path)
         except ProjectError as exc:
             self.sig_error.emit(str(exc))
             return False
+        except Exception as exc:  # a bug must reach the user as one message, and the open project stays
+            logger.exception("opening the project %s failed", path)
+            self.sig_error.emit(
+                f"The project file {quoted(Path(path).name)} cannot be opened ({exc!r:.120}); see the log file."
+            )
+            return False
         if project.video is None or not project.video.exists():
-            self.sig_error.emit(f"The project's video {project.video} is missing; move it back or open the video.")
+            video = quoted(project.video)
+            self.sig_error.emit(f"The project's video {video} is missing; move it back or open the video.")
             return False
         self._request_open(project, source=Path(path))
         return True
@@ -259,7 +266,7 @@ class Controller(QObject, ProjectEdits, RunControl):
             project: The project to adopt (one without a video is adopted at once).
             source: What the user opened (video, folder or project file), announced for Recent files on success.
         """
-        cache = FrameCache(self.paths.cache / project.project_id, limit_bytes=self.settings.cache_limit_bytes)
+        cache = FrameCache(self.paths.cache, project.project_id, limit_bytes=self.settings.cache_limit_bytes)
         if project.video is None:
             self._sig_loader_close.emit()
             self._adopt_project(project, cache)
@@ -296,6 +303,9 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.sig_current_frame_changed.emit(self.current_frame)
         if pending.source is not None:
             self.sig_file_opened.emit(pending.source)
+        if self.project.left_out:  # told once, now that the project is open
+            self.sig_error.emit(outside_notice(self.project.left_out))
+            self.project.left_out = []
         self._request_frame()
         self._open_session()
 

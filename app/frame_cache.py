@@ -8,15 +8,19 @@ source's bit depth, the total size is bounded and the least recently used frames
 The cache is shared by the GUI thread (lookups), the frame loader (reads) and the session worker (writes); every
 method is thread-safe. What earlier runs left on disk is indexed on first use; the session worker calls
 :meth:`FrameCache.scan` when it opens a session, so a large cache is never indexed on the GUI thread.
+
+The cache deletes files (eviction, clean-up of interrupted writes), so it keeps to its own folder whatever it is
+given: the folder is a plain name directly inside the app's cache folder (symlinks resolved), and only files named as
+the cache names them, in sub-folders that are not symlinks, are indexed, evicted or deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
-import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -25,12 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
+from app.paths import child_folder
 from app.png_codec import decode_png, encode_png
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_BYTES = 4 * 1024**3
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FRAME_FILE = re.compile(r"^[0-9]{7,}\.png$")  # what _path names
+_TEMP_FILE = re.compile(r"^[0-9]{7,}\.tmp[0-9]+$")  # what put writes before renaming it
 
 
 def _folder_name(key: str) -> str:
@@ -42,12 +49,17 @@ class FrameCache:
     """A size-bounded on-disk store of colorized frames.
 
     Args:
-        root: Folder holding one sub-folder per segment key (created when missing).
+        parent: The app's cache folder.
+        name: The cache's own folder inside ``parent`` (a project id), holding one sub-folder per segment key
+            (created when missing).
         limit_bytes: Size above which the least recently used frames are deleted.
+
+    Raises:
+        OutsideFolderError: ``name`` is not a plain folder name or leads outside ``parent``.
     """
 
-    def __init__(self, root: str | Path, *, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
-        self._root = Path(root)
+    def __init__(self, parent: str | Path, name: str, *, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
+        self._root = child_folder(Path(parent), name)
         self._limit = int(limit_bytes)
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, int], int] = OrderedDict()  # (folder, index) -> bytes, LRU first
@@ -119,6 +131,9 @@ class FrameCache:
         folder = _folder_name(key)
         path = self._path(folder, index)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.is_symlink():  # never write through a link put in place of a key's folder
+            logger.warning("not caching frame %d: %s is a symlink", index, path.parent)
+            return
         data = encode_png(rgb)
         tmp = path.with_suffix(f".tmp{threading.get_ident()}")
         tmp.write_bytes(data)
@@ -138,7 +153,7 @@ class FrameCache:
             indices = self._by_folder.pop(folder, set())
             for index in indices:
                 self._total -= self._entries.pop((folder, index), 0)
-        shutil.rmtree(self._root / folder, ignore_errors=True)
+        _remove_frames(self._root / folder)
 
     def clear(self) -> None:
         """Delete every cached frame."""
@@ -148,7 +163,7 @@ class FrameCache:
             self._by_folder.clear()
             self._total = 0
         for folder in folders:
-            shutil.rmtree(self._root / folder, ignore_errors=True)
+            _remove_frames(self._root / folder)
 
     def _path(self, folder: str, index: int) -> Path:
         return self._root / folder / f"{index:07d}.png"
@@ -173,12 +188,14 @@ class FrameCache:
             return
         found: list[tuple[float, str, int, int]] = []
         for sub in self._root.iterdir():
-            if not sub.is_dir():
-                continue
+            if sub.is_symlink() or not sub.is_dir() or not _SAFE_KEY.match(sub.name):
+                continue  # not a folder the cache made: leave it alone
             for file in sub.iterdir():
-                if file.suffix != ".png" or not file.stem.isdigit():
-                    if ".tmp" in file.suffix:
-                        file.unlink(missing_ok=True)  # left by a crash mid-write
+                if file.is_symlink() or not file.is_file():
+                    continue
+                if _TEMP_FILE.match(file.name):
+                    file.unlink(missing_ok=True)  # left by a crash mid-write
+                if not _FRAME_FILE.match(file.name):
                     continue
                 stat = file.stat()
                 found.append((stat.st_mtime, sub.name, int(file.stem), stat.st_size))
@@ -212,4 +229,42 @@ class FrameCache:
     @staticmethod
     def _unlink(paths: list[Path]) -> None:
         for path in paths:
+            if path.parent.is_symlink():  # a link put in place of a key's folder: what it points to is not ours
+                logger.warning("not deleting %s: its folder is a symlink", path)
+                continue
             path.unlink(missing_ok=True)
+
+
+def remove_cache_folder(parent: Path, name: str) -> None:
+    """Delete the cached frames in the folder ``name`` of the app's cache folder ``parent`` (a project's cache).
+
+    Only what the cache writes goes (see :func:`_remove_frames`); the folders go when that leaves them empty.
+
+    Raises:
+        OutsideFolderError: ``name`` is not a plain folder name or leads outside ``parent``.
+    """
+    root = child_folder(parent, name)
+    if not root.is_dir():
+        return
+    for sub in root.iterdir():
+        if _SAFE_KEY.match(sub.name):
+            _remove_frames(sub)
+    with contextlib.suppress(OSError):
+        root.rmdir()
+
+
+def _remove_frames(folder: Path) -> None:
+    """Delete the frame and temporary files in the key folder ``folder``, then the folder if that empties it.
+
+    A symlink in place of the folder is not followed: only the link goes.
+    """
+    if folder.is_symlink():
+        folder.unlink(missing_ok=True)
+        return
+    if not folder.is_dir():
+        return
+    for file in folder.iterdir():
+        if _FRAME_FILE.match(file.name) or _TEMP_FILE.match(file.name):
+            file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty

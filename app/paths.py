@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ import platformdirs
 logger = logging.getLogger(__name__)
 
 APP_NAME = "colormnet-studio"
+
+
+class OutsideFolderError(ValueError):
+    """A path that must lie inside one of the app's folders would lie elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,27 @@ class AppPaths:
         )
 
 
+def child_folder(parent: Path, name: str) -> Path:
+    """The folder ``name`` directly inside ``parent``, resolved, for a name that may come from a file.
+
+    Args:
+        parent: One of the app's folders (the frame cache, the scratch or autosave folder).
+        name: A plain folder name (such as a project id).
+
+    Raises:
+        OutsideFolderError: ``name`` is not a plain folder name (empty, ``.``, ``..``, absolute or with a separator),
+            or the folder resolves outside ``parent`` (a symlink pointing elsewhere).
+    """
+    separators = {os.sep, os.altsep or os.sep, "/", "\\", "\0"}
+    if not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in separators):
+        raise OutsideFolderError(f"{name!r} is not a plain folder name")
+    home = parent.resolve()
+    folder = (home / name).resolve()
+    if folder.parent != home:
+        raise OutsideFolderError(f"{name!r} leads outside {home}")
+    return folder
+
+
 def prune_stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path] = frozenset()) -> list[Path]:
     """Delete the sub-folders of ``root`` untouched for ``max_age_days`` (caches and scratch projects of old runs).
 
@@ -58,7 +84,7 @@ def prune_stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path
     limit = time.time() - max_age_days * 86400
     removed = []
     for folder in root.iterdir():
-        if not folder.is_dir() or folder.resolve() in keep:
+        if folder.is_symlink() or not folder.is_dir() or folder.resolve() in keep:  # a link: not ours to follow
             continue
         try:
             newest = max([folder.stat().st_mtime, *(child.stat().st_mtime for child in folder.iterdir())])

@@ -20,7 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from app.engine_settings import EngineSettings
-from colormnet.errors import ColorMNetError, ExemplarError
+from app.project_file import (
+    ProjectError,
+    check_image_file,
+    check_project_id,
+    engine_settings,
+    find_video,
+    frame_number,
+    optional_frame,
+    read_project_data,
+    stored_image,
+)
+from colormnet.errors import ExemplarError
 from colormnet.fileio import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
@@ -30,9 +41,7 @@ FORMAT_NAME = "colormnet-studio-project"
 FORMAT_VERSION = 1
 KINDS = ("auto", "keyframe", "reference")
 
-
-class ProjectError(ColorMNetError):
-    """A project file cannot be read or written."""
+__all__ = ["PROJECT_SUFFIX", "ExemplarEntry", "Project", "ProjectError", "files_dir_for"]
 
 
 @dataclass
@@ -65,6 +74,7 @@ class Project:
     out_point: int | None = None
     playhead: int = 0
     dirty: bool = False
+    left_out: list[str] = field(default_factory=list)  # exemplar images the file named outside its folder
 
     @classmethod
     def scratch(cls, scratch_root: Path) -> Project:
@@ -226,7 +236,7 @@ class Project:
         """Write the project to ``path`` (a ``.cmnproj`` file), copying its exemplar images next to it.
 
         Raises:
-            ProjectError: The file or its folder cannot be written.
+            ProjectError: The file or its folder cannot be written, or an exemplar image to copy is not an image.
         """
         path = Path(path)
         if path.suffix != PROJECT_SUFFIX:
@@ -252,70 +262,91 @@ class Project:
 
     @classmethod
     def load(cls, path: str | Path) -> Project:
-        """Open a ``.cmnproj`` file.
+        """Open a ``.cmnproj`` file (untrusted input: see :mod:`app.project_file`).
+
+        Its exemplar images are taken only from its own files folder (``film_files`` next to ``film.cmnproj``);
+        those it names elsewhere are left out and listed in :attr:`left_out`.
 
         Raises:
-            ProjectError: The file is missing, not a project, or from a newer version.
+            ProjectError: The file is missing, not a project, damaged, or from a newer version.
         """
-        path = Path(path).resolve()
-        data = _read_json(path)
+        path = Path(path).absolute()
+        data = read_project_data(path)
+        path = path.resolve()
         project = cls.from_dict(data, files_dir=files_dir_for(path), base=path.parent)
         project.path = path
         return project
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, files_dir: Path, base: Path | None) -> Project:
-        """Build a project from :meth:`to_dict` data.
+        """Build a project from :meth:`to_dict` data, checking every value.
+
+        Args:
+            data: The stored project.
+            files_dir: The project's files folder; exemplar images elsewhere are left out (see :attr:`left_out`).
+            base: The folder of the project file, where a moved film is looked for (None for an autosave).
 
         Raises:
-            ProjectError: The data is not a project of a version this program reads.
+            ProjectError: The data is not a project of a version this program reads, or a value is damaged.
         """
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise ProjectError("This file is not a ColorMNet Studio project; open a .cmnproj file.")
-        try:
-            version = int(data.get("version") or 0)
-        except (TypeError, ValueError) as exc:
-            raise ProjectError("The project file is damaged: its version is not a number.") from exc
+        version = data.get("version") or 0
+        if not isinstance(version, int):
+            raise ProjectError("The project file is damaged: its version is not a number.")
         if version > FORMAT_VERSION:
             raise ProjectError("This project was saved by a newer ColorMNet Studio; update the program to open it.")
         try:
             return cls._build(data, files_dir=files_dir, base=base)
         except ProjectError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, OSError) as exc:
-            raise ProjectError(f"The project file is damaged ({exc}); open an autosave or a backup.") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, OSError, ExemplarError) as exc:
+            raise ProjectError("The project file is damaged: a value has the wrong form.") from exc
 
     @classmethod
     def _build(cls, data: dict[str, Any], *, files_dir: Path, base: Path | None) -> Project:
-        project = cls(files_dir=Path(data.get("files_dir") or files_dir))
-        project.project_id = str(data.get("id") or project.project_id)
-        project.video = _find_video(data, base)
-        try:
-            for item in data.get("exemplars") or []:
-                entry = ExemplarEntry(
-                    frame=int(item["frame"]),
-                    image=project._stored_image(item["image"]),
-                    kind=_check_kind(str(item.get("kind", "auto"))),
-                    name=str(item.get("name", "")),
-                    references=[project._stored_image(r) for r in item.get("references") or []],
-                )
+        project = cls(files_dir=files_dir)
+        if data.get("id") is not None:  # the files of the earliest versions may lack it: they get a new one
+            project.project_id = check_project_id(data["id"])
+        project.video = find_video(data, base)
+        items = data.get("exemplars") or []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ProjectError("The project's exemplar list is damaged; re-add the exemplars.")
+        for entry in map(project._stored_exemplar, items):
+            if entry is not None and project.exemplar_at(entry.frame) is not None:
+                raise ProjectError(f"The project file is damaged: it has two exemplars at frame {entry.frame}.")
+            if entry is not None:
                 project.exemplars.append(entry)
-        except (KeyError, TypeError, ValueError, AttributeError, ExemplarError) as exc:
-            raise ProjectError("The project's exemplar list is damaged; re-add the exemplars.") from exc
         project.exemplars.sort(key=lambda e: e.frame)
-        project.settings = EngineSettings.from_dict(dict(data.get("settings") or {}))
-        project.in_point = _optional_int(data.get("in_point"))
-        project.out_point = _optional_int(data.get("out_point"))
-        project.playhead = _optional_int(data.get("playhead")) or 0
-        if data.get("project_path"):
-            project.path = Path(data["project_path"])
+        project.settings = engine_settings(data.get("settings"))
+        project.in_point = optional_frame(data.get("in_point"), "in point")
+        project.out_point = optional_frame(data.get("out_point"), "out point")
+        project.playhead = optional_frame(data.get("playhead"), "playhead") or 0
         return project
 
     # -- internals ---------------------------------------------------------------------------------------------
 
-    def _stored_image(self, stored: str) -> Path:
-        image = Path(stored)
-        return image if image.is_absolute() else self.files_dir / image
+    def _stored_exemplar(self, item: dict[str, Any]) -> ExemplarEntry | None:
+        """The exemplar of a stored item; None when its image lies outside the files folder (see left_out)."""
+        references = item.get("references") or []
+        if not isinstance(references, list):
+            raise ProjectError("The project's exemplar list is damaged; re-add the exemplars.")
+        image = self._stored_image(item["image"])
+        kept = [ref for ref in map(self._stored_image, references) if ref is not None]
+        if image is None:
+            return None
+        name = item.get("name", "")
+        frame = frame_number(item.get("frame"), "exemplar frame")
+        return ExemplarEntry(
+            frame, image, _check_kind(item.get("kind", "auto")), name if isinstance(name, str) else "", kept
+        )
+
+    def _stored_image(self, stored: Any) -> Path | None:
+        """The stored image inside the files folder, or None (and a note in :attr:`left_out`) when it is outside."""
+        image = stored_image(stored, self.files_dir)
+        if image is None:
+            self.left_out.append(str(stored))
+        return image
 
     def _require(self, frame: int) -> ExemplarEntry:
         entry = self.exemplar_at(frame)
@@ -337,7 +368,9 @@ class Project:
         return target
 
     def _move_files(self, files_dir: Path) -> None:
-        """Copy the exemplar images into ``files_dir``."""
+        """Copy the exemplar images into ``files_dir``, each checked first: nothing is copied if one is not an image."""
+        for image in {image for e in self.exemplars for image in (e.image, *e.references)}:
+            check_image_file(image)
         files_dir.mkdir(parents=True, exist_ok=True)
         new_exemplars = files_dir / "exemplars"
         new_exemplars.mkdir(exist_ok=True)
@@ -352,14 +385,10 @@ def files_dir_for(project_path: Path) -> Path:
     return project_path.with_name(project_path.stem + "_files")
 
 
-def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
+def _check_kind(kind: object) -> str:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ExemplarError(f"Unknown exemplar kind {kind!r}; use auto, keyframe or reference.")
     return kind
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _relative(path: Path, base: Path) -> str | None:
@@ -367,17 +396,6 @@ def _relative(path: Path, base: Path) -> str | None:
         return os.path.relpath(path, base)
     except ValueError:  # another drive on Windows
         return None
-
-
-def _find_video(data: dict[str, Any], base: Path | None) -> Path | None:
-    """The stored video path, else the one relative to the project (a project moved along with its film)."""
-    if not data.get("video"):
-        return None
-    absolute = Path(data["video"])
-    if absolute.exists() or base is None or not data.get("video_relative"):
-        return absolute
-    relative = (base / data["video_relative"]).resolve()
-    return relative if relative.exists() else absolute
 
 
 def _copy_into(image: Path, folder: Path) -> Path:
@@ -389,9 +407,13 @@ def _copy_into(image: Path, folder: Path) -> Path:
 
 
 def _prune_images(project: Project) -> None:
-    """Delete exemplar copies no exemplar refers to any more (replaced or removed ones)."""
+    """Delete exemplar copies no exemplar refers to any more (replaced or removed ones).
+
+    Nothing goes through a link: a files folder that is a symlink (which a shared project can bring) is not ours.
+    """
     used = {image.resolve() for e in project.exemplars for image in (e.image, *e.references)}
-    if project.exemplars_dir.is_dir():
+    linked = project.files_dir.is_symlink() or project.exemplars_dir.is_symlink()
+    if project.exemplars_dir.is_dir() and not linked:
         for file in project.exemplars_dir.iterdir():
             if file.is_file() and file.name.startswith("exemplar_") and file.resolve() not in used:
                 file.unlink(missing_ok=True)
@@ -400,15 +422,3 @@ def _prune_images(project: Project) -> None:
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ProjectError(f"The project file {path} does not exist; check the path.") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProjectError(f"The project file {path} cannot be read; it is damaged or not a project.") from exc
-    if not isinstance(data, dict):
-        raise ProjectError(f"The project file {path} is not a ColorMNet Studio project; open a .cmnproj file.")
-    return data

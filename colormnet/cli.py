@@ -19,6 +19,7 @@ import numpy as np
 
 from colormnet import __version__
 from colormnet.errors import ColorMNetError, ExemplarError, OutputError
+from colormnet.plan import TRANSITIONS
 from colormnet.progress import ProgressBar, format_duration
 
 logger = logging.getLogger("colormnet")
@@ -181,6 +182,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         precision=args.precision,
         process_size=args.process_size,
         inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
+        transition=args.transition,
     )
     if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
         from colormnet.cluster.cli import colorize_chunked
@@ -334,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cap on the short side at which the model runs (default 540)")
     p.add_argument("--mem-every", type=int, default=5, help=argparse.SUPPRESS)
     p.add_argument("--top-k", type=int, default=30, help=argparse.SUPPRESS)
+    p.add_argument("--transition", choices=TRANSITIONS, default="blend",
+                   help="how two exemplars of one shot meet: blend (a forward and a backward pass fused smoothly) "
+                        "or cut (each exemplar up to the next)")
     p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     from colormnet.cluster.cli import add_arguments as add_cluster_arguments

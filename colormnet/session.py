@@ -42,6 +42,20 @@ from colormnet.engines import Backend, SegmentEngine, load_backend, takes_refere
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
 from colormnet.exemplar import classify_exemplar, is_grayscale
 from colormnet.inference.engine import ExemplarInput
+from colormnet.plan import (
+    TRANSITIONS,
+    Pass,
+    Run,
+    Segment,
+    ShotLike,
+    ShotSpan,
+    Transition,
+    normalise_shots,
+    plan_runs,
+    plan_segments,
+)
+from colormnet.shot_links import ShotSource, choose_donors
+from colormnet.stash import Stash
 from colormnet.video import VideoInfo, VideoReader
 
 logger = logging.getLogger(__name__)
@@ -94,6 +108,8 @@ class SessionConfig:
         precision: ``auto`` (fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``fp16`` or ``bf16`` (CUDA only).
         process_size: cap on the short side of the frames the model sees.
         inference: the memory schedule.
+        transition: how two exemplars of one shot meet: ``blend`` (a forward pass from the first fused with a
+            backward pass from the second, smoothly by position) or ``cut`` (each exemplar governs up to the next).
     """
 
     engine: str = "colormnet"
@@ -102,26 +118,13 @@ class SessionConfig:
     precision: Precision = "auto"
     process_size: int = 540
     inference: InferenceConfig = field(default_factory=InferenceConfig)
+    transition: Transition = "blend"
 
     def __post_init__(self) -> None:
         if self.process_size < 16:
             raise ValueError("process_size must be at least 16 pixels")
-
-
-@dataclass(frozen=True)
-class Segment:
-    """The frames ``[start, stop)`` governed by one exemplar, pinned at ``anchor``.
-
-    Frames in ``[start, anchor)`` (only before the first exemplar) are colorized backwards from the anchor.
-    """
-
-    exemplar: int
-    start: int
-    stop: int
-    anchor: int
-
-    def __contains__(self, frame: object) -> bool:
-        return isinstance(frame, int) and self.start <= frame < self.stop
+        if self.transition not in TRANSITIONS:
+            raise ValueError(f"Unknown transition {self.transition!r}: use {' or '.join(TRANSITIONS)}.")
 
 
 @dataclass(frozen=True)
@@ -161,15 +164,6 @@ class _OutOfMemoryError(Exception):
     """The device ran out of memory during a step (handled by a retry at a smaller size or on the CPU)."""
 
 
-@dataclass(frozen=True)
-class _Run:
-    """Consecutive frames processed with one engine, starting at the anchor."""
-
-    segment: int
-    frames: list[int]  # in processing order, frames[0] is the anchor
-    wanted: frozenset[int]
-
-
 def process_shape(height: int, width: int, cap: int) -> tuple[int, int]:
     """Size at which the model sees a ``height x width`` frame: unchanged up to ``cap`` on the short side."""
     short = min(height, width)
@@ -185,6 +179,29 @@ def _check_colour_image(image: np.ndarray, label: str) -> None:
         raise ExemplarError(f"{label} is not an RGB image.")
     if is_grayscale(image):
         raise ExemplarError(f"{label} is a grayscale image: an exemplar must carry colour.")
+
+
+#: Confidence every pass keeps in the fusion: where both passes have lost the trail, position alone decides.
+CONFIDENCE_FLOOR = 0.02
+
+
+def _with_confidence(ab: np.ndarray, confidence: np.ndarray | None) -> np.ndarray:
+    """``2 x h x w`` chroma, with the engine's ``h x w`` confidence as a third plane when it gives one."""
+    if confidence is None or confidence.shape != ab.shape[-2:]:
+        return ab
+    return np.concatenate([ab, confidence[None].astype(np.float32)])
+
+
+def _fusion_weight(weight: float, first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray:
+    """The second pass's share of each pixel: its position weight, tilted towards the pass that is surer there.
+
+    Returns a 0-d array (the position weight) unless both passes give a confidence of the same shape.
+    """
+    if first is None or second is None or first.shape != second.shape:
+        return np.asarray(weight, np.float32)
+    a = (1.0 - weight) * (first.astype(np.float32) + CONFIDENCE_FLOOR)
+    b = weight * (second.astype(np.float32) + CONFIDENCE_FLOOR)
+    return (b / (a + b)).astype(np.float32)
 
 
 class Session:
@@ -205,6 +222,9 @@ class Session:
         self._reader = VideoReader(self.video_path)
         self.video_info: VideoInfo = self._reader.info
         self.exemplars: tuple[Exemplar, ...] = ()
+        self._shots: list[ShotSpan] = normalise_shots(None, self.frame_count)
+        self._links: dict[int, int] = {}  # shot's first frame -> frame of the exemplar it is linked to by hand
+        self._plan: tuple[list[Segment], list[ShotSource]] | None = None
         self._model: Backend | None = None
         self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
         self.process_size = self.config.process_size  # lowered (for good) after the GPU runs out of memory
@@ -252,6 +272,31 @@ class Session:
                 raise ExemplarError(f"Unknown exemplar kind {ex.kind!r}: use auto, keyframe or reference.")
             self._check_references(ex, label)
         self.exemplars = tuple(sorted(exemplars, key=lambda e: e.frame))
+        self._plan = None
+
+    @property
+    def shots(self) -> list[ShotSpan]:
+        """The shots (one shot spanning the video until :meth:`set_shots`)."""
+        return list(self._shots)
+
+    def set_shots(self, shots: Sequence[ShotLike] | None, links: dict[int, int] | None = None) -> None:
+        """Replaces the shot list (None: the whole video is one shot).
+
+        Args:
+            shots: shots tiling the video, each with ``start``, ``stop`` and ``transition`` (the frames
+                ``[t0, t1)`` of the dissolve or fade that opens it, or None for a cut).
+            links: a shot's first frame -> the frame of an exemplar (of another shot) that a shot without its own
+                exemplar borrows, chosen by hand; other such shots borrow the exemplar of the most similar shot.
+
+        Raises:
+            ExemplarError: the shots do not tile the video.
+        """
+        try:
+            self._shots = normalise_shots(shots, self.frame_count)
+        except ValueError as exc:
+            raise ExemplarError(str(exc)) from exc
+        self._links = dict(links or {})
+        self._plan = None
 
     def _check_references(self, exemplar: Exemplar, label: str) -> None:
         if exemplar.references and not takes_references(self.config.engine):
@@ -288,15 +333,24 @@ class Session:
     # -- segments -------------------------------------------------------------------------------------------------
 
     def segments(self) -> list[Segment]:
-        """The segments, in frame order (empty without exemplars)."""
-        frames = [ex.frame for ex in self.exemplars]
-        if not frames:
-            return []
-        bounds = [*frames[1:], self.frame_count]
-        return [
-            Segment(exemplar=i, start=0 if i == 0 else f, stop=stop, anchor=f)
-            for i, (f, stop) in enumerate(zip(frames, bounds, strict=True))
-        ]
+        """The segments, in frame order (empty without exemplars): see :mod:`colormnet.plan`."""
+        return list(self._planned()[0])
+
+    def shot_sources(self) -> list[ShotSource]:
+        """Where each shot's colours come from: its own exemplars, a borrowed one (and why), or none."""
+        return list(self._planned()[1])
+
+    def _planned(self) -> tuple[list[Segment], list[ShotSource]]:
+        if self._plan is None:
+            if not self.exemplars:
+                self._plan = [], []
+            else:
+                frames = [ex.frame for ex in self.exemplars]
+                sources = choose_donors(self._shots, frames, self._reader.read, links=self._links)
+                donors = {i: src.borrowed for i, src in enumerate(sources) if src.borrowed is not None}
+                segments = plan_segments(self._shots, frames, transition=self.config.transition, donors=donors)
+                self._plan = segments, sources
+        return self._plan
 
     def segment_at(self, frame: int) -> Segment:
         """The segment that governs ``frame``."""
@@ -306,24 +360,26 @@ class Session:
         raise ExemplarError("Pin an exemplar to a frame first: there is nothing to colorize from.")
 
     def segment_key(self, segment: Segment) -> str:
-        """A hash of everything that determines the segment's frames (video, exemplar, settings, weights)."""
-        ex = self.exemplars[segment.exemplar]
+        """A hash of everything that determines the segment's frames (video, exemplars, passes, settings, weights)."""
         model = self.load_model()
         stat = self.video_path.stat() if self.video_path.is_file() else None
         parts: dict[str, object] = {
             "video": str(self.video_path.resolve()),
             "video_stat": (stat.st_size, stat.st_mtime_ns) if stat else None,
             "frames": self.frame_count,
-            "anchor": segment.anchor,
-            "exemplar": ex.digest(),
-            "kind": ex.kind,
             "process_size": self.process_size,
             "inference": asdict(self.config.inference),
             "engine": model.fingerprint,
+            "passes": [self._pass_identity(p) for p in segment.passes()],
+            "pieces": [(p.start, p.stop, p.ramp, p.smooth, len(p.passes)) for p in segment.pieces],
+            "shot": (self._shots[segment.shot].start, self._shots[segment.shot].stop),
         }
-        if ex.references:  # only then, so that the keys of single-image exemplars stay those already cached
-            parts["references"] = ex.reference_digests()
         return hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()[:24]
+
+    def _pass_identity(self, p: Pass) -> tuple[object, ...]:
+        ex = self.exemplars[p.exemplar]
+        kind = "reference" if p.borrowed else ex.kind
+        return p.anchor, p.forward, ex.digest(), kind, tuple(ex.reference_digests())
 
     def resolve_kind(self, exemplar_index: int) -> tuple[str, float]:
         """The kind an exemplar is used as, and the luminance similarity that decided ``auto`` (NaN otherwise).
@@ -343,7 +399,7 @@ class Session:
 
     # -- colorizing -----------------------------------------------------------------------------------------------
 
-    def plan(self, frames: Iterable[int] | None = None) -> list[_Run]:
+    def plan(self, frames: Iterable[int] | None = None) -> list[Run]:
         """The engine runs needed for ``frames`` (all frames when ``None``)."""
         if not self.exemplars:
             raise ExemplarError("Pin at least one exemplar before colorizing.")
@@ -352,15 +408,11 @@ class Session:
         bad = [f for f in wanted if not 0 <= f < n]
         if bad:
             raise ExemplarError(f"Frame {min(bad)} is out of range: the video has frames 0 to {n - 1}.")
-        runs = []
-        for i, seg in enumerate(self.segments()):
-            forward = {f for f in wanted if seg.anchor <= f < seg.stop}
-            backward = {f for f in wanted if seg.start <= f < seg.anchor}
-            if forward:
-                runs.append(_Run(i, list(range(seg.anchor, max(forward) + 1)), frozenset(forward)))
-            if backward:
-                runs.append(_Run(i, list(range(seg.anchor, min(backward) - 1, -1)), frozenset(backward)))
-        return runs
+        covered = {f for seg in self.segments() for f in range(seg.start, seg.stop)}
+        if not wanted <= covered:
+            first = min(wanted - covered)
+            raise ExemplarError(f"Frame {first} is in a shot with no exemplar to colorize it from.")
+        return plan_runs(self.segments(), wanted)
 
     def count_steps(self, frames: Iterable[int] | None = None) -> int:
         """How many frames a :meth:`colorize` call for ``frames`` processes (for progress and ETA)."""
@@ -371,8 +423,9 @@ class Session:
     ) -> Iterator[FrameResult]:
         """Colorizes ``frames`` (all when ``None``), yielding each requested frame as it is produced.
 
-        Frames come in processing order: per segment, the anchor onwards ascending, then the frames before it
-        descending. The generator returns early, between two frames, once ``cancel`` is set.
+        Frames come in processing order: run by run, each from its anchor outwards (see :meth:`plan`); a frame
+        fused from two passes comes with the second of them. The generator returns early, between two frames, once
+        ``cancel`` is set.
 
         Raises:
             ColorMNetError: bad exemplars or frames, unusable weights, or a failure inside the model.
@@ -381,24 +434,27 @@ class Session:
         total = sum(len(run.frames) for run in runs)
         done = 0
         notice = ""
-        for run in runs:
-            yielded: set[int] = set()
-            while True:
-                try:
-                    model = self.load_model()
-                    for result in self._colorize_run(model, run, done, total, cancel, self.process_size, yielded):
-                        done = result.done
-                        if notice:
-                            result = dataclasses.replace(result, notice=notice)
-                            notice = ""
-                        yielded.add(result.index)
-                        yield result
-                    break
-                except _OutOfMemoryError:
-                    self.process_size, notice = self._recover_from_oom(self.process_size)
-                    total += len(run.frames)  # the run starts again from its anchor
-            if cancel is not None and cancel.is_set():
-                return
+        with Stash() as stash:
+            for run in runs:
+                yielded: set[int] = set()
+                while True:
+                    try:
+                        model = self.load_model()
+                        for result in self._colorize_run(model, run, done, total, cancel, stash, yielded):
+                            done = result.done
+                            if result.index < 0:  # progress through frames that are not yielded
+                                continue
+                            if notice:
+                                result = dataclasses.replace(result, notice=notice)
+                                notice = ""
+                            yielded.add(result.index)
+                            yield result
+                        break
+                    except _OutOfMemoryError:
+                        self.process_size, notice = self._recover_from_oom(self.process_size)
+                        total += len(run.frames)  # the run starts again from its anchor
+                if cancel is not None and cancel.is_set():
+                    return
 
     def _recover_from_oom(self, process_size: int) -> tuple[int, str]:
         """Frees GPU memory and picks a smaller processing size, or the CPU once the size reaches its floor."""
@@ -427,23 +483,23 @@ class Session:
     def _colorize_run(
         self,
         model: Backend,
-        run: _Run,
+        run: Run,
         done: int,
         total: int,
         cancel: threading.Event | None,
-        process_size: int,
+        stash: Stash,
         skip: set[int],
     ) -> Iterator[FrameResult]:
-        """Runs one engine over ``run``, yielding its wanted frames that are not in ``skip``."""
+        """Runs one engine over ``run``: yields the frames it emits or fuses (not those in ``skip``) and stashes the
+        frames a later run fuses; a result with index -1 only reports progress."""
         info = self.video_info
-        ph, pw = process_shape(info.height, info.width, process_size)
-        exemplar = self.exemplars[run.segment]
-        kind, _ = self.resolve_kind(run.segment)
-        device = model.device
-        ex_lab = torch.from_numpy(self._exemplar_planes(exemplar, ph, pw)).to(device)
+        ph, pw = process_shape(info.height, info.width, self.process_size)
+        exemplar = self.exemplars[run.pass_.exemplar]
+        kind = "reference" if run.pass_.borrowed else self.resolve_kind(run.pass_.exemplar)[0]
+        ex_lab = torch.from_numpy(self._exemplar_planes(exemplar, ph, pw)).to(model.device)
         engine = self._new_engine(model, exemplar)
-        reverse = len(run.frames) > 1 and run.frames[1] < run.frames[0]
         first, last = run.frames[0], run.frames[-1]
+        reverse = last < first
         start, stop = (last, first + 1) if reverse else (first, last + 1)
         frames = self._reader.frames(start, stop, reverse=reverse)
         try:
@@ -452,19 +508,33 @@ class Session:
                     return
                 began = time.perf_counter()
                 lightness = color.luminance(rgb)  # H x W, L* of the source at full resolution
-                ab_full = self._predict(
-                    engine, model, lightness, (ph, pw), ex_lab, exemplar.image, kind, index == first, index == last
-                )
-                if index == first and kind == "keyframe" and (ph, pw) != lightness.shape:
-                    ab_full = self._exemplar_planes(exemplar, *lightness.shape)[1:]
+                ab = self._predict(engine, model, lightness, (ph, pw), ex_lab, exemplar.image, kind, index == first,
+                                   index == last)  # 2 x ph x pw
                 done += 1
-                if index not in run.wanted or index in skip:
+                confidence = getattr(engine, "confidence", None)  # h x w in [0, 1], from engines that have one
+                if index in run.stash:
+                    stash.put(index, _with_confidence(ab.float().cpu().numpy(), confidence))
+                if index in skip or not (index in run.emit or index in run.fuse):
+                    yield FrameResult(index=-1, rgb=np.empty(0), segment=-1, kind=kind, seconds=0.0, done=done,
+                                      total=total)
                     continue
-                rgb_out = color.compose_rgb(lightness, ab_full)
+                if index in run.fuse:
+                    segment, weight = run.fuse[index]
+                    other = stash.take(index, tuple(ab.shape))
+                    share = _fusion_weight(weight, confidence, other[2] if len(other) == 3 else None)
+                    ab = torch.lerp(ab, torch.from_numpy(other[:2]).to(ab.device, ab.dtype),
+                                    torch.from_numpy(share).to(ab.device, ab.dtype) if share.ndim else weight)
+                else:
+                    segment = run.emit[index]
+                if ab.shape[-2:] != lightness.shape:
+                    ab = F.interpolate(ab[None], size=lightness.shape, mode="bilinear", align_corners=False)[0]
+                ab_full = ab.cpu().numpy()
+                if index == first and kind == "keyframe" and index not in run.fuse and (ph, pw) != lightness.shape:
+                    ab_full = self._exemplar_planes(exemplar, *lightness.shape)[1:]
                 yield FrameResult(
                     index=index,
-                    rgb=rgb_out,
-                    segment=run.segment,
+                    rgb=color.compose_rgb(lightness, ab_full),
+                    segment=segment,
                     kind=kind,
                     seconds=time.perf_counter() - began,
                     done=done,
@@ -496,17 +566,13 @@ class Session:
         kind: str,
         is_first: bool,
         is_last: bool,
-    ) -> np.ndarray:
-        """Runs one engine step; returns ``2 x H x W`` normalised chroma at the source size."""
-        height, width = lightness.shape
+    ) -> torch.Tensor:
+        """Runs one engine step; returns ``2 x h x w`` normalised chroma at the processing size, on the device."""
         try:
             plane = torch.from_numpy(color.normalize_l(lightness)).to(model.device)[None]
             plane = color.resize_plane(plane, *process_hw)
             exemplar = ExemplarInput(ex_lab, kind, ex_image) if is_first else None  # type: ignore[arg-type]
-            ab = engine.step(plane, exemplar, end=is_last)
-            if ab.shape[-2:] != (height, width):
-                ab = F.interpolate(ab[None], size=(height, width), mode="bilinear", align_corners=False)[0]
-            return ab.cpu().numpy()
+            return engine.step(plane, exemplar, end=is_last)
         except ColorMNetError:
             raise
         except torch.cuda.OutOfMemoryError as exc:

@@ -17,7 +17,7 @@ from colormnet.session import Exemplar, Session, SessionConfig, process_shape
 from colormnet.video import VideoReader
 from tests.conftest import GOLDEN
 
-TINY = SessionConfig(process_size=112)
+TINY = SessionConfig(process_size=112, transition="cut")  # each exemplar up to the next (blend: test_blend.py)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app import autosave
 from app.icons import icon
-from app.project import PROJECT_SUFFIX
+from app.project import PROJECT_SUFFIX, ProjectError
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
@@ -175,7 +175,10 @@ class FileCommands:
             try:
                 project = autosave.restore(orphans[0])
             except Exception as exc:  # a damaged snapshot must not stop the program from starting
-                self.show_error(f"The autosaved project cannot be restored ({exc}).")
+                if not isinstance(exc, ProjectError):
+                    logger.exception("restoring %s failed", orphans[0])
+                reason = " ".join(str(exc).split())[:200]  # one line, whatever the error says
+                self.show_error(f"The autosaved project cannot be restored ({reason}).")
             else:
                 self.controller.adopt_project(project)
                 restored = True

@@ -77,6 +77,7 @@ class PropagationEngine:
         self._flow = FlowEstimator(self.config.flow_preset, self.config.flow_patch_stride)
         self._check_flow = FlowEstimator(self.config.check_preset)
         self._started = False
+        self.confidence: np.ndarray | None = None  # H x W in [0, 1] after each step: see _advance
 
     @torch.inference_mode()
     def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
@@ -107,6 +108,7 @@ class PropagationEngine:
             if (height, width) != self._size:
                 raise InferenceError("All frames of a segment run must have one size.")
             ab = self._advance(_pad_small(full))
+        self.confidence = np.ascontiguousarray(self._upsample(self._conf)[:height, :width])
         return torch.from_numpy(np.ascontiguousarray(ab[:, :height, :width], dtype=np.float32))
 
     # -- the anchor -------------------------------------------------------------------------------------------------
@@ -145,6 +147,7 @@ class PropagationEngine:
         self._prev_image = self._anchor_image
         self._prev_full_ab = self._anchor_full_ab
         self._travel = np.zeros((h, w), np.float32)  # each chain's path length since its last direct anchor match
+        self._conf = np.ones((h, w), np.float32)  # how surely each pixel's chroma traces back to the exemplar
         self._last_flow: np.ndarray | None = None  # the last carrying flow, where that step was fast
         self._matcher = ExemplarMatcher(light_work, ab_work, samples=cfg.match_samples,
                                         neighbours=cfg.match_neighbours, position_weight=cfg.match_position_weight)
@@ -228,6 +231,10 @@ class PropagationEngine:
             carried = [m + from_prev * (c - m) for c, m in zip(carried, match_ab, strict=True)]
         share = w_anchor / np.maximum(w_anchor + den, 1e-6)  # the part of each pixel read from the exemplar
         ab_work = [c + share * (a - c) for c, a in zip(carried, anchor_ab, strict=True)]
+        # confidence: the exemplar's read counts with the chain's trust, the carried part with the previous frame's
+        # confidence as far as this step held (feature-matched chroma is a guess and counts for nothing)
+        held = sample_xy(self._conf, tx, ty) * safe_prev * agree_prev
+        self._conf = share * trust + (1.0 - share) * (held if from_prev is None else held * from_prev)
 
         self._carry = cv2.merge([chain_x, chain_y, trust, self._flatness(ab_work)])
         self._travel = travel

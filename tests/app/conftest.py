@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.controller import Controller
 from app.engine_settings import EngineSettings
 from app.paths import AppPaths
+from app.project import Project
 from app.settings import AppSettings
 from app.worker import running_threads
 
@@ -115,6 +116,17 @@ def colour_frames(tmp_path_factory: pytest.TempPathFactory, realshort: Path) -> 
             paths[index] = folder / f"frame{index:02d}.png"
             Image.fromarray(reader.read(index)).save(paths[index])
     return paths
+
+
+@pytest.fixture
+def project(tmp_path: Path, colour_frames: dict[int, Path], realshort: Path) -> Project:
+    """An unsaved project on realshort.mp4 with exemplars at frames 0 and 18 (a reference)."""
+    project = Project.scratch(tmp_path / "scratch")
+    project.video = realshort.resolve()
+    project.frame_count = 36
+    project.add_exemplar(0, colour_frames[0])
+    project.add_exemplar(18, colour_frames[18], kind="reference")
+    return project
 
 
 @pytest.fixture(scope="session")

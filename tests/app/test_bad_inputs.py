@@ -372,3 +372,52 @@ def test_a_truncated_clip_with_its_index_first_opens_with_the_frames_that_surviv
     assert errors == [] and window.last_message is None
     open_good(qtbot, window, realshort)
     assert_shows_realshort(window, realshort)
+
+
+# hostile project files (see tests/app/test_project_file.py) -> what the message must name
+HOSTILE_PROJECTS = {
+    "nested-100000-deep": "nested too deeply",
+    "1e999-playhead": "damaged",
+    "nan-setting": "damaged",
+    "negative-frame": "frame number",
+    "wrong-types": "damaged",
+    "id-absolute": "id",
+    "id-dotdot": "id",
+    "not-utf8": "damaged",
+    "huge-setting": "out of range",
+}
+
+
+def test_hostile_project_files_leave_the_open_project_as_it_was(
+    qtbot,
+    window: MainWindow,
+    realshort: Path,
+    colour_frames: dict[int, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from app.project import Project
+    from tests.app.test_project_file import HOSTILE
+
+    hostile = {**HOSTILE, "wrong-types": HOSTILE["exemplars-as-object"]}
+    before = open_with_work(qtbot, window, realshort, colour_frames[0])
+    for case, needle in HOSTILE_PROJECTS.items():
+        path = tmp_path / f"{case}.cmnproj"
+        path.write_bytes(hostile[case])
+        text = open_bad(qtbot, window, path)
+        assert_one_line_about(text, needle)
+        assert_unchanged(window, before)
+        assert path.resolve() not in window.controller.settings.recent_files()
+
+    def broken_load(path: Path) -> Project:
+        raise RuntimeError("loader bug\nsecond line")
+
+    monkeypatch.setattr(Project, "load", staticmethod(broken_load))
+    with caplog.at_level(logging.ERROR, logger="app.controller"):
+        text = open_bad(qtbot, window, tmp_path / "id-dotdot.cmnproj")  # a bug, not a bad file: still one line
+    assert_one_line_about(text, "id-dotdot.cmnproj")
+    assert "log file" in text
+    assert any(r.exc_info is not None for r in caplog.records if r.name == "app.controller")
+    assert_unchanged(window, before)
+    assert_still_usable(qtbot, window)

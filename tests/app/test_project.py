@@ -14,16 +14,6 @@ from app.project import Project, ProjectError, files_dir_for
 from colormnet.errors import ExemplarError
 
 
-@pytest.fixture
-def project(tmp_path: Path, colour_frames: dict[int, Path], realshort: Path) -> Project:
-    project = Project.scratch(tmp_path / "scratch")
-    project.video = realshort.resolve()
-    project.frame_count = 36
-    project.add_exemplar(0, colour_frames[0])
-    project.add_exemplar(18, colour_frames[18], kind="reference")
-    return project
-
-
 def test_exemplar_edits_keep_the_list_sorted_and_refuse_bad_frames(
     project: Project, colour_frames: dict[int, Path]
 ) -> None:
