@@ -36,7 +36,8 @@ def export_on_cluster(session: Session, job: ExportJob, cancel: threading.Event,
 
     run = ChunkedRun(video=session.video_path, output=job.path, codec=job.codec, exemplars=session.exemplars,
                      config=session.config, weights=session.weights, frames=range(job.start, job.stop),
-                     audio=job.audio, overwrite=job.overwrite, cluster=job.cluster, workers=job.workers)
+                     audio=job.audio, overwrite=job.overwrite, cluster=job.cluster, workers=job.workers,
+                     shots=session.shots)
     try:
         run_chunked(run, cancel=cancel, progress=report)
     except KeyboardInterrupt:

@@ -103,7 +103,8 @@ def test_units_cover_the_frames_once_in_order(stills: dict[str, Path]) -> None:
         units = plan_units(session, job, range(0, 8), weights_identity("propagate", None))
         other = plan_units(session, JobSpec(str(CLIP), None, session.config, 16, 1), range(0, 8), "none")
     assert [u.frames for u in units] == [(0, 1), (2, 3, 4), (5, 6, 7)]
-    assert [u.steps for u in units] == [3, 3, 3]  # the backward unit steps from its anchor at frame 2
+    # backward from frame 2; between the exemplars a forward and a backward pass blended; forward from frame 5
+    assert [u.steps for u in units] == [3, 6, 3]
     assert len({u.key for u in units}) == 3
     assert all(a.key != b.key for a, b in zip(units, other, strict=True))  # the bit depth is part of the inputs
 

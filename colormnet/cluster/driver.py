@@ -51,6 +51,7 @@ class ChunkedRun:
         work_dir: where the run folder goes (shared storage on a cluster); None: beside the output.
         cluster: a Ray address, ``local`` for a Ray instance on this machine, or None to render here.
         workers: at most this many units at once on the cluster (None: one per GPU, else per CPU).
+        shots, links: the shots and hand-chosen borrowings (see :meth:`Session.set_shots`); None: one shot.
     """
 
     video: Path
@@ -65,6 +66,8 @@ class ChunkedRun:
     work_dir: Path | None = None
     cluster: str | None = None
     workers: int | None = None
+    shots: Sequence[Any] | None = None
+    links: dict[int, int] | None = None
 
 
 @dataclass
@@ -148,12 +151,13 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
     spec = CODECS[run.codec]
     source = Path(run.video)
     check_output_path(run.output, inputs=[source], codec=run.codec, overwrite=run.overwrite)
-    with Session(source, weights=run.weights, config=run.config) as session:
+    job = JobSpec(video=str(source.resolve()), weights=str(run.weights) if run.weights else None, config=run.config,
+                  bit_depth=16 if spec.bit_depth > 8 else 8, threads=torch.get_num_threads(),
+                  shots=tuple(run.shots) if run.shots is not None else None, links=run.links)
+    with job.open_session() as session:
         session.set_exemplars(run.exemplars)
         frames = run.frames if run.frames is not None else range(session.frame_count)
         weights_id = weights_identity(run.config.engine, run.weights)
-        job = JobSpec(video=str(source.resolve()), weights=str(run.weights) if run.weights else None,
-                      config=run.config, bit_depth=16 if spec.bit_depth > 8 else 8, threads=torch.get_num_threads())
         units = plan_units(session, job, frames, weights_id)
         folder = _run_folder(run, units)
         manifest = Manifest(folder)

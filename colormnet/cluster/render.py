@@ -20,7 +20,7 @@ from colormnet.cluster.chunks import write_chunk
 from colormnet.cluster.manifest import ChunkRecord, file_sha256
 from colormnet.cluster.units import JobSpec, Unit
 from colormnet.errors import InferenceError
-from colormnet.session import Exemplar, FrameResult, Session
+from colormnet.session import Exemplar, FrameResult
 from colormnet.spool import in_frame_order
 
 # (unit index, frames processed, frames to process) after each frame
@@ -80,7 +80,7 @@ def render_unit(
     """
     torch.set_num_threads(job.threads)
     depth = job.bit_depth
-    with Session(job.video, weights=job.weights, config=job.config) as session:
+    with job.open_session() as session:
         if backend is not None:
             session._model = backend  # the weights come from memory, not from the disk
         session.set_exemplars(exemplars)

@@ -1,9 +1,9 @@
 """The units a run is split into, and the keys that identify their inputs.
 
-A unit is a set of frames that can be rendered on its own, with no state shared with any other unit. Today a unit is
-one run of a segment (the frames from the exemplar onwards, or the frames before the first exemplar rendered
-backwards); a unit only names the frames it yields and the frames it must step through, so a finer split (shots
-inside a segment) replaces :func:`plan_units` without touching the rendering, the manifest or the assembly.
+A unit is a set of frames that can be rendered on its own, with no state shared with any other unit: today the
+wanted frames of one segment (see :mod:`colormnet.plan`: segments never cross a shot cut, and each of a segment's
+passes starts from fresh memory). A unit only names the frames it yields and the frames its passes step through, so
+a different split replaces :func:`plan_units` without touching the rendering, the manifest or the assembly.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from colormnet.session import Exemplar, Session, SessionConfig
+from colormnet.plan import Segment
+from colormnet.session import Session, SessionConfig
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class JobSpec:
         config: engine, device, precision, processing size and memory schedule.
         bit_depth: 8 or 16, the depth of the requested codec (the chunk keeps exactly what the writer would get).
         threads: torch's CPU thread count, pinned in every task so that CPU numerics match the local run.
+        shots: the session's shots (None: the whole video is one shot), and links: the hand-chosen borrowings
+            (see :meth:`Session.set_shots`); every task plans its segment from the same ones.
     """
 
     video: str
@@ -56,6 +60,15 @@ class JobSpec:
     config: SessionConfig
     bit_depth: int
     threads: int
+    shots: tuple[Any, ...] | None = None
+    links: dict[int, int] | None = None
+
+    def open_session(self) -> Session:
+        """A session on the video with the run's settings and shots (exemplars still to be set)."""
+        session = Session(self.video, weights=self.weights, config=self.config)
+        if self.shots is not None:
+            session.set_shots(self.shots, self.links)
+        return session
 
 
 def _digest(parts: dict[str, object]) -> str:
@@ -73,18 +86,17 @@ def weights_identity(engine: str, weights: str | Path | None) -> str:
     return str(Path(weights).resolve()) if weights else "default"
 
 
-def unit_key(session: Session, job: JobSpec, exemplar: Exemplar, frames: Sequence[int], weights_id: str) -> str:
-    """A hash of everything that determines a unit's frames: video, exemplar, settings, weights, frames, depth."""
+def unit_key(session: Session, job: JobSpec, segment: Segment, frames: Sequence[int], weights_id: str) -> str:
+    """A hash of everything that determines a unit's frames: video, segment, exemplars, settings, weights, depth."""
     stat = session.video_path.stat() if session.video_path.is_file() else None
     cfg = job.config
     parts: dict[str, object] = {
         "video": str(session.video_path.resolve()),
         "video_stat": [stat.st_size, stat.st_mtime_ns] if stat else None,
         "frame_count": session.frame_count,
-        "anchor": exemplar.frame,
-        "exemplar": exemplar.digest(),
-        "references": exemplar.reference_digests(),
-        "kind": exemplar.kind,
+        "segment": asdict(segment),  # its shot, passes (anchors, directions) and fused pieces
+        "exemplars": [_exemplar_identity(session, p.exemplar) for p in segment.passes()],
+        "transition": getattr(cfg, "transition", None),
         "engine": cfg.engine,
         "engine_options": [list(pair) for pair in cfg.engine_options],
         "device": cfg.device,
@@ -98,18 +110,25 @@ def unit_key(session: Session, job: JobSpec, exemplar: Exemplar, frames: Sequenc
     return _digest(parts)
 
 
+def _exemplar_identity(session: Session, index: int) -> list[object]:
+    exemplar = session.exemplars[index]
+    return [exemplar.frame, exemplar.digest(), exemplar.kind, exemplar.reference_digests()]
+
+
 def plan_units(session: Session, job: JobSpec, frames: Sequence[int], weights_id: str) -> list[Unit]:
-    """The run's units in frame order; together they yield ``frames`` exactly once each.
+    """The run's units in frame order (one per segment with wanted frames); together they yield ``frames`` once each.
 
     Raises:
-        ExemplarError: no exemplar, or frames outside the video (as :meth:`Session.plan`).
+        ExemplarError: no exemplar, frames outside the video or in a shot without exemplar (as :meth:`Session.plan`).
     """
-    runs = sorted(session.plan(frames), key=lambda run: min(run.wanted))
-    units = []
-    for i, run in enumerate(runs):
-        wanted = tuple(sorted(run.wanted))
-        key = unit_key(session, job, session.exemplars[run.segment], wanted, weights_id)
-        units.append(Unit(index=i, frames=wanted, steps=len(run.frames), key=key))
+    session.plan(frames)  # the local run's checks and errors
+    wanted = set(frames)
+    units: list[Unit] = []
+    for segment in sorted(session.segments(), key=lambda s: s.start):
+        own = tuple(f for f in range(segment.start, segment.stop) if f in wanted)
+        if own:
+            key = unit_key(session, job, segment, own, weights_id)
+            units.append(Unit(index=len(units), frames=own, steps=session.count_steps(own), key=key))
     return units
 
 
