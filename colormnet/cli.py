@@ -197,8 +197,8 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
             print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
                   "meaningless.", file=sys.stderr)
         for i, seg in enumerate(session.segments()):
-            kind, score = session.resolve_kind(i)
-            how = f" (luminance SSIM {score:.2f})" if session.exemplars[i].kind == "auto" else ""
+            kind, score = session.resolve_kind(seg.exemplar)  # blending makes more segments than exemplars
+            how = f" (luminance SSIM {score:.2f})" if session.exemplars[seg.exemplar].kind == "auto" else ""
             logger.info("segment %d: frames %d-%d from frame %d as %s%s", i, seg.start, seg.stop - 1, seg.anchor,
                         kind, how)
         spec = CODECS[codec]
