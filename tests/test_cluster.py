@@ -52,14 +52,11 @@ def ray_address() -> Iterator[str]:
 def stills(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Frames 2 and 5 of the clip as colour stills, and a grayscale image."""
     folder = tmp_path_factory.mktemp("stills")
-    paths = {}
     with VideoReader(CLIP) as reader:
-        for frame in (2, 5):
-            paths[f"s{frame}"] = folder / f"s{frame}.png"
-            Image.fromarray(reader.read(frame)).save(paths[f"s{frame}"])
-    paths["gray"] = folder / "gray.png"
-    Image.fromarray(np.full((24, 32), 128, np.uint8)).save(paths["gray"])
-    return paths
+        images = {"s2": reader.read(2), "s5": reader.read(5), "gray": np.full((24, 32), 128, np.uint8)}
+    for name, image in images.items():
+        Image.fromarray(image).save(folder / f"{name}.png")
+    return {name: folder / f"{name}.png" for name in images}
 
 
 def _exemplar_args(stills: dict[str, Path]) -> list[str]:
