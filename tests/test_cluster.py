@@ -223,6 +223,21 @@ def test_bad_exemplar_stops_with_the_local_one_line_error(ray_address: str, stil
     assert not out.exists() and not list(tmp_path.glob(".cluster.mp4*"))
 
 
+def test_unreachable_cluster_is_one_line(stills: dict[str, Path], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens at
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "film.mkv"
+    done = subprocess.run(_cli(*_exemplar_args(stills), "-o", str(out), *PROPAGATE, "--cluster", f"127.0.0.1:{port}"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith(f"colormnet: error: Cannot reach the Ray cluster at 127.0.0.1:{port}")
+    assert not out.exists()
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "colormnet.cli", "colorize", str(CLIP), *args]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -54,6 +55,8 @@ def connect(address: str, workers: int | None) -> bool:
     ray = import_ray()
     if ray.is_initialized():
         return False
+    if address != "local":
+        _check_reachable(address)
     try:
         if address == "local":
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -62,6 +65,18 @@ def connect(address: str, workers: int | None) -> bool:
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
         raise InferenceError(f"Cannot reach the Ray cluster at {address} ({str(exc).splitlines()[0]}).") from exc
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Fails fast, in one line, on a ``host:port`` nobody listens at (Ray itself would retry for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InferenceError(f"Cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
+                             "`ray start --head` on the head node, or check the address.") from None
 
 
 class ProgressBoard:
