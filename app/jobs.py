@@ -57,7 +57,11 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class ExportJob:
-    """An export: frames ``[start, stop)`` to ``path`` with one of the core's codecs."""
+    """An export: frames ``[start, stop)`` to ``path`` with one of the core's codecs.
+
+    ``cluster`` (a Ray address, or ``local``) renders it on a cluster with at most ``workers`` units at once
+    (None: one per GPU, else per CPU); None exports here, from the frame cache.
+    """
 
     path: Path
     codec: str
@@ -65,6 +69,8 @@ class ExportJob:
     stop: int
     audio: bool
     overwrite: bool
+    cluster: str | None = None
+    workers: int | None = None
 
 
 @dataclass(frozen=True)

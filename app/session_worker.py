@@ -138,28 +138,34 @@ class SessionWorker(QObject):
         reader: Any = None
         try:
             session = self._require_session()
-            missing = self._prepare(job.start, job.stop)
-            if missing is None:
-                raise ColorMNetError("The model is not available; install the ColorMNet weights and export again.")
-            self.sig_run_started.emit("export", len(missing))
-            reader = VideoReader(session.video_info.path)
-            info = session.video_info
-            writer = VideoWriter(
-                job.path,
-                job.codec,
-                width=info.width,
-                height=info.height,
-                source=reader,
-                frame_indices=range(job.start, job.stop),
-                audio=job.audio,
-                overwrite=job.overwrite,
-            )
-            self._write_frames(writer, job, cancel)
-            if cancel.is_set():
-                writer.abort()
+            if job.cluster is not None:
+                from app.cluster_export import export_on_cluster
+
+                self.sig_run_started.emit("export", job.stop - job.start)
+                export_on_cluster(session, job, cancel, self.sig_export_progress.emit)
             else:
-                writer.close()
-            writer = None
+                missing = self._prepare(job.start, job.stop)
+                if missing is None:
+                    raise ColorMNetError("The model is not available; install the ColorMNet weights and export again.")
+                self.sig_run_started.emit("export", len(missing))
+                reader = VideoReader(session.video_info.path)
+                info = session.video_info
+                writer = VideoWriter(
+                    job.path,
+                    job.codec,
+                    width=info.width,
+                    height=info.height,
+                    source=reader,
+                    frame_indices=range(job.start, job.stop),
+                    audio=job.audio,
+                    overwrite=job.overwrite,
+                )
+                self._write_frames(writer, job, cancel)
+                if cancel.is_set():
+                    writer.abort()
+                else:
+                    writer.close()
+                writer = None
         except ColorMNetError as exc:
             error = str(exc)
         except OSError as exc:

@@ -151,18 +151,23 @@ def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
     return grouped
 
 
-def _shot_list(option: str, session: Any, cancel: threading.Event) -> list[Any] | None:
-    """The shots ``--shots`` asks for: detected (``auto``, cached), none (``off``: one shot) or read from a file."""
+def shot_list_option(option: str, video: Path, info: Any, cancel: threading.Event) -> list[Any] | None:
+    """The shots ``--shots`` asks for: detected (``auto``, cached), none (``off``: one shot) or read from a file.
+
+    Args:
+        option: ``auto``, ``off`` or a shot list's path.
+        video: the video; info: its :class:`~colormnet.video.VideoInfo`.
+        cancel: set to stop the detection (it then raises KeyboardInterrupt).
+    """
     from colormnet.shots import DetectionCancelledError, load_shot_list, shots_for_video
 
-    info = session.video_info
     if option == "off":
         return None
     if option != "auto":
         return load_shot_list(option, fps=info.fps, frame_count=info.frame_count)
     bar = ProgressBar(info.frame_count, "finding shots", stream=sys.stderr)
     try:
-        shots = shots_for_video(session.video_path, progress=lambda done, total: bar.update(done), cancel=cancel)
+        shots = shots_for_video(video, progress=lambda done, total: bar.update(done), cancel=cancel)
     except DetectionCancelledError:
         raise KeyboardInterrupt from None
     bar.close(info.frame_count)
@@ -217,6 +222,10 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
         transition=args.transition,
     )
+    if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
+        from colormnet.cluster.cli import colorize_chunked
+
+        return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec)
     with Session(source, weights=args.weights, config=config) as session:
         session.set_exemplars(exemplars)
         info = session.video_info
@@ -225,7 +234,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
         if model.is_random:
             print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
                   "meaningless.", file=sys.stderr)
-        session.set_shots(_shot_list(args.shots, session, cancel))
+        session.set_shots(shot_list_option(args.shots, source, info, cancel))
         for line in _shot_summary(session):
             print(line, file=sys.stderr)
         for seg in session.segments():
@@ -408,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "or cut (each exemplar up to the next)")
     p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    from colormnet.cluster.cli import add_arguments as add_cluster_arguments
+
+    add_cluster_arguments(p)
 
     p = sub.add_parser("info", parents=[common], help="describe a video or image sequence")
     p.add_argument("input")

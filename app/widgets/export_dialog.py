@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -81,6 +82,20 @@ class ExportDialog(QDialog):
         self.audio = QCheckBox("Include the source's audio", self)
         self.audio.setChecked(has_audio)
         self.audio.setEnabled(has_audio)
+        self.cluster = QCheckBox("Render on cluster…", self)
+        self.cluster.setToolTip("Render the units as Ray tasks on render nodes and assemble them here (needs ray)")
+        self.cluster_address = QLineEdit("local", self)
+        self.cluster_address.setPlaceholderText("local, or the head node's host:port")
+        self.cluster_workers = QSpinBox(self)
+        self.cluster_workers.setRange(0, 4096)
+        self.cluster_workers.setSpecialValueText("one per GPU (else CPU)")
+        cluster_row = QHBoxLayout()
+        cluster_row.addWidget(self.cluster)
+        cluster_row.addWidget(self.cluster_address, 1)
+        cluster_row.addWidget(QLabel("Workers", self))
+        cluster_row.addWidget(self.cluster_workers)
+        self.cluster.toggled.connect(self._on_cluster_toggled)
+        self._on_cluster_toggled(False)
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
         self.status = QLabel("", self)
@@ -91,6 +106,7 @@ class ExportDialog(QDialog):
         form.addRow("Range", self.range_all)
         form.addRow("", self.range_in_out)
         form.addRow("Audio", self.audio)
+        form.addRow("Where", cluster_row)
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setIcon(icon("export"))
@@ -118,8 +134,10 @@ class ExportDialog(QDialog):
             if self.range_in_out.isChecked()
             else (0, self._controller.frame_count)
         )
+        cluster = (self.cluster_address.text().strip() or "local") if self.cluster.isChecked() else None
         return ExportJob(
-            Path(self.path.text()).expanduser(), self.selected_codec(), start, stop, self.audio.isChecked(), overwrite
+            Path(self.path.text()).expanduser(), self.selected_codec(), start, stop, self.audio.isChecked(), overwrite,
+            cluster=cluster, workers=self.cluster_workers.value() or None,
         )
 
     def start_export(self) -> bool:
@@ -163,11 +181,16 @@ class ExportDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         self._running = running
-        for widget in (self.codec, self.path, self.range_all, self.audio, self.export_button):
+        for widget in (self.codec, self.path, self.range_all, self.audio, self.export_button, self.cluster):
             widget.setEnabled(not running)
+        self._on_cluster_toggled(self.cluster.isChecked() and not running)
         project = self._controller.project
         self.range_in_out.setEnabled(not running and (project.in_point is not None or project.out_point is not None))
         self.progress.setVisible(running)
+
+    def _on_cluster_toggled(self, checked: bool) -> None:
+        self.cluster_address.setEnabled(checked)
+        self.cluster_workers.setEnabled(checked)
 
     def _on_codec_changed(self, index: int) -> None:
         video = self._controller.project.video or Path("output")

@@ -1,0 +1,71 @@
+"""``colormnet colorize --cluster ADDRESS | --work-dir DIR``: the command line's side of a chunked run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from colormnet.progress import ProgressBar
+
+if TYPE_CHECKING:
+    from colormnet.session import Exemplar, SessionConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The chunked-run options of ``colormnet colorize``."""
+    group = parser.add_argument_group("rendering in chunks (resumable; on a Ray cluster with --cluster)")
+    group.add_argument("--cluster", metavar="ADDRESS",
+                       help="render the units as Ray tasks on the cluster at ADDRESS (host:port), or 'local' to "
+                       "start Ray on this machine")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="with --cluster: at most N units at once (default: one per GPU, else per CPU)")
+    group.add_argument("--work-dir", metavar="DIR",
+                       help="where the run's chunks go (shared storage on a cluster; default: beside the output); "
+                       "the same command resumes a killed run from its finished chunks")
+
+
+def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemplars: Sequence[Exemplar],
+                     config: SessionConfig, codec: str) -> int:
+    """Runs ``colormnet colorize`` chunk by chunk (``--cluster`` or ``--work-dir`` given).
+
+    ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run.
+    """
+    from colormnet.cli import parse_frame_range, shot_list_option
+    from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
+    from colormnet.errors import ExemplarError
+    from colormnet.video import probe
+
+    if args.workers is not None and args.workers < 1:
+        raise ExemplarError("--workers must be at least 1.")
+    if args.workers is not None and not args.cluster:
+        raise ExemplarError("--workers applies to --cluster runs only.")
+    source, output = Path(args.input), Path(args.output)
+    info = probe(source)
+    frame_count = info.frame_count
+    frames = parse_frame_range(args.frames, frame_count) if args.frames else range(frame_count)
+    shots = shot_list_option(getattr(args, "shots", "off"), source, info, cancel)
+    run = ChunkedRun(video=source, output=output, codec=codec, exemplars=exemplars, config=config, shots=shots,
+                     weights=args.weights, frames=frames, audio=not args.no_audio, overwrite=args.overwrite,
+                     work_dir=Path(args.work_dir) if args.work_dir else None, cluster=args.cluster,
+                     workers=args.workers)
+    bar = ProgressBar(None, "colorizing", stream=sys.stderr)
+
+    def progress(status: RunStatus) -> None:
+        bar.total = status.total or None
+        bar.label = (f"colorizing [units {status.units_done}/{status.units_total}, {status.running} running, "
+                     f"{status.retried} retried]" if args.cluster else
+                     f"colorizing [units {status.units_done}/{status.units_total}]")
+        if status.stage == "assembling":
+            bar.close(status.done)
+            print(f"Assembling {len(frames)} frames into {output}…", file=sys.stderr)
+        else:
+            bar.update(status.done)
+
+    summary = run_chunked(run, cancel=cancel, progress=progress, notice=lambda text: print(text, file=sys.stderr))
+    print(f"Wrote {output} ({len(frames)} frames, {codec}; {len(summary.rendered)} chunk(s) rendered, "
+          f"{len(summary.reused)} reused).", file=sys.stderr)
+    return 0

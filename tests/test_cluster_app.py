@@ -1,0 +1,93 @@
+"""The export dialog's "Render on cluster…": a local Ray instance renders the export, same frames and output."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.controller import Controller
+from app.engine_settings import EngineSettings
+from app.settings import AppSettings
+from app.widgets.export_dialog import ExportDialog
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import (  # noqa: F401 (fixtures)
+    RUN_TIMEOUT_MS,
+    add_exemplar,
+    answers,
+    app_paths,
+    colour_frames,
+    controller,
+    no_qt_warnings,
+    no_thread_left_running,
+    open_video,
+    wait_for_segments,
+)
+from tests.test_cluster import ray_address  # noqa: F401 (the session's two-CPU Ray instance)
+
+pytest.importorskip("ray")
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> AppSettings:
+    """The propagate engine at a tiny processing size."""
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.set_engine_settings(replace(EngineSettings(), engine="propagate", device="cpu", process_size=32))
+    return settings
+
+
+def _export(qtbot, dialog: ExportDialog, output: Path) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    progress: list[tuple[int, int]] = []
+    dialog._controller.sig_export_progress.connect(lambda done, total: progress.append((done, total)))
+    dialog.path.setText(str(output))
+    dialog.codec.setCurrentIndex(dialog.codec.findData("png"))
+    dialog.path.setText(str(output))
+    with qtbot.waitSignal(dialog._controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    assert finished.args == [True, str(output)]
+    assert "Exported to" in dialog.status.text()
+    return progress
+
+
+def test_render_on_cluster_matches_the_local_export(qtbot, ray_address: str,  # noqa: F811
+                                                    controller: Controller,  # noqa: F811
+                                                    colour_frames: dict[int, Path], realshort: Path,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    open_video(qtbot, controller, realshort)
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
+    add_exemplar(qtbot, controller, colour_frames[4], 4)
+    wait_for_segments(qtbot, controller, 2)
+    controller.set_current_frame(0)
+    controller.set_in_point()
+    controller.set_current_frame(6)
+    controller.set_out_point()
+
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    assert not dialog.cluster.isChecked() and not dialog.cluster_address.isEnabled()
+    dialog.cluster.setChecked(True)
+    assert dialog.cluster_address.isEnabled() and dialog.cluster_address.text() == "local"
+    dialog.cluster_workers.setValue(2)
+    job = dialog.job(overwrite=False)
+    assert (job.cluster, job.workers, job.start, job.stop) == ("local", 2, 0, 7)
+    on_cluster = tmp_path / "cluster"
+    progress = _export(qtbot, dialog, on_cluster)
+    assert progress and progress[-1][0] == progress[-1][1] and progress[-1][1] >= 7
+    assert not controller.colorized[:7].any()  # rendered on the cluster, not through the app's frame cache
+
+    dialog.cluster.setChecked(False)
+    local = tmp_path / "local"
+    _export(qtbot, dialog, local)
+    names = sorted(p.name for p in local.iterdir())
+    assert len(names) == 7 and names == sorted(p.name for p in on_cluster.iterdir())
+    for name in names:
+        assert (local / name).read_bytes() == (on_cluster / name).read_bytes(), name
+    assert not list(tmp_path.glob(".cluster*")) and not list(tmp_path.glob("colormnet-run-*"))
