@@ -70,6 +70,16 @@ def takes_references(engine: str) -> bool:
     return engine in _MULTI_REFERENCE
 
 
+# engines that can hold every exemplar of a shot at once (the ``memory`` transition): ColorMNet in its permanent
+# memory (its engine's ``hold``), Deep Exemplar as joint references
+_JOINT_EXEMPLARS = frozenset({"colormnet", "deepexemplar"})
+
+
+def holds_several_exemplars(engine: str) -> bool:
+    """Whether ``engine`` can run a shot in one pass with all its exemplars (``--transition memory``)."""
+    return engine in _JOINT_EXEMPLARS
+
+
 def available_engines() -> list[str]:
     """Names of the engines this installation has."""
     return [name for name, target in _LOADERS.items() if importlib.util.find_spec(target.split(":")[0]) is not None]

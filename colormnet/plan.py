@@ -13,7 +13,9 @@ or backward. Every frame is the fusion of one or two passes:
 * after a shot's last exemplar: a forward pass from it;
 * between two exemplars ``a < b`` of one shot: ``cut`` runs forward from ``a`` only (the behaviour of a video
   without shots); ``blend`` fuses a forward pass from ``a`` with a backward pass from ``b``, the latter's weight
-  rising smoothly from 0 at ``a`` (so ``a`` stays exactly what its exemplar gives) towards 1 at ``b``;
+  rising smoothly from 0 at ``a`` (so ``a`` stays exactly what its exemplar gives) towards 1 at ``b``; ``memory``
+  runs one pass over the shot from its first exemplar with every other exemplar of the shot held too (the
+  engine's memory, or joint references);
 * inside a dissolve or fade ``[t0, t1)``: the previous shot's pass cross-faded into the next shot's.
 
 **Segments** are the units of caching and of "colorize this segment": maximal frame ranges of one shot whose
@@ -26,8 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-Transition = Literal["blend", "cut"]
-TRANSITIONS: tuple[Transition, ...] = ("blend", "cut")
+Transition = Literal["blend", "memory", "cut"]
+TRANSITIONS: tuple[Transition, ...] = ("blend", "memory", "cut")
 
 
 class ShotLike(Protocol):
@@ -61,12 +63,14 @@ class Pass:
         anchor: the frame it starts from (the exemplar's frame, or a shot's first frame when borrowed).
         forward: direction.
         borrowed: the exemplar belongs to another shot and is used as a ``reference``.
+        extras: the further exemplars held from the start (``memory`` transition), by index.
     """
 
     exemplar: int
     anchor: int
     forward: bool
     borrowed: bool = False
+    extras: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ def plan_segments(
     Args:
         shots: the shots (see :func:`normalise_shots`).
         exemplar_frames: the frames the exemplars are pinned to, ascending.
-        transition: how consecutive exemplars of one shot meet (``blend`` or ``cut``).
+        transition: how consecutive exemplars of one shot meet (``blend``, ``memory`` or ``cut``).
         donors: for shots without an exemplar of their own, shot index -> index of the exemplar it borrows.
     """
     donors = donors or {}
@@ -198,8 +202,11 @@ def _shot_pieces(shot: ShotSpan, passes: list[tuple[int, int, bool]], transition
         return []
     pieces = []
     first_ex, first_anchor, borrowed = passes[0]
+    extras = tuple(ex for ex, _, _ in passes[1:]) if transition == "memory" else ()
     if shot.start < first_anchor:
-        pieces.append(Piece(shot.start, first_anchor, (Pass(first_ex, first_anchor, False, borrowed),)))
+        pieces.append(Piece(shot.start, first_anchor, (Pass(first_ex, first_anchor, False, borrowed, extras),)))
+    if extras:  # one pass over the rest of the shot, every exemplar held
+        return [*pieces, Piece(first_anchor, shot.stop, (Pass(first_ex, first_anchor, True, borrowed, extras),))]
     for (ex, anchor, borrowed), nxt in zip(passes, [*passes[1:], None], strict=True):
         stop = shot.stop if nxt is None else nxt[1]
         forward = Pass(ex, anchor, True, borrowed)
@@ -245,7 +252,7 @@ def _cross_fade(shots: Sequence[ShotSpan], pieces_by_shot: list[list[tuple[Piece
 
 
 def _exemplars_of(piece: Piece) -> frozenset[int]:
-    return frozenset(p.exemplar for p in piece.passes)
+    return frozenset(i for p in piece.passes for i in (p.exemplar, *p.extras))
 
 
 def _group(items: list[tuple[Piece, int]]) -> list[Segment]:

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from colormnet import color
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines import Backend, SegmentEngine, load_backend, takes_references
+from colormnet.engines import Backend, SegmentEngine, holds_several_exemplars, load_backend, takes_references
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
 from colormnet.exemplar import classify_exemplar, is_grayscale
 from colormnet.inference.engine import ExemplarInput
@@ -388,7 +388,8 @@ class Session:
     def _pass_identity(self, p: Pass) -> tuple[object, ...]:
         ex = self.exemplars[p.exemplar]
         kind = "reference" if p.borrowed else ex.kind
-        return p.anchor, p.forward, ex.digest(), kind, tuple(ex.reference_digests())
+        held = [(self.exemplars[i].frame, self.exemplars[i].digest(), self.exemplars[i].kind) for i in p.extras]
+        return p.anchor, p.forward, ex.digest(), kind, tuple(ex.reference_digests()), *held
 
     def resolve_kind(self, exemplar_index: int) -> tuple[str, float]:
         """The kind an exemplar is used as, and the luminance similarity that decided ``auto`` (NaN otherwise).
@@ -417,6 +418,9 @@ class Session:
         bad = [f for f in wanted if not 0 <= f < n]
         if bad:
             raise ExemplarError(f"Frame {min(bad)} is out of range: the video has frames 0 to {n - 1}.")
+        if self.config.transition == "memory" and not holds_several_exemplars(self.config.engine):
+            raise ExemplarError(f"The {self.config.engine} engine holds one exemplar at a time: use --transition "
+                                "blend or cut.")
         covered = {f for seg in self.segments() for f in range(seg.start, seg.stop)}
         if not wanted <= covered:
             first = min(wanted - covered)
@@ -507,7 +511,8 @@ class Session:
         exemplar = self.exemplars[run.pass_.exemplar]
         kind = "reference" if run.pass_.borrowed else self.resolve_kind(run.pass_.exemplar)[0]
         ex_lab = torch.from_numpy(self._exemplar_planes(exemplar, ph, pw)).to(model.device)
-        engine = self._new_engine(model, exemplar)
+        engine = self._new_engine(model, exemplar, run.pass_.extras)
+        exact = self._hold_extras(engine, model, run.pass_.extras, (ph, pw))  # frame -> its keyframe's chroma
         first, last = run.frames[0], run.frames[-1]
         reverse = last < first
         start, stop = (last, first + 1) if reverse else (first, last + 1)
@@ -520,6 +525,9 @@ class Session:
                 lightness = color.luminance(rgb)  # H x W, L* of the source at full resolution
                 ab = self._predict(engine, model, lightness, (ph, pw), ex_lab, exemplar.image, kind, index == first,
                                    index == last)  # 2 x ph x pw
+                if index in exact and index != first:  # a keyframe held by a memory pass stays exact on its frame
+                    planes = self._exemplar_planes(self.exemplars[exact[index]], ph, pw)[1:]
+                    ab = torch.from_numpy(planes).to(ab.device, ab.dtype)
                 done += 1
                 confidence = getattr(engine, "confidence", None)  # h x w in [0, 1], from engines that have one
                 if index in run.stash:
@@ -539,8 +547,10 @@ class Session:
                 if ab.shape[-2:] != lightness.shape:
                     ab = F.interpolate(ab[None], size=lightness.shape, mode="bilinear", align_corners=False)[0]
                 ab_full = ab.cpu().numpy()
-                if index == first and kind == "keyframe" and index not in run.fuse and (ph, pw) != lightness.shape:
-                    ab_full = self._exemplar_planes(exemplar, *lightness.shape)[1:]
+                if ((index == first and kind == "keyframe") or index in exact) and index not in run.fuse \
+                        and (ph, pw) != lightness.shape:
+                    here = exemplar if index == first else self.exemplars[exact[index]]
+                    ab_full = self._exemplar_planes(here, *lightness.shape)[1:]
                 yield FrameResult(
                     index=index,
                     rgb=color.compose_rgb(lightness, ab_full),
@@ -555,15 +565,37 @@ class Session:
             if close is not None:
                 close()
 
-    def _new_engine(self, model: Backend, exemplar: Exemplar) -> SegmentEngine:
-        """A fresh engine for one run, given the exemplar's further references when it has any."""
-        if not exemplar.references:
+    def _new_engine(self, model: Backend, exemplar: Exemplar, extras: tuple[int, ...] = ()) -> SegmentEngine:
+        """A fresh engine for one run, given the exemplar's further references when it has any (and, for an engine
+        that matches references jointly, the shot's other exemplars of a ``memory`` pass)."""
+        references = list(exemplar.references)
+        if takes_references(model.name):
+            references += [self.exemplars[i].image for i in extras]
+        if not references:
             return model.new_engine(self.config.inference)
         if not takes_references(model.name):
             raise ExemplarError(f"Only the deepexemplar engine takes several references for one exemplar, not "
                                 f"the {model.name} engine.")
-        engine: SegmentEngine = model.new_engine(self.config.inference, references=exemplar.references)  # type: ignore[call-arg]
+        engine: SegmentEngine = model.new_engine(self.config.inference, references=tuple(references))  # type: ignore[call-arg]
         return engine
+
+    def _hold_extras(self, engine: SegmentEngine, model: Backend, extras: tuple[int, ...],
+                     process_hw: tuple[int, int]) -> dict[int, int]:
+        """Puts a ``memory`` pass's further exemplars into an engine with a memory (``hold``); returns the frames of
+        the keyframes among them -> their index (their frames stay exact as the pass runs through)."""
+        exact: dict[int, int] = {}
+        hold = getattr(engine, "hold", None)
+        for i in extras:
+            ex = self.exemplars[i]
+            kind = self.resolve_kind(i)[0]
+            lab = torch.from_numpy(self._exemplar_planes(ex, *process_hw)).to(model.device)
+            if kind == "keyframe":
+                exact[ex.frame] = i
+            if hold is not None:
+                lightness = torch.from_numpy(color.normalize_l(color.luminance(self._reader.read(ex.frame))))
+                plane = color.resize_plane(lightness.to(model.device)[None], *process_hw)
+                hold(plane, ExemplarInput(lab, kind, ex.image))  # type: ignore[arg-type]
+        return exact
 
     def _predict(
         self,

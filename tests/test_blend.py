@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from colormnet import color
+from colormnet.errors import ExemplarError
 from colormnet.metrics import psnr
 from colormnet.plan import ShotSpan
 from colormnet.session import Exemplar, Session, SessionConfig
@@ -207,3 +208,17 @@ def test_learned_engines_reset_memory_at_cuts(montage, engine, random_weights: P
                    shots=MONTAGE_SHOTS, weights=weights, config=config, frames=wanted)
     assert all(np.array_equal(one[f], other[f]) for f in (12, 13, 14, 15))
     assert not np.array_equal(one[10], other[10])
+
+
+def test_memory_holds_every_exemplar_of_the_shot_in_one_pass(shot, random_weights: Path) -> None:
+    video, frames = shot
+    config = SessionConfig(process_size=112)
+    exemplars = [keyframe(frames, 0), keyframe(frames, 6)]
+    memory = render(video, exemplars, transition="memory", weights=random_weights, config=config, frames=range(9))
+    cut = render(video, exemplars, transition="cut", weights=random_weights, config=config, frames=range(9))
+    for f in (0, 6):  # both keyframes stay exact
+        assert np.array_equal(memory[f], cut[f])
+    assert not np.array_equal(memory[3], cut[3])  # frame 3 already sees the exemplar at 6
+    assert not np.array_equal(memory[8], cut[8])  # and frame 8 still sees the one at 0
+    with pytest.raises(ExemplarError, match="one exemplar at a time"):
+        render(video, exemplars, transition="memory")  # propagate has no such memory

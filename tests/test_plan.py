@@ -125,3 +125,12 @@ def test_every_wanted_frame_is_produced_once_within_its_shot(cuts, exemplars, wa
     for f in frames:  # every exemplar's own frame comes from its own pass alone
         if f in wanted:
             assert any(f in r.emit and r.pass_.anchor == f for r in runs)
+
+
+def test_memory_runs_one_pass_per_shot_holding_every_exemplar_of_it() -> None:
+    shots = normalise_shots([ShotSpan(0, 20), ShotSpan(20, 40)], 40)
+    segs = plan_segments(shots, [4, 12, 30], transition="memory")
+    assert [(s.start, s.stop, s.exemplar) for s in segs] == [(0, 20, 0), (20, 40, 2)]
+    runs = plan_runs(segs, set(range(40)))
+    assert [(r.pass_.forward, r.pass_.anchor, r.pass_.extras, r.frames[-1]) for r in runs] == [
+        (True, 4, (1,), 19), (False, 4, (1,), 0), (True, 30, (), 39), (False, 30, (), 20)]

@@ -118,6 +118,28 @@ class InferenceEngine:
         self.last_key, self.last_value = key, value
 
     @torch.inference_mode()
+    def hold(self, lightness: torch.Tensor, exemplar: ExemplarInput) -> None:
+        """Puts a further exemplar into the permanent memory before the run's first step.
+
+        For a ``memory`` transition every exemplar of a shot is in the memory from the start: a keyframe is encoded
+        with the luminance of its own frame (``lightness``, ``1 x H x W`` normalised L' at the processing size), a
+        reference with its own, as the first step encodes the run's exemplar.
+        """
+        height, width = lightness.shape[-2:]
+        if exemplar.lab.shape[-2:] != (height, width):
+            raise InferenceError("The exemplar must be resized to the frame's processing size.")
+        if self.pad_amounts is None:
+            self.pad_amounts = pad_amounts(height, width, self.network.config.pad_multiple)
+        net = self.network
+        with self._autocast():
+            image = self._pad_image(lightness if exemplar.mode == "keyframe" else exemplar.lab[:1])
+            ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)
+            f16, _, _, key, shrinkage, _ = net.encode_key(image)
+            hidden = self.hidden if self.hidden is not None else net.init_hidden(key)
+            value, _ = net.encode_value(image, f16, hidden, ab, deep_update=False)
+            self.memory.add_exemplar(key, shrinkage, value)
+
+    @torch.inference_mode()
     def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
         """Colorizes the next frame.
 
