@@ -80,8 +80,13 @@ class InferenceEngine:
     Args:
         network: the model, in eval mode, on its device.
         config: memory schedule.
-        autocast_dtype: run under CUDA autocast with this dtype (``None``: full fp32).
+        autocast_dtype: run under autocast with this dtype (``None``: full fp32): fp16 or bf16 on CUDA, bf16 on the
+            CPU. Under CPU bf16 the memory readout (similarity, top-k, softmax, weighted sum) stays in fp32, see
+            :meth:`_read_memory`.
     """
+
+    #: Under CPU bf16, read the memory out in fp32 (``benchmarks/cpu_bf16.py`` turns it off to measure what it saves).
+    fp32_readout = True
 
     def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None):
         self.network = network
@@ -99,13 +104,49 @@ class InferenceEngine:
         self.last_value: torch.Tensor | None = None
         self.pad_amounts: tuple[int, int, int, int] | None = None
 
+    @property
+    def _device_type(self) -> str:
+        return next(self.network.parameters()).device.type
+
     def _autocast(self) -> contextlib.AbstractContextManager:
-        device = next(self.network.parameters()).device
-        if device.type != "cuda":
-            return contextlib.nullcontext()
+        device_type = self._device_type
         if self.autocast_dtype is None:
-            return ieee_fp32()
-        return torch.autocast("cuda", dtype=self.autocast_dtype)
+            return ieee_fp32() if device_type == "cuda" else contextlib.nullcontext()
+        return torch.autocast(device_type, dtype=self.autocast_dtype)
+
+    @property
+    def _fp32_memory(self) -> bool:
+        return self.fp32_readout and self.autocast_dtype == torch.bfloat16 and self._device_type == "cpu"
+
+    def _memory_region(self) -> contextlib.AbstractContextManager:
+        """Where the memory is written and read: in fp32 outside autocast when the CPU runs bf16.
+
+        Under autocast the readout's matrix products would round the keys to bf16 (8 bits of mantissa) although
+        the similarity code asks for fp32: near-equal similarities then swap places in the top-k and pixels take
+        another memory element's colour. Keys, selection and values are small next to the encoders, so an fp32
+        memory (readout, consolidation) costs little. CUDA keeps its memory under autocast (fp16 keeps 11 bits).
+        """
+        return torch.autocast("cpu", enabled=False) if self._fp32_memory else contextlib.nullcontext()
+
+    def _stored(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """``tensors`` as the memory takes them: fp32 where it runs in fp32 (bf16 inputs would round it)."""
+        return [t.float() for t in tensors] if self._fp32_memory else list(tensors)
+
+    def _read_memory(self, key: torch.Tensor, selection: torch.Tensor) -> torch.Tensor:
+        """The top-k memory readout for the query ``key``/``selection`` -> ``1 x O x C_v x h x w``."""
+        with self._memory_region():
+            return self.memory.read(*self._stored(key, selection))
+
+    def _add_exemplar(self, key: torch.Tensor, shrinkage: torch.Tensor, value: torch.Tensor) -> None:
+        with self._memory_region():
+            self.memory.add_exemplar(*self._stored(key, shrinkage, value))
+        self._remember(key, value)
+
+    def _add_frame(self, key: torch.Tensor, shrinkage: torch.Tensor, selection: torch.Tensor,
+                   value: torch.Tensor) -> None:
+        with self._memory_region():
+            self.memory.add_frame(*self._stored(key, shrinkage, selection, value))
+        self._remember(key, value)
 
     def _pad_image(self, lightness: torch.Tensor) -> torch.Tensor:
         """``1 x 3 x Hp x Wp`` (L' repeated, as the reference feeds it) or ``1 x 1 x Hp x Wp`` on the fast path."""
@@ -153,8 +194,7 @@ class InferenceEngine:
             ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             if not end:
                 value, self.hidden = net.encode_value(image, f16, self.hidden, ab, deep_update=True)
-                self.memory.add_exemplar(key, shrinkage, value)
-                self._remember(key, value)
+                self._add_exemplar(key, shrinkage, value)
             return ab
 
         if exemplar is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
@@ -162,22 +202,19 @@ class InferenceEngine:
             ex_ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             ex_f16, _, _, ex_key, ex_shrinkage, _ = net.encode_key(ex_image)
             ex_value, _ = net.encode_value(ex_image, ex_f16, self.hidden, ex_ab, deep_update=False)
-            self.memory.add_exemplar(ex_key, ex_shrinkage, ex_value)
-            self._remember(ex_key, ex_value)
-            readout = self.memory.read(key, selection)
+            self._add_exemplar(ex_key, ex_shrinkage, ex_value)
+            readout = self._read_memory(key, selection)
             _, ab = net.decode((f16, f8, f4), readout.to(f16.dtype), self.hidden, update_hidden=False)
             if mem_frame:
                 value, _ = net.encode_value(image, f16, self.hidden, ab, deep_update=False)
-                self.memory.add_frame(key, shrinkage, selection, value)
-                self._remember(key, value)
+                self._add_frame(key, shrinkage, selection, value)
             return ab
 
         assert self.last_key is not None and self.last_value is not None
-        readout = self.memory.read(key, selection).to(f16.dtype)
+        readout = self._read_memory(key, selection).to(f16.dtype)
         readout = readout + net.local_readout(key, self.last_key, self.last_value)
         self.hidden, ab = net.decode((f16, f8, f4), readout, self.hidden, update_hidden=normal_update)
         if mem_frame:
             value, self.hidden = net.encode_value(image, f16, self.hidden, ab, deep_update=True)
-            self.memory.add_frame(key, shrinkage, selection, value)
-            self._remember(key, value)
+            self._add_frame(key, shrinkage, selection, value)
         return ab
