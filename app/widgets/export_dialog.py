@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
+from app.engine_settings import EXPORT_PRECISION_NOTE
 from app.icons import icon
 from app.jobs import ExportJob
 from app.progress import Progress, format_duration
@@ -91,6 +92,7 @@ class ExportDialog(QDialog):
         form.addRow("Range", self.range_all)
         form.addRow("", self.range_in_out)
         form.addRow("Audio", self.audio)
+        form.addRow("Precision", QLabel(EXPORT_PRECISION_NOTE, self, wordWrap=True))
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setIcon(icon("export"))
