@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 
-from app.controller import Controller
 from app.engine_settings import EXPORT_PRECISION_NOTE, describe_precision
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.main_window import MainWindow
 from app.widgets.settings_dialog import SettingsDialog
 from app.widgets.status_bar import StudioStatusBar
-from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
+from tests.app import test_export
+from tests.app.conftest import RUN_TIMEOUT_MS
+
+window = test_export.window  # the fixture: a window on realshort.mp4 with an exemplar at frame 0
 
 
 def test_describe_precision() -> None:
@@ -45,17 +47,7 @@ def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: True)
 
 
-@pytest.fixture
-def window(qtbot, native_bf16: None, controller: Controller, realshort: Path,
-           colour_frames: dict[int, Path]) -> MainWindow:
-    window = MainWindow(controller)
-    qtbot.addWidget(window)
-    open_video(qtbot, controller, realshort)
-    add_exemplar(qtbot, controller, colour_frames[0], 0)
-    wait_for_segments(qtbot, controller, 1)
-    return window
-
-
+@pytest.mark.usefixtures("native_bf16")  # before the window's session opens
 def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:
     controller = window.controller
     assert controller.project.settings.precision == "auto"
@@ -83,6 +75,7 @@ def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Pat
     assert controller.segments[0].key == preview_key  # the previews keep their own frames
 
 
+@pytest.mark.usefixtures("native_bf16")
 def test_settings_offer_bf16_for_the_cpu(qtbot, window: MainWindow) -> None:
     dialog = SettingsDialog(window.controller.project.settings, 1.0, ["colormnet"], window)
     qtbot.addWidget(dialog)
