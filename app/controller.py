@@ -125,6 +125,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.model_state = "idle"
         self.device = ""
         self.weights_are_random = False
+        self.precision = ""  # what the model computes in, e.g. "bf16 preview · fp32 export" ("" until loaded)
         self.engine_ready = False
         self.available_engines = [CHECKPOINT_ENGINE]  # until the library says which it has
         self.model_problem = ""
@@ -455,8 +456,9 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.sig_colorized_changed.emit()
         self._request_frame()
 
-    def _on_worker_model_loaded(self, device: str, random: bool) -> None:
+    def _on_worker_model_loaded(self, device: str, random: bool, precision: str = "") -> None:
         self.device = device
+        self.precision = precision
         self.weights_are_random = random
         self._set_model_state("ready")
         if self.on_fallback:

@@ -24,6 +24,16 @@ FALLBACK_NOTICE = (
 )
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+#: What the export dialog says about the precision of exported frames.
+EXPORT_PRECISION_NOTE = (
+    "Exports run at the precision set in Settings (Automatic: full fp32 on the CPU); frames previewed in bf16 "
+    "are computed again, not copied."
+)
+
+
+def describe_precision(preview: str, export: str) -> str:
+    """``bf16 preview · fp32 export`` where previews and exports run at different precisions, else the one."""
+    return preview if preview == export else f"{preview} preview · {export} export"
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class EngineSettings:
 
     engine: str = "colormnet"  # one of ENGINES
     device: str = "auto"  # auto | cuda | cpu
-    precision: str = "auto"  # auto | fp32 | fp16 | bf16
+    precision: str = "auto"  # auto | fp32 | fp16 | bf16 (auto: bf16 previews on CPUs that have it, fp32 exports)
     process_size: int = 540  # cap on the short side at which the model runs
     mem_every: int = 5  # a frame becomes a memory frame every this many frames
     top_k: int = 30  # k of the top-k memory readout

@@ -1,6 +1,9 @@
 """The worker that owns the colorization session and drains its generator on a QThread.
 
-Every call into :class:`colormnet.session.Session` happens on this worker's thread, one job at a time, in the order
+Previews and exports may run at different precisions (``auto`` previews in bf16 on a CPU that computes it natively,
+and exports in fp32): an export then uses a second session on the same video and exemplars, whose cache keys hold
+its own precision, so no preview frame is shipped in an export. Every call into :class:`colormnet.session.Session`
+happens on this worker's thread, one job at a time, in the order
 the controller queued them: open, set exemplars, load the model, colorize, export. A job that runs long (colorize,
 export) checks a ``threading.Event`` that the controller sets from the GUI thread; the session checks it before
 each frame, so a cancel takes effect within one frame. Each finished frame is written to the frame cache here and
@@ -9,15 +12,17 @@ then handed to the GUI as a signal; the conversion to a QImage happens on the GU
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.engine_settings import EngineSettings
+from app.engine_settings import EngineSettings, describe_precision
 from app.frame_cache import FrameCache
 from app.jobs import ColorizedFrame, ExemplarSpec, ExportJob, OpenRequest, RunRequest, SegmentInfo
 from colormnet.errors import ColorMNetError, OutputError
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from colormnet.session import Session
 
 logger = logging.getLogger(__name__)
+
+_NO_MODEL = "The model is not available; install the ColorMNet weights and export again."
 
 
 class SessionWorker(QObject):
@@ -37,8 +44,8 @@ class SessionWorker(QObject):
     """The video opened; carries its VideoInfo."""
     sig_segments = Signal(object)
     """The segments changed; carries a list of SegmentInfo."""
-    sig_model_loaded = Signal(str, bool)
-    """The model is loaded: the device in use and whether the weights are random."""
+    sig_model_loaded = Signal(str, bool, str)
+    """The model is loaded: the device in use, whether the weights are random, and the precision (previews, exports)."""
     sig_model_failed = Signal(str, bool)
     """The model could not be loaded: a one-sentence message and whether the weights are the problem."""
     sig_run_started = Signal(str, int)
@@ -55,6 +62,9 @@ class SessionWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._session: Session | None = None
+        self._export_session: Session | None = None  # set while exports run at another precision than previews
+        self._request: OpenRequest | None = None
+        self._exemplars: list[Any] = []  # the colormnet.session.Exemplar list the session holds
         self._cache: FrameCache | None = None
         self._specs: list[ExemplarSpec] = []
         self._segments: list[SegmentInfo] = []
@@ -87,7 +97,9 @@ class SessionWorker(QObject):
         self._cache = request.cache
         self._cache.scan()  # index what earlier runs cached here, off the GUI thread
         try:
-            self._session = Session(request.video, weights=request.weights, config=_session_config(request.settings))
+            self._session = Session(request.video, weights=request.weights,
+                                    config=_session_config(request.settings, preview=True))
+            self._request = request
         except ColorMNetError as exc:
             self.sig_error.emit(str(exc))
             return
@@ -137,35 +149,36 @@ class SessionWorker(QObject):
         writer: Any = None
         reader: Any = None
         try:
-            session = self._require_session()
-            if job.cluster is not None:
-                from app.cluster_export import export_on_cluster
+            with self._exporting():
+                session = self._require_session()
+                if job.cluster is not None:
+                    from app.cluster_export import export_on_cluster
 
-                self.sig_run_started.emit("export", job.stop - job.start)
-                export_on_cluster(session, job, cancel, self.sig_export_progress.emit)
-            else:
-                missing = self._prepare(job.start, job.stop)
-                if missing is None:
-                    raise ColorMNetError("The model is not available; install the ColorMNet weights and export again.")
-                self.sig_run_started.emit("export", len(missing))
-                reader = VideoReader(session.video_info.path)
-                info = session.video_info
-                writer = VideoWriter(
-                    job.path,
-                    job.codec,
-                    width=info.width,
-                    height=info.height,
-                    source=reader,
-                    frame_indices=range(job.start, job.stop),
-                    audio=job.audio,
-                    overwrite=job.overwrite,
-                )
-                self._write_frames(writer, job, cancel)
-                if cancel.is_set():
-                    writer.abort()
+                    self.sig_run_started.emit("export", job.stop - job.start)
+                    export_on_cluster(session, job, cancel, self.sig_export_progress.emit)
                 else:
-                    writer.close()
-                writer = None
+                    missing = self._prepare(job.start, job.stop)
+                    if missing is None:
+                        raise ColorMNetError(_NO_MODEL)
+                    self.sig_run_started.emit("export", len(missing))
+                    reader = VideoReader(session.video_info.path)
+                    info = session.video_info
+                    writer = VideoWriter(
+                        job.path,
+                        job.codec,
+                        width=info.width,
+                        height=info.height,
+                        source=reader,
+                        frame_indices=range(job.start, job.stop),
+                        audio=job.audio,
+                        overwrite=job.overwrite,
+                    )
+                    self._write_frames(writer, job, cancel)
+                    if cancel.is_set():
+                        writer.abort()
+                    else:
+                        writer.close()
+                    writer = None
         except ColorMNetError as exc:
             error = str(exc)
         except OSError as exc:
@@ -189,6 +202,10 @@ class SessionWorker(QObject):
             except ColorMNetError as exc:
                 logger.warning("closing the session: %s", exc)
             self._session = None
+        if self._export_session is not None:
+            with contextlib.suppress(ColorMNetError):
+                self._export_session.close()
+            self._export_session = None
         self._segments = []
         self._model_announced = False
 
@@ -210,7 +227,7 @@ class SessionWorker(QObject):
             return False
         if not self._model_announced:
             self._model_announced = True
-            self.sig_model_loaded.emit(str(session.device), bool(session.weights_are_random))
+            self.sig_model_loaded.emit(str(session.device), bool(session.weights_are_random), self._precision_text())
             self._refresh_segments()  # keys may depend on the weights, known now
         return True
 
@@ -245,9 +262,50 @@ class SessionWorker(QObject):
         self._images = loaded  # images of removed or replaced exemplars are let go
         try:
             self._session.set_exemplars(exemplars)
+            self._exemplars = exemplars
         except ColorMNetError as exc:
             self.sig_error.emit(str(exc))
         self._refresh_segments()
+
+    def _precision_text(self) -> str:
+        """The precision of previews and of exports, for the status bar."""
+        from colormnet.engines import effective_precision
+
+        session = self._require_session()
+        assert self._request is not None
+        settings = self._request.settings
+        device = session.load_model().device
+        preview = effective_precision(settings.engine, session.config.precision, device)
+        export = effective_precision(settings.engine, _session_config(settings, preview=False).precision, device)
+        return describe_precision(preview, export)
+
+    @contextlib.contextmanager
+    def _exporting(self) -> Iterator[None]:
+        """Runs the body with the export session in place of the preview one, where their precisions differ.
+
+        The preview session's model is loaded (and announced) first: the export session shares its network.
+        """
+        preview = self._require_session()
+        assert self._request is not None
+        config = _session_config(self._request.settings, preview=False)
+        if config.precision == preview.config.precision:
+            yield
+            return
+        if not self._ensure_model():
+            raise ColorMNetError(_NO_MODEL)
+        from colormnet.session import Session
+
+        if self._export_session is None:
+            self._export_session = Session(preview.video_path, weights=self._request.weights, config=config)
+        export = self._export_session
+        export.set_exemplars(self._exemplars)
+        export.load_model()
+        segments = self._segments
+        self._session, self._segments = export, self._segment_infos(export)
+        try:
+            yield
+        finally:
+            self._session, self._segments = preview, segments
 
     def _load_image(self, path: Path, loader: Any) -> tuple[tuple[Path, int], np.ndarray]:
         """An exemplar image, decoded once per file version."""
@@ -260,7 +318,10 @@ class SessionWorker(QObject):
         return key, image if image is not None else loader(path)
 
     def _refresh_segments(self) -> None:
-        session = self._require_session()
+        self._segments = self._segment_infos(self._require_session())
+        self.sig_segments.emit(list(self._segments))
+
+    def _segment_infos(self, session: Session) -> list[SegmentInfo]:
         infos = []
         for segment in session.segments() if session.exemplars else []:
             key = ""
@@ -271,8 +332,7 @@ class SessionWorker(QObject):
                     logger.warning("no cache key for frames %d-%d: %s", segment.start, segment.stop - 1, exc)
             exemplar = session.exemplars[segment.exemplar]
             infos.append(SegmentInfo(segment.start, segment.stop, segment.anchor, exemplar.frame, key))
-        self._segments = infos
-        self.sig_segments.emit(list(infos))
+        return infos
 
     def _request_range(self, request: RunRequest) -> tuple[int, int]:
         session = self._require_session()
@@ -341,9 +401,13 @@ class SessionWorker(QObject):
             raise OutputError("Some frames of the range have no exemplar to colorize them; add an exemplar first.")
 
 
-def _session_config(settings: EngineSettings) -> Any:
-    """The SessionConfig for ``settings`` (raises ValueError for invalid memory parameters)."""
+def _session_config(settings: EngineSettings, *, preview: bool) -> Any:
+    """The SessionConfig of previews or of exports for ``settings`` (raises ValueError for invalid memory parameters).
+
+    Exports take the precision as set; previews may run faster (see :func:`colormnet.engines.interactive_precision`).
+    """
     from colormnet.config import InferenceConfig
+    from colormnet.engines import interactive_precision
     from colormnet.session import SessionConfig
 
     inference = InferenceConfig(
@@ -357,7 +421,8 @@ def _session_config(settings: EngineSettings) -> Any:
     return SessionConfig(
         engine=settings.engine,
         device=settings.device,  # type: ignore[arg-type]
-        precision=settings.precision,  # type: ignore[arg-type]
+        precision=interactive_precision(settings.engine, settings.precision, settings.device)  # type: ignore[arg-type]
+        if preview else settings.precision,
         process_size=settings.process_size,
         inference=inference,
     )

@@ -9,6 +9,7 @@ Parts (``--only`` picks some, comma-separated):
 * ``propagate`` -- the ``propagate`` engine's frames per second at 480p and 1080p. A module
   ``benchmarks/propagate_*.py`` with ``run(quick: bool) -> dict`` (keys ``rows``: a list of ``{"source", "fps",
   "load"}``) takes precedence; without one, sessions with that engine are timed like ``speed``.
+* ``bf16`` -- CPU bf16 against fp32: s/frame and the difference of the 8-bit outputs (``benchmarks/cpu_bf16.py``).
 * ``gui`` -- the longest GUI-thread stall while colorizing: ``benchmarks/gui_stall.py`` with
   ``run(quick: bool) -> dict`` (keys ``longest_stall_ms``, ``ticks``, ``load``), when present.
 
@@ -33,7 +34,7 @@ from benchmarks.report import render_markdown, render_table
 
 logger = logging.getLogger("benchmarks")
 
-PARTS = ("speed", "ratio", "memory", "propagate", "gui")
+PARTS = ("speed", "ratio", "memory", "propagate", "bf16", "gui")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def run_parts(parts: list[str], quick: bool, threads: int, weights: Path) -> dic
                                warmup], threads)
                 rows.append({"source": r["source"], "fps": 1 / r["seconds_per_frame"], "load": r["load"]})
             results["propagate"] = {"source_module": "engine_speed session --engine propagate", "rows": rows}
+    if "bf16" in parts:
+        results["bf16"] = run_hook("cpu_bf16", quick)
     if "gui" in parts:
         if (ROOT / "benchmarks" / "gui_stall.py").exists():
             results["gui"] = run_hook("gui_stall", quick)

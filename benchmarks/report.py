@@ -283,6 +283,10 @@ def render_markdown(run: dict, notes: str = "") -> str:
         out += [*_memory_section(res["memory"]), ""]
     if "propagate" in res:
         out += [*_propagate_section(res["propagate"]), ""]
+    if "bf16" in res:
+        from benchmarks.cpu_bf16 import render_markdown as render_bf16
+
+        out += [render_bf16(res["bf16"])]
     gui = res.get("gui")
     if gui:
         out += [*_gui_section(gui), ""]

@@ -8,8 +8,10 @@ listing them costs nothing and a missing optional engine only disappears from :f
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +21,8 @@ import torch
 from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.errors import InferenceError
 from colormnet.inference.engine import ExemplarInput
+
+logger = logging.getLogger(__name__)
 
 
 class SegmentEngine(Protocol):
@@ -59,6 +63,54 @@ _LOADERS = {
     "propagate": "colormnet.propagate:load_backend",
     "deepexemplar": "colormnet.deepexemplar:load_backend",
 }
+
+
+# engines that run under CPU bf16 autocast (the others compute in fp32 on the CPU whatever the precision)
+_CPU_BF16 = frozenset({"colormnet"})
+
+# CPU capabilities (as torch.cpu.get_capabilities names them) with which oneDNN computes bf16 natively
+_NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+@functools.cache
+def native_cpu_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16), so that bf16 autocast runs faster than fp32.
+
+    Without them bf16 autocast still runs (emulated), only slower than fp32.
+    """
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        capabilities = torch.cpu.get_capabilities()
+    except (AttributeError, RuntimeError):  # a torch without the capability query
+        return False
+    return any(bool(capabilities.get(flag, False)) for flag in _NATIVE_BF16_FLAGS)
+
+
+def interactive_precision(engine: str, precision: Precision, device: Device) -> Precision:
+    """The precision of interactive previews: ``auto`` becomes ``bf16`` where the CPU runs it natively.
+
+    Previews favour speed; exports and the command line keep ``precision`` as given (``auto`` is exact fp32 on the
+    CPU). Anything but ``auto``, a CUDA device, an engine without CPU bf16 or a CPU without native bf16 returns
+    ``precision`` unchanged.
+    """
+    if precision != "auto" or engine not in _CPU_BF16:
+        return precision
+    on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
+    return "bf16" if on_cpu and native_cpu_bf16() else precision
+
+
+def effective_precision(engine: str, precision: Precision, device: torch.device) -> str:
+    """What ``engine`` loaded with ``precision`` on ``device`` computes in: ``fp32``, ``fp16`` or ``bf16``.
+
+    ``auto`` is fp16 on CUDA and fp32 on the CPU; fp16 is CUDA-only and bf16 on the CPU needs an engine with CPU
+    bf16; the ``propagate`` engine always computes in fp32.
+    """
+    if engine == "propagate":
+        return "fp32"
+    if device.type == "cuda":
+        return "fp16" if precision == "auto" else precision
+    return "bf16" if precision == "bf16" and engine in _CPU_BF16 else "fp32"
 
 
 # engines whose new_engine(config, references=...) matches further reference images jointly with the exemplar

@@ -1,19 +1,21 @@
 """Builds the network from a checkpoint on the chosen device, once per process.
 
 Loading the checkpoint (about 500 MB) takes seconds, so the last loaded model is kept and reused by later sessions
-that ask for the same weights, device and precision.
+that ask for the same weights and device (precision is autocast around the same network, so switching between the
+app's bf16 previews and its fp32 exports costs nothing).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
+from colormnet.engines import native_cpu_bf16
 from colormnet.errors import InferenceError, WeightsError
 from colormnet.inference.engine import InferenceEngine
 from colormnet.model.network import ColorMNet
@@ -31,7 +33,7 @@ class LoadedModel:
     Attributes:
         network: the model in eval mode on ``device``.
         device: where it runs.
-        autocast_dtype: CUDA autocast dtype, or ``None`` for fp32.
+        autocast_dtype: autocast dtype (fp16/bf16 on CUDA, bf16 on the CPU), or ``None`` for fp32.
         path: the checkpoint it came from.
         weights_fingerprint: a cheap identity of that file.
         is_random: the checkpoint is randomly initialised (tests and demos only).
@@ -69,16 +71,23 @@ def resolve_device(device: Device) -> torch.device:
 
 
 def resolve_autocast(precision: Precision, device: torch.device) -> torch.dtype | None:
-    """``auto`` -> fp16 autocast on CUDA, fp32 on CPU; reduced precision is CUDA-only."""
-    if device.type != "cuda":
-        if precision in ("fp16", "bf16"):
-            logger.warning("%s needs a CUDA device; running in fp32 on the CPU", precision)
+    """``auto`` -> fp16 autocast on CUDA, fp32 on the CPU; ``bf16`` runs on either; ``fp16`` is CUDA-only.
+
+    ``auto`` stays exact (fp32) on the CPU even where the CPU computes bf16 natively: the app asks for bf16
+    explicitly for its previews (see :func:`colormnet.engines.interactive_precision`).
+    """
+    if device.type == "cuda":
+        return torch.float16 if precision == "auto" else _AUTOCAST[precision]
+    if precision == "fp16":
+        logger.warning("fp16 needs a CUDA device; running in fp32 on the CPU (bf16 works on the CPU)")
         return None
-    return torch.float16 if precision == "auto" else _AUTOCAST[precision]
+    if precision == "bf16" and not native_cpu_bf16():
+        logger.info("this CPU has no native bf16 (AMX or AVX512-BF16): bf16 runs, but slower than fp32")
+    return torch.bfloat16 if precision == "bf16" else None
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str, str], LoadedModel] = {}
+_cache: dict[tuple[str, str], LoadedModel] = {}
 
 
 def load_model(weights: str | Path | None, *, device: Device = "auto", precision: Precision = "auto") -> LoadedModel:
@@ -99,10 +108,10 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
     if not path.is_file():
         load_weights(path)  # raises the one-sentence WeightsError for a missing path or a folder
     ident = fingerprint(path)
-    key = (ident, str(torch_device), str(autocast))
+    key = (ident, str(torch_device))
     with _lock:
         if key in _cache:
-            return _cache[key]
+            return replace(_cache[key], autocast_dtype=autocast)
         loaded = load_weights(path)
         network = ColorMNet()
         try:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
+from app.engine_settings import EXPORT_PRECISION_NOTE
 from app.icons import icon
 from app.jobs import ExportJob
 from app.progress import Progress, format_duration
@@ -107,6 +108,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.range_in_out)
         form.addRow("Audio", self.audio)
         form.addRow("Where", cluster_row)
+        form.addRow("Precision", QLabel(EXPORT_PRECISION_NOTE, self, wordWrap=True))
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setIcon(icon("export"))

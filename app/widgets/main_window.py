@@ -350,7 +350,7 @@ class MainWindow(QMainWindow, FileCommands):
     def _on_controller_model_state(self, state: str) -> None:
         c = self.controller
         stand_in = c.session_engine if c.on_fallback else ""
-        self.status.show_model_state(state, c.device, c.weights_are_random, stand_in=stand_in)
+        self.status.show_model_state(state, c.device, c.weights_are_random, stand_in=stand_in, precision=c.precision)
 
     def _on_controller_run_started(self, kind: str) -> None:
         self.status.run_started(kind)

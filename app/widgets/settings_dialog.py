@@ -33,7 +33,7 @@ _LABELS = {
     "cpu": "CPU",
     "fp32": "fp32 (full precision)",
     "fp16": "fp16 (CUDA only)",
-    "bf16": "bf16 (CUDA only)",
+    "bf16": "bf16 (CUDA, or a CPU with AMX / AVX512-BF16)",
 }
 _MEMORY_FIELDS = (
     ("mem_every", "Memory frame every", 1, 100, "A frame joins the memory every this many frames"),
@@ -80,7 +80,9 @@ class SettingsDialog(QDialog):
             self, DEVICES, settings.device, "Where the model runs; Automatic picks CUDA when available"
         )
         self.precision = _combo(
-            self, PRECISIONS, settings.precision, "Arithmetic precision on the GPU (the CPU uses fp32)"
+            self, PRECISIONS, settings.precision,
+            "Arithmetic precision. Automatic: fp16 on CUDA; on the CPU, bf16 previews where the CPU computes bf16 "
+            "natively (AMX / AVX512-BF16) and fp32 exports. bf16 on a CPU without it is slower than fp32.",
         )
         self.process_size = QSpinBox(self)
         self.process_size.setRange(112, 2160)

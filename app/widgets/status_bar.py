@@ -22,6 +22,12 @@ _MODEL_TEXTS = {
 }
 
 
+_PREVIEW_PRECISION_TIP = (
+    "Previews run in bf16, which this CPU computes natively (about twice as fast); exports are computed again in "
+    "full fp32. Choose the precision in Settings."
+)
+
+
 def describe_video(info: VideoInfo) -> str:
     """One line about a video: frames, rate, size, duration and bit depth."""
     kind = "image sequence" if info.is_image_sequence else Path(info.path).suffix.lstrip(".")
@@ -58,23 +64,31 @@ class StudioStatusBar(QStatusBar):
         """Describe the open video (None: no video)."""
         self.video_label.setText(describe_video(info) if info is not None else "No video")
 
-    def show_model_state(self, state: str, device: str, random_weights: bool, *, stand_in: str = "") -> None:
-        """Show the model's state, and the device once it is loaded.
+    def show_model_state(
+        self, state: str, device: str, random_weights: bool, *, stand_in: str = "", precision: str = ""
+    ) -> None:
+        """Show the model's state, and the device and precision once it is loaded.
 
         Args:
             state: idle, loading, ready, missing or failed.
             device: The device in use (when ready).
             random_weights: Whether the checkpoint holds random weights.
             stand_in: The engine standing in for ColorMNet without its weights ("" when none).
+            precision: What the model computes in (as
+                :func:`app.engine_settings.describe_precision` puts it; "" when not known).
         """
+        shown = f"{device.upper()} · {precision}" if precision else device.upper()
         if state == "ready" and stand_in:
-            text = f"{stand_in.capitalize()} engine (no ColorMNet weights) · {device.upper()}"
+            text = f"{stand_in.capitalize()} engine (no ColorMNet weights) · {shown}"
         elif state == "ready":
-            text = f"Device: {device.upper()}" + (" (random weights)" if random_weights else "")
+            text = f"Device: {shown}" + (" (random weights)" if random_weights else "")
         else:
             text = _MODEL_TEXTS.get(state, state)
         self.device_label.setText(text)
-        self.device_label.setToolTip(FALLBACK_NOTICE if state == "ready" and stand_in else "")
+        tips = [FALLBACK_NOTICE] if state == "ready" and stand_in else []
+        if state == "ready" and "preview" in precision:
+            tips.append(_PREVIEW_PRECISION_TIP)
+        self.device_label.setToolTip("\n".join(tips))
 
     def run_started(self, kind: str) -> None:
         """Show a busy bar and the cancel button."""

@@ -24,9 +24,9 @@ processing size; padding to multiples of 112 happens here.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -38,6 +38,14 @@ from colormnet.inference.memory_manager import MemoryManager
 from colormnet.model.network import ColorMNet
 
 ExemplarMode = Literal["keyframe", "reference"]
+_T = TypeVar("_T")
+
+
+def _float(value: Any) -> Any:
+    """``value`` with its tensors (also inside a tuple) in fp32."""
+    if isinstance(value, torch.Tensor):
+        return value.float()
+    return tuple(_float(v) for v in value) if isinstance(value, tuple) else value
 
 
 @contextlib.contextmanager
@@ -80,8 +88,17 @@ class InferenceEngine:
     Args:
         network: the model, in eval mode, on its device.
         config: memory schedule.
-        autocast_dtype: run under CUDA autocast with this dtype (``None``: full fp32).
+        autocast_dtype: run under autocast with this dtype (``None``: full fp32): fp16 or bf16 on CUDA, bf16 on the
+            CPU. Under CPU bf16 the parts in :attr:`fp32_parts` stay in fp32.
     """
+
+    #: The parts kept in fp32 outside autocast under CPU bf16: ``memory`` (its readout and consolidation) and
+    #: ``decoder`` (and ``value_encoder`` if added). Under autocast the memory's matrix products would round the
+    #: keys to bf16 (8 bits of mantissa) although the similarity code asks for fp32, so near-equal similarities swap
+    #: places in the top-k; the decoder's output layers and hidden state round the chroma itself. Both are cheap
+    #: next to the key encoder, which stays in bf16. ``benchmarks/cpu_bf16.py`` varies this set to measure what each
+    #: part costs and saves; CUDA keeps everything under autocast (fp16 keeps 11 bits).
+    fp32_parts: frozenset[str] = frozenset({"memory", "decoder"})
 
     def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None):
         self.network = network
@@ -99,13 +116,40 @@ class InferenceEngine:
         self.last_value: torch.Tensor | None = None
         self.pad_amounts: tuple[int, int, int, int] | None = None
 
+    @property
+    def _device_type(self) -> str:
+        return next(self.network.parameters()).device.type
+
     def _autocast(self) -> contextlib.AbstractContextManager:
-        device = next(self.network.parameters()).device
-        if device.type != "cuda":
-            return contextlib.nullcontext()
+        device_type = self._device_type
         if self.autocast_dtype is None:
-            return ieee_fp32()
-        return torch.autocast("cuda", dtype=self.autocast_dtype)
+            return ieee_fp32() if device_type == "cuda" else contextlib.nullcontext()
+        return torch.autocast(device_type, dtype=self.autocast_dtype)
+
+    def _keeps_fp32(self, part: str) -> bool:
+        return part in self.fp32_parts and self.autocast_dtype == torch.bfloat16 and self._device_type == "cpu"
+
+    def _fp32(self, part: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """``fn(*args, **kwargs)``, in fp32 outside autocast (tensors in ``args`` made fp32) if ``part`` keeps fp32."""
+        if not self._keeps_fp32(part):
+            return fn(*args, **kwargs)
+        with torch.autocast("cpu", enabled=False):
+            return fn(*(_float(a) for a in args), **kwargs)
+
+    def _read_memory(self, key: torch.Tensor, selection: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """The top-k memory readout for the query ``key``/``selection`` -> ``1 x O x C_v x h x w``, in the dtype
+        the decoder takes (``like``'s, or fp32 where the decoder keeps fp32)."""
+        readout = self._fp32("memory", self.memory.read, key, selection)
+        return readout.float() if self._keeps_fp32("decoder") else readout.to(like.dtype)
+
+    def _add_exemplar(self, key: torch.Tensor, shrinkage: torch.Tensor, value: torch.Tensor) -> None:
+        self._fp32("memory", self.memory.add_exemplar, key, shrinkage, value)
+        self._remember(key, value)
+
+    def _add_frame(self, key: torch.Tensor, shrinkage: torch.Tensor, selection: torch.Tensor,
+                   value: torch.Tensor) -> None:
+        self._fp32("memory", self.memory.add_frame, key, shrinkage, selection, value)
+        self._remember(key, value)
 
     def _pad_image(self, lightness: torch.Tensor) -> torch.Tensor:
         """``1 x 3 x Hp x Wp`` (L' repeated, as the reference feeds it) or ``1 x 1 x Hp x Wp`` on the fast path."""
@@ -174,32 +218,32 @@ class InferenceEngine:
         if exemplar is not None and exemplar.mode == "keyframe":
             ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             if not end:
-                value, self.hidden = net.encode_value(image, f16, self.hidden, ab, deep_update=True)
-                self.memory.add_exemplar(key, shrinkage, value)
-                self._remember(key, value)
+                value, self.hidden = self._fp32("value_encoder", net.encode_value, image, f16, self.hidden, ab,
+                                                deep_update=True)
+                self._add_exemplar(key, shrinkage, value)
             return ab
 
         if exemplar is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
             ex_image = self._pad_image(exemplar.lab[:1])
             ex_ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             ex_f16, _, _, ex_key, ex_shrinkage, _ = net.encode_key(ex_image)
-            ex_value, _ = net.encode_value(ex_image, ex_f16, self.hidden, ex_ab, deep_update=False)
-            self.memory.add_exemplar(ex_key, ex_shrinkage, ex_value)
-            self._remember(ex_key, ex_value)
-            readout = self.memory.read(key, selection)
-            _, ab = net.decode((f16, f8, f4), readout.to(f16.dtype), self.hidden, update_hidden=False)
+            ex_value, _ = self._fp32("value_encoder", net.encode_value, ex_image, ex_f16, self.hidden, ex_ab,
+                                     deep_update=False)
+            self._add_exemplar(ex_key, ex_shrinkage, ex_value)
+            readout = self._read_memory(key, selection, f16)
+            _, ab = self._fp32("decoder", net.decode, (f16, f8, f4), readout, self.hidden, update_hidden=False)
             if mem_frame:
-                value, _ = net.encode_value(image, f16, self.hidden, ab, deep_update=False)
-                self.memory.add_frame(key, shrinkage, selection, value)
-                self._remember(key, value)
+                value, _ = self._fp32("value_encoder", net.encode_value, image, f16, self.hidden, ab, deep_update=False)
+                self._add_frame(key, shrinkage, selection, value)
             return ab
 
         assert self.last_key is not None and self.last_value is not None
-        readout = self.memory.read(key, selection).to(f16.dtype)
-        readout = readout + net.local_readout(key, self.last_key, self.last_value)
-        self.hidden, ab = net.decode((f16, f8, f4), readout, self.hidden, update_hidden=normal_update)
+        readout = self._read_memory(key, selection, f16)
+        readout = readout + net.local_readout(key, self.last_key, self.last_value).to(readout.dtype)
+        self.hidden, ab = self._fp32("decoder", net.decode, (f16, f8, f4), readout, self.hidden,
+                                     update_hidden=normal_update)
         if mem_frame:
-            value, self.hidden = net.encode_value(image, f16, self.hidden, ab, deep_update=True)
-            self.memory.add_frame(key, shrinkage, selection, value)
-            self._remember(key, value)
+            value, self.hidden = self._fp32("value_encoder", net.encode_value, image, f16, self.hidden, ab,
+                                            deep_update=True)
+            self._add_frame(key, shrinkage, selection, value)
         return ab

@@ -80,6 +80,15 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     return answering
 
 
+@pytest.fixture(autouse=True)
+def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app behaves alike on every CPU in the tests: previews at the precision set, whatever this CPU computes
+    natively (the tests of bf16 previews say otherwise)."""
+    from colormnet import engines
+
+    monkeypatch.setattr(engines, "native_cpu_bf16", lambda: False)
+
+
 @pytest.fixture
 def app_paths(tmp_path: Path) -> AppPaths:
     """The app's own folders inside the test's temporary folder."""

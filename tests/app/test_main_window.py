@@ -91,7 +91,7 @@ def test_every_action_has_an_icon_and_shortcut_tooltips(window: MainWindow) -> N
 
 def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
     assert window.status.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
-    assert window.status.device_label.text() == "Device: CPU (random weights)"
+    assert window.status.device_label.text() == "Device: CPU · fp32 (random weights)"
 
 
 def test_view_modes_zoom_and_pan_in_step(qtbot, window: MainWindow) -> None:

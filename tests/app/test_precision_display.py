@@ -1,0 +1,84 @@
+"""bf16 previews on a CPU that computes bf16 natively: what the status bar, settings and export dialog say, and
+exports computed again in fp32 under their own cache keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QAction
+
+from app.engine_settings import EXPORT_PRECISION_NOTE, describe_precision
+from app.widgets.export_dialog import ExportDialog
+from app.widgets.main_window import MainWindow
+from app.widgets.settings_dialog import SettingsDialog
+from app.widgets.status_bar import StudioStatusBar
+from tests.app import test_export
+from tests.app.conftest import RUN_TIMEOUT_MS
+
+window = test_export.window  # the fixture: a window on realshort.mp4 with an exemplar at frame 0
+
+
+def test_describe_precision() -> None:
+    assert describe_precision("fp32", "fp32") == "fp32"
+    assert describe_precision("bf16", "fp32") == "bf16 preview · fp32 export"
+
+
+def test_status_bar_shows_the_precision_next_to_the_device(qtbot) -> None:
+    bar = StudioStatusBar(QAction("Cancel"))
+    qtbot.addWidget(bar)
+    bar.show_model_state("ready", "cpu", False, precision="bf16 preview · fp32 export")
+    assert bar.device_label.text() == "Device: CPU · bf16 preview · fp32 export"
+    assert "fp32" in bar.device_label.toolTip() and "Settings" in bar.device_label.toolTip()
+    bar.show_model_state("ready", "cuda:0", True, precision="fp16")
+    assert bar.device_label.text() == "Device: CUDA:0 · fp16 (random weights)"
+    assert bar.device_label.toolTip() == ""
+    bar.show_model_state("ready", "cpu", False, stand_in="propagate", precision="fp32")
+    assert bar.device_label.text() == "Propagate engine (no ColorMNet weights) · CPU · fp32"
+    bar.show_model_state("loading", "", False)
+    assert bar.device_label.text() == "Loading model…"
+
+
+@pytest.fixture
+def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend this CPU computes bf16 natively (bf16 autocast runs on any x86 CPU, only slower without it)."""
+    from colormnet import engines
+
+    monkeypatch.setattr(engines, "native_cpu_bf16", lambda: True)
+
+
+@pytest.mark.usefixtures("native_bf16")  # before the window's session opens
+def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    controller = window.controller
+    assert controller.project.settings.precision == "auto"
+    assert window.status.device_label.text() == "Device: CPU · bf16 preview · fp32 export (random weights)"
+    preview_key = controller.segments[0].key
+    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.colorize_range(0, 2)
+    assert controller.colorized[:2].all()
+    controller.set_current_frame(0)
+    controller.set_in_point()
+    controller.set_current_frame(3)
+    controller.set_out_point()
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    assert EXPORT_PRECISION_NOTE in [label.text() for label in dialog.findChildren(type(dialog.status))]
+    output = tmp_path / "colorized.mp4"
+    dialog.path.setText(str(output))
+    exported: list[tuple[int, str]] = []
+    controller._session_worker.sig_frame.connect(lambda frame: exported.append((frame.index, frame.key)))
+    with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    assert finished.args == [True, str(output)]
+    assert [index for index, _ in exported] == [0, 1, 2, 3]  # the frames previewed in bf16 were computed again
+    assert preview_key not in {key for _, key in exported}  # under the fp32 export's own cache key
+    assert controller.segments[0].key == preview_key  # the previews keep their own frames
+
+
+@pytest.mark.usefixtures("native_bf16")
+def test_settings_offer_bf16_for_the_cpu(qtbot, window: MainWindow) -> None:
+    dialog = SettingsDialog(window.controller.project.settings, 1.0, ["colormnet"], window)
+    qtbot.addWidget(dialog)
+    labels = [dialog.precision.itemText(i) for i in range(dialog.precision.count())]
+    assert any("bf16" in label and "CPU" in label for label in labels)
+    assert "bf16 previews" in dialog.precision.toolTip()
