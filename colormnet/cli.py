@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="checkpoint path (default: $COLORMNET_WEIGHTS or the per-user data folder)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
-                   help="auto: fp16 autocast on CUDA, fp32 on the CPU")
+                   help="auto: fp16 autocast on CUDA, fp32 on the CPU; bf16: autocast on CUDA or the CPU")
     p.add_argument("--process-size", type=_whole_number(16), default=540, metavar="N",
                    help="cap on the short side at which the model runs (default 540, at least 16)")
     p.add_argument("--mem-every", type=_whole_number(1), default=5, help=argparse.SUPPRESS)

@@ -110,7 +110,8 @@ class SessionConfig:
         engine: which engine colorizes (see :func:`colormnet.engines.available_engines`).
         engine_options: engine-specific settings as ``(name, value)`` pairs (e.g. Deep Exemplar's framing).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-        precision: ``auto`` (fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``fp16`` or ``bf16`` (CUDA only).
+        precision: ``auto`` (fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``fp16`` (CUDA) or ``bf16`` (autocast on
+            CUDA or the CPU; fast on CPUs with AMX or AVX512-BF16, where the app previews in it).
         process_size: cap on the short side of the frames the model sees.
         inference: the memory schedule.
         transition: how two exemplars of one shot meet: ``blend`` (a forward pass from the first fused with a
