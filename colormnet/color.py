@@ -115,11 +115,6 @@ def normalize_lab(lab: np.ndarray) -> np.ndarray:
     return out
 
 
-def denormalize_ab(ab: np.ndarray) -> np.ndarray:
-    """a', b' -> a, b."""
-    return ab * AB_SCALE
-
-
 def compose_rgb(lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
     """Combines luminance and predicted chroma into RGB.
 

@@ -43,17 +43,6 @@ def window_offsets(radius: int) -> list[tuple[int, int]]:
     return [(dy, dx) for dy in side for dx in side]
 
 
-def shift_window(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """``out[..., y, x] = x[..., y + dy, x + dx]``, zero outside."""
-    h, w = x.shape[-2:]
-    out = torch.zeros_like(x)
-    ys, ye = max(0, -dy), min(h, h - dy)
-    xs, xe = max(0, -dx), min(w, w - dx)
-    if ys < ye and xs < xe:
-        out[..., ys:ye, xs:xe] = x[..., ys + dy : ye + dy, xs + dx : xe + dx]
-    return out
-
-
 def outside_mask(h: int, w: int, radius: int, device: torch.device) -> torch.Tensor:
     """``(2r+1)^2 x h x w`` boolean: True where the window position falls outside the image."""
     d = torch.arange(-radius, radius + 1, device=device)
