@@ -140,6 +140,19 @@ def _load_exemplars(specs: Sequence[str], default_kind: str, extra: Sequence[str
     return exemplars
 
 
+def _exemplar_files(specs: Sequence[str], default_kind: str, extra: Sequence[str],
+                    frames: Sequence[int]) -> list[tuple[Path, list[Path]]]:
+    """The image file and further reference files of the exemplars pinned to ``frames``, in that order."""
+    from colormnet.exemplar import parse_exemplar_spec
+
+    references = _group_extra_references(extra)
+    by_frame = {}
+    for spec in specs:
+        path, frame = parse_exemplar_spec(split_kind(spec, default_kind)[0])
+        by_frame[frame] = (path, references.get(frame, []))
+    return [by_frame[f] for f in frames]
+
+
 def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
     """``IMAGE@FRAME`` arguments -> the image paths per frame, in the given order."""
     from colormnet.exemplar import parse_exemplar_spec
@@ -198,6 +211,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     from colormnet.config import InferenceConfig
     from colormnet.exemplar import parse_exemplar_spec
     from colormnet.session import FrameResult, Session, SessionConfig
+    from colormnet.sidecar import build_record, check_sidecar, write_sidecar
     from colormnet.spool import in_frame_order
     from colormnet.video import CODECS, VideoWriter, check_output_path
 
@@ -210,6 +224,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     weights = [Path(args.weights).expanduser()] if args.weights else []
     check_output_path(output, inputs=[source, *exemplar_paths, *weights, *shot_file], codec=codec,
                       overwrite=args.overwrite)
+    check_sidecar(output, args.overwrite, folder=not CODECS[codec].extensions)
     exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
     if args.framing and args.engine != "deepexemplar":
         raise ExemplarError("--framing applies to the deepexemplar engine only.")
@@ -270,6 +285,10 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
             if cancel.is_set() or written != len(frames):
                 raise KeyboardInterrupt
         bar.close(total)
+        record = build_record(session, output=output, codec=codec, frames=frames,
+                              exemplar_files=_exemplar_files(args.exemplar, args.kind, args.extra_reference,
+                                                             [ex.frame for ex in session.exemplars]))
+    write_sidecar(output, record, folder=not CODECS[codec].extensions)
     print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
     return 0
 

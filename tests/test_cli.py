@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -62,7 +64,13 @@ def test_colorize_two_exemplars_to_h264_keeps_frames_fps_and_audio(
         diff = np.abs(result.read(20).astype(int) - source.read(20).astype(int)).mean()
         assert diff < 3
     assert audio_packets(out) == audio_packets(realshort)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temporary left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "out.mp4.colormnet.json"]  # no temporary
+    record = json.loads((tmp_path / "out.mp4.colormnet.json").read_text())  # how the restoration was made
+    assert record["engine"]["name"] == "colormnet" and record["engine"]["random_weights"] is True
+    assert [(e["frame"], e["file"]) for e in record["exemplars"]] == [(0, "frame0.png"), (20, "frame20.png")]
+    assert record["exemplars"][0]["sha256"] == hashlib.sha256(exemplars["f0"].read_bytes()).hexdigest()
+    assert record["output"] == {"file": "out.mp4", "codec": "h264", "frames": [0, 36]}
+    assert record["shots"] == [{"start": 0, "stop": 36, "transition": None}]
 
 
 def test_png_sequence_of_a_frame_range(capsys, realshort: Path, random_weights: Path, exemplars, tmp_path) -> None:
@@ -73,7 +81,7 @@ def test_png_sequence_of_a_frame_range(capsys, realshort: Path, random_weights: 
     )
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    assert names == ["00000.png", "00001.png", "00002.png", "00003.png", "frames.colormnet.json"]
     with VideoReader(realshort) as source:
         kept = np.asarray(Image.open(out / "00002.png"))  # frame 20, the keyframe
         assert np.abs(kept.astype(int) - source.read(20).astype(int)).max() <= 2

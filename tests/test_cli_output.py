@@ -57,8 +57,8 @@ def test_png_overwrite_keeps_the_folders_other_files_and_the_weights(
                                         "--weights", weights))
 
     assert code == 0, err
-    assert sorted(p.name for p in folder.iterdir()) == ["00000.png", "00001.png", "00002.png", "colormnet.pth",
-                                                        "notes.txt", "sub"]
+    assert sorted(p.name for p in folder.iterdir()) == ["00000.png", "00001.png", "00002.png",
+                                                        "Desktop.colormnet.json", "colormnet.pth", "notes.txt", "sub"]
     assert weights.read_bytes() == b"checkpoint" and (folder / "notes.txt").read_text() == "do not lose"
     assert (folder / "sub" / "00000.png").read_bytes() == b"a scan"
     assert np.asarray(Image.open(folder / "00002.png")).shape == (240, 320, 3)
@@ -82,7 +82,7 @@ def test_the_current_folder_as_output(
                                         "--overwrite"))
     assert code == 0, err
     assert "Wrote '.' (2 frames, png)." in err
-    assert sorted(p.name for p in here.iterdir()) == ["00000.png", "00001.png", "notes.txt"]
+    assert sorted(p.name for p in here.iterdir()) == ["00000.png", "00001.png", "notes.txt", "work.colormnet.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["work"]  # nothing beside it
 
 

@@ -1,0 +1,105 @@
+"""The record written beside every export (``NAME.colormnet.json``): how the restoration was made.
+
+An archive documents a restoration so that it can be checked and made again: which engine and weights (by
+fingerprint), at what precision and settings, from which exemplars (file names and content hashes) and with which
+shot list. The record holds no pixels; it is written atomically once the export is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from colormnet import __version__
+from colormnet.errors import OutputError
+from colormnet.fileio import quoted, write_bytes_atomic
+
+SUFFIX = ".colormnet.json"
+
+
+def sidecar_path(output: Path, *, folder: bool = False) -> Path:
+    """``film.mov`` -> ``film.mov.colormnet.json``; a folder of frames keeps its record inside
+    (``reel1/reel1.colormnet.json``), so that nothing appears beside a folder the user named."""
+    output = Path(output)
+    if folder:
+        return output / (output.resolve().name + SUFFIX)
+    return output.with_name(output.name + SUFFIX)
+
+
+def check_sidecar(output: Path, overwrite: bool, *, folder: bool = False) -> None:
+    """Refuses to start an export whose record would replace a file without ``--overwrite``.
+
+    Raises:
+        OutputError: the record exists and ``overwrite`` is False.
+    """
+    path = sidecar_path(output, folder=folder)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{quoted(path)} already exists; choose another output name or pass --overwrite.")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int],
+                 exemplar_files: Sequence[tuple[Path, Sequence[Path]]]) -> dict[str, Any]:
+    """The record of an export made with ``session``.
+
+    Args:
+        session: the :class:`~colormnet.session.Session` that colorized it (model loaded).
+        output, codec, frames: what was written.
+        exemplar_files: per exemplar in frame order, its image file and its further references' files.
+    """
+    model = session.load_model()
+    info = session.video_info
+    exemplars = []
+    for i, (ex, (image, references)) in enumerate(zip(session.exemplars, exemplar_files, strict=True)):
+        exemplars.append({
+            "frame": ex.frame,
+            "kind": ex.kind,
+            "used_as": session.resolve_kind(i)[0],
+            "file": Path(image).name,
+            "sha256": file_digest(image),
+            "references": [{"file": Path(r).name, "sha256": file_digest(r)} for r in references],
+        })
+    shots = [{"start": s.start, "stop": s.stop, "transition": list(s.transition) if s.transition else None}
+             for s in session.shots]
+    borrowed = [{"shot": src.shot, "exemplar_frame": session.exemplars[src.borrowed].frame, "how": src.how}
+                for src in session.shot_sources() if src.borrowed is not None]
+    config = session.config
+    return {
+        "program": f"colormnet {__version__}",
+        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source": {"file": Path(session.video_path).name, "frames": info.frame_count,
+                   "size": [info.width, info.height], "fps": str(info.fps)},
+        "output": {"file": Path(output).name, "codec": codec, "frames": [min(frames), max(frames) + 1]},
+        "engine": {"name": model.name, "weights_fingerprint": model.fingerprint, "random_weights": model.is_random,
+                   "device": str(model.device), "precision": config.precision},
+        "settings": {"process_size": session.process_size, "transition": config.transition,
+                     "engine_options": [list(o) for o in config.engine_options],
+                     "inference": dataclasses.asdict(config.inference)},
+        "exemplars": exemplars,
+        "shots": shots,
+        "borrowed": borrowed,
+    }
+
+
+def write_sidecar(output: Path, record: dict[str, Any], *, folder: bool = False) -> Path:
+    """Writes ``record`` for ``output`` atomically (see :func:`sidecar_path`); returns its path."""
+    path = sidecar_path(output, folder=folder)
+    try:
+        write_bytes_atomic(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise OutputError(f"The export is complete, but its record {quoted(path)} could not be written "
+                          f"({exc.strerror or exc}).") from exc
+    return path

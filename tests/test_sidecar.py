@@ -1,0 +1,44 @@
+"""The record beside an export: what it holds, where it goes, and that it never replaces a file unasked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from colormnet.cli import main
+from colormnet.sidecar import sidecar_path
+from colormnet.video import VideoReader
+
+
+@pytest.fixture(scope="module")
+def still(realshort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("still") / "still.png"
+    with VideoReader(realshort) as reader:
+        Image.fromarray(reader.read(3)).save(path)
+    return path
+
+
+def test_paths() -> None:
+    assert sidecar_path(Path("out/film.mov")) == Path("out/film.mov.colormnet.json")
+    assert sidecar_path(Path("out/reel1"), folder=True) == Path("out/reel1/reel1.colormnet.json")
+
+
+def test_the_record_names_engine_settings_exemplars_and_shots(capsys, realshort: Path, still: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "reel.mkv"
+    args = ["colorize", str(realshort), "-e", f"{still}@3:keyframe", "-o", str(out), "--codec", "ffv1", "--engine",
+            "propagate", "--process-size", "64", "--frames", "0:6", "--shots", "off", "--transition", "cut"]
+    assert main(args) == 0, capsys.readouterr().err
+    record = json.loads((tmp_path / "reel.mkv.colormnet.json").read_text())
+    assert record["engine"]["name"] == "propagate" and record["engine"]["weights_fingerprint"].startswith("propagate")
+    assert record["settings"]["transition"] == "cut" and record["settings"]["process_size"] == 64
+    assert record["exemplars"][0]["frame"] == 3 and record["exemplars"][0]["used_as"] == "keyframe"
+    assert record["source"]["frames"] == 36 and record["output"]["frames"] == [0, 6]
+    # a second export onto the same name needs --overwrite, for the record as for the output
+    out.unlink()
+    assert main(args) == 1
+    assert "reel.mkv.colormnet.json" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--overwrite"]) == 0
