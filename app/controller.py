@@ -32,6 +32,7 @@ from app.project_file import outside_notice, quoted
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings
+from app.undo import ProjectHistory
 from app.weights_download import WeightsDownload
 from app.worker import WorkerThread
 
@@ -100,6 +101,8 @@ class Controller(QObject, ProjectEdits, RunControl):
     """Something the user asked for failed; carries a one-sentence message."""
     sig_status = Signal(str)
     """A short note for the status bar."""
+    sig_follow_changed = Signal(bool)
+    """Following the colorized frames with the playhead was turned on or off."""
 
     _sig_worker_open = Signal(object)
     _sig_worker_exemplars = Signal(object)
@@ -139,6 +142,9 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._pending_edits: dict[int, PendingEdit] = {}
         self._opening: dict[int, _PendingOpen] = {}  # open requests the frame loader has not answered, by token
         self._open_token = 0
+        self.history = ProjectHistory(self._on_history_restored)
+        self.history.sig_dirty_changed.connect(lambda dirty: self.sig_project_changed.emit())
+        self.history.reset(self.project)
         self._start_threads()
 
     # -- threads -----------------------------------------------------------------------------------------------
@@ -281,6 +287,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._restart = None
         self._pending_edits.clear()
         self.project = project
+        self.history.reset(project)
         self.cache = cache
         self.video_info = None
         self.segments = []
@@ -393,9 +400,24 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.sig_current_frame_changed.emit(index)
         self._request_frame()
 
+    def navigate(self, index: int) -> None:
+        """Move the playhead as the user asked; during a run this stops the playhead following the new frames."""
+        if self.busy and self.follow_playhead and self.frame_count:
+            self.set_follow_playhead(False, remember=False)
+            self.sig_status.emit("Follow Playhead is off: you moved the playhead. Press F to follow again.")
+        self.set_current_frame(index)
+
     def step(self, delta: int) -> None:
-        """Move the playhead by ``delta`` frames."""
-        self.set_current_frame(self.current_frame + delta)
+        """Move the playhead by ``delta`` frames (a user's move: see :meth:`navigate`)."""
+        self.navigate(self.current_frame + delta)
+
+    def set_follow_playhead(self, follow: bool, *, remember: bool = True) -> None:
+        """Turn following the colorized frames on or off (``remember``: keep the choice in the settings)."""
+        if remember:
+            self.settings.follow_playhead = follow
+        if follow != self.follow_playhead:
+            self.follow_playhead = follow
+            self.sig_follow_changed.emit(follow)
 
     def segment_index_at(self, frame: int) -> int | None:
         """Index into :attr:`segments` of the segment holding ``frame``."""
@@ -492,6 +514,13 @@ class Controller(QObject, ProjectEdits, RunControl):
 
     def _specs(self) -> list[ExemplarSpec]:
         return [ExemplarSpec(e.frame, e.image, e.kind, e.name, tuple(e.references)) for e in self.project.exemplars]
+
+    def _on_history_restored(self, exemplars_changed: bool) -> None:
+        """An undo or redo changed the project."""
+        if exemplars_changed:
+            self._exemplars_changed()
+        else:
+            self.sig_project_changed.emit()
 
     def _exemplars_changed(self) -> None:
         """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""

@@ -157,3 +157,18 @@ def add_exemplar(qtbot: object, controller: Controller, path: Path, frame: int, 
     with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
         controller.add_exemplar_file(path, frame=frame, kind=kind)
     return bool(done.args[0])
+
+
+@pytest.fixture
+def window(qtbot: object, controller: Controller, realshort: Path) -> Iterator[object]:
+    """The main window, shown, on realshort.mp4 with the first frame on screen."""
+    from app.widgets.main_window import MainWindow
+
+    window = MainWindow(controller)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    window.activateWindow()
+    open_video(qtbot, controller, realshort)
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)  # type: ignore[attr-defined]
+    yield window
