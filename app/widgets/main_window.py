@@ -184,7 +184,7 @@ class MainWindow(QMainWindow, FileCommands):
         for name, slot in triggers.items():
             a[name].triggered.connect(slot)
         a["play"].toggled.connect(self._on_play_toggled)
-        a["follow"].toggled.connect(lambda follow: c.set_follow_playhead(follow))
+        a["follow"].toggled.connect(self._on_follow_toggled)
         self._connect_file_commands()
 
     def _restore_view_state(self) -> None:
@@ -333,6 +333,10 @@ class MainWindow(QMainWindow, FileCommands):
         if speed:
             direction = "forwards" if speed > 0 else "backwards"
             self.statusBar().showMessage(f"Playing {direction} at {abs(speed)}x (K stops).", 3000)
+
+    def _on_follow_toggled(self, follow: bool) -> None:
+        if follow != self.controller.follow_playhead:  # the user's choice, not the controller's own turn-off
+            self.controller.set_follow_playhead(follow)
 
     # -- drops -------------------------------------------------------------------------------------------------
 
