@@ -3,6 +3,10 @@
 Seeking and decoding a frame can take longer than a GUI handler may; the loader does it on its own QThread with its
 own :class:`~colormnet.video.VideoReader` (readers are not shared between threads). Requests coalesce: while the
 user scrubs, only the newest requested frame is read, so the loader never falls behind.
+
+Frames are shown upright: a video with a display rotation (phone clips) has both its source and its colorized
+frames turned here, for display only; the session, the cache and exports keep the stored orientation (see
+:mod:`colormnet.video.orientation`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.frame_cache import FrameCache
 from colormnet.errors import ColorMNetError
+from colormnet.video.orientation import to_display
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +43,8 @@ class LoadedFrame:
     """A frame ready to show: the source as grayscale and, when cached, the colorized frame."""
 
     index: int
-    gray: np.ndarray  # HxW uint8
-    color: np.ndarray | None  # HxWx3 uint8
+    gray: np.ndarray  # HxW uint8, upright
+    color: np.ndarray | None  # HxWx3 uint8, upright
     key: str
 
 
@@ -155,8 +160,9 @@ class FrameLoader(QObject):
             request, self._pending = self._pending, None
         if request is None or self._reader is None:
             return
+        rotation = self._reader.info.rotation
         try:
-            gray = to_gray8(self._reader.read(request.index))
+            gray = to_display(to_gray8(self._reader.read(request.index)), rotation)
         except ColorMNetError as exc:
             self.sig_failed.emit(request.index, one_line(str(exc)))
             return
@@ -168,5 +174,5 @@ class FrameLoader(QObject):
         color = None
         if self._cache is not None and request.key:
             cached = self._cache.get(request.key, request.index)
-            color = to_rgb8(cached) if cached is not None else None
+            color = to_display(to_rgb8(cached), rotation) if cached is not None else None
         self.sig_loaded.emit(LoadedFrame(request.index, gray, color, request.key))

@@ -7,6 +7,7 @@ imports torch first, to read the bundled clip's colours).
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import logging
 import logging.handlers
 import sys
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app import autosave
@@ -22,11 +24,13 @@ from app.paths import AppPaths, prune_stale_folders
 from app.settings import AppSettings
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow
+from colormnet import __version__
 
 logger = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_MS = 180_000
 STALE_DAYS = 30  # frame caches and unsaved scratch projects untouched this long are deleted at start-up
+APP_ICON = "colormnet-studio.svg"
 _SETTLE_MS = 300  # lets the last paint land before the window is grabbed
 
 
@@ -45,6 +49,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="open the bundled clip in black and white with its first frame's true colours pinned as a keyframe",
     )
     parser.add_argument("--weights", type=Path, metavar="PATH", help="the ColorMNet checkpoint to use")
+    parser.add_argument("--version", action="version", version=f"colormnet-studio {__version__}")
     parser.add_argument(
         "--screenshot", type=Path, metavar="PNG", help="save a picture of the window once the frame is shown, then exit"
     )
@@ -52,6 +57,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.demo and args.path is not None:
         parser.error("--demo opens the bundled clip; leave out the video or project path")
     return args
+
+
+def app_icon_path() -> Path:
+    """The program's icon (``app/resources/colormnet-studio.svg``, package data in every kind of install)."""
+    try:
+        return Path(str(importlib.resources.files("app") / "resources" / APP_ICON))
+    except (TypeError, NotADirectoryError):  # a namespace package behind an editable-install finder (Python 3.11)
+        return Path(__file__).resolve().parent / "resources" / APP_ICON
 
 
 def setup_logging(log_file: Path) -> None:
@@ -158,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ColorMNet Studio")
     app.setOrganizationName("ColorMNet")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(app_icon_path())))
     apply_dark_theme(app)
     window = build_window(args, paths, AppSettings())
     window.show()

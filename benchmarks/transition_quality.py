@@ -7,7 +7,8 @@ L*) for:
   forward   the first keyframe alone, run forward (``--transition cut``: today's behaviour between two exemplars);
   backward  the last keyframe alone, run backward;
   naive     a linear cross-fade, by position, of the forward and the backward renders (what users do by hand);
-  blend     ``--transition blend``: the session's fusion of the two passes.
+  position  the blend's weight by position alone (smoothstep), without the engine's per-pixel confidence;
+  blend     ``--transition blend``: the session's fusion of the two passes (position and confidence).
 
 ``jump`` is the largest frame-to-frame mean |Δab| of a render over the shot, as a multiple of the true clip's own
 largest (1.5 or less: no visible jump).
@@ -99,6 +100,10 @@ def jump(ab: dict[int, np.ndarray], frames: list[np.ndarray]) -> float:
     return ours / theirs
 
 
+def _smoothstep(t: float) -> float:
+    return t * t * (3.0 - 2.0 * t)
+
+
 def transitions(size: int, workdir: Path) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for name, clip, start, stop, role in SHOTS:
@@ -111,14 +116,18 @@ def transitions(size: int, workdir: Path) -> list[dict[str, object]]:
         backward = render(video, [keyframe(frames, n - 1)], cut)
         blend = render(video, [keyframe(frames, 0), keyframe(frames, n - 1)], blend_cfg)
         naive = {f: (1 - f / (n - 1)) * forward[f] + f / (n - 1) * backward[f] for f in range(n)}
+        weights = [_smoothstep(f / (n - 1)) for f in range(n)]
+        smooth = {f: (1 - w) * forward[f] + w * backward[f] for f, w in enumerate(weights)}
         inner = range(1, n - 1)
         row: dict[str, object] = {"shot": name, "role": role, "frames": n}
-        for method, ab in (("forward", forward), ("backward", backward), ("naive", naive), ("blend", blend)):
+        methods = (("forward", forward), ("backward", backward), ("naive", naive), ("position", smooth),
+                   ("blend", blend))
+        for method, ab in methods:
             row[method] = round(score(frames, ab, inner), 2)
             row[f"{method}_jump"] = round(jump(ab, frames), 2)
         rows.append(row)
         print(f"{name:18s} {role:5s} n={n:3d}  " + "  ".join(
-            f"{m} {row[m]:.2f} dB (jump {row[m + '_jump']:.2f})" for m in ("forward", "backward", "naive", "blend")),
+            f"{m} {row[m]:.2f} (jump {row[m + '_jump']:.2f})" for m, _ in methods),
             flush=True)
     return rows
 
@@ -149,7 +158,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        figures = {"transitions": transitions(args.size, Path(tmp)), "montage": montage(args.size, Path(tmp), args.late)}
+        figures = {"transitions": transitions(args.size, Path(tmp)),
+                   "montage": montage(args.size, Path(tmp), args.late)}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

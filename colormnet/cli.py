@@ -9,25 +9,29 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from colormnet import __version__
-from colormnet.errors import ColorMNetError, ExemplarError, OutputError
+from colormnet.errors import ColorMNetError, ExemplarError, OutputError, UsageError, one_line, quote_path, shorten
 from colormnet.plan import TRANSITIONS
 from colormnet.progress import ProgressBar, format_duration
 
 logger = logging.getLogger("colormnet")
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_CANCELLED = 130
 KINDS = ("auto", "keyframe", "reference")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")  # more digits than that is no count of frames or pixels
 
 
 def parse_frame_range(text: str, frame_count: int) -> range:
@@ -45,7 +49,7 @@ def parse_frame_range(text: str, frame_count: int) -> range:
             start = int(text)
             stop = start + 1
     except ValueError:
-        raise ExemplarError(f"Expected --frames A:B (frame numbers), got {text!r}.") from None
+        raise ExemplarError(f"Expected --frames A:B (frame numbers), got {shorten(quote_path(text))}.") from None
     if not 0 <= start < stop <= frame_count:
         raise ExemplarError(f"--frames {text} is outside the video, which has frames 0 to {frame_count - 1}.")
     return range(start, stop)
@@ -79,6 +83,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     fps = f"{float(info.fps):.3f} ({info.fps.numerator}/{info.fps.denominator})"
     print(f"  fps        {fps}{'  variable frame rate' if info.variable_frame_rate else ''}")
     print(f"  size       {info.width}x{info.height}, {info.bit_depth}-bit")
+    if info.rotation:
+        print(f"  rotation   shown turned {(360 - info.rotation) % 360} degrees clockwise (kept on export)")
     print(f"  duration   {format_duration(info.duration)} ({info.duration:.3f} s)")
     for s in info.streams:
         print(f"  stream {s.index}   {s.kind}: {s.description}")
@@ -92,14 +98,16 @@ def cmd_extract_frame(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     if output.suffix.lower() not in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
-        raise OutputError(f"Give the still a .png, .tif or .jpg name, not {output.name!r}.")
+        raise OutputError(f"Give the still a .png, .tif or .jpg name, not {quote_path(output.name)}.")
     if output.exists() and not args.overwrite:
-        raise OutputError(f"The output {output} already exists; choose another name or pass --overwrite.")
+        raise OutputError(
+            f"The output {quote_path(output)} already exists; choose another name or pass --overwrite."
+        )
     with VideoReader(args.input) as reader:
         n = reader.info.frame_count
         if not 0 <= args.frame < n:
             raise ExemplarError(f"Frame {args.frame} is out of range: the video has frames 0 to {n - 1}.")
-        rgb = reader.read(args.frame)
+        rgb = reader.read_upright(args.frame)  # the frame as a player shows it
     if rgb.dtype != "uint8" and output.suffix.lower() in (".jpg", ".jpeg"):
         rgb = (rgb >> 8).astype("uint8")
     tmp = output.with_name(f".{output.name}.partial{output.suffix}")
@@ -143,8 +151,8 @@ def _load_exemplars(specs: Sequence[str], default_kind: str, extra: Sequence[str
                                   references=images))
     if references:
         frame = min(references)
-        raise ExemplarError(f"--extra-reference {references[frame][0]}@{frame}: no -e exemplar is pinned to frame "
-                            f"{frame}.")
+        raise ExemplarError(f"--extra-reference {quote_path(references[frame][0])}@{frame}: no -e exemplar is pinned "
+                            f"to frame {frame}.")
     return exemplars
 
 
@@ -295,15 +303,37 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
 # -- parser ----------------------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit code 1 like every other error, not usage and 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raises the mistake as a UsageError naming the subcommand's help (argparse prints the usage instead)."""
+        raise UsageError(f"{one_line(message)} (see `{self.prog} --help`).")
+
+
+def _whole_number(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``, or an error saying so."""
+
+    def parse(text: str) -> int:
+        if not _WHOLE_NUMBER.fullmatch(text.strip()):
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number of at least {least}, got {shorten(quote_path(text))}"
+            )
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from colormnet.engines import available_engines
     from colormnet.video import CODECS
 
-    parser = argparse.ArgumentParser(
-        prog="colormnet", description="Exemplar-based colorization of black-and-white film."
-    )
+    parser = _Parser(prog="colormnet", description="Exemplar-based colorization of black-and-white film.")
     parser.add_argument("--version", action="version", version=f"colormnet {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -328,10 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
                    help="auto: fp16 autocast on CUDA, fp32 on the CPU")
-    p.add_argument("--process-size", type=int, default=540, metavar="N",
-                   help="cap on the short side at which the model runs (default 540)")
-    p.add_argument("--mem-every", type=int, default=5, help=argparse.SUPPRESS)
-    p.add_argument("--top-k", type=int, default=30, help=argparse.SUPPRESS)
+    p.add_argument("--process-size", type=_whole_number(16), default=540, metavar="N",
+                   help="cap on the short side at which the model runs (default 540, at least 16)")
+    p.add_argument("--mem-every", type=_whole_number(1), default=5, help=argparse.SUPPRESS)
+    p.add_argument("--top-k", type=_whole_number(1), default=30, help=argparse.SUPPRESS)
     p.add_argument("--transition", choices=TRANSITIONS, default="blend",
                    help="how two exemplars of one shot meet: blend (a forward and a backward pass fused smoothly) "
                         "or cut (each exemplar up to the next)")
@@ -347,19 +377,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=available_engines(),
                    help="default: colormnet when its weights are installed, else propagate")
     p.add_argument("--weights", help="ColorMNet checkpoint path")
-    p.add_argument("--process-size", type=int, default=540, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--process-size", type=_whole_number(16), default=540, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("extract-frame", parents=[common],
                        help="save one frame as an image (to colorize elsewhere and pin back as a keyframe)")
     p.add_argument("input")
-    p.add_argument("frame", type=int)
+    p.add_argument("frame", type=_whole_number(0))
     p.add_argument("-o", "--output", required=True, help="a .png, .tif or .jpg file")
     p.add_argument("--overwrite", action="store_true")
 
     from colormnet.evaluate import add_eval_parser
 
     add_eval_parser(sub, [common])
+    from colormnet.shots.command import add_shots_parser
+
+    add_shots_parser(sub, [common])
 
     p = sub.add_parser("weights", parents=[common], help="download, locate or create checkpoints")
     wsub = p.add_subparsers(dest="weights_command", required=True)
@@ -368,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dest", help="where to save them (default: $COLORMNET_WEIGHTS or the per-user data folder)")
     r = wsub.add_parser("init-random", help="write randomly initialised weights (tests and demos)")
     r.add_argument("path", help="a file (colormnet) or a folder (deepexemplar)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=_whole_number(0), default=0)
     w = wsub.add_parser("path", help="show where the weights are looked for")
     w.add_argument("--weights")
     for sp in (d, r, w):
@@ -378,11 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     cancel = threading.Event()
+    verbose = False
     try:
+        args = build_parser().parse_args(argv)
+        verbose = args.verbose
+        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
         if args.command == "info":
             return cmd_info(args)
         if args.command == "extract-frame":
@@ -393,9 +427,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colormnet.evaluate import cmd_eval
 
             return cmd_eval(args)
+        if args.command == "shots":
+            from colormnet.shots.command import cmd_shots
+
+            return cmd_shots(args, cancel)
         if args.command == "colorize":
-            if args.process_size < 16:
-                parser.error("--process-size must be at least 16")
             return cmd_colorize(args, cancel)
         return cmd_weights(args, cancel)
     except KeyboardInterrupt:
@@ -403,11 +439,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nCancelled: nothing was written under the output name.", file=sys.stderr)
         return EXIT_CANCELLED
     except ColorMNetError as exc:
-        print(f"colormnet: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(str(exc))
     except OSError as exc:  # e.g. disk full while writing: still one line
-        print(f"colormnet: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return EXIT_ERROR
+        name = quote_path(exc.filename) if isinstance(exc.filename, str | bytes | os.PathLike) else ""
+        return _fail(f"{exc.strerror or exc}: {name}".rstrip(": "))
+    except MemoryError:
+        return _fail("Out of memory: close other programs, or lower --process-size or the exemplars' size.")
+    except Exception as exc:  # a bug: one line that says so, the traceback under -v
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        hint = "" if verbose else "; run with -v for details"
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug in colormnet{hint}).")
+
+
+def _fail(message: str) -> int:
+    """Prints an error as one line on stderr; returns the exit code for errors."""
+    print(f"colormnet: error: {one_line(message)}", file=sys.stderr)
+    return EXIT_ERROR
 
 
 def entry() -> None:

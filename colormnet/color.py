@@ -155,6 +155,22 @@ def to_uint8_truncated(rgb: np.ndarray) -> np.ndarray:
     return (np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
 
 
+def _exact_uint8(rgb: np.ndarray, strip_pixels: int = 1 << 20) -> np.ndarray | None:
+    """Float RGB whose values are all multiples of 1/255 as uint8, else None.
+
+    Tested a strip of rows at a time, so that a large image never gets a float64 copy of its full size.
+    """
+    out = np.empty(rgb.shape, np.uint8)
+    rows = max(1, strip_pixels // max(1, rgb.shape[1]))
+    for top in range(0, rgb.shape[0], rows):
+        scaled = np.asarray(rgb[top : top + rows], dtype=np.float64) * 255.0
+        rounded = np.round(scaled)
+        if not np.all(np.abs(scaled - rounded) < 1e-4):
+            return None
+        out[top : top + rows] = rounded
+    return out
+
+
 def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resizes an RGB image with Pillow's bilinear filter (antialiased when shrinking), aspect not kept.
 
@@ -168,10 +184,7 @@ def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
         return to_unit_float(rgb).astype(np.float32)
     as8 = rgb if rgb.dtype == np.uint8 else None
     if as8 is None and rgb.dtype != np.uint16:
-        scaled = np.asarray(rgb, dtype=np.float64) * 255.0
-        rounded = np.round(scaled)
-        if np.all(np.abs(scaled - rounded) < 1e-4):
-            as8 = rounded.astype(np.uint8)
+        as8 = _exact_uint8(rgb)
     if as8 is not None:
         out = Image.fromarray(as8, mode="RGB").resize((width, height), Image.Resampling.BILINEAR)
         return np.asarray(out, dtype=np.float32) / 255.0

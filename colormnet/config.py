@@ -7,8 +7,11 @@ given in each comment.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Literal
+
+from colormnet.errors import SettingsError
 
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
@@ -33,7 +36,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class InferenceConfig:
-    """Memory schedule of one segment; the defaults are the official ones."""
+    """Memory schedule of one segment; the defaults are the official ones.
+
+    Raises:
+        SettingsError: a value that is not a whole number of at least 1, ``min_mid_term_frames`` outside
+            ``[2, max_mid_term_frames)``, or ``max_long_term_elements`` not above ``num_prototypes``. The message
+            has no final full stop, so that the GUI can quote it in a sentence.
+    """
 
     mem_every: int = 5  # gamma: a frame becomes a memory frame every gamma frames
     top_k: int = 30  # k of the top-k memory readout
@@ -44,11 +53,26 @@ class InferenceConfig:
     enable_long_term: bool = True  # consolidate into long-term memory (off: working memory only, unbounded)
 
     def __post_init__(self) -> None:
-        if self.mem_every < 1:
-            raise ValueError("mem_every must be at least 1")
-        if self.top_k < 1:
-            raise ValueError("top_k must be at least 1")
+        for name in ("mem_every", "top_k", "max_mid_term_frames", "min_mid_term_frames", "num_prototypes",
+                     "max_long_term_elements"):
+            _check_count(name, getattr(self, name))
+        if not isinstance(self.enable_long_term, bool):
+            raise SettingsError(f"enable_long_term must be true or false, got {self.enable_long_term!r}")
         if not 2 <= self.min_mid_term_frames < self.max_mid_term_frames:
-            raise ValueError("need 2 <= min_mid_term_frames < max_mid_term_frames")
-        if self.num_prototypes < 1 or self.max_long_term_elements <= self.num_prototypes:
-            raise ValueError("need 1 <= num_prototypes < max_long_term_elements")
+            raise SettingsError(
+                f"min_mid_term_frames must be at least 2 and below max_mid_term_frames, got {self.min_mid_term_frames} "
+                f"and {self.max_mid_term_frames}"
+            )
+        if self.max_long_term_elements <= self.num_prototypes:
+            raise SettingsError(
+                f"max_long_term_elements must exceed num_prototypes, got {self.max_long_term_elements} and "
+                f"{self.num_prototypes}"
+            )
+
+
+def _check_count(name: str, value: object) -> None:
+    """Refuses anything but a whole number of at least 1 (``bool`` included, which is an int to Python)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SettingsError(f"{name} must be a whole number, got {value!r}")
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")

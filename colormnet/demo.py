@@ -6,6 +6,7 @@ when its weights are installed, otherwise the weights-free ``propagate`` engine.
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +21,22 @@ DEMO_CLIP = "realshort.mp4"
 
 
 def demo_video_path() -> Path:
-    """The bundled demo clip (``resources/realshort.mp4``)."""
-    here = Path(__file__).resolve().parent
-    for folder in (here.parent / "resources", here / "resources"):
-        if (folder / DEMO_CLIP).is_file():
-            return folder / DEMO_CLIP
-    raise ColorMNetError(f"The demo clip {DEMO_CLIP} is missing from the installation's resources folder.")
+    """The bundled demo clip (``colormnet/data/demo/realshort.mp4``, package data in every kind of install)."""
+    try:
+        clip = importlib.resources.files("colormnet") / "data" / "demo" / DEMO_CLIP
+    except (TypeError, NotADirectoryError):  # a namespace package behind an editable-install finder (Python 3.11)
+        clip = Path(__file__).resolve().parent / "data" / "demo" / DEMO_CLIP
+    # The app opens the clip by path, so it must be a file on disk (a wheel unpacked, a PyInstaller folder), not a
+    # member of a zip archive.
+    if isinstance(clip, Path) and clip.is_file():
+        return clip
+    raise ColorMNetError(f"The demo clip {DEMO_CLIP} is missing from the installation's colormnet/data/demo folder.")
 
 
 def demo_exemplar(video: Path | None = None) -> Exemplar:
     """The true colours of the clip's first frame, pinned as a keyframe at frame 0."""
     with VideoReader(video or demo_video_path()) as reader:
-        rgb = reader.read(0)
+        rgb = reader.read_upright(0)  # as seen, like every exemplar
     return Exemplar(frame=0, image=rgb.astype(np.float32) / 255.0, kind="keyframe", name="demo frame 0 (true colours)")
 
 

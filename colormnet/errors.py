@@ -7,6 +7,8 @@ do. The CLI prints that message alone and the GUI shows it in a dialog; anything
 
 from __future__ import annotations
 
+import os
+
 
 class ColorMNetError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -30,3 +32,42 @@ class InferenceError(ColorMNetError):
 
 class OutputError(ColorMNetError):
     """An output path is unusable (exists, equals the input, or is not writable)."""
+
+
+class SettingsError(ColorMNetError, ValueError):
+    """A setting is out of its range (a memory interval of 0, a negative count); also a ValueError, as before."""
+
+
+class UsageError(ColorMNetError):
+    """A command line that does not parse (unknown option, missing argument, a value of the wrong type)."""
+
+
+def quote_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
+    """A file or folder name as it goes into a one-line message: in quotes, control characters escaped.
+
+    Names may hold anything but '/' and NUL: a newline or an escape sequence would break the message's one line or
+    the terminal, and undecodable bytes (kept by Python as lone surrogates) would not print at all. Those are written
+    as Python writes them in a literal (``\\n``, ``\\x1b``, ``\\udcff``); everything printable, backslashes
+    included (Windows paths), stays as it is so the name can still be recognised.
+
+    Args:
+        path: a path or name.
+
+    Returns:
+        The name between single quotes, e.g. ``'reel 1/f0001.png'`` or ``'bad\\nname.png'``.
+    """
+    return f"'{one_line(os.fsdecode(path))}'"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (newlines, escapes, lone surrogates) written as its
+    Python escape, so that it prints as one line and cannot steer the terminal."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` cut to about ``limit`` characters around an ellipsis, so that a pasted blob keeps a message short."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[-half:]}"

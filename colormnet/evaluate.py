@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colormnet.errors import InferenceError, OutputError, VideoError
+from colormnet.errors import InferenceError, OutputError, VideoError, quote_path
 from colormnet.metrics import (
     CDC_DILATIONS,
     ColorDistributionConsistency,
@@ -50,6 +50,16 @@ FID_SKIPPED = ("FID skipped: it needs Inception-v3 weights, which colormnet neve
                "(pytorch-fid's pt_inception-2015-12-05 or torchvision's inception_v3).")
 FID_FEW_FRAMES = "FID skipped: it compares frame distributions and needs at least 2 frames."
 
+#: Side of SSIM's window; frames smaller than this get no SSIM (see SSIM_TOO_SMALL).
+SSIM_WINDOW = 7
+#: Smallest frame side LPIPS can take: AlexNet's strided convolutions and pools leave nothing of a smaller frame.
+LPIPS_MIN_SIDE = 31
+# A smaller window would measure something else than the SSIM papers report (scikit-image's 7x7 default), and a
+# window of 1 pixel has no variance at all: a number would mislead, so the frames get none.
+SSIM_TOO_SMALL = ("SSIM not measured: the frames are {}x{}, smaller than its 7x7 window (a smaller window would not "
+                  "be comparable with published SSIM).")
+LPIPS_TOO_SMALL = "LPIPS skipped: the frames are {}x{}; its network needs at least 31 pixels a side."
+
 
 @dataclass(frozen=True)
 class FrameScores:
@@ -59,7 +69,7 @@ class FrameScores:
         index: Frame number in PRED.
         gt_index: Frame number in GT.
         psnr: PSNR in dB (``inf`` for identical frames).
-        ssim: Mean SSIM.
+        ssim: Mean SSIM; ``nan`` for frames smaller than its window.
         colorfulness: Hasler-Süsstrunk colourfulness of the PRED frame.
         gt_colorfulness: The same for the GT frame.
         cdc_next: Jensen-Shannon divergence of PRED's colour histograms to the next compared frame, averaged over
@@ -202,8 +212,8 @@ def _resize_to(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _perceptual_scores(lpips_weights: Sequence[str | Path], fid_weights: str | Path | None, device: str,
-                       notes: list[str], frame_count: int) -> PerceptualScores:
-    """The LPIPS and FID networks for which weights were given; a note for each one skipped."""
+                       notes: list[str], frame_count: int, size: tuple[int, int]) -> PerceptualScores:
+    """The LPIPS and FID networks for which weights were given and that fit the frames; a note for each skipped."""
     import torch
 
     from colormnet.perceptual import PerceptualScores
@@ -214,6 +224,9 @@ def _perceptual_scores(lpips_weights: Sequence[str | Path], fid_weights: str | P
         raise InferenceError("--device cuda was asked for but no CUDA device is available; use --device cpu.")
     if not lpips_weights:
         notes.append(LPIPS_SKIPPED)
+    elif min(size) < LPIPS_MIN_SIDE:
+        notes.append(LPIPS_TOO_SMALL.format(*size))
+        lpips_weights = ()
     if fid_weights is None:
         notes.append(FID_SKIPPED)
     elif frame_count < 2:
@@ -262,7 +275,10 @@ def evaluate(
         pi, gi = pred_reader.info, gt_reader.info
         compared = _compared_frames(pi.frame_count, gi.frame_count, frames, gt_start)
         resized = _check_sizes((pi.width, pi.height), (gi.width, gi.height), resize_gt)
-        networks = _perceptual_scores(lpips_weights, fid_weights, device, notes, len(compared))
+        networks = _perceptual_scores(lpips_weights, fid_weights, device, notes, len(compared), (pi.width, pi.height))
+        with_ssim = min(pi.width, pi.height) >= SSIM_WINDOW
+        if not with_ssim:
+            notes.append(SSIM_TOO_SMALL.format(pi.width, pi.height))
         scores: list[FrameScores] = []
         pred_hist: list[np.ndarray] = []
         gt_hist: list[np.ndarray] = []
@@ -278,7 +294,8 @@ def evaluate(
                 g = _resize_to(g, pi.width, pi.height)
             pred_hist.append(channel_histograms(p))
             gt_hist.append(channel_histograms(g))
-            scores.append(FrameScores(i, j, psnr(p, g), ssim(p, g), colorfulness(p), colorfulness(g),
+            similarity = ssim(p, g, win_size=SSIM_WINDOW) if with_ssim else math.nan
+            scores.append(FrameScores(i, j, psnr(p, g), similarity, colorfulness(p), colorfulness(g),
                                       lpips=networks.add(p, g)))
             if progress is not None:
                 progress(done, len(compared))
@@ -396,11 +413,15 @@ def add_eval_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser])
 
 def _check_csv_path(csv_path: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     if csv_path.exists() and not overwrite:
-        raise OutputError(f"The CSV file {csv_path} already exists; choose another name or pass --overwrite.")
+        raise OutputError(
+            f"The CSV file {quote_path(csv_path)} already exists; choose another name or pass --overwrite."
+        )
     if csv_path.is_dir() or any(csv_path.resolve() == p.resolve() for p in inputs):
-        raise OutputError(f"--csv {csv_path} names a folder or an input; give a new .csv file name.")
+        raise OutputError(f"--csv {quote_path(csv_path)} names a folder or an input; give a new .csv file name.")
     if not csv_path.parent.is_dir():
-        raise OutputError(f"The folder of --csv {csv_path} does not exist; create it or choose another path.")
+        raise OutputError(
+            f"The folder of --csv {quote_path(csv_path)} does not exist; create it or choose another path."
+        )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

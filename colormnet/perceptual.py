@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.errors import WeightsError
+from colormnet.errors import WeightsError, quote_path
 from colormnet.metrics import frechet_distance_of_features
 
 logger = logging.getLogger(__name__)
@@ -272,15 +272,17 @@ class InceptionFeatures(nn.Module):
 
 def _read_state_dict(path: Path, what: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise WeightsError(f"The {what} weights file {path} does not exist; give the path of a local copy.")
+        raise WeightsError(f"The {what} weights file {quote_path(path)} does not exist; give the path of a local copy.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint we can read"
-        raise WeightsError(f"The {what} weights file {path} cannot be read as a PyTorch checkpoint ({exc}).") from exc
+        raise WeightsError(
+            f"The {what} weights file {quote_path(path)} cannot be read as a PyTorch checkpoint ({exc})."
+        ) from exc
     if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"The {what} weights file {path} does not hold a state dict of tensors.")
+        raise WeightsError(f"The {what} weights file {quote_path(path)} does not hold a state dict of tensors.")
     return dict(state)
 
 

@@ -57,6 +57,7 @@ from colormnet.plan import (
 from colormnet.shot_links import ShotSource, choose_donors
 from colormnet.stash import Stash
 from colormnet.video import VideoInfo, VideoReader
+from colormnet.video.orientation import to_stored
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ class Exemplar:
 
     Attributes:
         frame: index of the frame it is pinned to.
-        image: ``H x W x 3`` float32 RGB in [0, 1], any size (see :func:`colormnet.exemplar.load_exemplar_image`).
+        image: ``H x W x 3`` float32 RGB in [0, 1], any size (see :func:`colormnet.exemplar.load_exemplar_image`),
+            upright as a player shows the video: for a video with a display rotation (phone clips) the session
+            turns it into the stored orientation (see :mod:`colormnet.video.orientation`).
         kind: ``keyframe`` (a colorized version of that very frame), ``reference`` (any colour photo) or ``auto``
             (decided by comparing the exemplar's luminance with the frame's).
         name: shown in messages, e.g. the file name.
@@ -93,8 +96,10 @@ class Exemplar:
 
 
 def _image_digest(image: np.ndarray) -> str:
-    arr = np.ascontiguousarray(image, dtype=np.float32)
-    return hashlib.sha256(arr.tobytes() + str(arr.shape).encode()).hexdigest()[:16]
+    arr = np.ascontiguousarray(image, dtype=np.float32)  # no copy for the float32 images the loader makes
+    digest = hashlib.sha256(memoryview(arr).cast("B"))  # hashed in place: no byte copy of a large exemplar
+    digest.update(str(arr.shape).encode())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -271,7 +276,11 @@ class Session:
             if ex.kind not in ("auto", "keyframe", "reference"):
                 raise ExemplarError(f"Unknown exemplar kind {ex.kind!r}: use auto, keyframe or reference.")
             self._check_references(ex, label)
-        self.exemplars = tuple(sorted(exemplars, key=lambda e: e.frame))
+        rotation = self.video_info.rotation  # exemplars are upright; the engines see the frames as stored
+        turned = [dataclasses.replace(ex, image=to_stored(ex.image, rotation),
+                                      references=tuple(to_stored(image, rotation) for image in ex.references))
+                  for ex in exemplars] if rotation else list(exemplars)
+        self.exemplars = tuple(sorted(turned, key=lambda e: e.frame))
         self._plan = None
 
     @property
@@ -442,6 +451,7 @@ class Session:
                         model = self.load_model()
                         for result in self._colorize_run(model, run, done, total, cancel, stash, yielded):
                             done = result.done
+                            notice = " ".join(filter(None, (notice, self._reader.take_damage_notice())))
                             if result.index < 0:  # progress through frames that are not yielded
                                 continue
                             if notice:

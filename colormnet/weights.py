@@ -34,6 +34,7 @@ from typing import Any
 import platformdirs
 import torch
 
+from colormnet.checkpoint_file import check_finite, read_checkpoint
 from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
@@ -222,18 +223,8 @@ def _read_checkpoint(path: Path) -> Any:
         raise WeightsError(f"Cannot read {path} ({exc.strerror or exc}); check the file's permissions.") from exc
     if not magic:
         raise WeightsError(f"{path} is empty (0 bytes); delete it and {_HOW_TO_GET}.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load fails with many unrelated types on a bad file
-        logger.debug("torch.load(%s) failed", path, exc_info=True)
-        if not magic.startswith((b"PK\x03\x04", b"\x80")):  # neither a zip (torch.save) nor a legacy pickle
-            raise WeightsError(f"{path} is not a PyTorch checkpoint; pass the ColorMNet weights file "
-                               f"({WEIGHTS_FILENAME}).") from exc
-        if any(reason in str(exc) for reason in ("Unsupported global", "Unsupported class")):
-            raise WeightsError(f"{path} holds Python objects besides tensors and is not loaded for safety; "
-                               "pass a plain state-dict checkpoint.") from exc
-        raise WeightsError(f"{path} is damaged or incomplete (perhaps an interrupted download); "
-                           f"delete it and {_HOW_TO_GET}.") from exc
+    return read_checkpoint(path, magic, foreign=f"pass the ColorMNet weights file ({WEIGHTS_FILENAME})",
+                           advice=_HOW_TO_GET)
 
 
 def _unwrap(obj: Any, path: Path) -> dict[str, Any]:
@@ -303,6 +294,7 @@ def _validate(state: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
             raise WeightsError(f"{path} stores {key} as {tensor.dtype} where {dtype} is expected; pass the "
                                f"official weights ({WEIGHTS_FILENAME}).")
         out[key] = tensor.to(device="cpu", dtype=torch.float32 if dtype.is_floating_point else dtype)
+    check_finite(out, path, _HOW_TO_GET)
     return out
 
 
@@ -319,8 +311,9 @@ def load_weights(path: str | Path) -> LoadedWeights:
         Every manifest key with the manifest's shape; floating tensors as float32 on the CPU.
 
     Raises:
-        WeightsError: The file is missing, a folder, empty, not a torch file, truncated, or does not match the
-            manifest; the message is one sentence saying what to do.
+        WeightsError: The file is missing, a folder, empty, not a torch file, truncated, refused as unsafe (it
+            holds Python objects besides tensors), holds a NaN or an infinity, or does not match the manifest; the
+            message is one sentence saying what to do.
     """
     path = Path(path).expanduser()
     state = _unwrap(_read_checkpoint(path), path)

@@ -276,12 +276,12 @@ def test_image_over_the_pixel_cap_is_refused_without_decoding(tmp_path: Path, si
     assert path.stat().st_size < 200
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not leak either
-        with pytest.raises(ExemplarError, match=r"^huge\.png .*megapixels.*downscale it first\.$"):
+        with pytest.raises(ExemplarError, match=r"^'huge\.png' .*megapixels.*downscale it first\.$"):
             load_exemplar_image(path)
 
 
 def test_missing_file_and_folder_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ExemplarError, match=r"^Exemplar image .*nothere\.png does not exist: check the path\.$"):
+    with pytest.raises(ExemplarError, match=r"^Exemplar image '.*nothere\.png' does not exist: check the path\.$"):
         load_exemplar_image(tmp_path / "nothere.png")
     with pytest.raises(ExemplarError, match=r"is a folder, not an image file"):
         load_exemplar_image(tmp_path)
@@ -311,7 +311,7 @@ def test_unreadable_files_are_refused_with_one_sentence(
     with pytest.raises(ExemplarError) as error:
         load_exemplar_image(path)
     text = str(error.value)
-    assert text.startswith(name) and message in text and text.endswith(".") and ". " not in text
+    assert text.startswith(f"'{name}' ") and message in text and text.endswith(".") and ". " not in text
 
 
 def test_truncated_16bit_png_is_refused(tmp_path: Path) -> None:
@@ -322,7 +322,7 @@ def test_truncated_16bit_png_is_refused(tmp_path: Path) -> None:
         load_exemplar_image(path)
 
 
-GRAY_MESSAGE = r"^{} is a grayscale image: an exemplar must carry colour\.$"
+GRAY_MESSAGE = r"^'{}' is a grayscale image: an exemplar must carry colour\.$"
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "LA", "P"])

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from colormnet import color
-from colormnet.errors import ColorMNetError, ExemplarError
-from colormnet.exemplar import parse_exemplar_spec
+from colormnet.errors import ColorMNetError, ExemplarError, quote_path
+from colormnet.exemplar import MAX_FRAME_NUMBER, parse_exemplar_spec
 
 rgb8 = arrays(np.uint8, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3)))
 rgb16 = arrays(np.uint16, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3)))
@@ -39,14 +39,29 @@ def test_image_at_frame_round_trips(name: str, frame: int) -> None:
     assert parsed == frame and str(path) == str(Path(name))
 
 
-@given(st.text(max_size=40))
+digit_runs = st.text(alphabet="0123456789", max_size=6000)
+specs = st.text(max_size=40) | st.builds(lambda name, sep, digits: f"{name}{sep}{digits}", st.text(max_size=20),
+                                         st.sampled_from(["@", "@ ", "@@", ""]), digit_runs)
+
+
+@given(specs)
 def test_image_at_frame_never_crashes(spec: str) -> None:
     try:
         path, frame = parse_exemplar_spec(spec)
     except ExemplarError as exc:
-        assert len(str(exc).splitlines()) == 1
+        assert len(str(exc).splitlines()) == 1 and len(str(exc)) < 400
     else:
-        assert frame >= 0 and spec.endswith(str(frame)) and str(path)
+        assert 0 <= frame <= MAX_FRAME_NUMBER and spec.endswith(str(frame)) and str(path)
+
+
+@given(st.text(max_size=60))
+def test_quoted_names_are_one_printable_line(name: str) -> None:
+    quoted = quote_path(name)
+    assert quoted.isprintable() and quoted[0] == quoted[-1] == "'"
+    if name.isprintable():
+        assert quoted == f"'{name}'"
+    for char in set(name) - set(filter(str.isprintable, name)):
+        assert char not in quoted and repr(char)[1:-1] in quoted
 
 
 json_values = st.recursive(

@@ -7,15 +7,22 @@ and size.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from colormnet.cli import main
+from colormnet.config import InferenceConfig
+from colormnet.errors import SettingsError, one_line
 from colormnet.video import VideoReader
+from tests.test_exemplar import png_chunk
 from tests.test_video_support import write_audio_only, write_video
 
 TINY = ["--process-size", "112"]
@@ -204,3 +211,187 @@ def test_exemplar_placement_errors(capsys, colour_png, frames, random_weights, t
     assert_one_line_error(code, err, tmp_path, before, "frames 0 to 1")
     code, err = run(capsys, "colorize", source, "-e", f"{colour_png}@1", "-e", f"{colour_png}@1", *common)
     assert_one_line_error(code, err, tmp_path, before, "Two exemplars")
+
+
+# -- hostile inputs: each ends in one line, before any model work ----------------------------------------------
+
+
+def crafted_png(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width x height`` over a few bytes of data: nothing that size is ever made."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunks = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
+    return path
+
+
+def crafted_tiff(path: Path, width: int, height: int) -> Path:
+    """A little-endian grey TIFF whose tags claim ``width x height`` over one strip of 16 bytes."""
+    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8),
+               (277, 3, 1), (278, 4, height), (279, 4, 16)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", tag, kind, 1, value)
+                                                     for tag, kind, value in entries) + struct.pack("<I", 0)
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 24) + bytes(16) + ifd)
+    return path
+
+
+@pytest.mark.parametrize("write", [crafted_png, crafted_tiff])
+def test_sequence_frame_claiming_900_megapixels(capsys, write, frames, colour_png, tmp_path) -> None:
+    reel = tmp_path / "reel"
+    reel.mkdir()
+    Image.fromarray(frames[0]).save(reel / "f0001.png")
+    bomb = write(reel / ("f0002.png" if write is crafted_png else "f0002.tif"), 30000, 30000)
+    assert bomb.stat().st_size < 200
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args in (["info", reel], ["colorize", reel, "-e", f"{colour_png}@0", "-o", tmp_path / "out",
+                                  "--engine", "propagate"]):
+        code, err = run(capsys, *args)
+        assert_one_line_error(code, err, tmp_path, before, f"'{bomb.name}' has ")
+        assert "megapixels a frame may have" in err
+
+
+NINES = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [(f"x.png@{NINES}", "beyond any video"), ("x.png@100000000", "beyond any video"), ("x.png@", "IMAGE@FRAME"),
+     ("@3", "IMAGE@FRAME"), ("x.png@1e3", "IMAGE@FRAME"), ("x.png@\u0663", "IMAGE@FRAME"),
+     ("x.png@-0", "IMAGE@FRAME"), (f"{'a' * 3000}@x", "IMAGE@FRAME")],
+)
+@pytest.mark.parametrize("option", ["-e", "--extra-reference"])
+def test_malformed_exemplar_specs(capsys, spec, needle, option, frames, colour_png, tmp_path) -> None:
+    source = tmp_path / "clip.mp4"
+    write_video(source, frames[:2])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    exemplars = ["-e", spec] if option == "-e" else ["-e", f"{colour_png}@0", "--extra-reference", spec]
+    code, err = run(capsys, "colorize", source, *exemplars, "-o", tmp_path / "out.mp4", "--engine", "propagate")
+    assert_one_line_error(code, err, tmp_path, before, needle)
+    assert len(err) < 400  # a pasted blob is cut short in the message
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--process-size", "8"], "at least 16, got 8"),
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--mem-every", "0"], "--mem-every: must be at least 1"),
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--top-k", "0"], "--top-k: must be at least 1"),
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--top-k", "-5"], "--top-k: must be at least 1"),
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--mem-every", "two"], "whole number"),
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--process-size", NINES], "whole number"),
+        (["colorize", "{clip}", "-e", "{ex}@0", "-o", "{out}", "--codec", "bogus\nsecond"], "invalid choice"),
+        (["colorize", "{clip}", "-e", "{ex}@0"], "required: -o/--output"),
+        (["colorize"], "required"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+        (["--frobnicate"], "required: command"),
+        (["info"], "required: input"),
+        (["info", "{clip}", "extra\nline"], "unrecognized arguments"),
+        (["eval", "{clip}"], "required: gt"),
+        (["extract-frame", "{clip}", "x", "-o", "{out}.png"], "argument frame"),
+        (["weights", "init-random", "{out}", "--seed", "-1"], "--seed: must be at least 0"),
+        (["weights"], "required"),
+        (["demo", "{out}", "--process-size", "0"], "at least 16"),
+    ],
+)
+def test_bad_command_lines_end_in_one_line(capsys, argv, needle, frames, colour_png, tmp_path) -> None:
+    source = tmp_path / "clip.mp4"
+    write_video(source, frames[:2])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    args = [a.format(clip=source, ex=colour_png, out=tmp_path / "out") for a in argv]
+    code, err = run(capsys, *args)
+    assert_one_line_error(code, err, tmp_path, before, needle)
+    assert "usage:" not in err and "--help`)." in err
+
+
+@given(st.fixed_dictionaries({name: st.integers(-3, 12) | st.floats(-2, 12) | st.booleans() | st.none()
+                              for name in ("mem_every", "top_k", "max_mid_term_frames", "min_mid_term_frames",
+                                           "num_prototypes", "max_long_term_elements")}))
+def test_memory_settings_either_fit_or_say_which_one_is_wrong(values: dict) -> None:
+    try:
+        config = InferenceConfig(**values)
+    except SettingsError as exc:  # also a ValueError, for callers that catch that
+        assert isinstance(exc, ValueError) and len(str(exc).splitlines()) == 1
+        assert any(name in str(exc) for name in values)
+    else:
+        assert all(isinstance(v, int) and v >= 1 for v in vars(config).values() if not isinstance(v, bool))
+        assert 2 <= config.min_mid_term_frames < config.max_mid_term_frames
+        assert config.num_prototypes < config.max_long_term_elements
+
+
+def break_info(monkeypatch, error: BaseException) -> None:
+    import colormnet.cli
+
+    def broken(args):
+        raise error
+
+    monkeypatch.setattr(colormnet.cli, "cmd_info", broken)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom\nsecond line"), ValueError("bad value")])
+def test_unexpected_errors_are_one_line_and_verbose_shows_where(capsys, monkeypatch, error, tmp_path) -> None:
+    break_info(monkeypatch, error)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = run(capsys, "info", tmp_path / "x.mp4")
+    assert_one_line_error(code, err, tmp_path, before, f"unexpected {type(error).__name__}: ")
+    assert f"{one_line(str(error))} (a bug in colormnet; run with -v for details)." in err
+    code, err = run(capsys, "info", tmp_path / "x.mp4", "-v")
+    assert code == 1 and "Traceback" in err and err.splitlines()[-1].startswith("colormnet: error: unexpected")
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [(MemoryError(), "Out of memory"),
+     (OSError(28, "No space left on device", "/out/a\nb.mp4"), "No space left on device: '/out/a\\nb.mp4'"),
+     (OSError(9, "Bad file descriptor", 3), "error: Bad file descriptor"),
+     (OSError("plain\nmessage"), "plain\\nmessage")],
+)
+def test_memory_and_system_errors_are_one_line(capsys, monkeypatch, error, needle, tmp_path) -> None:
+    break_info(monkeypatch, error)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = run(capsys, "info", tmp_path / "x.mp4")
+    assert_one_line_error(code, err, tmp_path, before, needle)
+
+
+def test_names_with_a_newline_stay_on_one_line(capsys, frames, colour_png, tmp_path) -> None:
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, frames[:2])
+    (fake := tmp_path / "reel\n1.mp4").write_text("not a video")
+    gray = tmp_path / "gray\nstill.png"
+    Image.fromarray(frames[0]).convert("L").save(gray, format="PNG")
+    reel = tmp_path / "seq"
+    reel.mkdir()
+    Image.fromarray(frames[0]).save(reel / "f0001.png")
+    (reel / "f\n0002.png").write_bytes(b"\x89PNG broken")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = ["-o", tmp_path / "out.mp4", "--engine", "propagate"]
+    for args, needle in (
+        (["colorize", fake, "-e", f"{colour_png}@0", *out], "'reel\\n1.mp4'"),
+        (["info", tmp_path / "miss\ning.mp4"], "/miss\\ning.mp4' does not exist"),
+        (["colorize", clip, "-e", f"{gray}@0", *out], "'gray\\nstill.png' is a grayscale image"),
+        (["colorize", clip, "-e", f"{tmp_path / 'no such'}\n.png@0", *out], "\\n.png' does not exist"),
+        (["info", reel], "'f\\n0002.png'"),
+    ):
+        code, err = run(capsys, *args)
+        assert_one_line_error(code, err, tmp_path, before, needle)
+    assert sorted(p.name for p in reel.iterdir()) == ["f\n0002.png", "f0001.png"]
+    assert fake.read_text() == "not a video"
+
+
+@pytest.mark.parametrize(("width", "height", "measured"), [(1, 1, False), (40, 6, False), (7, 7, True)])
+def test_eval_of_clips_too_small_for_ssim(capsys, width, height, measured, frames, tmp_path) -> None:
+    import json
+
+    clip = tmp_path / "tiny.mkv"
+    write_video(clip, [np.ascontiguousarray(f[:height, :width]) for f in frames[:2]], codec="ffv1", pix_fmt="bgr0")
+    other = tmp_path / "other.mkv"
+    write_video(other, [np.ascontiguousarray(f[:height, :width]) ^ 8 for f in frames[2:4]], codec="ffv1",
+                pix_fmt="bgr0")
+    code = main(["eval", str(clip), str(other), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in err
+    data = json.loads(out)
+    ssims = [f["ssim"] for f in data["frames"]] + [data["summary"]["ssim"]]
+    if measured:
+        assert all(0 < s < 1 for s in ssims) and "SSIM not measured" not in err
+    else:
+        assert ssims == [None, None, None] and f"Note: SSIM not measured: the frames are {width}x{height}" in err
+        assert all(f["psnr"] is not None and f["psnr"] > 0 for f in data["frames"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -109,7 +110,7 @@ def test_mixed_sizes_name_the_first_odd_file(tmp_path: Path) -> None:
     Image.fromarray(_flat(2)).save(tmp_path / "2.png")
     Image.fromarray(_flat(3, (30, 16))).save(tmp_path / "3.png")
     Image.fromarray(_flat(4, (30, 16))).save(tmp_path / "4.png")
-    with pytest.raises(VideoError, match=r"3\.png is 30x16 but the sequence starts at 24x16"):
+    with pytest.raises(VideoError, match=r"'3\.png' is 30x16 but the sequence starts at 24x16"):
         VideoReader(tmp_path)
 
 
@@ -122,7 +123,7 @@ def test_folder_without_images(tmp_path: Path) -> None:
 def test_broken_image_is_reported(tmp_path: Path) -> None:
     Image.fromarray(_flat(1)).save(tmp_path / "1.png")
     (tmp_path / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 5)
-    with pytest.raises(VideoError, match=r"2\.png cannot be read"):
+    with pytest.raises(VideoError, match=r"'2\.png' cannot be read"):
         VideoReader(tmp_path)
 
 
@@ -133,3 +134,30 @@ def test_unreadable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("colormnet.video.sequence_source.os.scandir", refuse)
     with pytest.raises(VideoError, match=r"cannot be read \(Permission denied\); check its permissions"):
         VideoReader(tmp_path)
+
+
+def test_frames_over_the_pixel_cap_are_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.video import sequence_source
+
+    for n in (1, 2):
+        Image.fromarray(_flat(n)).save(tmp_path / f"{n}.png")
+    Image.fromarray(_flat(3)).save(tmp_path / "3.tif")
+    monkeypatch.setattr(sequence_source, "MAX_FRAME_PIXELS", 24 * 16 - 1)
+    with pytest.raises(VideoError, match=r"^The image '1\.png' has 24x16 pixels, more than the 0 megapixels"):
+        VideoReader(tmp_path)
+
+
+def test_pillows_own_refusal_and_warning_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in (1, 2):
+        Image.fromarray(_flat(n)).save(tmp_path / f"{n}.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not reach the user
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)  # 384 pixels a frame: over, but under twice the limit
+        with VideoReader(tmp_path) as reader:
+            assert reader.read(1).shape == (16, 24, 3)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # the PNG header passes, Pillow refuses the pixels
+        with VideoReader(tmp_path) as reader, pytest.raises(VideoError, match=r"^The image '2\.png' has more than"):
+            reader.read(1)
+        Image.fromarray(_flat(3)).save(tmp_path / "3.tif")  # a TIFF's header is read by Pillow
+        with pytest.raises(VideoError, match=r"^The image '3\.tif' has more than"):
+            VideoReader(tmp_path)

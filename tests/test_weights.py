@@ -10,6 +10,7 @@ import itertools
 import logging
 import math
 import os
+import pickle
 import random
 import socket
 import threading
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from colormnet import weights
+from colormnet.checkpoint_file import refused_global
 from colormnet.errors import WeightsError
 from colormnet.weights import (
     ENV_VAR,
@@ -37,6 +39,7 @@ from colormnet.weights import (
     resolve_weights_path,
     save_random_weights,
 )
+from tests.bad_checkpoints import all_ones_bits, save_malicious
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 MANIFEST = read_key_manifest()
@@ -515,3 +518,55 @@ def test_http_errors_and_refused_connections(server: _Server, tmp_path: Path) ->
     with pytest.raises(WeightsError, match=f"Could not download the ColorMNet weights from {url} \\(Connection ref"):
         download_weights(tmp_path / "w.pth", url=url, timeout=5)
     assert not (tmp_path / "w.pth").exists()
+
+
+# --- hostile and damaged checkpoints ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_a_malicious_pickle_is_refused_as_unsafe_and_never_runs(tmp_path: Path, legacy: bool) -> None:
+    marker = tmp_path / "ran"
+    path = save_malicious(_cheap_state(), tmp_path / "evil.pth", marker, legacy=legacy)
+    with pytest.raises(WeightsError) as info:
+        load_weights(path)
+    message = str(info.value)
+    assert not marker.exists()
+    assert "refused as unsafe" in message and "mkdir" in message and str(path) in message
+    assert "damaged" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("Weights only load failed.\n\nTrying to load unsupported GLOBAL posix.system whose module posix is blocked.",
+         "posix.system"),
+        ("Weights only load failed. Unsupported global: GLOBAL builtins.exec was not an allowed global",
+         "builtins.exec"),
+        ("Weights only load failed. Unsupported class __main__.Config", "__main__.Config"),
+        ("WEIGHTS ONLY LOAD FAILED. UNSUPPORTED GLOBAL", "a Python object"),
+    ],
+)
+def test_every_wording_of_the_safety_refusal_is_recognised(text: str, wanted: str) -> None:
+    assert refused_global(pickle.UnpicklingError(text)) == wanted
+
+
+def test_other_load_failures_are_not_called_unsafe() -> None:
+    assert refused_global(RuntimeError("unsupported GLOBAL posix.system")) is None  # not torch's refusal
+    assert refused_global(pickle.UnpicklingError("pickle data was truncated")) is None
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf"])
+def test_weights_that_are_not_numbers_are_refused_by_name(tmp_path: Path, bad: str) -> None:
+    state = _cheap_state()
+    key = "value_encoder.layer3.0.conv1.weight"  # 256x128x3x3: over 1 MB of float32
+    shape = tuple(state[key].shape)
+    state[key] = all_ones_bits(shape) if bad == "nan" else torch.zeros(shape)
+    if bad == "inf":
+        state[key][3, 2, 1, 0] = -math.inf
+    path = _save(state, tmp_path / "w.pth")
+    assert path.stat().st_size > 1_000_000
+    with pytest.raises(WeightsError) as info:
+        load_weights(path)
+    message = str(info.value)
+    assert f"parameter {key} holds values that are not numbers" in message and str(path) in message
+    assert "\n" not in message

@@ -22,8 +22,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.icons import icon
+from colormnet import __version__
 
 _LOG_TAIL_BYTES = 200_000
+
+CHECKPOINT_NOTE = (
+    "The ColorMNet checkpoint is not part of this program: it is downloaded separately (the app offers it, or "
+    "<code>colormnet weights download</code>) and is licensed by its authors under CC BY-NC-SA 4.0, "
+    "for non-commercial use only."
+)
+
+
+def third_party_note() -> str:
+    """Where the licences of the bundled libraries are: the ``licenses`` folder of a frozen bundle, else pip's."""
+    if getattr(sys, "frozen", False):
+        folder = Path(sys.executable).resolve().parent / "licenses"
+        return f"The licences of the libraries bundled with it (Qt, PySide6, FFmpeg, PyTorch, ...) are in {folder}."
+    return "The libraries it runs on are installed separately, each under its own licence."
 
 
 def _version(package: str) -> str:
@@ -36,7 +51,7 @@ def _version(package: str) -> str:
 def versions(engine_loaded: bool) -> dict[str, str]:
     """Versions of the program and the libraries it runs on."""
     found = {
-        "ColorMNet Studio": _version("colormnet-studio"),
+        "ColorMNet Studio": __version__,
         "Python": platform.python_version(),
         "Qt": qVersion(),
         "PySide6": pyside_version,
@@ -78,7 +93,8 @@ class AboutDialog(QDialog):
             "(Yang et al., ECCV 2024).</p>"
             f"<table>{rows}<tr><td>Device</td><td>{html.escape(device_text)}</td></tr></table>"
             f"<p><b>Weights licence.</b> {html.escape(licence)}</p>"
-            "<p>ColorMNet Studio itself is MIT licensed.</p>",
+            f"<p>{CHECKPOINT_NOTE}</p>"
+            f"<p>ColorMNet Studio itself is MIT licensed. {html.escape(third_party_note())}</p>",
             self,
         )
         self.text.setWordWrap(True)

@@ -31,6 +31,7 @@ import platformdirs
 import torch
 
 from colormnet import weights as colormnet_weights
+from colormnet.checkpoint_file import check_finite, read_checkpoint
 from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
@@ -214,14 +215,7 @@ def _read(path: Path) -> Any:
         magic = f.read(4)
     if not magic:
         raise WeightsError(f"{path} is empty (0 bytes); delete it and {_HOW_TO_GET}.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load fails with many unrelated types on a bad file
-        logger.debug("torch.load(%s) failed", path, exc_info=True)
-        if not magic.startswith((b"PK\x03\x04", b"\x80")):
-            raise WeightsError(f"{path} is not a PyTorch checkpoint; {_HOW_TO_GET}.") from exc
-        raise WeightsError(f"{path} is damaged or incomplete (perhaps an interrupted download); delete it and "
-                           f"{_HOW_TO_GET}.") from exc
+    return read_checkpoint(path, magic, foreign=_HOW_TO_GET, advice=_HOW_TO_GET)
 
 
 def _validate(obj: Any, path: Path, file: str) -> tuple[dict[str, torch.Tensor], int | None]:
@@ -246,6 +240,7 @@ def _validate(obj: Any, path: Path, file: str) -> tuple[dict[str, torch.Tensor],
             raise WeightsError(f"{path} does not fit the Deep Exemplar network: {key} is {got} where a float "
                                f"tensor of {list(shape)} is expected; {_HOW_TO_GET}.")
         out[key] = value.to(device="cpu", dtype=torch.float32)
+    check_finite(out, path, _HOW_TO_GET)
     return out, seed
 
 
@@ -256,7 +251,8 @@ def load_weights(folder: str | Path | None = None) -> DeepExemplarWeights:
         folder: the folder that holds them (None: :func:`resolve_weights_dir`).
 
     Raises:
-        WeightsError: the folder or a file is missing, unreadable, truncated or not the expected checkpoint.
+        WeightsError: the folder or a file is missing, unreadable, truncated, refused as unsafe, holds a NaN or an
+            infinity, or is not the expected checkpoint.
     """
     root = resolve_weights_dir(folder)
     if not root.is_dir():

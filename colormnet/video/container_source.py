@@ -5,11 +5,16 @@ timestamp (sorted pts = frame order, so B-frames need no special care; a packet 
 frame ``i`` seeks to the last keyframe at or before it and decodes forward until the frame whose timestamp is the
 ``i``-th one; the decoder position is kept so that reading ``i + 1`` next just decodes one more frame.
 
-Two checks keep the index honest. The last group of pictures is decoded on open, and index entries past the last
-frame that really decodes are dropped, so the frame count equals what a full sequential decode yields even when a
-trailing packet is broken. If a seek lands after the wanted frame (imprecise demuxers such as Ogg), earlier
-keyframes are tried. A file whose timestamps are missing or repeated is indexed by decoding it once and then read
-in decode order, which is exact but makes backward jumps restart from the beginning.
+Damaged frames. A frame whose packet is in the file but does not decode (a corrupt stretch in the middle, or a
+broken tail) keeps its place: reading it returns the last good frame before it (the first good frame after it at
+the very start of the file), so the frame count, the timestamps and the audio stay in sync. Such frames are recorded
+in :attr:`ContainerSource.damaged` as they are met; the last group of pictures is decoded on open, so a broken tail
+is known from the start. Only a file cut short (its data ends before its index does) loses its undecodable last
+frames, since nothing of them is left to hold a place.
+
+If a seek lands after the wanted frame (imprecise demuxers such as Ogg), earlier keyframes are tried. A file whose
+timestamps are missing or repeated is indexed by decoding it once and then read in decode order, which is exact but
+makes backward jumps restart from the beginning.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from typing import cast
 import av
 import numpy as np
 
-from colormnet.errors import VideoError
+from colormnet.errors import VideoError, quote_path
 from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate
+from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth
 
 logger = logging.getLogger(__name__)
@@ -35,26 +41,27 @@ logger = logging.getLogger(__name__)
 
 
 class _Late:
-    """Marks a fresh seek that landed after the wanted frame."""
+    """A fresh seek landed after the wanted frame; ``frame`` is the first frame it decoded (None: none at all)."""
 
-
-_LATE = _Late()
+    def __init__(self, frame: av.VideoFrame | None) -> None:
+        self.frame = frame
 
 
 def open_container(path: Path) -> av.container.InputContainer:
     """Opens ``path`` for reading, turning every failure into one :class:`VideoError` sentence."""
     if not path.exists():
-        raise VideoError(f"The file {path} does not exist; check the path.")
+        raise VideoError(f"The file {quote_path(path)} does not exist; check the path.")
     if not path.is_file():
-        raise VideoError(f"The path {path} is neither a video file nor a folder of images.")
+        raise VideoError(f"The path {quote_path(path)} is neither a video file nor a folder of images.")
     if path.stat().st_size == 0:
-        raise VideoError(f"The file {path} is empty (0 bytes); choose a complete video file.")
+        raise VideoError(f"The file {quote_path(path)} is empty (0 bytes); choose a complete video file.")
     try:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise VideoError(
-            f"The file {path.name} cannot be opened as a video ({reason}); it may be damaged, truncated or not a video."
+            f"The file {quote_path(path.name)} cannot be opened as a video ({reason}); it may be damaged, truncated or "
+            "not a video."
         ) from exc
 
 
@@ -65,7 +72,7 @@ def pick_video_stream(container: av.container.InputContainer, path: Path) -> av.
             continue
         if stream.codec_context is not None:
             return stream
-    raise VideoError(f"The file {path.name} has no video stream (it may hold audio only); choose a video.")
+    raise VideoError(f"The file {quote_path(path.name)} has no video stream (it may hold audio only); choose a video.")
 
 
 class ContainerSource:
@@ -86,6 +93,10 @@ class ContainerSource:
         self._decoded_since_rewind = 0
         self._pos: int | None = None  # index of the frame the decoder last handed out
         self._cache: tuple[int, np.ndarray] | None = None
+        self._ended_early = False  # the demuxer hit a read error before the end of the index (a cut file)
+        self._held = False  # the last decode handed out a neighbour in place of the wanted frame
+        self.damaged: set[int] = set()
+        """Frames met so far that do not decode and read as a neighbouring good frame (see the module docstring)."""
         try:
             self._stream = pick_video_stream(self._container, path)
             self._prepare_decoder()
@@ -98,7 +109,7 @@ class ContainerSource:
                 raise VideoError(f"The file {path.name} contains no decodable video frame; choose another file.")
             self.bit_depth = frame_bit_depth(sample)
             self.size = (sample.width, sample.height)
-            self.info = self._make_info()
+            self.info = self._make_info(*frame_orientation(sample))
         except (av.error.FFmpegError, OSError) as exc:
             self.close()
             raise VideoError(f"The file {path.name} cannot be read as a video ({exc}); it may be damaged.") from exc
@@ -119,8 +130,11 @@ class ContainerSource:
                     logger.info("%s has packets without timestamps; indexing it by decoding", self.path.name)
                     return False
                 entries.append((ts, bool(packet.is_keyframe)))
+                # The demuxer flags a packet it could read only in part; as the last one, the file was cut short.
+                self._ended_early = bool(packet.is_corrupt)
         except av.error.FFmpegError as exc:  # a truncated file ends with a read error; keep what was read
             logger.warning("%s ends early (%s); using the %d packets before that", self.path.name, exc, len(entries))
+            self._ended_early = True
         self.pts = sorted(entry[0] for entry in entries)
         if len(set(self.pts)) != len(self.pts):
             logger.info("%s repeats timestamps; indexing it by decoding", self.path.name)
@@ -142,7 +156,10 @@ class ContainerSource:
         self._next_frame()
 
     def _check_tail(self) -> av.VideoFrame | None:
-        """Decodes the last group of pictures and drops trailing index entries that do not decode."""
+        """Decodes the last group of pictures that decodes at all, and finds the trailing frames that do not.
+
+        They are recorded as damaged (they keep their place), or dropped from the index when the file was cut short.
+        """
         position = {ts: i for i, ts in enumerate(self.pts)}
         for slot in range(len(self._key_positions) - 1, -1, -1):
             self._seek(slot)
@@ -155,13 +172,16 @@ class ContainerSource:
                 if decoded >= group_start:
                     last_decoded = max(last_decoded, decoded)
                     sample = frame
-            if sample is not None:
-                if last_decoded + 1 < len(self.pts):
-                    logger.warning("%s: the last %d frame(s) do not decode and are left out",
-                                   self.path.name, len(self.pts) - last_decoded - 1)
-                    self._truncate(last_decoded + 1)
-                return sample
-            self._truncate(group_start)  # this whole group failed to decode
+            if sample is None:
+                continue  # this whole group fails to decode: look at the one before
+            missing = len(self.pts) - last_decoded - 1
+            if missing and self._ended_early:
+                logger.warning("%s: the file is cut short and its last %d frame(s) do not decode; they are left out",
+                               self.path.name, missing)
+                self._truncate(last_decoded + 1)
+            elif missing:
+                self.damaged.update(range(last_decoded + 1, len(self.pts)))
+            return sample
         return None
 
     def _truncate(self, count: int) -> None:
@@ -182,7 +202,7 @@ class ContainerSource:
         self._key_positions = [0]
         return sample
 
-    def _make_info(self) -> VideoInfo:
+    def _make_info(self, rotation: int, display_matrix: DisplayMatrix | None) -> VideoInfo:
         n = len(self.pts)
         gaps = sorted(b - a for a, b in itertools.pairwise(self.pts))
         typical_gap = gaps[len(gaps) // 2] if gaps else None
@@ -204,6 +224,8 @@ class ContainerSource:
             is_image_sequence=False,
             variable_frame_rate=is_variable_frame_rate(self.pts),
             streams=tuple(describe_stream(stream) for stream in self._container.streams),
+            rotation=rotation,
+            display_matrix=display_matrix,
         )
 
     # ---------------------------------------------------------------------------------------------- decoding
@@ -270,8 +292,8 @@ class ContainerSource:
     def _decode_until(self, target: int, fresh: bool) -> av.VideoFrame | _Late | None:
         """Decodes up to the frame whose key is ``target``.
 
-        Returns the frame; :data:`_LATE` when a fresh seek started after it; or the last frame before it (None when
-        that is the one already handed out) when the frame itself does not decode.
+        Returns the frame; a :class:`_Late` when a fresh seek started after it; or the last frame before it (None
+        when that is the one already handed out) when the frame itself does not decode, setting ``_held``.
         """
         previous = None
         while (frame := self._next_frame()) is not None:
@@ -281,16 +303,16 @@ class ContainerSource:
                 continue
             if key == target:
                 return frame
-            if fresh and previous is None:
-                return _LATE
             self._queue.appendleft(frame)  # it belongs to a later read
             self._decoded_since_rewind -= 1
+            if fresh and previous is None:
+                return _Late(frame)
             break
         else:
             if fresh and previous is None:
-                return _LATE
-        logger.warning("%s: frame at timestamp %d does not decode; repeating the previous frame",
-                       self.path.name, target)
+                return _Late(None)
+        logger.debug("%s: frame at timestamp %d does not decode; holding the frame before it", self.path.name, target)
+        self._held = True
         return previous
 
     def _decode_with_seek(self, index: int) -> av.VideoFrame | None:
@@ -307,7 +329,10 @@ class ContainerSource:
                 logger.debug("%s: seeking to the start landed late; reading from the beginning", self.path.name)
                 self._rewind()
                 result = self._decode_until(self.pts[index], fresh=True)
-                return None if isinstance(result, _Late) else result
+                if isinstance(result, _Late):  # nothing before it decodes: hold the first good frame after it
+                    self._held = True
+                    return result.frame
+                return result
             slot = max(0, slot - step)
             step *= 2
 
@@ -316,6 +341,7 @@ class ContainerSource:
         if self._cache is not None and self._cache[0] == index:
             return self._cache[1].copy()
         slot = bisect.bisect_right(self._key_positions, index) - 1
+        self._held = False
         try:
             if self._pos is not None and self._pos < index and self._key_positions[slot] <= self._pos + 1:
                 result = self._decode_until(self.pts[index], fresh=False)
@@ -329,6 +355,8 @@ class ContainerSource:
                 rgb = self._cache[1]
             else:
                 rgb = self._converter.convert(frame, self.bit_depth, self._output_size(frame))
+            if frame is None or self._held:
+                self.damaged.add(index)
         except av.error.FFmpegError as exc:
             self._pos = None
             raise VideoError(f"Frame {index} of {self.path.name} cannot be decoded ({exc}).") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -53,6 +54,10 @@ class VideoInfo:
         is_image_sequence: Whether the source is a folder of images.
         variable_frame_rate: Whether the frame durations differ noticeably (see :data:`VFR_TOLERANCE`).
         streams: Every stream of the container (an image sequence has one video stream).
+        rotation: The counter-clockwise turn (0, 90, 180 or 270 degrees) that shows the stored frames upright, from
+            the stream's display matrix (phone clips); frames are read as stored (see
+            :mod:`colormnet.video.orientation`).
+        display_matrix: The stream's display matrix as found (nine integers), carried onto a movie export.
     """
 
     path: Path
@@ -65,6 +70,8 @@ class VideoInfo:
     is_image_sequence: bool
     variable_frame_rate: bool
     streams: tuple[StreamInfo, ...]
+    rotation: int = 0
+    display_matrix: tuple[int, ...] | None = None
 
     @property
     def has_audio(self) -> bool:
@@ -84,6 +91,7 @@ class VideoInfo:
             "bit_depth": self.bit_depth,
             "is_image_sequence": self.is_image_sequence,
             "variable_frame_rate": self.variable_frame_rate,
+            "rotation": self.rotation,
             "streams": [
                 {"index": s.index, "kind": s.kind, "codec": s.codec, "description": s.description}
                 for s in self.streams
@@ -134,3 +142,33 @@ def describe_stream(stream: av.stream.Stream) -> StreamInfo:
     if language:
         parts.append(f"({language})")
     return StreamInfo(index=stream.index, kind=kind, codec=codec, description=" ".join(parts))
+
+
+#: At most this many stretches of frame numbers are spelled out in one message; the rest are counted.
+_MAX_STRETCHES = 6
+
+
+def format_frames(frames: Iterable[int]) -> str:
+    """Frame numbers in words with stretches joined: ``"frame 7"``, ``"frames 3, 12-15 and 23-35"``."""
+    ordered = sorted(set(frames))
+    stretches: list[tuple[int, int]] = []
+    for frame in ordered:
+        if stretches and frame == stretches[-1][1] + 1:
+            stretches[-1] = (stretches[-1][0], frame)
+        else:
+            stretches.append((frame, frame))
+    words = [str(a) if a == b else f"{a}-{b}" for a, b in stretches]
+    if len(words) > _MAX_STRETCHES:
+        words = [*words[: _MAX_STRETCHES - 1], f"{len(words) - _MAX_STRETCHES + 1} more stretches"]
+    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return f"{'frame' if len(ordered) == 1 else 'frames'} {listed}"
+
+
+def damaged_frames_notice(name: str, frames: Iterable[int]) -> str:
+    """One line saying which frames of ``name`` do not decode and what is read in their place."""
+    frames = list(frames)
+    if len(frames) == 1:
+        return (f"{name}: {format_frames(frames)} does not decode; the last good frame before it is used in its "
+                "place, so the frame count and the audio stay in sync.")
+    return (f"{name}: {format_frames(frames)} do not decode; the last good frame before each is used in its place, "
+            "so the frame count and the audio stay in sync.")

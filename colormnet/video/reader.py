@@ -11,9 +11,10 @@ from typing import Protocol
 
 import numpy as np
 
-from colormnet.errors import VideoError
+from colormnet.errors import VideoError, quote_path
 from colormnet.video.container_source import ContainerSource
-from colormnet.video.info import VideoInfo
+from colormnet.video.info import VideoInfo, damaged_frames_notice
+from colormnet.video.orientation import to_display
 from colormnet.video.sequence_source import SequenceSource
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class VideoReader:
         try:
             is_folder = self.path.is_dir()
         except OSError as exc:
-            raise VideoError(f"The path {self.path} cannot be accessed ({exc.strerror or exc}).") from exc
+            raise VideoError(f"The path {quote_path(self.path)} cannot be accessed ({exc.strerror or exc}).") from exc
         if is_folder:
             self._source: _FrameSource | None = SequenceSource(self.path, fps)
         else:
@@ -60,6 +61,8 @@ class VideoReader:
                 logger.debug("fps=%s ignored for %s: video files carry their own timing", fps, self.path.name)
             self._source = ContainerSource(self.path)
         self.info: VideoInfo = self._source.info
+        self._told: set[int] = set()
+        self._good = bytearray(self.info.frame_count)  # 1 for each frame read that decoded
         logger.info("Opened %s: %d frames, %dx%d, %.3f fps, %d-bit", self.path.name, self.info.frame_count,
                     self.info.width, self.info.height, float(self.info.fps), self.info.bit_depth)
 
@@ -76,7 +79,7 @@ class VideoReader:
 
     def _open_source(self) -> _FrameSource:
         if self._source is None:
-            raise VideoError(f"The reader of {self.path.name} is closed; open the video again.")
+            raise VideoError(f"The reader of {quote_path(self.path.name)} is closed; open the video again.")
         return self._source
 
     def _check_index(self, index: int) -> int:
@@ -84,13 +87,26 @@ class VideoReader:
             raise TypeError(f"Frame indices are integers, not {type(index).__name__}.")
         if not 0 <= index < self.info.frame_count:
             raise VideoError(
-                f"Frame {index} is outside {self.path.name}, which has frames 0 to {self.info.frame_count - 1}."
+                f"Frame {index} is outside {quote_path(self.path.name)}, which has frames 0 to "
+                f"{self.info.frame_count - 1}."
             )
         return int(index)
 
     def read(self, index: int) -> np.ndarray:
-        """Returns frame ``index`` (0-based) as HxWx3 RGB (``uint8``, or ``uint16`` for 16-bit sources)."""
-        return self._open_source().read(self._check_index(index))
+        """Returns frame ``index`` (0-based) as HxWx3 RGB (``uint8``, or ``uint16`` for 16-bit sources).
+
+        A frame that does not decode reads as a neighbouring good frame (see :meth:`damaged_frames`).
+        """
+        source = self._open_source()
+        index = self._check_index(index)
+        rgb = source.read(index)
+        if index not in getattr(source, "damaged", ()):
+            self._good[index] = 1
+        return rgb
+
+    def read_upright(self, index: int) -> np.ndarray:
+        """Frame ``index`` as a player shows it: turned by :attr:`VideoInfo.rotation` (for stills a person sees)."""
+        return to_display(self.read(index), self.info.rotation)
 
     def frames(
         self, start: int = 0, stop: int | None = None, *, reverse: bool = False
@@ -107,7 +123,8 @@ class VideoReader:
         stop = self.info.frame_count if stop is None else stop
         if start < 0 or stop > self.info.frame_count or start > stop:
             raise VideoError(
-                f"The range {start} to {stop} does not fit {self.path.name}, which has {self.info.frame_count} frames."
+                f"The range {start} to {stop} does not fit {quote_path(self.path.name)}, which has "
+                f"{self.info.frame_count} frames."
             )
         if not reverse:
             for index in range(start, stop):
@@ -124,8 +141,38 @@ class VideoReader:
         source = self._open_source()
         return [float(ts * source.time_base) for ts in source.pts]
 
+    def damaged_frames(self) -> list[int]:
+        """Frames met so far whose data is in the file but does not decode; each reads as the last good frame
+        before it (the first good one after it at the very start), so the count and the timing stay whole. A broken
+        tail is known from the open on; damage elsewhere is found as frames are read."""
+        return sorted(getattr(self._open_source(), "damaged", ()))
+
+    def take_damage_notice(self, *, final: bool = False) -> str:
+        """A one-line notice about the damaged frames met since the last call ("" when there are none).
+
+        A stretch of damaged frames is told once the good frames on both sides of it have been read (so that it is
+        told whole, in one line), or when ``final``.
+        """
+        if self._source is None:
+            return ""
+        last = self.info.frame_count - 1
+        new = [frame for frame in self.damaged_frames() if frame not in self._told]
+        ready: list[int] = []
+        for stretch in _stretches(new):
+            before, after = stretch[0] - 1, stretch[-1] + 1
+            if final or ((before < 0 or self._good[before]) and (after > last or self._good[after])):
+                ready += stretch
+        self._told.update(ready)
+        return damaged_frames_notice(self.path.name, ready) if ready else ""
+
     def close(self) -> None:
-        """Releases the file; the reader cannot be used afterwards. Calling it twice is harmless."""
+        """Releases the file; the reader cannot be used afterwards. Calling it twice is harmless.
+
+        Damaged frames met and not yet told (see :meth:`take_damage_notice`) are logged as a warning.
+        """
+        notice = self.take_damage_notice(final=True)
+        if notice:
+            logger.warning("%s", notice)
         source, self._source = self._source, None
         if source is not None:
             source.close()
@@ -139,6 +186,17 @@ class VideoReader:
     def pts(self) -> list[int]:
         """The presentation timestamp of each frame in :attr:`time_base` ticks."""
         return list(self._open_source().pts)
+
+
+def _stretches(frames: list[int]) -> list[list[int]]:
+    """Sorted frame numbers split into runs of consecutive ones."""
+    runs: list[list[int]] = []
+    for frame in frames:
+        if runs and frame == runs[-1][-1] + 1:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return runs
 
 
 def probe(path: str | Path, *, fps: Fraction | None = None) -> VideoInfo:

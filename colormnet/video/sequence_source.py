@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import struct
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,13 +20,17 @@ import av
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from colormnet.errors import VideoError
+from colormnet.errors import VideoError, quote_path
 from colormnet.video.info import StreamInfo, VideoInfo
 from colormnet.video.pixels import RgbConverter
 
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx")
+MAX_FRAME_PIXELS = 120_000_000
+"""Largest frame of a sequence, in pixels: a 12K scan (12288x9216) fits, and a 16-bit frame that size takes 680 MB;
+a header that claims more is damaged or hostile. Below Pillow's own refusal (179 megapixels) on purpose, so that
+every file is refused by this check, with its name."""
 DEFAULT_SEQUENCE_FPS = Fraction(24)
 
 _DIGITS = re.compile(r"(\d+)")
@@ -49,7 +54,9 @@ def list_images(folder: Path) -> list[Path]:
                 and entry.is_file()
             ]
     except OSError as exc:
-        raise VideoError(f"The folder {folder} cannot be read ({exc.strerror or exc}); check its permissions.") from exc
+        raise VideoError(
+            f"The folder {quote_path(folder)} cannot be read ({exc.strerror or exc}); check its permissions."
+        ) from exc
     return [folder / name for name in sorted(names, key=natural_key)]
 
 
@@ -70,7 +77,21 @@ def warn_about_gaps(files: list[Path]) -> None:
 
 
 def read_header(path: Path) -> tuple[int, int, int]:
-    """Returns ``(width, height, bit_depth)`` of an image file from its header, without decoding pixels."""
+    """Returns ``(width, height, bit_depth)`` of an image file from its header, without decoding pixels.
+
+    Raises:
+        VideoError: the header claims no pixels or more than ``MAX_FRAME_PIXELS``.
+        OSError, ValueError, struct.error, UnidentifiedImageError: the header cannot be read.
+    """
+    width, height, depth = _header_fields(path)
+    if width < 1 or height < 1:
+        raise VideoError(f"The image {quote_path(path.name)} claims {width}x{height} pixels; replace or remove it.")
+    if width * height > MAX_FRAME_PIXELS:
+        raise _too_large(path, f"{width}x{height}")
+    return width, height, depth
+
+
+def _header_fields(path: Path) -> tuple[int, int, int]:
     suffix = path.suffix.lower()
     with path.open("rb") as handle:
         head = handle.read(1024)
@@ -81,7 +102,7 @@ def read_header(path: Path) -> tuple[int, int, int]:
         order = ">" if head[:4] == b"SDPX" else "<"
         width, height = struct.unpack(order + "II", head[772:780])
         return width, height, 16 if head[803] > 8 else 8
-    with Image.open(path) as image:
+    with _open_image(path) as image:
         bits = 8
         tags = getattr(image, "tag_v2", None)
         if tags is not None:
@@ -90,6 +111,25 @@ def read_header(path: Path) -> tuple[int, int, int]:
         if image.mode.startswith("I;16") or image.mode in ("I", "F"):
             bits = 16
         return image.width, image.height, 16 if bits > 8 else 8
+
+
+def _open_image(path: Path) -> Image.Image:
+    """Opens an image lazily; Pillow's warning for frames above 89 megapixels is silenced (the cap is checked here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError as exc:  # Pillow refuses above 179 megapixels before the cap is checked
+            raise _too_large(path, "") from exc
+
+
+def _too_large(path: Path, size: str) -> VideoError:
+    """The refusal of a frame above ``MAX_FRAME_PIXELS``; ``size`` is its ``WxH`` where known."""
+    pixels = f"{size} pixels, more than" if size else "more than"
+    return VideoError(
+        f"The image {quote_path(path.name)} has {pixels} the {MAX_FRAME_PIXELS // 1_000_000} megapixels a frame may "
+        "have; replace or remove it."
+    )
 
 
 class SequenceSource:
@@ -105,19 +145,23 @@ class SequenceSource:
         self._converter = RgbConverter()
         self.files = list_images(folder)
         if not self.files:
-            raise VideoError(f"The folder {folder} contains no PNG, TIFF, JPEG or DPX images; choose another folder.")
+            raise VideoError(
+                f"The folder {quote_path(folder)} contains no PNG, TIFF, JPEG or DPX images; choose another folder."
+            )
         warn_about_gaps(self.files)
         headers = []
         for path in self.files:
             try:
                 headers.append(read_header(path))
             except (OSError, UnidentifiedImageError, struct.error, ValueError) as exc:
-                raise VideoError(f"The image {path.name} cannot be read ({exc}); replace or remove it.") from exc
+                raise VideoError(
+                    f"The image {quote_path(path.name)} cannot be read ({exc}); replace or remove it."
+                ) from exc
         width, height, _ = headers[0]
         for path, (w, h, _) in zip(self.files, headers, strict=True):
             if (w, h) != (width, height):
                 raise VideoError(
-                    f"The image {path.name} is {w}x{h} but the sequence starts at {width}x{height}; "
+                    f"The image {quote_path(path.name)} is {w}x{h} but the sequence starts at {width}x{height}; "
                     "all frames must have one size."
                 )
         self._depths = [depth for _, _, depth in headers]
@@ -155,13 +199,17 @@ class SequenceSource:
             else:
                 rgb = self._read_with_pillow(path)
         except (OSError, UnidentifiedImageError, av.error.FFmpegError, ValueError, StopIteration) as exc:
-            raise VideoError(f"The image {path.name} cannot be decoded ({exc}); replace or remove it.") from exc
+            raise VideoError(
+                f"The image {quote_path(path.name)} cannot be decoded ({exc}); replace or remove it."
+            ) from exc
         if rgb.shape[:2] != (self.size[1], self.size[0]):
-            raise VideoError(f"The image {path.name} changed size while being read; the sequence must not change.")
+            raise VideoError(
+                f"The image {quote_path(path.name)} changed size while being read; the sequence must not change."
+            )
         return rgb
 
     def _read_with_pillow(self, path: Path) -> np.ndarray:
-        with Image.open(path) as image:
+        with _open_image(path) as image:
             rgb = np.asarray(image.convert("RGB"))
         return rgb.astype(np.uint16) * 257 if self.bit_depth == 16 else rgb
 

@@ -8,6 +8,10 @@ YUV codecs get RGB converted with the BT.709 matrix in limited range, and the st
 primaries, transfer, range) so players decode it the same way. 4:2:0 and 4:2:2 need even sizes; for an odd width
 or height the codec's 4:4:4 pixel format is used instead (logged), so every pixel is kept without cropping or
 scaling.
+
+A source's display rotation (phone clips) is kept: a movie carries the source's display matrix and its pixels stay
+as stored; image-sequence frames, which have no rotation tag that every tool honours, are written upright (a
+lossless quarter turn).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from colormnet.errors import OutputError
 from colormnet.fileio import fsync_path, owned_prefix, remove_stale
 from colormnet.video.audio import AudioPassthrough
 from colormnet.video.codecs import CodecSpec, check_output_path, codec_spec, is_empty_folder
+from colormnet.video.orientation import display_size, to_display
 from colormnet.video.pixels import rgb16_to_yuv_frame, rgb_to_frame, to_uint16
 from colormnet.video.reader import VideoReader
 
@@ -132,6 +137,9 @@ class VideoWriter:
         self._count = 0
         self._closed = False
         self._reformatter = VideoReformatter()
+        # Frames come in the source's stored orientation: movies carry its display matrix, images are turned upright.
+        self._rotation = source.info.rotation if source is not None else 0
+        self._display_matrix = source.info.display_matrix if source is not None else None
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioPassthrough | None = None
         self._plan_timing(source, frame_indices, fps)
@@ -194,7 +202,7 @@ class VideoWriter:
 
     def _make_image_encoder(self) -> av.video.codeccontext.VideoCodecContext:
         context = cast(av.video.codeccontext.VideoCodecContext, av.CodecContext.create(self.spec.encoder, "w"))
-        context.width, context.height = self.width, self.height
+        context.width, context.height = display_size(self.width, self.height, self._rotation)
         context.pix_fmt = self.spec.pix_fmt
         context.time_base = Fraction(1, 25)
         return context
@@ -207,6 +215,8 @@ class VideoWriter:
                       container.add_stream(self.spec.encoder, rate=self.fps, options=options))
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, pix_fmt
         stream.time_base = self.time_base
+        if self._display_matrix is not None:
+            stream.set_display_matrix(self._display_matrix)
         context = stream.codec_context
         context.time_base = self.time_base
         if self.spec.yuv:
@@ -271,7 +281,7 @@ class VideoWriter:
             raise ValueError(f"All {limit} frames of frame_indices were already written.")
         try:
             if self.spec.is_image_sequence:
-                self._write_image(rgb_to_frame(rgb, self.spec.bit_depth))
+                self._write_image(rgb_to_frame(to_display(rgb, self._rotation), self.spec.bit_depth))
             else:
                 self._write_frame(to_uint16(rgb) if self.spec.bit_depth == 16 else rgb)
         except (av.error.FFmpegError, OSError) as exc:

@@ -25,6 +25,7 @@ from colormnet.deepexemplar.weights import (
     resolve_weights_dir,
 )
 from colormnet.errors import WeightsError
+from tests.bad_checkpoints import all_ones_bits, save_malicious
 
 _MODULES = {VGG_FILE: "vgg", CORRESPONDENCE_FILE: "correspondence", COLORIZATION_FILE: "colorization"}
 _COUNTS = {VGG_FILE: (32, 20_024_384), CORRESPONDENCE_FILE: (43, 6_917_131), COLORIZATION_FILE: (65, 32_802_370)}
@@ -143,3 +144,28 @@ def test_download_of_a_damaged_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(WeightsError, match="is damaged"):
         deepexemplar.download_weights(tmp_path / "dl")
     assert list((tmp_path / "dl").iterdir()) == []
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_a_malicious_file_is_refused_as_unsafe_and_never_runs(tmp_path: Path, de_weights_dir: Path,
+                                                               legacy: bool) -> None:
+    folder = _copy_weights(de_weights_dir, tmp_path / "w")
+    target = folder / COLORIZATION_FILE
+    target.unlink()
+    marker = tmp_path / "ran"
+    save_malicious({"conv1_1.0.weight": torch.zeros(3)}, target, marker, legacy=legacy)
+    with pytest.raises(WeightsError, match="refused as unsafe") as info:
+        load_weights(folder)
+    assert not marker.exists() and "damaged" not in str(info.value)
+
+
+def test_weights_that_are_not_numbers_are_refused_by_name(tmp_path: Path, de_weights_dir: Path) -> None:
+    folder = _copy_weights(de_weights_dir, tmp_path / "w")
+    target = folder / CORRESPONDENCE_FILE
+    target.unlink()
+    state = dict(de_weights.random_state_dicts()[CORRESPONDENCE_FILE])
+    state["theta.weight"] = all_ones_bits(tuple(state["theta.weight"].shape))
+    torch.save(state, target)
+    with pytest.raises(WeightsError, match=r"nonlocal_net_iter_76000\.pth is damaged: its parameter theta\.weight "
+                                           r"holds values that are not numbers"):
+        load_weights(folder)

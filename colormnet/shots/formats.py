@@ -1,0 +1,239 @@
+"""Shot list files: JSON, CSV and CMX3600 EDL, written atomically and read back with strict checks.
+
+JSON: ``{"shots": [{"start", "stop", "boundary", "start_timecode", "transition"}, ...]}`` (``transition`` is
+``[a, b]`` for a dissolve or a fade, else null). CSV: the same fields as columns under a header row, the transition
+as ``transition_start`` and ``transition_stop`` (empty for none). EDL: one event per shot, record timecodes at the
+video's frame rate; a dissolve or fade is a ``D`` event whose duration is the transition's length, and a comment line
+keeps what a plain EDL cannot say (fade rather than dissolve, the exact transition range).
+
+Every file read is untrusted: size and count are bounded, every field is checked, and any fault is one
+:class:`ShotListError` sentence. ``start_timecode`` is derived on writing and ignored on reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from colormnet.fileio import write_bytes_atomic
+from colormnet.shots.model import Shot, ShotListError, as_kind, parse_timecode, timecode, validate_shots
+
+#: Largest shot list file read, in bytes.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+#: Most shots in one list.
+MAX_SHOTS = 200_000
+FORMATS = ("json", "csv", "edl")
+CSV_FIELDS = ("start", "stop", "boundary", "start_timecode", "transition_start", "transition_stop")
+_EVENT = re.compile(r"^(\d{1,6})\s+(\S+)\s+(V|A|B|AA|AA/V|A/V)\s+(C|D)\s*(\d{1,4})?\s+"
+                    r"(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
+_NOTE = re.compile(r"^\*\s*COLORMNET SHOT (\d+) (\w+)(?: (\d+) (\d+))?\s*$")
+
+
+def format_of(path: Path) -> str:
+    """The format named by a file's extension."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ShotListError(f"{path.name}: a shot list is a .json, .csv or .edl file.")
+    return suffix
+
+
+def shot_record(shot: Shot, fps: Fraction | float) -> dict[str, Any]:
+    """The JSON object of one shot."""
+    return {"start": shot.start, "stop": shot.stop, "boundary": shot.boundary,
+            "start_timecode": timecode(shot.start, fps),
+            "transition": list(shot.transition) if shot.transition else None}
+
+
+def to_json(shots: Sequence[Shot], fps: Fraction | float) -> str:
+    """The JSON text of a shot list."""
+    return json.dumps({"shots": [shot_record(s, fps) for s in shots]}, indent=1)
+
+
+def to_csv(shots: Sequence[Shot], fps: Fraction | float) -> str:
+    """The CSV text of a shot list (header row, one row a shot)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for s in shots:
+        a, b = s.transition if s.transition else ("", "")
+        writer.writerow([s.start, s.stop, s.boundary, timecode(s.start, fps), a, b])
+    return out.getvalue()
+
+
+def to_edl(shots: Sequence[Shot], fps: Fraction | float, title: str = "SHOTS") -> str:
+    """The CMX3600 EDL text of a shot list, one event a shot (source and record timecodes alike)."""
+    clean_title = re.sub(r"[^\w .-]", "_", title)[:60] or "SHOTS"
+    lines = [f"TITLE: {clean_title}", "FCM: NON-DROP FRAME", ""]
+    for number, s in enumerate(shots, start=1):
+        tc_in, tc_out = timecode(s.start, fps), timecode(s.stop, fps)
+        kind = "C   " if s.transition is None else f"D {len(range(*s.transition)):03d}"
+        lines.append(f"{number:03d}  AX       V     {kind}    {tc_in} {tc_out} {tc_in} {tc_out}")
+        note = f"* COLORMNET SHOT {number} {s.boundary}"
+        lines.append(note + (f" {s.transition[0]} {s.transition[1]}" if s.transition else ""))
+    return "\n".join(lines) + "\n"
+
+
+def save_shot_list(path: str | Path, shots: Sequence[Shot], fps: Fraction | float) -> Path:
+    """Writes ``shots`` to ``path`` atomically, in the format its extension names."""
+    path = Path(path)
+    kind = format_of(path)
+    text = {"json": to_json, "csv": to_csv}[kind](shots, fps) if kind != "edl" else to_edl(shots, fps, path.stem)
+    write_bytes_atomic(path, text.encode("utf-8"))
+    return path
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise ShotListError(f"{what} must be a frame number, not {value!r}.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        number = int(value)
+    else:
+        raise ShotListError(f"{what} must be a frame number, not {str(value)[:40]!r}.")
+    if not 0 <= number < 10**12:
+        raise ShotListError(f"{what} is out of range ({number}).")
+    return number
+
+
+def _shot(start: Any, stop: Any, boundary: Any, transition: tuple[Any, Any] | None, where: str) -> Shot:
+    if not isinstance(boundary, str):
+        raise ShotListError(f"{where}: the boundary must be text, not {str(boundary)[:40]!r}.")
+    span = None
+    if transition is not None:
+        span = (_int(transition[0], f"{where}: transition start"), _int(transition[1], f"{where}: transition stop"))
+    try:
+        return Shot(_int(start, f"{where}: start"), _int(stop, f"{where}: stop"), as_kind(boundary), span)
+    except ShotListError as exc:
+        raise ShotListError(f"{where}: {exc}") from None
+
+
+def parse_json(text: str) -> list[Shot]:
+    """Reads the JSON form."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ShotListError(f"The shot list is not valid JSON ({exc}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
+        raise ShotListError('The shot list JSON must be an object with a list "shots".')
+    shots = []
+    for number, item in enumerate(data["shots"][:MAX_SHOTS + 1], start=1):
+        where = f"shot {number}"
+        if not isinstance(item, dict):
+            raise ShotListError(f"{where} must be an object with start, stop and boundary.")
+        missing = [k for k in ("start", "stop", "boundary") if k not in item]
+        if missing:
+            raise ShotListError(f"{where} has no {', '.join(missing)}.")
+        span = item.get("transition")
+        if span is not None and (not isinstance(span, list) or len(span) != 2):
+            raise ShotListError(f"{where}: the transition must be [first, last + 1] or null.")
+        shots.append(_shot(item["start"], item["stop"], item["boundary"], tuple(span) if span else None, where))
+    return shots
+
+
+def parse_csv(text: str) -> list[Shot]:
+    """Reads the CSV form (header row; extra columns are ignored)."""
+    try:
+        rows = csv.DictReader(io.StringIO(text))
+        if rows.fieldnames is None or not {"start", "stop", "boundary"} <= {f.strip() for f in rows.fieldnames}:
+            raise ShotListError("The shot list CSV needs a header row with the columns start, stop and boundary.")
+        shots = []
+        for number, row in enumerate(rows, start=1):
+            if number > MAX_SHOTS:
+                break
+            row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+            a, b = row.get("transition_start", ""), row.get("transition_stop", "")
+            span = (a, b) if a or b else None
+            shots.append(_shot(row.get("start", ""), row.get("stop", ""), row.get("boundary", ""), span,
+                               f"row {number + 1}"))
+        return shots
+    except csv.Error as exc:
+        raise ShotListError(f"The shot list CSV is malformed ({exc}).") from None
+
+
+def parse_edl(text: str, fps: Fraction | float) -> list[Shot]:
+    """Reads a CMX3600 EDL: each video event's record in and out become a shot."""
+    shots: list[Shot] = []
+    notes: dict[int, tuple[str, tuple[int, int] | None]] = {}
+    events: list[tuple[int, int, int, str, int]] = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if len(events) > MAX_SHOTS:
+            break
+        line = line.strip()
+        if not line or line.startswith(("TITLE:", "FCM:")):
+            continue
+        if note := _NOTE.match(line):
+            span = (int(note[3]), int(note[4])) if note[3] else None
+            notes[int(note[1])] = (note[2], span)
+        elif event := _EVENT.match(line):
+            if event[3] != "V":
+                continue
+            record_in = parse_timecode(event[8], fps)
+            record_out = parse_timecode(event[9], fps)
+            events.append((int(event[1]), record_in, record_out, event[4], int(event[5] or 0)))
+        elif not line.startswith(("*", "M2", ">>>")):
+            raise ShotListError(f"Line {line_number} of the EDL is not a CMX3600 event: {line[:60]!r}.")
+    for position, (number, start, stop, kind, length) in enumerate(events):
+        boundary, span = notes.get(number, ("start" if position == 0 else "cut" if kind == "C" else "dissolve", None))
+        if span is None and kind == "D" and length > 1:
+            span = (max(0, start - length // 2), max(0, start - length // 2) + length)
+        shots.append(_shot(start, stop, boundary, span, f"EDL event {number}"))
+    return shots
+
+
+def read_text_bounded(path: Path) -> str:
+    """The UTF-8 text of a regular file of at most :data:`MAX_FILE_BYTES` (a device, a pipe or a folder is refused).
+
+    Raises:
+        ShotListError: Not a regular file, or too large.
+        OSError, UnicodeDecodeError: Unreadable.
+    """
+    if path.exists() and not path.is_file():
+        raise ShotListError(f"The shot list {path} is a folder or a device, not a file.")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ShotListError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes, the most a shot list may hold.")
+    return data.decode("utf-8-sig")
+
+
+def load_shot_list(path: str | Path, *, fps: Fraction | float | None = None,
+                   frame_count: int | None = None) -> list[Shot]:
+    """Reads a shot list written by :func:`save_shot_list` (or edited by hand, or an NLE's EDL).
+
+    Args:
+        path: A .json, .csv or .edl file.
+        fps: The video's frame rate; needed for an EDL, whose times are timecodes.
+        frame_count: When given, the shots must end exactly there.
+
+    Raises:
+        ShotListError: The file is missing, too large, malformed, or its shots do not cover the video.
+    """
+    path = Path(path)
+    kind = format_of(path)
+    try:
+        text = read_text_bounded(path)
+    except FileNotFoundError:
+        raise ShotListError(f"The shot list {path} does not exist.") from None
+    except UnicodeDecodeError:
+        raise ShotListError(f"{path.name} is not UTF-8 text; a shot list is JSON, CSV or EDL text.") from None
+    except OSError as exc:
+        raise ShotListError(f"The shot list {path.name} cannot be read ({exc.strerror or exc}).") from None
+    if kind == "edl":
+        if fps is None:
+            raise ShotListError(f"Reading the EDL {path.name} needs the video's frame rate.")
+        shots = parse_edl(text, fps)
+    else:
+        shots = parse_json(text) if kind == "json" else parse_csv(text)
+    if len(shots) > MAX_SHOTS:
+        raise ShotListError(f"{path.name} lists more than {MAX_SHOTS} shots.")
+    try:
+        return validate_shots(shots, frame_count)
+    except ShotListError as exc:
+        raise ShotListError(f"{path.name}: {exc}") from None
