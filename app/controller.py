@@ -32,6 +32,8 @@ from app.project_file import outside_notice, quoted
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings
+from app.shot_edits import ShotEdits
+from app.shots_worker import ShotDetection
 from app.undo import ProjectHistory
 from app.weights_download import WeightsDownload
 from app.worker import WorkerThread
@@ -58,7 +60,7 @@ def _discard_empty_scratch(project: Project, scratch: Path) -> None:
             project.files_dir.rmdir()  # only when empty
 
 
-class Controller(QObject, ProjectEdits, RunControl):
+class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
     """Application state and the one place that talks to the worker threads.
 
     Args:
@@ -103,9 +105,14 @@ class Controller(QObject, ProjectEdits, RunControl):
     """A short note for the status bar."""
     sig_follow_changed = Signal(bool)
     """Following the colorized frames with the playhead was turned on or off."""
+    sig_shots_changed = Signal()
+    """The shot list or where a shot's colours come from changed (see :meth:`shot_states`)."""
+    sig_shot_progress = Signal(int, int)
+    """Finding the shots: frames read and frames in the video; (-1, 0) when it ended."""
 
     _sig_worker_open = Signal(object)
     _sig_worker_exemplars = Signal(object)
+    _sig_worker_shots = Signal(object)
     _sig_worker_load_model = Signal()
     _sig_worker_colorize = Signal(object, object)
     _sig_worker_export = Signal(object, object)
@@ -161,6 +168,8 @@ class Controller(QObject, ProjectEdits, RunControl):
         worker.sig_export_progress.connect(self.sig_export_progress)
         worker.sig_run_finished.connect(self._on_worker_run_finished)
         worker.sig_error.connect(self.sig_error)
+        worker.sig_shot_sources.connect(self._on_worker_shot_sources)
+        self._sig_worker_shots.connect(worker.set_shots)
         self._sig_worker_open.connect(worker.open)
         self._sig_worker_exemplars.connect(worker.set_exemplars)
         self._sig_worker_load_model.connect(worker.load_model)
@@ -183,6 +192,8 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._loader_thread = WorkerThread(loader, "colormnet-frames")
         self.download = WeightsDownload()
         self.download.sig_finished.connect(self._on_download_finished)
+        self.shot_detection = ShotDetection()
+        self._connect_shot_detection()
         self._sig_worker_warm_up.emit()  # import torch in the background right away
 
     def shutdown(self) -> None:
@@ -196,6 +207,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._session_worker.close()  # safe: its thread has finished
         self._loader_thread.stop()
         self._loader.close()
+        self.shot_detection.shutdown()
         self.download.shutdown()
         self._run = None
 
@@ -286,6 +298,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.cancel()
         self._restart = None
         self._pending_edits.clear()
+        self.shot_detection.forget()
         self.project = project
         self.history.reset(project)
         self.cache = cache
@@ -314,6 +327,7 @@ class Controller(QObject, ProjectEdits, RunControl):
             self.sig_error.emit(outside_notice(self.project.left_out))
             self.project.left_out = []
         self._request_frame()
+        self._shots_for_opened_video()  # before the session opens: it takes the shots then
         self._open_session()
 
     def _on_loader_open_failed(self, token: int, message: str) -> None:
@@ -521,15 +535,21 @@ class Controller(QObject, ProjectEdits, RunControl):
             self._exemplars_changed()
         else:
             self.sig_project_changed.emit()
+        if self.project.shots != self._session_shots:
+            self._shots_edited()
 
     def _exemplars_changed(self) -> None:
         """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""
         self.sig_project_changed.emit()
+        self._restart_run()
+        self._sig_worker_exemplars.emit(self._specs())
+
+    def _restart_run(self) -> None:
+        """A colorize run in progress stops and starts again on the new segments."""
         run = self._run
         if run is not None and isinstance(run.request, RunRequest) and not run.cancel.is_set():
             self._restart = run.request
             run.cancel.set()
-        self._sig_worker_exemplars.emit(self._specs())
 
     def _on_download_finished(self, ok: bool, path: str) -> None:
         if ok:

@@ -24,6 +24,9 @@ FALLBACK_NOTICE = (
 )
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+#: How two exemplars of one shot meet (the library's ``SessionConfig.transition``): ``blend`` fuses a forward pass from
+#: the first with a backward pass from the second; ``cut`` switches from one to the other halfway.
+TRANSITIONS = ("blend", "cut")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class EngineSettings:
     min_mid_term_frames: int = 5  # working-memory frames kept after consolidation
     num_prototypes: int = 128  # long-term prototypes made per consolidation
     max_long_term_elements: int = 10000  # long-term capacity before eviction
+    transition: str = "blend"  # one of TRANSITIONS
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready values."""
@@ -61,7 +65,7 @@ class EngineSettings:
                 continue
             values[f.name] = value
         settings = replace(defaults, **values)
-        choices = {"engine": ENGINES, "device": DEVICES, "precision": PRECISIONS}
+        choices = {"engine": ENGINES, "device": DEVICES, "precision": PRECISIONS, "transition": TRANSITIONS}
         for name, allowed in choices.items():
             if getattr(settings, name) not in allowed:
                 settings = replace(settings, **{name: getattr(defaults, name)})

@@ -1,8 +1,8 @@
 """The project's edit history: one ``QUndoStack`` for every edit, and the unsaved-changes mark derived from it.
 
 An edit is recorded as the project's editable state before and after it (exemplars with their kinds and references,
-in and out points): undoing puts the earlier state back, whatever the edit was. Edits are applied first and recorded
-after (``with history.edit("Remove exemplar"):``), so a refused edit records nothing.
+in and out points, the shot list): undoing puts the earlier state back, whatever the edit was. Edits are applied
+first and recorded after (``with history.edit("Remove exemplar"):``), so a refused edit records nothing.
 
 The project's unsaved-changes mark follows the stack's clean index: undoing back to the saved state clears it.
 Changes kept outside the history (engine settings) keep the mark until the next save.
@@ -26,6 +26,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 if TYPE_CHECKING:
     from app.project import ExemplarEntry, Project
+    from colormnet.shots import Shot
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +38,20 @@ class EditableState:
     exemplars: tuple[ExemplarEntry, ...]  # deep copies
     in_point: int | None
     out_point: int | None
+    shots: tuple[Shot, ...] | None = None  # None: not found yet
 
     @classmethod
     def of(cls, project: Project) -> EditableState:
         """The current state of ``project``."""
-        return cls(tuple(copy.deepcopy(project.exemplars)), project.in_point, project.out_point)
+        shots = tuple(project.shots) if project.shots is not None else None
+        return cls(tuple(copy.deepcopy(project.exemplars)), project.in_point, project.out_point, shots)
 
     def apply_to(self, project: Project) -> None:
-        """Put this state into ``project``."""
+        """Put this state into ``project`` (shots found after it was recorded stay: they are not an edit)."""
         project.exemplars = list(copy.deepcopy(self.exemplars))
         project.in_point, project.out_point = self.in_point, self.out_point
+        if self.shots is not None:
+            project.shots = list(self.shots)
 
     def images(self) -> set[Path]:
         """Every image file this state refers to."""

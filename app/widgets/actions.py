@@ -56,11 +56,20 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("remove_exemplar", "Re&move Exemplar", "Delete", "Remove the selected exemplar"),
     ActionSpec("colorize_segment", "Colorize &Segment", "F5", "Colorize the segment under the playhead",
                label="Colorize Segment"),
+    ActionSpec("colorize_shot", "Colorize S&hot", "Alt+F5", "Colorize the shot under the playhead",
+               label="Colorize Shot"),
     ActionSpec("colorize_in_out", "Colorize &In→Out", "Ctrl+Shift+F5",
                "Colorize from the In to the Out point (reached from the exemplar of the segment it starts in)",
                label="Colorize In→Out"),
     ActionSpec("colorize_from_here", "Colorize &From Here", "Shift+F5", "Colorize from the playhead to the out point"),
     ActionSpec("colorize_all", "Colorize &All", "Ctrl+F5", "Colorize every frame", label="Colorize All"),
+    ActionSpec("add_cut", "&Add Cut at Playhead", "Ctrl+K", "Start a new shot at the current frame"),
+    ActionSpec("remove_cut", "&Remove Cut", "Ctrl+Shift+K",
+               "Remove the cut that opens the shot under the playhead (it joins the shot before)"),
+    ActionSpec("next_shot_without_exemplar", "&Next Shot Without an Exemplar", "N",
+               "Go to the next shot that has no exemplar of its own"),
+    ActionSpec("find_shots", "&Find Shots Again", "", "Forget the edited cuts and detect the shots again"),
+    ActionSpec("stop_shots", "&Stop Finding Shots", "", "Stop detecting the shots (the film stays one shot)"),
     ActionSpec("cancel", "&Cancel", "Esc", "Stop colorizing (within one frame)", label="Cancel"),
     ActionSpec("follow", "&Follow Playhead", "F",
                "Move the playhead to each frame as it is colorized; moving the playhead yourself turns it off",
@@ -128,8 +137,10 @@ MENUS: dict[str, list[str | None]] = {
         "remove_exemplar",
     ],
     "&Colorize": [
-        "colorize_segment", "colorize_in_out", "colorize_from_here", "colorize_all", "cancel", None, "follow",
+        "colorize_segment", "colorize_shot", "colorize_in_out", "colorize_from_here", "colorize_all", "cancel", None,
+        "follow",
     ],
+    "&Shots": ["add_cut", "remove_cut", None, "next_shot_without_exemplar", None, "find_shots", "stop_shots"],
     "&Playback": [
         "play", "shuttle_reverse", "shuttle_stop", "shuttle_forward", None, "previous_frame", "next_frame",
         "back_ten", "forward_ten", "first_frame", "last_frame", "goto_frame", None, "in_point", "out_point",
@@ -142,8 +153,8 @@ MENUS: dict[str, list[str | None]] = {
 
 TOOLBAR: list[str | None] = [
     "open_video", "open_project", "save", "export", None, "undo", "redo", None, "first_frame", "previous_frame",
-    "play", "next_frame", "last_frame", None, "in_point", "out_point", None, "colorize_segment", "colorize_in_out",
-    "colorize_all", "cancel", "follow", None, "side_by_side", "wipe", "color_only", "fit", "actual_size", None,
-    "settings",
+    "play", "next_frame", "last_frame", None, "in_point", "out_point", None, "colorize_segment", "colorize_shot",
+    "colorize_in_out", "colorize_all", "cancel", "follow", None, "side_by_side", "wipe", "color_only", "fit",
+    "actual_size", None, "settings",
 ]
 """The main toolbar (actions with a toolbar label show it beside their icon)."""

@@ -25,6 +25,7 @@ from app.shuttle import Shuttle
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.file_menu import FileCommands
+from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow, FileCommands):
         self.status = StudioStatusBar(self.actions_by_name["cancel"], self)
         self.setStatusBar(self.status)
         self._build_menus_and_toolbar()
+        self.shots = ShotsPresenter(controller, self.timeline, self.actions_by_name, self.status)
         self.shuttle = Shuttle(self._shuttle_step, self)
         self.autosaver = autosave.AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
         self._connect()
@@ -253,6 +255,7 @@ class MainWindow(QMainWindow, FileCommands):
         has_range = c.project.in_point is not None or c.project.out_point is not None
         a["colorize_in_out"].setEnabled(has_video and not busy and bool(c.project.exemplars) and has_range)
         a["cancel"].setEnabled(busy)
+        self.shots.update_enabled()
 
     # -- controller signals ------------------------------------------------------------------------------------
 

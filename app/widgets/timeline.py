@@ -1,5 +1,5 @@
-"""The timeline: a timecode ruler over a scrubber with exemplar markers, segment bounds, in/out points and the
-colorized band, and the go-to field.
+"""The timeline: a timecode ruler over a scrubber with exemplar markers, segment bounds, shots (cuts and each shot's
+state, see :mod:`app.widgets.shot_track`), in/out points and the colorized band, and the go-to field.
 
 Frame numbers are indices from 0 everywhere (the go-to field, markers, In/Out, the CLI's ``--frames``); counts say
 "frames": a 36-frame clip has frames 0–35.
@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxL
 
 from app import theme
 from app.progress import format_timecode
+from app.shot_list import ShotState
 from app.widgets.goto_field import GoToField
+from app.widgets.shot_track import STRIP_HEIGHT, paint_shots, shot_at
 
 _MARGIN = 10
 _RULER_HEIGHT = 16
@@ -23,7 +25,8 @@ _MARKER_SIZE = 7
 _TRACK_TOP = _RULER_HEIGHT + 15
 _TRACK_HEIGHT = 16
 _BAND_HEIGHT = 6
-_BAR_HEIGHT = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 8
+_STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4
+_BAR_HEIGHT = _STRIP_TOP + STRIP_HEIGHT + 8
 _CACHED = QColor(170, 170, 170)
 _IN_OUT = QColor(255, 255, 255, 28)
 _LABEL_SPACING = 110  # pixels at least between two ruler labels (a timecode is about 70 wide)
@@ -73,6 +76,7 @@ class TimelineBar(QWidget):
         self.markers: list[tuple[int, str]] = []  # (frame, kind)
         self.segment_starts: list[int] = []
         self.in_out: tuple[int | None, int | None] = (None, None)
+        self.shots: list[ShotState] = []
         self._runs: list[tuple[int, int]] = []
         self._scrubbing = False
 
@@ -118,6 +122,7 @@ class TimelineBar(QWidget):
         for frame in self.segment_starts:
             x = self.x_of(frame)
             painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
+        paint_shots(painter, self.shots, self.x_of, track, _STRIP_TOP)
         for frame, kind in self.markers:
             self._draw_marker(painter, self.x_of(frame + 0.5), kind)
         x = self.x_of(self.current + 0.5)
@@ -172,6 +177,9 @@ class TimelineBar(QWidget):
             self.sig_scrubbed.emit(frame)
         marker = next((f for f, _ in self.markers if abs(self.x_of(f + 0.5) - event.position().x()) <= 4), None)
         tip = f"Frame {frame}" if marker is None else f"Exemplar at frame {marker}"
+        shot = shot_at(self.shots, frame)
+        if shot is not None:
+            tip += "\n" + self.shots[shot].describe(shot + 1)
         QToolTip.showText(event.globalPosition().toPoint(), tip, self)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
@@ -195,7 +203,8 @@ class Timeline(QWidget):
         self.timecode_label = QLabel("--:--:--:--", self)
         self.range_label = QLabel("", self)
         self.cached_label = QLabel("", self)
-        for label in (self.frame_label, self.timecode_label, self.range_label, self.cached_label):
+        self.shot_label = QLabel("", self)
+        for label in (self.frame_label, self.timecode_label, self.shot_label, self.range_label, self.cached_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
         row.setContentsMargins(_MARGIN, 0, _MARGIN, 0)
@@ -204,6 +213,8 @@ class Timeline(QWidget):
         row.addWidget(self.frame_label)
         row.addSpacing(16)
         row.addWidget(self.timecode_label)
+        row.addSpacing(16)
+        row.addWidget(self.shot_label)
         row.addStretch(1)
         row.addWidget(self.range_label)
         row.addSpacing(16)
@@ -230,7 +241,27 @@ class Timeline(QWidget):
         self.goto.setEnabled(count > 0)
         self.frame_label.setText(f"of 0–{count - 1}" if count else "Frame -")
         self.timecode_label.setText(format_timecode(frame, self.bar.fps) if count else "--:--:--:--")
+        self._update_shot_label()
         self.bar.update()
+
+    def set_shots(self, shots: list[ShotState]) -> None:
+        """Show the shots and their states."""
+        self.bar.shots = list(shots)
+        self._update_shot_label()
+        self.bar.update()
+
+    def _update_shot_label(self) -> None:
+        shots = self.bar.shots
+        k = shot_at(shots, self.bar.current)
+        if k is None:
+            self.shot_label.setText("")
+            self.shot_label.setToolTip("")
+            return
+        state = shots[k]
+        what = ("own exemplar" if state.own else
+                f"borrows frame {state.borrowed}" if state.borrowed is not None else "no exemplar")
+        self.shot_label.setText(f"Shot {k + 1} of {len(shots)} · {what}")
+        self.shot_label.setToolTip(state.describe(k + 1))
 
     def set_markers(self, markers: list[tuple[int, str]], segment_starts: list[int]) -> None:
         """Show exemplar markers (frame, kind) and the first frame of each segment."""

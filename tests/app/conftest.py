@@ -80,6 +80,19 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     return answering
 
 
+@pytest.fixture(scope="session")
+def shot_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shot-list cache shared by the session's tests (detecting a clip's shots once is enough)."""
+    return tmp_path_factory.mktemp("shot-cache")
+
+
+@pytest.fixture(autouse=True)
+def private_shot_cache(monkeypatch: pytest.MonkeyPatch, shot_cache: Path) -> Path:
+    """The shot lists the app finds go to a test folder, never to the user's cache."""
+    monkeypatch.setattr("colormnet.shots.cache.default_cache_dir", lambda: shot_cache)
+    return shot_cache
+
+
 @pytest.fixture
 def app_paths(tmp_path: Path) -> AppPaths:
     """The app's own folders inside the test's temporary folder."""
