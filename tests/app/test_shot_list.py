@@ -42,7 +42,9 @@ def test_removing_a_cut_joins_the_shot_to_the_one_before() -> None:
 
 def test_states_and_the_next_shot_without_an_exemplar() -> None:
     states = shot_states(SHOTS, [5, 35], {20: (5, "similar")})
-    assert [(s.own, s.borrowed, s.how) for s in states] == [((5,), None, "own"), ((), 5, "similar"), ((35,), None, "own")]
+    assert [(s.own, s.borrowed, s.how) for s in states] == [
+        ((5,), None, "own"), ((), 5, "similar"), ((35,), None, "own"),
+    ]
     assert "borrows the exemplar at frame 5" in states[1].describe(2)
     assert next_without_exemplar(states, 0) == states[1]
     assert next_without_exemplar(states, 35) == states[1]  # wraps round

@@ -66,6 +66,15 @@ def _open(qtbot, window: MainWindow, path: Path) -> Controller:
     return c
 
 
+def _open_with_exemplar(qtbot, window: MainWindow, path: Path, image: Path, *, playhead: int) -> Controller:
+    """Open ``path``, pin ``image`` at frame 0, put the playhead at ``playhead`` and the focus on the viewer."""
+    c = _open(qtbot, window, path)
+    assert add_exemplar(qtbot, c, image, 0)
+    c.navigate(playhead)
+    window.viewer.setFocus()
+    return c
+
+
 def _segments_respect(c: Controller, cuts: list[int]) -> bool:
     return bool(c.segments) and all(not s.start < cut < s.stop for s in c.segments for cut in cuts)
 
@@ -104,10 +113,7 @@ def test_shots_are_found_after_opening_and_shown_with_their_states(
 def test_a_cut_is_added_and_removed_at_the_playhead_undoably_and_the_session_follows(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
 ) -> None:
-    c = _open(qtbot, studio, montage)
-    assert add_exemplar(qtbot, c, colour_frames[0], 0)
-    c.navigate(10)
-    studio.viewer.setFocus()
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=10)
     qtbot.keyClick(studio.viewer, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)  # Add Cut at Playhead
     assert [s.start for s in c.shots] == [0, 10, CUT_FRAME]
     assert c.project.dirty and studio.isWindowModified()
@@ -178,10 +184,7 @@ def test_a_stored_list_that_does_not_fit_the_video_is_found_again(
 def test_next_shot_without_an_exemplar_and_colorize_shot(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
 ) -> None:
-    c = _open(qtbot, studio, montage)
-    assert add_exemplar(qtbot, c, colour_frames[0], 0)
-    c.navigate(5)
-    studio.viewer.setFocus()
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=5)
     qtbot.keyClick(studio.viewer, Qt.Key.Key_N)  # Next Shot Without an Exemplar
     assert c.current_frame == CUT_FRAME
     qtbot.keyClick(studio.viewer, Qt.Key.Key_N)  # the first shot has its own: nothing else to visit
