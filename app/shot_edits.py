@@ -94,7 +94,7 @@ class ShotEdits:
         self.sig_shots_changed.emit()
 
     def find_shots_again(self) -> None:
-        """Forget the shot list (edits included) and find the shots again (an undoable edit)."""
+        """Find the shots again: the list found replaces the current one, edits included, as one undoable step."""
         if self.project.video is None or self.frame_count == 0:
             return
         self.shot_detection.start(self.project.video)
