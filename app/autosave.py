@@ -1,23 +1,30 @@
 """Autosave snapshots and crash recovery.
 
-While a project has unsaved changes, a snapshot of it is written every minute to the autosave folder, named by the
-project's id; a clean exit deletes it. A snapshot still there at the next start means the program did not exit
+While a project has unsaved changes, a snapshot of it is written to the autosave folder, named by the project's id,
+shortly after each edit (:class:`AutosaveWriter`: debounced, written on a thread of its own); a clean exit deletes
+it. A snapshot still there at the next start means the program did not exit
 cleanly, and the user is offered to restore it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QObject, QTimer
+
 from app.project import Project, ProjectError
 from app.project_file import check_project_id, read_project_data
+from colormnet.fileio import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
-AUTOSAVE_INTERVAL_MS = 60_000
+AUTOSAVE_DELAY_MS = 2_000  # after the last edit: a burst of edits is written once
 
 
 def autosave_path(folder: Path, project: Project) -> Path:
@@ -100,3 +107,99 @@ def referenced_folders(folder: Path) -> frozenset[Path]:
         if isinstance(files_dir, str) and files_dir and "\0" not in files_dir:
             found.add(Path(files_dir).resolve())
     return frozenset(found)
+
+
+def _write_snapshot(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))
+    except OSError as exc:
+        logger.warning("autosave failed: %s", exc)
+
+
+def _remove_snapshot(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("cannot delete the autosave %s: %s", path, exc)
+
+
+class AutosaveWriter(QObject):
+    """Writes the recovery copy of the open project shortly after each edit, off the GUI thread.
+
+    The project's data is taken on the GUI thread (a small dictionary); encoding and the crash-safe write run on one
+    background thread, which also deletes snapshots, so a write and a later delete happen in that order.
+
+    Args:
+        folder: The autosave folder.
+        project: Returns the open project.
+        delay_ms: Quiet time after the last edit before the snapshot is written.
+        parent: Parent object.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        project: Callable[[], Project],
+        delay_ms: int = AUTOSAVE_DELAY_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._folder = folder
+        self._project = project
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self.write_now)
+        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._last: Future[None] | None = None
+
+    def schedule(self) -> None:
+        """The project changed: write its snapshot once no edit has come for the delay."""
+        self._timer.start()
+
+    @property
+    def pending(self) -> bool:
+        """Whether a snapshot waits for its delay to pass."""
+        return self._timer.isActive()
+
+    def write_now(self) -> None:
+        """Write the snapshot now (on the background thread) when the project has unsaved changes."""
+        self._timer.stop()
+        project = self._project()
+        if not project.dirty or project.video is None:
+            return
+        try:
+            path = autosave_path(self._folder, project)
+        except ProjectError as exc:
+            logger.warning("no autosave: %s", exc)
+            return
+        data = project.to_dict(portable=False)
+        data["pid"] = os.getpid()
+        self._submit(_write_snapshot, path, data)
+
+    def discard(self, project: Project) -> None:
+        """Delete the snapshot of ``project`` (saved, or closed cleanly), after any write still under way."""
+        self._timer.stop()
+        try:
+            path = autosave_path(self._folder, project)
+        except ProjectError:
+            return
+        self._submit(_remove_snapshot, path)
+
+    def wait(self) -> None:
+        """Block until the writes and deletes asked for so far are done."""
+        if self._last is not None:
+            self._last.result()
+
+    def close(self) -> None:
+        """Finish what was asked for and stop the background thread (later calls do nothing)."""
+        self._timer.stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def _submit(self, job: Callable[..., None], *args: Any) -> None:
+        if self._executor is None:
+            return
+        self._last = self._executor.submit(job, *args)

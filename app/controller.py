@@ -32,6 +32,9 @@ from app.project_file import outside_notice, quoted
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings
+from app.shot_edits import ShotEdits
+from app.shots_worker import ShotDetection
+from app.undo import ProjectHistory
 from app.weights_download import WeightsDownload
 from app.worker import WorkerThread
 
@@ -57,7 +60,7 @@ def _discard_empty_scratch(project: Project, scratch: Path) -> None:
             project.files_dir.rmdir()  # only when empty
 
 
-class Controller(QObject, ProjectEdits, RunControl):
+class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
     """Application state and the one place that talks to the worker threads.
 
     Args:
@@ -100,9 +103,16 @@ class Controller(QObject, ProjectEdits, RunControl):
     """Something the user asked for failed; carries a one-sentence message."""
     sig_status = Signal(str)
     """A short note for the status bar."""
+    sig_follow_changed = Signal(bool)
+    """Following the colorized frames with the playhead was turned on or off."""
+    sig_shots_changed = Signal()
+    """The shot list or where a shot's colours come from changed (see :meth:`shot_states`)."""
+    sig_shot_progress = Signal(int, int)
+    """Finding the shots: frames read and frames in the video; (-1, 0) when it ended."""
 
     _sig_worker_open = Signal(object)
     _sig_worker_exemplars = Signal(object)
+    _sig_worker_shots = Signal(object)
     _sig_worker_load_model = Signal()
     _sig_worker_colorize = Signal(object, object)
     _sig_worker_export = Signal(object, object)
@@ -140,6 +150,9 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._pending_edits: dict[int, PendingEdit] = {}
         self._opening: dict[int, _PendingOpen] = {}  # open requests the frame loader has not answered, by token
         self._open_token = 0
+        self.history = ProjectHistory(self._on_history_restored)
+        self.history.sig_dirty_changed.connect(lambda dirty: self.sig_project_changed.emit())
+        self.history.reset(self.project)
         self._start_threads()
 
     # -- threads -----------------------------------------------------------------------------------------------
@@ -156,6 +169,8 @@ class Controller(QObject, ProjectEdits, RunControl):
         worker.sig_export_progress.connect(self.sig_export_progress)
         worker.sig_run_finished.connect(self._on_worker_run_finished)
         worker.sig_error.connect(self.sig_error)
+        worker.sig_shot_sources.connect(self._on_worker_shot_sources)
+        self._sig_worker_shots.connect(worker.set_shots)
         self._sig_worker_open.connect(worker.open)
         self._sig_worker_exemplars.connect(worker.set_exemplars)
         self._sig_worker_load_model.connect(worker.load_model)
@@ -178,6 +193,8 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._loader_thread = WorkerThread(loader, "colormnet-frames")
         self.download = WeightsDownload()
         self.download.sig_finished.connect(self._on_download_finished)
+        self.shot_detection = ShotDetection()
+        self._connect_shot_detection()
         self._sig_worker_warm_up.emit()  # import torch in the background right away
 
     def shutdown(self) -> None:
@@ -191,6 +208,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._session_worker.close()  # safe: its thread has finished
         self._loader_thread.stop()
         self._loader.close()
+        self.shot_detection.shutdown()
         self.download.shutdown()
         self._run = None
 
@@ -281,7 +299,9 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.cancel()
         self._restart = None
         self._pending_edits.clear()
+        self.shot_detection.forget()
         self.project = project
+        self.history.reset(project)
         self.cache = cache
         self.video_info = None
         self.segments = []
@@ -308,6 +328,7 @@ class Controller(QObject, ProjectEdits, RunControl):
             self.sig_error.emit(outside_notice(self.project.left_out))
             self.project.left_out = []
         self._request_frame()
+        self._shots_for_opened_video()  # before the session opens: it takes the shots then
         self._open_session()
 
     def _on_loader_open_failed(self, token: int, message: str) -> None:
@@ -394,9 +415,24 @@ class Controller(QObject, ProjectEdits, RunControl):
         self.sig_current_frame_changed.emit(index)
         self._request_frame()
 
+    def navigate(self, index: int) -> None:
+        """Move the playhead as the user asked; during a run this stops the playhead following the new frames."""
+        if self.busy and self.follow_playhead and self.frame_count:
+            self.set_follow_playhead(False, remember=False)
+            self.sig_status.emit("Follow Playhead is off: you moved the playhead. Press F to follow again.")
+        self.set_current_frame(index)
+
     def step(self, delta: int) -> None:
-        """Move the playhead by ``delta`` frames."""
-        self.set_current_frame(self.current_frame + delta)
+        """Move the playhead by ``delta`` frames (a user's move: see :meth:`navigate`)."""
+        self.navigate(self.current_frame + delta)
+
+    def set_follow_playhead(self, follow: bool, *, remember: bool = True) -> None:
+        """Turn following the colorized frames on or off (``remember``: keep the choice in the settings)."""
+        if remember:
+            self.settings.follow_playhead = follow
+        if follow != self.follow_playhead:
+            self.follow_playhead = follow
+            self.sig_follow_changed.emit(follow)
 
     def segment_index_at(self, frame: int) -> int | None:
         """Index into :attr:`segments` of the segment holding ``frame``."""
@@ -495,14 +531,27 @@ class Controller(QObject, ProjectEdits, RunControl):
     def _specs(self) -> list[ExemplarSpec]:
         return [ExemplarSpec(e.frame, e.image, e.kind, e.name, tuple(e.references)) for e in self.project.exemplars]
 
+    def _on_history_restored(self, exemplars_changed: bool) -> None:
+        """An undo or redo changed the project."""
+        if exemplars_changed:
+            self._exemplars_changed()
+        else:
+            self.sig_project_changed.emit()
+        if self.project.shots != self._session_shots:
+            self._shots_edited()
+
     def _exemplars_changed(self) -> None:
         """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""
         self.sig_project_changed.emit()
+        self._restart_run()
+        self._sig_worker_exemplars.emit(self._specs())
+
+    def _restart_run(self) -> None:
+        """A colorize run in progress stops and starts again on the new segments."""
         run = self._run
         if run is not None and isinstance(run.request, RunRequest) and not run.cancel.is_set():
             self._restart = run.request
             run.cancel.set()
-        self._sig_worker_exemplars.emit(self._specs())
 
     def _on_download_finished(self, ok: bool, path: str) -> None:
         if ok:

@@ -36,6 +36,11 @@ def describe_precision(preview: str, export: str) -> str:
     return preview if preview == export else f"{preview} preview · {export} export"
 
 
+#: How two exemplars of one shot meet (the library's ``SessionConfig.transition``): ``blend`` fuses a forward pass from
+#: the first with a backward pass from the second; ``cut`` lets each exemplar govern up to the next.
+TRANSITIONS = ("blend", "cut")
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Everything the user can set about how frames are colorized."""
@@ -50,6 +55,7 @@ class EngineSettings:
     min_mid_term_frames: int = 5  # working-memory frames kept after consolidation
     num_prototypes: int = 128  # long-term prototypes made per consolidation
     max_long_term_elements: int = 10000  # long-term capacity before eviction
+    transition: str = "blend"  # one of TRANSITIONS
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready values."""
@@ -71,7 +77,7 @@ class EngineSettings:
                 continue
             values[f.name] = value
         settings = replace(defaults, **values)
-        choices = {"engine": ENGINES, "device": DEVICES, "precision": PRECISIONS}
+        choices = {"engine": ENGINES, "device": DEVICES, "precision": PRECISIONS, "transition": TRANSITIONS}
         for name, allowed in choices.items():
             if getattr(settings, name) not in allowed:
                 settings = replace(settings, **{name: getattr(defaults, name)})

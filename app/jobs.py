@@ -11,7 +11,7 @@ import numpy as np
 from app.engine_settings import EngineSettings
 from app.frame_cache import FrameCache
 
-RunScope = Literal["segment", "from_here", "all", "range"]
+RunScope = Literal["segment", "shot", "from_here", "all", "range"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class SegmentInfo:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """Which frames to colorize: the segment under ``frame``, from ``frame`` on, everything, or ``[frame, stop)``."""
+    """Which frames to colorize: the segment or shot under ``frame``, from ``frame`` on, everything, or
+    ``[frame, stop)``."""
 
     scope: RunScope
     frame: int = 0

@@ -3,33 +3,44 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_WINDOW = 12  # updates over which the rate is measured: steady, yet quick to follow a change of speed
+_SMOOTHING = 0.25  # weight of the newest interval in the moving average of seconds per step
 
 
 @dataclass(frozen=True)
 class Progress:
-    """A snapshot of a run's progress."""
+    """A snapshot of a run's progress.
 
-    done: int
-    total: int
-    fps: float  # frames per second over the last few frames (0 until two frames are in)
+    The session counts *steps*: every frame the engine computes, including frames between an exemplar and the
+    requested range (computed only to reach it) and an exemplar's own frame, which runs in both directions. The
+    frames of the range are the ones the user asked for.
+    """
+
+    done: int  # steps computed so far
+    total: int  # steps the run computes in all
+    fps: float  # steps per second, smoothed (0 until known)
     eta_seconds: float | None  # None until the rate is known
+    frames_done: int = 0  # frames of the requested range delivered so far
+    frames_total: int = 0  # frames of the requested range (the ones not cached yet)
 
     @property
     def fraction(self) -> float:
         """Share of the run that is done, 0..1."""
         return self.done / self.total if self.total else 1.0
 
+    @property
+    def extra_steps(self) -> int:
+        """Steps beyond the frames of the range (frames reached from the exemplar, or computed twice)."""
+        return max(0, self.total - self.frames_total) if self.frames_total else 0
+
 
 class RunMeter:
     """Measures the rate of a run from the wall-clock times at which its progress counts arrive.
 
-    The session counts every frame it processes, including frames it only decodes and runs to reach the requested
-    ones, so the rate and the time left follow the real work.
+    The time up to the first frame holds the model's loading and warm-up, so it is left out; after it, the rate is an
+    exponential moving average of seconds per step, steady yet quick to follow a change of speed.
 
     Args:
         clock: Time source in seconds (a fake one in tests).
@@ -37,32 +48,39 @@ class RunMeter:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._samples: deque[tuple[float, int]] = deque(maxlen=_WINDOW + 1)
+        self._last: tuple[float, int] | None = None  # time and step count of the last update
+        self._seconds_per_step: float | None = None
         self._total = 0
         self._done = 0
+        self._frames_total = 0
+        self._frames_done = 0
 
-    def start(self, total: int = 0) -> Progress:
-        """Begin a run (``total`` frames when known; the session's counts refine it)."""
-        self._samples.clear()
-        self._samples.append((self._clock(), 0))
-        self._total = total
-        self._done = 0
+    def start(self, frames: int = 0) -> Progress:
+        """Begin a run of ``frames`` requested frames (the session's counts give the steps)."""
+        self._last = None
+        self._seconds_per_step = None
+        self._total = self._done = self._frames_done = 0
+        self._frames_total = frames
         return self.progress()
 
     def update(self, done: int, total: int) -> Progress:
-        """Record that ``done`` of ``total`` frames are processed."""
+        """Record that one more requested frame arrived, with ``done`` of ``total`` steps computed."""
+        now = self._clock()
+        if self._last is not None and done > self._last[1] and now > self._last[0]:
+            sample = (now - self._last[0]) / (done - self._last[1])
+            previous = self._seconds_per_step
+            self._seconds_per_step = sample if previous is None else previous + _SMOOTHING * (sample - previous)
+        self._last = (now, done)
         self._done, self._total = done, total
-        self._samples.append((self._clock(), done))
+        self._frames_done += 1
         return self.progress()
 
     def progress(self) -> Progress:
         """The current snapshot."""
-        fps = 0.0
-        if len(self._samples) >= 2:
-            (t0, d0), (t1, d1) = self._samples[0], self._samples[-1]
-            fps = (d1 - d0) / (t1 - t0) if t1 > t0 else 0.0
-        eta = (self._total - self._done) / fps if fps > 0 else None
-        return Progress(self._done, self._total, fps, eta)
+        rate = self._seconds_per_step
+        fps = 1.0 / rate if rate else 0.0
+        eta = (self._total - self._done) * rate if rate else None
+        return Progress(self._done, self._total, fps, eta, self._frames_done, self._frames_total)
 
 
 def format_duration(seconds: float) -> str:

@@ -17,7 +17,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.engine_settings import EngineSettings
 from app.project_file import (
@@ -31,8 +31,12 @@ from app.project_file import (
     read_project_data,
     stored_image,
 )
+from app.shot_list import shots_to_data, stored_shots
 from colormnet.errors import ExemplarError
 from colormnet.fileio import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from colormnet.shots import Shot
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +79,7 @@ class Project:
     playhead: int = 0
     dirty: bool = False
     left_out: list[str] = field(default_factory=list)  # exemplar images the file named outside its folder
+    shots: list[Shot] | None = None  # the film's shots as found or edited (None: not known yet)
 
     @classmethod
     def scratch(cls, scratch_root: Path) -> Project:
@@ -223,6 +228,7 @@ class Project:
             "in_point": self.in_point,
             "out_point": self.out_point,
             "playhead": self.playhead,
+            "shots": shots_to_data(self.shots) if self.shots is not None else None,
         }
         if not portable:
             data["files_dir"] = str(self.files_dir)
@@ -322,6 +328,7 @@ class Project:
         project.in_point = optional_frame(data.get("in_point"), "in point")
         project.out_point = optional_frame(data.get("out_point"), "out point")
         project.playhead = optional_frame(data.get("playhead"), "playhead") or 0
+        project.shots = stored_shots(data.get("shots"))
         return project
 
     # -- internals ---------------------------------------------------------------------------------------------

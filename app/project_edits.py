@@ -1,7 +1,8 @@
 """Project edits for the controller: exemplars, in/out points, engine settings, saving.
 
 Exemplars can be added (file, clipboard, drop, pinned frame), replaced, moved, removed and given a kind; with the
-deepexemplar engine an exemplar can also be given further reference images.
+deepexemplar engine an exemplar can also be given further reference images. Every applied edit, in and out points
+included, is one step of the project's history (:mod:`app.undo`), which Edit ▸ Undo and Redo walk.
 
 Adding, replacing and adding a reference need the image checked first (unreadable and grayscale images are refused
 with the library's one-sentence message). Decoding an image can take longer than a GUI handler may, and the
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from app.jobs import ExemplarSpec
     from app.project import Project
     from app.settings import AppSettings
+    from app.undo import ProjectHistory
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class ProjectEdits:
     cache: FrameCache | None
     current_frame: int
     settings: AppSettings
+    history: ProjectHistory
     # Signals of the controller (declared there).
     sig_error: SignalInstance
     sig_project_changed: SignalInstance
@@ -157,13 +160,17 @@ class ProjectEdits:
             self._drop(edit)
             self._refuse(problem)
             return
+        texts = {"add": "Add Exemplar", "reference": "Add Reference Image", "replace": "Replace Exemplar Image"}
         try:
-            if edit.op == "add":
-                self.project.add_exemplar(edit.frame, edit.image, kind=edit.kind, name=edit.name, copy=not edit.owned)
-            elif edit.op == "reference":
-                self.project.add_reference(edit.frame, edit.image, copy=not edit.owned)
-            else:
-                self.project.replace_image(edit.frame, edit.image, name=edit.name, copy=not edit.owned)
+            with self.history.edit(texts[edit.op]):
+                if edit.op == "add":
+                    self.project.add_exemplar(
+                        edit.frame, edit.image, kind=edit.kind, name=edit.name, copy=not edit.owned
+                    )
+                elif edit.op == "reference":
+                    self.project.add_reference(edit.frame, edit.image, copy=not edit.owned)
+                else:
+                    self.project.replace_image(edit.frame, edit.image, name=edit.name, copy=not edit.owned)
         except ColorMNetError as exc:
             self._drop(edit)
             self._refuse(exc)
@@ -188,7 +195,8 @@ class ProjectEdits:
     def move_exemplar(self, frame: int, new_frame: int) -> bool:
         """Move the exemplar at ``frame`` to ``new_frame``; False when refused."""
         try:
-            self.project.move_exemplar(frame, new_frame)
+            with self.history.edit("Move Exemplar"):
+                self.project.move_exemplar(frame, new_frame)
         except ColorMNetError as exc:
             self._report(exc)
             return False
@@ -198,7 +206,8 @@ class ProjectEdits:
     def remove_exemplar(self, frame: int) -> bool:
         """Remove the exemplar at ``frame``; False when there is none."""
         try:
-            self.project.remove_exemplar(frame)
+            with self.history.edit("Remove Exemplar"):
+                self.project.remove_exemplar(frame)
         except ColorMNetError as exc:
             self._report(exc)
             return False
@@ -211,7 +220,8 @@ class ProjectEdits:
         if entry is not None and entry.kind == kind:
             return True
         try:
-            self.project.set_kind(frame, kind)
+            with self.history.edit("Change Exemplar Kind"):
+                self.project.set_kind(frame, kind)
         except ColorMNetError as exc:
             self._report(exc)
             return False
@@ -233,6 +243,7 @@ class ProjectEdits:
         except ProjectError as exc:
             self.sig_error.emit(str(exc))
             return False
+        self.history.mark_saved()
         self._sig_worker_exemplars.emit(self._specs())  # the images now live next to the project
         self.sig_project_changed.emit()
         return True
@@ -241,19 +252,22 @@ class ProjectEdits:
         """Set the in point (the playhead by default)."""
         frame = self.current_frame if frame is None else frame
         out = self.project.out_point if self.project.out_point is None or self.project.out_point >= frame else None
-        self.project.set_in_out(frame, out)
+        with self.history.edit("Set In Point"):
+            self.project.set_in_out(frame, out)
         self.sig_project_changed.emit()
 
     def set_out_point(self, frame: int | None = None) -> None:
         """Set the out point (the playhead by default)."""
         frame = self.current_frame if frame is None else frame
         start = self.project.in_point if self.project.in_point is None or self.project.in_point <= frame else None
-        self.project.set_in_out(start, frame)
+        with self.history.edit("Set Out Point"):
+            self.project.set_in_out(start, frame)
         self.sig_project_changed.emit()
 
     def clear_in_out(self) -> None:
         """Clear the in and out points."""
-        self.project.set_in_out(None, None)
+        with self.history.edit("Clear In/Out"):
+            self.project.set_in_out(None, None)
         self.sig_project_changed.emit()
 
     def set_engine_settings(self, settings: EngineSettings) -> None:
@@ -262,6 +276,6 @@ class ProjectEdits:
         if settings == self.project.settings:
             return
         self.project.settings = settings
-        self.project.dirty = True
+        self.history.mark_changed_outside()
         self.sig_project_changed.emit()
         self._open_session()

@@ -80,6 +80,18 @@ class RunControl:
         stop = self.project.out_point + 1 if self.project.out_point is not None else None
         self._start_colorize(RunRequest("from_here", self.current_frame, stop))
 
+    def colorize_in_out(self) -> None:
+        """Colorize the frames from the in point to the out point, both included.
+
+        A range that starts inside a segment is reached from that segment's exemplar: the session computes the frames
+        between them too (they count in the progress), but only the range's frames are asked for.
+        """
+        if self.project.in_point is None and self.project.out_point is None:
+            self.sig_error.emit("There is no In or Out point; set them with I and O before colorizing In→Out.")
+            return
+        start, stop = self.project.export_range()
+        self._start_colorize(RunRequest("range", start, stop))
+
     def colorize_all(self) -> None:
         """Colorize every frame."""
         self._start_colorize(RunRequest("all"))
@@ -125,7 +137,7 @@ class RunControl:
         return True
 
     def _on_worker_run_started(self, kind: str, total: int) -> None:
-        self.sig_progress.emit(self._meter.start())
+        self.sig_progress.emit(self._meter.start(total))
         self.sig_run_started.emit(kind)
 
     def _on_worker_frame(self, frame: ColorizedFrame) -> None:

@@ -58,6 +58,8 @@ class SessionWorker(QObject):
     """A run ended: its kind, whether it was cancelled, and an error message ("" on success)."""
     sig_error = Signal(str)
     """A job outside a run failed (opening the video, reading an exemplar image)."""
+    sig_shot_sources = Signal(object)
+    """Which exemplar each shot without its own borrows: a shot's first frame -> (exemplar frame, how chosen)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +69,7 @@ class SessionWorker(QObject):
         self._exemplars: list[Any] = []  # the colormnet.session.Exemplar list the session holds
         self._cache: FrameCache | None = None
         self._specs: list[ExemplarSpec] = []
+        self._shots: list[Any] | None = None  # the shot list (None: the video is one shot)
         self._segments: list[SegmentInfo] = []
         self._images: dict[tuple[Path, int], np.ndarray] = {}
         self._bit_depth = 8
@@ -108,7 +111,23 @@ class SessionWorker(QObject):
             return
         self._bit_depth = int(self._session.video_info.bit_depth)
         self.sig_opened.emit(self._session.video_info)
+        self._apply_shots()
         self._apply_exemplars()
+
+    @Slot(object)
+    def set_shots(self, shots: list[Any] | None) -> None:
+        """Hand the session a new shot list (None: one shot) and report the new segments."""
+        self._shots = list(shots) if shots is not None else None
+        if self._session is not None:
+            self._apply_shots()
+            self._refresh_segments()
+
+    def _apply_shots(self) -> None:
+        try:
+            self._require_session().set_shots(self._shots)
+        except ColorMNetError as exc:
+            self.sig_error.emit(f"{exc} The film is colorized as one shot.")
+            self._session.set_shots(None)  # type: ignore[union-attr]  # required just above
 
     @Slot(object)
     def set_exemplars(self, specs: list[ExemplarSpec]) -> None:
@@ -299,6 +318,7 @@ class SessionWorker(QObject):
             self._export_session = Session(preview.video_path, weights=self._request.weights, config=config)
         export = self._export_session
         export.set_exemplars(self._exemplars)
+        export.set_shots(self._shots)  # the same plan as the preview's
         export.load_model()
         segments = self._segments
         self._session, self._segments = export, self._segment_infos(export)
@@ -318,8 +338,15 @@ class SessionWorker(QObject):
         return key, image if image is not None else loader(path)
 
     def _refresh_segments(self) -> None:
-        self._segments = self._segment_infos(self._require_session())
+        session = self._require_session()
+        self._segments = self._segment_infos(session)
         self.sig_segments.emit(list(self._segments))
+        borrowed = {}
+        if session.exemplars:
+            for source in session.shot_sources():
+                if source.borrowed is not None:
+                    borrowed[source.start] = (session.exemplars[source.borrowed].frame, str(source.how))
+        self.sig_shot_sources.emit(borrowed)
 
     def _segment_infos(self, session: Session) -> list[SegmentInfo]:
         infos = []
@@ -340,6 +367,9 @@ class SessionWorker(QObject):
         if request.scope == "segment":
             segment = session.segment_at(request.frame)
             return segment.start, segment.stop
+        if request.scope == "shot":
+            shot = next(s for s in session.shots if s.start <= request.frame < s.stop)
+            return shot.start, shot.stop
         if request.scope == "all":
             return 0, count
         stop = count if request.stop is None else min(request.stop, count)
@@ -425,4 +455,5 @@ def _session_config(settings: EngineSettings, *, preview: bool) -> Any:
         if preview else settings.precision,
         process_size=settings.process_size,
         inference=inference,
+        transition=settings.transition,  # type: ignore[arg-type]
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QMenu, QWidget
 
+    from app.autosave import AutosaveWriter
     from app.controller import Controller
     from app.widgets.exemplar_panel import ExemplarPanel
     from app.widgets.weights_dialog import WeightsDialog
@@ -35,6 +36,7 @@ class FileCommands:
     _weights_dialog: WeightsDialog | None
     recent_menu: QMenu
     exemplars: ExemplarPanel
+    autosaver: AutosaveWriter
 
     def show_error(self, message: str) -> None:
         raise NotImplementedError
@@ -129,18 +131,14 @@ class FileCommands:
     def _save(self, path: Path) -> bool:
         if not self.controller.save_project(path):
             return False
-        autosave.discard_autosave(self.controller.paths.autosave, self.controller.project)
+        self.autosaver.discard(self.controller.project)
         self.controller.settings.add_recent(self.controller.project.path or path)
         return True
 
     def write_autosave(self) -> None:
-        """Write a snapshot of the project when it has unsaved changes."""
-        project = self.controller.project
-        if project.dirty and project.video is not None:
-            try:
-                autosave.write_autosave(self.controller.paths.autosave, project)
-            except OSError as exc:
-                logger.warning("autosave failed: %s", exc)
+        """Write a snapshot of the project now when it has unsaved changes, and wait for it."""
+        self.autosaver.write_now()
+        self.autosaver.wait()
 
     def confirm_discard(self) -> bool:
         """Offer to save unsaved changes; False when the user cancels."""

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -21,9 +21,11 @@ from app.controller import Controller
 from app.engine_settings import MULTI_REFERENCE_ENGINES
 from app.icons import icon
 from app.progress import Progress
-from app.widgets.actions import create_actions
+from app.shuttle import Shuttle
+from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.file_menu import FileCommands
+from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow, FileCommands):
         self.setWindowIcon(icon("colorize_all"))
         self.resize(1400, 860)
         self.actions_by_name = create_actions(self)
+        self.actions_by_name.update(create_history_actions(controller.history.stack, self))
         self.last_message: QMessageBox | None = None
         self._weights_dialog: WeightsDialog | None = None
         self.viewer = FrameViewer(self)
@@ -89,12 +92,9 @@ class MainWindow(QMainWindow, FileCommands):
         self.status = StudioStatusBar(self.actions_by_name["cancel"], self)
         self.setStatusBar(self.status)
         self._build_menus_and_toolbar()
-        self._play_timer = QTimer(self)
-        self._play_timer.timeout.connect(self._on_play_timer_timeout)
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.setInterval(autosave.AUTOSAVE_INTERVAL_MS)
-        self._autosave_timer.timeout.connect(self.write_autosave)
-        self._autosave_timer.start()
+        self.shots = ShotsPresenter(controller, self.timeline, self.actions_by_name, self.status)
+        self.shuttle = Shuttle(self._shuttle_step, self)
+        self.autosaver = autosave.AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
         self._connect()
         self._restore_view_state()
         self._on_controller_project_changed()
@@ -104,50 +104,7 @@ class MainWindow(QMainWindow, FileCommands):
 
     def _build_menus_and_toolbar(self) -> None:
         a = self.actions_by_name
-        menus: dict[str, list[str | None]] = {
-            "&File": [
-                "open_video",
-                "open_folder",
-                "open_project",
-                None,
-                "save",
-                "save_as",
-                None,
-                "export",
-                None,
-                "settings",
-                None,
-                "quit",
-            ],
-            "&Exemplars": [
-                "add_exemplar",
-                "paste_exemplar",
-                "pin_frame",
-                None,
-                "replace_exemplar",
-                "add_reference",
-                "move_exemplar",
-                "remove_exemplar",
-            ],
-            "&Colorize": ["colorize_segment", "colorize_from_here", "colorize_all", "cancel", None, "follow"],
-            "&Playback": [
-                "play",
-                None,
-                "previous_frame",
-                "next_frame",
-                "back_ten",
-                "forward_ten",
-                "first_frame",
-                "last_frame",
-                None,
-                "in_point",
-                "out_point",
-                "clear_in_out",
-            ],
-            "&View": ["side_by_side", "wipe", "color_only", None, "fit", "actual_size", "zoom_in", "zoom_out"],
-            "&Help": ["log", "about"],
-        }
-        for title, names in menus.items():
+        for title, names in MENUS.items():
             menu = self.menuBar().addMenu(title)
             for name in names:
                 if name is None:
@@ -158,36 +115,8 @@ class MainWindow(QMainWindow, FileCommands):
                     self.recent_menu = menu.addMenu(icon("recent"), "Open &Recent")
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        for name in [
-            "open_video",
-            "open_project",
-            "save",
-            "export",
-            None,
-            "first_frame",
-            "previous_frame",
-            "play",
-            "next_frame",
-            "last_frame",
-            None,
-            "in_point",
-            "out_point",
-            None,
-            "colorize_segment",
-            "colorize_from_here",
-            "colorize_all",
-            "cancel",
-            "follow",
-            None,
-            "side_by_side",
-            "wipe",
-            "color_only",
-            "fit",
-            "actual_size",
-            None,
-            "settings",
-        ]:
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in TOOLBAR:
             if name is None:
                 toolbar.addSeparator()
             else:
@@ -202,6 +131,7 @@ class MainWindow(QMainWindow, FileCommands):
         c.sig_segments_changed.connect(self._on_controller_segments_changed)
         c.sig_colorized_changed.connect(self._on_controller_colorized_changed)
         c.sig_current_frame_changed.connect(self.timeline.set_current)
+        c.sig_follow_changed.connect(a["follow"].setChecked)
         c.sig_frame_shown.connect(self._on_controller_frame_shown)
         c.sig_model_state.connect(self._on_controller_model_state)
         c.sig_weights_missing.connect(self.show_weights_dialog)
@@ -210,10 +140,13 @@ class MainWindow(QMainWindow, FileCommands):
         c.sig_run_finished.connect(self._on_controller_run_finished)
         c.sig_error.connect(self.show_error)
         c.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.timeline.sig_scrubbed.connect(c.set_current_frame)
+        self.timeline.sig_scrubbed.connect(c.navigate)
+        self.timeline.goto.sig_invalid.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.timeline.goto.sig_done.connect(self.viewer.setFocus)
+        self.shuttle.sig_speed_changed.connect(self._on_shuttle_speed_changed)
         self.viewer.sig_files_dropped.connect(self._on_viewer_files_dropped)
         self.viewer.sig_image_dropped.connect(lambda image: c.add_exemplar_image(image, name="dropped image"))
-        self.exemplars.sig_activated.connect(c.set_current_frame)
+        self.exemplars.sig_activated.connect(c.navigate)
         self.exemplars.sig_kind_changed.connect(c.set_exemplar_kind)
         self.exemplars.sig_selected.connect(lambda frame: self._update_enabled())
         triggers = {
@@ -221,8 +154,12 @@ class MainWindow(QMainWindow, FileCommands):
             "next_frame": lambda: c.step(1),
             "back_ten": lambda: c.step(-10),
             "forward_ten": lambda: c.step(10),
-            "first_frame": lambda: c.set_current_frame(0),
-            "last_frame": lambda: c.set_current_frame(c.frame_count - 1),
+            "first_frame": lambda: c.navigate(0),
+            "last_frame": lambda: c.navigate(c.frame_count - 1),
+            "goto_frame": self.timeline.goto.setFocus,
+            "shuttle_reverse": self.shuttle.reverse,
+            "shuttle_stop": self.shuttle.stop,
+            "shuttle_forward": self.shuttle.forward,
             "in_point": lambda: c.set_in_point(),
             "out_point": lambda: c.set_out_point(),
             "clear_in_out": c.clear_in_out,
@@ -234,6 +171,7 @@ class MainWindow(QMainWindow, FileCommands):
             "move_exemplar": self.move_selected_exemplar,
             "remove_exemplar": self.remove_selected_exemplar,
             "colorize_segment": c.colorize_segment,
+            "colorize_in_out": c.colorize_in_out,
             "colorize_from_here": c.colorize_from_here,
             "colorize_all": c.colorize_all,
             "cancel": c.cancel,
@@ -258,7 +196,7 @@ class MainWindow(QMainWindow, FileCommands):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        self.actions_by_name["follow"].setChecked(settings.follow_playhead)
+        self.actions_by_name["follow"].setChecked(self.controller.follow_playhead)
         self.set_view_mode(settings.view_mode)
 
     # -- view --------------------------------------------------------------------------------------------------
@@ -288,6 +226,10 @@ class MainWindow(QMainWindow, FileCommands):
         for name in (
             "previous_frame",
             "next_frame",
+            "goto_frame",
+            "shuttle_reverse",
+            "shuttle_stop",
+            "shuttle_forward",
             "back_ten",
             "forward_ten",
             "first_frame",
@@ -310,7 +252,10 @@ class MainWindow(QMainWindow, FileCommands):
         )
         for name in ("colorize_segment", "colorize_from_here", "colorize_all", "export"):
             a[name].setEnabled(has_video and not busy and bool(c.project.exemplars))
+        has_range = c.project.in_point is not None or c.project.out_point is not None
+        a["colorize_in_out"].setEnabled(has_video and not busy and bool(c.project.exemplars) and has_range)
         a["cancel"].setEnabled(busy)
+        self.shots.update_enabled()
 
     # -- controller signals ------------------------------------------------------------------------------------
 
@@ -320,7 +265,7 @@ class MainWindow(QMainWindow, FileCommands):
         self.timeline.set_current(self.controller.current_frame)
         self.status.show_video(info)
         self.viewer.clear("Loading frame…")
-        self._play_timer.setInterval(max(1, round(1000 / fps)) if fps > 0 else 40)
+        self.shuttle.set_fps(fps)
         self._update_enabled()
 
     def _on_controller_project_changed(self) -> None:
@@ -330,6 +275,8 @@ class MainWindow(QMainWindow, FileCommands):
         self.exemplars.set_exemplars(project.exemplars)
         self.timeline.set_in_out(project.in_point, project.out_point)
         self._on_controller_segments_changed()
+        if project.dirty:
+            self.autosaver.schedule()
         if project.video is None:
             self.viewer.clear()
             self.status.show_video(None)
@@ -366,23 +313,33 @@ class MainWindow(QMainWindow, FileCommands):
     # -- playback ----------------------------------------------------------------------------------------------
 
     def _on_play_toggled(self, playing: bool) -> None:
-        if playing and self.controller.frame_count:
-            if self.controller.current_frame >= self.controller.frame_count - 1:
-                self.controller.set_current_frame(0)
-            self._play_timer.start()
-        else:
-            self._play_timer.stop()
-
-    def _on_play_timer_timeout(self) -> None:
         c = self.controller
-        if c.current_frame >= c.frame_count - 1:
-            self.actions_by_name["play"].setChecked(False)
-            return
-        c.step(1)
+        if playing and c.frame_count:
+            if self.shuttle.speed <= 0 and c.current_frame >= c.frame_count - 1:
+                c.navigate(0)
+            if self.shuttle.speed <= 0:
+                self.shuttle.play()
+        elif not playing:
+            self.shuttle.stop()
+
+    def _shuttle_step(self, delta: int) -> bool:
+        """Move the playhead ``delta`` frames for the shuttle; False once it stands at either end."""
+        c = self.controller
+        target = min(max(0, c.current_frame + delta), c.frame_count - 1)
+        if target == c.current_frame:
+            return False
+        c.navigate(target)
+        return True
+
+    def _on_shuttle_speed_changed(self, speed: int) -> None:
+        self.actions_by_name["play"].setChecked(speed > 0)
+        if speed:
+            direction = "forwards" if speed > 0 else "backwards"
+            self.statusBar().showMessage(f"Playing {direction} at {abs(speed)}x (K stops).", 3000)
 
     def _on_follow_toggled(self, follow: bool) -> None:
-        self.controller.follow_playhead = follow
-        self.controller.settings.follow_playhead = follow
+        if follow != self.controller.follow_playhead:  # the user's choice, not the controller's own turn-off
+            self.controller.set_follow_playhead(follow)
 
     # -- drops -------------------------------------------------------------------------------------------------
 
@@ -402,13 +359,13 @@ class MainWindow(QMainWindow, FileCommands):
         if not self.confirm_discard():
             event.ignore()
             return
-        self.actions_by_name["play"].setChecked(False)
-        self._autosave_timer.stop()
+        self.shuttle.stop()
         settings = self.controller.settings
         settings.set_window_state(self.saveGeometry(), self.saveState())
         settings.sync()
         self.controller.shutdown()
-        autosave.discard_autosave(self.controller.paths.autosave, self.controller.project)
+        self.autosaver.discard(self.controller.project)
+        self.autosaver.close()
         self.controller.discard_unsaved_files()
         event.accept()
 

@@ -1,4 +1,4 @@
-"""The settings dialog: engine, device, precision, processing size, memory parameters and cache size."""
+"""The settings dialog: engine, device, precision, processing size, transition, memory parameters and cache size."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine_settings import DEVICES, ENGINES, PRECISIONS, EngineSettings
+from app.engine_settings import DEVICES, ENGINES, PRECISIONS, TRANSITIONS, EngineSettings
 from app.icons import icon
 from colormnet.config import InferenceConfig
 
@@ -34,6 +34,8 @@ _LABELS = {
     "fp32": "fp32 (full precision)",
     "fp16": "fp16 (CUDA only)",
     "bf16": "bf16 (CUDA, or a CPU with AMX / AVX512-BF16)",
+    "blend": "Blend (forward and backward passes fused)",
+    "cut": "Cut (each exemplar up to the next)",
 }
 _MEMORY_FIELDS = (
     ("mem_every", "Memory frame every", 1, 100, "A frame joins the memory every this many frames"),
@@ -84,6 +86,11 @@ class SettingsDialog(QDialog):
             "Arithmetic precision. Automatic: fp16 on CUDA; on the CPU, bf16 previews where the CPU computes bf16 "
             "natively (AMX / AVX512-BF16) and fp32 exports. bf16 on a CPU without it is slower than fp32.",
         )
+        self.transition = _combo(
+            self, TRANSITIONS, settings.transition,
+            "How two exemplars of one shot meet: Blend colours the frames between them from both, Cut lets each "
+            "exemplar govern up to the next",
+        )
         self.process_size = QSpinBox(self)
         self.process_size.setRange(112, 2160)
         self.process_size.setSingleStep(56)
@@ -101,6 +108,7 @@ class SettingsDialog(QDialog):
         basic.addRow("Device", self.device)
         basic.addRow("Precision", self.precision)
         basic.addRow("Processing size", self.process_size)
+        basic.addRow("Between exemplars", self.transition)
         basic.addRow("Frame cache", self.cache_size)
         self.show_advanced = QCheckBox("Show memory parameters (advanced)", self)
         self.advanced = QGroupBox("Memory", self)
@@ -142,6 +150,7 @@ class SettingsDialog(QDialog):
             device=str(self.device.currentData()),
             precision=str(self.precision.currentData()),
             process_size=self.process_size.value(),
+            transition=str(self.transition.currentData()),
             **values,
         )
 
@@ -172,6 +181,7 @@ class SettingsDialog(QDialog):
             (self.engine, defaults.engine),
             (self.device, defaults.device),
             (self.precision, defaults.precision),
+            (self.transition, defaults.transition),
         ):
             combo.setCurrentIndex(combo.findData(value))
         self.process_size.setValue(defaults.process_size)

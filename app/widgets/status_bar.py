@@ -37,6 +37,22 @@ def describe_video(info: VideoInfo) -> str:
     )
 
 
+def describe_progress(progress: Progress) -> str:
+    """``12/21 frames · 40/49 computed (+28 to reach them) · 2.10 fps · ETA 0:05``.
+
+    The first count is of the frames asked for; the computed count, shown when it differs, holds every frame the
+    engine runs, including those between the exemplar and the range.
+    """
+    eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
+    frames_total = progress.frames_total or progress.total
+    frames_done = progress.frames_done if progress.frames_total else progress.done
+    parts = [f"{frames_done}/{frames_total} frames"]
+    if progress.extra_steps:
+        parts.append(f"{progress.done}/{progress.total} computed (+{progress.extra_steps} to reach them)")
+    parts += [f"{progress.fps:.2f} fps", f"ETA {eta}"]
+    return " · ".join(parts)
+
+
 class StudioStatusBar(QStatusBar):
     """The main window's status bar.
 
@@ -97,13 +113,19 @@ class StudioStatusBar(QStatusBar):
         self.progress_bar.setRange(0, 0)
 
     def show_progress(self, progress: Progress) -> None:
-        """Show frames done, frames per second and the time left."""
+        """Show the frames of the range delivered, the frames computed beyond it, the rate and the time left."""
         if not progress.total:
             return
         self.progress_bar.setRange(0, progress.total)
         self.progress_bar.setValue(progress.done)
-        eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
-        self.progress_label.setText(f"{progress.done}/{progress.total} frames · {progress.fps:.2f} fps · ETA {eta}")
+        self.progress_label.setText(describe_progress(progress))
+        extra = progress.extra_steps
+        self.progress_label.setToolTip(
+            f"{progress.total} frames computed for the {progress.frames_total} frames asked for: {extra} more are "
+            "computed to reach them from their exemplar (the exemplar's own frame runs in both directions)."
+            if extra
+            else ""
+        )
 
     def run_finished(self, kind: str, cancelled: bool, notice: str = "") -> None:
         """Hide the progress and say how the run ended.

@@ -1,4 +1,9 @@
-"""The timeline: a scrubber with exemplar markers, segment bounds, in/out points and the colorized band."""
+"""The timeline: a timecode ruler over a scrubber with exemplar markers, segment bounds, shots (cuts and each shot's
+state, see :mod:`app.widgets.shot_track`), in/out points and the colorized band, and the go-to field.
+
+Frame numbers are indices from 0 everywhere (the go-to field, markers, In/Out, the CLI's ``--frames``); counts say
+"frames": a 36-frame clip has frames 0–35.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,40 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxL
 
 from app import theme
 from app.progress import format_timecode
+from app.shot_list import ShotState
+from app.widgets.goto_field import GoToField
+from app.widgets.shot_track import STRIP_HEIGHT, paint_shots, shot_at
 
 _MARGIN = 10
-_MARKER_TOP = 4
+_RULER_HEIGHT = 16
+_MARKER_TOP = _RULER_HEIGHT + 3
 _MARKER_SIZE = 7
-_TRACK_TOP = 16
+_TRACK_TOP = _RULER_HEIGHT + 15
 _TRACK_HEIGHT = 16
 _BAND_HEIGHT = 6
-_BAR_HEIGHT = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 8
+_STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4
+_BAR_HEIGHT = _STRIP_TOP + STRIP_HEIGHT + 8
 _CACHED = QColor(170, 170, 170)
 _IN_OUT = QColor(255, 255, 255, 28)
+_LABEL_SPACING = 110  # pixels at least between two ruler labels (a timecode is about 70 wide)
+_MINOR_SPACING = 6  # pixels at least between two minor ticks
+_SECOND_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+
+
+def ruler_steps(frame_count: int, fps: float, width: float) -> tuple[int, int]:
+    """Frames between two labelled ticks of the ruler and between two minor ticks (0: none).
+
+    Labels go at whole seconds (1, 2, 5, 10, 15, 30 s, minutes...) when a second is wide enough, else at a few
+    frames; they stay at least :data:`_LABEL_SPACING` pixels apart.
+    """
+    per_second = max(1, round(fps))
+    px_per_frame = width / max(1, frame_count)
+    candidates = [1, 2, 5, 10] + [seconds * per_second for seconds in _SECOND_STEPS]
+    major = next((c for c in sorted(candidates) if c * px_per_frame >= _LABEL_SPACING), candidates[-1])
+    for parts in (10, 5, 4, 2):
+        if major % parts == 0 and major // parts * px_per_frame >= _MINOR_SPACING:
+            return major, major // parts
+    return major, 0
 
 
 def cached_runs(colorized: np.ndarray) -> list[tuple[int, int]]:
@@ -42,10 +71,12 @@ class TimelineBar(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
         self.frame_count = 0
+        self.fps = 24.0
         self.current = 0
         self.markers: list[tuple[int, str]] = []  # (frame, kind)
         self.segment_starts: list[int] = []
         self.in_out: tuple[int | None, int | None] = (None, None)
+        self.shots: list[ShotState] = []
         self._runs: list[tuple[int, int]] = []
         self._scrubbing = False
 
@@ -69,6 +100,7 @@ class TimelineBar(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), theme.WINDOW)
+        self._draw_ruler(painter)
         track = QRectF(_MARGIN, _TRACK_TOP, self.width() - 2 * _MARGIN, _TRACK_HEIGHT)
         painter.fillRect(track, theme.BASE)
         if self.frame_count <= 0:
@@ -90,11 +122,38 @@ class TimelineBar(QWidget):
         for frame in self.segment_starts:
             x = self.x_of(frame)
             painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
+        paint_shots(painter, self.shots, self.x_of, track, _STRIP_TOP)
         for frame, kind in self.markers:
             self._draw_marker(painter, self.x_of(frame + 0.5), kind)
         x = self.x_of(self.current + 0.5)
         painter.setPen(QPen(theme.BRIGHT, 2))
         painter.drawLine(QPointF(x, _TRACK_TOP - 3), QPointF(x, band_top + _BAND_HEIGHT))
+
+    def _draw_ruler(self, painter: QPainter) -> None:
+        if self.frame_count <= 0:
+            return
+        major, minor = ruler_steps(self.frame_count, self.fps, self.width() - 2 * _MARGIN)
+        painter.setPen(QPen(theme.MID, 1))
+        for frame in range(0, self.frame_count + 1, minor or major):
+            x = self.x_of(frame)
+            tall = frame % major == 0
+            painter.drawLine(QPointF(x, _RULER_HEIGHT - (7 if tall else 3)), QPointF(x, _RULER_HEIGHT))
+        font = painter.font()
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        painter.setPen(QPen(theme.TEXT, 1))
+        for frame in range(0, self.frame_count, major):
+            x = self.x_of(frame)
+            if x + 80 > self.width():
+                break  # no label cut off at the right edge
+            painter.drawText(QPointF(x + 3, _RULER_HEIGHT - 5), format_timecode(frame, self.fps))
+
+    def ruler_labels(self) -> list[tuple[int, str]]:
+        """The ruler's labelled ticks as (frame, timecode) at the current width."""
+        major, _ = ruler_steps(self.frame_count, self.fps, self.width() - 2 * _MARGIN)
+        if self.frame_count <= 0:
+            return []
+        return [(f, format_timecode(f, self.fps)) for f in range(0, self.frame_count, major)]
 
     def _draw_marker(self, painter: QPainter, x: float, kind: str) -> None:
         half = _MARKER_SIZE / 2
@@ -118,6 +177,9 @@ class TimelineBar(QWidget):
             self.sig_scrubbed.emit(frame)
         marker = next((f for f, _ in self.markers if abs(self.x_of(f + 0.5) - event.position().x()) <= 4), None)
         tip = f"Frame {frame}" if marker is None else f"Exemplar at frame {marker}"
+        shot = shot_at(self.shots, frame)
+        if shot is not None:
+            tip += "\n" + self.shots[shot].describe(shot + 1)
         QToolTip.showText(event.globalPosition().toPoint(), tip, self)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
@@ -125,27 +187,34 @@ class TimelineBar(QWidget):
 
 
 class Timeline(QWidget):
-    """The scrubber with the frame number, timecode and in/out readout above it."""
+    """The scrubber with the go-to field, timecode, in/out and colorized readouts above it."""
 
     sig_scrubbed = Signal(int)
-    """The user picked a frame on the timeline."""
+    """The user picked a frame on the timeline or typed one into the go-to field."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bar = TimelineBar(self)
         self.bar.sig_scrubbed.connect(self.sig_scrubbed)
-        self.bar.setToolTip("Click or drag to scrub. Left/Right: one frame, Shift+Left/Right: ten, Home/End")
+        self.bar.setToolTip("Click or drag to scrub. Left/Right: one frame, Shift+Left/Right: ten, Home/End, J/K/L")
+        self.goto = GoToField(self)
+        self.goto.sig_go_to.connect(self.sig_scrubbed)
         self.frame_label = QLabel("Frame -", self)
         self.timecode_label = QLabel("--:--:--:--", self)
         self.range_label = QLabel("", self)
         self.cached_label = QLabel("", self)
-        for label in (self.frame_label, self.timecode_label, self.range_label, self.cached_label):
+        self.shot_label = QLabel("", self)
+        for label in (self.frame_label, self.timecode_label, self.shot_label, self.range_label, self.cached_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
         row.setContentsMargins(_MARGIN, 0, _MARGIN, 0)
+        row.addWidget(QLabel("Frame", self))
+        row.addWidget(self.goto)
         row.addWidget(self.frame_label)
         row.addSpacing(16)
         row.addWidget(self.timecode_label)
+        row.addSpacing(16)
+        row.addWidget(self.shot_label)
         row.addStretch(1)
         row.addWidget(self.range_label)
         row.addSpacing(16)
@@ -155,21 +224,44 @@ class Timeline(QWidget):
         layout.setSpacing(2)
         layout.addLayout(row)
         layout.addWidget(self.bar)
-        self._fps = 24.0
 
     def set_video(self, frame_count: int, fps: float) -> None:
         """Set the length and rate of the film."""
         self.bar.frame_count = frame_count
-        self._fps = fps
+        self.bar.fps = fps
+        self.goto.frame_count = frame_count
+        self.goto.fps = fps
         self.set_current(0)
 
     def set_current(self, frame: int) -> None:
         """Move the playhead."""
         self.bar.current = frame
         count = self.bar.frame_count
-        self.frame_label.setText(f"Frame {frame} / {max(0, count - 1)}" if count else "Frame -")
-        self.timecode_label.setText(format_timecode(frame, self._fps) if count else "--:--:--:--")
+        self.goto.show_frame(frame)
+        self.goto.setEnabled(count > 0)
+        self.frame_label.setText(f"of 0–{count - 1}" if count else "Frame -")
+        self.timecode_label.setText(format_timecode(frame, self.bar.fps) if count else "--:--:--:--")
+        self._update_shot_label()
         self.bar.update()
+
+    def set_shots(self, shots: list[ShotState]) -> None:
+        """Show the shots and their states."""
+        self.bar.shots = list(shots)
+        self._update_shot_label()
+        self.bar.update()
+
+    def _update_shot_label(self) -> None:
+        shots = self.bar.shots
+        k = shot_at(shots, self.bar.current)
+        if k is None:
+            self.shot_label.setText("")
+            self.shot_label.setToolTip("")
+            return
+        state = shots[k]
+        what = ("own exemplar" if state.own else
+                f"borrows frame {state.borrowed}" if state.borrowed is not None else "no exemplar")
+        self.shot_label.setText(f"Shot {k + 1} of {len(shots)} · {what}")
+        self.shot_label.setToolTip(state.describe(k + 1))
 
     def set_markers(self, markers: list[tuple[int, str]], segment_starts: list[int]) -> None:
         """Show exemplar markers (frame, kind) and the first frame of each segment."""
@@ -193,4 +285,4 @@ class Timeline(QWidget):
         """Show which frames are colorized."""
         self.bar.set_colorized(colorized)
         total = colorized.size
-        self.cached_label.setText(f"Colorized {int(colorized.sum())} / {total}" if total else "")
+        self.cached_label.setText(f"Colorized {int(colorized.sum())} of {total} frames" if total else "")

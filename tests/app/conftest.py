@@ -89,6 +89,19 @@ def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: False)
 
 
+@pytest.fixture(scope="session")
+def shot_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shot-list cache shared by the session's tests (detecting a clip's shots once is enough)."""
+    return tmp_path_factory.mktemp("shot-cache")
+
+
+@pytest.fixture(autouse=True)
+def private_shot_cache(monkeypatch: pytest.MonkeyPatch, shot_cache: Path) -> Path:
+    """The shot lists the app finds go to a test folder, never to the user's cache."""
+    monkeypatch.setattr("colormnet.shots.cache.default_cache_dir", lambda: shot_cache)
+    return shot_cache
+
+
 @pytest.fixture
 def app_paths(tmp_path: Path) -> AppPaths:
     """The app's own folders inside the test's temporary folder."""
@@ -166,3 +179,18 @@ def add_exemplar(qtbot: object, controller: Controller, path: Path, frame: int, 
     with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
         controller.add_exemplar_file(path, frame=frame, kind=kind)
     return bool(done.args[0])
+
+
+@pytest.fixture
+def window(qtbot: object, controller: Controller, realshort: Path) -> Iterator[object]:
+    """The main window, shown, on realshort.mp4 with the first frame on screen."""
+    from app.widgets.main_window import MainWindow
+
+    window = MainWindow(controller)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    window.activateWindow()
+    open_video(qtbot, controller, realshort)
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)  # type: ignore[attr-defined]
+    yield window

@@ -184,7 +184,8 @@ def assert_shows_realshort(window: MainWindow, realshort: Path) -> None:
     assert controller.project.video == realshort.resolve()
     assert controller.frame_count == REALSHORT_FRAMES
     assert window.status.video_label.text().startswith(f"{REALSHORT_FRAMES} frames")
-    assert window.timeline.frame_label.text() == f"Frame {controller.current_frame} / {REALSHORT_FRAMES - 1}"
+    assert window.timeline.goto.text() == str(controller.current_frame)
+    assert window.timeline.frame_label.text() == f"of 0–{REALSHORT_FRAMES - 1}"
     assert window.windowTitle().startswith("realshort.mp4")
     assert window.actions_by_name["play"].isEnabled()
 
@@ -211,7 +212,7 @@ def assert_still_usable(qtbot, window: MainWindow) -> None:
     last = controller.frame_count - 1
     controller.set_current_frame(last)
     qtbot.waitUntil(lambda: window.viewer.frame_index == last, timeout=10_000)
-    assert window.timeline.frame_label.text() == f"Frame {last} / {last}"
+    assert window.timeline.frame_label.text() == f"of 0–{last}" and window.timeline.goto.text() == str(last)
 
 
 @pytest.mark.parametrize("kind", list(UNOPENABLE))
@@ -365,7 +366,7 @@ def test_a_truncated_clip_with_its_index_first_opens_with_the_frames_that_surviv
     count = controller.frame_count
     assert 1 <= count < REALSHORT_FRAMES
     assert window.status.video_label.text().startswith(f"{count} frames")
-    assert window.timeline.frame_label.text() == f"Frame 0 / {count - 1}"
+    assert window.timeline.frame_label.text() == f"of 0–{count - 1}" and window.timeline.goto.text() == "0"
     controller.set_current_frame(count - 1)  # every frame it claims can be shown, the last one too
     qtbot.waitUntil(lambda: window.viewer.frame_index == count - 1, timeout=10_000)
     qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)

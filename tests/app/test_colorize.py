@@ -76,7 +76,7 @@ def test_colorize_all_streams_frames_in_order_into_viewer(
     # The playhead followed the run to its last frame, and the viewer shows that frame colorized.
     assert controller.current_frame == 35
     qtbot.waitUntil(lambda: window.viewer.frame_index == 35 and window.viewer.has_color, timeout=10_000)
-    assert window.timeline.cached_label.text() == "Colorized 36 / 36"
+    assert window.timeline.cached_label.text() == "Colorized 36 of 36 frames"
     # Scrubbing back shows a cached frame at once, colorized.
     controller.set_current_frame(5)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)

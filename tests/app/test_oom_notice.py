@@ -91,7 +91,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         # Every frame was colorized, and the viewer shows the last one in colour.
         assert controller.colorized.all()
         qtbot.waitUntil(lambda: window.viewer.frame_index == 35 and window.viewer.has_color, timeout=10_000)
-        assert window.timeline.cached_label.text() == "Colorized 36 / 36"
+        assert window.timeline.cached_label.text() == "Colorized 36 of 36 frames"
         # The user is told: the notice shows in the status bar as it happens, is restated when the run ends, and
         # stays there (the plain "Colorization finished." goes after 8 seconds), so a user back at the end sees it.
         assert notices[0] in shown

@@ -1,0 +1,165 @@
+"""Shots on the timeline: the cuts across the track, a strip under it coloured by each shot's state, the shot
+detection's progress in the status bar, and the Shots menu's actions wired to the controller.
+
+The strip says where each shot's colours come from: green for its own exemplar(s), amber for one borrowed from
+another shot (a thin line joins it to the exemplar it borrows), red for none. A dissolve or fade is shaded over its
+frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt
+from PySide6.QtGui import QAction, QColor, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+
+from app.shot_list import ShotState
+
+if TYPE_CHECKING:
+    from app.controller import Controller
+    from app.widgets.timeline import Timeline
+
+STRIP_HEIGHT = 6
+"""Height of the shot-state strip in pixels."""
+CUT = QColor(255, 196, 60)
+"""Colour of a cut across the track."""
+STATE_COLOURS = {"own": QColor(90, 180, 100), "borrowed": QColor(220, 160, 50), "none": QColor(210, 70, 60)}
+"""Colour of a shot in the strip by state."""
+_TRANSITION = QColor(255, 196, 60, 60)
+
+
+def state_of(shot: ShotState) -> str:
+    """own, borrowed or none."""
+    if shot.own:
+        return "own"
+    return "borrowed" if shot.borrowed is not None else "none"
+
+
+def paint_shots(
+    painter: QPainter, shots: Sequence[ShotState], x_of: Callable[[float], float], track: QRectF, strip_top: float
+) -> None:
+    """Draw ``shots``: cuts and transitions over ``track``, the state strip at ``strip_top``.
+
+    Args:
+        painter: The timeline's painter.
+        shots: The shots with their states.
+        x_of: The timeline's horizontal position of a frame's left edge.
+        track: The timeline's track rectangle.
+        strip_top: Top of the state strip.
+    """
+    for shot in shots:
+        x0, x1 = x_of(shot.start), x_of(shot.stop)
+        painter.fillRect(QRectF(x0 + 1, strip_top, max(1.0, x1 - x0 - 2), STRIP_HEIGHT), STATE_COLOURS[state_of(shot)])
+        if shot.borrowed is not None:  # a thin line under the strip towards the exemplar it borrows
+            painter.setPen(QPen(STATE_COLOURS["borrowed"], 1, Qt.PenStyle.DotLine))
+            y = strip_top + STRIP_HEIGHT + 2
+            middle = (x0 + x1) / 2
+            target = x_of(shot.borrowed + 0.5)
+            painter.drawLine(QPointF(middle, y), QPointF(target, y))
+            painter.drawLine(QPointF(target, y - 2), QPointF(target, y + 2))
+        if shot.transition is not None:
+            a, b = shot.transition
+            painter.fillRect(QRectF(x_of(a), track.top(), x_of(b) - x_of(a), track.height()), _TRANSITION)
+    painter.setPen(QPen(CUT, 2))
+    for shot in shots[1:]:
+        x = x_of(shot.start)
+        painter.drawLine(QPointF(x, track.top() - 3), QPointF(x, strip_top + STRIP_HEIGHT))
+
+
+def shot_at(shots: Sequence[ShotState], frame: int) -> int | None:
+    """Index of the shot holding ``frame`` (None when no shot does)."""
+    return next((k for k, s in enumerate(shots) if s.start <= frame < s.stop), None)
+
+
+class ShotDetectionIndicator(QWidget):
+    """Status-bar widget: "Finding shots…", a progress bar and a button that stops it.
+
+    Args:
+        stop: The action that cancels the detection.
+        parent: Parent widget.
+    """
+
+    def __init__(self, stop: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("Finding shots…", self)
+        self.bar = QProgressBar(self)
+        self.bar.setMaximumWidth(120)
+        self.bar.setTextVisible(False)
+        self.button = QToolButton(self)
+        self.button.setDefaultAction(stop)
+        self.button.setAutoRaise(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.label, self.bar, self.button):
+            layout.addWidget(widget)
+        self.setVisible(False)
+
+    def show_progress(self, done: int, total: int) -> None:
+        """Frames read of ``total``; ``done`` below 0 hides the indicator (detection ended)."""
+        if done < 0:
+            self.setVisible(False)
+            return
+        self.setVisible(True)
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(done, total))
+            self.label.setText(f"Finding shots… {100 * done // total} %")
+        else:
+            self.bar.setRange(0, 0)
+            self.label.setText("Finding shots…")
+
+
+class ShotsPresenter(QObject):
+    """Wires the shots of the controller to the window: timeline, Shots menu actions and status-bar indicator.
+
+    Args:
+        controller: The application controller.
+        timeline: The window's timeline.
+        actions: The window's actions by name.
+        status_bar: Where the detection's progress shows.
+    """
+
+    def __init__(
+        self, controller: Controller, timeline: Timeline, actions: dict[str, QAction], status_bar: QStatusBar
+    ) -> None:
+        super().__init__(timeline)
+        self.controller, self.timeline, self.actions = controller, timeline, actions
+        self.indicator = ShotDetectionIndicator(actions["stop_shots"], status_bar)
+        status_bar.insertPermanentWidget(0, self.indicator)
+        c = controller
+        for name, slot in {
+            "add_cut": c.add_cut_at_playhead,
+            "remove_cut": c.remove_cut_at_playhead,
+            "next_shot_without_exemplar": c.go_to_next_shot_without_exemplar,
+            "colorize_shot": c.colorize_shot,
+            "find_shots": c.find_shots_again,
+            "stop_shots": c.cancel_shot_detection,
+        }.items():
+            actions[name].triggered.connect(slot)
+        c.sig_shots_changed.connect(self.refresh)
+        c.sig_project_changed.connect(self.refresh)
+        c.sig_shot_progress.connect(self._on_progress)
+        for signal in (c.sig_run_started, c.sig_run_finished, c.sig_video_opened):
+            signal.connect(lambda *args: self.update_enabled())
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the controller's shots and their states."""
+        self.timeline.set_shots(self.controller.shot_states())
+        self.update_enabled()
+
+    def update_enabled(self) -> None:
+        """Enable the shot actions that can act now."""
+        c, a = self.controller, self.actions
+        has_shots = c.frame_count > 0 and bool(c.shots)
+        for name in ("add_cut", "remove_cut", "next_shot_without_exemplar"):
+            a[name].setEnabled(has_shots)
+        a["colorize_shot"].setEnabled(c.frame_count > 0 and not c.busy and bool(c.project.exemplars))
+        a["find_shots"].setEnabled(c.frame_count > 0 and not c.shot_detection.running)
+        a["stop_shots"].setEnabled(c.shot_detection.running)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.indicator.show_progress(done, total)
+        self.update_enabled()

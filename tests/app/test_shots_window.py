@@ -1,0 +1,238 @@
+"""Shots in the window: found in the background after a video opens, drawn on the timeline with each shot's state,
+cuts added and removed at the playhead (undoable, kept by the project file), the next shot without an exemplar,
+Colorize Shot, and the transition setting handed to the session.
+
+The film is a montage built from the repository's clips: 20 frames of realshort.mp4, then 20 of movie.mp4 (a cut at
+frame 20). The propagate engine needs no weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from app.controller import Controller
+from app.paths import AppPaths
+from app.settings import AppSettings
+from app.widgets.main_window import MainWindow
+from app.widgets.shot_track import CUT, STATE_COLOURS
+from colormnet.shots import Shot
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
+
+CUT_FRAME = 20
+FRAMES = 40
+
+
+@pytest.fixture(scope="session")
+def montage(tmp_path_factory: pytest.TempPathFactory, realshort: Path) -> Path:
+    """An image folder: realshort.mp4's frames 0-19, then movie.mp4's frames 0-19 at the same size."""
+    from colormnet.video import VideoReader
+
+    folder = tmp_path_factory.mktemp("montage")
+    with VideoReader(realshort) as reader:
+        size = (reader.info.width, reader.info.height)
+        frames = [Image.fromarray(reader.read(i)) for i in range(CUT_FRAME)]
+    with VideoReader(realshort.with_name("movie.mp4")) as reader:
+        frames += [Image.fromarray(reader.read(i)).resize(size) for i in range(FRAMES - CUT_FRAME)]
+    for index, frame in enumerate(frames):
+        frame.save(folder / f"frame{index:04d}.png")
+    return folder
+
+
+@pytest.fixture
+def studio(qtbot, app_settings: AppSettings, app_paths: AppPaths) -> Iterator[MainWindow]:
+    """The window on the propagate engine, no video open."""
+    app_settings.set_engine_settings(replace(app_settings.engine_settings(), engine="propagate"))
+    controller = Controller(app_settings, app_paths)
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    controller.shutdown()
+
+
+def _open(qtbot, window: MainWindow, path: Path) -> Controller:
+    c = window.controller
+    with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        c.open_video(path)
+    qtbot.waitUntil(lambda: c.model_state == "ready" and bool(c.shots), timeout=RUN_TIMEOUT_MS)
+    return c
+
+
+def _open_with_exemplar(qtbot, window: MainWindow, path: Path, image: Path, *, playhead: int) -> Controller:
+    """Open ``path``, pin ``image`` at frame 0, put the playhead at ``playhead`` and the focus on the viewer."""
+    c = _open(qtbot, window, path)
+    assert add_exemplar(qtbot, c, image, 0)
+    c.navigate(playhead)
+    window.viewer.setFocus()
+    return c
+
+
+def _segments_respect(c: Controller, cuts: list[int]) -> bool:
+    return bool(c.segments) and all(not s.start < cut < s.stop for s in c.segments for cut in cuts)
+
+
+def test_shots_are_found_after_opening_and_shown_with_their_states(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path], shot_cache: Path
+) -> None:
+    progress: list[tuple[int, int]] = []
+    studio.controller.sig_shot_progress.connect(lambda done, total: progress.append((done, total)))
+    c = _open(qtbot, studio, montage)
+    assert c.shots == [Shot(0, CUT_FRAME, "start"), Shot(CUT_FRAME, FRAMES, "cut")]
+    assert progress[0] == (0, FRAMES) and progress[-1] == (-1, 0)  # the status bar showed it, then hid it
+    assert not studio.shots.indicator.isVisible()
+    assert list(shot_cache.glob("*.json"))  # the library's cache keeps the list
+    assert [(s.start, s.how) for s in studio.timeline.bar.shots] == [(0, "none"), (CUT_FRAME, "none")]
+
+    assert add_exemplar(qtbot, c, colour_frames[0], 0)
+    qtbot.waitUntil(lambda: _segments_respect(c, [CUT_FRAME]) and c.segments[-1].stop == FRAMES, timeout=30_000)
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[1].borrowed == 0, timeout=30_000)
+    states = studio.timeline.bar.shots
+    assert states[0].own == (0,) and states[1].how in ("similar", "nearest")
+    c.navigate(30)
+    assert studio.timeline.shot_label.text() == "Shot 2 of 2 · borrows frame 0"
+
+    # drawn: a cut across the track, the first shot green, the second amber
+    image = studio.timeline.bar.grab().toImage()
+    bar = studio.timeline.bar
+    x_cut = round(bar.x_of(CUT_FRAME))
+    column = {QColor(image.pixel(x, y)).rgb() for x in (x_cut - 1, x_cut, x_cut + 1) for y in range(bar.height())}
+    assert CUT.rgb() in column
+    strip_y = bar.height() - 8 - 3
+    assert QColor(image.pixel(round(bar.x_of(10)), strip_y)).rgb() == STATE_COLOURS["own"].rgb()
+    assert QColor(image.pixel(round(bar.x_of(35)), strip_y)).rgb() == STATE_COLOURS["borrowed"].rgb()
+
+
+def test_a_cut_is_added_and_removed_at_the_playhead_undoably_and_the_session_follows(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
+) -> None:
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=10)
+    qtbot.keyClick(studio.viewer, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)  # Add Cut at Playhead
+    assert [s.start for s in c.shots] == [0, 10, CUT_FRAME]
+    assert c.project.dirty and studio.isWindowModified()
+    assert [s.start for s in studio.timeline.bar.shots] == [0, 10, CUT_FRAME]
+    qtbot.waitUntil(lambda: _segments_respect(c, [10, CUT_FRAME]), timeout=30_000)
+
+    qtbot.keyClick(studio.viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo
+    assert [s.start for s in c.shots] == [0, CUT_FRAME]
+    qtbot.waitUntil(lambda: any(s.start < 10 < s.stop for s in c.segments), timeout=30_000)
+    qtbot.keyClick(studio.viewer, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo
+    assert [s.start for s in c.shots] == [0, 10, CUT_FRAME]
+
+    c.navigate(25)
+    studio.actions_by_name["remove_cut"].trigger()  # removes the cut that opens the shot under the playhead
+    assert c.shots == [Shot(0, 10, "start"), Shot(10, FRAMES, "cut")]
+    qtbot.waitUntil(lambda: any(s.start < CUT_FRAME < s.stop for s in c.segments), timeout=30_000)
+    assert c.history.stack.undoText() == "Remove Cut"
+
+    errors: list[str] = []
+    c.sig_error.connect(errors.append)
+    c.navigate(10)
+    c.add_cut_at_playhead()  # frame 10 already opens a shot: refused, nothing recorded
+    assert errors and "already opens a shot" in errors[0]
+    assert c.history.stack.undoText() == "Remove Cut"
+
+
+def test_the_project_keeps_the_edited_shots_and_a_project_without_shots_finds_them(
+    qtbot, studio: MainWindow, montage: Path, tmp_path: Path
+) -> None:
+    c = _open(qtbot, studio, montage)
+    c.navigate(30)
+    c.add_cut_at_playhead()
+    edited = c.shots
+    path = tmp_path / "film.cmnproj"
+    assert c.save_project(path)
+
+    progress: list[tuple[int, int]] = []
+    c.sig_shot_progress.connect(lambda done, total: progress.append((done, total)))
+    with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        assert c.open_project(path)
+    assert c.shots == edited  # kept, not found again
+    assert progress == [] and not c.shot_detection.running
+    qtbot.waitUntil(lambda: _segments_respect(c, [CUT_FRAME, 30]) or not c.project.exemplars, timeout=30_000)
+
+    data = path.read_text().replace('"shots": [', '"shots_removed": [')
+    path.write_text(data)
+    with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        assert c.open_project(path)
+    assert progress and progress[0] == (0, FRAMES)  # a project without shots finds them
+    qtbot.waitUntil(lambda: [s.start for s in c.shots] == [0, CUT_FRAME], timeout=RUN_TIMEOUT_MS)
+
+
+def test_a_stored_list_that_does_not_fit_the_video_is_found_again(
+    qtbot, studio: MainWindow, montage: Path, tmp_path: Path
+) -> None:
+    c = _open(qtbot, studio, montage)
+    c.project.shots = [Shot(0, 5, "start"), Shot(5, 99, "cut")]  # another cut of the film
+    path = tmp_path / "other.cmnproj"
+    assert c.save_project(path)
+    errors: list[str] = []
+    c.sig_error.connect(errors.append)
+    with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        assert c.open_project(path)
+    assert errors and "does not fit its video" in errors[0] and "\n" not in errors[0]
+    qtbot.waitUntil(lambda: [s.start for s in c.shots] == [0, CUT_FRAME], timeout=RUN_TIMEOUT_MS)
+
+
+def test_next_shot_without_an_exemplar_and_colorize_shot(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
+) -> None:
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=5)
+    qtbot.keyClick(studio.viewer, Qt.Key.Key_N)  # Next Shot Without an Exemplar
+    assert c.current_frame == CUT_FRAME
+    qtbot.keyClick(studio.viewer, Qt.Key.Key_N)  # the first shot has its own: nothing else to visit
+    assert c.current_frame == CUT_FRAME
+
+    qtbot.waitUntil(lambda: _segments_respect(c, [CUT_FRAME]) and all(s.key for s in c.segments), timeout=30_000)
+    assert studio.actions_by_name["colorize_shot"].isEnabled()
+    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        studio.actions_by_name["colorize_shot"].trigger()
+    assert c.colorized[CUT_FRAME:].all() and not c.colorized[:CUT_FRAME].any()
+
+
+def test_cancelling_the_detection_leaves_one_shot(
+    qtbot, studio: MainWindow, montage: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("colormnet.shots.cache.default_cache_dir", lambda: tmp_path / "fresh-cache")
+    c = studio.controller
+    with qtbot.waitSignal(c.sig_shot_progress, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda d, t: d == 0):
+        c.open_video(montage)
+    assert studio.shots.indicator.isVisible() and studio.actions_by_name["stop_shots"].isEnabled()
+    with qtbot.waitSignal(c.sig_shot_progress, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda d, t: d == -1):
+        studio.actions_by_name["stop_shots"].trigger()
+    assert c.shots == [] and c.project.shots is None
+    assert not studio.shots.indicator.isVisible()
+    assert not (tmp_path / "fresh-cache").exists() or not list((tmp_path / "fresh-cache").glob("*.json"))
+    assert studio.actions_by_name["find_shots"].isEnabled()
+
+
+def test_the_transition_setting_reaches_the_session(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
+) -> None:
+    from app.widgets.settings_dialog import SettingsDialog
+
+    c = _open(qtbot, studio, montage)
+    assert c.project.settings.transition == "blend"
+    assert add_exemplar(qtbot, c, colour_frames[0], 0)
+    assert add_exemplar(qtbot, c, colour_frames[18], 18)
+    qtbot.waitUntil(lambda: len(c.segments) == 3 and all(s.key for s in c.segments), timeout=30_000)
+    blend = {(s.start, s.stop): s.key for s in c.segments}
+    assert set(blend) == {(0, 18), (18, CUT_FRAME), (CUT_FRAME, FRAMES)}
+
+    dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.available_engines, studio)
+    assert dialog.transition.currentData() == "blend"
+    dialog.transition.setCurrentIndex(dialog.transition.findData("cut"))
+    c.set_engine_settings(dialog.engine_settings())
+    assert c.project.settings.transition == "cut" and c.settings.engine_settings().transition == "cut"
+    # frames 0-17 lie between two exemplars: blended from both, or from the first alone, so their key changes
+    qtbot.waitUntil(
+        lambda: len(c.segments) == 3 and all(s.key for s in c.segments) and c.key_at(5) not in ("", blend[(0, 18)]),
+        timeout=RUN_TIMEOUT_MS,
+    )
