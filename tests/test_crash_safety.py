@@ -88,7 +88,7 @@ def test_kill_9_during_an_export_leaves_the_earlier_output_intact(
         cwd=tmp_path, env=_child_env(), capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["reel.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reel.mp4", "reel.mp4.colormnet.json"]  # and its record
     assert output.read_bytes() != before
 
 

@@ -340,7 +340,7 @@ def test_unexpected_errors_are_one_line_and_verbose_shows_where(capsys, monkeypa
 @pytest.mark.parametrize(
     ("error", "needle"),
     [(MemoryError(), "Out of memory"),
-     (OSError(28, "No space left on device", "/out/a\nb.mp4"), "No space left on device: '/out/a\\nb.mp4'"),
+     (OSError(28, "No space left on device", "/out/a\nb.mp4"), "the disk holding '/out' is full"),
      (OSError(9, "Bad file descriptor", 3), "error: Bad file descriptor"),
      (OSError("plain\nmessage"), "plain\\nmessage")],
 )

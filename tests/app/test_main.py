@@ -53,6 +53,8 @@ def test_screenshot_of_a_project_with_a_colorized_frame(
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
+    # fp32 in the project: the screenshot process reads the cache under the same keys whatever bf16 its CPU has
+    app_settings.set_engine_settings(replace(app_settings.engine_settings(), precision="fp32"))
     paths = AppPaths.under(tmp_path / "studio")
     paths = replace(paths, cache=tmp_path / "cache" / APP_NAME / "frames")  # where the subprocess looks
     controller = Controller(app_settings, paths, weights=random_weights)
