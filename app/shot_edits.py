@@ -164,8 +164,10 @@ class ShotEdits:
         shots = self.project.shots
         if shots == self._session_shots and not force:
             return
+        cuts_before = _cuts(self._session_shots, self.frame_count)
         self._session_shots = list(shots) if shots is not None else None
-        self._restart_run()
+        if _cuts(self._session_shots, self.frame_count) != cuts_before:  # else the run's segments stay as they are
+            self._restart_run()
         self._sig_worker_shots.emit(self._session_shots)
 
     def _restart_run(self) -> None:
@@ -188,3 +190,10 @@ class ShotEdits:
     def colorize_shot(self) -> None:
         """Colorize the shot under the playhead."""
         self._start_colorize(RunRequest("shot", self.current_frame))
+
+
+def _cuts(shots: list[Shot] | None, frame_count: int) -> list[tuple[int, int, tuple[int, int] | None]]:
+    """The shots as the planner sees them: no list is one shot over the whole video."""
+    if not shots:
+        return [(0, frame_count, None)]
+    return [(s.start, s.stop, s.transition) for s in shots]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,9 @@ class _EditCommand(QUndoCommand):
 
     def __init__(self, history: ProjectHistory, text: str, before: EditableState, after: EditableState) -> None:
         super().__init__(text)
-        self._history = history
+        # weak: the stack (C++) owns its commands, so a strong reference back would make a cycle that Python's
+        # collector cannot see; it would live until the interpreter's finalization and abort the process there
+        self._history = weakref.ref(history)
         self._before, self._after = before, after
         self._kept = _read_images(before.images() - after.images())  # images the edit took away
         self._applied = True  # the edit was applied before it was recorded
@@ -82,7 +85,9 @@ class _EditCommand(QUndoCommand):
         if self._applied:
             self._applied = False  # QUndoStack.push calls redo once: the edit is already in the project
             return
-        self._history.restore(self._after, self._before)
+        history = self._history()
+        if history is not None:
+            history.restore(self._after, self._before)
 
     def undo(self) -> None:
         for path, data in self._kept.items():
@@ -90,7 +95,9 @@ class _EditCommand(QUndoCommand):
                 with contextlib.suppress(OSError):
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(data)
-        self._history.restore(self._before, self._after)
+        history = self._history()
+        if history is not None:
+            history.restore(self._before, self._after)
 
 
 class ProjectHistory(QObject):

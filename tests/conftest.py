@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,8 +25,24 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
 
 
+_exit_status: list[int] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_CACHE_HOME, ignore_errors=True)
+    # After the GUI tests, PySide objects that outlive the test session are destroyed during the interpreter's
+    # finalization, when Python's thread state is already gone, and the process aborts ("PyThreadState_Get ... the
+    # GIL is released") although every test passed. The report is written by now: end the process with its status.
+    if _exit_status and "PySide6.QtCore" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
