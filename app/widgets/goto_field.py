@@ -10,7 +10,7 @@ import math
 import re
 from typing import cast
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import QLineEdit, QWidget
 
@@ -71,7 +71,8 @@ class GoToField(QLineEdit):
         self.setObjectName("goto_field")
         self.setToolTip(HELP)
         self.setPlaceholderText("frame")
-        self.setMaximumWidth(110)
+        self.setMaximumWidth(100)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Ctrl+G or a click: the one-key shortcuts stay usable
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.frame_count = 0
         self.fps = 24.0
@@ -116,7 +117,7 @@ class GoToField(QLineEdit):
 
     def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
         super().focusInEvent(event)
-        self.selectAll()
+        QTimer.singleShot(0, self.selectAll)  # after the click that gave the focus, which would deselect
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
         super().focusOutEvent(event)
