@@ -197,6 +197,7 @@ class Controller(QObject, ProjectEdits, RunControl):
         self._loader_thread.stop()
         self._loader.close()
         self.download.shutdown()
+        self.history.close()
         self._run = None
 
     def discard_unsaved_files(self) -> None:

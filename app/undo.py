@@ -129,6 +129,10 @@ class ProjectHistory(QObject):
         else:
             self._update_dirty()  # the project's own methods mark it dirty even when nothing changed
 
+    def close(self) -> None:
+        """Drop the history before the application quits, so its commands are deleted while Python still runs."""
+        self.stack.clear()
+
     def mark_saved(self) -> None:
         """The project was saved: this is the clean state."""
         self._outside_changes = False

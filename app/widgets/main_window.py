@@ -316,7 +316,7 @@ class MainWindow(QMainWindow, FileCommands):
                 c.navigate(0)
             if self.shuttle.speed <= 0:
                 self.shuttle.play()
-        elif not playing:
+        elif not playing and self.shuttle.speed > 0:  # not when J turned the shuttle round
             self.shuttle.stop()
 
     def _shuttle_step(self, delta: int) -> bool:
