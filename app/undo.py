@@ -130,7 +130,11 @@ class ProjectHistory(QObject):
             self._update_dirty()  # the project's own methods mark it dirty even when nothing changed
 
     def close(self) -> None:
-        """Drop the history before the application quits, so its commands are deleted while Python still runs."""
+        """Drop the history before the application quits, so its commands are deleted while Python still runs.
+
+        The project keeps its unsaved-changes mark.
+        """
+        self._project = None
         self.stack.clear()
 
     def mark_saved(self) -> None:
