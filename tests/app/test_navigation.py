@@ -50,16 +50,22 @@ def test_moving_the_playhead_during_a_run_stops_following(
         elif how == "key":
             qtbot.keyClick(window.viewer, Qt.Key.Key_Home)
         else:
-            window.timeline.goto.setFocus()
-            window.timeline.goto.setText("2")
+            window.timeline.goto.start_typing()
+            qtbot.keyClicks(window.timeline.goto, "9")
+            qtbot.keyClick(window.timeline.goto, Qt.Key.Key_Escape)  # leaves the field; the run goes on
+            assert c.busy and not window.timeline.goto.hasFocus()
+            window.timeline.goto.start_typing()
+            qtbot.keyClicks(window.timeline.goto, "2")
             qtbot.keyClick(window.timeline.goto, Qt.Key.Key_Return)
 
     window.viewer.setFocus()
     before = _navigate_on_second_frame(window, move)
-    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         c.colorize_all()
+    cancelled = finished.args[1]
     assert before == [0]  # until then the playhead followed the run (from frame 5 to the first frame colorized)
     expected = 0 if how == "key" else 2
+    assert not cancelled
     assert c.current_frame == expected  # the frames colorized later did not take the playhead away
     assert not c.follow_playhead and not follow.isChecked()  # visibly off
     assert c.settings.follow_playhead  # the user's choice for the next runs is kept
@@ -164,9 +170,9 @@ def test_typing_digits_into_the_go_to_field_fires_no_shortcut(qtbot, window: Mai
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert c.current_frame == 35 and "the last frame is 35" in window.statusBar().currentMessage()
 
-    field.setFocus()
+    window.actions_by_name["goto_frame"].trigger()
     field.setText("4")
-    qtbot.keyClick(field, Qt.Key.Key_Escape)  # gives up: the playhead stays, no run is cancelled
+    qtbot.keyClick(field, Qt.Key.Key_Escape)  # gives up: the playhead stays
     assert c.current_frame == 35 and window.viewer.hasFocus() and field.text() == "35"
 
 
