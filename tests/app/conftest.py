@@ -32,23 +32,6 @@ RUN_TIMEOUT_MS = 120_000
 _BENIGN_QT_MESSAGES = ("This plugin does not support", "QFont::setPointSize", "Fontconfig")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def qt_garbage_collected_before_exit(qapp: object) -> Iterator[None]:
-    """Delete the tests' windows and controllers while Python still runs, not in its finalization.
-
-    Signal connections to lambdas keep windows and controllers in reference cycles; left to the collection at exit,
-    their C++ side would call back into Python after it has begun to shut down.
-    """
-    yield
-    import gc
-
-    from PySide6.QtCore import QCoreApplication, QEvent
-
-    for _ in range(2):
-        gc.collect()
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture(autouse=True)
 def no_thread_left_running() -> Iterator[None]:
     """Fail a test that leaves a worker QThread running."""
