@@ -151,7 +151,8 @@ class AutosaveWriter(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.write_now)
-        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._executor: ThreadPoolExecutor | None = None  # started by the first write
+        self._closed = False
         self._last: Future[None] | None = None
 
     def schedule(self) -> None:
@@ -195,11 +196,14 @@ class AutosaveWriter(QObject):
     def close(self) -> None:
         """Finish what was asked for and stop the background thread (later calls do nothing)."""
         self._timer.stop()
+        self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
 
     def _submit(self, job: Callable[..., None], *args: Any) -> None:
-        if self._executor is None:
+        if self._closed:
             return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._last = self._executor.submit(job, *args)

@@ -150,8 +150,8 @@ class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
         self._pending_edits: dict[int, PendingEdit] = {}
         self._opening: dict[int, _PendingOpen] = {}  # open requests the frame loader has not answered, by token
         self._open_token = 0
-        self.history = ProjectHistory(self._on_history_restored)
-        self.history.sig_dirty_changed.connect(lambda dirty: self.sig_project_changed.emit())
+        self.history = ProjectHistory(self._on_history_restored, self)
+        self.history.sig_dirty_changed.connect(self._on_history_dirty_changed)
         self.history.reset(self.project)
         self._start_threads()
 
@@ -210,6 +210,7 @@ class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
         self._loader.close()
         self.shot_detection.shutdown()
         self.download.shutdown()
+        self.history.close()
         self._run = None
 
     def discard_unsaved_files(self) -> None:
@@ -530,6 +531,9 @@ class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
 
     def _specs(self) -> list[ExemplarSpec]:
         return [ExemplarSpec(e.frame, e.image, e.kind, e.name, tuple(e.references)) for e in self.project.exemplars]
+
+    def _on_history_dirty_changed(self, dirty: bool) -> None:
+        self.sig_project_changed.emit()
 
     def _on_history_restored(self, exemplars_changed: bool) -> None:
         """An undo or redo changed the project."""

@@ -111,8 +111,8 @@ class ProjectHistory(QObject):
     sig_dirty_changed = Signal(bool)
     """The project's unsaved-changes mark changed."""
 
-    def __init__(self, on_restored: Callable[[bool], None]) -> None:
-        super().__init__()
+    def __init__(self, on_restored: Callable[[bool], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.stack = QUndoStack(self)
         self._project: Project | None = None
         self._outside_changes = False  # edits kept outside the stack (engine settings) since the last save
@@ -140,6 +140,15 @@ class ProjectHistory(QObject):
             self.stack.push(_EditCommand(self, text, before, after))
         else:
             self._update_dirty()  # the project's own methods mark it dirty even when nothing changed
+
+    def close(self) -> None:
+        """Drop the history before the application quits, so its commands are deleted while Python still runs.
+
+        The project keeps its unsaved-changes mark.
+        """
+        self._project = None
+        self.stack.indexChanged.disconnect(self._on_stack_index_changed)
+        self.stack.clear()
 
     def mark_saved(self) -> None:
         """The project was saved: this is the clean state."""

@@ -117,6 +117,7 @@ def create_history_actions(stack: QUndoStack, parent: QObject) -> dict[str, QAct
     actions = {"undo": stack.createUndoAction(parent, "&Undo"), "redo": stack.createRedoAction(parent, "&Redo")}
     for name, action in actions.items():
         action.setObjectName(name)
+        action.setPriority(QAction.Priority.LowPriority)  # the toolbar shows the icon alone
         action.setIcon(icon(name))
         action.setShortcuts(shortcuts[name])
         keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in shortcuts[name])

@@ -1,17 +1,21 @@
 """The go-to field: type a frame number, a timecode or seconds and press Enter to move the playhead there.
 
 While it has the focus, the keys typed into it are text: a line edit claims the shortcut-override of every key it
-can insert or edit with, so the window's one-key shortcuts (1/2/3 views, I/O, J/K/L, F, Space) do not fire.
+can insert or edit with, so the window's one-key shortcuts (1/2/3 views, I/O, J/K/L, F, Space) do not fire. Esc
+leaves the field: its own shortcut while no run goes on, else the window's Cancel, which the window turns into
+leaving the field while the field has the focus (two enabled Esc shortcuts would be ambiguous and neither fire).
+
+No Qt virtual is overridden here: the field reacts through signals only, so nothing calls back into Python while
+Qt tears the window down.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import cast
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLineEdit, QWidget
 
 from app.progress import format_timecode
@@ -71,18 +75,39 @@ class GoToField(QLineEdit):
         self.setObjectName("goto_field")
         self.setToolTip(HELP)
         self.setPlaceholderText("frame")
-        self.setMaximumWidth(110)
+        self.setMaximumWidth(100)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Ctrl+G or a click: the one-key shortcuts stay usable
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.frame_count = 0
         self.fps = 24.0
         self._current = 0
         self.returnPressed.connect(self._on_return_pressed)
+        self.editingFinished.connect(self._on_editing_finished)
+        self.escape = QAction("Leave", self)  # Esc while no run goes on (during one, Esc is the window's Cancel)
+        self.escape.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.escape.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.escape.triggered.connect(self.leave)
+        self.addAction(self.escape)
+
+    def start_typing(self) -> None:
+        """Take the focus with the text selected, so that what is typed replaces it."""
+        self.setFocus()
+        self.selectAll()
+
+    def leave(self) -> None:
+        """Give up what was typed (Esc) and hand the focus back to the frames."""
+        self.setText(str(self._current) if self.frame_count else "")
+        self.sig_done.emit()
 
     def show_frame(self, frame: int) -> None:
         """Show ``frame`` (unless the user is typing)."""
         self._current = frame
         if not self.hasFocus():
             self.setText(str(frame) if self.frame_count else "")
+
+    def _on_editing_finished(self) -> None:
+        if not self.hasFocus():  # left by a click elsewhere: show the playhead's frame again
+            self.setText(str(self._current) if self.frame_count else "")
 
     def _on_return_pressed(self) -> None:
         try:
@@ -99,25 +124,3 @@ class GoToField(QLineEdit):
             frame = last
         self.sig_go_to.emit(frame)
         self.sig_done.emit()
-
-    def event(self, event: QEvent) -> bool:
-        """Keep Esc for the field (it leaves the field, where the window's Esc would cancel a run)."""
-        overridden = event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
-        if overridden and cast("QKeyEvent", event).key() == Qt.Key.Key_Escape:
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        if event.key() == Qt.Key.Key_Escape:
-            self.sig_done.emit()
-            return
-        super().keyPressEvent(event)
-
-    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
-        super().focusInEvent(event)
-        self.selectAll()
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
-        super().focusOutEvent(event)
-        self.setText(str(self._current) if self.frame_count else "")

@@ -156,7 +156,7 @@ class MainWindow(QMainWindow, FileCommands):
             "forward_ten": lambda: c.step(10),
             "first_frame": lambda: c.navigate(0),
             "last_frame": lambda: c.navigate(c.frame_count - 1),
-            "goto_frame": self.timeline.goto.setFocus,
+            "goto_frame": self.timeline.goto.start_typing,
             "shuttle_reverse": self.shuttle.reverse,
             "shuttle_stop": self.shuttle.stop,
             "shuttle_forward": self.shuttle.forward,
@@ -174,7 +174,7 @@ class MainWindow(QMainWindow, FileCommands):
             "colorize_in_out": c.colorize_in_out,
             "colorize_from_here": c.colorize_from_here,
             "colorize_all": c.colorize_all,
-            "cancel": c.cancel,
+            "cancel": self._on_cancel_triggered,
             "fit": self.viewer.fit_to_window,
             "actual_size": lambda: self.viewer.set_zoom(1.0),
             "zoom_in": self.viewer.zoom_in,
@@ -256,6 +256,7 @@ class MainWindow(QMainWindow, FileCommands):
         a["colorize_in_out"].setEnabled(has_video and not busy and bool(c.project.exemplars) and has_range)
         a["cancel"].setEnabled(busy)
         self.shots.update_enabled()
+        self.timeline.goto.escape.setEnabled(not busy)
 
     # -- controller signals ------------------------------------------------------------------------------------
 
@@ -319,7 +320,7 @@ class MainWindow(QMainWindow, FileCommands):
                 c.navigate(0)
             if self.shuttle.speed <= 0:
                 self.shuttle.play()
-        elif not playing:
+        elif not playing and self.shuttle.speed > 0:  # not when J turned the shuttle round
             self.shuttle.stop()
 
     def _shuttle_step(self, delta: int) -> bool:
@@ -336,6 +337,12 @@ class MainWindow(QMainWindow, FileCommands):
         if speed:
             direction = "forwards" if speed > 0 else "backwards"
             self.statusBar().showMessage(f"Playing {direction} at {abs(speed)}x (K stops).", 3000)
+
+    def _on_cancel_triggered(self) -> None:
+        if self.timeline.goto.hasFocus():  # Esc in the go-to field leaves the field; the run goes on
+            self.timeline.goto.leave()
+        else:
+            self.controller.cancel()
 
     def _on_follow_toggled(self, follow: bool) -> None:
         if follow != self.controller.follow_playhead:  # the user's choice, not the controller's own turn-off

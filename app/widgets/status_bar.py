@@ -49,7 +49,7 @@ def describe_progress(progress: Progress) -> str:
     parts = [f"{frames_done}/{frames_total} frames"]
     if progress.extra_steps:
         parts.append(f"{progress.done}/{progress.total} computed (+{progress.extra_steps} to reach them)")
-    parts += [f"{progress.fps:.2f} fps", f"ETA {eta}"]
+    parts += [f"{progress.fps:.2f} fps" if progress.fps > 0 else "– fps", f"ETA {eta}"]
     return " · ".join(parts)
 
 

