@@ -24,7 +24,7 @@ from colormnet.video import VideoReader
 from tests.app.conftest import RUN_TIMEOUT_MS, wait_for_segments
 
 ROOT = Path(__file__).parents[2]
-FALLBACK_LABEL = "Propagate engine (no ColorMNet weights) · CPU"
+FALLBACK_LABEL = "Propagate engine (no ColorMNet weights) · CPU · fp32"
 
 
 def _demo_window(qtbot, settings: AppSettings, paths: AppPaths, weights: Path) -> MainWindow:
@@ -78,7 +78,7 @@ def test_demo_with_a_checkpoint_runs_colormnet(demo_with_weights: MainWindow, ap
     window, controller = demo_with_weights, demo_with_weights.controller
     _assert_demo_project(controller, app_paths)
     assert controller.session_engine == "colormnet" and not controller.on_fallback
-    assert window.status.device_label.text() == "Device: CPU (random weights)"
+    assert window.status.device_label.text() == "Device: CPU · fp32 (random weights)"
     assert window._weights_dialog is None
 
 
@@ -123,7 +123,7 @@ def test_locating_a_checkpoint_switches_back_to_colormnet(
         dialog.locate(random_weights)
     assert controller.session_engine == "colormnet" and not controller.on_fallback
     assert not dialog.isVisible() and app_settings.weights_path == random_weights
-    assert window.status.device_label.text() == "Device: CPU (random weights)"
+    assert window.status.device_label.text() == "Device: CPU · fp32 (random weights)"
     wait_for_segments(qtbot, controller, 1)
     # ColorMNet's frames have their own key: the fallback's frames are kept but not taken for ColorMNet frames.
     assert controller.key_at(0) != fallback_key and not controller.colorized.any()

@@ -46,7 +46,7 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     assert "CC BY-NC-SA" in dialog.explanation.text() and FALLBACK_NOTICE in dialog.explanation.text()
     qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine
     assert controller.on_fallback and controller.project.settings.engine == "colormnet"
-    assert window.status.device_label.text() == "Propagate engine (no ColorMNet weights) · CPU"
+    assert window.status.device_label.text() == "Propagate engine (no ColorMNet weights) · CPU · fp32"
     assert dialog.isVisible()
     # Open, scrub and pin exemplars meanwhile.
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
@@ -132,7 +132,7 @@ def test_the_weights_free_engine_colorizes_without_weights(
         controller.colorize_range(0, 3)
     assert finished.args == ["colorize", False]
     assert controller.colorized[:3].all() and not controller.colorized[3:].any()
-    assert no_weights.status.device_label.text() == "Device: CPU"
+    assert no_weights.status.device_label.text() == "Device: CPU · fp32"
 
 
 def test_other_engines_missing_weights_are_a_message(
