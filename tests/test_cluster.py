@@ -42,7 +42,7 @@ def ray_address() -> Iterator[str]:
     """A Ray instance with two CPUs for the session; its address lets a CLI subprocess join it as a driver."""
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield ray.get_runtime_context().gcs_address
     if started:
         ray.shutdown()
@@ -185,11 +185,18 @@ def test_worker_killed_mid_unit_is_retried(ray_address: str, stills: dict[str, P
             killed.append(status.pids[2])
             os.kill(status.pids[2], signal.SIGKILL)
 
-    run = _run(stills, tmp_path / "frames", cluster="local", workers=2, work_dir=tmp_path / "work")
+    # the whole clip at a larger size: the last unit (frames 5-35) runs long enough to be caught under way
+    slow = {"frames": range(0, 36), "config": SessionConfig(engine="propagate", process_size=240)}
+    run = _run(stills, tmp_path / "frames", cluster="local", workers=2, work_dir=tmp_path / "work", **slow)
     summary = run_chunked(run, progress=progress)
     assert killed and summary.rendered == [0, 1, 2]
     assert seen[-1].retried >= 1 and seen[-1].units_done == 3
-    _same_images(baseline, run.output)
+    local = run_chunked(_run(stills, tmp_path / "local", work_dir=tmp_path / "local-work", **slow))
+    assert local.rendered == [0, 1, 2]
+    names = sorted(p.name for p in (tmp_path / "local").glob("*.png"))
+    assert len(names) == 36 and names == sorted(p.name for p in run.output.glob("*.png"))
+    for name in names:
+        assert (tmp_path / "local" / name).read_bytes() == (run.output / name).read_bytes(), name
 
 
 def test_error_inside_a_unit_is_not_retried(ray_address: str, tmp_path: Path) -> None:

@@ -32,4 +32,4 @@ def test_demo_command_writes_the_colorized_clip(capsys, random_weights: Path, tm
     with VideoReader(out) as result, VideoReader(demo_video_path()) as source:
         assert result.info.frame_count == 36 and result.info.has_audio
         assert np.abs(result.read(0).astype(int) - source.read(0).astype(int)).mean() < 3  # frame 0: true colours
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.mp4", "demo.mp4.colormnet.json"]  # and its record

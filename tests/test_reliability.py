@@ -131,7 +131,7 @@ def test_sequences_with_a_gap_and_16_bit(capsys, frames, colour_png, random_weig
     for n, f in zip((1, 2, 5), frames, strict=False):
         Image.fromarray(f).save(gap / f"reel_{n}.png")
     colorize_ok(capsys, gap, f"{colour_png}@0", tmp_path / "gap_out", random_weights, "--codec", "png")
-    assert sorted(p.name for p in (tmp_path / "gap_out").iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    assert sorted(p.name for p in (tmp_path / "gap_out").glob("*.png")) == ["00000.png", "00001.png", "00002.png"]
 
     import av
 

@@ -59,7 +59,8 @@ def connect(address: str, workers: int | None) -> bool:
         _check_reachable(address)
     try:
         if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     _node_ip_address="127.0.0.1")  # a cluster of this machine alone: loopback only
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
