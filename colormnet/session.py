@@ -21,6 +21,7 @@ upsampled and combined with the source's own full-resolution luminance.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -185,6 +186,21 @@ def _check_colour_image(image: np.ndarray, label: str) -> None:
         raise ExemplarError(f"{label} is not an RGB image.")
     if is_grayscale(image):
         raise ExemplarError(f"{label} is a grayscale image: an exemplar must carry colour.")
+
+
+@contextlib.contextmanager
+def _engine_errors(model: Backend) -> Iterator[None]:
+    """Work on the engine's device: out of GPU memory becomes a retry at a smaller size, other failures one line."""
+    try:
+        yield
+    except ColorMNetError:
+        raise
+    except torch.cuda.OutOfMemoryError as exc:
+        if model.device.type == "cpu":
+            raise InferenceError("Out of memory: lower the processing size or close other programs.") from exc
+        raise _OutOfMemoryError from exc
+    except RuntimeError as exc:
+        raise InferenceError(f"The model failed on this frame: {exc}") from exc
 
 
 #: Confidence every pass keeps in the fusion: where both passes have lost the trail, position alone decides.
@@ -546,7 +562,8 @@ class Session:
                 else:
                     segment = run.emit[index]
                 if ab.shape[-2:] != lightness.shape:
-                    ab = F.interpolate(ab[None], size=lightness.shape, mode="bilinear", align_corners=False)[0]
+                    with _engine_errors(model):  # on the engine's device, like its step
+                        ab = F.interpolate(ab[None], size=lightness.shape, mode="bilinear", align_corners=False)[0]
                 ab_full = ab.cpu().numpy()
                 if ((index == first and kind == "keyframe") or index in exact) and index not in run.fuse \
                         and (ph, pw) != lightness.shape:
@@ -595,7 +612,8 @@ class Session:
             if hold is not None:
                 lightness = torch.from_numpy(color.normalize_l(color.luminance(self._reader.read(ex.frame))))
                 plane = color.resize_plane(lightness.to(model.device)[None], *process_hw)
-                hold(plane, ExemplarInput(lab, kind, ex.image))  # type: ignore[arg-type]
+                with _engine_errors(model):
+                    hold(plane, ExemplarInput(lab, kind, ex.image))  # type: ignore[arg-type]
         return exact
 
     def _predict(
@@ -611,16 +629,8 @@ class Session:
         is_last: bool,
     ) -> torch.Tensor:
         """Runs one engine step; returns ``2 x h x w`` normalised chroma at the processing size, on the device."""
-        try:
+        with _engine_errors(model):
             plane = torch.from_numpy(color.normalize_l(lightness)).to(model.device)[None]
             plane = color.resize_plane(plane, *process_hw)
             exemplar = ExemplarInput(ex_lab, kind, ex_image) if is_first else None  # type: ignore[arg-type]
             return engine.step(plane, exemplar, end=is_last)
-        except ColorMNetError:
-            raise
-        except torch.cuda.OutOfMemoryError as exc:
-            if model.device.type == "cpu":
-                raise InferenceError("Out of memory: lower the processing size or close other programs.") from exc
-            raise _OutOfMemoryError from exc
-        except RuntimeError as exc:
-            raise InferenceError(f"The model failed on this frame: {exc}") from exc
