@@ -140,19 +140,6 @@ def _load_exemplars(specs: Sequence[str], default_kind: str, extra: Sequence[str
     return exemplars
 
 
-def _exemplar_files(specs: Sequence[str], default_kind: str, extra: Sequence[str],
-                    frames: Sequence[int]) -> list[tuple[Path, list[Path]]]:
-    """The image file and further reference files of the exemplars pinned to ``frames``, in that order."""
-    from colormnet.exemplar import parse_exemplar_spec
-
-    references = _group_extra_references(extra)
-    by_frame = {}
-    for spec in specs:
-        path, frame = parse_exemplar_spec(split_kind(spec, default_kind)[0])
-        by_frame[frame] = (path, references.get(frame, []))
-    return [by_frame[f] for f in frames]
-
-
 def _group_extra_references(specs: Sequence[str]) -> dict[int, list[Path]]:
     """``IMAGE@FRAME`` arguments -> the image paths per frame, in the given order."""
     from colormnet.exemplar import parse_exemplar_spec
@@ -218,8 +205,10 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     source = Path(args.input)
     output = Path(args.output)
     codec = args.codec or infer_codec(output)
-    exemplar_paths = [parse_exemplar_spec(split_kind(s, args.kind)[0])[0] for s in args.exemplar]
-    exemplar_paths += [parse_exemplar_spec(s)[0] for s in args.extra_reference]
+    pinned = [parse_exemplar_spec(split_kind(s, args.kind)[0]) for s in args.exemplar]  # (path, frame)
+    references = _group_extra_references(args.extra_reference)
+    exemplar_paths = [path for path, _ in pinned] + [path for paths in references.values() for path in paths]
+    files = {frame: (path, references.get(frame, [])) for path, frame in pinned}  # for the export's record
     shot_file = [Path(args.shots)] if args.shots not in ("auto", "off") else []
     weights = [Path(args.weights).expanduser()] if args.weights else []
     check_output_path(output, inputs=[source, *exemplar_paths, *weights, *shot_file], codec=codec,
@@ -286,8 +275,7 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
                 raise KeyboardInterrupt
         bar.close(total)
         record = build_record(session, output=output, codec=codec, frames=frames,
-                              exemplar_files=_exemplar_files(args.exemplar, args.kind, args.extra_reference,
-                                                             [ex.frame for ex in session.exemplars]))
+                              exemplar_files=[files[ex.frame] for ex in session.exemplars])
     write_sidecar(output, record, folder=not CODECS[codec].extensions)
     print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
     return 0
