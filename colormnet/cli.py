@@ -211,9 +211,9 @@ def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
     files = {frame: (path, references.get(frame, [])) for path, frame in pinned}  # for the export's record
     shot_file = [Path(args.shots)] if args.shots not in ("auto", "off") else []
     weights = [Path(args.weights).expanduser()] if args.weights else []
-    check_output_path(output, inputs=[source, *exemplar_paths, *weights, *shot_file], codec=codec,
-                      overwrite=args.overwrite)
-    check_sidecar(output, args.overwrite, folder=not CODECS[codec].extensions)
+    protected = [source, *exemplar_paths, *weights, *shot_file]
+    check_output_path(output, inputs=protected, codec=codec, overwrite=args.overwrite)
+    check_sidecar(output, args.overwrite, folder=not CODECS[codec].extensions, inputs=protected)
     exemplars = _load_exemplars(args.exemplar, args.kind, args.extra_reference)
     if args.framing and args.engine != "deepexemplar":
         raise ExemplarError("--framing applies to the deepexemplar engine only.")

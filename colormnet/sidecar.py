@@ -18,6 +18,7 @@ from typing import Any
 from colormnet import __version__
 from colormnet.errors import OutputError
 from colormnet.fileio import quoted, write_bytes_atomic
+from colormnet.output_guard import refuse_protected
 
 SUFFIX = ".colormnet.json"
 
@@ -31,13 +32,14 @@ def sidecar_path(output: Path, *, folder: bool = False) -> Path:
     return output.with_name(output.name + SUFFIX)
 
 
-def check_sidecar(output: Path, overwrite: bool, *, folder: bool = False) -> None:
-    """Refuses to start an export whose record would replace a file without ``--overwrite``.
+def check_sidecar(output: Path, overwrite: bool, *, folder: bool = False, inputs: Sequence[Path] = ()) -> None:
+    """Refuses to start an export whose record would replace a file without ``--overwrite``, or a file it reads.
 
     Raises:
-        OutputError: the record exists and ``overwrite`` is False.
+        OutputError: the record exists and ``overwrite`` is False, or it is one of ``inputs``.
     """
     path = sidecar_path(output, folder=folder)
+    refuse_protected([path], inputs)
     if path.exists() and not overwrite:
         raise OutputError(f"{quoted(path)} already exists; choose another output name or pass --overwrite.")
 

@@ -42,3 +42,15 @@ def test_the_record_names_engine_settings_exemplars_and_shots(capsys, realshort:
     assert main(args) == 1
     assert "reel.mkv.colormnet.json" in capsys.readouterr().err and not out.exists()
     assert main([*args, "--overwrite"]) == 0
+
+
+def test_the_record_never_replaces_a_file_the_export_reads(capsys, realshort: Path, still: Path,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "reel.mkv"
+    shots = tmp_path / "reel.mkv.colormnet.json"  # a shot list that happens to bear the record's name
+    shots.write_text('{"shots": [{"start": 0, "stop": 36, "boundary": "start"}]}')
+    before = shots.read_bytes()
+    code = main(["colorize", str(realshort), "-e", f"{still}@3", "-o", str(out), "--codec", "ffv1", "--engine",
+                 "propagate", "--process-size", "64", "--shots", str(shots), "--overwrite"])
+    assert code == 1 and "reads and never writes" in capsys.readouterr().err
+    assert shots.read_bytes() == before and not out.exists()
