@@ -69,7 +69,7 @@ def open_demo(controller: Controller) -> str:
         ColorMNetError: The bundled clip is missing or cannot be read.
     """
     from colormnet.demo import demo_engine
-    from colormnet.weights import resolve_weights_path
+    from colormnet.engines.colormnet.weights import resolve_weights_path
 
     weights = controller.weights_path()
     engine = demo_engine(weights)

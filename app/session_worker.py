@@ -288,7 +288,7 @@ class SessionWorker(QObject):
 
     def _precision_text(self) -> str:
         """The precision of previews and of exports, for the status bar."""
-        from colormnet.engines import effective_precision
+        from colormnet.engines.base import effective_precision
 
         session = self._require_session()
         assert self._request is not None
@@ -437,7 +437,7 @@ def _session_config(settings: EngineSettings, *, preview: bool) -> Any:
     Exports take the precision as set; previews may run faster (see :func:`colormnet.engines.interactive_precision`).
     """
     from colormnet.config import InferenceConfig
-    from colormnet.engines import interactive_precision
+    from colormnet.engines.base import interactive_precision
     from colormnet.session import SessionConfig
 
     inference = InferenceConfig(

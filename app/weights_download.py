@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 class WeightsDownload(QObject):
-    """Runs :func:`colormnet.weights.download_weights` on its own thread, started on first use."""
+    """Runs :func:`colormnet.engines.colormnet.weights.download_weights` on its own thread, started on first use."""
 
     sig_progress = Signal(int, int)
     """Bytes downloaded and the total (0 when unknown)."""

@@ -77,8 +77,8 @@ class DownloadWorker(QObject):
     @Slot(str)
     def download(self, dest: str) -> None:
         """Download to ``dest`` (the default location when empty)."""
+        from colormnet.engines.colormnet.weights import download_weights
         from colormnet.errors import ColorMNetError
-        from colormnet.weights import download_weights
 
         self.cancel_event.clear()
         last_emit = [0.0]

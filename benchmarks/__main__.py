@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
     began = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        from colormnet.weights import save_random_weights
+        from colormnet.engines.colormnet.weights import save_random_weights
 
         weights = save_random_weights(Path(tmp) / "random.pth", seed=0)
         run = {

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from benchmarks.measure import SHORT_CLIP, clip_frames, load_average, machine, median, write_video
-from colormnet.engines import native_cpu_bf16
-from colormnet.inference.engine import InferenceEngine
+from colormnet.engines.base import native_cpu_bf16
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.session import Exemplar, Session, SessionConfig
 
 QUALITY_FRAMES = {True: 4, False: 8}  # quick -> frames of realshort.mp4 compared (the first is the exemplar's)
@@ -108,7 +108,7 @@ def speed(weights: Path, size: str, frames: int) -> dict[str, object]:
 
 def run(quick: bool, threads: int = 2) -> dict[str, object]:
     """Measures quality and speed; a JSON-ready result."""
-    from colormnet.weights import save_random_weights
+    from colormnet.engines.colormnet.weights import save_random_weights
 
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:

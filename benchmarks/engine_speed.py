@@ -36,8 +36,9 @@ from benchmarks.measure import (
 )
 from colormnet import color
 from colormnet.config import InferenceConfig
-from colormnet.inference.engine import ExemplarInput, InferenceEngine
-from colormnet.model_loader import load_model
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.colormnet.backend import load_model
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.session import Exemplar, Session, SessionConfig
 
 logger = logging.getLogger(__name__)

@@ -57,8 +57,8 @@ def measure(process_size: int, engine: str, workdir: Path) -> dict:
     from app.settings import AppSettings
     from app.widgets.main_window import MainWindow
     from colormnet.demo import demo_video_path
+    from colormnet.engines.colormnet.weights import save_random_weights
     from colormnet.video import VideoReader
-    from colormnet.weights import save_random_weights
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     weights = workdir / "random.pth"

@@ -33,10 +33,10 @@ import numpy as np
 import torch
 
 from colormnet import color
-from colormnet.inference.engine import ExemplarInput
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.propagate import PropagateConfig, PropagationEngine
+from colormnet.engines.propagate.flow import base_grid, sample
 from colormnet.metrics import psnr
-from colormnet.propagate import PropagateConfig, PropagationEngine
-from colormnet.propagate.flow import base_grid, sample
 from colormnet.video import VideoReader
 
 CLIPS = ("cockatoo.mp4", "realshort.mp4", "movie.mp4")

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from colormnet import color
-from colormnet.inference.engine import ExemplarInput
-from colormnet.propagate import PropagateConfig, PropagationEngine
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.propagate import PropagateConfig, PropagationEngine
 from colormnet.video import VideoReader
 
 CLIPS = Path(__file__).resolve().parent.parent / "tests" / "data" / "clips"

@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="CSV of the samples")
     args = parser.parse_args(argv)
 
+    from colormnet.engines.colormnet.weights import save_random_weights
     from colormnet.session import Exemplar, Session, SessionConfig
     from colormnet.video import VideoWriter
-    from colormnet.weights import save_random_weights
 
     with tempfile.TemporaryDirectory(prefix="colormnet-soak-") as tmp:
         work = Path(tmp)
@@ -95,7 +95,7 @@ def _memory_elements() -> int:
     """Memory elements held by the live engine (found through the garbage collector; 0 if none)."""
     import gc
 
-    from colormnet.inference.engine import InferenceEngine
+    from colormnet.engines.colormnet.inference.engine import InferenceEngine
 
     with warnings.catch_warnings():  # isinstance() touches deprecated torch attributes of unrelated objects
         warnings.simplefilter("ignore")

@@ -308,11 +308,11 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from colormnet import weights
+    from colormnet.engines.colormnet import weights
 
     deep = getattr(args, "engine", "colormnet") == "deepexemplar"
     if deep:
-        from colormnet import deepexemplar
+        from colormnet.engines import deepexemplar
     if args.weights_command == "download":
         print(deepexemplar.WEIGHTS_LICENCE if deep else weights.WEIGHTS_LICENCE, file=sys.stderr)
         bar = ProgressBar(None, "downloading", unit="MB/s", scale=1e6, stream=sys.stderr)

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from colormnet.engines import available_engines
+from colormnet.engines.colormnet.weights import resolve_weights_path
 from colormnet.errors import ColorMNetError
 from colormnet.session import Exemplar
 from colormnet.video import VideoReader
-from colormnet.weights import resolve_weights_path
 
 DEMO_CLIP = "realshort.mp4"
 

@@ -39,10 +39,10 @@ import torch.nn.functional as F
 
 from colormnet import color
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines import Backend, SegmentEngine, holds_several_exemplars, load_backend, takes_references
+from colormnet.engines import holds_several_exemplars, load_backend, takes_references
+from colormnet.engines.base import Backend, ExemplarInput, SegmentEngine
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
 from colormnet.exemplar import classify_exemplar, is_grayscale
-from colormnet.inference.engine import ExemplarInput
 from colormnet.plan import (
     TRANSITIONS,
     Pass,
@@ -594,7 +594,7 @@ class Session:
         if not takes_references(model.name):
             raise ExemplarError(f"Only the deepexemplar engine takes several references for one exemplar, not "
                                 f"the {model.name} engine.")
-        engine: SegmentEngine = model.new_engine(self.config.inference, references=tuple(references))  # type: ignore[call-arg]
+        engine: SegmentEngine = model.new_engine(self.config.inference, references=tuple(references))
         return engine
 
     def _hold_extras(self, engine: SegmentEngine, model: Backend, extras: tuple[int, ...],

@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def golden_state_dict() -> dict[str, torch.Tensor]:
     """The deterministic random weights the golden outputs were computed with (seed 0 of the manifest rule)."""
-    from colormnet.weights import random_state_dict
+    from colormnet.engines.colormnet.weights import random_state_dict
 
     return random_state_dict(seed=0)
 
@@ -65,7 +65,7 @@ def golden_state_dict() -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="session")
 def golden_network(golden_state_dict: dict[str, torch.Tensor]):
     """The full-size network with the golden weights, built once per test run."""
-    from colormnet.model.network import ColorMNet
+    from colormnet.engines.colormnet.model.network import ColorMNet
 
     network = ColorMNet().eval()
     network.load_state_dict(golden_state_dict, strict=True)
@@ -77,7 +77,7 @@ def golden_network(golden_state_dict: dict[str, torch.Tensor]):
 @pytest.fixture(scope="session")
 def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random checkpoint file of the real architecture (seed 0), written once per test run."""
-    from colormnet.weights import save_random_weights
+    from colormnet.engines.colormnet.weights import save_random_weights
 
     return save_random_weights(tmp_path_factory.mktemp("weights") / "random.pth", seed=0)
 

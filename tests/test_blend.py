@@ -76,7 +76,7 @@ def montage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[np.nda
 
 @pytest.fixture(scope="module")
 def de_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from colormnet.deepexemplar.weights import save_random_weights
+    from colormnet.engines.deepexemplar.weights import save_random_weights
 
     return save_random_weights(tmp_path_factory.mktemp("deepexemplar") / "weights", seed=0)
 

@@ -228,8 +228,7 @@ def test_eval_is_wired(capsys, realshort: Path) -> None:
 
 
 def test_engine_options(capsys, realshort: Path, exemplars, tmp_path: Path) -> None:
-    from colormnet import deepexemplar
-    from colormnet.engines import load_backend
+    from colormnet.engines import deepexemplar, load_backend
     from colormnet.errors import InferenceError
 
     code, _, err = run_cli(capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-o", tmp_path / "o.mp4",

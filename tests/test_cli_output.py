@@ -128,7 +128,7 @@ def test_weights_init_random_never_replaces_existing_weights(capsys, tmp_path: P
     assert code == 1 and "already exists" in err and "--overwrite" in err, err
     assert weights.read_bytes() == b"the official weights"
     (tmp_path / "deep").mkdir()
-    from colormnet.deepexemplar import WEIGHT_FILES
+    from colormnet.engines.deepexemplar import WEIGHT_FILES
 
     (tmp_path / "deep" / WEIGHT_FILES[0]).write_bytes(b"downloaded")
     code, err = _run(capsys, "weights", "init-random", tmp_path / "deep", "--engine", "deepexemplar")

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from colormnet.config import InferenceConfig
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.colormnet.inference.engine import InferenceEngine, ieee_fp32
+from colormnet.engines.colormnet.inference.memory_manager import MemoryManager, top_k_affinity
+from colormnet.engines.colormnet.inference.memory_store import MemoryStore
 from colormnet.errors import InferenceError
-from colormnet.inference.engine import ExemplarInput, InferenceEngine, ieee_fp32
-from colormnet.inference.memory_manager import MemoryManager, top_k_affinity
-from colormnet.inference.memory_store import MemoryStore
 from tests.conftest import GOLDEN
 
 

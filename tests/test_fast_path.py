@@ -11,12 +11,13 @@ import torch.nn.functional as F
 
 from colormnet import color
 from colormnet.config import InferenceConfig
-from colormnet.inference.engine import ExemplarInput, InferenceEngine
-from colormnet.inference.memory_manager import similarity, sparse_top_k_readout, top_k_affinity
-from colormnet.model.blocks import GroupResBlock, broadcast_cat
-from colormnet.model.local_attention import LocalAttention, dense_local_attention
-from colormnet.model.network import ColorMNet
-from colormnet.model.rewrites import conv_after_upsample, conv_bn, conv_of_broadcast_cat, conv_of_gray
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.engines.colormnet.inference.memory_manager import similarity, sparse_top_k_readout, top_k_affinity
+from colormnet.engines.colormnet.model.blocks import GroupResBlock, broadcast_cat
+from colormnet.engines.colormnet.model.local_attention import LocalAttention, dense_local_attention
+from colormnet.engines.colormnet.model.network import ColorMNet
+from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, conv_of_broadcast_cat, conv_of_gray
 from colormnet.video import VideoReader
 
 

@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from colormnet.config import InferenceConfig
-from colormnet.inference.engine import ExemplarInput, InferenceEngine
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from tests.conftest import GOLDEN
 
 pytestmark = pytest.mark.gpu
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.gpu
 
 def cuda_differences(state_dict, fast: bool, autocast: torch.dtype | None) -> list[np.ndarray]:
     """Absolute differences to the official fp32 chroma, frame by frame, for the network run on CUDA."""
-    from colormnet.model.network import ColorMNet
+    from colormnet.engines.colormnet.model.network import ColorMNet
 
     network = ColorMNet(fast=fast).eval()
     network.load_state_dict(state_dict)

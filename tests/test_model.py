@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from colormnet.model.local_attention import LocalAttention, dense_local_attention
-from colormnet.model.network import ColorMNet
-from colormnet.weights import read_key_manifest
+from colormnet.engines.colormnet.model.local_attention import LocalAttention, dense_local_attention
+from colormnet.engines.colormnet.model.network import ColorMNet
+from colormnet.engines.colormnet.weights import read_key_manifest
 from tests.conftest import GOLDEN
 
 
@@ -18,7 +18,7 @@ def test_state_dict_matches_the_official_manifest_exactly() -> None:
 
 
 def test_random_checkpoint_reloads_strictly(random_weights) -> None:
-    from colormnet.weights import load_weights
+    from colormnet.engines.colormnet.weights import load_weights
 
     loaded = load_weights(random_weights)
     network = ColorMNet()
@@ -83,7 +83,8 @@ def record_calls(network: ColorMNet) -> tuple[dict[str, list], list]:
 
 def test_intermediate_outputs_match_the_official_first_calls(golden_network: ColorMNet) -> None:
     from colormnet.config import InferenceConfig
-    from colormnet.inference.engine import ExemplarInput, InferenceEngine
+    from colormnet.engines.base import ExemplarInput
+    from colormnet.engines.colormnet.inference.engine import InferenceEngine
 
     inputs = np.load(GOLDEN / "official_inputs.npz")
     golden = np.load(GOLDEN / "official_first_calls_reference.npz")

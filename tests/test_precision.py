@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colormnet import engines
 from colormnet.config import InferenceConfig
-from colormnet.engines import effective_precision, interactive_precision, native_cpu_bf16
-from colormnet.inference.engine import ExemplarInput, InferenceEngine
-from colormnet.model_loader import load_model, resolve_autocast
+from colormnet.engines import base as engines
+from colormnet.engines.base import ExemplarInput, effective_precision, interactive_precision, native_cpu_bf16
+from colormnet.engines.colormnet.backend import load_model, resolve_autocast
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from tests.conftest import GOLDEN
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")

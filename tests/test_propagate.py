@@ -10,10 +10,10 @@ import torch
 
 from colormnet import color
 from colormnet.engines import available_engines
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.propagate import PropagateConfig, PropagationEngine, load_backend
 from colormnet.errors import InferenceError
-from colormnet.inference.engine import ExemplarInput
 from colormnet.metrics import psnr
-from colormnet.propagate import PropagateConfig, PropagationEngine, load_backend
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import VideoReader
 

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from colormnet.propagate import PropagateConfig
-from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
-from colormnet.propagate.guided_filter import box_mean, guided_filter, guided_filter_planes, guided_upsample
-from colormnet.propagate.matching import ExemplarMatcher
-from colormnet.propagate.reference import histogram_match
+from colormnet.engines.propagate import PropagateConfig
+from colormnet.engines.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
+from colormnet.engines.propagate.guided_filter import box_mean, guided_filter, guided_filter_planes, guided_upsample
+from colormnet.engines.propagate.matching import ExemplarMatcher
+from colormnet.engines.propagate.reference import histogram_match
 
 
 def _texture(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -190,7 +190,7 @@ def test_histogram_match_takes_the_template_distribution() -> None:
 
 @pytest.mark.parametrize(("scale", "expected"), [(1.0, 1.0), (2.0, 1.0), (1.0 / 3.0, (1.0 / 9.0 / 0.25) ** 2)])
 def test_magnification_weight_falls_only_past_the_set_zoom(scale: float, expected: float) -> None:
-    from colormnet.propagate import PropagateConfig, PropagationEngine
+    from colormnet.engines.propagate import PropagateConfig, PropagationEngine
 
     grid = base_grid(60, 80)
     chain_x = np.ascontiguousarray(grid[..., 0] * scale)  # scale < 1: a zoom-in, each pixel sees less of the anchor

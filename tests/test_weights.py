@@ -1,4 +1,4 @@
-"""Tests of colormnet.weights: the key manifest, random weights, checkpoint loading and the resumable download."""
+"""Tests of ColorMNet's weights: the key manifest, random weights, checkpoint loading and the resumable download."""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colormnet import weights
 from colormnet.checkpoint_file import refused_global
-from colormnet.errors import WeightsError
-from colormnet.weights import (
+from colormnet.engines.colormnet import weights
+from colormnet.engines.colormnet.weights import (
     ENV_VAR,
     RANDOM_SEED_KEY,
     WEIGHTS_FILENAME,
@@ -39,6 +38,7 @@ from colormnet.weights import (
     resolve_weights_path,
     save_random_weights,
 )
+from colormnet.errors import WeightsError
 from tests.bad_checkpoints import all_ones_bits, save_malicious
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -429,7 +429,7 @@ def test_full_download_with_progress(server: _Server, tmp_path: Path) -> None:
 
 
 def test_unknown_checksum_is_logged(server: _Server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="colormnet.weights"):
+    with caplog.at_level(logging.INFO, logger="colormnet.engines.colormnet.weights"):
         download_weights(tmp_path / "w.pth", url=server.url, expected_sha256=None)
     assert hashlib.sha256(PAYLOAD).hexdigest() in caplog.text
     assert "CC BY-NC-SA 4.0" in caplog.text

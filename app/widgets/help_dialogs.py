@@ -79,7 +79,7 @@ class AboutDialog(QDialog):
             f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in versions(engine_loaded).items()
         )
         if engine_loaded:
-            from colormnet.weights import WEIGHTS_LICENCE
+            from colormnet.engines.colormnet.weights import WEIGHTS_LICENCE
 
             licence = WEIGHTS_LICENCE
         else:

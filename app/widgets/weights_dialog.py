@@ -77,7 +77,7 @@ class WeightsDialog(QDialog):
 
     def set_reason(self, reason: str) -> None:
         """Show why the weights are needed again (a later failure), and whether the fallback engine stands in."""
-        from colormnet.weights import WEIGHTS_LICENCE
+        from colormnet.engines.colormnet.weights import WEIGHTS_LICENCE
 
         if self._controller.fallback_active:
             lead = f"<b>{html.escape(FALLBACK_NOTICE)}</b> Colorizing and exporting work meanwhile."

@@ -109,7 +109,7 @@ def _weights_for_tasks(config: SessionConfig, weights: str | Path | None) -> tup
     """The ColorMNet state dict for the object store (read once here), and whether the weights are random."""
     if config.engine != "colormnet":
         return None, False
-    from colormnet.weights import fingerprint, load_weights, resolve_weights_path
+    from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
 
     path = resolve_weights_path(weights)
     loaded = load_weights(path)

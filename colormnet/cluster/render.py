@@ -35,8 +35,8 @@ def colormnet_from_state(state: dict[str, torch.Tensor], job: JobSpec, weights_i
     Raises:
         InferenceError: the requested device is unavailable on this node.
     """
-    from colormnet.model.network import ColorMNet
-    from colormnet.model_loader import LoadedModel, resolve_autocast, resolve_device
+    from colormnet.engines.colormnet.backend import LoadedModel, resolve_autocast, resolve_device
+    from colormnet.engines.colormnet.model.network import ColorMNet
 
     device = resolve_device(job.config.device)
     autocast = resolve_autocast(job.config.precision, device)

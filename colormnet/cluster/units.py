@@ -80,7 +80,7 @@ def weights_identity(engine: str, weights: str | Path | None) -> str:
     if engine == "propagate":
         return "none"
     if engine == "colormnet":
-        from colormnet.weights import fingerprint, resolve_weights_path
+        from colormnet.engines.colormnet.weights import fingerprint, resolve_weights_path
 
         return fingerprint(resolve_weights_path(weights))
     return str(Path(weights).resolve()) if weights else "default"

@@ -42,7 +42,7 @@ def test_status_bar_shows_the_precision_next_to_the_device(qtbot) -> None:
 @pytest.fixture
 def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend this CPU computes bf16 natively (bf16 autocast runs on any x86 CPU, only slower without it)."""
-    from colormnet import engines
+    from colormnet.engines import base as engines
 
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: True)
 

@@ -48,7 +48,7 @@ def test_references_are_saved_copied_and_read_back(
 
 @pytest.fixture(scope="module")
 def de_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from colormnet.deepexemplar import save_random_weights
+    from colormnet.engines.deepexemplar import save_random_weights
 
     return save_random_weights(tmp_path_factory.mktemp("deepexemplar") / "weights", seed=0)
 
@@ -56,8 +56,8 @@ def de_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def small_deepexemplar(de_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The deepexemplar engine finds the random weights and runs on a small canvas."""
-    from colormnet import deepexemplar
-    from colormnet.deepexemplar import DeepExemplarOptions
+    from colormnet.engines import deepexemplar
+    from colormnet.engines.deepexemplar import DeepExemplarOptions
 
     monkeypatch.setenv("COLORMNET_DEEPEXEMPLAR_WEIGHTS", str(de_weights))
     options = DeepExemplarOptions(canvas=(96, 160))

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-import colormnet.weights
+import colormnet.engines.colormnet.weights
 from app.controller import Controller
 from app.engine_settings import FALLBACK_NOTICE
 from app.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
+from colormnet.engines.colormnet import weights
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.errors import WeightsError
-from colormnet.inference.engine import InferenceEngine
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
@@ -84,9 +85,9 @@ def test_download_shows_progress_and_can_be_cancelled(qtbot, no_weights: MainWin
         progress(250, 1000)
         started.set()
         assert cancel.wait(20)
-        raise colormnet.weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
+        raise weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
 
-    monkeypatch.setattr(colormnet.weights, "download_weights", slow_download)
+    monkeypatch.setattr(colormnet.engines.colormnet.weights, "download_weights", slow_download)
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.progress.value() == 250, timeout=10_000)  # a quarter of the way
     assert dialog.close_button.text() == "Cancel" and not dialog.locate_button.isEnabled()
@@ -108,7 +109,7 @@ def test_download_success_loads_the_model(
         shutil.copyfile(random_weights, target)
         return target
 
-    monkeypatch.setattr(colormnet.weights, "download_weights", download)
+    monkeypatch.setattr(colormnet.engines.colormnet.weights, "download_weights", download)
     qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine first
     with qtbot.waitSignal(
         controller.sig_model_state,
@@ -198,6 +199,6 @@ def test_weights_error_from_a_bad_file(
             controller.open_video(realshort)
         assert "bad.pth" in missing.args[0]
         with pytest.raises(WeightsError):
-            colormnet.weights.load_weights(bad)
+            colormnet.engines.colormnet.weights.load_weights(bad)
     finally:
         controller.shutdown()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from colormnet.deepexemplar.weights import DeepExemplarWeights, random_state_dicts, save_random_weights
+from colormnet.engines.deepexemplar.weights import DeepExemplarWeights, random_state_dicts, save_random_weights
 
 DATA = Path(__file__).parent.parent / "data"
 GOLDEN = DATA / "deepexemplar"
@@ -26,7 +26,7 @@ def de_state_dicts() -> dict[str, dict[str, torch.Tensor]]:
 @pytest.fixture(scope="session")
 def de_network(de_state_dicts: dict[str, dict[str, torch.Tensor]]):
     """The full-size network with the golden weights, loaded strictly, built once per test run."""
-    from colormnet.deepexemplar.network import DeepExemplarNetwork
+    from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
 
     weights = DeepExemplarWeights(
         de_state_dicts["vgg19_conv.pth"], de_state_dicts["nonlocal_net_iter_76000.pth"],

@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 
 from colormnet import color
-from colormnet.deepexemplar.engine import DeepExemplarOptions, postprocess, prepare_picture
-from colormnet.deepexemplar.framing import Placement
-from colormnet.deepexemplar.lab import L_CENTRE, guide_uint8
+from colormnet.engines.deepexemplar.engine import DeepExemplarOptions, postprocess, prepare_picture
+from colormnet.engines.deepexemplar.framing import Placement
+from colormnet.engines.deepexemplar.lab import L_CENTRE, guide_uint8
 
 from .conftest import GOLDEN
 

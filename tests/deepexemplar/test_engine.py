@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from colormnet import color, deepexemplar
-from colormnet.deepexemplar import DeepExemplarOptions
-from colormnet.inference.engine import ExemplarInput
+from colormnet import color
+from colormnet.engines import deepexemplar
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.deepexemplar import DeepExemplarOptions
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import VideoReader
 

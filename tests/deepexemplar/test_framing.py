@@ -7,8 +7,8 @@ import pytest
 import torch
 from skimage.transform import resize
 
-from colormnet.deepexemplar.framing import Placement
-from colormnet.deepexemplar.resize import resize_like_skimage
+from colormnet.engines.deepexemplar.framing import Placement
+from colormnet.engines.deepexemplar.resize import resize_like_skimage
 from colormnet.video import VideoReader
 
 from .conftest import CLIPS

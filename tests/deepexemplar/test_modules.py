@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from colormnet import color
-from colormnet.deepexemplar.colorization import ColorizationNet
-from colormnet.deepexemplar.correspondence import CorrespondenceNet, ReferenceTable, match
-from colormnet.deepexemplar.lab import centred_lab, centred_lab_to_rgb, gray_uint8
-from colormnet.deepexemplar.vgg import VGG19Trunk
+from colormnet.engines.deepexemplar.colorization import ColorizationNet
+from colormnet.engines.deepexemplar.correspondence import CorrespondenceNet, ReferenceTable, match
+from colormnet.engines.deepexemplar.lab import centred_lab, centred_lab_to_rgb, gray_uint8
+from colormnet.engines.deepexemplar.vgg import VGG19Trunk
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colormnet import deepexemplar
 from colormnet.cli import main
-from colormnet.deepexemplar import DeepExemplarOptions
-from colormnet.deepexemplar.backend import DeepExemplarBackend
+from colormnet.engines import deepexemplar
+from colormnet.engines.deepexemplar import DeepExemplarOptions
+from colormnet.engines.deepexemplar.backend import DeepExemplarBackend
 from colormnet.errors import ExemplarError
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import VideoReader

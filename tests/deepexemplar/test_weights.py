@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from colormnet import deepexemplar
-from colormnet.deepexemplar import weights as de_weights
-from colormnet.deepexemplar.network import DeepExemplarNetwork
-from colormnet.deepexemplar.weights import (
+from colormnet.engines import deepexemplar
+from colormnet.engines.deepexemplar import weights as de_weights
+from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
+from colormnet.engines.deepexemplar.weights import (
     COLORIZATION_FILE,
     CORRESPONDENCE_FILE,
     ENV_VAR,

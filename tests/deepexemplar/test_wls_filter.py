@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colormnet.deepexemplar.wls_filter import edge_weights, fast_global_smoother
+from colormnet.engines.deepexemplar.wls_filter import edge_weights, fast_global_smoother
 
 
 def _dense_reference(image: np.ndarray, guide: np.ndarray, lam: float, sigma: float, attenuation: float,

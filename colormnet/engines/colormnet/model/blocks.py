@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.model.rewrites import conv_of_broadcast_cat
+from colormnet.engines.colormnet.model.rewrites import conv_of_broadcast_cat
 
 
 def upsample_groups(g: torch.Tensor, ratio: int) -> torch.Tensor:

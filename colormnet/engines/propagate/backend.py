@@ -1,18 +1,4 @@
-"""``propagate``: a colorization engine without learned weights, fast enough for an instant preview on a CPU.
-
-It carries the exemplar's chroma through a segment with dense optical flow on the luminance, checks every step
-with a forward-backward consistency test, re-reads the colour from the exemplar wherever the motion chain still
-holds, fills occlusions by luminance-texture matching against the exemplar, and refines the chroma with a guided
-filter on the luminance (see :mod:`colormnet.propagate.engine`). A reference photo is first brought onto the anchor
-frame by a global correspondence step (:mod:`colormnet.propagate.reference`).
-
-Usage::
-
-    from colormnet.session import Session, SessionConfig
-
-    with Session("film.mp4", config=SessionConfig(engine="propagate")) as session:
-        ...
-"""
+"""Loads the ``propagate`` engine for the session: nothing to load but its settings."""
 
 from __future__ import annotations
 
@@ -25,12 +11,12 @@ import cv2
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.propagate.config import PropagateConfig
-from colormnet.propagate.engine import PropagationEngine
+from colormnet.engines.propagate.config import PropagateConfig
+from colormnet.engines.propagate.engine import PropagationEngine
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PropagateBackend", "PropagateConfig", "PropagationEngine", "load_backend"]
+__all__ = ["PropagateBackend", "load_backend"]
 
 VERSION = 1  # bump when the numerics change, so cached frames are recomputed
 

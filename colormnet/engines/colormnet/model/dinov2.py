@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.model.rewrites import conv_of_gray
+from colormnet.engines.colormnet.model.rewrites import conv_of_gray
 
 
 class PatchEmbed(nn.Module):

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
-from colormnet.deepexemplar.network import DeepExemplarNetwork
-from colormnet.deepexemplar.weights import fingerprint, load_weights, resolve_weights_dir
+from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
+from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
+from colormnet.engines.deepexemplar.weights import fingerprint, load_weights, resolve_weights_dir
 from colormnet.errors import InferenceError, WeightsError
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def load_backend(
 
     Args:
         weights: the folder holding the three checkpoint files (None: ``$COLORMNET_DEEPEXEMPLAR_WEIGHTS`` or
-            :func:`colormnet.deepexemplar.default_weights_dir`).
+            :func:`colormnet.engines.deepexemplar.default_weights_dir`).
         device: ``auto``, ``cpu`` or ``cuda``.
         precision: ``auto`` (fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``fp16`` or ``bf16``.
         options: numerics (default: ``fit`` framing, official post-processing).

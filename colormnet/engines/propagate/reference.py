@@ -6,7 +6,7 @@
    different view (a neighbouring shot, a production still). A DIS flow then refines the alignment locally, and the
    aligned chroma is kept where the luminance agrees.
 3. Everywhere else (and for photos of another scene) the chroma comes from the photo's pixels with the most
-   similar luminance texture (:class:`colormnet.propagate.matching.ExemplarMatcher`).
+   similar luminance texture (:class:`colormnet.engines.propagate.matching.ExemplarMatcher`).
 4. A guided filter on the frame's luminance tidies the result.
 """
 
@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from colormnet import color
-from colormnet.propagate.config import PropagateConfig
-from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
-from colormnet.propagate.guided_filter import guided_filter
-from colormnet.propagate.matching import ExemplarMatcher
+from colormnet.engines.propagate.config import PropagateConfig
+from colormnet.engines.propagate.flow import FlowEstimator, base_grid, consistency_mask, sample, to_flow_image
+from colormnet.engines.propagate.guided_filter import guided_filter
+from colormnet.engines.propagate.matching import ExemplarMatcher
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@
   frame: that frame's output is the exemplar's chroma, and the frame with those colours becomes a memory frame.
   An exemplar of kind ``reference`` (any colour photo) is encoded from its own luminance and chroma; its frame is
   then predicted from memory without local attention and without hidden state, as the reference does.
-* Exemplar elements go to permanent memory (:mod:`colormnet.inference.memory_manager`).
+* Exemplar elements go to permanent memory (:mod:`colormnet.engines.colormnet.inference.memory_manager`).
 
-The network's ``fast`` flag (see :class:`~colormnet.model.network.ColorMNet`) also chooses how the engine feeds it:
+The network's ``fast`` flag (see :class:`~.model.network.ColorMNet`) also chooses how the engine feeds it:
 the fast path hands over the single luminance plane and reads memory sparsely (top-k values gathered per query);
 the reference path repeats the plane three times and multiplies with the dense affinity, as the official code does.
 The flag is read when the engine is created or reset.
@@ -25,19 +25,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-import numpy as np
 import torch
 
 from colormnet.color import pad, pad_amounts, unpad
 from colormnet.config import InferenceConfig
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.colormnet.inference.memory_manager import MemoryManager
+from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.errors import InferenceError
-from colormnet.inference.memory_manager import MemoryManager
-from colormnet.model.network import ColorMNet
 
-ExemplarMode = Literal["keyframe", "reference"]
 _T = TypeVar("_T")
 
 
@@ -63,23 +61,6 @@ def ieee_fp32() -> Iterator[None]:
         yield
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
-
-
-@dataclass(frozen=True)
-class ExemplarInput:
-    """An exemplar as the engine takes it.
-
-    Attributes:
-        lab: ``3 x H x W`` normalised ``[L', a', b']`` at the frame's processing size (stretched to the frame's
-            shape with Pillow's bilinear filter, like the reference implementation).
-        mode: ``keyframe`` (the true colour of this very frame) or ``reference`` (any colour image).
-        image: the exemplar as given, ``H' x W' x 3`` float32 RGB in [0, 1], for engines with their own
-            pre-processing (ColorMNet does not use it).
-    """
-
-    lab: torch.Tensor
-    mode: ExemplarMode
-    image: np.ndarray | None = field(default=None, repr=False)
 
 
 class InferenceEngine:

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.model.blocks import FusionBlock, HiddenReinforcer
-from colormnet.model.resnet import basic_layer
-from colormnet.model.rewrites import conv_bn, gray_kernels
+from colormnet.engines.colormnet.model.blocks import FusionBlock, HiddenReinforcer
+from colormnet.engines.colormnet.model.resnet import basic_layer
+from colormnet.engines.colormnet.model.rewrites import conv_bn, gray_kernels
 
 
 class ValueEncoder(nn.Module):

@@ -30,8 +30,8 @@ from typing import Any
 import platformdirs
 import torch
 
-from colormnet import weights as colormnet_weights
 from colormnet.checkpoint_file import check_finite, read_checkpoint
+from colormnet.engines.colormnet import weights as colormnet_weights
 from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ WEIGHTS_LICENCE = (
     "CC BY 4.0 (attribution required)."
 )
 ENV_VAR = "COLORMNET_DEEPEXEMPLAR_WEIGHTS"
-RANDOM_SEED_KEY = "colormnet.deepexemplar.random_init_seed"  # extra 0-d entry marking a random-init file
+RANDOM_SEED_KEY = "colormnet.engines.deepexemplar.random_init_seed"  # extra 0-d entry marking a random-init file
 
 _HOW_TO_GET = ("run `colormnet weights download --engine deepexemplar`, or pass --weights FOLDER / set "
                f"{ENV_VAR}")

@@ -1,6 +1,6 @@
 """ColorMNet (Yang et al., ECCV 2024): the network as a set of modules, with the checkpoint's parameter names.
 
-The per-frame control flow (memory, hidden state, exemplars) lives in :mod:`colormnet.inference.engine`; this
+The per-frame control flow (memory, hidden state, exemplars) lives in the engine (:mod:`~..inference`); this
 module only exposes the pieces it calls. Module paths reproduce the official state-dict keys exactly, so the
 released checkpoint loads with ``strict=True`` and no conversion.
 
@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 from colormnet.config import ModelConfig
-from colormnet.model.decoder import Decoder
-from colormnet.model.dinov2 import VisionTransformer
-from colormnet.model.key_encoder import KeyEncoder, KeyProjection
-from colormnet.model.local_attention import LocalAttention
-from colormnet.model.value_encoder import ValueEncoder
+from colormnet.engines.colormnet.model.decoder import Decoder
+from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
+from colormnet.engines.colormnet.model.key_encoder import KeyEncoder, KeyProjection
+from colormnet.engines.colormnet.model.local_attention import LocalAttention
+from colormnet.engines.colormnet.model.value_encoder import ValueEncoder
 
 
 class ColorMNet(nn.Module):
@@ -25,7 +25,7 @@ class ColorMNet(nn.Module):
 
     Args:
         config: the architecture (the checkpoint's).
-        fast: use the exact rewrites (:mod:`colormnet.model.rewrites`, banded local attention, and in the engine a
+        fast: use the exact rewrites (:mod:`~.rewrites`, banded local attention, and in the engine a
             sparse memory readout and the luminance plane instead of three copies). ``False`` is the literal
             computation of the official code, kept as the reference; outputs agree to float rounding.
     """

@@ -2,7 +2,7 @@
 
 Written to produce torchvision's parameter names (``conv1``, ``bn1``, ``downsample.0/1``) so checkpoints load as
 they are. Only inference is supported: BatchNorm always uses its running statistics, and the fast path folds it
-into the convolution before it (:func:`~colormnet.model.rewrites.conv_bn`).
+into the convolution before it (:func:`~colormnet.engines.colormnet.model.rewrites.conv_bn`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from colormnet.model.rewrites import conv_bn
+from colormnet.engines.colormnet.model.rewrites import conv_bn
 
 
 def _shortcut(in_dim: int, out_dim: int, stride: int) -> nn.Module:

@@ -25,7 +25,7 @@ import math
 import torch
 
 from colormnet.config import InferenceConfig
-from colormnet.inference.memory_store import MemoryStore
+from colormnet.engines.colormnet.inference.memory_store import MemoryStore
 
 
 def similarity(

@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines import native_cpu_bf16
+from colormnet.engines.base import native_cpu_bf16
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.engines.colormnet.model.network import ColorMNet
+from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
 from colormnet.errors import InferenceError, WeightsError
-from colormnet.inference.engine import InferenceEngine
-from colormnet.model.network import ColorMNet
-from colormnet.weights import fingerprint, load_weights, resolve_weights_path
 
 logger = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from colormnet import color
-from colormnet.deepexemplar.correspondence import ReferenceTable
-from colormnet.deepexemplar.framing import CANVAS, Framing, Placement
-from colormnet.deepexemplar.lab import L_CENTRE, centred_lab, gray_uint8, guide_uint8, half_size
-from colormnet.deepexemplar.network import DeepExemplarNetwork, Prediction
-from colormnet.deepexemplar.wls_filter import fast_global_smoother
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.deepexemplar.correspondence import ReferenceTable
+from colormnet.engines.deepexemplar.framing import CANVAS, Framing, Placement
+from colormnet.engines.deepexemplar.lab import L_CENTRE, centred_lab, gray_uint8, guide_uint8, half_size
+from colormnet.engines.deepexemplar.network import DeepExemplarNetwork, Prediction
+from colormnet.engines.deepexemplar.wls_filter import fast_global_smoother
 from colormnet.errors import InferenceError
-from colormnet.inference.engine import ExemplarInput
 
 __all__ = ["DeepExemplarEngine", "DeepExemplarOptions", "postprocess", "prepare_picture"]
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colormnet.deepexemplar.resize import resize_like_skimage
+from colormnet.engines.deepexemplar.resize import resize_like_skimage
 
 __all__ = ["CANVAS", "Framing", "Placement"]
 

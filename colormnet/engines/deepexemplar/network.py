@@ -11,11 +11,11 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from colormnet.deepexemplar.colorization import ColorizationNet
-from colormnet.deepexemplar.correspondence import TEMPERATURE, CorrespondenceNet, ReferenceTable, match
-from colormnet.deepexemplar.lab import centred_lab_to_rgb, gray_rgb
-from colormnet.deepexemplar.vgg import VGG19Trunk
-from colormnet.deepexemplar.weights import DeepExemplarWeights
+from colormnet.engines.deepexemplar.colorization import ColorizationNet
+from colormnet.engines.deepexemplar.correspondence import TEMPERATURE, CorrespondenceNet, ReferenceTable, match
+from colormnet.engines.deepexemplar.lab import centred_lab_to_rgb, gray_rgb
+from colormnet.engines.deepexemplar.vgg import VGG19Trunk
+from colormnet.engines.deepexemplar.weights import DeepExemplarWeights
 
 __all__ = ["DeepExemplarNetwork", "Prediction"]
 

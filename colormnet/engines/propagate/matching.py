@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from colormnet.propagate.flow import exposure_gain
+from colormnet.engines.propagate.flow import exposure_gain
 
 __all__ = ["ExemplarMatcher", "texture_features"]
 

@@ -1,7 +1,7 @@
 """The propagation engine: carries the exemplar's chroma through one segment run with optical flow.
 
 The anchor frame's chroma is the exemplar's (a keyframe), or for a reference photo the result of a global
-correspondence step (:mod:`colormnet.propagate.reference`). Then, for each following frame on a small working grid:
+correspondence step (:mod:`~.reference`). Then, for each following frame on a small working grid:
 
 1. Luminance flicker is normalised (global mean and spread matched to the previous frame) before the flow.
 2. DIS flow is computed both ways between this frame and the previous one; the forward-backward test marks
@@ -14,7 +14,7 @@ correspondence step (:mod:`colormnet.propagate.reference`). Then, for each follo
    since it last matched the anchor directly, as the flows' errors add up along it).
 4. The previous frame's chroma, warped, covers pixels whose chain broke but whose last motion step is consistent.
 5. Where neither agrees with the frame's luminance (disocclusions, cuts, scratches), the chroma of the exemplar
-   pixels with the most similar luminance texture fills in (:mod:`colormnet.propagate.matching`).
+   pixels with the most similar luminance texture fills in (:mod:`colormnet.engines.propagate.matching`).
 6. The weights from the working grid blend two reads at the processing size: the exemplar through the upsampled
    chain, and the previous frame's full-size chroma through the upsampled flow, which a guided filter on the
    frame's luminance keeps on the luminance edges every frame instead of letting it bleed across them.
@@ -34,13 +34,20 @@ import numpy as np
 import torch
 
 from colormnet.color import L_CENTER, L_SCALE
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.propagate.config import PropagateConfig
+from colormnet.engines.propagate.flow import (
+    FlowEstimator,
+    base_grid,
+    consistency_mask,
+    exposure_gain,
+    sample_xy,
+    to_flow_image,
+)
+from colormnet.engines.propagate.guided_filter import guided_filter_planes, guided_upsample
+from colormnet.engines.propagate.matching import ExemplarMatcher
+from colormnet.engines.propagate.reference import align_reference
 from colormnet.errors import InferenceError
-from colormnet.inference.engine import ExemplarInput
-from colormnet.propagate.config import PropagateConfig
-from colormnet.propagate.flow import FlowEstimator, base_grid, consistency_mask, exposure_gain, sample_xy, to_flow_image
-from colormnet.propagate.guided_filter import guided_filter_planes, guided_upsample
-from colormnet.propagate.matching import ExemplarMatcher
-from colormnet.propagate.reference import align_reference
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.deepexemplar.vgg import VGGFeatures
+from colormnet.engines.deepexemplar.vgg import VGGFeatures
 
 __all__ = ["TEMPERATURE", "CorrespondenceNet", "ReferenceTable", "ResidualBlock", "match"]
 

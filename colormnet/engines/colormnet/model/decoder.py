@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.model.blocks import FusionBlock, GroupResBlock, HiddenUpdater, grouped, upsample_groups
+from colormnet.engines.colormnet.model.blocks import FusionBlock, GroupResBlock, HiddenUpdater, grouped, upsample_groups
 
 
 class UpsampleBlock(nn.Module):

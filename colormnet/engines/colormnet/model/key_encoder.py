@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.model.blocks import LayerNorm2d
-from colormnet.model.dinov2 import VisionTransformer
-from colormnet.model.resnet import bottleneck_layer
-from colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
+from colormnet.engines.colormnet.model.blocks import LayerNorm2d
+from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
+from colormnet.engines.colormnet.model.resnet import bottleneck_layer
+from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
 
 
 class CrossChannelAttention(nn.Module):
@@ -52,7 +52,7 @@ class Fuse(nn.Module):
     """Fuses DINOv2 features (queries) with ResNet features (keys/values) at one scale.
 
     The DINOv2 features arrive on the /16 grid and are upsampled bilinearly by ``ratio`` to the ResNet scale. The
-    fast path never builds the upsampled 1536-channel map (:func:`~colormnet.model.rewrites.conv_after_upsample`).
+    fast path never builds the upsampled 1536-channel map (:func:`~.rewrites.conv_after_upsample`).
     """
 
     def __init__(self, dim: int, dino_dim: int = 1536) -> None:

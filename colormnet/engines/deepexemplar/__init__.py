@@ -7,10 +7,10 @@ Our own implementation from the project's specification, loading the official re
 
 from __future__ import annotations
 
-from colormnet.deepexemplar.backend import DeepExemplarBackend, load_backend
-from colormnet.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
-from colormnet.deepexemplar.framing import Framing
-from colormnet.deepexemplar.weights import (
+from colormnet.engines.deepexemplar.backend import DeepExemplarBackend, load_backend
+from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
+from colormnet.engines.deepexemplar.framing import Framing
+from colormnet.engines.deepexemplar.weights import (
     WEIGHT_FILES,
     WEIGHTS_LICENCE,
     default_weights_dir,

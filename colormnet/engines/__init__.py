@@ -1,0 +1,29 @@
+"""The colorization engines: ColorMNet, the weight-free ``propagate`` and Deep Exemplar, behind one boundary.
+
+* :mod:`colormnet.engines.registry` (imported here; no torch): which engines exist and what each can do.
+* :mod:`colormnet.engines.base`: the protocols a session drives, :class:`~colormnet.engines.base.ExemplarInput`,
+  device and precision.
+* one subpackage per engine (``colormnet``, ``propagate``, ``deepexemplar``), each with its ``backend.py``.
+"""
+
+from colormnet.engines.registry import (
+    ENGINES,
+    FALLBACK_ENGINE,
+    EngineInfo,
+    available_engines,
+    engine_info,
+    holds_several_exemplars,
+    load_backend,
+    takes_references,
+)
+
+__all__ = [
+    "ENGINES",
+    "FALLBACK_ENGINE",
+    "EngineInfo",
+    "available_engines",
+    "engine_info",
+    "holds_several_exemplars",
+    "load_backend",
+    "takes_references",
+]
