@@ -32,7 +32,7 @@ import av
 import numpy as np
 
 from colormnet.errors import VideoError, quote_path
-from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate
+from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate, source_timecode, stored_bit_depth
 from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth, frame_luma8
 
@@ -109,6 +109,7 @@ class ContainerSource:
             if sample is None or not self.pts:
                 raise VideoError(f"The file {path.name} contains no decodable video frame; choose another file.")
             self.bit_depth = frame_bit_depth(sample)
+            self.stored_bits = stored_bit_depth(sample.format)
             self.size = (sample.width, sample.height)
             self.info = self._make_info(*frame_orientation(sample))
         except (av.error.FFmpegError, OSError) as exc:
@@ -226,6 +227,8 @@ class ContainerSource:
             variable_frame_rate=is_variable_frame_rate(self.pts),
             streams=tuple(describe_stream(stream) for stream in self._container.streams),
             rotation=rotation,
+            stored_bit_depth=self.stored_bits,
+            timecode=source_timecode(self._container),
             display_matrix=display_matrix,
         )
 
