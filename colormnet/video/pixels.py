@@ -268,10 +268,9 @@ def frame_luma8(frame: VideoFrame, size: tuple[int, int] | None = None,
         return rgb_luma8((converter or RgbConverter()).convert(frame, 8), size)
     pix_fmt = frame.format
     bits = pix_fmt.components[0].bits
+    luma: np.ndarray = _plane(frame, 0, np.dtype("<u2" if bits > 8 else np.uint8))
     if bits > 8:
-        luma = (_plane(frame, 0, np.dtype("<u2")) >> (bits - 8)).astype(np.uint8)
-    else:
-        luma = _plane(frame, 0, np.dtype(np.uint8))
+        luma = (luma >> (bits - 8)).astype(np.uint8)
     if size is not None and (luma.shape[1], luma.shape[0]) != size:
         luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
     limited = int(frame.color_range) == _AVCOL_RANGE_MPEG or (
