@@ -92,6 +92,7 @@ def test_a_blend_passes_the_gate_and_motion_does_not() -> None:
     residual = blend_residual(a, moved, further)
     assert residual is not None and residual > BLEND_RESIDUAL
     assert blend_residual(a, a, a + 3) is None  # too little change to be any boundary
+    assert blend_residual(a, a, b) is None  # a picture that stays, then changes: no sign of a blend
 
 
 def _gate_runs(path: Path) -> list[tuple[int, int]]:

@@ -43,6 +43,9 @@ def blend_residual(before: np.ndarray, middle: np.ndarray, after: np.ndarray) ->
     change = float(np.abs(after - before).mean())
     if change < MIN_CHANGE:
         return None
+    nearest = min(float(np.abs(middle - before).mean()), float(np.abs(middle - after).mean()))
+    if nearest <= BLEND_RESIDUAL * change:  # one end alone explains it as well as a blend may: no evidence of one
+        return None
     a, b, m = before.ravel(), after.ravel(), middle.ravel()
     ones = float(a.size)
     sa, sb = float(a.sum()), float(b.sum())
