@@ -151,3 +151,16 @@ def test_gated_detector_loads_no_model_when_nothing_may_be_a_transition() -> Non
             detector.push(index, gray)
     assert detector.finish() == []
     assert detector.windows_scored == 0 and detector._model is None
+
+
+def test_damaged_frames_read_as_luma_hold_the_last_good_frame(tmp_path: Path) -> None:
+    from tests.test_video_damage import damaged_copy
+
+    path = damaged_copy(tmp_path, range(12, 16))
+    with VideoReader(path) as reader:
+        lumas = dict(reader.luma_frames((64, 36)))
+        assert reader.damaged_frames() == [12, 13, 14, 15]
+    assert len(lumas) == 36
+    for frame in range(12, 16):
+        np.testing.assert_array_equal(lumas[frame], lumas[11])
+    assert not np.array_equal(lumas[16], lumas[11])
