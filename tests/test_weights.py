@@ -23,7 +23,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colormnet.checkpoint_file import refused_global
+from colormnet.engines.checkpoints import reading, refused_global
 from colormnet.engines.colormnet import weights
 from colormnet.engines.colormnet.weights import (
     ENV_VAR,
@@ -279,7 +279,7 @@ def test_an_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(weights, "open", denied, raising=False)  # root ignores chmod, so fake the refusal
+    monkeypatch.setattr(reading, "open", denied, raising=False)  # root ignores chmod, so fake the refusal
     with pytest.raises(WeightsError, match=r"Cannot read .*w\.pth \(Permission denied\); check the file's perm"):
         load_weights(path)
 
@@ -429,7 +429,7 @@ def test_full_download_with_progress(server: _Server, tmp_path: Path) -> None:
 
 
 def test_unknown_checksum_is_logged(server: _Server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="colormnet.engines.colormnet.weights"):
+    with caplog.at_level(logging.INFO, logger="colormnet.engines.checkpoints"):
         download_weights(tmp_path / "w.pth", url=server.url, expected_sha256=None)
     assert hashlib.sha256(PAYLOAD).hexdigest() in caplog.text
     assert "CC BY-NC-SA 4.0" in caplog.text
