@@ -13,8 +13,14 @@ import torch.nn.functional as F
 
 from colormnet.config import InferenceConfig
 from colormnet.engines import base as engines
-from colormnet.engines.base import ExemplarInput, effective_precision, interactive_precision, native_cpu_bf16
-from colormnet.engines.colormnet.backend import load_model, resolve_autocast
+from colormnet.engines.base import (
+    ExemplarInput,
+    effective_precision,
+    interactive_precision,
+    native_cpu_bf16,
+    resolve_autocast,
+)
+from colormnet.engines.colormnet.backend import load_model
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from tests.conftest import GOLDEN
 
@@ -53,16 +59,16 @@ def test_native_bf16_is_false_without_onednn(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_cpu_autocast_is_bf16_only_when_asked(native: bool) -> None:
-    assert resolve_autocast("bf16", CPU) is torch.bfloat16  # runs without native support too (slower)
-    assert resolve_autocast("auto", CPU) is None  # the CLI and exports stay exact
-    assert resolve_autocast("fp32", CPU) is None
-    assert resolve_autocast("fp16", CPU) is None  # CUDA-only
+    assert resolve_autocast("colormnet", "bf16", CPU) is torch.bfloat16  # runs without native support too (slower)
+    assert resolve_autocast("colormnet", "auto", CPU) is None  # the CLI and exports stay exact
+    assert resolve_autocast("colormnet", "fp32", CPU) is None
+    assert resolve_autocast("colormnet", "fp16", CPU) is None  # CUDA-only
 
 
 def test_cuda_autocast() -> None:
-    assert resolve_autocast("auto", CUDA) is torch.float16
-    assert resolve_autocast("bf16", CUDA) is torch.bfloat16
-    assert resolve_autocast("fp32", CUDA) is None
+    assert resolve_autocast("colormnet", "auto", CUDA) is torch.float16
+    assert resolve_autocast("colormnet", "bf16", CUDA) is torch.bfloat16
+    assert resolve_autocast("colormnet", "fp32", CUDA) is None
 
 
 def test_previews_use_bf16_by_default_only_on_a_cpu_that_has_it(native: bool, monkeypatch) -> None:
