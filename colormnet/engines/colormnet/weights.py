@@ -8,7 +8,8 @@ Where a checkpoint comes from, first match wins: an explicit path, ``$COLORMNET_
 folder (:func:`default_weights_path`). :func:`download_weights` fetches the official file there with resume,
 progress, cancel and checks; :func:`save_random_weights` writes deterministic random weights of the same layout for
 tests and for trying the pipeline without the real file; :func:`load_weights` reads either kind into a validated
-float32 CPU state dict.
+float32 CPU state dict. The generic work (safe reading, the manifest check, the resumable download) is
+:mod:`colormnet.engines.checkpoints`; this module holds ColorMNet's own facts.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ is built, so a missing, foreign or truncated file fails with one clear sentence.
 
 Where the folder is, first match wins: an explicit path, ``$COLORMNET_DEEPEXEMPLAR_WEIGHTS``, then the user data
 folder (:func:`default_weights_dir`). The folder may also be the release zip unpacked as is (``checkpoints/...``
-and ``data/...`` inside it).
+and ``data/...`` inside it). The generic work (safe reading, the manifest check, the resumable download) is
+:mod:`colormnet.engines.checkpoints`; this module holds Deep Exemplar's own facts.
 """
 
 from __future__ import annotations
