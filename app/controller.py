@@ -20,15 +20,15 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.engine_settings import CHECKPOINT_ENGINE, ENGINES, FALLBACK_ENGINE, FALLBACK_NOTICE, EngineSettings
-from app.frame_cache import FrameCache, remove_cache_folder
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
 from app.jobs import ExemplarSpec, OpenRequest, RunRequest, SegmentInfo
-from app.paths import AppPaths
+from app.model.engine_settings import CHECKPOINT_ENGINE, ENGINES, FALLBACK_ENGINE, FALLBACK_NOTICE, EngineSettings
+from app.model.frame_cache import FrameCache, remove_cache_folder
+from app.model.paths import AppPaths
+from app.model.project import Project, ProjectError
+from app.model.project_file import outside_notice, quoted
 from app.progress import RunMeter
-from app.project import Project, ProjectError
 from app.project_edits import PendingEdit, ProjectEdits
-from app.project_file import outside_notice, quoted
 from app.run_control import Run, RunControl
 from app.session_worker import SessionWorker
 from app.settings import AppSettings

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.engine_settings import CHECKPOINT_ENGINE, EngineSettings
-from app.png_codec import encode_png
-from app.project import Project
+from app.model.engine_settings import CHECKPOINT_ENGINE, EngineSettings
+from app.model.png_codec import encode_png
+from app.model.project import Project
 
 if TYPE_CHECKING:
     from app.controller import Controller
-    from app.paths import AppPaths
+    from app.model.paths import AppPaths
 
 logger = logging.getLogger(__name__)
 

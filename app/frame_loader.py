@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.frame_cache import FrameCache
+from app.model.frame_cache import FrameCache
 from colormnet.errors import ColorMNetError
 from colormnet.video.orientation import to_display
 

@@ -8,8 +8,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.engine_settings import EngineSettings
-from app.frame_cache import FrameCache
+from app.model.engine_settings import EngineSettings
+from app.model.frame_cache import FrameCache
 
 RunScope = Literal["segment", "shot", "from_here", "all", "range"]
 

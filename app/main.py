@@ -18,9 +18,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from app import autosave
 from app.controller import Controller
-from app.paths import AppPaths, prune_stale_folders
+from app.model import autosave
+from app.model.paths import AppPaths, prune_stale_folders
 from app.settings import AppSettings
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow

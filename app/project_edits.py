@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QImage
 
-from app.engine_settings import MULTI_REFERENCE_ENGINES
-from app.png_codec import encode_png
+from app.model.png_codec import encode_png
+from colormnet.engines.registry import takes_references
 from colormnet.errors import ColorMNetError, ExemplarError
 
 if TYPE_CHECKING:
-    from app.engine_settings import EngineSettings
-    from app.frame_cache import FrameCache
     from app.jobs import ExemplarSpec
-    from app.project import Project
+    from app.model.engine_settings import EngineSettings
+    from app.model.frame_cache import FrameCache
+    from app.model.project import Project
     from app.settings import AppSettings
     from app.undo import ProjectHistory
 
@@ -145,7 +145,7 @@ class ProjectEdits:
             )
         if edit.op in ("replace", "reference") and not occupied:
             return ExemplarError(f"There is no exemplar at frame {edit.frame}.")
-        if edit.op == "reference" and self.project.settings.engine not in MULTI_REFERENCE_ENGINES:
+        if edit.op == "reference" and not takes_references(self.project.settings.engine):
             return ExemplarError(
                 "Only the deepexemplar engine takes several references for one exemplar; choose it in Settings."
             )
@@ -232,7 +232,7 @@ class ProjectEdits:
 
     def save_project(self, path: str | Path | None = None) -> bool:
         """Save the project (to ``path``, or where it was saved before); False (and a message) on failure."""
-        from app.project import ProjectError
+        from app.model.project import ProjectError
 
         target = Path(path) if path is not None else self.project.path
         if target is None:

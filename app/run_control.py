@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import SignalInstance
 
-from app.engine_settings import CHECKPOINT_ENGINE
 from app.jobs import ColorizedFrame, ExportJob, RunRequest
+from app.model.engine_settings import CHECKPOINT_ENGINE
 from app.progress import RunMeter
 
 if TYPE_CHECKING:
-    from app.project import Project
+    from app.model.project import Project
     from colormnet.video import VideoInfo
 
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.engine_settings import EngineSettings, describe_precision
-from app.frame_cache import FrameCache
 from app.jobs import ColorizedFrame, ExemplarSpec, ExportJob, OpenRequest, RunRequest, SegmentInfo
+from app.model.engine_settings import EngineSettings, describe_precision
+from app.model.frame_cache import FrameCache
 from colormnet.errors import ColorMNetError, OutputError
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ A project that stores a shot list (found earlier, or edited) keeps it; one witho
 opens (:mod:`app.shots_worker`, cached by the library). Adding a cut at the playhead and removing the cut that opens
 the shot under it are steps of the project's history, so Edit ▸ Undo takes them back. Every new list goes to the
 session, whose segments then stop at the cuts, and the session answers with where each shot's colours come from
-(:class:`app.shot_list.ShotState`), which the timeline shows.
+(:class:`app.model.shot_list.ShotState`), which the timeline shows.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import SignalInstance
 
 from app.jobs import RunRequest
-from app.shot_list import ShotState, add_cut, next_without_exemplar, remove_cut, shot_states
+from app.model.shot_list import ShotState, add_cut, next_without_exemplar, remove_cut, shot_states
 from colormnet.shots import Shot, ShotListError, validate_shots
 
 if TYPE_CHECKING:
-    from app.project import Project
+    from app.model.project import Project
     from app.shots_worker import ShotDetection
     from app.undo import ProjectHistory
 

@@ -52,8 +52,8 @@ def measure(process_size: int, engine: str, workdir: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from app.controller import Controller
-    from app.engine_settings import EngineSettings
-    from app.paths import AppPaths
+    from app.model.engine_settings import EngineSettings
+    from app.model.paths import AppPaths
     from app.settings import AppSettings
     from app.widgets.main_window import MainWindow
     from colormnet.demo import demo_video_path

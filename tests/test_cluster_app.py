@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from app.controller import Controller
-from app.engine_settings import EngineSettings
+from app.model.engine_settings import EngineSettings
 from app.settings import AppSettings
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.main_window import MainWindow

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
-from app.engine_settings import EXPORT_PRECISION_NOTE
 from app.icons import icon
 from app.jobs import ExportJob
+from app.model.engine_settings import EXPORT_PRECISION_NOTE
 from app.progress import Progress, format_duration
 from colormnet.errors import OutputError
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path

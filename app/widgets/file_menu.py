@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from app import autosave
 from app.icons import icon
-from app.project import PROJECT_SUFFIX, ProjectError
+from app.model import autosave
+from app.model.project import PROJECT_SUFFIX, ProjectError
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction

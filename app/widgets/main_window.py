@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import autosave
+from app.autosave import AutosaveWriter
 from app.controller import Controller
-from app.engine_settings import MULTI_REFERENCE_ENGINES
 from app.icons import icon
 from app.progress import Progress
 from app.shuttle import Shuttle
@@ -29,6 +28,7 @@ from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
+from colormnet.engines.registry import takes_references
 
 if TYPE_CHECKING:
     from app.widgets.weights_dialog import WeightsDialog
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow, FileCommands):
         self._build_menus_and_toolbar()
         self.shots = ShotsPresenter(controller, self.timeline, self.actions_by_name, self.status)
         self.shuttle = Shuttle(self._shuttle_step, self)
-        self.autosaver = autosave.AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
+        self.autosaver = AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
         self._connect()
         self._restore_view_state()
         self._on_controller_project_changed()
@@ -248,7 +248,7 @@ class MainWindow(QMainWindow, FileCommands):
         for name in ("replace_exemplar", "move_exemplar", "remove_exemplar"):
             a[name].setEnabled(has_video and selected)
         a["add_reference"].setEnabled(
-            has_video and selected and c.project.settings.engine in MULTI_REFERENCE_ENGINES
+            has_video and selected and takes_references(c.project.settings.engine)
         )
         for name in ("colorize_segment", "colorize_from_here", "colorize_all", "export"):
             a[name].setEnabled(has_video and not busy and bool(c.project.exemplars))

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine_settings import DEVICES, ENGINES, PRECISIONS, TRANSITIONS, EngineSettings
 from app.icons import icon
+from app.model.engine_settings import DEVICES, ENGINES, PRECISIONS, TRANSITIONS, EngineSettings
 from colormnet.config import InferenceConfig
 
 _GIB = 1024**3
@@ -57,7 +57,7 @@ def _combo(parent: QWidget, values: tuple[str, ...], current: str, tooltip: str)
 
 
 class SettingsDialog(QDialog):
-    """Edits :class:`~app.project.EngineSettings` and the cache size.
+    """Edits :class:`~app.model.project.EngineSettings` and the cache size.
 
     Args:
         settings: The values to start from.

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
-from app.shot_list import ShotState
+from app.model.shot_list import ShotState
 
 if TYPE_CHECKING:
     from app.controller import Controller

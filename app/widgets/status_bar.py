@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
-from app.engine_settings import FALLBACK_NOTICE
+from app.model.engine_settings import FALLBACK_NOTICE
 from app.progress import Progress, format_duration
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class StudioStatusBar(QStatusBar):
             random_weights: Whether the checkpoint holds random weights.
             stand_in: The engine standing in for ColorMNet without its weights ("" when none).
             precision: What the model computes in (as
-                :func:`app.engine_settings.describe_precision` puts it; "" when not known).
+                :func:`app.model.engine_settings.describe_precision` puts it; "" when not known).
         """
         shown = f"{device.upper()} · {precision}" if precision else device.upper()
         if state == "ready" and stand_in:

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
-from app.engine_settings import FALLBACK_NOTICE
 from app.icons import icon
+from app.model.engine_settings import FALLBACK_NOTICE
 
 _MIB = 1024 * 1024
 

@@ -21,9 +21,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from app.controller import Controller
-from app.engine_settings import EngineSettings
-from app.paths import AppPaths
-from app.project import Project
+from app.model.engine_settings import EngineSettings
+from app.model.paths import AppPaths
+from app.model.project import Project
 from app.settings import AppSettings
 from app.worker import running_threads
 

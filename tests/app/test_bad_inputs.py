@@ -398,7 +398,7 @@ def test_hostile_project_files_leave_the_open_project_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from app.project import Project
+    from app.model.project import Project
     from tests.app.test_project_file import HOSTILE
 
     hostile = {**HOSTILE, "wrong-types": HOSTILE["exemplars-as-object"]}

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from app.widgets.timeline import TimelineBar

@@ -14,9 +14,9 @@ from PIL import Image
 
 from app.controller import Controller
 from app.demo import build_demo_project
-from app.engine_settings import FALLBACK_NOTICE
 from app.main import build_window, parse_args
-from app.paths import AppPaths
+from app.model.engine_settings import FALLBACK_NOTICE
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet.demo import demo_video_path

@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app import autosave
+from app.autosave import AUTOSAVE_DELAY_MS
+from app.model import autosave
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import add_exemplar
 
@@ -131,7 +132,7 @@ def test_autosave_follows_each_edit_off_the_gui_thread(
     assert add_exemplar(qtbot, c, colour_frames[0], 0)
     assert window.autosaver.pending and not list(folder.glob("*.cmnproj"))  # debounced, not written at once
     c.set_in_point(3)
-    qtbot.waitUntil(lambda: len(list(folder.glob("*.cmnproj"))) == 1, timeout=autosave.AUTOSAVE_DELAY_MS + 5000)
+    qtbot.waitUntil(lambda: len(list(folder.glob("*.cmnproj"))) == 1, timeout=AUTOSAVE_DELAY_MS + 5000)
     window.autosaver.wait()
     assert written_on and all(name.startswith("autosave") for name in written_on)
     assert written_on != [threading.main_thread().name]

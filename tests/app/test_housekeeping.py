@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app import autosave
 from app.controller import Controller
-from app.paths import prune_stale_folders
-from app.project import Project
+from app.model import autosave
+from app.model.paths import prune_stale_folders
+from app.model.project import Project
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.controller import Controller
 from app.main import parse_args
-from app.paths import APP_NAME, AppPaths
+from app.model.paths import APP_NAME, AppPaths
 from app.settings import AppSettings
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet import session as session_module

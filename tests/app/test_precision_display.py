@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 
-from app.engine_settings import EXPORT_PRECISION_NOTE, describe_precision
+from app.model.engine_settings import EXPORT_PRECISION_NOTE, describe_precision
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.main_window import MainWindow
 from app.widgets.settings_dialog import SettingsDialog

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from app.controller import Controller
-from app.engine_settings import EngineSettings
-from app.paths import AppPaths
-from app.project import Project, ProjectError, files_dir_for
+from app.model.engine_settings import EngineSettings
+from app.model.paths import AppPaths
+from app.model.project import Project, ProjectError, files_dir_for
 from app.settings import AppSettings
 from tests.app.conftest import RUN_TIMEOUT_MS
 

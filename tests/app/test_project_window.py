@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments

@@ -12,16 +12,19 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from app.controller import Controller
-from app.engine_settings import MULTI_REFERENCE_ENGINES
-from app.project import Project, files_dir_for
+from app.model.engine_settings import EngineSettings, transitions_for
+from app.model.project import Project, files_dir_for
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
-def test_the_app_and_the_library_agree_on_the_engines_that_take_references() -> None:
-    from colormnet.engines import available_engines, takes_references
+def test_the_memory_transition_is_offered_where_the_library_says_the_engine_holds_several_exemplars() -> None:
+    from colormnet.engines import ENGINES, holds_several_exemplars
 
-    assert {e for e in available_engines() if takes_references(e)} == set(MULTI_REFERENCE_ENGINES)
+    for engine in ENGINES:
+        assert ("memory" in transitions_for(engine)) == holds_several_exemplars(engine)
+        stored = EngineSettings.from_dict({"engine": engine, "transition": "memory"})
+        assert stored.transition == ("memory" if holds_several_exemplars(engine) else "blend")
 
 
 def test_references_are_saved_copied_and_read_back(

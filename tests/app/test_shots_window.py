@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from app.widgets.shot_track import CUT, STATE_COLOURS

@@ -14,8 +14,8 @@ import pytest
 
 import colormnet.engines.colormnet.weights
 from app.controller import Controller
-from app.engine_settings import FALLBACK_NOTICE
-from app.paths import AppPaths
+from app.model.engine_settings import FALLBACK_NOTICE
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet.engines.colormnet import weights

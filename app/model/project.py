@@ -5,7 +5,7 @@ This module is Qt-free; the controller wraps it and tells the views what changed
 A project saved as ``film.cmnproj`` keeps a copy of every exemplar image next to it in ``film_files/exemplars/``, so
 it survives the originals being moved; an unsaved project keeps them in a scratch folder, copied over on the first
 save. Colorized frames are not stored with the project but in a cache folder named by the project's id (see
-:mod:`app.frame_cache`): they can be large, and their keys make them safe to share between copies of a project.
+:mod:`app.model.frame_cache`): they can be large, and their keys make them safe to share between copies of a project.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.engine_settings import EngineSettings
-from app.project_file import (
+from app.model.engine_settings import EngineSettings
+from app.model.project_file import (
     ProjectError,
     check_image_file,
     check_project_id,
@@ -31,7 +31,7 @@ from app.project_file import (
     read_project_data,
     stored_image,
 )
-from app.shot_list import shots_to_data, stored_shots
+from app.model.shot_list import shots_to_data, stored_shots
 from colormnet.errors import ExemplarError
 from colormnet.fileio import write_bytes_atomic
 
@@ -268,7 +268,7 @@ class Project:
 
     @classmethod
     def load(cls, path: str | Path) -> Project:
-        """Open a ``.cmnproj`` file (untrusted input: see :mod:`app.project_file`).
+        """Open a ``.cmnproj`` file (untrusted input: see :mod:`app.model.project_file`).
 
         Its exemplar images are taken only from its own files folder (``film_files`` next to ``film.cmnproj``);
         those it names elsewhere are left out and listed in :attr:`left_out`.

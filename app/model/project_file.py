@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.engine_settings import EngineSettings
+from app.model.engine_settings import EngineSettings
 from colormnet.errors import ColorMNetError
 
 MAX_PROJECT_BYTES = 16 * 1024**2
