@@ -80,8 +80,7 @@ class ColorizedFrame:
 
     index: int
     key: str
-    rgb: np.ndarray  # HxWx3 uint8, for display
+    rgb: np.ndarray  # HxWx3 uint8, stored orientation: what the viewer shows of it, without reading the cache back
     done: int
     total: int
-    seconds: float
     notice: str = ""  # something the user must be told (a fallback after the GPU ran out of memory)

@@ -48,7 +48,7 @@ def test_closing_an_unsaved_project_deletes_its_files(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        controller.open_video(realshort)
+        controller.files.open_video(realshort)
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
     files = controller.project.files_dir
     assert any(files.rglob("*.png"))
@@ -66,7 +66,7 @@ def test_open_an_image_sequence_folder(qtbot, controller: Controller, tmp_path: 
     window = MainWindow(controller)
     qtbot.addWidget(window)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS) as opened:
-        window.open_path(folder)
+        window.commands.open_path(folder)
     info = opened.args[0]
     assert info.is_image_sequence and info.frame_count == 5
     assert window.status.video_label.text().endswith("8-bit image sequence")
