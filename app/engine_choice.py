@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from app.model.engine_settings import CHECKPOINT_ENGINE, FALLBACK_ENGINE, FALLBACK_NOTICE, engine_label
+from app.model.engine_settings import (
+    CHECKPOINT_ENGINE,
+    FALLBACK_ENGINE,
+    FALLBACK_NOTICE,
+    engine_label,
+    transitions_for,
+)
 
 if TYPE_CHECKING:
     from app.model.engine_settings import EngineSettings
@@ -119,8 +125,14 @@ class EngineChoice(QObject):
         return self.session_engine != self.chosen
 
     def session_settings(self) -> EngineSettings:
-        """The project's settings with the engine that really runs (the project itself keeps the user's choice)."""
-        return replace(self._workspace.project.settings, engine=self.session_engine)
+        """The project's settings with the engine that really runs (the project itself keeps the user's choice).
+
+        A transition the fallback cannot run (``memory``) becomes ``blend`` while it stands in.
+        """
+        settings = self._workspace.project.settings
+        engine = self.session_engine
+        transition = settings.transition if settings.transition in transitions_for(engine) else "blend"
+        return replace(settings, engine=engine, transition=transition)
 
     def weights_path(self) -> Path | None:
         """The checkpoint to use: the command line's, else the one in the settings, else the library's default."""

@@ -8,7 +8,6 @@ cleanly, and the user is offered to restore it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -17,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.model.project import Project, ProjectError
-from app.model.project_file import check_project_id, read_project_data
-from colormnet.fileio import write_bytes_atomic
+from app.model.project_file import check_project_id, read_project_data, write_project_json
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +38,17 @@ def _snapshot(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def snapshot_data(project: Project) -> dict[str, Any]:
+    """What a snapshot of ``project`` holds: absolute paths, and the process that wrote it."""
+    data = project.to_dict(portable=False)
+    data["pid"] = os.getpid()
+    return data
+
+
 def write_autosave(folder: Path, project: Project) -> Path:
     """Write a snapshot of ``project`` and return its path."""
     path = autosave_path(folder, project)
-    project.write_autosave(path)
+    write_project_json(path, snapshot_data(project))
     return path
 
 
@@ -106,8 +111,7 @@ def referenced_folders(folder: Path) -> frozenset[Path]:
 
 def _write_snapshot(path: Path, data: dict[str, Any]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))
+        write_project_json(path, data)
     except OSError as exc:
         logger.warning("autosave failed: %s", exc)
 
@@ -145,9 +149,7 @@ class SnapshotWriter:
         except ProjectError as exc:
             logger.warning("no autosave: %s", exc)
             return
-        data = project.to_dict(portable=False)
-        data["pid"] = os.getpid()
-        self._submit(_write_snapshot, path, data)
+        self._submit(_write_snapshot, path, snapshot_data(project))
 
     def discard(self, project: Project) -> None:
         """Delete the snapshot of ``project`` (saved, or closed cleanly), after any write still under way."""

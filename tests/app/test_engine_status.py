@@ -63,6 +63,21 @@ def test_the_fallback_is_named_in_the_status_bar_and_the_settings(qtbot, app_set
         controller.shutdown()
 
 
+def test_the_settings_offer_the_memory_transition_only_to_engines_that_hold_several_exemplars(qtbot) -> None:
+    from app.model.engine_settings import EngineSettings
+    from app.widgets.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(EngineSettings(transition="memory"), 1 << 30, ["colormnet", "propagate"])
+    qtbot.addWidget(dialog)
+    offered = lambda: [dialog.transition.itemData(i) for i in range(dialog.transition.count())]  # noqa: E731
+    assert offered() == ["blend", "cut", "memory"] and dialog.engine_settings().transition == "memory"
+    dialog.engine.setCurrentIndex(dialog.engine.findData("propagate"))
+    assert offered() == ["blend", "cut"] and dialog.engine_settings().transition == "blend"
+    dialog.transition.setCurrentIndex(dialog.transition.findData("cut"))
+    dialog.engine.setCurrentIndex(dialog.engine.findData("colormnet"))
+    assert "memory" in offered() and dialog.engine_settings().transition == "cut"  # the choice that still fits stays
+
+
 def test_without_the_fallback_the_settings_say_nothing_more(qtbot, window: MainWindow) -> None:
     window.commands.show_settings_dialog()
     dialog = window.commands.settings_dialog

@@ -34,7 +34,7 @@ def test_stale_folders_are_pruned_but_referenced_ones_kept(tmp_path: Path) -> No
     project = Project(files_dir=referenced)
     project.video = tmp_path / "film.mp4"
     snapshots = tmp_path / "autosave"
-    project.write_autosave(snapshots / "a.cmnproj")
+    autosave.write_autosave(snapshots, project)
     keep = autosave.referenced_folders(snapshots)
     assert keep == {referenced.resolve()}
     assert prune_stale_folders(root, 30, keep=keep) == [old]
