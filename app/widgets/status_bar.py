@@ -26,11 +26,11 @@ _PREVIEW_PRECISION_TIP = (
 
 
 def describe_video(info: VideoInfo) -> str:
-    """One line about a video: frames, rate, size, duration and bit depth."""
+    """One line about a video: frames, rate, size, duration and the bit depth it is stored at."""
     kind = "image sequence" if info.is_image_sequence else Path(info.path).suffix.lstrip(".")
     return (
         f"{info.frame_count} frames · {float(info.fps):.3f} fps · {info.width}×{info.height} · "
-        f"{format_duration(info.duration)} · {info.bit_depth}-bit {kind}"
+        f"{format_duration(info.duration)} · {info.bits_per_component}-bit {kind}"
     )
 
 

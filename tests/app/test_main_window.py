@@ -221,3 +221,15 @@ def test_drop_a_video_and_the_recent_files_menu(qtbot, window: MainWindow, tmp_p
     window.commands.recent_menu.aboutToShow.emit()
     names = [action.text() for action in window.commands.recent_menu.actions() if action.text()]
     assert names[0] == "copy.mp4" and "Clear list" in names
+
+
+def test_status_bar_names_the_stored_bit_depth(window: MainWindow) -> None:
+    """A 10-bit ProRes master is read at 16 bits but was stored at 10: the status bar says 10-bit."""
+    from dataclasses import replace
+
+    from app.widgets.status_bar import describe_video
+
+    info = window.controller.video_info
+    assert info is not None and info.bit_depth == 8
+    graded = replace(info, path="graded.mov", bit_depth=16, stored_bit_depth=10)
+    assert describe_video(graded).endswith("· 10-bit mov")
