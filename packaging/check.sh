@@ -126,6 +126,16 @@ cat "$out/missing.err"
 grep -q "^colormnet: error: .*missing.pth" "$out/missing.err" || fail "the message does not name the checkpoint"
 [[ ! -e "$out/out.mp4" ]] || fail "an output was written"
 
+step "rendering on a cluster: Ray is not bundled, one line"
+set +e
+clean "$cli" colorize "$clip" -e "$out/still0.png@0" -o "$out/cluster.mp4" --engine propagate --cluster local \
+    2> "$out/cluster.err"
+code=$?
+set -e
+cat "$out/cluster.err"
+grep -q "^colormnet: error: .*needs Ray" "$out/cluster.err" && [[ $code -eq 1 ]] || fail "exit $code without the message"
+[[ ! -e "$out/cluster.mp4" ]] || fail "an output was written"
+
 step "passed"
 cat "$work/licenses.txt" | head -3
 du -sh "$bundle"
