@@ -1,9 +1,14 @@
-"""What every colorization engine shares: the two protocols a session drives, the exemplar as engines take it, and
-the choice of device and precision.
+"""What every colorization engine shares: the two protocols a session drives, the exemplar and the step's result as
+engines take and give them, and the choice of device and precision.
 
 A *backend* is a loaded engine (weights on a device, or nothing for a weights-free engine); it makes a fresh
 :class:`SegmentEngine` for every segment run. A segment engine takes the frames of one run in processing order, the
-first with the segment's exemplar, and returns each frame's normalised chroma.
+first with the segment's exemplar, and returns each frame's normalised chroma at the size asked for.
+
+The boundary is NumPy on both sides: the luminance of the frame as decoded, the exemplar as the user gave it, the
+chroma (and a per-pixel confidence where the engine has one) at the size the caller wants. Conversions, resizing
+and device placement happen inside the engine, so a GPU engine does them on the GPU, and this module (like the
+session) does not import torch.
 """
 
 from __future__ import annotations
@@ -11,13 +16,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-import torch
 
+from colormnet import color
 from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.registry import engine_info
+
+if TYPE_CHECKING:
+    import torch
 
 ExemplarMode = Literal["keyframe", "reference"]
 
@@ -27,23 +35,52 @@ class ExemplarInput:
     """An exemplar as the engines take it.
 
     Attributes:
-        lab: ``3 x H x W`` normalised ``[L', a', b']`` at the frame's processing size (stretched to the frame's
-            shape with Pillow's bilinear filter, like the reference implementation).
+        image: the exemplar as given, ``H' x W' x 3`` RGB (float32 in [0, 1], or uint8/uint16), any size.
         mode: ``keyframe`` (the true colour of this very frame) or ``reference`` (any colour image).
-        image: the exemplar as given, ``H' x W' x 3`` float32 RGB in [0, 1], for engines with their own
-            pre-processing (ColorMNet does not use it).
     """
 
-    lab: torch.Tensor
+    image: np.ndarray = field(repr=False)
     mode: ExemplarMode
-    image: np.ndarray | None = field(default=None, repr=False)
+
+    def lab(self, height: int, width: int) -> np.ndarray:
+        """``3 x height x width`` float32 normalised ``[L', a', b']``, the image stretched to that size with
+        Pillow's bilinear filter like the reference implementation."""
+        return color.normalize_lab(color.rgb_to_lab(color.resize_rgb(self.image, width, height)))
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One frame's output of an engine.
+
+    Attributes:
+        ab: ``2 x H x W`` float32 normalised chroma ``a', b'`` at the size asked for.
+        confidence: ``H x W`` float32 in [0, 1], how surely each pixel's chroma follows from the exemplar (1: it is
+            the exemplar's own), or None from an engine without one. A blend of two passes leans on it.
+    """
+
+    ab: np.ndarray = field(repr=False)
+    confidence: np.ndarray | None = field(default=None, repr=False)
 
 
 class SegmentEngine(Protocol):
     """Colorizes the frames of one segment run, one at a time."""
 
-    def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
-        """``1 x H x W`` normalised L' (and the exemplar on the first step) -> ``2 x H x W`` normalised ab'."""
+    def step(self, lightness: np.ndarray, exemplar: ExemplarInput | None = None, *, end: bool = False,
+             work_size: tuple[int, int] | None = None, size: tuple[int, int] | None = None) -> StepResult:
+        """Colorizes the next frame.
+
+        Args:
+            lightness: ``H x W`` float32 L* in [0, 100] of the frame, at its own resolution.
+            exemplar: the segment's exemplar, on the first step only.
+            end: this is the run's last frame.
+            work_size: ``(h, w)`` the engine computes at (the processing size; None: the frame's size). It stays
+                the same through a run.
+            size: ``(H', W')`` of the chroma returned (None: the frame's size).
+
+        Returns:
+            The chroma at ``size`` (for a keyframe's own frame: the exemplar's chroma at that size) and the
+            confidence where the engine has one.
+        """
         ...
 
 
@@ -61,6 +98,10 @@ class Backend(Protocol):
     device: torch.device
     is_random: bool
     fingerprint: str
+
+    def release_memory(self) -> None:
+        """Gives back what the device holds beyond the loaded weights (after it ran out of memory)."""
+        ...
 
     def new_engine(self, config: InferenceConfig, references: Sequence[np.ndarray] = ()) -> SegmentEngine:
         """A fresh engine for one segment run.
@@ -83,6 +124,8 @@ def native_cpu_bf16() -> bool:
 
     Without them bf16 autocast still runs (emulated), only slower than fp32.
     """
+    import torch  # here, not at the top: the boundary's types stay importable without torch
+
     if not torch.backends.mkldnn.is_available():
         return False
     try:
@@ -101,7 +144,12 @@ def interactive_precision(engine: str, precision: Precision, device: Device) -> 
     """
     if precision != "auto" or not engine_info(engine).cpu_bf16:
         return precision
-    on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
+    if device == "auto":
+        import torch  # here, not at the top: the boundary's types stay importable without torch
+
+        on_cpu = not torch.cuda.is_available()
+    else:
+        on_cpu = device == "cpu"
     return "bf16" if on_cpu and native_cpu_bf16() else precision
 
 

@@ -56,6 +56,11 @@ class LoadedModel:
         """A fresh inference engine (empty memory) for one segment run."""
         return InferenceEngine(self.network, config, self.autocast_dtype)
 
+    def release_memory(self) -> None:
+        """Gives the CUDA caching allocator's free blocks back (after the GPU ran out of memory)."""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
 
 def resolve_device(device: Device) -> torch.device:
     """``auto`` -> CUDA when available, else CPU.

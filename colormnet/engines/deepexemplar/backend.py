@@ -68,6 +68,11 @@ class DeepExemplarBackend:
         """
         return DeepExemplarEngine(self.network, self.options, self.autocast_dtype, references)
 
+    def release_memory(self) -> None:
+        """Gives the CUDA caching allocator's free blocks back (after the GPU ran out of memory)."""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
 
 def _resolve_device(device: Device) -> torch.device:
     if device == "auto":
