@@ -44,8 +44,11 @@ class ExemplarInput:
 
     def lab(self, height: int, width: int) -> np.ndarray:
         """``3 x height x width`` float32 normalised ``[L', a', b']``, the image stretched to that size with
-        Pillow's bilinear filter like the reference implementation."""
-        return color.normalize_lab(color.rgb_to_lab(color.resize_rgb(self.image, width, height)))
+        Pillow's bilinear filter like the reference implementation (converted as given at its own size)."""
+        image = self.image
+        if image.shape[:2] != (height, width):
+            image = color.resize_rgb(image, width, height)
+        return color.normalize_lab(color.rgb_to_lab(image))
 
 
 @dataclass(frozen=True)
