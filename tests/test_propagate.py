@@ -45,7 +45,7 @@ def _mean_psnr(frames: list[np.ndarray], chroma: list[np.ndarray]) -> float:
 
 
 def _keyframe(rgb: np.ndarray) -> ExemplarInput:
-    return ExemplarInput(rgb.astype(np.float32) / 255.0, "keyframe")
+    return ExemplarInput(rgb, "keyframe")  # the frame's own 8-bit colours
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,8 @@ class RunExecutor:
                 lightness = color.luminance(rgb)  # H x W, L* of the source at full resolution
                 full = (lightness.shape[0], lightness.shape[1])
                 wanted = index not in skip and (index in run.emit or index in run.fuse)
-                size = full if wanted and index not in run.fuse else work  # fused frames meet at the work size
+                # stashed and fused frames meet at the processing size; the rest is returned at the source's
+                size = full if wanted and index not in run.fuse and index not in run.stash else work
                 given = ExemplarInput(exemplar.image, cast(ExemplarMode, kind)) if index == first else None
                 result = self._predict(engine, lightness, work, given, index == last, size)
                 ab, confidence = result.ab, result.confidence
