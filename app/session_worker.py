@@ -81,7 +81,7 @@ class SessionWorker(QObject):
     def warm_up(self) -> None:
         """Import torch and the session module, so the first real job does not wait for them."""
         try:
-            import colormnet.engines.tensors  # noqa: F401  (torch: the session itself does not import it)
+            import colormnet.engines.tensors  # torch: the session itself does not import it
             import colormnet.session  # noqa: F401
             from colormnet.engines import available_engines
 

@@ -138,3 +138,22 @@ def test_blend_fusion_follows_the_engine_s_confidence(realshort: Path) -> None:
     assert left > 5.0 and right < -5.0  # each half from the pass that is sure of it
     plain_left, plain_right = _blend_a(realshort, with_confidence=False)
     assert abs(plain_left - plain_right) < 1.0 and abs(plain_left) < 5.0  # by position alone: an even mix midway
+
+
+@pytest.mark.parametrize(
+    ("device", "raised", "expected"),
+    [("cuda", "oom", "DeviceOutOfMemoryError"), ("cpu", "oom", "InferenceError"),
+     ("cuda", "runtime", "InferenceError")],
+)
+def test_torch_engines_map_device_failures_to_the_library_s_errors(device: str, raised: str, expected: str) -> None:
+    import torch
+
+    from colormnet.engines.tensors import device_errors
+    from colormnet.errors import DeviceOutOfMemoryError, InferenceError
+
+    error = torch.cuda.OutOfMemoryError("CUDA out of memory") if raised == "oom" else RuntimeError("bad kernel")
+    with pytest.raises(InferenceError) as caught, device_errors(torch.device(device)):
+        raise error
+    # only a GPU's own out-of-memory asks the session to retry smaller; anything else is one line for the user
+    assert isinstance(caught.value, DeviceOutOfMemoryError) == (expected == "DeviceOutOfMemoryError")
+    assert "\n" not in str(caught.value)
