@@ -84,7 +84,6 @@ class PropagationEngine:
         self._flow = FlowEstimator(self.config.flow_preset, self.config.flow_patch_stride)
         self._check_flow = FlowEstimator(self.config.check_preset)
         self._started = False
-        self.confidence: np.ndarray | None = None  # H x W in [0, 1] after each step: see _advance
 
     def step(self, lightness: np.ndarray, exemplar: ExemplarInput | None = None, *, end: bool = False,
              work_size: tuple[int, int] | None = None, size: tuple[int, int] | None = None) -> StepResult:
@@ -116,11 +115,12 @@ class PropagationEngine:
             if (height, width) != self._size:
                 raise InferenceError("All frames of a segment run must have one size.")
             ab = self._advance(_pad_small(full))
-        self.confidence = np.ascontiguousarray(self._upsample(self._conf)[:height, :width])
+        # how surely each pixel traces back to the exemplar (see _advance), H x W in [0, 1]
+        confidence = _resize_linear(np.ascontiguousarray(self._upsample(self._conf)[:height, :width]), out_hw)
         if exemplar is not None and exemplar.mode == "keyframe":  # the exemplar's own chroma, at the size asked
-            return StepResult(exemplar.lab(*out_hw)[1:], _resize_linear(self.confidence, out_hw))
+            return StepResult(exemplar.lab(*out_hw)[1:], confidence)
         planes = np.ascontiguousarray(ab[:, :height, :width], dtype=np.float32)
-        return StepResult(_resize_linear(planes, out_hw), _resize_linear(self.confidence, out_hw))
+        return StepResult(_resize_linear(planes, out_hw), confidence)
 
     # -- the anchor -------------------------------------------------------------------------------------------------
 
