@@ -13,7 +13,7 @@ def session_config(settings: EngineSettings, *, preview: bool) -> Any:
     Exports take the precision as set; previews may run faster (see :func:`colormnet.engines.interactive_precision`).
     """
     from colormnet.config import InferenceConfig
-    from colormnet.engines.base import interactive_precision
+    from colormnet.engines.precision import interactive_precision
     from colormnet.session import SessionConfig
 
     inference = InferenceConfig(

@@ -85,6 +85,7 @@ class SessionWorker(QObject):
     def warm_up(self) -> None:
         """Import torch and the session module, so the first real job does not wait for them."""
         try:
+            import colormnet.engines.tensors  # torch: the session itself does not import it
             import colormnet.session  # noqa: F401
             from colormnet.engines import available_engines
 
@@ -254,7 +255,7 @@ class SessionWorker(QObject):
 
     def _precision_text(self) -> str:
         """The precision of previews and of exports, for the status bar."""
-        from colormnet.engines.base import effective_precision
+        from colormnet.engines.precision import effective_precision
 
         session = self._require_session()
         assert self._request is not None

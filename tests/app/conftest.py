@@ -84,7 +84,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
 def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """The app behaves alike on every CPU in the tests: previews at the precision set, whatever this CPU computes
     natively (the tests of bf16 previews say otherwise)."""
-    from colormnet.engines import base as engines
+    from colormnet.engines import precision as engines
 
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: False)
 

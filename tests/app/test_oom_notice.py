@@ -1,7 +1,7 @@
 """The GPU running out of memory during a run: the session falls back, the run completes, and the user is told.
 
 A CPU has no GPU memory to run out of, so the error is simulated the way the session sees it: one engine step
-raises what :meth:`Session._predict` raises when CUDA runs out of memory. The patch is on the class, before the
+raises what an engine raises when CUDA runs out of memory. The patch is on the class, before the
 run starts, so it also holds on the worker thread that runs the session.
 """
 
@@ -12,13 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import torch
 
 from app.controller import Controller
 from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
-from colormnet import session as session_module
+from colormnet.errors import DeviceOutOfMemoryError
+from colormnet.session.run import RunExecutor
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 FAILING_STEP = 3  # the third engine step of the run runs out of memory
@@ -26,19 +26,19 @@ FAILING_STEP = 3  # the third engine step of the run runs out of memory
 
 def run_out_of_memory_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make the third engine step raise the session's out-of-memory error; returns the steps' process sizes."""
-    original = session_module.Session._predict
+    original = RunExecutor._predict
     sizes: list[int] = []
     lock = threading.Lock()
 
-    def predict(self, engine, model, lightness, process_hw, *args, **kwargs):
+    def predict(self, engine, lightness, work, *args, **kwargs):
         with lock:
-            sizes.append(min(process_hw))
+            sizes.append(min(work))
             failing = len(sizes) == FAILING_STEP
         if failing:
-            raise session_module._OutOfMemoryError from torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-        return original(self, engine, model, lightness, process_hw, *args, **kwargs)
+            raise DeviceOutOfMemoryError("The CUDA ran out of memory (simulated).")
+        return original(self, engine, lightness, work, *args, **kwargs)
 
-    monkeypatch.setattr(session_module.Session, "_predict", predict)
+    monkeypatch.setattr(RunExecutor, "_predict", predict)
     return sizes
 
 

@@ -52,7 +52,7 @@ def test_status_bar_shows_the_engine_running_with_its_device_and_precision(qtbot
 @pytest.fixture
 def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend this CPU computes bf16 natively (bf16 autocast runs on any x86 CPU, only slower without it)."""
-    from colormnet.engines import base as engines
+    from colormnet.engines import precision as engines
 
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: True)
 
