@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from colormnet import color
 from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines import holds_several_exemplars, load_backend, takes_references
-from colormnet.engines.base import Backend, ExemplarInput, SegmentEngine
+from colormnet.engines.base import Backend, ExemplarInput, SegmentEngine, process_shape
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
 from colormnet.exemplar import classify_exemplar, is_grayscale
 from colormnet.plan import (
@@ -169,15 +169,6 @@ class FrameResult:
 
 class _OutOfMemoryError(Exception):
     """The device ran out of memory during a step (handled by a retry at a smaller size or on the CPU)."""
-
-
-def process_shape(height: int, width: int, cap: int) -> tuple[int, int]:
-    """Size at which the model sees a ``height x width`` frame: unchanged up to ``cap`` on the short side."""
-    short = min(height, width)
-    if short <= cap:
-        return height, width
-    scale = cap / short
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def _check_colour_image(image: np.ndarray, label: str) -> None:

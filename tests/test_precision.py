@@ -13,9 +13,17 @@ import torch.nn.functional as F
 
 from colormnet.config import InferenceConfig
 from colormnet.engines import base as engines
-from colormnet.engines.base import ExemplarInput, effective_precision, interactive_precision, native_cpu_bf16
-from colormnet.engines.colormnet.backend import load_model, resolve_autocast
+from colormnet.engines.base import (
+    ExemplarInput,
+    effective_precision,
+    interactive_precision,
+    native_cpu_bf16,
+    resolve_autocast,
+    resolve_device,
+)
+from colormnet.engines.colormnet.backend import load_model
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.errors import InferenceError
 from tests.conftest import GOLDEN
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -53,16 +61,47 @@ def test_native_bf16_is_false_without_onednn(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_cpu_autocast_is_bf16_only_when_asked(native: bool) -> None:
-    assert resolve_autocast("bf16", CPU) is torch.bfloat16  # runs without native support too (slower)
-    assert resolve_autocast("auto", CPU) is None  # the CLI and exports stay exact
-    assert resolve_autocast("fp32", CPU) is None
-    assert resolve_autocast("fp16", CPU) is None  # CUDA-only
+    assert resolve_autocast("colormnet", "bf16", CPU) is torch.bfloat16  # runs without native support too (slower)
+    assert resolve_autocast("colormnet", "auto", CPU) is None  # the CLI and exports stay exact
+    assert resolve_autocast("colormnet", "fp32", CPU) is None
+    assert resolve_autocast("colormnet", "fp16", CPU) is None  # CUDA-only
 
 
 def test_cuda_autocast() -> None:
-    assert resolve_autocast("auto", CUDA) is torch.float16
-    assert resolve_autocast("bf16", CUDA) is torch.bfloat16
-    assert resolve_autocast("fp32", CUDA) is None
+    assert resolve_autocast("colormnet", "auto", CUDA) is torch.float16
+    assert resolve_autocast("colormnet", "bf16", CUDA) is torch.bfloat16
+    assert resolve_autocast("colormnet", "fp32", CUDA) is None
+
+
+@pytest.mark.parametrize(
+    ("engine", "precision", "device", "expected"),
+    [
+        ("deepexemplar", "bf16", CPU, None),  # no CPU bf16 in this engine
+        ("deepexemplar", "fp16", CPU, None),
+        ("deepexemplar", "auto", CUDA, torch.float16),
+        ("deepexemplar", "bf16", CUDA, torch.bfloat16),
+        ("propagate", "fp16", CUDA, None),  # always fp32
+    ],
+)
+def test_every_engine_autocasts_as_its_effective_precision_says(
+    engine: str, precision: str, device: torch.device, expected: torch.dtype | None
+) -> None:
+    assert resolve_autocast(engine, precision, device) is expected  # type: ignore[arg-type]
+
+
+def test_a_reduced_precision_the_cpu_cannot_run_is_fp32_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="colormnet.engines.base"):
+        assert resolve_autocast("deepexemplar", "bf16", CPU) is None
+    assert "bf16 needs a CUDA device with the deepexemplar engine; running in fp32" in caplog.text
+
+
+def test_device_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == CPU and resolve_device("cpu") == CPU
+    with pytest.raises(InferenceError, match="No CUDA device is available"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == CUDA
 
 
 def test_previews_use_bf16_by_default_only_on_a_cpu_that_has_it(native: bool, monkeypatch) -> None:

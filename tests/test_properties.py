@@ -82,7 +82,7 @@ project_like = st.fixed_dictionaries(
 @given(st.one_of(json_values, project_like))
 def test_project_loader_turns_any_json_into_a_project_or_a_clear_error(tmp_path: Path, data: object) -> None:
     pytest.importorskip("PySide6")
-    from app.project import Project
+    from app.model.project import Project
 
     path = tmp_path / "any.cmnproj"
     path.write_text(json.dumps(data))

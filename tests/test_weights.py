@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import http.server
 import itertools
 import logging
 import math
@@ -23,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colormnet.checkpoint_file import refused_global
+from colormnet.engines.checkpoints import reading, refused_global
 from colormnet.engines.colormnet import weights
 from colormnet.engines.colormnet.weights import (
     ENV_VAR,
@@ -40,6 +38,7 @@ from colormnet.engines.colormnet.weights import (
 )
 from colormnet.errors import WeightsError
 from tests.bad_checkpoints import all_ones_bits, save_malicious
+from tests.weights_server import WeightsServer, serve
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 MANIFEST = read_key_manifest()
@@ -279,7 +278,7 @@ def test_an_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(weights, "open", denied, raising=False)  # root ignores chmod, so fake the refusal
+    monkeypatch.setattr(reading, "open", denied, raising=False)  # root ignores chmod, so fake the refusal
     with pytest.raises(WeightsError, match=r"Cannot read .*w\.pth \(Permission denied\); check the file's perm"):
         load_weights(path)
 
@@ -359,64 +358,13 @@ def test_default_path_and_licence() -> None:
 PAYLOAD = random.Random(1).randbytes(3 * 1024 * 1024 + 123)
 
 
-class _Server:
-    """What the test server does and what it saw."""
-
-    def __init__(self) -> None:
-        self.payload = PAYLOAD
-        self.ignore_range = False
-        self.stop_after: int | None = None  # announce the full length but close after this many bytes
-        self.ranges: list[str | None] = []
-        self.url = ""
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    state = _Server()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/weights.pth":
-                self.send_error(404)
-                return
-            header = self.headers.get("Range")
-            state.ranges.append(header)
-            data, start = state.payload, 0
-            if header and not state.ignore_range:
-                start = int(header.removeprefix("bytes=").rstrip("-"))
-                if start >= len(data):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(data)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            else:
-                self.send_response(200)
-            body = data[start:]
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client cancelled
-                self.wfile.write(body if state.stop_after is None else body[: state.stop_after])
-            self.close_connection = True
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/weights.pth"
-    try:
+def server() -> Iterator[WeightsServer]:
+    with serve(PAYLOAD) as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
-def test_full_download_with_progress(server: _Server, tmp_path: Path) -> None:
+def test_full_download_with_progress(server: WeightsServer, tmp_path: Path) -> None:
     calls: list[tuple[int, int | None]] = []
     dest = download_weights(tmp_path / "sub" / "w.pth", url=server.url, progress=lambda d, t: calls.append((d, t)),
                             expected_sha256=hashlib.sha256(PAYLOAD).hexdigest(), expected_size=len(PAYLOAD))
@@ -428,14 +376,14 @@ def test_full_download_with_progress(server: _Server, tmp_path: Path) -> None:
     assert len(calls) > 3 and all(a[0] <= b[0] for a, b in itertools.pairwise(calls))
 
 
-def test_unknown_checksum_is_logged(server: _Server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="colormnet.engines.colormnet.weights"):
+def test_unknown_checksum_is_logged(server: WeightsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="colormnet.engines.checkpoints"):
         download_weights(tmp_path / "w.pth", url=server.url, expected_sha256=None)
     assert hashlib.sha256(PAYLOAD).hexdigest() in caplog.text
     assert "CC BY-NC-SA 4.0" in caplog.text
 
 
-def test_resume_uses_a_range_request(server: _Server, tmp_path: Path) -> None:
+def test_resume_uses_a_range_request(server: WeightsServer, tmp_path: Path) -> None:
     (tmp_path / "w.pth.part").write_bytes(PAYLOAD[:1_000_000])
     calls: list[tuple[int, int | None]] = []
     dest = download_weights(tmp_path / "w.pth", url=server.url, progress=lambda d, t: calls.append((d, t)),
@@ -445,7 +393,7 @@ def test_resume_uses_a_range_request(server: _Server, tmp_path: Path) -> None:
     assert calls[0] == (1_000_000, len(PAYLOAD))
 
 
-def test_a_server_ignoring_range_restarts_from_zero(server: _Server, tmp_path: Path) -> None:
+def test_a_server_ignoring_range_restarts_from_zero(server: WeightsServer, tmp_path: Path) -> None:
     server.ignore_range = True
     (tmp_path / "w.pth.part").write_bytes(b"x" * 500_000)
     dest = download_weights(tmp_path / "w.pth", url=server.url, expected_sha256=hashlib.sha256(PAYLOAD).hexdigest())
@@ -453,27 +401,27 @@ def test_a_server_ignoring_range_restarts_from_zero(server: _Server, tmp_path: P
     assert dest.read_bytes() == PAYLOAD
 
 
-def test_an_overlong_part_file_is_restarted(server: _Server, tmp_path: Path) -> None:
+def test_an_overlong_part_file_is_restarted(server: WeightsServer, tmp_path: Path) -> None:
     (tmp_path / "w.pth.part").write_bytes(PAYLOAD + b"trailing")
     dest = download_weights(tmp_path / "w.pth", url=server.url)
     assert server.ranges == [f"bytes={len(PAYLOAD) + 8}-", None]
     assert dest.read_bytes() == PAYLOAD
 
 
-def test_checksum_mismatch_deletes_the_part_file(server: _Server, tmp_path: Path) -> None:
+def test_checksum_mismatch_deletes_the_part_file(server: WeightsServer, tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="sha256") as info:
         download_weights(tmp_path / "w.pth", url=server.url, expected_sha256="0" * 64)
     assert "run the download again" in str(info.value)
     assert not (tmp_path / "w.pth.part").exists() and not (tmp_path / "w.pth").exists()
 
 
-def test_size_mismatch_deletes_the_part_file(server: _Server, tmp_path: Path) -> None:
+def test_size_mismatch_deletes_the_part_file(server: WeightsServer, tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=f"{len(PAYLOAD)} bytes on the server where {len(PAYLOAD) + 1}"):
         download_weights(tmp_path / "w.pth", url=server.url, expected_size=len(PAYLOAD) + 1)
     assert not (tmp_path / "w.pth.part").exists() and not (tmp_path / "w.pth").exists()
 
 
-def test_a_dropped_connection_keeps_the_part_for_a_resume(server: _Server, tmp_path: Path) -> None:
+def test_a_dropped_connection_keeps_the_part_for_a_resume(server: WeightsServer, tmp_path: Path) -> None:
     server.stop_after = 1_500_000
     with pytest.raises(WeightsError, match=f"stopped after 1500000 of {len(PAYLOAD)} bytes.*run it again to resume"):
         download_weights(tmp_path / "w.pth", url=server.url)
@@ -484,7 +432,7 @@ def test_a_dropped_connection_keeps_the_part_for_a_resume(server: _Server, tmp_p
     assert server.ranges == [None, "bytes=1500000-"]
 
 
-def test_cancel_keeps_the_part_and_a_later_call_resumes(server: _Server, tmp_path: Path) -> None:
+def test_cancel_keeps_the_part_and_a_later_call_resumes(server: WeightsServer, tmp_path: Path) -> None:
     cancel = threading.Event()
 
     def on_progress(done: int, total: int | None) -> None:
@@ -501,14 +449,14 @@ def test_cancel_keeps_the_part_and_a_later_call_resumes(server: _Server, tmp_pat
     assert server.ranges == [None, f"bytes={kept}-"]
 
 
-def test_default_destination_follows_the_environment(server: _Server, tmp_path: Path,
+def test_default_destination_follows_the_environment(server: WeightsServer, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "env" / "w.pth"))
     assert download_weights(url=server.url) == tmp_path / "env" / "w.pth"
     assert (tmp_path / "env" / "w.pth").read_bytes() == PAYLOAD
 
 
-def test_http_errors_and_refused_connections(server: _Server, tmp_path: Path) -> None:
+def test_http_errors_and_refused_connections(server: WeightsServer, tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=r"\(HTTP 404 .*--weights PATH\.$"):
         download_weights(tmp_path / "w.pth", url=server.url.replace("weights.pth", "nothing.pth"))
     with socket.socket() as probe:

@@ -27,7 +27,7 @@ def cmd_info(args: argparse.Namespace, cancel: threading.Event) -> int:
     print(f"  frames     {info.frame_count}")
     fps = f"{float(info.fps):.3f} ({info.fps.numerator}/{info.fps.denominator})"
     print(f"  fps        {fps}{'  variable frame rate' if info.variable_frame_rate else ''}")
-    print(f"  size       {info.width}x{info.height}, {info.bit_depth}-bit")
+    print(f"  size       {info.width}x{info.height}, {info.bits_per_component}-bit")
     if info.rotation:
         print(f"  rotation   shown turned {(360 - info.rotation) % 360} degrees clockwise (kept on export)")
     print(f"  duration   {format_duration(info.duration)} ({info.duration:.3f} s)")

@@ -35,11 +35,12 @@ def colormnet_from_state(state: dict[str, torch.Tensor], job: JobSpec, weights_i
     Raises:
         InferenceError: the requested device is unavailable on this node.
     """
-    from colormnet.engines.colormnet.backend import LoadedModel, resolve_autocast, resolve_device
+    from colormnet.engines.base import resolve_autocast, resolve_device
+    from colormnet.engines.colormnet.backend import LoadedModel
     from colormnet.engines.colormnet.model.network import ColorMNet
 
     device = resolve_device(job.config.device)
-    autocast = resolve_autocast(job.config.precision, device)
+    autocast = resolve_autocast("colormnet", job.config.precision, device)
     key = (weights_id, str(device), str(autocast))
     if key not in _models:
         network = ColorMNet()

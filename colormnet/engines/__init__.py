@@ -3,6 +3,7 @@
 * :mod:`colormnet.engines.registry` (imported here; no torch): which engines exist and what each can do.
 * :mod:`colormnet.engines.base`: the protocols a session drives, :class:`~colormnet.engines.base.ExemplarInput`,
   device and precision.
+* :mod:`colormnet.engines.checkpoints`: locating, reading, checking and downloading weights, for every engine.
 * one subpackage per engine (``colormnet``, ``propagate``, ``deepexemplar``), each with its ``backend.py``.
 """
 

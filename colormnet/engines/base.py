@@ -9,6 +9,7 @@ first with the segment's exemplar, and returns each frame's normalised chroma.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -18,6 +19,7 @@ import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.registry import engine_info
+from colormnet.errors import InferenceError
 
 ExemplarMode = Literal["keyframe", "reference"]
 
@@ -117,3 +119,46 @@ def effective_precision(engine: str, precision: Precision, device: torch.device)
     if device.type == "cuda":
         return "fp16" if precision == "auto" else precision
     return "bf16" if precision == "bf16" and info.cpu_bf16 else "fp32"
+
+
+logger = logging.getLogger(__name__)
+
+_AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}
+
+
+def resolve_device(device: Device) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU.
+
+    Raises:
+        InferenceError: ``cuda`` was asked for and none is available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InferenceError("No CUDA device is available: use --device cpu (or auto).")
+    return torch.device(device)
+
+
+def resolve_autocast(engine: str, precision: Precision, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype ``engine`` runs under on ``device`` (None for fp32), as :func:`effective_precision` says.
+
+    ``auto`` is fp16 on CUDA and stays exact (fp32) on the CPU even where the CPU computes bf16 natively: the app
+    asks for bf16 explicitly for its previews (see :func:`interactive_precision`). A reduced precision the device or
+    the engine cannot run falls back to fp32 with a warning.
+    """
+    effective = effective_precision(engine, precision, device)
+    if effective == "fp32" and precision in ("fp16", "bf16") and engine_info(engine).reduced_precision:
+        logger.warning("%s needs a CUDA device with the %s engine; running in fp32 on the CPU", precision, engine)
+    elif effective == "bf16" and device.type == "cpu" and not native_cpu_bf16():
+        logger.info("this CPU has no native bf16 (AMX or AVX512-BF16): bf16 runs, but slower than fp32")
+    return _AUTOCAST[effective]
+
+
+def process_shape(height: int, width: int, cap: int) -> tuple[int, int]:
+    """The size at which an engine sees a ``height x width`` frame: unchanged up to ``cap`` on the short side, else
+    scaled down (aspect kept, rounded) so that the short side is ``cap``."""
+    short = min(height, width)
+    if short <= cap:
+        return height, width
+    scale = cap / short
+    return max(1, round(height * scale)), max(1, round(width * scale))

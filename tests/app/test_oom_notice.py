@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet import session as session_module
@@ -80,7 +80,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         controller.sig_error.connect(errors.append)
         notices: list[str] = []
         controller._session_worker.sig_frame.connect(lambda frame: frame.notice and notices.append(frame.notice))
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
             window.actions_by_name["colorize_all"].trigger()
         assert finished.args == ["colorize", False]
         assert errors == [] and window.last_message is None
@@ -95,6 +95,10 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         # The user is told: the notice shows in the status bar as it happens, is restated when the run ends, and
         # stays there (the plain "Colorization finished." goes after 8 seconds), so a user back at the end sees it.
         assert notices[0] in shown
+        # The engine label says the session stepped down, and the tooltip says how.
+        label = window.status.device_label
+        assert label.text().endswith("— stepped down: the GPU ran out of memory") and "CPU" in label.text()
+        assert notices[0] in label.toolTip()
         assert status.currentMessage() == f"Colorization finished. {notices[0]}"
         qtbot.wait(8_500)
         assert status.currentMessage() == f"Colorization finished. {notices[0]}"
@@ -104,7 +108,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         assert not window.actions_by_name["cancel"].isEnabled()
         controller.set_current_frame(5)
         qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as again:
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as again:
             window.actions_by_name["colorize_segment"].trigger()
         assert again.args == ["colorize", False] and errors == []
         assert controller.colorized.all()

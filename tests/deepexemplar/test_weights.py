@@ -90,7 +90,7 @@ def test_truncated_foreign_and_misshapen_files(tmp_path: Path, de_weights_dir: P
     state = dict(de_weights.random_state_dicts()[CORRESPONDENCE_FILE])
     state["theta.weight"] = torch.zeros(256, 128, 1, 1)
     torch.save(state, target)
-    with pytest.raises(WeightsError, match=r"theta.weight is \[256, 128, 1, 1\]"):
+    with pytest.raises(WeightsError, match=r"theta.weight is 256x128x1x1 where 256x256x1x1 is expected"):
         load_weights(folder)
     target.write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsError, match="not a PyTorch checkpoint"):
@@ -116,8 +116,8 @@ def test_download_extracts_the_three_files(tmp_path: Path, de_weights_dir: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def fake_download(dest: Path, **kwargs) -> Path:  # stands in for the HTTP transfer, tested with ColorMNet's
-        calls.append(kwargs["url"])
+    def fake_download(dest: Path, release, **kwargs) -> Path:  # stands in for the HTTP transfer (test_checkpoints)
+        calls.append(release.url)
         dest.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dest, "w") as zf:
             for file in WEIGHT_FILES:
@@ -125,7 +125,7 @@ def test_download_extracts_the_three_files(tmp_path: Path, de_weights_dir: Path,
             zf.writestr("data/vgg19_gray.pth", b"not needed")
         return dest
 
-    monkeypatch.setattr(de_weights.colormnet_weights, "download_weights", fake_download)
+    monkeypatch.setattr(de_weights.checkpoints, "download_file", fake_download)
     folder = deepexemplar.download_weights(tmp_path / "dl")
     assert sorted(p.name for p in folder.iterdir()) == sorted(WEIGHT_FILES)
     assert calls == [de_weights.ZIP_URL]
@@ -135,12 +135,12 @@ def test_download_extracts_the_three_files(tmp_path: Path, de_weights_dir: Path,
 
 
 def test_download_of_a_damaged_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_download(dest: Path, **kwargs) -> Path:
+    def fake_download(dest: Path, release, **kwargs) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(b"PK\x03\x04 broken")
         return dest
 
-    monkeypatch.setattr(de_weights.colormnet_weights, "download_weights", fake_download)
+    monkeypatch.setattr(de_weights.checkpoints, "download_file", fake_download)
     with pytest.raises(WeightsError, match="is damaged"):
         deepexemplar.download_weights(tmp_path / "dl")
     assert list((tmp_path / "dl").iterdir()) == []

@@ -7,7 +7,6 @@ app's bf16 previews and its fp32 exports costs nothing).
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,15 +14,11 @@ from pathlib import Path
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines.base import native_cpu_bf16
+from colormnet.engines.base import resolve_autocast, resolve_device
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
-from colormnet.errors import InferenceError, WeightsError
-
-logger = logging.getLogger(__name__)
-
-_AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}
+from colormnet.errors import WeightsError
 
 
 @dataclass(frozen=True)
@@ -57,35 +52,6 @@ class LoadedModel:
         return InferenceEngine(self.network, config, self.autocast_dtype)
 
 
-def resolve_device(device: Device) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU.
-
-    Raises:
-        InferenceError: ``cuda`` was asked for and none is available.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InferenceError("No CUDA device is available: use --device cpu (or auto).")
-    return torch.device(device)
-
-
-def resolve_autocast(precision: Precision, device: torch.device) -> torch.dtype | None:
-    """``auto`` -> fp16 autocast on CUDA, fp32 on the CPU; ``bf16`` runs on either; ``fp16`` is CUDA-only.
-
-    ``auto`` stays exact (fp32) on the CPU even where the CPU computes bf16 natively: the app asks for bf16
-    explicitly for its previews (see :func:`colormnet.engines.interactive_precision`).
-    """
-    if device.type == "cuda":
-        return torch.float16 if precision == "auto" else _AUTOCAST[precision]
-    if precision == "fp16":
-        logger.warning("fp16 needs a CUDA device; running in fp32 on the CPU (bf16 works on the CPU)")
-        return None
-    if precision == "bf16" and not native_cpu_bf16():
-        logger.info("this CPU has no native bf16 (AMX or AVX512-BF16): bf16 runs, but slower than fp32")
-    return torch.bfloat16 if precision == "bf16" else None
-
-
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], LoadedModel] = {}
 
@@ -104,7 +70,7 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
     """
     path = resolve_weights_path(weights)
     torch_device = resolve_device(device)
-    autocast = resolve_autocast(precision, torch_device)
+    autocast = resolve_autocast("colormnet", precision, torch_device)
     if not path.is_file():
         load_weights(path)  # raises the one-sentence WeightsError for a missing path or a folder
     ident = fingerprint(path)

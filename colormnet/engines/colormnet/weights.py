@@ -8,36 +8,46 @@ Where a checkpoint comes from, first match wins: an explicit path, ``$COLORMNET_
 folder (:func:`default_weights_path`). :func:`download_weights` fetches the official file there with resume,
 progress, cancel and checks; :func:`save_random_weights` writes deterministic random weights of the same layout for
 tests and for trying the pipeline without the real file; :func:`load_weights` reads either kind into a validated
-float32 CPU state dict.
+float32 CPU state dict. The generic work (safe reading, the manifest check, the resumable download) is
+:mod:`colormnet.engines.checkpoints`; this module holds ColorMNet's own facts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import importlib.resources
 import logging
 import math
-import os
-import re
-import tempfile
 import threading
-import urllib.error
-import urllib.request
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import torch
 
-from colormnet.checkpoint_file import check_finite, read_checkpoint
+from colormnet.engines import checkpoints
+from colormnet.engines.checkpoints import DownloadCancelledError, ManifestRow, Progress
 from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ENV_VAR",
+    "RANDOM_SEED_KEY",
+    "WEIGHTS_FILENAME",
+    "WEIGHTS_LICENCE",
+    "WEIGHTS_URL",
+    "DownloadCancelledError",
+    "LoadedWeights",
+    "default_weights_path",
+    "download_weights",
+    "fingerprint",
+    "load_weights",
+    "random_state_dict",
+    "read_key_manifest",
+    "resolve_weights_path",
+    "save_random_weights",
+]
 
 WEIGHTS_FILENAME = "DINOv2FeatureV6_LocalAtten_s2_154000.pth"
 WEIGHTS_URL = f"https://github.com/yyang181/colormnet/releases/download/v0.1/{WEIGHTS_FILENAME}"
@@ -52,17 +62,13 @@ WEIGHTS_LICENCE = (
 ENV_VAR = "COLORMNET_WEIGHTS"
 RANDOM_SEED_KEY = "colormnet.random_init_seed"  # extra 0-d int64 entry that marks a random-init checkpoint
 
-_HOW_TO_GET = "run `colormnet weights download`, or pass --weights PATH / set COLORMNET_WEIGHTS"
+SOURCE = checkpoints.Source(
+    "ColorMNet", f"run `colormnet weights download`, or pass --weights PATH / set {ENV_VAR}")
+RELEASE = checkpoints.Release(
+    "the ColorMNet weights", WEIGHTS_URL, WEIGHTS_SHA256, WEIGHTS_SIZE, WEIGHTS_LICENCE,
+    by_hand="download the file by hand and pass --weights PATH")
+
 _LEGACY_KEY = "value_encoder.conv1.weight"  # older checkpoints take 4 input channels here instead of 5
-_CHUNK = 256 * 1024  # download read size: small enough for a responsive cancel
-_MIB = 1024 * 1024
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "int64": torch.int64}
-
-ManifestRow = tuple[str, tuple[int, ...], torch.dtype]
-
-
-class DownloadCancelledError(WeightsError):
-    """The download was stopped on request; the partial file is kept so a later call resumes it."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class LoadedWeights:
 
 def default_weights_path() -> Path:
     """Where the weights live when nothing else is configured: the user data folder of ``colormnet``."""
-    return platformdirs.user_data_path("colormnet", appauthor=False) / WEIGHTS_FILENAME
+    return checkpoints.user_data_dir() / WEIGHTS_FILENAME
 
 
 def resolve_weights_path(explicit: str | Path | None = None) -> Path:
@@ -102,29 +108,22 @@ def resolve_weights_path(explicit: str | Path | None = None) -> Path:
     Returns:
         The path, with ``~`` expanded; it may not exist yet.
     """
-    if explicit is not None and str(explicit):
-        return Path(explicit).expanduser()
-    from_env = os.environ.get(ENV_VAR, "").strip()
-    if from_env:
-        return Path(from_env).expanduser()
-    return default_weights_path()
+    return checkpoints.resolve_path(explicit, ENV_VAR, default_weights_path())
+
+
+def fingerprint(path: Path) -> str:
+    """A cheap identity of a checkpoint for caches: sha256 of its size, mtime and first and last MiB.
+
+    Raises:
+        WeightsError: The file does not exist.
+    """
+    return checkpoints.fingerprint(path, SOURCE)
 
 
 @lru_cache(maxsize=1)
 def _manifest_rows() -> tuple[ManifestRow, ...]:
-    try:
-        text = (importlib.resources.files("colormnet") / "data" / "state_dict_keys.tsv").read_text("utf-8")
-    except (TypeError, NotADirectoryError):
-        # importlib.resources cannot read a namespace package behind an editable-install finder (Python 3.11).
-        text = (Path(__file__).parent / "data" / "state_dict_keys.tsv").read_text("utf-8")
-    rows = []
-    for line in text.splitlines()[1:]:
-        if not line.strip():
-            continue
-        key, shape, dtype = line.split("\t")
-        dims = () if shape == "scalar" else tuple(int(d) for d in shape.split("x"))
-        rows.append((key, dims, _DTYPES[dtype]))
-    return tuple(rows)
+    return tuple((key, checkpoints.parse_shape(shape), checkpoints.DTYPES[dtype])
+                 for key, shape, dtype in checkpoints.read_data_table("state_dict_keys.tsv"))
 
 
 def read_key_manifest() -> list[tuple[str, tuple[int, ...], torch.dtype]]:
@@ -190,16 +189,7 @@ def save_random_weights(path: str | Path, seed: int = 0) -> Path:
     state[RANDOM_SEED_KEY] = torch.tensor(seed, dtype=torch.int64)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as f:
-            tmp = Path(f.name)
-            try:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        os.replace(tmp, path)
+        checkpoints.save_state_dict(state, path)
     except OSError as exc:
         raise WeightsError(f"Could not write random weights to {path} ({exc.strerror or exc}); "
                            "choose another path.") from exc
@@ -210,92 +200,11 @@ def save_random_weights(path: str | Path, seed: int = 0) -> Path:
 # --- loading -------------------------------------------------------------------------------------------------------
 
 
-def _read_checkpoint(path: Path) -> Any:
-    if not path.exists():
-        raise WeightsError(f"No ColorMNet weights at {path}. Run `colormnet weights download`, or pass "
-                           "--weights PATH / set COLORMNET_WEIGHTS.")
-    if path.is_dir():
-        raise WeightsError(f"{path} is a folder, not a checkpoint file; pass the path of the .pth file itself.")
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except OSError as exc:
-        raise WeightsError(f"Cannot read {path} ({exc.strerror or exc}); check the file's permissions.") from exc
-    if not magic:
-        raise WeightsError(f"{path} is empty (0 bytes); delete it and {_HOW_TO_GET}.")
-    return read_checkpoint(path, magic, foreign=f"pass the ColorMNet weights file ({WEIGHTS_FILENAME})",
-                           advice=_HOW_TO_GET)
-
-
-def _unwrap(obj: Any, path: Path) -> dict[str, Any]:
-    # Training scripts often save {"state_dict": ...} / {"model": ...} and DataParallel adds "module." to every key.
-    while isinstance(obj, dict):
-        inner = next((obj[k] for k in ("state_dict", "model") if isinstance(obj.get(k), dict)), None)
-        if inner is None:
-            break
-        obj = inner
-    if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
-        raise WeightsError(f"{path} holds a {type(obj).__name__}, not a state dict of named tensors; pass the "
-                           f"ColorMNet weights file ({WEIGHTS_FILENAME}).")
-    if obj and all(k.startswith("module.") for k in obj):
-        obj = {k.removeprefix("module."): v for k, v in obj.items()}
-    return dict(obj)
-
-
-def _pop_seed(state: dict[str, Any], path: Path) -> int | None:
-    marker = state.pop(RANDOM_SEED_KEY, None)
-    if marker is None:
-        return None
-    if not isinstance(marker, torch.Tensor) or marker.numel() != 1 or marker.is_floating_point():
-        raise WeightsError(f"{path} has a malformed {RANDOM_SEED_KEY} entry; write it again with "
-                           "`save_random_weights`.")
-    return int(marker.item())
-
-
 def _convert_legacy(state: dict[str, Any]) -> None:
     conv = state.get(_LEGACY_KEY)
     if isinstance(conv, torch.Tensor) and conv.dim() == 4 and conv.shape[1] == 4:
         logger.info("Converting a legacy checkpoint: appending a zero input channel to %s", _LEGACY_KEY)
         state[_LEGACY_KEY] = torch.cat([conv, conv.new_zeros(conv.shape[0], 1, *conv.shape[2:])], dim=1)
-
-
-def _examples(keys: list[str]) -> str:
-    return f" (e.g. {', '.join(keys[:2])})" if keys else ""
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape)) if shape else "scalar"
-
-
-def _validate(state: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
-    rows = _manifest_rows()
-    expected = {key for key, _, _ in rows}
-    missing = [key for key, _, _ in rows if key not in state]
-    unexpected = [key for key in state if key not in expected]
-    if missing or unexpected:
-        raise WeightsError(
-            f"{path} is not a ColorMNet checkpoint: {len(missing)} of {len(rows)} expected keys are missing"
-            f"{_examples(missing)} and {len(unexpected)} are unexpected{_examples(unexpected)}; pass the official "
-            f"weights ({WEIGHTS_FILENAME})."
-        )
-    wrong = [(key, shape) for key, shape, _ in rows
-             if not isinstance(state[key], torch.Tensor) or tuple(state[key].shape) != shape]
-    if wrong:
-        key, shape = wrong[0]
-        value = state[key]
-        got = _shape_text(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
-        more = f" (and {len(wrong) - 1} more entries differ)" if len(wrong) > 1 else ""
-        raise WeightsError(f"{path} does not fit the ColorMNet network: {key} is {got} where {_shape_text(shape)} "
-                           f"is expected{more}; pass the official weights ({WEIGHTS_FILENAME}).")
-    out: dict[str, torch.Tensor] = {}
-    for key, _, dtype in rows:
-        tensor = state[key]
-        if dtype.is_floating_point != tensor.is_floating_point():
-            raise WeightsError(f"{path} stores {key} as {tensor.dtype} where {dtype} is expected; pass the "
-                               f"official weights ({WEIGHTS_FILENAME}).")
-        out[key] = tensor.to(device="cpu", dtype=torch.float32 if dtype.is_floating_point else dtype)
-    check_finite(out, path, _HOW_TO_GET)
-    return out
 
 
 def load_weights(path: str | Path) -> LoadedWeights:
@@ -316,131 +225,17 @@ def load_weights(path: str | Path) -> LoadedWeights:
             message is one sentence saying what to do.
     """
     path = Path(path).expanduser()
-    state = _unwrap(_read_checkpoint(path), path)
-    seed = _pop_seed(state, path)
+    state = checkpoints.read_state_dict(path, SOURCE)
+    seed = checkpoints.pop_seed(state, RANDOM_SEED_KEY, path)
     _convert_legacy(state)
-    weights = LoadedWeights(state_dict=_validate(state, path), path=path, random_seed=seed)
+    checked = checkpoints.check_against_manifest(state, _manifest_rows(), path, SOURCE, "a ColorMNet checkpoint")
+    weights = LoadedWeights(state_dict=checked, path=path, random_seed=seed)
     if weights.is_random:
         logger.warning("%s holds random weights (seed %d): the output colours are meaningless", path, seed)
     return weights
 
 
-def fingerprint(path: Path) -> str:
-    """A cheap identity of a checkpoint for caches: sha256 of its size, mtime and first and last MiB.
-
-    Raises:
-        WeightsError: The file does not exist.
-    """
-    path = Path(path)
-    try:
-        stat = path.stat()
-        digest = hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}:".encode())
-        with open(path, "rb") as f:
-            digest.update(f.read(_MIB))
-            f.seek(max(0, stat.st_size - _MIB))
-            digest.update(f.read(_MIB))
-    except OSError as exc:
-        raise WeightsError(f"Cannot read the ColorMNet weights at {path} ({exc.strerror or exc}); "
-                           f"{_HOW_TO_GET}.") from exc
-    return digest.hexdigest()
-
-
 # --- downloading ---------------------------------------------------------------------------------------------------
-
-
-class _ResumeRejectedError(Exception):
-    """The server cannot continue the partial file; it has to be fetched again from the start."""
-
-
-def _network_error(url: str, reason: object) -> WeightsError:
-    if isinstance(reason, urllib.error.URLError):
-        reason = reason.reason
-    if isinstance(reason, OSError) and reason.strerror:
-        reason = reason.strerror
-    return WeightsError(f"Could not download the ColorMNet weights from {url} ({reason}); download the file by "
-                        "hand and pass --weights PATH.")
-
-
-def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
-    headers = {"User-Agent": "colormnet-studio"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        if exc.code == 416 and offset:  # the partial file is longer than (or as long as) the server's
-            raise _ResumeRejectedError from exc
-        raise _network_error(url, f"HTTP {exc.code} {exc.reason}") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise _network_error(url, exc) from exc
-
-
-def _resume_point(response: http.client.HTTPResponse, offset: int) -> tuple[int, int | None]:
-    """Where the body starts within the file and the file's total size, from the status and headers."""
-    if response.status == 206:
-        match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", "").strip())
-        if match is None or int(match[1]) != offset:
-            raise _ResumeRejectedError
-        return offset, None if match[2] == "*" else int(match[2])
-    length = response.headers.get("Content-Length")
-    if offset:
-        logger.info("The server ignored the resume request; downloading from the start")
-    return 0, int(length) if length and length.isdigit() else None
-
-
-def _interrupted(url: str, done: int, total: int | None, reason: object) -> WeightsError:
-    if isinstance(reason, OSError) and reason.strerror:
-        reason = reason.strerror
-    return WeightsError(f"The download from {url} stopped after {done} of {total or 'unknown'} bytes "
-                        f"({reason or 'no reason given'}); run it again to resume, or download the file by hand "
-                        "and pass --weights PATH.")
-
-
-def _mismatch(part: Path, what: str) -> WeightsError:
-    part.unlink(missing_ok=True)
-    return WeightsError(f"The downloaded ColorMNet weights have {what}; the partial file was deleted, so run the "
-                        "download again, or download the file by hand and pass --weights PATH.")
-
-
-def _receive(response: http.client.HTTPResponse, part: Path, start: int, total: int | None, url: str,
-             progress: Callable[[int, int | None], None] | None, cancel: threading.Event | None) -> str:
-    """Append the response body to ``part`` from byte ``start``; return the sha256 of the whole file."""
-    digest = hashlib.sha256()
-    if start:
-        with open(part, "rb") as f:
-            while block := f.read(8 * _MIB):
-                digest.update(block)
-    done = start
-    with open(part, "ab" if start else "wb") as f:
-        if progress is not None:
-            progress(done, total)
-        while True:
-            if cancel is not None and cancel.is_set():
-                logger.info("Download cancelled after %d bytes; %s is kept for a resume", done, part)
-                raise DownloadCancelledError("Download cancelled; run again to resume.")
-            try:
-                chunk = response.read(_CHUNK)
-            except (OSError, http.client.HTTPException) as exc:
-                raise _interrupted(url, done, total, exc) from exc
-            if not chunk:
-                break
-            try:
-                f.write(chunk)
-            except OSError as exc:
-                raise WeightsError(f"Could not write {part} ({exc.strerror or exc}); free some disk space or "
-                                   "choose another destination.") from exc
-            digest.update(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        f.flush()
-        os.fsync(f.fileno())
-    if total is not None and done < total:
-        raise _interrupted(url, done, total, "the connection closed")
-    if total is not None and done > total:
-        raise _mismatch(part, f"{done} bytes where the server announced {total}")
-    return digest.hexdigest()
 
 
 def download_weights(
@@ -449,14 +244,13 @@ def download_weights(
     url: str = WEIGHTS_URL,
     expected_sha256: str | None = WEIGHTS_SHA256,
     expected_size: int | None = WEIGHTS_SIZE,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
     timeout: float = 30.0,
 ) -> Path:
     """Download the checkpoint to ``dest`` through ``dest.part``, resuming a partial file left by an earlier try.
 
-    The file is checked against the server's size, ``expected_size`` and ``expected_sha256`` (when given), synced
-    to disk and renamed into place, so ``dest`` is either absent or complete.
+    See :func:`colormnet.engines.checkpoints.download_file`: ``dest`` is either absent or complete and checked.
 
     Args:
         dest: Target file; None means :func:`resolve_weights_path` (``$COLORMNET_WEIGHTS`` or the default).
@@ -475,35 +269,5 @@ def download_weights(
         WeightsError: A network error, or a size or checksum mismatch (the partial file is then deleted).
     """
     dest = Path(dest).expanduser() if dest is not None else resolve_weights_path()
-    part = dest.with_name(dest.name + ".part")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WeightsError(f"Cannot create the folder {dest.parent} ({exc.strerror or exc}); choose another "
-                           "destination.") from exc
-    for _ in range(3):
-        offset = part.stat().st_size if part.is_file() else 0
-        try:
-            with _open(url, offset, timeout) as response:
-                start, total = _resume_point(response, offset)
-                if expected_size is not None and total is not None and total != expected_size:
-                    raise _mismatch(part, f"a size of {total} bytes on the server where {expected_size} is expected")
-                logger.info("Downloading %s to %s (%s bytes, from byte %d)", url, dest, total, start)
-                sha256 = _receive(response, part, start, total, url, progress, cancel)
-        except _ResumeRejectedError:
-            logger.info("Cannot resume %s; starting again from the first byte", part)
-            part.unlink(missing_ok=True)
-            continue
-        break
-    else:
-        raise _network_error(url, "the server did not answer the resume request consistently")
-    size = part.stat().st_size
-    if expected_size is not None and size != expected_size:
-        raise _mismatch(part, f"{size} bytes where {expected_size} are expected")
-    if expected_sha256 is not None and sha256 != expected_sha256.lower():
-        raise _mismatch(part, f"the sha256 {sha256} where {expected_sha256} is expected")
-    if expected_sha256 is None:
-        logger.info("sha256 of the downloaded weights (%d bytes): %s", size, sha256)
-    os.replace(part, dest)
-    logger.info("Saved the ColorMNet weights to %s. %s", dest, WEIGHTS_LICENCE)
-    return dest
+    release = replace(RELEASE, url=url, sha256=expected_sha256, size=expected_size)
+    return checkpoints.download_file(dest, release, progress=progress, cancel=cancel, timeout=timeout)

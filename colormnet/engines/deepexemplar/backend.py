@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,12 +11,11 @@ import numpy as np
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
+from colormnet.engines.base import resolve_autocast, resolve_device
 from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
 from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
 from colormnet.engines.deepexemplar.weights import fingerprint, load_weights, resolve_weights_dir
-from colormnet.errors import InferenceError, WeightsError
-
-logger = logging.getLogger(__name__)
+from colormnet.errors import WeightsError
 
 __all__ = ["DeepExemplarBackend", "load_backend"]
 
@@ -69,22 +67,6 @@ class DeepExemplarBackend:
         return DeepExemplarEngine(self.network, self.options, self.autocast_dtype, references)
 
 
-def _resolve_device(device: Device) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InferenceError("No CUDA device is available: use --device cpu (or auto).")
-    return torch.device(device)
-
-
-def _resolve_autocast(precision: Precision, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda":
-        if precision in ("fp16", "bf16"):
-            logger.warning("%s needs a CUDA device; running in fp32 on the CPU", precision)
-        return None
-    return {"auto": torch.float16, "fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}[precision]
-
-
 _lock = threading.Lock()
 _cache: dict[tuple[str, str, str], DeepExemplarBackend] = {}
 
@@ -110,8 +92,8 @@ def load_backend(
         InferenceError: the device is unavailable.
     """
     folder = resolve_weights_dir(weights)
-    torch_device = _resolve_device(device)
-    autocast = _resolve_autocast(precision, torch_device)
+    torch_device = resolve_device(device)
+    autocast = resolve_autocast("deepexemplar", precision, torch_device)
     options = options or DeepExemplarOptions()
     loaded = None
     try:

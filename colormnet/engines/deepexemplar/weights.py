@@ -8,30 +8,28 @@ is built, so a missing, foreign or truncated file fails with one clear sentence.
 
 Where the folder is, first match wins: an explicit path, ``$COLORMNET_DEEPEXEMPLAR_WEIGHTS``, then the user data
 folder (:func:`default_weights_dir`). The folder may also be the release zip unpacked as is (``checkpoints/...``
-and ``data/...`` inside it).
+and ``data/...`` inside it). The generic work (safe reading, the manifest check, the resumable download) is
+:mod:`colormnet.engines.checkpoints`; this module holds Deep Exemplar's own facts.
 """
 
 from __future__ import annotations
 
-import importlib.resources
+import functools
 import logging
 import math
-import os
-import tempfile
+import shutil
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO
 
-import platformdirs
 import torch
 
-from colormnet.checkpoint_file import check_finite, read_checkpoint
-from colormnet.engines.colormnet import weights as colormnet_weights
+from colormnet.engines import checkpoints
+from colormnet.engines.checkpoints import ManifestRow, Progress
 from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
@@ -59,10 +57,12 @@ WEIGHTS_LICENCE = (
 ENV_VAR = "COLORMNET_DEEPEXEMPLAR_WEIGHTS"
 RANDOM_SEED_KEY = "colormnet.engines.deepexemplar.random_init_seed"  # extra 0-d entry marking a random-init file
 
-_HOW_TO_GET = ("run `colormnet weights download --engine deepexemplar`, or pass --weights FOLDER / set "
-               f"{ENV_VAR}")
-
-ManifestRow = tuple[str, tuple[int, ...]]
+SOURCE = checkpoints.Source(
+    "Deep Exemplar",
+    f"run `colormnet weights download --engine deepexemplar`, or pass --weights FOLDER / set {ENV_VAR}")
+RELEASE = checkpoints.Release(
+    "the Deep Exemplar weights", ZIP_URL, ZIP_SHA256, ZIP_SIZE, WEIGHTS_LICENCE,
+    by_hand=f"download {ZIP_NAME} by hand, unpack it and pass --weights FOLDER")
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class DeepExemplarWeights:
 
 def default_weights_dir() -> Path:
     """The folder used when nothing else is configured: ``deepexemplar`` in the user data folder of ``colormnet``."""
-    return platformdirs.user_data_path("colormnet", appauthor=False) / "deepexemplar"
+    return checkpoints.user_data_dir() / "deepexemplar"
 
 
 def resolve_weights_dir(explicit: str | Path | None = None) -> Path:
@@ -102,12 +102,7 @@ def resolve_weights_dir(explicit: str | Path | None = None) -> Path:
 
     A path to one of the three files stands for its folder.
     """
-    if explicit is not None and str(explicit):
-        path = Path(explicit).expanduser()
-    elif os.environ.get(ENV_VAR, "").strip():
-        path = Path(os.environ[ENV_VAR].strip()).expanduser()
-    else:
-        path = default_weights_dir()
+    path = checkpoints.resolve_path(explicit, ENV_VAR, default_weights_dir())
     return path.parent if path.name in WEIGHT_FILES and path.is_file() else path
 
 
@@ -120,27 +115,26 @@ def weight_file(folder: Path, name: str) -> Path:
     return nested if nested.exists() else direct
 
 
+def fingerprint(folder: str | Path) -> str:
+    """A cheap identity of the three files (size, mtime, first and last MiB of each), for caches."""
+    root = resolve_weights_dir(folder)
+    return "-".join(checkpoints.fingerprint(weight_file(root, f), SOURCE)[:16] for f in WEIGHT_FILES)
+
+
 # --- manifest and random weights ---------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
 def _manifest() -> dict[str, tuple[ManifestRow, ...]]:
-    name = "deepexemplar_state_dict_keys.tsv"
-    try:
-        text = (importlib.resources.files("colormnet") / "data" / name).read_text("utf-8")
-    except (TypeError, NotADirectoryError):  # a namespace package behind an editable-install finder
-        text = (Path(__file__).parent.parent / "data" / name).read_text("utf-8")
     rows: dict[str, list[ManifestRow]] = {f: [] for f in WEIGHT_FILES}
-    for line in text.splitlines()[1:]:
-        if line.strip():
-            file, key, shape, _dtype, _numel = line.split("\t")
-            rows[file].append((key, tuple(int(d) for d in shape.strip("[]").split(","))))
+    for file, key, shape, dtype, _numel in checkpoints.read_data_table("deepexemplar_state_dict_keys.tsv"):
+        rows[file].append((key, checkpoints.parse_shape(shape), checkpoints.DTYPES[dtype]))
     return {file: tuple(r) for file, r in rows.items()}
 
 
 def read_key_manifest(file: str) -> list[tuple[str, tuple[int, ...]]]:
     """The ``(key, shape)`` entries of one of the three files, in the official order (all float32)."""
-    return list(_manifest()[file])
+    return [(key, shape) for key, shape, _ in _manifest()[file]]
 
 
 def _random_tensor(file: str, key: str, shape: tuple[int, ...], seed: int) -> torch.Tensor:
@@ -166,21 +160,8 @@ def random_state_dicts(seed: int = 0) -> dict[str, dict[str, torch.Tensor]]:
     """
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
-    return {file: {key: _random_tensor(file, key, shape, seed) for key, shape in rows}
+    return {file: {key: _random_tensor(file, key, shape, seed) for key, shape, _ in rows}
             for file, rows in _manifest().items()}
-
-
-def _save_atomic(state: dict[str, torch.Tensor], path: Path) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as f:
-        tmp = Path(f.name)
-        try:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    os.replace(tmp, path)
 
 
 def save_random_weights(dest_dir: str | Path, seed: int = 0) -> Path:
@@ -197,7 +178,7 @@ def save_random_weights(dest_dir: str | Path, seed: int = 0) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         for file, state in random_state_dicts(seed).items():
             state[RANDOM_SEED_KEY] = torch.tensor(seed, dtype=torch.int64)
-            _save_atomic(state, folder / file)
+            checkpoints.save_state_dict(state, folder / file)
     except OSError as exc:
         raise WeightsError(f"Could not write random Deep Exemplar weights to {folder} ({exc.strerror or exc}); "
                            "choose another folder.") from exc
@@ -208,40 +189,12 @@ def save_random_weights(dest_dir: str | Path, seed: int = 0) -> Path:
 # --- loading -------------------------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise WeightsError(f"The Deep Exemplar file {path.name} is missing from {path.parent}; {_HOW_TO_GET}.")
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if not magic:
-        raise WeightsError(f"{path} is empty (0 bytes); delete it and {_HOW_TO_GET}.")
-    return read_checkpoint(path, magic, foreign=_HOW_TO_GET, advice=_HOW_TO_GET)
-
-
-def _validate(obj: Any, path: Path, file: str) -> tuple[dict[str, torch.Tensor], int | None]:
-    if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
-        raise WeightsError(f"{path} holds a {type(obj).__name__}, not a state dict of named tensors; {_HOW_TO_GET}.")
-    state = {k.removeprefix("module."): v for k, v in obj.items()}
-    marker = state.pop(RANDOM_SEED_KEY, None)
-    seed = int(marker.item()) if isinstance(marker, torch.Tensor) and marker.numel() == 1 else None
-    rows = _manifest()[file]
-    expected = {key for key, _ in rows}
-    missing = [key for key, _ in rows if key not in state]
-    unexpected = [key for key in state if key not in expected]
-    if missing or unexpected:
-        example = (missing or unexpected)[0]
-        raise WeightsError(f"{path} is not the Deep Exemplar {file}: {len(missing)} of {len(rows)} expected keys are "
-                           f"missing and {len(unexpected)} are unexpected (e.g. {example}); {_HOW_TO_GET}.")
-    out = {}
-    for key, shape in rows:
-        value = state[key]
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point() or tuple(value.shape) != shape:
-            got = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise WeightsError(f"{path} does not fit the Deep Exemplar network: {key} is {got} where a float "
-                               f"tensor of {list(shape)} is expected; {_HOW_TO_GET}.")
-        out[key] = value.to(device="cpu", dtype=torch.float32)
-    check_finite(out, path, _HOW_TO_GET)
-    return out, seed
+def _load_file(path: Path, file: str) -> tuple[dict[str, torch.Tensor], int | None]:
+    if not path.exists():
+        raise WeightsError(f"The Deep Exemplar file {path.name} is missing from {path.parent}; {SOURCE.advice}.")
+    state = checkpoints.read_state_dict(path, SOURCE)
+    seed = checkpoints.pop_seed(state, RANDOM_SEED_KEY, path)
+    return checkpoints.check_against_manifest(state, _manifest()[file], path, SOURCE, f"the Deep Exemplar {file}"), seed
 
 
 def load_weights(folder: str | Path | None = None) -> DeepExemplarWeights:
@@ -256,55 +209,44 @@ def load_weights(folder: str | Path | None = None) -> DeepExemplarWeights:
     """
     root = resolve_weights_dir(folder)
     if not root.is_dir():
-        raise WeightsError(f"No Deep Exemplar weights folder at {root}; {_HOW_TO_GET}.")
+        raise WeightsError(f"No Deep Exemplar weights folder at {root}; {SOURCE.advice}.")
     states, seeds = {}, set()
     for file in WEIGHT_FILES:
-        path = weight_file(root, file)
-        states[file], seed = _validate(_read(path), path, file)
+        states[file], seed = _load_file(weight_file(root, file), file)
         seeds.add(seed)
     if len(seeds) > 1:
         raise WeightsError(f"The files in {root} mix trained and random (or differently seeded) weights; "
-                           f"{_HOW_TO_GET}.")
+                           f"{SOURCE.advice}.")
     seed = seeds.pop()
     if seed is not None:
         logger.warning("%s holds random Deep Exemplar weights (seed %d): the colours are meaningless", root, seed)
     return DeepExemplarWeights(states[VGG_FILE], states[CORRESPONDENCE_FILE], states[COLORIZATION_FILE], root, seed)
 
 
-def fingerprint(folder: str | Path) -> str:
-    """A cheap identity of the three files (size, mtime, first and last MiB of each), for caches."""
-    root = resolve_weights_dir(folder)
-    return "-".join(colormnet_weights.fingerprint(weight_file(root, f))[:16] for f in WEIGHT_FILES)
-
-
 # --- downloading ---------------------------------------------------------------------------------------------------
+
+
+def _zip_member(names: list[str], file: str) -> str | None:
+    """The name of ``file`` in the release zip: at its official place, else anywhere."""
+    member = next((n for n in names if n.endswith(ZIP_MEMBERS[file])), None)
+    return member or next((n for n in names if n.rsplit("/", 1)[-1] == file), None)
+
+
+def _copy(src: IO[bytes], dst: IO[bytes]) -> None:
+    shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _extract(archive: Path, folder: Path) -> None:
     """Copies the three members of the release zip into ``folder``, each through a temporary file and a rename."""
     try:
         with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist()
             for file in WEIGHT_FILES:
-                member = next((n for n in names if n.endswith(ZIP_MEMBERS[file])), None)
-                if member is None:
-                    member = next((n for n in names if n.rsplit("/", 1)[-1] == file), None)
+                member = _zip_member(zf.namelist(), file)
                 if member is None:
                     raise WeightsError(f"The downloaded {archive.name} has no {file}; download the release by hand "
                                        f"and unpack {file} into {folder}.")
-                with zf.open(member) as src, tempfile.NamedTemporaryFile(
-                    dir=folder, prefix=f".{file}.", suffix=".tmp", delete=False
-                ) as dst:
-                    tmp = Path(dst.name)
-                    try:
-                        while block := src.read(1 << 20):
-                            dst.write(block)
-                        dst.flush()
-                        os.fsync(dst.fileno())
-                    except BaseException:
-                        tmp.unlink(missing_ok=True)
-                        raise
-                os.replace(tmp, folder / file)
+                with zf.open(member) as src:
+                    checkpoints.write_atomic(folder / file, functools.partial(_copy, src))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         archive.unlink(missing_ok=True)
         raise WeightsError(f"The downloaded {archive.name} is damaged ({exc}); it was deleted, so run the download "
@@ -317,7 +259,7 @@ def _extract(archive: Path, folder: Path) -> None:
 def download_weights(
     dest_dir: str | Path | None = None,
     *,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
     """Fetches the official release zip (resumable, checked) and unpacks the three inference files.
@@ -340,11 +282,8 @@ def download_weights(
     if all((folder / f).is_file() for f in WEIGHT_FILES):
         logger.info("The Deep Exemplar weights are already in %s", folder)
         return folder
-    archive = colormnet_weights.download_weights(
-        folder / ZIP_NAME, url=ZIP_URL, expected_sha256=ZIP_SHA256, expected_size=ZIP_SIZE, progress=progress,
-        cancel=cancel,
-    )
+    archive = checkpoints.download_file(folder / ZIP_NAME, RELEASE, progress=progress, cancel=cancel)
     _extract(archive, folder)
     archive.unlink(missing_ok=True)
-    logger.info("Saved the Deep Exemplar weights to %s. %s", folder, WEIGHTS_LICENCE)
+    logger.info("Unpacked the Deep Exemplar weights into %s", folder)
     return folder

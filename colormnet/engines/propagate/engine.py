@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from colormnet.color import L_CENTER, L_SCALE
-from colormnet.engines.base import ExemplarInput
+from colormnet.engines.base import ExemplarInput, process_shape
 from colormnet.engines.propagate.config import PropagateConfig
 from colormnet.engines.propagate.flow import (
     FlowEstimator,
@@ -51,16 +51,7 @@ from colormnet.errors import InferenceError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PropagationEngine", "work_shape"]
-
-
-def work_shape(height: int, width: int, work_size: int) -> tuple[int, int]:
-    """The working grid for a ``height x width`` frame: at most ``work_size`` on the short side."""
-    short = min(height, width)
-    if short <= work_size:
-        return height, width
-    scale = work_size / short
-    return max(1, round(height * scale)), max(1, round(width * scale))
+__all__ = ["PropagationEngine"]
 
 
 def _resize(plane: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -124,7 +115,7 @@ class PropagationEngine:
         """The anchor frame: ``full`` L* and the exemplar's ``lab`` (``3 x H x W``), both at the processing size."""
         cfg = self.config
         height, width = full.shape
-        h, w = work_shape(height, width, cfg.work_size)
+        h, w = process_shape(height, width, cfg.work_size)  # the working grid
         light_work = _resize(full, h, w)
         if exemplar.mode == "keyframe":
             out = lab[1:].copy()  # the keyframe's own frame is the exemplar's chroma
