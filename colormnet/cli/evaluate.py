@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import math
@@ -148,19 +147,17 @@ def cmd_eval(args: argparse.Namespace, cancel: threading.Event | None = None) ->
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None:
         _check_csv_path(csv_path, [pred, gt], args.overwrite)
-    with contextlib.ExitStack() as stack:
-        bars: list[ProgressBar] = []  # drawn from the first frame on: an unreadable clip fails without one
+    with ProgressBar(None, "evaluating") as bar:  # drawn from the first frame on
 
         def progress(done: int, total: int) -> None:
-            if not bars:
-                bars.append(stack.enter_context(ProgressBar(total, "evaluating")))
-            bars[0].update(done)
+            bar.total = total
+            bar.update(done)
 
         report = evaluate(pred, gt, frames=parse_frames(args.frames) if args.frames else None,
                           gt_start=args.gt_start, resize_gt=args.resize_gt, lpips_weights=args.lpips_weights,
                           fid_weights=args.fid_weights, device=args.device, progress=progress, cancel=cancel)
-        if bars:
-            bars[0].close(len(report.frames))
+        if bar.last_done is not None:
+            bar.close(len(report.frames))
     for note in report.notes:
         print(f"Note: {note}", file=sys.stderr)
     if csv_path is not None:

@@ -13,6 +13,7 @@ from colormnet import interrupts
 from colormnet.cli.parser import build_parser
 from colormnet.errors import ColorMNetError, one_line
 from colormnet.fileio import describe_os_error
+from colormnet.progress import clear_bars
 
 EXIT_ERROR = 1
 
@@ -28,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args, cancel))
     except KeyboardInterrupt as exc:
         cancel.set()
+        clear_bars()
         print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
         return interrupts.exit_status(exc)
     except ColorMNetError as exc:
@@ -44,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    """Prints an error as one line on stderr; returns the exit code for errors."""
+    """Prints an error as one line on stderr (a progress bar on screen cleared first); returns the exit code."""
+    clear_bars()
     print(f"colormnet: error: {one_line(message)}", file=sys.stderr)
     return EXIT_ERROR
 
