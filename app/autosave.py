@@ -1,134 +1,24 @@
-"""Autosave snapshots and crash recovery.
+"""Autosave for the window: a snapshot of the open project shortly after the last of a burst of edits.
 
-While a project has unsaved changes, a snapshot of it is written to the autosave folder, named by the project's id,
-shortly after each edit (:class:`AutosaveWriter`: debounced, written on a thread of its own); a clean exit deletes
-it. A snapshot still there at the next start means the program did not exit
-cleanly, and the user is offered to restore it.
+What a snapshot holds, where it goes and how it is written off the GUI thread is Qt-free (:mod:`app.model.autosave`);
+this module only waits for the edits to settle.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from app.project import Project, ProjectError
-from app.project_file import check_project_id, read_project_data
-from colormnet.fileio import write_bytes_atomic
-
-logger = logging.getLogger(__name__)
+from app.model.autosave import SnapshotWriter
+from app.model.project import Project
 
 AUTOSAVE_DELAY_MS = 2_000  # after the last edit: a burst of edits is written once
 
 
-def autosave_path(folder: Path, project: Project) -> Path:
-    """Where the snapshot of ``project`` goes.
-
-    Raises:
-        ProjectError: The project's id is not one the app writes (it names a file in ``folder``).
-    """
-    return folder / f"{check_project_id(project.project_id)}.cmnproj"
-
-
-def _snapshot(path: Path) -> dict[str, Any] | None:
-    """The data of the snapshot at ``path``, or None when it cannot be read."""
-    try:
-        return read_project_data(path)
-    except ProjectError as exc:
-        logger.warning("ignoring the autosave %s: %s", path, exc)
-        return None
-
-
-def write_autosave(folder: Path, project: Project) -> Path:
-    """Write a snapshot of ``project`` and return its path."""
-    path = autosave_path(folder, project)
-    project.write_autosave(path)
-    return path
-
-
-def discard_autosave(folder: Path, project: Project) -> None:
-    """Delete the snapshot of ``project`` (after a save or a clean exit)."""
-    autosave_path(folder, project).unlink(missing_ok=True)
-
-
-def _owner_alive(pid: int) -> bool:
-    """Whether another running process wrote a snapshot (a second window, not a crash)."""
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def find_orphans(folder: Path) -> list[Path]:
-    """Snapshots left by a run that did not exit cleanly, newest first."""
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.glob("*.cmnproj"):
-        pid = (_snapshot(path) or {}).get("pid", 0)
-        if not _owner_alive(pid if isinstance(pid, int) and 0 <= pid < 2**31 else 0):
-            found.append(path)
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def restore(path: Path) -> Project:
-    """Rebuild the project of a snapshot; it is marked as having unsaved changes.
-
-    The snapshot is the app's own file, so unlike a project a user opens, the files folder and project path it
-    names are used (a scratch folder, or the folder of the project it was saved as).
-
-    Raises:
-        ProjectError: The snapshot is damaged.
-    """
-    data = read_project_data(path)
-    files_dir, project_path = data.get("files_dir") or str(path.parent), data.get("project_path")
-    if not isinstance(files_dir, str) or not isinstance(project_path, str | None) or "\0" in files_dir:
-        raise ProjectError("The autosaved project is damaged and cannot be restored.")
-    project = Project.from_dict(data, files_dir=Path(files_dir), base=None)
-    project.path = Path(project_path) if project_path else None
-    project.dirty = True
-    return project
-
-
-def referenced_folders(folder: Path) -> frozenset[Path]:
-    """The scratch folders that autosave snapshots in ``folder`` still need."""
-    found = set()
-    for path in folder.glob("*.cmnproj") if folder.is_dir() else []:
-        files_dir = (_snapshot(path) or {}).get("files_dir")
-        if isinstance(files_dir, str) and files_dir and "\0" not in files_dir:
-            found.add(Path(files_dir).resolve())
-    return frozenset(found)
-
-
-def _write_snapshot(path: Path, data: dict[str, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))
-    except OSError as exc:
-        logger.warning("autosave failed: %s", exc)
-
-
-def _remove_snapshot(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as exc:
-        logger.warning("cannot delete the autosave %s: %s", path, exc)
-
-
 class AutosaveWriter(QObject):
-    """Writes the recovery copy of the open project shortly after each edit, off the GUI thread.
-
-    The project's data is taken on the GUI thread (a small dictionary); encoding and the crash-safe write run on one
-    background thread, which also deletes snapshots, so a write and a later delete happen in that order.
+    """Writes the recovery copy of the open project once no edit has come for a while.
 
     Args:
         folder: The autosave folder.
@@ -145,15 +35,12 @@ class AutosaveWriter(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._folder = folder
         self._project = project
+        self._writer = SnapshotWriter(folder)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.write_now)
-        self._executor: ThreadPoolExecutor | None = None  # started by the first write
-        self._closed = False
-        self._last: Future[None] | None = None
 
     def schedule(self) -> None:
         """The project changed: write its snapshot once no edit has come for the delay."""
@@ -167,43 +54,18 @@ class AutosaveWriter(QObject):
     def write_now(self) -> None:
         """Write the snapshot now (on the background thread) when the project has unsaved changes."""
         self._timer.stop()
-        project = self._project()
-        if not project.dirty or project.video is None:
-            return
-        try:
-            path = autosave_path(self._folder, project)
-        except ProjectError as exc:
-            logger.warning("no autosave: %s", exc)
-            return
-        data = project.to_dict(portable=False)
-        data["pid"] = os.getpid()
-        self._submit(_write_snapshot, path, data)
+        self._writer.write(self._project())
 
     def discard(self, project: Project) -> None:
         """Delete the snapshot of ``project`` (saved, or closed cleanly), after any write still under way."""
         self._timer.stop()
-        try:
-            path = autosave_path(self._folder, project)
-        except ProjectError:
-            return
-        self._submit(_remove_snapshot, path)
+        self._writer.discard(project)
 
     def wait(self) -> None:
         """Block until the writes and deletes asked for so far are done."""
-        if self._last is not None:
-            self._last.result()
+        self._writer.wait()
 
     def close(self) -> None:
         """Finish what was asked for and stop the background thread (later calls do nothing)."""
         self._timer.stop()
-        self._closed = True
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-
-    def _submit(self, job: Callable[..., None], *args: Any) -> None:
-        if self._closed:
-            return
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
-        self._last = self._executor.submit(job, *args)
+        self._writer.close()

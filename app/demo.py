@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.engine_settings import CHECKPOINT_ENGINE, EngineSettings
-from app.png_codec import encode_png
-from app.project import Project
+from app.model.engine_settings import CHECKPOINT_ENGINE, EngineSettings
+from app.model.png_codec import encode_png
+from app.model.project import Project
 
 if TYPE_CHECKING:
     from app.controller import Controller
-    from app.paths import AppPaths
+    from app.model.paths import AppPaths
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +71,13 @@ def open_demo(controller: Controller) -> str:
     from colormnet.demo import demo_engine
     from colormnet.engines.colormnet.weights import resolve_weights_path
 
-    weights = controller.weights_path()
+    weights = controller.engine.weights_path()
     engine = demo_engine(weights)
     settings = replace(controller.settings.engine_settings(), engine=CHECKPOINT_ENGINE)
     project = build_demo_project(controller.paths, settings)
-    controller.adopt_project(project)  # the demo becomes the project once its clip has opened
+    controller.files.adopt_project(project)  # the demo becomes the project once its clip has opened
     if engine != CHECKPOINT_ENGINE:
         reason = f"No ColorMNet weights at {resolve_weights_path(weights)}; download them or locate the file."
-        controller.use_fallback_engine(reason)
+        controller.engine.use_fallback_engine(reason)
     logger.info("demo opened on %s with the %s engine", project.video, engine)
     return engine

@@ -21,21 +21,25 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.frame_cache import FrameCache
+from app.model.frame_cache import FrameCache
 from colormnet.errors import ColorMNetError
 from colormnet.video.orientation import to_display
 
 logger = logging.getLogger(__name__)
 
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601 weights, as used for the model's L input
+# Rec. 601 luma: the source as a grayscale picture for the viewer only. The model never sees it: its input is CIE L*
+# (colormnet.color.rgb_to_lab), which the session computes from the decoded RGB frame itself.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass(frozen=True)
 class FrameRequest:
-    """A frame to show: its index and the cache key of its segment ("" when it cannot be cached)."""
+    """A frame to show: its index, the cache key of its segment ("" when it cannot be cached), and whether to read
+    its colorized frame from the cache (not when the caller holds it in memory already)."""
 
     index: int
     key: str
+    with_colour: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,9 @@ class LoadedFrame:
 
     index: int
     gray: np.ndarray  # HxW uint8, upright
-    color: np.ndarray | None  # HxWx3 uint8, upright
+    color: np.ndarray | None  # HxWx3 uint8, upright (None: not cached, or not asked for)
     key: str
+    with_colour: bool = True  # the colorized frame was asked for
 
 
 def one_line(text: str) -> str:
@@ -54,7 +59,7 @@ def one_line(text: str) -> str:
 
 
 def to_gray8(rgb: np.ndarray) -> np.ndarray:
-    """The luminance of an RGB frame as uint8 (8- or 16-bit input)."""
+    """The Rec. 601 luma of an RGB frame as uint8 (8- or 16-bit input), for display."""
     scale = 1.0 / 257.0 if rgb.dtype == np.uint16 else 1.0
     luma = rgb.astype(np.float32) @ (_LUMA * scale)
     return np.clip(luma + 0.5, 0, 255).astype(np.uint8)
@@ -124,11 +129,6 @@ class FrameLoader(QObject):
         self._cache = cache
         self.sig_opened.emit(token, info)
 
-    @Slot(object)
-    def set_cache(self, cache: FrameCache | None) -> None:
-        """Read colorized frames from ``cache`` from now on."""
-        self._cache = cache
-
     @Slot()
     def close(self) -> None:
         """Close the video."""
@@ -172,7 +172,7 @@ class FrameLoader(QObject):
             self.sig_failed.emit(request.index, one_line(message))
             return
         color = None
-        if self._cache is not None and request.key:
+        if self._cache is not None and request.key and request.with_colour:
             cached = self._cache.get(request.key, request.index)
             color = to_display(to_rgb8(cached), rotation) if cached is not None else None
-        self.sig_loaded.emit(LoadedFrame(request.index, gray, color, request.key))
+        self.sig_loaded.emit(LoadedFrame(request.index, gray, color, request.key, request.with_colour))

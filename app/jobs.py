@@ -8,8 +8,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.engine_settings import EngineSettings
-from app.frame_cache import FrameCache
+from app.model.engine_settings import EngineSettings
+from app.model.frame_cache import FrameCache
 
 RunScope = Literal["segment", "shot", "from_here", "all", "range"]
 
@@ -80,8 +80,7 @@ class ColorizedFrame:
 
     index: int
     key: str
-    rgb: np.ndarray  # HxWx3 uint8, for display
+    rgb: np.ndarray  # HxWx3 uint8, stored orientation: what the viewer shows of it, without reading the cache back
     done: int
     total: int
-    seconds: float
     notice: str = ""  # something the user must be told (a fallback after the GPU ran out of memory)

@@ -18,9 +18,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from app import autosave
 from app.controller import Controller
-from app.paths import AppPaths, prune_stale_folders
+from app.model import autosave
+from app.model.paths import AppPaths, prune_stale_folders
 from app.settings import AppSettings
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow
@@ -99,15 +99,15 @@ class ScreenshotWhenReady(QObject):
         self._segments_seen = False
         self._taken = False
         c = window.controller
-        c.sig_model_state.connect(self._on_controller_model_state)
+        c.engine.sig_model_state.connect(self._on_engine_model_state)
         c.sig_segments_changed.connect(self._on_controller_segments_changed)
         c.sig_frame_shown.connect(lambda *args: self._check())
         c.sig_error.connect(lambda message: self._check())
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self.take)
-        if window.controller.frame_count == 0 and not window.controller.opening:
+        if window.controller.frame_count == 0 and not window.controller.files.opening:
             QTimer.singleShot(_SETTLE_MS, self.take)  # nothing is opening: the empty window is the picture
 
-    def _on_controller_model_state(self, state: str) -> None:
+    def _on_engine_model_state(self, state: str) -> None:
         self._model_settled = state in ("ready", "missing", "failed")
         self._segments_seen = state in ("missing", "failed")  # no keys can come: nothing is cached
         self._check()
@@ -119,7 +119,7 @@ class ScreenshotWhenReady(QObject):
 
     def _check(self) -> None:
         c, viewer = self._window.controller, self._window.viewer
-        if c.frame_count == 0 and not c.opening:  # the video asked for failed to open: the window as it is
+        if c.frame_count == 0 and not c.files.opening:  # the video asked for failed to open: the window as it is
             QTimer.singleShot(_SETTLE_MS, self.take)
             return
         if not (self._model_settled and self._segments_seen) or c.frame_count == 0:
@@ -156,7 +156,7 @@ def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSetting
         except ColorMNetError as exc:
             window.show_error(str(exc))
     elif args.path is not None:
-        window.open_path(args.path)
+        window.commands.open_path(args.path)
     return window
 
 
@@ -179,5 +179,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None:
         ScreenshotWhenReady(window, args.screenshot, window.close)
     elif args.path is None and not args.demo:
-        QTimer.singleShot(0, window.offer_restore)
+        QTimer.singleShot(0, window.commands.offer_restore)
     return app.exec()

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from colormnet.progress import format_duration as format_duration  # re-exported: the one way durations are written
+
 _SMOOTHING = 0.25  # weight of the newest interval in the moving average of seconds per step
 
 
@@ -81,14 +83,6 @@ class RunMeter:
         fps = 1.0 / rate if rate else 0.0
         eta = (self._total - self._done) * rate if rate else None
         return Progress(self._done, self._total, fps, eta, self._frames_done, self._frames_total)
-
-
-def format_duration(seconds: float) -> str:
-    """``seconds`` as ``m:ss`` or ``h:mm:ss``."""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def format_timecode(frame: int, fps: float) -> str:

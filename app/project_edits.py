@@ -1,4 +1,4 @@
-"""Project edits for the controller: exemplars, in/out points, engine settings, saving.
+"""Edits of the project: exemplars, in/out points and engine settings.
 
 Exemplars can be added (file, clipboard, drop, pinned frame), replaced, moved, removed and given a kind; with the
 deepexemplar engine an exemplar can also be given further reference images. Every applied edit, in and out points
@@ -8,8 +8,8 @@ Adding, replacing and adding a reference need the image checked first (unreadabl
 with the library's one-sentence message). Decoding an image can take longer than a GUI handler may, and the
 library's image code imports torch, so the check runs on the frame loader's thread; the edit is applied when the
 answer comes back and ``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every
-applied edit calls ``_exemplars_changed`` so the session gets the new list; a refused edit leaves the project
-untouched and reports the message through ``sig_error``.
+applied exemplar edit emits ``sig_exemplars_changed`` so the session gets the new list; a refused edit leaves the
+project untouched and reports the message through ``sig_error``.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import SignalInstance
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.engine_settings import MULTI_REFERENCE_ENGINES
-from app.png_codec import encode_png
+from app.model.png_codec import encode_png
+from colormnet.engines.registry import takes_references
 from colormnet.errors import ColorMNetError, ExemplarError
 
 if TYPE_CHECKING:
-    from app.engine_settings import EngineSettings
-    from app.frame_cache import FrameCache
-    from app.jobs import ExemplarSpec
-    from app.project import Project
+    from app.model.engine_settings import EngineSettings
+    from app.model.workspace import Workspace
     from app.settings import AppSettings
     from app.undo import ProjectHistory
 
@@ -50,36 +48,39 @@ class PendingEdit:
     owned: bool  # the image file was written into the project by us (delete it when refused)
 
 
-class ProjectEdits:
-    """Mixin of the controller holding the edits of the project."""
+class ProjectEdits(QObject):
+    """The user's edits of the open project, each one step of its history.
 
-    project: Project
-    cache: FrameCache | None
-    current_frame: int
-    settings: AppSettings
-    history: ProjectHistory
-    # Signals of the controller (declared there).
-    sig_error: SignalInstance
-    sig_project_changed: SignalInstance
-    sig_edit_finished: SignalInstance
-    _sig_worker_exemplars: SignalInstance
-    _pending_edits: dict[int, PendingEdit]
-    _tokens = itertools.count(1)
+    Args:
+        workspace: The open project.
+        history: The project's edit history.
+        settings: The persisted settings (engine settings are remembered there too).
+    """
 
-    def _exemplars_changed(self) -> None:
-        raise NotImplementedError
+    sig_exemplars_changed = Signal()
+    """An exemplar edit was applied: the session needs the new list."""
+    sig_project_changed = Signal()
+    """An edit that leaves the exemplars alone was applied (in/out points)."""
+    sig_settings_changed = Signal()
+    """The engine settings changed: the session reopens with them."""
+    sig_edit_finished = Signal(bool)
+    """An exemplar add or replace (which waits for its image to be checked) ended: whether it was applied."""
+    sig_check_image = Signal(int, str)
+    """Asks the frame loader to check an image: a token and the path (the answer goes to :meth:`on_image_checked`)."""
+    sig_error = Signal(str)
+    """An edit was refused; carries the one-sentence reason."""
 
-    def key_at(self, frame: int) -> str:
-        raise NotImplementedError
+    def __init__(self, workspace: Workspace, history: ProjectHistory, settings: AppSettings) -> None:
+        super().__init__()
+        self._workspace = workspace
+        self._history = history
+        self._settings = settings
+        self._pending: dict[int, PendingEdit] = {}
+        self._tokens = itertools.count(1)
 
-    def _request_image_check(self, token: int, path: Path) -> None:
-        raise NotImplementedError
-
-    def _open_session(self) -> None:
-        raise NotImplementedError
-
-    def _specs(self) -> list[ExemplarSpec]:
-        raise NotImplementedError
+    def forget(self) -> None:
+        """Drop the edits waiting for their image (another project was opened)."""
+        self._pending.clear()
 
     def _report(self, exc: ColorMNetError) -> None:
         self.sig_error.emit(str(exc))
@@ -88,16 +89,16 @@ class ProjectEdits:
 
     def add_exemplar_file(self, path: str | Path, frame: int | None = None, *, kind: str = "auto") -> None:
         """Pin the image file at ``path`` at ``frame`` (the playhead by default) once it is checked."""
-        frame = self.current_frame if frame is None else frame
+        frame = self._workspace.current_frame if frame is None else frame
         self._check_then_apply(PendingEdit("add", frame, Path(path), kind, Path(path).name, owned=False))
 
     def add_exemplar_image(self, image: QImage, frame: int | None = None, *, name: str = "clipboard") -> None:
         """Pin an in-memory image (from the clipboard or a drop) at ``frame`` once it is checked."""
-        frame = self.current_frame if frame is None else frame
+        frame = self._workspace.current_frame if frame is None else frame
         if image.isNull():
             self._refuse(ExemplarError("The clipboard holds no image; copy an image first."))
             return
-        path = self.project.new_image_path(".png")
+        path = self._workspace.project.new_image_path(".png")
         if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # the stubs want bytes, PySide6 wants str
             self._refuse(ExemplarError("The image cannot be saved into the project; check the disk space."))
             return
@@ -105,13 +106,13 @@ class ProjectEdits:
 
     def pin_current_frame(self) -> None:
         """Pin the colorized frame under the playhead as a keyframe exemplar."""
-        frame = self.current_frame
-        key = self.key_at(frame)
-        rgb = self.cache.get(key, frame) if self.cache is not None and key else None
+        frame = self._workspace.current_frame
+        key = self._workspace.key_at(frame)
+        rgb = self._workspace.cache.get(key, frame) if self._workspace.cache is not None and key else None
         if rgb is None:
             self._refuse(ExemplarError(f"Frame {frame} is not colorized yet; colorize it before pinning it."))
             return
-        path = self.project.new_image_path(".png")
+        path = self._workspace.project.new_image_path(".png")
         path.write_bytes(encode_png(rgb))
         self._check_then_apply(PendingEdit("add", frame, path, "keyframe", f"frame {frame}", owned=True))
 
@@ -130,13 +131,13 @@ class ProjectEdits:
             self._refuse(problem)
             return
         token = next(self._tokens)
-        self._pending_edits[token] = edit
-        self._request_image_check(token, edit.image)
+        self._pending[token] = edit
+        self.sig_check_image.emit(token, str(edit.image))
 
     def _problem(self, edit: PendingEdit) -> ExemplarError | None:
         """What makes ``edit`` impossible in the project as it is now (None when nothing does)."""
-        occupied = self.project.exemplar_at(edit.frame) is not None
-        count = self.project.frame_count
+        occupied = self._workspace.project.exemplar_at(edit.frame) is not None
+        count = self._workspace.project.frame_count
         if edit.op == "add" and (edit.frame < 0 or (count is not None and edit.frame >= count)):
             return ExemplarError(f"Frame {edit.frame} is outside the video; pick a frame from 0 to {(count or 1) - 1}.")
         if edit.op == "add" and occupied:
@@ -145,14 +146,15 @@ class ProjectEdits:
             )
         if edit.op in ("replace", "reference") and not occupied:
             return ExemplarError(f"There is no exemplar at frame {edit.frame}.")
-        if edit.op == "reference" and self.project.settings.engine not in MULTI_REFERENCE_ENGINES:
+        if edit.op == "reference" and not takes_references(self._workspace.project.settings.engine):
             return ExemplarError(
                 "Only the deepexemplar engine takes several references for one exemplar; choose it in Settings."
             )
         return None
 
-    def _on_image_checked(self, token: int, message: str) -> None:
-        edit = self._pending_edits.pop(token, None)
+    def on_image_checked(self, token: int, message: str) -> None:
+        """The frame loader checked the image of a pending edit (``message``: why it is unusable, "" if it is fine)."""
+        edit = self._pending.pop(token, None)
         if edit is None:
             return  # the project was replaced meanwhile
         problem = ExemplarError(message) if message else self._problem(edit)
@@ -162,15 +164,15 @@ class ProjectEdits:
             return
         texts = {"add": "Add Exemplar", "reference": "Add Reference Image", "replace": "Replace Exemplar Image"}
         try:
-            with self.history.edit(texts[edit.op]):
+            with self._history.edit(texts[edit.op]):
                 if edit.op == "add":
-                    self.project.add_exemplar(
+                    self._workspace.project.add_exemplar(
                         edit.frame, edit.image, kind=edit.kind, name=edit.name, copy=not edit.owned
                     )
                 elif edit.op == "reference":
-                    self.project.add_reference(edit.frame, edit.image, copy=not edit.owned)
+                    self._workspace.project.add_reference(edit.frame, edit.image, copy=not edit.owned)
                 else:
-                    self.project.replace_image(edit.frame, edit.image, name=edit.name, copy=not edit.owned)
+                    self._workspace.project.replace_image(edit.frame, edit.image, name=edit.name, copy=not edit.owned)
         except ColorMNetError as exc:
             self._drop(edit)
             self._refuse(exc)
@@ -178,7 +180,7 @@ class ProjectEdits:
         except OSError as exc:
             self._refuse(ExemplarError(f"Cannot copy {edit.image.name} into the project ({exc.strerror or exc})."))
             return
-        self._exemplars_changed()
+        self.sig_exemplars_changed.emit()
         self.sig_edit_finished.emit(True)
 
     def _refuse(self, problem: ColorMNetError) -> None:
@@ -195,87 +197,70 @@ class ProjectEdits:
     def move_exemplar(self, frame: int, new_frame: int) -> bool:
         """Move the exemplar at ``frame`` to ``new_frame``; False when refused."""
         try:
-            with self.history.edit("Move Exemplar"):
-                self.project.move_exemplar(frame, new_frame)
+            with self._history.edit("Move Exemplar"):
+                self._workspace.project.move_exemplar(frame, new_frame)
         except ColorMNetError as exc:
             self._report(exc)
             return False
-        self._exemplars_changed()
+        self.sig_exemplars_changed.emit()
         return True
 
     def remove_exemplar(self, frame: int) -> bool:
         """Remove the exemplar at ``frame``; False when there is none."""
         try:
-            with self.history.edit("Remove Exemplar"):
-                self.project.remove_exemplar(frame)
+            with self._history.edit("Remove Exemplar"):
+                self._workspace.project.remove_exemplar(frame)
         except ColorMNetError as exc:
             self._report(exc)
             return False
-        self._exemplars_changed()
+        self.sig_exemplars_changed.emit()
         return True
 
     def set_exemplar_kind(self, frame: int, kind: str) -> bool:
         """Use the exemplar at ``frame`` as ``kind`` (auto, keyframe or reference); False when refused."""
-        entry = self.project.exemplar_at(frame)
+        entry = self._workspace.project.exemplar_at(frame)
         if entry is not None and entry.kind == kind:
             return True
         try:
-            with self.history.edit("Change Exemplar Kind"):
-                self.project.set_kind(frame, kind)
+            with self._history.edit("Change Exemplar Kind"):
+                self._workspace.project.set_kind(frame, kind)
         except ColorMNetError as exc:
             self._report(exc)
             return False
-        self._exemplars_changed()
+        self.sig_exemplars_changed.emit()
         return True
 
-    # -- in/out points, settings, saving ----------------------------------------------------------------------
-
-    def save_project(self, path: str | Path | None = None) -> bool:
-        """Save the project (to ``path``, or where it was saved before); False (and a message) on failure."""
-        from app.project import ProjectError
-
-        target = Path(path) if path is not None else self.project.path
-        if target is None:
-            self.sig_error.emit("The project has no file yet; choose where to save it.")
-            return False
-        try:
-            self.project.save(target)
-        except ProjectError as exc:
-            self.sig_error.emit(str(exc))
-            return False
-        self.history.mark_saved()
-        self._sig_worker_exemplars.emit(self._specs())  # the images now live next to the project
-        self.sig_project_changed.emit()
-        return True
+    # -- in/out points, settings ----------------------------------------------------------------------
 
     def set_in_point(self, frame: int | None = None) -> None:
         """Set the in point (the playhead by default)."""
-        frame = self.current_frame if frame is None else frame
-        out = self.project.out_point if self.project.out_point is None or self.project.out_point >= frame else None
-        with self.history.edit("Set In Point"):
-            self.project.set_in_out(frame, out)
+        frame = self._workspace.current_frame if frame is None else frame
+        project = self._workspace.project
+        out = project.out_point if project.out_point is None or project.out_point >= frame else None
+        with self._history.edit("Set In Point"):
+            project.set_in_out(frame, out)
         self.sig_project_changed.emit()
 
     def set_out_point(self, frame: int | None = None) -> None:
         """Set the out point (the playhead by default)."""
-        frame = self.current_frame if frame is None else frame
-        start = self.project.in_point if self.project.in_point is None or self.project.in_point <= frame else None
-        with self.history.edit("Set Out Point"):
-            self.project.set_in_out(start, frame)
+        frame = self._workspace.current_frame if frame is None else frame
+        project = self._workspace.project
+        start = project.in_point if project.in_point is None or project.in_point <= frame else None
+        with self._history.edit("Set Out Point"):
+            project.set_in_out(start, frame)
         self.sig_project_changed.emit()
 
     def clear_in_out(self) -> None:
         """Clear the in and out points."""
-        with self.history.edit("Clear In/Out"):
-            self.project.set_in_out(None, None)
+        with self._history.edit("Clear In/Out"):
+            self._workspace.project.set_in_out(None, None)
         self.sig_project_changed.emit()
 
     def set_engine_settings(self, settings: EngineSettings) -> None:
         """Change how frames are colorized; the session is reopened with the new settings."""
-        self.settings.set_engine_settings(settings)
-        if settings == self.project.settings:
+        self._settings.set_engine_settings(settings)
+        if settings == self._workspace.project.settings:
             return
-        self.project.settings = settings
-        self.history.mark_changed_outside()
-        self.sig_project_changed.emit()
-        self._open_session()
+        self._workspace.project.settings = settings
+        self._history.mark_changed_outside()
+        self.sig_settings_changed.emit()

@@ -1,8 +1,9 @@
-"""Colorize and export runs for the controller: start them on the worker, follow their frames, end them.
+"""Colorize and export runs: start them on the session worker, count their frames, end them.
 
 One run goes at a time. The worker checks the run's cancel event before each frame; frames that arrive after a
-cancel are still cached (they are correct) but neither counted nor followed. An exemplar edit during a colorize run
-cancels it and starts the same request again on the new segments, which skips the frames still cached.
+cancel are still cached (they are correct) but neither counted nor followed. An exemplar edit or a changed shot list
+during a colorize run cancels it and starts the same request again on the new segments (:meth:`RunControl.restart`),
+which skips the frames still cached; so does the fallback engine taking over from a checkpoint that failed to load.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-from PySide6.QtCore import SignalInstance
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
-from app.engine_settings import CHECKPOINT_ENGINE
 from app.jobs import ColorizedFrame, ExportJob, RunRequest
 from app.progress import RunMeter
 
 if TYPE_CHECKING:
-    from app.project import Project
-    from colormnet.video import VideoInfo
+    from app.engine_choice import EngineChoice
+    from app.model.workspace import Workspace
 
 
 @dataclass
@@ -32,53 +31,67 @@ class Run:
     cancel: threading.Event
 
 
-class RunControl:
-    """Mixin of the controller holding the colorize and export runs."""
+class RunControl(QObject):
+    """The colorize and export runs of the open session.
 
-    project: Project
-    video_info: VideoInfo | None
-    model_state: str
-    model_problem: str
-    current_frame: int
-    follow_playhead: bool
-    colorized: np.ndarray
-    _run: Run | None
-    run_notice: str
-    _restart: RunRequest | None
-    _meter: RunMeter
-    # Signals of the controller (declared there).
-    sig_error: SignalInstance
-    sig_weights_missing: SignalInstance
-    sig_status: SignalInstance
-    sig_run_started: SignalInstance
-    sig_progress: SignalInstance
-    sig_run_finished: SignalInstance
-    sig_export_finished: SignalInstance
-    sig_colorized_changed: SignalInstance
-    _sig_worker_colorize: SignalInstance
-    _sig_worker_export: SignalInstance
+    Args:
+        workspace: The open project and video.
+        engine: The engine choice (a missing model refuses runs).
+        colorize: Queues a colorize job on the session worker: ``(RunRequest, cancel event)``.
+        export: Queues an export job on the session worker: ``(ExportJob, cancel event)``.
+    """
+
+    sig_run_started = Signal(str)
+    """A colorize or export run started (its kind)."""
+    sig_progress = Signal(object)
+    """Progress of the current run; carries a Progress."""
+    sig_frame = Signal(object, bool)
+    """A frame was colorized and cached: the ColorizedFrame, and whether the run goes on (False for the tail of a
+    cancelled run, which is neither counted nor followed)."""
+    sig_run_finished = Signal(str, bool)
+    """A run ended: its kind and whether it was cancelled."""
+    sig_export_progress = Signal(int, int)
+    """Frames written and frames to write during an export."""
+    sig_export_finished = Signal(bool, str)
+    """An export ended: whether the file was written, and the path or the reason it was not."""
+    sig_error = Signal(str)
+    """A run was refused or failed; carries a one-sentence message."""
+    sig_status = Signal(str)
+    """A short note for the status bar (what the session did about a problem during the run)."""
+
+    def __init__(
+        self, workspace: Workspace, engine: EngineChoice, colorize: SignalInstance, export: SignalInstance
+    ) -> None:
+        super().__init__()
+        self._workspace = workspace
+        self._engine = engine
+        self._colorize = colorize
+        self._export = export
+        self._run: Run | None = None
+        self._restart: RunRequest | None = None
+        self._meter = RunMeter()
+        self.run_notice = ""  # what the user must be told about the current or last run
 
     @property
-    def frame_count(self) -> int:
-        raise NotImplementedError
+    def busy(self) -> bool:
+        """Whether a colorize or export run is going on."""
+        return self._run is not None
 
-    def key_at(self, frame: int) -> str:
-        raise NotImplementedError
-
-    def set_current_frame(self, index: int) -> None:
-        raise NotImplementedError
-
-    def _request_frame(self) -> None:
-        raise NotImplementedError
+    # -- starting and stopping ---------------------------------------------------------------------------------
 
     def colorize_segment(self) -> None:
         """Colorize the segment under the playhead."""
-        self._start_colorize(RunRequest("segment", self.current_frame))
+        self._start_colorize(RunRequest("segment", self._workspace.current_frame))
+
+    def colorize_shot(self) -> None:
+        """Colorize the shot under the playhead."""
+        self._start_colorize(RunRequest("shot", self._workspace.current_frame))
 
     def colorize_from_here(self) -> None:
         """Colorize from the playhead to the out point (or the end)."""
-        stop = self.project.out_point + 1 if self.project.out_point is not None else None
-        self._start_colorize(RunRequest("from_here", self.current_frame, stop))
+        out = self._workspace.project.out_point
+        stop = out + 1 if out is not None else None
+        self._start_colorize(RunRequest("from_here", self._workspace.current_frame, stop))
 
     def colorize_in_out(self) -> None:
         """Colorize the frames from the in point to the out point, both included.
@@ -86,10 +99,11 @@ class RunControl:
         A range that starts inside a segment is reached from that segment's exemplar: the session computes the frames
         between them too (they count in the progress), but only the range's frames are asked for.
         """
-        if self.project.in_point is None and self.project.out_point is None:
+        project = self._workspace.project
+        if project.in_point is None and project.out_point is None:
             self.sig_error.emit("There is no In or Out point; set them with I and O before colorizing In→Out.")
             return
-        start, stop = self.project.export_range()
+        start, stop = project.export_range()
         self._start_colorize(RunRequest("range", start, stop))
 
     def colorize_all(self) -> None:
@@ -100,62 +114,77 @@ class RunControl:
         """Colorize frames ``[start, stop)``."""
         self._start_colorize(RunRequest("range", start, stop))
 
-    def cancel(self) -> None:
-        """Stop the current run; the session notices before its next frame."""
-        if self._run is not None:
-            self._run.cancel.set()
-
     def export(self, job: ExportJob) -> None:
         """Export frames to a file, colorizing the missing ones first (the result comes as a signal)."""
         if not self._can_run():
             return
         self._run = Run("export", job, threading.Event())
-        self._sig_worker_export.emit(job, self._run.cancel)
+        self._export.emit(job, self._run.cancel)
+
+    def cancel(self) -> None:
+        """Stop the current run; the session notices before its next frame."""
+        if self._run is not None:
+            self._run.cancel.set()
+
+    def restart(self) -> None:
+        """A colorize run in progress stops and starts again (on new segments, or with another engine)."""
+        run = self._run
+        if run is not None and isinstance(run.request, RunRequest) and not run.cancel.is_set():
+            self._restart = run.request
+            run.cancel.set()
+
+    def model_failed(self, *, fallback: bool) -> None:
+        """The model failed to load: with the ``fallback`` standing in, the colorize run that needed it goes on there
+        once the session has reopened; else nothing starts again."""
+        run = self._run
+        go_on = fallback and run is not None and isinstance(run.request, RunRequest)
+        self._restart = run.request if go_on and run is not None and isinstance(run.request, RunRequest) else None
+
+    def forget(self) -> None:
+        """Cancel the run and start nothing again (another project, or the end of the program)."""
+        self._restart = None
+        self.cancel()
 
     def _start_colorize(self, request: RunRequest) -> None:
         if not self._can_run():
             return
-        if not self.project.exemplars:
+        if not self._workspace.project.exemplars:
             self.sig_error.emit("There is no exemplar yet; add one at a frame (Ctrl+E) before colorizing.")
             return
         self._run = Run("colorize", request, threading.Event())
-        self._sig_worker_colorize.emit(request, self._run.cancel)
+        self._colorize.emit(request, self._run.cancel)
 
     def _can_run(self) -> bool:
-        if self.video_info is None:
+        if self._workspace.video_info is None:
             self.sig_error.emit("No video is open; open a video first.")
             return False
         if self._run is not None:
             self.sig_error.emit("A run is already going on; wait for it or cancel it first.")
             return False
-        if self.model_state == "missing":
-            if self.project.settings.engine == CHECKPOINT_ENGINE:
-                self.sig_weights_missing.emit("The ColorMNet weights are not installed; download or locate them first.")
-            else:
-                self.sig_error.emit(self.model_problem)
+        if self._engine.model_state == "missing":
+            self._engine.explain_missing()
             return False
         return True
 
-    def _on_worker_run_started(self, kind: str, total: int) -> None:
+    # -- the worker's answers ----------------------------------------------------------------------------------
+
+    def on_run_started(self, kind: str, total: int) -> None:
+        """The worker started a run that colorizes ``total`` frames."""
         self.sig_progress.emit(self._meter.start(total))
         self.sig_run_started.emit(kind)
 
-    def _on_worker_frame(self, frame: ColorizedFrame) -> None:
-        if frame.key and frame.index < self.frame_count and frame.key == self.key_at(frame.index):
-            self.colorized[frame.index] = True
-            self.sig_colorized_changed.emit()
-        if self._run is None or self._run.cancel.is_set():
-            return  # the tail of a cancelled run: cached, but neither counted nor followed
-        self.sig_progress.emit(self._meter.update(frame.done, frame.total))
-        if frame.notice:
-            self.run_notice = frame.notice  # restated when the run ends: the status note alone goes by unseen
-            self.sig_status.emit(frame.notice)
-        if self.follow_playhead:
-            self.set_current_frame(frame.index)
-        if frame.index == self.current_frame:
-            self._request_frame()
+    def on_frame(self, frame: ColorizedFrame) -> None:
+        """The worker colorized and cached a frame."""
+        live = self._run is not None and not self._run.cancel.is_set()
+        if live:
+            self.sig_progress.emit(self._meter.update(frame.done, frame.total))
+            if frame.notice:
+                self.run_notice = frame.notice  # restated when the run ends: the status note alone goes by unseen
+                self.sig_status.emit(frame.notice)
+        self.sig_frame.emit(frame, live)
 
-    def _on_worker_run_finished(self, kind: str, cancelled: bool, error: str) -> None:
+    def on_run_finished(self, kind: str, cancelled: bool, error: str) -> None:
+        """The worker ended a run (``error``: why it failed, "" when it did not)."""
         run, self._run = self._run, None
         if error:
             self.sig_error.emit(error)

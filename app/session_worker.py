@@ -16,16 +16,18 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.engine_settings import EngineSettings, describe_precision
-from app.frame_cache import FrameCache
+from app.exemplar_images import ExemplarImages
 from app.jobs import ColorizedFrame, ExemplarSpec, ExportJob, OpenRequest, RunRequest, SegmentInfo
-from colormnet.errors import ColorMNetError, OutputError
+from app.local_export import export_here
+from app.model.engine_settings import describe_precision
+from app.model.frame_cache import FrameCache
+from app.session_config import session_config
+from colormnet.errors import ColorMNetError
 
 if TYPE_CHECKING:
     from colormnet.session import Session
@@ -46,6 +48,8 @@ class SessionWorker(QObject):
     """The segments changed; carries a list of SegmentInfo."""
     sig_model_loaded = Signal(str, bool, str)
     """The model is loaded: the device in use, whether the weights are random, and the precision (previews, exports)."""
+    sig_stepped_down = Signal(str, str, str)
+    """The GPU ran out of memory and the session carries on: the device and precision now, and the session's notice."""
     sig_model_failed = Signal(str, bool)
     """The model could not be loaded: a one-sentence message and whether the weights are the problem."""
     sig_run_started = Signal(str, int)
@@ -71,7 +75,7 @@ class SessionWorker(QObject):
         self._specs: list[ExemplarSpec] = []
         self._shots: list[Any] | None = None  # the shot list (None: the video is one shot)
         self._segments: list[SegmentInfo] = []
-        self._images: dict[tuple[Path, int], np.ndarray] = {}
+        self._images = ExemplarImages()
         self._bit_depth = 8
         self._model_announced = False
 
@@ -81,6 +85,7 @@ class SessionWorker(QObject):
     def warm_up(self) -> None:
         """Import torch and the session module, so the first real job does not wait for them."""
         try:
+            import colormnet.engines.tensors  # torch: the session itself does not import it
             import colormnet.session  # noqa: F401
             from colormnet.engines import available_engines
 
@@ -101,7 +106,7 @@ class SessionWorker(QObject):
         self._cache.scan()  # index what earlier runs cached here, off the GUI thread
         try:
             self._session = Session(request.video, weights=request.weights,
-                                    config=_session_config(request.settings, preview=True))
+                                    config=session_config(request.settings, preview=True))
             self._request = request
         except ColorMNetError as exc:
             self.sig_error.emit(str(exc))
@@ -162,11 +167,7 @@ class SessionWorker(QObject):
     @Slot(object, object)
     def export(self, job: ExportJob, cancel: threading.Event) -> None:
         """Write frames ``[job.start, job.stop)`` to a file, colorizing the ones not cached first."""
-        from colormnet.video import VideoReader, VideoWriter
-
         error = ""
-        writer: Any = None
-        reader: Any = None
         try:
             with self._exporting():
                 session = self._require_session()
@@ -180,24 +181,9 @@ class SessionWorker(QObject):
                     if missing is None:
                         raise ColorMNetError(_NO_MODEL)
                     self.sig_run_started.emit("export", len(missing))
-                    reader = VideoReader(session.video_info.path)
-                    info = session.video_info
-                    writer = VideoWriter(
-                        job.path,
-                        job.codec,
-                        width=info.width,
-                        height=info.height,
-                        source=reader,
-                        frame_indices=range(job.start, job.stop),
-                        audio=job.audio,
-                        overwrite=job.overwrite,
-                    )
-                    self._write_frames(writer, job, cancel)
-                    if cancel.is_set():
-                        writer.abort()
-                    else:
-                        writer.close()
-                    writer = None
+                    export_here(job, session.video_info, self._segments, cached=self._cached,
+                                colorize_missing=lambda lo, hi: self._colorize(self._missing_frames(lo, hi), cancel),
+                                cancel=cancel, progress=self.sig_export_progress.emit)
         except ColorMNetError as exc:
             error = str(exc)
         except OSError as exc:
@@ -205,11 +191,6 @@ class SessionWorker(QObject):
         except Exception as exc:
             logger.exception("export failed")
             error = f"The export failed unexpectedly ({exc}); see the log file."
-        finally:
-            if writer is not None:
-                writer.abort()
-            if reader is not None:
-                reader.close()
         self.sig_run_finished.emit("export", cancel.is_set(), error)
 
     @Slot()
@@ -261,24 +242,10 @@ class SessionWorker(QObject):
         if self._session is None:
             return
         from colormnet.engines import takes_references
-        from colormnet.exemplar import load_exemplar_image
-        from colormnet.session import Exemplar
 
-        exemplars = []
-        loaded: dict[tuple[Path, int], np.ndarray] = {}
-        # Further references are kept in the project but only handed to an engine that takes them.
-        with_references = takes_references(self._session.config.engine)
-        for spec in self._specs:
-            try:
-                paths = (spec.image, *(spec.references if with_references else ()))
-                images = [self._load_image(path, load_exemplar_image) for path in paths]
-            except ColorMNetError as exc:
-                self.sig_error.emit(str(exc))
-                continue
-            loaded.update(images)
-            exemplars.append(Exemplar(frame=spec.frame, image=images[0][1], kind=spec.kind, name=spec.name,  # type: ignore[arg-type]
-                                      references=tuple(image for _, image in images[1:])))
-        self._images = loaded  # images of removed or replaced exemplars are let go
+        exemplars = self._images.exemplars(
+            self._specs, with_references=takes_references(self._session.config.engine), on_error=self.sig_error.emit
+        )
         try:
             self._session.set_exemplars(exemplars)
             self._exemplars = exemplars
@@ -288,14 +255,14 @@ class SessionWorker(QObject):
 
     def _precision_text(self) -> str:
         """The precision of previews and of exports, for the status bar."""
-        from colormnet.engines.base import effective_precision
+        from colormnet.engines.precision import effective_precision
 
         session = self._require_session()
         assert self._request is not None
         settings = self._request.settings
         device = session.load_model().device
         preview = effective_precision(settings.engine, session.config.precision, device)
-        export = effective_precision(settings.engine, _session_config(settings, preview=False).precision, device)
+        export = effective_precision(settings.engine, session_config(settings, preview=False).precision, device)
         return describe_precision(preview, export)
 
     @contextlib.contextmanager
@@ -306,7 +273,7 @@ class SessionWorker(QObject):
         """
         preview = self._require_session()
         assert self._request is not None
-        config = _session_config(self._request.settings, preview=False)
+        config = session_config(self._request.settings, preview=False)
         if config.precision == preview.config.precision:
             yield
             return
@@ -326,16 +293,6 @@ class SessionWorker(QObject):
             yield
         finally:
             self._session, self._segments = preview, segments
-
-    def _load_image(self, path: Path, loader: Any) -> tuple[tuple[Path, int], np.ndarray]:
-        """An exemplar image, decoded once per file version."""
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            stamp = -1
-        key = (path, stamp)
-        image = self._images.get(key)
-        return key, image if image is not None else loader(path)
 
     def _refresh_segments(self) -> None:
         session = self._require_session()
@@ -390,7 +347,12 @@ class SessionWorker(QObject):
             return list(range(start, stop))  # let the session explain what is wrong (no exemplars)
         return missing
 
+    def _cached(self, key: str, index: int) -> np.ndarray | None:
+        return self._cache.get(key, index) if self._cache is not None else None
+
     def _colorize(self, frames: list[int], cancel: threading.Event) -> None:
+        if not frames:
+            return
         session = self._require_session()
         for result in session.colorize(frames, cancel=cancel):
             key = self._segments[result.segment].key if result.segment < len(self._segments) else ""
@@ -398,62 +360,6 @@ class SessionWorker(QObject):
             if self._cache is not None and key:
                 self._cache.put(key, result.index, stored)
             display = stored if stored.dtype == np.uint8 else (stored >> 8).astype(np.uint8)
-            self.sig_frame.emit(
-                ColorizedFrame(
-                    result.index, key, display, result.done, result.total, float(result.seconds), result.notice
-                )
-            )
-
-    def _write_frames(self, writer: Any, job: ExportJob, cancel: threading.Event) -> None:
-        total = job.stop - job.start
-        written = 0
-        self.sig_export_progress.emit(0, total)
-        for segment in list(self._segments):
-            lo, hi = max(job.start, segment.start), min(job.stop, segment.stop)
-            if lo >= hi:
-                continue
-            missing = self._missing_frames(lo, hi)
-            if missing:
-                self._colorize(missing, cancel)
-            for index in range(lo, hi):
-                if cancel.is_set():
-                    return
-                rgb = self._cache.get(segment.key, index) if self._cache is not None else None
-                if rgb is None:
-                    raise OutputError(
-                        f"Frame {index} left the frame cache before it was written; raise the cache size in "
-                        "Settings and export again."
-                    )
-                writer.write(rgb)
-                written += 1
-                self.sig_export_progress.emit(written, total)
-        if written < total:
-            raise OutputError("Some frames of the range have no exemplar to colorize them; add an exemplar first.")
-
-
-def _session_config(settings: EngineSettings, *, preview: bool) -> Any:
-    """The SessionConfig of previews or of exports for ``settings`` (raises ValueError for invalid memory parameters).
-
-    Exports take the precision as set; previews may run faster (see :func:`colormnet.engines.interactive_precision`).
-    """
-    from colormnet.config import InferenceConfig
-    from colormnet.engines.base import interactive_precision
-    from colormnet.session import SessionConfig
-
-    inference = InferenceConfig(
-        mem_every=settings.mem_every,
-        top_k=settings.top_k,
-        max_mid_term_frames=settings.max_mid_term_frames,
-        min_mid_term_frames=settings.min_mid_term_frames,
-        num_prototypes=settings.num_prototypes,
-        max_long_term_elements=settings.max_long_term_elements,
-    )
-    return SessionConfig(
-        engine=settings.engine,
-        device=settings.device,  # type: ignore[arg-type]
-        precision=interactive_precision(settings.engine, settings.precision, settings.device)  # type: ignore[arg-type]
-        if preview else settings.precision,
-        process_size=settings.process_size,
-        inference=inference,
-        transition=settings.transition,  # type: ignore[arg-type]
-    )
+            self.sig_frame.emit(ColorizedFrame(result.index, key, display, result.done, result.total, result.notice))
+            if result.notice:  # the GPU ran out of memory: the session carries on smaller, or on the CPU
+                self.sig_stepped_down.emit(str(session.device), self._precision_text(), result.notice)

@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from app.engine_settings import EngineSettings
-from app.frame_cache import DEFAULT_LIMIT_BYTES
+from app.model.engine_settings import EngineSettings
+from app.model.frame_cache import DEFAULT_LIMIT_BYTES
 
 MAX_RECENT = 10
 VIEW_MODES = ("side_by_side", "wipe", "color_only")

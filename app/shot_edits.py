@@ -1,10 +1,10 @@
-"""Shots for the controller: found in the background after a video opens, edited by the restorer, told to the session.
+"""Shots of the project: found in the background after a video opens, edited by the restorer, told to the session.
 
 A project that stores a shot list (found earlier, or edited) keeps it; one without detects its shots when its video
 opens (:mod:`app.shots_worker`, cached by the library). Adding a cut at the playhead and removing the cut that opens
 the shot under it are steps of the project's history, so Edit ▸ Undo takes them back. Every new list goes to the
 session, whose segments then stop at the cuts, and the session answers with where each shot's colours come from
-(:class:`app.shot_list.ShotState`), which the timeline shows.
+(:class:`app.model.shot_list.ShotState`), which the timeline shows.
 """
 
 from __future__ import annotations
@@ -13,118 +13,115 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import SignalInstance
+from PySide6.QtCore import QObject, Signal
 
-from app.jobs import RunRequest
-from app.shot_list import ShotState, add_cut, next_without_exemplar, remove_cut, shot_states
+from app.model.shot_list import ShotState, add_cut, next_without_exemplar, remove_cut, shot_states
+from app.shots_worker import ShotDetection
 from colormnet.shots import Shot, ShotListError, validate_shots
 
 if TYPE_CHECKING:
-    from app.project import Project
-    from app.shots_worker import ShotDetection
+    from app.model.workspace import Workspace
     from app.undo import ProjectHistory
 
 logger = logging.getLogger(__name__)
 
 
-class ShotEdits:
-    """Mixin of the controller holding the shots of the project."""
+class ShotEdits(QObject):
+    """The shot list of the open project, where each shot's colours come from, and the shot detection.
 
-    project: Project
-    current_frame: int
-    history: ProjectHistory
-    shot_detection: ShotDetection
-    # Signals of the controller (declared there).
-    sig_error: SignalInstance
-    sig_status: SignalInstance
-    sig_shots_changed: SignalInstance
-    sig_shot_progress: SignalInstance
-    _sig_worker_shots: SignalInstance
-    _borrowed: dict[int, tuple[int, str]]  # a shot's first frame -> (exemplar frame it borrows, how chosen)
-    _session_shots: list[Shot] | None  # the list last handed to the session
+    Args:
+        workspace: The open project.
+        history: The project's edit history.
+    """
 
-    @property
-    def frame_count(self) -> int:
-        raise NotImplementedError
+    sig_shots_changed = Signal()
+    """The shot list or where a shot's colours come from changed (see :meth:`shot_states`)."""
+    sig_shot_progress = Signal(int, int)
+    """Finding the shots: frames read and frames in the video; (-1, 0) when it ended."""
+    sig_send_shots = Signal(object)
+    """The session needs this shot list (None: the video is one shot)."""
+    sig_cuts_changed = Signal()
+    """The cuts changed: a colorize run in progress starts again on the new segments."""
+    sig_navigate = Signal(int)
+    """The user asked to go to this frame (the next shot without an exemplar)."""
+    sig_error = Signal(str)
+    """An edit was refused or the detection failed; carries the one-sentence reason."""
+    sig_status = Signal(str)
+    """A short note for the status bar."""
 
-    def navigate(self, index: int) -> None:
-        raise NotImplementedError
-
-    def _start_colorize(self, request: RunRequest) -> None:
-        raise NotImplementedError
-
-    def _connect_shot_detection(self) -> None:
-        self._borrowed = {}
-        self._session_shots = None
-        self.shot_detection.sig_progress.connect(self._on_shots_progress)
-        self.shot_detection.sig_found.connect(self._on_shots_found)
-        self.shot_detection.sig_failed.connect(self._on_shots_failed)
+    def __init__(self, workspace: Workspace, history: ProjectHistory) -> None:
+        super().__init__()
+        self._workspace = workspace
+        self._history = history
+        self._borrowed: dict[int, tuple[int, str]] = {}  # a shot's first frame -> (exemplar frame, how chosen)
+        self._session_shots: list[Shot] | None = None  # the list last handed to the session
+        self.detection = ShotDetection()
+        self.detection.sig_progress.connect(self.sig_shot_progress)
+        self.detection.sig_found.connect(self._on_detection_found)
+        self.detection.sig_failed.connect(self._on_detection_failed)
 
     # -- what the views read -----------------------------------------------------------------------------------
 
     @property
     def shots(self) -> list[Shot]:
         """The project's shots ([] while they are being found)."""
-        return list(self.project.shots or [])
+        return list(self._workspace.project.shots or [])
 
     def shot_states(self) -> list[ShotState]:
         """Every shot with where its colours come from."""
-        return shot_states(self.shots, (e.frame for e in self.project.exemplars), self._borrowed)
+        return shot_states(self.shots, (e.frame for e in self._workspace.project.exemplars), self._borrowed)
 
     # -- detection ---------------------------------------------------------------------------------------------
 
-    def _shots_for_opened_video(self) -> None:
+    def video_opened(self) -> None:
         """The video of the project opened: use its stored shots if they fit it, else find them."""
         self._borrowed = {}
         self._session_shots = None
-        stored = self.project.shots
+        stored = self._workspace.project.shots
         if stored is not None:
             try:
-                validate_shots(stored, self.frame_count)
+                validate_shots(stored, self._workspace.frame_count)
             except ShotListError as exc:
                 logger.warning("stored shots do not fit the video: %s", exc)
-                self.project.shots = None
+                self._workspace.project.shots = None
                 self.sig_error.emit(
                     f"The project's shot list does not fit its video ({exc}); the shots are found again."
                 )
-        if self.project.shots is None and self.project.video is not None:
-            self.shot_detection.start(self.project.video)
-            self.sig_shot_progress.emit(0, self.frame_count)
+        if self._workspace.project.shots is None and self._workspace.project.video is not None:
+            self.detection.start(self._workspace.project.video)
+            self.sig_shot_progress.emit(0, self._workspace.frame_count)
         self._send_shots(force=True)
         self.sig_shots_changed.emit()
 
     def find_shots_again(self) -> None:
         """Find the shots again: the list found replaces the current one, edits included, as one undoable step."""
-        if self.project.video is None or self.frame_count == 0:
+        if self._workspace.project.video is None or self._workspace.frame_count == 0:
             return
-        self.shot_detection.start(self.project.video)
-        self.sig_shot_progress.emit(0, self.frame_count)
+        self.detection.start(self._workspace.project.video)
+        self.sig_shot_progress.emit(0, self._workspace.frame_count)
 
     def cancel_shot_detection(self) -> None:
         """Stop finding the shots (the film is then colorized as one shot, or with the list it had)."""
-        self.shot_detection.cancel()
+        self.detection.cancel()
 
-    def _on_shots_progress(self, done: int, total: int) -> None:
-        self.sig_shot_progress.emit(done, total)
-
-    def _on_shots_found(self, shots: list[Shot]) -> None:
+    def _on_detection_found(self, shots: list[Shot]) -> None:
         self.sig_shot_progress.emit(-1, 0)
         try:
-            validate_shots(shots, self.frame_count)
+            validate_shots(shots, self._workspace.frame_count)
         except ShotListError as exc:
             self.sig_error.emit(f"The shots found do not fit the video ({exc}); the film is colorized as one shot.")
             return
-        if self.project.shots is None:  # the first list of a project is not an edit
-            self.project.shots = list(shots)
+        if self._workspace.project.shots is None:  # the first list of a project is not an edit
+            self._workspace.project.shots = list(shots)
         else:
-            with self.history.edit("Find Shots Again"):
-                self.project.shots = list(shots)
+            with self._history.edit("Find Shots Again"):
+                self._workspace.project.shots = list(shots)
         count = len(shots)
         self.sig_status.emit(f"{count} shot{'s' if count != 1 else ''} found.")
         self._send_shots()
         self.sig_shots_changed.emit()
 
-    def _on_shots_failed(self, message: str, cancelled: bool) -> None:
+    def _on_detection_failed(self, message: str, cancelled: bool) -> None:
         self.sig_shot_progress.emit(-1, 0)
         if cancelled:
             self.sig_status.emit("Finding the shots was cancelled; Shots ▸ Find Shots Again starts it again.")
@@ -135,15 +132,15 @@ class ShotEdits:
 
     def add_cut_at_playhead(self) -> None:
         """Start a new shot at the playhead (a hard cut)."""
-        self._edit_shots("Add Cut", lambda shots: add_cut(shots, self.current_frame))
+        self._edit_shots("Add Cut", lambda shots: add_cut(shots, self._workspace.current_frame))
 
     def remove_cut_at_playhead(self) -> None:
         """Remove the cut that opens the shot under the playhead (it joins the shot before)."""
-        self._edit_shots("Remove Cut", lambda shots: remove_cut(shots, self.current_frame)[0])
+        self._edit_shots("Remove Cut", lambda shots: remove_cut(shots, self._workspace.current_frame)[0])
 
     def _edit_shots(self, text: str, change: Callable[[list[Shot]], list[Shot]]) -> None:
-        shots = self.project.shots
-        if shots is None or self.frame_count == 0:
+        shots = self._workspace.project.shots
+        if shots is None or self._workspace.frame_count == 0:
             self.sig_error.emit("The shots are not found yet; wait for them (see the status bar) and try again.")
             return
         try:
@@ -151,45 +148,49 @@ class ShotEdits:
         except ShotListError as exc:
             self.sig_error.emit(str(exc))
             return
-        with self.history.edit(text):
-            self.project.shots = new
-        self._shots_edited()
+        with self._history.edit(text):
+            self._workspace.project.shots = new
+        self.shots_edited()
 
-    def _shots_edited(self) -> None:
+    def shots_edited(self) -> None:
         """The shot list changed (an edit, an undo or a redo): the session gets it."""
         self._send_shots()
         self.sig_shots_changed.emit()
 
     def _send_shots(self, *, force: bool = False) -> None:
-        shots = self.project.shots
+        shots = self._workspace.project.shots
         if shots == self._session_shots and not force:
             return
-        cuts_before = _cuts(self._session_shots, self.frame_count)
+        count = self._workspace.frame_count
+        cuts_before = _cuts(self._session_shots, count)
         self._session_shots = list(shots) if shots is not None else None
-        if _cuts(self._session_shots, self.frame_count) != cuts_before:  # else the run's segments stay as they are
-            self._restart_run()
-        self._sig_worker_shots.emit(self._session_shots)
+        if _cuts(self._session_shots, count) != cuts_before:  # else the run's segments stay as they are
+            self.sig_cuts_changed.emit()
+        self.sig_send_shots.emit(self._session_shots)
 
-    def _restart_run(self) -> None:
-        raise NotImplementedError
+    @property
+    def session_shots_stale(self) -> bool:
+        """Whether the project's shot list differs from the one the session has (after an undo or a redo)."""
+        return self._workspace.project.shots != self._session_shots
 
-    def _on_worker_shot_sources(self, borrowed: dict[int, tuple[int, str]]) -> None:
+    def forget(self) -> None:
+        """Another project opens: stop finding the shots of this one."""
+        self.detection.forget()
+
+    def on_shot_sources(self, borrowed: dict[int, tuple[int, str]]) -> None:
+        """The session says which exemplar each shot without its own borrows."""
         self._borrowed = dict(borrowed)
         self.sig_shots_changed.emit()
 
-    # -- navigation and runs -----------------------------------------------------------------------------------
+    # -- navigation --------------------------------------------------------------------------------------------
 
     def go_to_next_shot_without_exemplar(self) -> None:
         """Move the playhead to the next shot with no exemplar of its own (the restorer's checklist)."""
-        state = next_without_exemplar(self.shot_states(), self.current_frame)
+        state = next_without_exemplar(self.shot_states(), self._workspace.current_frame)
         if state is None:
             self.sig_status.emit("Every shot has an exemplar of its own.")
             return
-        self.navigate(state.start)
-
-    def colorize_shot(self) -> None:
-        """Colorize the shot under the playhead."""
-        self._start_colorize(RunRequest("shot", self.current_frame))
+        self.sig_navigate.emit(state.start)
 
 
 def _cuts(shots: list[Shot] | None, frame_count: int) -> list[tuple[int, int, tuple[int, int] | None]]:

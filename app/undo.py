@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 if TYPE_CHECKING:
-    from app.project import ExemplarEntry, Project
+    from app.model.project import ExemplarEntry, Project
     from colormnet.shots import Shot
 
 logger = logging.getLogger(__name__)

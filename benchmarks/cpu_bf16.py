@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from benchmarks.measure import SHORT_CLIP, clip_frames, load_average, machine, median, write_video
-from colormnet.engines.base import native_cpu_bf16
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.engines.precision import native_cpu_bf16
 from colormnet.session import Exemplar, Session, SessionConfig
 
 QUALITY_FRAMES = {True: 4, False: 8}  # quick -> frames of realshort.mp4 compared (the first is the exemplar's)

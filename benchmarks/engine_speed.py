@@ -81,20 +81,18 @@ def session_speed(
     }
 
 
-def engine_frames(width: int, height: int, count: int, device: torch.device) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Normalised L' planes of a real clip at ``width x height`` and its first frame's normalised LAB."""
+def engine_frames(width: int, height: int, count: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """L* planes of a real clip at ``width x height`` and its first frame's RGB (the exemplar)."""
     rgb = clip_frames(count, width, height)
-    planes = [torch.from_numpy(color.normalize_l(color.luminance(f)))[None].to(device) for f in rgb]
-    lab = torch.from_numpy(color.normalize_lab(color.rgb_to_lab(rgb[0]))).to(device)
-    return planes, lab
+    return [color.luminance(f) for f in rgb], rgb[0]
 
 
 def fast_vs_reference(weights: Path, width: int, height: int, frames: int, warmup: int) -> dict[str, object]:
     """Per-frame seconds of the fast and the reference path, interleaved frame by frame, and their difference."""
     model = load_model(weights)
     network, device = model.network, model.device
-    planes, lab = engine_frames(width, height, frames + warmup, device)
-    exemplar = ExemplarInput(lab, "reference")
+    planes, first = engine_frames(width, height, frames + warmup)
+    exemplar = ExemplarInput(first, "reference")
     engines = {
         path: InferenceEngine(network, InferenceConfig(), model.autocast_dtype) for path in ("fast", "reference")
     }
@@ -106,15 +104,15 @@ def fast_vs_reference(weights: Path, width: int, height: int, frames: int, warmu
     difference = 0.0
     loads = [load_average()]
     for t, plane in enumerate(planes):
-        out: dict[str, torch.Tensor] = {}
+        out: dict[str, np.ndarray] = {}
         for path, engine in engines.items():
             network.fast = path == "fast"
             ex = exemplar if t == 0 else None
             seconds, cpu, result = timed(lambda e=engine, p=plane, ex=ex: e.step(p, ex), device)  # type: ignore[misc]
-            out[path] = result  # type: ignore[assignment]
+            out[path] = result.ab  # type: ignore[attr-defined]
             times[path].append(seconds)
             cpu_times[path].append(cpu)
-        difference = max(difference, (out["fast"] - out["reference"]).abs().max().item())
+        difference = max(difference, float(np.abs(out["fast"] - out["reference"]).max()))
     network.fast = True
     loads.append(load_average())
     fast, reference = median(times["fast"][warmup:]), median(times["reference"][warmup:])

@@ -21,7 +21,7 @@ import av
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from colormnet.exemplar import KEYFRAME_SSIM_THRESHOLD, classify_exemplar
+from colormnet.exemplar_kind import KEYFRAME_SSIM_THRESHOLD, classify_exemplar
 
 # Anchor frames per clip and the frame 2 s later; realshort lasts 1.2 s, so its first and last frames pair up.
 # cockatoo and realshort are hand-held (camera motion); movie and the 1906 film are static shots.

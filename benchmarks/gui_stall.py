@@ -52,8 +52,8 @@ def measure(process_size: int, engine: str, workdir: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from app.controller import Controller
-    from app.engine_settings import EngineSettings
-    from app.paths import AppPaths
+    from app.model.engine_settings import EngineSettings
+    from app.model.paths import AppPaths
     from app.settings import AppSettings
     from app.widgets.main_window import MainWindow
     from colormnet.demo import demo_video_path
@@ -75,11 +75,11 @@ def measure(process_size: int, engine: str, workdir: Path) -> dict:
     window = MainWindow(controller)
     window.resize(1280, 800)
     window.show()
-    controller.open_video(video)
-    _wait(lambda: controller.model_state == "ready" and controller.video_info is not None, 600, "the model")
+    controller.files.open_video(video)
+    _wait(lambda: controller.engine.model_state == "ready" and controller.video_info is not None, 600, "the model")
     edited: list[bool] = []
-    controller.sig_edit_finished.connect(edited.append)
-    controller.add_exemplar_file(still, frame=0, kind="keyframe")
+    controller.edits.sig_edit_finished.connect(edited.append)
+    controller.edits.add_exemplar_file(still, frame=0, kind="keyframe")
     _wait(lambda: bool(edited), 120, "the exemplar")
     _wait(lambda: bool(controller.segments) and all(s.key for s in controller.segments), 120, "segments")
 
@@ -94,7 +94,7 @@ def measure(process_size: int, engine: str, workdir: Path) -> dict:
 
     probe.timeout.connect(tick)
     finished: list[bool] = []
-    controller.sig_run_finished.connect(lambda kind, cancelled: finished.append(not cancelled))
+    controller.runs.sig_run_finished.connect(lambda kind, cancelled: finished.append(not cancelled))
     began = time.perf_counter()
     clock.start()
     probe.start()

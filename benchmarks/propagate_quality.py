@@ -30,7 +30,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from colormnet import color
 from colormnet.engines.base import ExemplarInput
@@ -41,7 +40,7 @@ from colormnet.video import VideoReader
 
 CLIPS = ("cockatoo.mp4", "realshort.mp4", "movie.mp4")
 
-Method = Callable[[list[np.ndarray], np.ndarray], Iterator[np.ndarray]]  # (L* planes, exemplar LAB') -> ab' planes
+Method = Callable[[list[np.ndarray], np.ndarray], Iterator[np.ndarray]]  # (L* planes, exemplar RGB) -> ab' planes
 
 
 def load_clip(path: Path, frames: int, size: int) -> list[np.ndarray]:
@@ -67,14 +66,15 @@ def held_out(clips: Path, size: int) -> dict[str, list[np.ndarray]]:
 
 def copy_baseline(lights: list[np.ndarray], exemplar: np.ndarray) -> Iterator[np.ndarray]:
     """The exemplar's chroma on every frame."""
+    ab = color.normalize_lab(color.rgb_to_lab(exemplar))[1:]
     for _ in lights:
-        yield exemplar[1:]
+        yield ab
 
 
 def warp_baseline(lights: list[np.ndarray], exemplar: np.ndarray) -> Iterator[np.ndarray]:
     """Chained DIS warping of the previous frame's chroma (no consistency, no refinement)."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    ab = exemplar[1:]
+    ab = color.normalize_lab(color.rgb_to_lab(exemplar))[1:]
     prev = None
     for light in lights:
         image = np.clip(light * 2.55 + 0.5, 0, 255).astype(np.uint8)
@@ -90,9 +90,8 @@ def propagate(lights: list[np.ndarray], exemplar: np.ndarray, config: PropagateC
     """The ``propagate`` engine through its segment interface."""
     engine = PropagationEngine(config)
     for i, light in enumerate(lights):
-        plane = torch.from_numpy(color.normalize_l(light))[None]
-        first = ExemplarInput(torch.from_numpy(exemplar), "keyframe") if i == 0 else None
-        yield engine.step(plane, first, end=i == len(lights) - 1).numpy()
+        first = ExemplarInput(exemplar, "keyframe") if i == 0 else None
+        yield engine.step(light, first, end=i == len(lights) - 1).ab
 
 
 METHODS: dict[str, Method] = {"copy": copy_baseline, "warp": warp_baseline, "propagate": propagate}
@@ -101,7 +100,7 @@ METHODS: dict[str, Method] = {"copy": copy_baseline, "warp": warp_baseline, "pro
 def evaluate(frames: list[np.ndarray], method: Method) -> tuple[list[float], float]:
     """Per-frame PSNR after the keyframe, and the method's seconds per frame."""
     lights = [color.luminance(f) for f in frames]
-    exemplar = color.normalize_lab(color.rgb_to_lab(frames[0]))
+    exemplar = frames[0]  # the keyframe: the first frame's true colours
     scores, began = [], time.perf_counter()
     spent = 0.0
     for i, ab in enumerate(method(lights, exemplar)):
@@ -124,7 +123,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write per-frame scores here")
     args = parser.parse_args()
     cv2.setNumThreads(2)
-    torch.set_num_threads(2)
 
     table: dict[str, dict[str, float]] = {}
     details: dict[str, dict[str, list[float]]] = {}

@@ -145,3 +145,15 @@ FRESH = (
     Piece("cockatoo.mp4", 160, 280, "dissolve", 12),
     Piece("movie.mp4", 120, 166, "cut"),
 )
+
+#: Third held-out part, built after the fresh part had shown a fault of a first version of the gate in front of
+#: TransNetV2 (a dissolve into the whip pan left unscored) and the gate was changed; run once, for checking only.
+#: Longer and shorter dissolves than before, two of them into or out of camera motion.
+LATE = (
+    Piece("realshort.mp4", 0, 36),
+    Piece("cockatoo.mp4", 60, 170, "dissolve", 20),
+    Piece("shepard_calais_1906_bw.ogv", 100, 220, "cut"),
+    Piece("movie.mp4", 30, 140, "dissolve", 24),
+    Piece("cockatoo.mp4", 200, 280, "fade", 10),
+    Piece("movie.mp4", 0, 60, "dissolve", 8),
+)

@@ -1,17 +1,20 @@
-"""Colour conversions, normalisation and padding, matching the official pre- and post-processing.
+"""Colour conversions and normalisation, matching the official pre- and post-processing (NumPy and Pillow only).
 
 The official code converts with scikit-image (sRGB, D65, 2° observer) in float64 and resizes the exemplar with
 Pillow's bilinear filter. Both are ported here as plain formulas so the library does not need scikit-image, and
 the outputs agree with it to float rounding (tested against it).
 
 Normalised ranges used by the network: ``L' = (L - 50) / 50`` in [-1, 1]; ``a' = a / 110``; ``b' = b / 110``.
+The tensor work (resizing planes on a device, padding to the network's multiple) lives with the engines, in
+:mod:`colormnet.engines.tensors`.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 # sRGB (D65) -> XYZ, as used by scikit-image.
@@ -101,8 +104,8 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (116.0 * f - 16.0).astype(np.float32)
 
 
-def normalize_l(lightness: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """L in [0, 100] -> L' in [-1, 1]."""
+def normalize_l(lightness: np.ndarray) -> np.ndarray:
+    """L in [0, 100] -> L' in [-1, 1] (in the input's precision)."""
     return (lightness - L_CENTER) / L_SCALE
 
 
@@ -118,8 +121,8 @@ def normalize_lab(lab: np.ndarray) -> np.ndarray:
 def compose_rgb(lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
     """Combines luminance and predicted chroma into RGB.
 
-    The formulas of :func:`lab_to_rgb` in float64, evaluated plane by plane with torch (multi-threaded): this runs
-    on every full-resolution output frame.
+    The formulas of :func:`lab_to_rgb` in float64, evaluated in strips of rows on a few threads (NumPy releases the
+    interpreter in its loops): this runs on every full-resolution output frame.
 
     Args:
         lightness: ``(H, W)`` L* in [0, 100].
@@ -128,21 +131,42 @@ def compose_rgb(lightness: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:
     Returns:
         ``(H, W, 3)`` float32 RGB in [0, 1].
     """
-    lum = torch.from_numpy(np.ascontiguousarray(lightness)).double()
-    ab = torch.from_numpy(np.ascontiguousarray(ab_norm)) * AB_SCALE  # in the input's precision, as numpy would
+    out = np.empty((*lightness.shape, 3), dtype=np.float32)
+    height = lightness.shape[0]
+    rows = max(1, -(-height // _COMPOSE_THREADS))
+    strips = [slice(top, min(height, top + rows)) for top in range(0, height, rows)]
+    if len(strips) == 1 or lightness.size < _COMPOSE_MIN_PIXELS:
+        _compose_strip(lightness, ab_norm, out, slice(0, height))
+    else:
+        list(_compose_pool().map(lambda rows: _compose_strip(lightness, ab_norm, out, rows), strips))
+    return out
+
+
+_COMPOSE_THREADS = max(1, min(4, os.cpu_count() or 1))
+_COMPOSE_MIN_PIXELS = 1 << 16  # smaller frames are composed on the calling thread
+_pool: ThreadPoolExecutor | None = None
+
+
+def _compose_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_COMPOSE_THREADS, thread_name_prefix="compose")
+    return _pool
+
+
+def _compose_strip(lightness: np.ndarray, ab_norm: np.ndarray, out: np.ndarray, rows: slice) -> None:
+    """:func:`compose_rgb` of the rows ``rows``, written into ``out``."""
+    lum = np.asarray(lightness[rows], dtype=np.float64)
+    ab = ab_norm[:, rows] * ab_norm.dtype.type(AB_SCALE)  # in the input's precision, as lab_to_rgb's callers do
     fy = (lum + 16.0) / 116.0
-    fx = ab[0].double() / 500.0 + fy
-    fz = (fy - ab[1].double() / 200.0).clamp_(min=0.0)
-    xyz = [
-        torch.where(f > 0.2068966, f.pow(3), (f - 16.0 / 116.0) / 7.787) * white
-        for f, white in zip((fx, fy, fz), D65_WHITE.tolist(), strict=True)
-    ]
-    out = torch.empty(*lum.shape, 3, dtype=torch.float32)
+    fx = ab[0].astype(np.float64) / 500.0 + fy
+    fz = np.maximum(fy - ab[1].astype(np.float64) / 200.0, 0.0)
+    xyz = [np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * white
+           for f, white in zip((fx, fy, fz), D65_WHITE.tolist(), strict=True)]
     for c, row in enumerate(RGB_FROM_XYZ.tolist()):
         linear = xyz[0] * row[0] + xyz[1] * row[1] + xyz[2] * row[2]
-        gamma = 1.055 * linear.clamp(min=0.0031308).pow(1 / 2.4) - 0.055
-        out[..., c] = torch.where(linear > 0.0031308, gamma, linear * 12.92).clamp_(0.0, 1.0)
-    return out.numpy()
+        gamma = 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
+        out[rows, :, c] = np.clip(np.where(linear > 0.0031308, gamma, linear * 12.92), 0.0, 1.0)
 
 
 def to_uint8_truncated(rgb: np.ndarray) -> np.ndarray:
@@ -191,29 +215,9 @@ def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
 
 
-def resize_plane(plane: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resizes ``(C, H, W)`` planes with antialiased bilinear filtering (any direction)."""
-    if plane.shape[-2:] == (height, width):
-        return plane
-    return F.interpolate(plane[None], size=(height, width), mode="bilinear", align_corners=False, antialias=True)[0]
-
-
 def pad_amounts(height: int, width: int, multiple: int = 112) -> tuple[int, int, int, int]:
     """Centred zero padding to a multiple: ``(left, right, top, bottom)``, floor on top/left."""
     dh = -height % multiple
     dw = -width % multiple
     top, left = dh // 2, dw // 2
     return left, dw - left, top, dh - top
-
-
-def pad(x: torch.Tensor, amounts: tuple[int, int, int, int]) -> torch.Tensor:
-    """Zero-pads the last two dims by ``(left, right, top, bottom)`` (value 0 = mid-gray, no chroma)."""
-    if not any(amounts):
-        return x
-    return F.pad(x, amounts)
-
-
-def unpad(x: torch.Tensor, amounts: tuple[int, int, int, int]) -> torch.Tensor:
-    """Crops what :func:`pad` added."""
-    left, right, top, bottom = amounts
-    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]

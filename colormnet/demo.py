@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colormnet.engines import available_engines
+from colormnet.engines import FALLBACK_ENGINE, available_engines
 from colormnet.engines.colormnet.weights import resolve_weights_path
 from colormnet.errors import ColorMNetError
 from colormnet.session import Exemplar
@@ -41,7 +41,7 @@ def demo_exemplar(video: Path | None = None) -> Exemplar:
 
 
 def demo_engine(weights: str | Path | None = None) -> str:
-    """``colormnet`` when its weights are installed (or given), else ``propagate`` when available."""
-    if resolve_weights_path(weights).is_file() or "propagate" not in available_engines():
+    """``colormnet`` when its weights are installed (or given), else the fallback (``propagate``) when available."""
+    if resolve_weights_path(weights).is_file() or FALLBACK_ENGINE not in available_engines():
         return "colormnet"
-    return "propagate"
+    return FALLBACK_ENGINE

@@ -30,6 +30,10 @@ class InferenceError(ColorMNetError):
     """The model failed while colorizing (for example out of memory)."""
 
 
+class DeviceOutOfMemoryError(InferenceError):
+    """An engine's device (a GPU) ran out of memory during a step: the session retries smaller or on the CPU."""
+
+
 class OutputError(ColorMNetError):
     """An output path is unusable (exists, equals the input, or is not writable)."""
 

@@ -1,19 +1,16 @@
-"""``colormnet eval PRED GT``: how close a colorized clip is to the true colours, frame by frame and in summary.
+"""How close a colorized clip is to the true colours, frame by frame and in summary (``colormnet eval``'s library).
 
 PRED and GT are video files or image-sequence folders (anything :class:`~colormnet.video.VideoReader` opens). Frame
 ``i`` of PRED is compared with frame ``i + gt_start`` of GT, on 8-bit RGB (16-bit sources are rounded to 8 bits).
 The metrics are those of :mod:`colormnet.metrics` (PSNR, SSIM, colourfulness, CDC) and, when their network weights
-are given as local files, LPIPS and FID from :mod:`colormnet.perceptual`.
+are given as local files, LPIPS and FID from :mod:`colormnet.perceptual`. The command, its tables, JSON and CSV are
+in :mod:`colormnet.cli.evaluate`.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
 import logging
 import math
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -22,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colormnet.errors import InferenceError, OutputError, VideoError, quote_path
+from colormnet.errors import InferenceError, VideoError
 from colormnet.metrics import (
     CDC_DILATIONS,
     ColorDistributionConsistency,
@@ -306,158 +303,3 @@ def evaluate(
         pred=Path(pred), gt=Path(gt), width=pi.width, height=pi.height, gt_resized=resized, frames=scores,
         cdc=color_distribution_consistency(pred_hist, CDC_DILATIONS),
         gt_cdc=color_distribution_consistency(gt_hist, CDC_DILATIONS), fid=networks.fid(), notes=notes)
-
-
-# -- output -------------------------------------------------------------------------------------------------------
-
-CSV_COLUMNS = ("frame", "gt_frame", "psnr", "ssim", "colorfulness", "gt_colorfulness", "cdc_next", "lpips")
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return "inf" if math.isinf(value) else format(value, spec)
-
-
-def format_frames(report: EvaluationReport) -> str:
-    """The per-frame table, one line per compared frame."""
-    lines = [f"{'frame':>6} {'gt':>6} {'PSNR dB':>8} {'SSIM':>7} {'colourf.':>8} {'GT col.':>8} {'JS next':>8} "
-             f"{'LPIPS':>7}"]
-    for f in report.frames:
-        lines.append(f"{f.index:>6} {f.gt_index:>6} {_fmt(f.psnr, '.2f'):>8} {_fmt(f.ssim, '.4f'):>7} "
-                     f"{_fmt(f.colorfulness, '.2f'):>8} {_fmt(f.gt_colorfulness, '.2f'):>8} "
-                     f"{_fmt(f.cdc_next, '.5f'):>8} {_fmt(f.lpips, '.4f'):>7}")
-    return "\n".join(lines)
-
-
-def format_summary(report: EvaluationReport) -> str:
-    """The summary: means over the frames, CDC per frame distance, LPIPS and FID where measured."""
-    s = report.summary()
-    identical = int(s["psnr_identical_frames"] or 0)
-    left_out = f"; {identical} identical frame{'s' if identical != 1 else ''} left out" if identical else ""
-    if identical and identical == s["frames"]:
-        left_out = "; every frame identical"
-    size = f"{report.width}x{report.height}" + (", GT resized" if report.gt_resized else "")
-
-    def cdc_line(prefix: str) -> str:
-        parts = ", ".join(f"d={d} {_fmt(s[f'{prefix}cdc_d{d}'], '.5f')}" for d in CDC_DILATIONS)
-        return f"{_fmt(s[f'{prefix}cdc'], '.5f')} ({parts})"
-
-    lines = [
-        f"{report.pred} against {report.gt}: {s['frames']} frames at {size}",
-        f"  PSNR           {_fmt(s['psnr'], '.2f')} dB (mean over frames{left_out})",
-        f"  SSIM           {_fmt(s['ssim'], '.4f')}",
-        f"  colourfulness  {_fmt(s['colorfulness'], '.2f')} (GT {_fmt(s['gt_colorfulness'], '.2f')})",
-        f"  CDC            {cdc_line('')}",
-        f"  CDC of GT      {cdc_line('gt_')}",
-    ]
-    if s["lpips"] is not None:
-        lines.append(f"  LPIPS          {_fmt(s['lpips'], '.4f')}")
-    if s["fid"] is not None:
-        lines.append(f"  FID            {_fmt(s['fid'], '.2f')} (over {s['frames']} frames; short clips read high)")
-    return "\n".join(lines)
-
-
-def write_csv(report: EvaluationReport, path: Path) -> None:
-    """Writes the per-frame scores as CSV (``inf`` for identical frames, empty cells for what was not measured)."""
-
-    def cell(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ""
-        return repr(value) if isinstance(value, float) else str(value)
-
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_COLUMNS)
-            for f in report.frames:
-                row = asdict(f)
-                writer.writerow([cell(row["index"]), cell(row["gt_index"]), *(cell(row[c]) for c in CSV_COLUMNS[2:])])
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-# -- command line -------------------------------------------------------------------------------------------------
-
-
-def add_eval_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
-    """Adds the ``eval`` subcommand to an argparse subparsers object.
-
-    Args:
-        subparsers: What ``ArgumentParser.add_subparsers()`` returned.
-        parents: Parent parsers whose options every subcommand shares.
-    """
-    p = subparsers.add_parser(
-        "eval", parents=list(parents), help="score a colorized clip against the true colours",
-        description="Scores PRED against GT frame by frame on 8-bit RGB: PSNR, SSIM, colourfulness (Hasler and "
-                    "Süsstrunk), CDC (TCVC's colour distribution consistency) and, given their weights, LPIPS and "
-                    "FID. In --json output null stands for a value that is not finite (PSNR of identical frames).")
-    p.add_argument("pred", help="the colorized video file or folder of numbered images")
-    p.add_argument("gt", help="the ground truth, a video file or folder of numbered images")
-    p.add_argument("--frames", metavar="A:B", help="compare only PRED frames A to B-1 (default: all, and GT must "
-                                                   "have as many)")
-    p.add_argument("--gt-start", type=int, default=0, metavar="N", help="the GT frame matching PRED frame 0")
-    p.add_argument("--resize-gt", action="store_true", help="scale GT to PRED's size when they differ")
-    p.add_argument("--json", action="store_true", help="print everything as one JSON object")
-    p.add_argument("--csv", metavar="FILE", help="also write the per-frame scores to this CSV file")
-    p.add_argument("--summary-only", action="store_true", help="print the summary without the per-frame table")
-    p.add_argument("--lpips-weights", action="append", default=[], metavar="FILE",
-                   help="LPIPS weights: torchvision's AlexNet and LPIPS's alex.pth (repeat), or one merged file")
-    p.add_argument("--fid-weights", metavar="FILE",
-                   help="Inception-v3 weights for FID (pytorch-fid's or torchvision's)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where LPIPS and FID run")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
-
-
-def _check_csv_path(csv_path: Path, inputs: Sequence[Path], overwrite: bool) -> None:
-    if csv_path.exists() and not overwrite:
-        raise OutputError(
-            f"The CSV file {quote_path(csv_path)} already exists; choose another name or pass --overwrite."
-        )
-    if csv_path.is_dir() or any(csv_path.resolve() == p.resolve() for p in inputs):
-        raise OutputError(f"--csv {quote_path(csv_path)} names a folder or an input; give a new .csv file name.")
-    if not csv_path.parent.is_dir():
-        raise OutputError(
-            f"The folder of --csv {quote_path(csv_path)} does not exist; create it or choose another path."
-        )
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Runs ``colormnet eval``: prints the tables (or JSON) on stdout, notes on stderr; returns the exit code.
-
-    Raises:
-        ColorMNetError: A user error (unreadable clip, mismatched frames or sizes, bad weights or output path).
-    """
-    from colormnet.progress import ProgressBar
-
-    pred, gt = Path(args.pred), Path(args.gt)
-    csv_path = Path(args.csv) if args.csv else None
-    if csv_path is not None:
-        _check_csv_path(csv_path, [pred, gt], args.overwrite)
-    bar: ProgressBar | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or ProgressBar(total, "evaluating", stream=sys.stderr)
-        bar.update(done)
-
-    report = evaluate(pred, gt, frames=parse_frames(args.frames) if args.frames else None, gt_start=args.gt_start,
-                      resize_gt=args.resize_gt, lpips_weights=args.lpips_weights, fid_weights=args.fid_weights,
-                      device=args.device, progress=progress)
-    if bar is not None:
-        bar.close(len(report.frames))
-    for note in report.notes:
-        print(f"Note: {note}", file=sys.stderr)
-    if csv_path is not None:
-        write_csv(report, csv_path)
-        print(f"Wrote the per-frame scores to {csv_path}.", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
-    else:
-        if not args.summary_only:
-            print(format_frames(report))
-            print()
-        print(format_summary(report))
-    return 0

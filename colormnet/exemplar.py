@@ -1,4 +1,4 @@
-"""Exemplar images: reading any image file as float RGB, refusing grayscale ones, parsing ``IMAGE@FRAME``.
+"""Exemplar images: reading any image file as float RGB, refusing grayscale ones.
 
 An exemplar is a colour image pinned to one frame of a black-and-white film; the network copies its colours.
 It comes in one of two kinds:
@@ -7,7 +7,8 @@ It comes in one of two kinds:
   colourist's grading), so the network may trust it pixel for pixel;
 - a *reference* is any other colour photo, whose colours the network matches by content.
 
-:func:`classify_exemplar` (in :mod:`colormnet.exemplar_kind`, exported here too) tells them apart.
+:func:`classify_exemplar` (in :mod:`colormnet.exemplar_kind`, exported here too) tells them apart. The command
+line's ``IMAGE@FRAME[:KIND]`` arguments are read by :mod:`colormnet.exemplar_spec`.
 Shapes: images are ``(H, W, 3)`` float32 RGB in [0, 1] (sRGB); luminance planes are ``(H, W)`` CIE L* in [0, 100].
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import re
 import warnings
 from pathlib import Path
 
@@ -25,11 +25,8 @@ import numpy as np
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from colormnet import color
-from colormnet.errors import ColorMNetError, ExemplarError, quote_path, shorten
-from colormnet.exemplar_kind import KEYFRAME_SSIM_THRESHOLD as KEYFRAME_SSIM_THRESHOLD
+from colormnet.errors import ColorMNetError, ExemplarError, quote_path
 from colormnet.exemplar_kind import classify_exemplar as classify_exemplar
-from colormnet.exemplar_kind import rgb_to_luma_l as rgb_to_luma_l
-from colormnet.exemplar_kind import structural_similarity as structural_similarity
 from colormnet.exemplar_kind import to_float_rgb
 
 logger = logging.getLogger(__name__)
@@ -56,11 +53,6 @@ _CHROMA_SAMPLE_PIXELS = 1_000_000
 _TRANSPARENT_FILL = 0.5
 
 _EXIF_ORIENTATION = 0x0112
-_FRAME_SPEC = re.compile(r"[0-9]+")
-
-MAX_FRAME_NUMBER = 99_999_999
-"""Highest frame an exemplar may be pinned to: 48 days of film at 24 frames per second; more is a typing slip."""
-
 
 
 def load_exemplar_image(path: str | Path) -> np.ndarray:
@@ -303,31 +295,3 @@ def is_grayscale(rgb: np.ndarray, *, tolerance: float = GRAYSCALE_CHROMA_TOLERAN
     lab = color.rgb_to_lab(image[::step, ::step])
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     return bool(chroma.size == 0 or np.mean(chroma > tolerance) < _MIN_COLOURED_FRACTION)
-
-
-def parse_exemplar_spec(spec: str) -> tuple[Path, int]:
-    """Splits an ``IMAGE@FRAME`` command-line argument; the last '@' separates, as paths may contain '@'.
-
-    Args:
-        spec: e.g. ``"colour/shot@2x.png@120"``.
-
-    Returns:
-        The image path (not checked) and the frame index (0 to ``MAX_FRAME_NUMBER``).
-
-    Raises:
-        ExemplarError: no '@', an empty path, a frame that is not a non-negative integer, or one above
-            ``MAX_FRAME_NUMBER``.
-    """
-    image, separator, frame = spec.rpartition("@")
-    frame = frame.strip()
-    if not separator or not image or not _FRAME_SPEC.fullmatch(frame):
-        raise ExemplarError(
-            f"Expected IMAGE@FRAME with FRAME a frame number of 0 or more, got {shorten(quote_path(spec))}."
-        )
-    digits = frame.lstrip("0")
-    if len(digits) > len(str(MAX_FRAME_NUMBER)) or int(digits or "0") > MAX_FRAME_NUMBER:
-        raise ExemplarError(
-            f"Frame {shorten(frame)} in {shorten(quote_path(spec))} is beyond any video: frame numbers go up to "
-            f"{MAX_FRAME_NUMBER}."
-        )
-    return Path(image), int(digits or "0")

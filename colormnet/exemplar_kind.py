@@ -1,5 +1,8 @@
 """Telling a keyframe exemplar (the pinned frame itself, colorized) from a reference photo, by luminance SSIM.
 
+The SSIM is :func:`colormnet.metrics.ssim` with a Gaussian window (sigma 1.5) and population statistics, Wang et
+al.'s definition (scikit-image's ``gaussian_weights=True, use_sample_covariance=False``).
+
 Shapes: images are ``(H, W, 3)`` float32 RGB in [0, 1] (sRGB); luminance planes are ``(H, W)`` CIE L* in [0, 100].
 """
 
@@ -12,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from colormnet import color
+from colormnet.metrics import ssim
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ keyframe's colours are trusted pixel for pixel. Two frames of one static shot sh
 # classify_exemplar compares luminance at this short side, allowing this much misregistration (working pixels).
 _WORKING_SHORT_SIDE = 48
 _ALIGN_RADIUS = 1
+# ... with Wang et al.'s SSIM: a Gaussian window of this sigma and population statistics.
+_SSIM_SIGMA = 1.5
 # classify_exemplar first averages a larger exemplar down to this many pixels, this many input pixels at a time.
 _CLASSIFY_MAX_PIXELS = 1_000_000
 _STRIP_PIXELS = 1 << 20
@@ -63,57 +69,6 @@ def rgb_to_luma_l(rgb: np.ndarray) -> np.ndarray:
     return color.luminance(to_float_rgb(rgb))
 
 
-def _gaussian_kernel(sigma: float, truncate: float = 3.5) -> np.ndarray:
-    radius = int(truncate * sigma + 0.5)
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    return taps / taps.sum()
-
-
-def _gaussian_filter(plane: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Separable Gaussian blur of a 2-D float64 array, mirrored at the borders (edge pixel repeated)."""
-    radius = len(kernel) // 2
-    height, width = plane.shape
-    padded = np.pad(plane, ((radius, radius), (0, 0)), mode="symmetric")
-    rows = np.zeros_like(plane)
-    for k, weight in enumerate(kernel):
-        rows += weight * padded[k : k + height]
-    padded = np.pad(rows, ((0, 0), (radius, radius)), mode="symmetric")
-    out = np.zeros_like(plane)
-    for k, weight in enumerate(kernel):
-        out += weight * padded[:, k : k + width]
-    return out
-
-
-def structural_similarity(a: np.ndarray, b: np.ndarray, *, data_range: float = 100.0) -> float:
-    """Mean SSIM of two 2-D images (Wang et al. 2004): Gaussian window sigma 1.5, K1 0.01, K2 0.03.
-
-    Population (not sample) statistics, averaged away from a 5-pixel border, as scikit-image computes it with
-    ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``.
-
-    Args:
-        a: ``(H, W)`` image, at least 11x11.
-        b: ``(H, W)`` image of the same shape.
-        data_range: the value span of the images (100 for L*).
-
-    Returns:
-        The SSIM, 1.0 for identical images.
-    """
-    if a.shape != b.shape or a.ndim != 2:
-        raise ValueError(f"expected two 2-D images of one shape, got {a.shape} and {b.shape}")
-    kernel = _gaussian_kernel(1.5)
-    if min(a.shape) < len(kernel):
-        raise ValueError(f"images must be at least {len(kernel)}x{len(kernel)} pixels, got {a.shape}")
-    x, y = a.astype(np.float64), b.astype(np.float64)
-    mu_x, mu_y = _gaussian_filter(x, kernel), _gaussian_filter(y, kernel)
-    var_x = _gaussian_filter(x * x, kernel) - mu_x * mu_x
-    var_y = _gaussian_filter(y * y, kernel) - mu_y * mu_y
-    cov_xy = _gaussian_filter(x * y, kernel) - mu_x * mu_y
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    ssim = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    border = len(kernel) // 2
-    return float(ssim[border:-border, border:-border].mean())
-
-
 def _equalize(plane: np.ndarray) -> np.ndarray:
     """Maps each value to its mid-rank percentile in [0, 100] (ties share one value), undoing any tone curve."""
     _, inverse, counts = np.unique(plane, return_inverse=True, return_counts=True)
@@ -129,7 +84,8 @@ def _best_aligned_ssim(a: np.ndarray, b: np.ndarray, radius: int) -> float:
         for dx in range(-radius, radius + 1):
             a_part = a[max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)]
             b_part = b[max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
-            best = max(best, structural_similarity(a_part, b_part, data_range=100.0))
+            score = ssim(a_part, b_part, data_range=100.0, gaussian_sigma=_SSIM_SIGMA, sample_covariance=False)
+            best = max(best, score)
     return best
 
 
@@ -185,7 +141,7 @@ def classify_exemplar(
     size = (max(_WORKING_SHORT_SIDE, round(width * scale)), max(_WORKING_SHORT_SIDE, round(height * scale)))
     exemplar_l = _equalize(rgb_to_luma_l(color.resize_rgb(exemplar, *size)))
     frame_l = _equalize(rgb_to_luma_l(color.resize_rgb(frame, *size)))
-    ssim = _best_aligned_ssim(exemplar_l, frame_l, _ALIGN_RADIUS)
-    kind: Literal["keyframe", "reference"] = "keyframe" if ssim >= KEYFRAME_SSIM_THRESHOLD else "reference"
-    logger.debug("Exemplar classified as %s (equalized L* SSIM %.3f at %dx%d).", kind, ssim, *size)
-    return kind, ssim
+    similarity = _best_aligned_ssim(exemplar_l, frame_l, _ALIGN_RADIUS)
+    kind: Literal["keyframe", "reference"] = "keyframe" if similarity >= KEYFRAME_SSIM_THRESHOLD else "reference"
+    logger.debug("Exemplar classified as %s (equalized L* SSIM %.3f at %dx%d).", kind, similarity, *size)
+    return kind, similarity

@@ -6,7 +6,8 @@ definitions follow the papers and the reference implementations the colorization
 - :func:`psnr`: peak signal-to-noise ratio with a data range of 255, over all pixels and channels.
 - :func:`ssim`: structural similarity exactly as ``skimage.metrics.structural_similarity(a, b, channel_axis=-1,
   data_range=255)`` computes it with its defaults (7x7 uniform window, K1 0.01, K2 0.03, sample covariance, the
-  mean over the windows that lie wholly inside the image, then over channels).
+  mean over the windows that lie wholly inside the image, then over channels), or with a Gaussian window as Wang
+  et al. define it (what :mod:`colormnet.exemplar_kind` compares luminance with).
 - :func:`colorfulness`: Hasler and Süsstrunk (2003), on the 0-255 values.
 - :func:`color_distribution_consistency`: CDC as introduced with TCVC (Liu et al.), see its docstring.
 - :func:`frechet_distance`, :func:`frechet_distance_of_features`: the distance behind FID, between two Gaussians
@@ -89,21 +90,30 @@ def summarize_psnr(values: Sequence[float]) -> tuple[float, int]:
     return (math.inf if identical else math.nan), identical
 
 
-def _window_means(plane: np.ndarray, size: int) -> np.ndarray:
-    """Mean over every ``size x size`` window lying wholly inside ``plane``: ``(H - size + 1, W - size + 1)``.
+def _window_means(plane: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """Weighted mean over every window lying wholly inside ``plane``: ``(H - n + 1, W - n + 1)`` for ``n`` taps.
 
-    Separable sums of shifted views, one axis at a time: a handful of whole-array additions, faster than running
-    sums here and without their cancellation error.
+    The window is the outer product of ``taps`` with itself (uniform or Gaussian). Separable weighted sums of
+    shifted views, one axis at a time: a handful of whole-array additions, faster than running sums here and
+    without their cancellation error; uniform taps of 1 add exactly what a plain box sum adds.
     """
+    size = len(taps)
     height, width = plane.shape
-    rows = plane[: height - size + 1].copy()
+    rows = taps[0] * plane[: height - size + 1]
     for k in range(1, size):
-        rows += plane[k : height - size + 1 + k]
-    out = rows[:, : width - size + 1].copy()
+        rows += taps[k] * plane[k : height - size + 1 + k]
+    out = taps[0] * rows[:, : width - size + 1]
     for k in range(1, size):
-        out += rows[:, k : width - size + 1 + k]
-    out /= float(size * size)
+        out += taps[k] * rows[:, k : width - size + 1 + k]
+    out /= float(taps.sum()) ** 2
     return out
+
+
+def _gaussian_taps(sigma: float, truncate: float = 3.5) -> np.ndarray:
+    """A Gaussian window's 1-D weights, ``2 * int(truncate * sigma + 0.5) + 1`` of them (scikit-image's size)."""
+    radius = int(truncate * sigma + 0.5)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return taps / taps.sum()
 
 
 def ssim(
@@ -114,42 +124,49 @@ def ssim(
     win_size: int = 7,
     k1: float = 0.01,
     k2: float = 0.03,
+    gaussian_sigma: float | None = None,
+    sample_covariance: bool = True,
 ) -> float:
-    """Mean structural similarity of two RGB images, as scikit-image computes it with its defaults.
+    """Mean structural similarity of two images, as scikit-image computes it (by default with its defaults).
 
     Each channel gets its own SSIM map from uniform ``win_size`` windows with the sample (``N - 1``) covariance;
     the map is averaged over the windows that lie wholly inside the image (scikit-image pads and then crops the
-    same border away), and the channel means are averaged.
+    same border away), and the channel means are averaged. With ``gaussian_sigma`` and ``sample_covariance=False``
+    it is Wang et al.'s original SSIM, scikit-image's ``gaussian_weights=True, use_sample_covariance=False``.
 
     Args:
-        pred: ``HxWxC`` image.
+        pred: ``HxWxC`` or ``HxW`` image.
         gt: The reference, same shape.
-        data_range: The value range (255 for 8-bit).
-        win_size: Side of the square window (odd).
+        data_range: The value range (255 for 8-bit, 100 for L*).
+        win_size: Side of the square uniform window (odd); ignored with ``gaussian_sigma``.
         k1: Luminance stabiliser constant.
         k2: Contrast stabiliser constant.
+        gaussian_sigma: A Gaussian window of this sigma (truncated at 3.5 sigma: 11x11 for 1.5) instead.
+        sample_covariance: Normalise (co)variances by ``N - 1`` rather than ``N``.
 
     Raises:
         ValueError: The shapes differ, or the image is smaller than the window.
     """
     _check_pair(pred, gt)
+    taps = np.ones(win_size) if gaussian_sigma is None else _gaussian_taps(gaussian_sigma)
+    win_size = len(taps)
     height, width = pred.shape[:2]
     if height < win_size or width < win_size:
         raise ValueError(f"SSIM needs images of at least {win_size}x{win_size} pixels, got {width}x{height}.")
     c1 = (k1 * data_range) ** 2
     c2 = (k2 * data_range) ** 2
     n = win_size * win_size
-    cov_norm = n / (n - 1.0)
+    cov_norm = n / (n - 1.0) if sample_covariance else 1.0
     x3 = pred.reshape(height, width, -1)
     y3 = gt.reshape(height, width, -1)
     channel_means = []
     for c in range(x3.shape[2]):
         x = np.ascontiguousarray(x3[..., c], dtype=np.float64)
         y = np.ascontiguousarray(y3[..., c], dtype=np.float64)
-        ux, uy = _window_means(x, win_size), _window_means(y, win_size)
-        vx = cov_norm * (_window_means(x * x, win_size) - ux * ux)
-        vy = cov_norm * (_window_means(y * y, win_size) - uy * uy)
-        vxy = cov_norm * (_window_means(x * y, win_size) - ux * uy)
+        ux, uy = _window_means(x, taps), _window_means(y, taps)
+        vx = cov_norm * (_window_means(x * x, taps) - ux * ux)
+        vy = cov_norm * (_window_means(y * y, taps) - uy * uy)
+        vxy = cov_norm * (_window_means(x * y, taps) - ux * uy)
         numerator = (2.0 * ux * uy + c1) * (2.0 * vxy + c2)
         denominator = (ux * ux + uy * uy + c1) * (vx + vy + c2)
         channel_means.append(float(np.mean(numerator / denominator)))

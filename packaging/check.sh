@@ -37,9 +37,30 @@ clip="$bundle/_internal/colormnet/data/demo/realshort.mp4"
 for f in "$studio" "$cli" "$clip" "$bundle/licenses/INDEX.txt" "$bundle/colormnet-studio.desktop"; do
     [[ -e "$f" ]] || fail "the bundle lacks $f"
 done
-for dev in "$bundle/_internal/torch/include" "$bundle/_internal/triton" "$bundle/_internal/tests"; do
-    [[ ! -e "$dev" ]] || fail "the bundle carries $dev, which the programs never load"
+for dev in torch/include triton tests ray PySide6/QtOpenGL.abi3.so PySide6/Qt/plugins/platformthemes/libqgtk3.so; do
+    [[ ! -e "$bundle/_internal/$dev" ]] || fail "the bundle carries $dev, which the programs never load"
 done
+
+step "contents"
+# Every module of the two packages is in the bundle's archive (they are collected by walking the packages, so a
+# moved or new subpackage must still turn up), and everything but torch stays within its budget.
+"$venv/bin/python" - "$studio" <<'PY' || fail "modules of the programs are missing from the bundle"
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+from PyInstaller.archive.readers import CArchiveReader
+archived = set(CArchiveReader(sys.argv[1]).open_embedded_archive("PYZ.pyz").toc)
+wanted = set()
+for package in ("colormnet", "app"):
+    top = Path(find_spec(package).origin).parent
+    for file in top.rglob("*.py"):
+        parts = (package, *file.relative_to(top).with_suffix("").parts)
+        wanted.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+missing = sorted(wanted - archived)
+print(f"{len(wanted)} modules of colormnet and app in the bundle; missing: {missing or 'none'}")
+assert not missing
+PY
+"$venv/bin/python" "$here/sizes.py" "$bundle" --limit-other 500 || fail "the bundle is too large"
 
 # The smoke tests run the bundle with an empty environment: no virtualenv, no PYTHONPATH, no PATH.
 clean() { env -i HOME="$HOME" QT_QPA_PLATFORM=offscreen "$@"; }
@@ -79,6 +100,15 @@ info=$(clean "$cli" info "$out/demo.mp4" --json) || fail "colormnet info"
 echo "$info" | "$venv/bin/python" -c 'import json, sys; i = json.load(sys.stdin); print(i); assert i["frame_count"] == 36' \
     || fail "the colorized demo clip"
 
+step "the learned shot detector (TransNetV2, its weights in the bundle)"
+# a new home: no cached shot list from an earlier run, so the network really runs
+shots=$(env -i HOME="$out/home" QT_QPA_PLATFORM=offscreen "$cli" shots "$clip" --detector transnetv2 --json) || fail "colormnet shots"
+echo "$shots" | "$venv/bin/python" -c '
+import json, sys
+shots = json.load(sys.stdin)["shots"]
+print(f"{len(shots)} shot(s): {shots}")
+assert shots[0]["start"] == 0 and shots[-1]["stop"] == 36' || fail "the shots of the demo clip"
+
 step "weights path: the per-user data folder"
 where=$(clean "$cli" weights path)
 echo "$where"
@@ -95,6 +125,16 @@ cat "$out/missing.err"
 [[ $code -eq 1 && $(wc -l < "$out/missing.err") -eq 1 ]] || fail "exit $code, $(wc -l < "$out/missing.err") lines"
 grep -q "^colormnet: error: .*missing.pth" "$out/missing.err" || fail "the message does not name the checkpoint"
 [[ ! -e "$out/out.mp4" ]] || fail "an output was written"
+
+step "rendering on a cluster: Ray is not bundled, one line"
+set +e
+clean "$cli" colorize "$clip" -e "$out/still0.png@0" -o "$out/cluster.mp4" --engine propagate --cluster local \
+    2> "$out/cluster.err"
+code=$?
+set -e
+cat "$out/cluster.err"
+grep -q "^colormnet: error: .*needs Ray" "$out/cluster.err" && [[ $code -eq 1 ]] || fail "exit $code without the message"
+[[ ! -e "$out/cluster.mp4" ]] || fail "an output was written"
 
 step "passed"
 cat "$work/licenses.txt" | head -3

@@ -1,11 +1,13 @@
 """How much of the bundle is PyTorch (its CUDA build with NVIDIA's libraries) and how much is everything else.
 
-Usage: ``python packaging/sizes.py BUNDLE``, with the Python of the build environment (it reads the executable's
-module archive with PyInstaller's reader). Counts each file once: a symbolic link (``colormnet``) costs nothing.
+Usage: ``python packaging/sizes.py BUNDLE [--limit-other MB]``, with the Python of the build environment (it reads
+the executable's module archive with PyInstaller's reader). Counts each file once: a symbolic link (``colormnet``)
+costs nothing. With ``--limit-other`` it exits with 1 when everything but torch takes more than that.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -41,11 +43,18 @@ def measure(bundle: Path) -> tuple[int, int]:
 
 
 def main() -> None:
-    """Print the three figures in MB."""
-    total, torch_bytes = measure(Path(sys.argv[1]))
+    """Print the three figures in MB; exit 1 when everything but torch exceeds ``--limit-other``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--limit-other", type=float, metavar="MB", help="most MB for everything but torch")
+    args = parser.parse_args()
+    total, torch_bytes = measure(args.bundle)
     mb = 1024 * 1024
+    other = (total - torch_bytes) / mb
     print(f"size: {total / mb:.0f} MB in all; torch with its CUDA libraries {torch_bytes / mb:.0f} MB; "
-          f"everything else {(total - torch_bytes) / mb:.0f} MB")
+          f"everything else {other:.0f} MB")
+    if args.limit_other is not None and other > args.limit_other:
+        sys.exit(f"everything but torch takes {other:.0f} MB, over the {args.limit_other:.0f} MB budget")
 
 
 if __name__ == "__main__":

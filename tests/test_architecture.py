@@ -27,6 +27,16 @@ def test_importing_the_library_loads_no_qt() -> None:
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_importing_the_app_model_loads_no_qt() -> None:
+    code = (
+        "import sys, pkgutil, importlib, app.model\n"
+        "for m in pkgutil.iter_modules(app.model.__path__): importlib.import_module('app.model.' + m.name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qtawesome', 'shiboken6')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
 def test_ruff_is_clean() -> None:
     result = subprocess.run([_tool("ruff"), "check", "colormnet", "app", "tests", "benchmarks"], cwd=ROOT,
                             capture_output=True, text=True)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colormnet.cli import main, parse_frame_range, split_kind
+from colormnet.cli import main, parse_frame_range
 from colormnet.errors import ExemplarError
 from colormnet.video import VideoReader
 
@@ -160,15 +160,13 @@ def test_ctrl_c_leaves_no_output(realshort: Path, exemplars, random_weights: Pat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_frame_range_and_kind_parsing() -> None:
+def test_frame_range_parsing() -> None:
     assert parse_frame_range("3:7", 10) == range(3, 7)
     assert parse_frame_range(":4", 10) == range(0, 4) and parse_frame_range("5:", 10) == range(5, 10)
     assert parse_frame_range("2", 10) == range(2, 3)
     for bad in ("7:3", "a:b", "0:11", "-1:3"):
         with pytest.raises(ExemplarError):
             parse_frame_range(bad, 10)
-    assert split_kind("a@b.png@3:keyframe", "auto") == ("a@b.png@3", "keyframe")
-    assert split_kind("c:/x.png@3", "auto") == ("c:/x.png@3", "auto")
 
 
 def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:

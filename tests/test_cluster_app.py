@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from app.controller import Controller
-from app.engine_settings import EngineSettings
+from app.model.engine_settings import EngineSettings
 from app.settings import AppSettings
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.main_window import MainWindow
@@ -44,11 +44,11 @@ def app_settings(tmp_path: Path) -> AppSettings:
 
 def _export(qtbot, dialog: ExportDialog, output: Path) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
     progress: list[tuple[int, int]] = []
-    dialog._controller.sig_export_progress.connect(lambda done, total: progress.append((done, total)))
+    dialog._controller.runs.sig_export_progress.connect(lambda done, total: progress.append((done, total)))
     dialog.path.setText(str(output))
     dialog.codec.setCurrentIndex(dialog.codec.findData("png"))
     dialog.path.setText(str(output))
-    with qtbot.waitSignal(dialog._controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(dialog._controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [True, str(output)]
     assert "Exported to" in dialog.status.text()
@@ -66,9 +66,9 @@ def test_render_on_cluster_matches_the_local_export(qtbot, ray_address: str,  # 
     add_exemplar(qtbot, controller, colour_frames[4], 4)
     wait_for_segments(qtbot, controller, 2)
     controller.set_current_frame(0)
-    controller.set_in_point()
+    controller.edits.set_in_point()
     controller.set_current_frame(6)
-    controller.set_out_point()
+    controller.edits.set_out_point()
 
     dialog = ExportDialog(controller, window)
     qtbot.addWidget(dialog)

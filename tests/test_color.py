@@ -11,6 +11,7 @@ from PIL import Image
 from skimage import color as skcolor
 
 from colormnet import color
+from colormnet.engines import tensors
 from colormnet.video import VideoReader
 from tests.conftest import CLIPS, GOLDEN
 
@@ -67,7 +68,7 @@ def test_padding_to_multiples_of_112_is_centred(size, padded) -> None:
     assert (size[0] + top + bottom, size[1] + left + right) == padded
     assert top == (padded[0] - size[0]) // 2 and left == (padded[1] - size[1]) // 2
     x = torch.randn(2, *size)
-    assert torch.equal(color.unpad(color.pad(x, amounts), amounts), x)
+    assert torch.equal(tensors.unpad(tensors.pad(x, amounts), amounts), x)
 
 
 def test_exemplar_resize_matches_pillow_for_8_bit_and_keeps_16_bit(real_frames) -> None:

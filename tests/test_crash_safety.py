@@ -120,7 +120,7 @@ SAVE_LOOP = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from app.project import Project
+    from app.model.project import Project
 
     target, images = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
     project = Project.load(target)
@@ -139,7 +139,7 @@ def test_kill_9_during_project_saves_leaves_a_complete_project(
     tmp_path: Path, realshort: Path, exemplar: Path, delay: float
 ) -> None:
     pytest.importorskip("PySide6")  # the app's requirements
-    from app.project import Project
+    from app.model.project import Project
 
     images = []
     for shade in range(2):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from colormnet import color
 from colormnet.config import InferenceConfig
 from colormnet.engines.base import ExemplarInput
 from colormnet.engines.colormnet.inference.engine import InferenceEngine, ieee_fp32
@@ -15,21 +17,34 @@ from colormnet.errors import InferenceError
 from tests.conftest import GOLDEN
 
 
+def golden_image(name: str) -> np.ndarray:
+    """An 8-bit RGB input of the golden run (``exemplar.png``, ``frames/0000N.png``)."""
+    return np.asarray(Image.open(GOLDEN / name).convert("RGB"))
+
+
+def golden_lightness(t: int) -> np.ndarray:
+    """L* of golden frame ``t`` (float32, as the session computes it from a decoded frame)."""
+    return (color.rgb_to_lab(golden_image(f"frames/{t:05d}.png"))[..., 0]).astype(np.float32)
+
+
 @pytest.mark.parametrize("mode", ["reference", "keyframe"])
 def test_outputs_match_the_official_code(golden_network, mode: str) -> None:
     inputs = np.load(GOLDEN / "official_inputs.npz")
     golden = np.load(GOLDEN / f"official_ab_{mode}.npz")["ab"]
     engine = InferenceEngine(golden_network, InferenceConfig())
-    exemplar = ExemplarInput(torch.from_numpy(inputs["exemplar_lab"]), mode)  # type: ignore[arg-type]
-    frames = inputs["frames_L"]
+    exemplar = ExemplarInput(golden_image("exemplar.png"), mode)  # type: ignore[arg-type]
+    frames = [golden_lightness(t) for t in range(len(inputs["frames_L"]))]
+    # the engine's own conversions reproduce the official inputs exactly
+    assert np.array_equal(exemplar.lab(224, 224), inputs["exemplar_lab"])
+    assert all(np.array_equal(color.normalize_l(f), inputs["frames_L"][t]) for t, f in enumerate(frames))
     # Plain ATen convolutions, not oneDNN's: oneDNN picks its kernels by CPU, and on some (seen on an AMD EPYC) their
     # last-bit rounding moves frame 4 by 6e-3 (most likely a change in the top-30 selection among the random
     # weights' nearly equal memory affinities); with ATen's kernels every frame is within 2.6e-6 on that CPU too.
     # The comparison is of our arithmetic, not of the CPU's kernel choice.
     with torch.backends.mkldnn.flags(enabled=False):
         for t in range(len(frames)):
-            ab = engine.step(torch.from_numpy(frames[t])[None], exemplar if t == 0 else None, end=t == len(frames) - 1)
-            np.testing.assert_allclose(ab.numpy(), golden[t], atol=1e-4, rtol=0, err_msg=f"frame {t}")
+            ab = engine.step(frames[t], exemplar if t == 0 else None, end=t == len(frames) - 1).ab
+            np.testing.assert_allclose(ab, golden[t], atol=1e-4, rtol=0, err_msg=f"frame {t}")
     if mode == "keyframe":
         # frame 0 of a keyframe run is the exemplar's own chroma
         assert np.array_equal(golden[0], inputs["exemplar_lab"][1:])
@@ -51,29 +66,28 @@ def test_fp32_turns_tf32_off_and_restores_the_process_setting(before: bool) -> N
 def test_first_step_needs_an_exemplar(golden_network) -> None:
     engine = InferenceEngine(golden_network, InferenceConfig())
     with pytest.raises(InferenceError):
-        engine.step(torch.zeros(1, 112, 112))
+        engine.step(np.full((112, 112), 50, np.float32))
 
 
 def test_one_frame_reference_run_does_not_crash(golden_network) -> None:
     # the official code crashes here (no exemplar shrinkage when the only frame is also the last)
     engine = InferenceEngine(golden_network, InferenceConfig())
-    lab = torch.rand(3, 112, 112) * 2 - 1
-    ab = engine.step(torch.zeros(1, 112, 112), ExemplarInput(lab, "reference"), end=True)
-    assert ab.shape == (2, 112, 112) and torch.isfinite(ab).all()
+    image = np.random.default_rng(0).random((112, 112, 3), dtype=np.float32)
+    ab = engine.step(np.full((112, 112), 50, np.float32), ExemplarInput(image, "reference"), end=True).ab
+    assert ab.shape == (2, 112, 112) and np.isfinite(ab).all()
 
 
 def test_memory_stays_bounded_and_the_exemplar_survives(golden_network) -> None:
     cfg = InferenceConfig(mem_every=1, max_mid_term_frames=3, min_mid_term_frames=2, num_prototypes=8,
                           max_long_term_elements=24)
     engine = InferenceEngine(golden_network, cfg)
-    torch.manual_seed(3)
-    lab = torch.rand(3, 112, 112) * 2 - 1
+    rng = np.random.default_rng(3)
     hw = 7 * 7
-    engine.step(torch.zeros(1, 112, 112), ExemplarInput(lab, "reference"))
+    engine.step(np.full((112, 112), 50, np.float32), ExemplarInput(rng.random((112, 112, 3), np.float32), "reference"))
     exemplar_key = engine.memory.permanent.key.clone()
     sizes = []
     for _ in range(16):
-        engine.step(torch.rand(1, 112, 112) * 2 - 1)
+        engine.step(rng.random((112, 112), np.float32) * 100)
         mem = engine.memory
         sizes.append((mem.permanent.size, mem.working.size, mem.long_term.size))
         assert mem.working.size + hw < cfg.max_mid_term_frames * hw

@@ -16,9 +16,10 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from colormnet.cli.evaluate import add_eval_parser, cmd_eval
 from colormnet.color import resize_rgb
 from colormnet.errors import OutputError, VideoError
-from colormnet.evaluate import FID_SKIPPED, LPIPS_SKIPPED, add_eval_parser, cmd_eval, evaluate, parse_frames
+from colormnet.evaluate import FID_SKIPPED, LPIPS_SKIPPED, evaluate, parse_frames
 from colormnet.metrics import channel_histograms, color_distribution_consistency, colorfulness, js_divergence
 from colormnet.perceptual import LPIPS, InceptionFeatures
 from colormnet.video import VideoReader, VideoWriter

@@ -23,16 +23,10 @@ from skimage.color import rgb2lab
 from skimage.metrics import structural_similarity as skimage_ssim
 
 from colormnet.errors import ExemplarError
-from colormnet.exemplar import (
-    KEYFRAME_SSIM_THRESHOLD,
-    _read_rgb,
-    classify_exemplar,
-    is_grayscale,
-    load_exemplar_image,
-    parse_exemplar_spec,
-    rgb_to_luma_l,
-    structural_similarity,
-)
+from colormnet.exemplar import _read_rgb, is_grayscale, load_exemplar_image
+from colormnet.exemplar_kind import KEYFRAME_SSIM_THRESHOLD, classify_exemplar, rgb_to_luma_l
+from colormnet.exemplar_spec import parse_image_at_frame
+from colormnet.metrics import ssim
 
 CLIPS = Path(__file__).parent / "data" / "clips"
 
@@ -399,7 +393,7 @@ def test_is_grayscale_accepts_float_uint8_and_2d() -> None:
     assert is_grayscale(np.zeros((5, 7)))
 
 
-# --- parse_exemplar_spec --------------------------------------------------------------------------------------
+# --- parse_image_at_frame -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -411,16 +405,16 @@ def test_is_grayscale_accepts_float_uint8_and_2d() -> None:
         ("still.jpg@ 7", (Path("still.jpg"), 7)),
     ],
 )
-def test_parse_exemplar_spec(spec: str, expected: tuple[Path, int]) -> None:
-    assert parse_exemplar_spec(spec) == expected
+def test_parse_image_at_frame(spec: str, expected: tuple[Path, int]) -> None:
+    assert parse_image_at_frame(spec) == expected
 
 
 @pytest.mark.parametrize(
     "spec", ["shot.png", "shot.png@", "@5", "shot.png@-3", "shot.png@1.5", "shot.png@x", "shot@2x.png", "a.png@+3"]
 )
-def test_parse_exemplar_spec_refuses(spec: str) -> None:
+def test_parse_image_at_frame_refuses(spec: str) -> None:
     with pytest.raises(ExemplarError, match=r"^Expected IMAGE@FRAME .*, got '.*'\.$"):
-        parse_exemplar_spec(spec)
+        parse_image_at_frame(spec)
 
 
 # --- luminance and SSIM ---------------------------------------------------------------------------------------
@@ -448,21 +442,26 @@ SSIM_CASES: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
 }
 
 
+def wang_ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """The SSIM classify_exemplar compares luminance with: Gaussian window, population statistics, L* range."""
+    return ssim(a, b, data_range=100.0, gaussian_sigma=1.5, sample_covariance=False)
+
+
 @pytest.mark.parametrize("case", SSIM_CASES)
-def test_structural_similarity_matches_scikit_image(case: str) -> None:
+def test_gaussian_ssim_matches_scikit_image(case: str) -> None:
     a, b = (rgb_to_luma_l(rgb) for rgb in SSIM_CASES[case]())
-    ours = structural_similarity(a, b, data_range=100.0)
+    ours = wang_ssim(a, b)
     theirs = skimage_ssim(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=100.0)
     assert abs(ours - theirs) < 1e-4
-    assert structural_similarity(a, a) == pytest.approx(1.0)
+    assert wang_ssim(a, a) == pytest.approx(1.0)
     assert ours < 0.999
 
 
-def test_structural_similarity_refuses_bad_shapes() -> None:
+def test_gaussian_ssim_refuses_bad_shapes() -> None:
     with pytest.raises(ValueError):
-        structural_similarity(np.zeros((20, 20)), np.zeros((20, 21)))
+        wang_ssim(np.zeros((20, 20)), np.zeros((20, 21)))
     with pytest.raises(ValueError):
-        structural_similarity(np.zeros((10, 20)), np.zeros((10, 20)))
+        wang_ssim(np.zeros((10, 20)), np.zeros((10, 20)))  # smaller than the 11x11 window
 
 
 # --- classify_exemplar ----------------------------------------------------------------------------------------

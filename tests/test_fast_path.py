@@ -94,41 +94,47 @@ def test_sparse_readout_equals_the_dense_affinity_product() -> None:
     shrinkage, selection = torch.rand(1, n) + 1, torch.rand(c_k, hw)
     value = torch.randn(c, n)
     affinity = top_k_affinity(similarity(mem_key, shrinkage, query_key, selection), top_k=30)
-    readout, usage = sparse_top_k_readout(mem_key, shrinkage, value.t().contiguous(), query_key, selection, 30)
+    readout, usage, mass = sparse_top_k_readout(mem_key, shrinkage, value.t().contiguous(), query_key, selection, 30)
     torch.testing.assert_close(readout, value @ affinity, atol=1e-5, rtol=0)
     torch.testing.assert_close(usage, affinity.sum(1), atol=1e-4, rtol=0)
+    # the share of the full softmax held by the top-k, computed the long way
+    sim = similarity(mem_key, shrinkage, query_key, selection)  # N x HW
+    full = torch.softmax(sim, dim=0)
+    expected = (full * (affinity > 0)).sum(0)
+    torch.testing.assert_close(mass, expected, atol=1e-5, rtol=0)
+    assert mass.min() > 0 and mass.max() <= 1
 
 
-def clip_lightness(path: str, frames: int, size: tuple[int, int]) -> tuple[list[torch.Tensor], np.ndarray]:
-    """Normalised L' planes of the first frames of a clip, resized to ``size``, and the first frame's RGB."""
+def clip_lightness(path: str, frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """L* of the first frames of a clip, and the first frame's RGB."""
     with VideoReader(path) as reader:
         rgb = [frame for _, frame in reader.frames(0, frames)]
-    planes = [torch.from_numpy(color.normalize_l(color.luminance(f)))[None] for f in rgb]
-    return [color.resize_plane(p, *size) for p in planes], rgb[0]
+    return [color.luminance(f) for f in rgb], rgb[0]
 
 
 def run_engine(
-    network: ColorMNet, planes: list[torch.Tensor], exemplar: ExemplarInput, cfg: InferenceConfig
+    network: ColorMNet, planes: list[np.ndarray], exemplar: ExemplarInput, cfg: InferenceConfig, size: tuple[int, int]
 ) -> tuple[torch.Tensor, InferenceEngine]:
+    """Runs the engine at the processing size ``size``; its chroma at that size."""
     engine = InferenceEngine(network, cfg)
-    out = [engine.step(p, exemplar if t == 0 else None, end=t == len(planes) - 1) for t, p in enumerate(planes)]
-    return torch.stack(out), engine
+    out = [engine.step(p, exemplar if t == 0 else None, end=t == len(planes) - 1, work_size=size, size=size).ab
+           for t, p in enumerate(planes)]
+    return torch.from_numpy(np.stack(out)), engine
 
 
 @pytest.mark.parametrize("mode", ["reference", "keyframe"])
 def test_fast_engine_matches_the_reference_on_a_real_clip(reference_mode: ColorMNet, realshort, mode: str) -> None:
     network = reference_mode
     size = (104, 110)  # one padding unit (112 x 112): a 7 x 7 grid, so the window reaches past every border
-    planes, first_rgb = clip_lightness(str(realshort), 8, size)
-    lab = color.normalize_lab(color.rgb_to_lab(color.resize_rgb(first_rgb, size[1], size[0])))
-    exemplar = ExemplarInput(torch.from_numpy(lab), mode)  # type: ignore[arg-type]
+    planes, first_rgb = clip_lightness(str(realshort), 8)
+    exemplar = ExemplarInput(first_rgb, mode)  # type: ignore[arg-type]
     # a short schedule, so that 8 frames go through memory frames, consolidation and long-term memory
     cfg = InferenceConfig(mem_every=2, max_mid_term_frames=3, min_mid_term_frames=2, num_prototypes=16)
     assert network.fast
-    fast, fast_engine = run_engine(network, planes, exemplar, cfg)
+    fast, fast_engine = run_engine(network, planes, exemplar, cfg, size)
     network.fast = False
     assert not network.decoder.fuser.fast and not network.short_term_attn.fast
-    reference, ref_engine = run_engine(network, planes, exemplar, cfg)
+    reference, ref_engine = run_engine(network, planes, exemplar, cfg, size)
     assert fast_engine.memory.long_term.size > 0  # consolidation happened on both paths
     assert fast_engine.memory.long_term.size == ref_engine.memory.long_term.size
     assert torch.isfinite(fast).all() and fast.abs().max() <= 1

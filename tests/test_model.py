@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from colormnet.engines.colormnet.model.local_attention import LocalAttention, dense_local_attention
 from colormnet.engines.colormnet.model.network import ColorMNet
@@ -91,9 +92,9 @@ def test_intermediate_outputs_match_the_official_first_calls(golden_network: Col
     calls, handles = record_calls(golden_network)
     try:
         engine = InferenceEngine(golden_network, InferenceConfig())
-        exemplar = ExemplarInput(torch.from_numpy(inputs["exemplar_lab"]), "reference")
-        engine.step(torch.from_numpy(inputs["frames_L"][0])[None], exemplar)
-        engine.step(torch.from_numpy(inputs["frames_L"][1])[None])
+        exemplar = ExemplarInput(np.asarray(Image.open(GOLDEN / "exemplar.png").convert("RGB")), "reference")
+        engine.step(inputs["frames_L"][0] * np.float32(50) + np.float32(50), exemplar)
+        engine.step(inputs["frames_L"][1] * np.float32(50) + np.float32(50))
     finally:
         for h in handles:
             h.remove()

@@ -10,19 +10,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from colormnet.config import InferenceConfig
-from colormnet.engines import base as engines
-from colormnet.engines.base import (
-    ExemplarInput,
+from colormnet.engines import precision as engines
+from colormnet.engines.base import ExemplarInput
+from colormnet.engines.colormnet.backend import load_model
+from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.engines.precision import (
     effective_precision,
     interactive_precision,
     native_cpu_bf16,
     resolve_autocast,
     resolve_device,
 )
-from colormnet.engines.colormnet.backend import load_model
-from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.errors import InferenceError
 from tests.conftest import GOLDEN
 
@@ -90,7 +91,7 @@ def test_every_engine_autocasts_as_its_effective_precision_says(
 
 
 def test_a_reduced_precision_the_cpu_cannot_run_is_fp32_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("WARNING", logger="colormnet.engines.base"):
+    with caplog.at_level("WARNING", logger="colormnet.engines.precision"):
         assert resolve_autocast("deepexemplar", "bf16", CPU) is None
     assert "bf16 needs a CUDA device with the deepexemplar engine; running in fp32" in caplog.text
 
@@ -147,12 +148,12 @@ def test_precisions_share_one_network_and_have_their_own_cache_keys(random_weigh
     assert load_model(random_weights, device="cpu", precision="auto").fingerprint == fp32.fingerprint
 
 
-def _run(network, precision: torch.dtype | None, frames: torch.Tensor, exemplar: torch.Tensor) -> list[torch.Tensor]:
+def _run(network, precision: torch.dtype | None, frames: np.ndarray, exemplar: np.ndarray) -> list[torch.Tensor]:
     engine = InferenceEngine(network, InferenceConfig(mem_every=2), precision)
     outputs = []
     for t in range(len(frames)):
         ex = ExemplarInput(exemplar, "reference") if t == 0 else None
-        outputs.append(engine.step(frames[t][None], ex, end=t == len(frames) - 1))
+        outputs.append(torch.from_numpy(engine.step(frames[t], ex, end=t == len(frames) - 1).ab))
     if precision is not None:  # the memory is kept in fp32 under CPU bf16
         assert all(s.value is None or s.value.dtype == torch.float32 for s in (engine.memory.permanent,
                                                                               engine.memory.working))
@@ -167,8 +168,8 @@ SHARE_OVER_2_TOLERANCE = 0.02
 
 def test_cpu_bf16_output_is_close_to_fp32_and_really_bf16(golden_network) -> None:
     inputs = np.load(GOLDEN / "official_inputs.npz")
-    frames = F.avg_pool2d(torch.from_numpy(inputs["frames_L"][:4])[:, None], 2)[:, 0]  # 4 x 112 x 112
-    exemplar = F.avg_pool2d(torch.from_numpy(inputs["exemplar_lab"])[None], 2)[0]  # 3 x 112 x 112
+    frames = F.avg_pool2d(torch.from_numpy(inputs["frames_L"][:4])[:, None], 2)[:, 0].numpy() * 50 + 50  # 4 x 112 x 112
+    exemplar = np.asarray(Image.open(GOLDEN / "exemplar.png").convert("RGB"))  # stretched to 112 x 112 by the engine
     fp32 = torch.stack(_run(golden_network, None, frames, exemplar)) * 110
     bf16 = torch.stack(_run(golden_network, torch.bfloat16, frames, exemplar)) * 110
     assert bf16.dtype == torch.float32 and bf16.shape == fp32.shape == (4, 2, 112, 112)

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from colormnet import color
 from colormnet.errors import ColorMNetError, ExemplarError, quote_path
-from colormnet.exemplar import MAX_FRAME_NUMBER, parse_exemplar_spec
+from colormnet.exemplar_spec import MAX_FRAME_NUMBER, parse_image_at_frame
 
 rgb8 = arrays(np.uint8, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3)))
 rgb16 = arrays(np.uint16, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3)))
@@ -35,7 +35,7 @@ def test_lab_round_trip_through_the_normalised_float32_planes(rgb: np.ndarray) -
 
 @given(st.text(min_size=1, max_size=30).filter(lambda s: "\x00" not in s), st.integers(0, 10**7))
 def test_image_at_frame_round_trips(name: str, frame: int) -> None:
-    path, parsed = parse_exemplar_spec(f"{name}@{frame}")
+    path, parsed = parse_image_at_frame(f"{name}@{frame}")
     assert parsed == frame and str(path) == str(Path(name))
 
 
@@ -47,7 +47,7 @@ specs = st.text(max_size=40) | st.builds(lambda name, sep, digits: f"{name}{sep}
 @given(specs)
 def test_image_at_frame_never_crashes(spec: str) -> None:
     try:
-        path, frame = parse_exemplar_spec(spec)
+        path, frame = parse_image_at_frame(spec)
     except ExemplarError as exc:
         assert len(str(exc).splitlines()) == 1 and len(str(exc)) < 400
     else:
@@ -82,7 +82,7 @@ project_like = st.fixed_dictionaries(
 @given(st.one_of(json_values, project_like))
 def test_project_loader_turns_any_json_into_a_project_or_a_clear_error(tmp_path: Path, data: object) -> None:
     pytest.importorskip("PySide6")
-    from app.project import Project
+    from app.model.project import Project
 
     path = tmp_path / "any.cmnproj"
     path.write_text(json.dumps(data))

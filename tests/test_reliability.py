@@ -318,12 +318,12 @@ def test_memory_settings_either_fit_or_say_which_one_is_wrong(values: dict) -> N
 
 
 def break_info(monkeypatch, error: BaseException) -> None:
-    import colormnet.cli
+    import colormnet.cli.commands
 
-    def broken(args):
+    def broken(args, cancel):
         raise error
 
-    monkeypatch.setattr(colormnet.cli, "cmd_info", broken)
+    monkeypatch.setattr(colormnet.cli.commands, "cmd_info", broken)
 
 
 @pytest.mark.parametrize("error", [RuntimeError("boom\nsecond line"), ValueError("bad value")])

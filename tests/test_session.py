@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 
 from colormnet import color
-from colormnet.errors import ExemplarError
+from colormnet.engines.base import StepResult
+from colormnet.errors import DeviceOutOfMemoryError, ExemplarError
 from colormnet.session import Exemplar, Session, SessionConfig, process_shape
 from colormnet.video import VideoReader
 from tests.conftest import GOLDEN
@@ -137,22 +138,26 @@ class _FlakyGpuBackend:
     """A stand-in for a GPU backend whose engine runs out of memory once, at the third step."""
 
     name = "flaky"
-    device = torch.device("meta")  # not the CPU: the session treats it as an accelerator it can retry on
+    device = torch.device("meta")
     is_random = True
     fingerprint = "flaky"
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, int]] = []
+        self.released = 0
+
+    def release_memory(self) -> None:
+        self.released += 1
 
     def new_engine(self, config):
         backend = self
 
         class Engine:
-            def step(self, lightness, exemplar=None, end=False):
-                backend.calls.append(tuple(lightness.shape[-2:]))
-                if len(backend.calls) == 3:
-                    raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-                return torch.zeros(2, *lightness.shape[-2:])
+            def step(self, lightness, exemplar=None, *, end=False, work_size=None, size=None):
+                backend.calls.append(work_size)
+                if len(backend.calls) == 3:  # what an engine raises when its GPU runs out of memory
+                    raise DeviceOutOfMemoryError("The CUDA ran out of memory (simulated).")
+                return StepResult(np.zeros((2, *size), np.float32))
 
         return Engine()
 
@@ -172,3 +177,4 @@ def test_gpu_out_of_memory_retries_the_run_at_a_smaller_size(realshort: Path, cl
     assert "150" in results[2].notice
     assert backend.calls[:3] == [(200, 267)] * 3 and set(backend.calls[3:]) == {(150, 200)}
     assert results[-1].total == 5 + 5  # the run started again from its anchor
+    assert backend.released == 1  # the backend was asked to give its device memory back

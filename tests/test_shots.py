@@ -87,15 +87,13 @@ def test_streamed_learned_scores_equal_the_packages_whole_video_scores(montage: 
     import numpy as np
     import torch
 
-    from colormnet.shots.detect import luminance
     from colormnet.shots.learned import LearnedDetector
     from colormnet.video import VideoReader
 
     detector = LearnedDetector()
     small = []
     with VideoReader(montage[0]) as reader:
-        for index, rgb in reader.frames():
-            gray = luminance(rgb, None)
+        for index, gray in reader.luma_frames():
             detector.push(index, gray)
             small.append(np.repeat(cv2.resize(gray, (48, 27), interpolation=cv2.INTER_AREA)[:, :, None], 3, 2))
     single, many = detector.scores()

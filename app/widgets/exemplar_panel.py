@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.project import KINDS, ExemplarEntry
+from app.model.project import KINDS, ExemplarEntry
 
 THUMB_SIZE = QSize(112, 63)
 _KIND_HELP = {

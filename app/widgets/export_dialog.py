@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
-from app.engine_settings import EXPORT_PRECISION_NOTE
 from app.icons import icon
 from app.jobs import ExportJob
+from app.model.engine_settings import EXPORT_PRECISION_NOTE
 from app.progress import Progress, format_duration
 from colormnet.errors import OutputError
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
@@ -121,9 +121,9 @@ class ExportDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        controller.sig_export_progress.connect(self._on_controller_export_progress)
-        controller.sig_progress.connect(self._on_controller_progress)
-        controller.sig_export_finished.connect(self._on_controller_export_finished)
+        controller.runs.sig_export_progress.connect(self._on_controller_export_progress)
+        controller.runs.sig_progress.connect(self._on_controller_progress)
+        controller.runs.sig_export_finished.connect(self._on_controller_export_finished)
 
     def selected_codec(self) -> str:
         """The chosen format's name."""
@@ -172,8 +172,8 @@ class ExportDialog(QDialog):
             return False
         self._set_running(True)
         self.status.setText("Preparing…")
-        self._controller.export(job)
-        if not self._controller.busy:  # refused (a message was shown)
+        self._controller.runs.export(job)
+        if not self._controller.runs.busy:  # refused (a message was shown)
             self._set_running(False)
             return False
         return True
@@ -228,7 +228,7 @@ class ExportDialog(QDialog):
     def _on_cancel_clicked(self) -> None:
         if self._running:
             self.status.setText("Cancelling…")
-            self._controller.cancel()
+            self._controller.runs.cancel()
         else:
             self.reject()
 
@@ -254,6 +254,6 @@ class ExportDialog(QDialog):
 
     def reject(self) -> None:
         if self._running:
-            self._controller.cancel()
+            self._controller.runs.cancel()
             return
         super().reject()

@@ -16,22 +16,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import autosave
+from app.autosave import AutosaveWriter
 from app.controller import Controller
-from app.engine_settings import MULTI_REFERENCE_ENGINES
 from app.icons import icon
-from app.progress import Progress
 from app.shuttle import Shuttle
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.exemplar_panel import ExemplarPanel
-from app.widgets.file_menu import FileCommands
 from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
+from app.widgets.window_commands import WindowCommands
+from colormnet.engines.registry import takes_references
 
 if TYPE_CHECKING:
-    from app.widgets.weights_dialog import WeightsDialog
     from colormnet.video import VideoInfo
 
 logger = logging.getLogger(__name__)
@@ -39,7 +37,7 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
-class MainWindow(QMainWindow, FileCommands):
+class MainWindow(QMainWindow):
     """ColorMNet Studio's window.
 
     Args:
@@ -55,7 +53,6 @@ class MainWindow(QMainWindow, FileCommands):
         self.actions_by_name = create_actions(self)
         self.actions_by_name.update(create_history_actions(controller.history.stack, self))
         self.last_message: QMessageBox | None = None
-        self._weights_dialog: WeightsDialog | None = None
         self.viewer = FrameViewer(self)
         self.timeline = Timeline(self)
         central = QWidget(self)
@@ -94,10 +91,13 @@ class MainWindow(QMainWindow, FileCommands):
         self._build_menus_and_toolbar()
         self.shots = ShotsPresenter(controller, self.timeline, self.actions_by_name, self.status)
         self.shuttle = Shuttle(self._shuttle_step, self)
-        self.autosaver = autosave.AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
+        self.autosaver = AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
+        self.commands = WindowCommands(self, controller, self.actions_by_name, self.recent_menu, self.exemplars,
+                                       self.autosaver, self.show_error)
         self._connect()
         self._restore_view_state()
         self._on_controller_project_changed()
+        self._on_engine_changed()
         self._update_enabled()
 
     # -- construction ------------------------------------------------------------------------------------------
@@ -133,11 +133,11 @@ class MainWindow(QMainWindow, FileCommands):
         c.sig_current_frame_changed.connect(self.timeline.set_current)
         c.sig_follow_changed.connect(a["follow"].setChecked)
         c.sig_frame_shown.connect(self._on_controller_frame_shown)
-        c.sig_model_state.connect(self._on_controller_model_state)
-        c.sig_weights_missing.connect(self.show_weights_dialog)
-        c.sig_run_started.connect(self._on_controller_run_started)
-        c.sig_progress.connect(self._on_controller_progress)
-        c.sig_run_finished.connect(self._on_controller_run_finished)
+        c.engine.sig_changed.connect(self._on_engine_changed)
+        c.engine.sig_weights_missing.connect(self.commands.show_weights_dialog)
+        c.runs.sig_run_started.connect(self._on_runs_run_started)
+        c.runs.sig_progress.connect(self.status.show_progress)
+        c.runs.sig_run_finished.connect(self._on_runs_run_finished)
         c.sig_error.connect(self.show_error)
         c.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.timeline.sig_scrubbed.connect(c.navigate)
@@ -145,9 +145,9 @@ class MainWindow(QMainWindow, FileCommands):
         self.timeline.goto.sig_done.connect(self.viewer.setFocus)
         self.shuttle.sig_speed_changed.connect(self._on_shuttle_speed_changed)
         self.viewer.sig_files_dropped.connect(self._on_viewer_files_dropped)
-        self.viewer.sig_image_dropped.connect(lambda image: c.add_exemplar_image(image, name="dropped image"))
+        self.viewer.sig_image_dropped.connect(lambda image: c.edits.add_exemplar_image(image, name="dropped image"))
         self.exemplars.sig_activated.connect(c.navigate)
-        self.exemplars.sig_kind_changed.connect(c.set_exemplar_kind)
+        self.exemplars.sig_kind_changed.connect(c.edits.set_exemplar_kind)
         self.exemplars.sig_selected.connect(lambda frame: self._update_enabled())
         triggers = {
             "previous_frame": lambda: c.step(-1),
@@ -160,34 +160,26 @@ class MainWindow(QMainWindow, FileCommands):
             "shuttle_reverse": self.shuttle.reverse,
             "shuttle_stop": self.shuttle.stop,
             "shuttle_forward": self.shuttle.forward,
-            "in_point": lambda: c.set_in_point(),
-            "out_point": lambda: c.set_out_point(),
-            "clear_in_out": c.clear_in_out,
-            "add_exemplar": self.add_exemplar_from_file,
+            "in_point": lambda: c.edits.set_in_point(),
+            "out_point": lambda: c.edits.set_out_point(),
+            "clear_in_out": c.edits.clear_in_out,
             "paste_exemplar": self.paste_exemplar,
-            "pin_frame": c.pin_current_frame,
-            "replace_exemplar": self.replace_selected_exemplar,
-            "add_reference": self.add_reference_to_selected_exemplar,
-            "move_exemplar": self.move_selected_exemplar,
-            "remove_exemplar": self.remove_selected_exemplar,
-            "colorize_segment": c.colorize_segment,
-            "colorize_in_out": c.colorize_in_out,
-            "colorize_from_here": c.colorize_from_here,
-            "colorize_all": c.colorize_all,
+            "pin_frame": c.edits.pin_current_frame,
+            "colorize_segment": c.runs.colorize_segment,
+            "colorize_in_out": c.runs.colorize_in_out,
+            "colorize_from_here": c.runs.colorize_from_here,
+            "colorize_all": c.runs.colorize_all,
             "cancel": self._on_cancel_triggered,
             "fit": self.viewer.fit_to_window,
             "actual_size": lambda: self.viewer.set_zoom(1.0),
             "zoom_in": self.viewer.zoom_in,
             "zoom_out": self.viewer.zoom_out,
-            "log": self.show_log,
-            "about": self.show_about,
             "quit": self.close,
         }
         for name, slot in triggers.items():
             a[name].triggered.connect(slot)
         a["play"].toggled.connect(self._on_play_toggled)
         a["follow"].toggled.connect(self._on_follow_toggled)
-        self._connect_file_commands()
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings
@@ -221,7 +213,7 @@ class MainWindow(QMainWindow, FileCommands):
     def _update_enabled(self) -> None:
         c, a = self.controller, self.actions_by_name
         has_video = c.frame_count > 0
-        busy = c.busy
+        busy = c.runs.busy
         selected = self.exemplars.selected_frame() is not None
         for name in (
             "previous_frame",
@@ -248,7 +240,7 @@ class MainWindow(QMainWindow, FileCommands):
         for name in ("replace_exemplar", "move_exemplar", "remove_exemplar"):
             a[name].setEnabled(has_video and selected)
         a["add_reference"].setEnabled(
-            has_video and selected and c.project.settings.engine in MULTI_REFERENCE_ENGINES
+            has_video and selected and takes_references(c.project.settings.engine)
         )
         for name in ("colorize_segment", "colorize_from_here", "colorize_all", "export"):
             a[name].setEnabled(has_video and not busy and bool(c.project.exemplars))
@@ -295,20 +287,15 @@ class MainWindow(QMainWindow, FileCommands):
     def _on_controller_frame_shown(self, index: int, source: QImage, color: QImage | None) -> None:
         self.viewer.set_frame(index, source, color)
 
-    def _on_controller_model_state(self, state: str) -> None:
-        c = self.controller
-        stand_in = c.session_engine if c.on_fallback else ""
-        self.status.show_model_state(state, c.device, c.weights_are_random, stand_in=stand_in, precision=c.precision)
+    def _on_engine_changed(self) -> None:
+        self.status.show_engine(self.controller.engine.status())
 
-    def _on_controller_run_started(self, kind: str) -> None:
+    def _on_runs_run_started(self, kind: str) -> None:
         self.status.run_started(kind)
         self._update_enabled()
 
-    def _on_controller_progress(self, progress: Progress) -> None:
-        self.status.show_progress(progress)
-
-    def _on_controller_run_finished(self, kind: str, cancelled: bool) -> None:
-        self.status.run_finished(kind, cancelled, self.controller.run_notice)
+    def _on_runs_run_finished(self, kind: str, cancelled: bool) -> None:
+        self.status.run_finished(kind, cancelled, self.controller.runs.run_notice)
         self._update_enabled()
 
     # -- playback ----------------------------------------------------------------------------------------------
@@ -342,7 +329,7 @@ class MainWindow(QMainWindow, FileCommands):
         if self.timeline.goto.hasFocus():  # Esc in the go-to field leaves the field; the run goes on
             self.timeline.goto.leave()
         else:
-            self.controller.cancel()
+            self.controller.runs.cancel()
 
     def _on_follow_toggled(self, follow: bool) -> None:
         if follow != self.controller.follow_playhead:  # the user's choice, not the controller's own turn-off
@@ -356,14 +343,14 @@ class MainWindow(QMainWindow, FileCommands):
             if self.controller.frame_count == 0:
                 self.show_error("Open a video before dropping exemplar images on it.")
                 return
-            self.controller.add_exemplar_file(first)
+            self.controller.edits.add_exemplar_file(first)
         else:
-            self.open_path(first)
+            self.commands.open_path(first)
 
     # -- closing -----------------------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        if not self.confirm_discard():
+        if not self.commands.confirm_discard():
             event.ignore()
             return
         self.shuttle.stop()
@@ -373,9 +360,9 @@ class MainWindow(QMainWindow, FileCommands):
         self.controller.shutdown()
         self.autosaver.discard(self.controller.project)
         self.autosaver.close()
-        self.controller.discard_unsaved_files()
+        self.controller.files.discard_unsaved_files()
         event.accept()
 
     def paste_exemplar(self) -> None:
         """Pin the clipboard's image at the current frame."""
-        self.controller.add_exemplar_image(QGuiApplication.clipboard().image(), name="clipboard")
+        self.controller.edits.add_exemplar_image(QGuiApplication.clipboard().image(), name="clipboard")

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine_settings import DEVICES, ENGINES, PRECISIONS, TRANSITIONS, EngineSettings
 from app.icons import icon
+from app.model.engine_settings import DEVICES, ENGINES, PRECISIONS, EngineSettings, transitions_for
 from colormnet.config import InferenceConfig
 
 _GIB = 1024**3
@@ -36,6 +36,7 @@ _LABELS = {
     "bf16": "bf16 (CUDA, or a CPU with AMX / AVX512-BF16)",
     "blend": "Blend (forward and backward passes fused)",
     "cut": "Cut (each exemplar up to the next)",
+    "memory": "Memory (one pass holding every exemplar of the shot)",
 }
 _MEMORY_FIELDS = (
     ("mem_every", "Memory frame every", 1, 100, "A frame joins the memory every this many frames"),
@@ -57,13 +58,14 @@ def _combo(parent: QWidget, values: tuple[str, ...], current: str, tooltip: str)
 
 
 class SettingsDialog(QDialog):
-    """Edits :class:`~app.project.EngineSettings` and the cache size.
+    """Edits :class:`~app.model.project.EngineSettings` and the cache size.
 
     Args:
         settings: The values to start from.
         cache_limit_bytes: The frame cache's size bound.
         engines: The engines this installation has (the library says which once it has loaded).
         parent: Parent widget.
+        running: What runs now where it is not the engine chosen (the fallback, a step down); "" when it is.
     """
 
     def __init__(
@@ -72,6 +74,8 @@ class SettingsDialog(QDialog):
         cache_limit_bytes: int,
         engines: Sequence[str] = ENGINES[:1],
         parent: QWidget | None = None,
+        *,
+        running: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -86,11 +90,16 @@ class SettingsDialog(QDialog):
             "Arithmetic precision. Automatic: fp16 on CUDA; on the CPU, bf16 previews where the CPU computes bf16 "
             "natively (AMX / AVX512-BF16) and fp32 exports. bf16 on a CPU without it is slower than fp32.",
         )
+        self.running = QLabel(running, self)
+        self.running.setWordWrap(True)
+        self.running.setVisible(bool(running))
         self.transition = _combo(
-            self, TRANSITIONS, settings.transition,
+            self, transitions_for(settings.engine), settings.transition,
             "How two exemplars of one shot meet: Blend colours the frames between them from both, Cut lets each "
-            "exemplar govern up to the next",
+            "exemplar govern up to the next, Memory runs the shot once holding all its exemplars (engines with a "
+            "memory only)",
         )
+        self.engine.currentIndexChanged.connect(self._on_engine_index_changed)
         self.process_size = QSpinBox(self)
         self.process_size.setRange(112, 2160)
         self.process_size.setSingleStep(56)
@@ -105,6 +114,7 @@ class SettingsDialog(QDialog):
         self.cache_size.setToolTip("Colorized frames kept on disk per project; the oldest go first")
         basic = QFormLayout()
         basic.addRow("Engine", self.engine)
+        basic.addRow("", self.running)
         basic.addRow("Device", self.device)
         basic.addRow("Precision", self.precision)
         basic.addRow("Processing size", self.process_size)
@@ -174,6 +184,15 @@ class SettingsDialog(QDialog):
             self.show_advanced.setChecked(True)
             return
         self.accept()
+
+    def _on_engine_index_changed(self, index: int) -> None:
+        """Offer the transitions the newly chosen engine can run (keeping the one chosen where it still can)."""
+        current = self.transition.currentData()
+        offered = transitions_for(str(self.engine.currentData()))
+        self.transition.clear()
+        for value in offered:
+            self.transition.addItem(_LABELS.get(value, value), value)
+        self.transition.setCurrentIndex(offered.index(current) if current in offered else 0)
 
     def _on_defaults_clicked(self) -> None:
         defaults = EngineSettings()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
-from app.shot_list import ShotState
+from app.model.shot_list import ShotState
 
 if TYPE_CHECKING:
     from app.controller import Controller
@@ -130,35 +130,35 @@ class ShotsPresenter(QObject):
         status_bar.insertPermanentWidget(0, self.indicator)
         c = controller
         for name, slot in {
-            "add_cut": c.add_cut_at_playhead,
-            "remove_cut": c.remove_cut_at_playhead,
-            "next_shot_without_exemplar": c.go_to_next_shot_without_exemplar,
-            "colorize_shot": c.colorize_shot,
-            "find_shots": c.find_shots_again,
-            "stop_shots": c.cancel_shot_detection,
+            "add_cut": c.shot_edits.add_cut_at_playhead,
+            "remove_cut": c.shot_edits.remove_cut_at_playhead,
+            "next_shot_without_exemplar": c.shot_edits.go_to_next_shot_without_exemplar,
+            "colorize_shot": c.runs.colorize_shot,
+            "find_shots": c.shot_edits.find_shots_again,
+            "stop_shots": c.shot_edits.cancel_shot_detection,
         }.items():
             actions[name].triggered.connect(slot)
-        c.sig_shots_changed.connect(self.refresh)
+        c.shot_edits.sig_shots_changed.connect(self.refresh)
         c.sig_project_changed.connect(self.refresh)
-        c.sig_shot_progress.connect(self._on_progress)
-        for signal in (c.sig_run_started, c.sig_run_finished, c.sig_video_opened):
+        c.shot_edits.sig_shot_progress.connect(self._on_progress)
+        for signal in (c.runs.sig_run_started, c.runs.sig_run_finished, c.sig_video_opened):
             signal.connect(lambda *args: self.update_enabled())
         self.refresh()
 
     def refresh(self) -> None:
         """Show the controller's shots and their states."""
-        self.timeline.set_shots(self.controller.shot_states())
+        self.timeline.set_shots(self.controller.shot_edits.shot_states())
         self.update_enabled()
 
     def update_enabled(self) -> None:
         """Enable the shot actions that can act now."""
         c, a = self.controller, self.actions
-        has_shots = c.frame_count > 0 and bool(c.shots)
+        has_shots = c.frame_count > 0 and bool(c.shot_edits.shots)
         for name in ("add_cut", "remove_cut", "next_shot_without_exemplar"):
             a[name].setEnabled(has_shots)
-        a["colorize_shot"].setEnabled(c.frame_count > 0 and not c.busy and bool(c.project.exemplars))
-        a["find_shots"].setEnabled(c.frame_count > 0 and not c.shot_detection.running)
-        a["stop_shots"].setEnabled(c.shot_detection.running)
+        a["colorize_shot"].setEnabled(c.frame_count > 0 and not c.runs.busy and bool(c.project.exemplars))
+        a["find_shots"].setEnabled(c.frame_count > 0 and not c.shot_edits.detection.running)
+        a["stop_shots"].setEnabled(c.shot_edits.detection.running)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.indicator.show_progress(done, total)

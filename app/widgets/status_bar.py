@@ -1,4 +1,5 @@
-"""The status bar: facts about the video, the device in use, and the progress of a run with its cancel button."""
+"""The status bar: facts about the video, the engine running and its device, and the progress of a run with its
+cancel button."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
-from app.engine_settings import FALLBACK_NOTICE
+from app.model.engine_settings import FALLBACK_NOTICE, engine_label
 from app.progress import Progress, format_duration
 
 if TYPE_CHECKING:
+    from app.engine_choice import EngineStatus
     from colormnet.video import VideoInfo
 
-_MODEL_TEXTS = {
-    "idle": "Engine idle",
-    "loading": "Loading model…",
-    "missing": "No weights installed",
-    "failed": "Model failed to load",
-}
+STARTING_TEXT = "Starting the engine…"  # torch is being imported
 
 
 _PREVIEW_PRECISION_TIP = (
@@ -29,11 +26,11 @@ _PREVIEW_PRECISION_TIP = (
 
 
 def describe_video(info: VideoInfo) -> str:
-    """One line about a video: frames, rate, size, duration and bit depth."""
+    """One line about a video: frames, rate, size, duration and the bit depth it is stored at."""
     kind = "image sequence" if info.is_image_sequence else Path(info.path).suffix.lstrip(".")
     return (
         f"{info.frame_count} frames · {float(info.fps):.3f} fps · {info.width}×{info.height} · "
-        f"{format_duration(info.duration)} · {info.bit_depth}-bit {kind}"
+        f"{format_duration(info.duration)} · {info.bits_per_component}-bit {kind}"
     )
 
 
@@ -53,6 +50,25 @@ def describe_progress(progress: Progress) -> str:
     return " · ".join(parts)
 
 
+def describe_engine(status: EngineStatus) -> str:
+    """``ColorMNet · CPU · fp32``, ``Propagate · CPU · fp32 — fallback: no usable ColorMNet weights``, and the like.
+
+    Before a video opens, what the engine waits for; while the model loads, which engine loads.
+    """
+    chosen = engine_label(status.chosen)
+    if status.state == "idle":
+        return f"{chosen} · waiting for a video" if status.engines_known else STARTING_TEXT
+    if status.state == "loading":
+        return f"Loading {engine_label(status.running)}…"
+    if status.state == "missing":
+        return f"{chosen}: no weights installed"
+    if status.state == "failed":
+        return f"{chosen} failed to load"
+    parts = [engine_label(status.running), status.device.upper()] + ([status.precision] if status.precision else [])
+    text = " · ".join(parts) + (" (random weights)" if status.random_weights else "")
+    return f"{text} — {status.why}" if status.why else text
+
+
 class StudioStatusBar(QStatusBar):
     """The main window's status bar.
 
@@ -64,7 +80,7 @@ class StudioStatusBar(QStatusBar):
     def __init__(self, cancel: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.video_label = QLabel("No video", self)
-        self.device_label = QLabel("Engine loading…", self)
+        self.device_label = QLabel(STARTING_TEXT, self)
         self.progress_label = QLabel("", self)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setMaximumWidth(180)
@@ -80,29 +96,13 @@ class StudioStatusBar(QStatusBar):
         """Describe the open video (None: no video)."""
         self.video_label.setText(describe_video(info) if info is not None else "No video")
 
-    def show_model_state(
-        self, state: str, device: str, random_weights: bool, *, stand_in: str = "", precision: str = ""
-    ) -> None:
-        """Show the model's state, and the device and precision once it is loaded.
-
-        Args:
-            state: idle, loading, ready, missing or failed.
-            device: The device in use (when ready).
-            random_weights: Whether the checkpoint holds random weights.
-            stand_in: The engine standing in for ColorMNet without its weights ("" when none).
-            precision: What the model computes in (as
-                :func:`app.engine_settings.describe_precision` puts it; "" when not known).
-        """
-        shown = f"{device.upper()} · {precision}" if precision else device.upper()
-        if state == "ready" and stand_in:
-            text = f"{stand_in.capitalize()} engine (no ColorMNet weights) · {shown}"
-        elif state == "ready":
-            text = f"Device: {shown}" + (" (random weights)" if random_weights else "")
-        else:
-            text = _MODEL_TEXTS.get(state, state)
-        self.device_label.setText(text)
-        tips = [FALLBACK_NOTICE] if state == "ready" and stand_in else []
-        if state == "ready" and "preview" in precision:
+    def show_engine(self, status: EngineStatus) -> None:
+        """Show the engine actually running, its device and precision, and why it is not the one chosen."""
+        self.device_label.setText(describe_engine(status))
+        tips = [status.detail] if status.detail else []
+        if status.state == "ready" and status.why.startswith("fallback"):
+            tips.append(FALLBACK_NOTICE)
+        if status.state == "ready" and "preview" in status.precision:
             tips.append(_PREVIEW_PRECISION_TIP)
         self.device_label.setToolTip("\n".join(tips))
 

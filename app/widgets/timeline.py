@@ -13,8 +13,8 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPol
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from app import theme
+from app.model.shot_list import ShotState
 from app.progress import format_timecode
-from app.shot_list import ShotState
 from app.widgets.goto_field import GoToField
 from app.widgets.shot_track import STRIP_HEIGHT, paint_shots, shot_at
 

@@ -156,10 +156,6 @@ class FrameViewer(QWidget):
         self._zoom = zoom
         self.update()
 
-    def view_center(self) -> QPointF:
-        """The image point at the centre of each pane."""
-        return QPointF(self._center)
-
     # -- geometry ----------------------------------------------------------------------------------------------
 
     def panes(self) -> list[QRectF]:

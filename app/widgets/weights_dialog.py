@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.controller import Controller
-from app.engine_settings import FALLBACK_NOTICE
 from app.icons import icon
+from app.model.engine_settings import FALLBACK_NOTICE
 
 _MIB = 1024 * 1024
 
@@ -72,14 +72,14 @@ class WeightsDialog(QDialog):
         layout.addLayout(buttons)
         controller.download.sig_progress.connect(self._on_download_progress)
         controller.download.sig_finished.connect(self._on_download_finished)
-        controller.sig_model_state.connect(self._on_controller_model_state)
+        controller.engine.sig_model_state.connect(self._on_engine_model_state)
         self.adjustSize()
 
     def set_reason(self, reason: str) -> None:
         """Show why the weights are needed again (a later failure), and whether the fallback engine stands in."""
         from colormnet.engines.colormnet.weights import WEIGHTS_LICENCE
 
-        if self._controller.fallback_active:
+        if self._controller.engine.fallback_active:
             lead = f"<b>{html.escape(FALLBACK_NOTICE)}</b> Colorizing and exporting work meanwhile."
         else:
             lead = (
@@ -92,7 +92,7 @@ class WeightsDialog(QDialog):
     def locate(self, path: Path) -> None:
         """Use the checkpoint at ``path`` (the model is reloaded in the background)."""
         self.status.setText(f"Loading {path.name}…")
-        self._controller.set_weights_path(path)
+        self._controller.engine.set_weights_path(path)
 
     def _on_download_clicked(self) -> None:
         self._downloading = True
@@ -134,8 +134,9 @@ class WeightsDialog(QDialog):
         self.close_button.setText("Later")
         self.status.setText(f"Saved to {message}; loading the model…" if ok else message)
 
-    def _on_controller_model_state(self, state: str) -> None:
-        if state == "ready" and not self._controller.on_fallback:  # the fallback engine being ready is not enough
+    def _on_engine_model_state(self, state: str) -> None:
+        # the fallback engine being ready is not enough
+        if state == "ready" and not self._controller.engine.on_fallback:
             self.status.setText("The model is ready.")
             self.close()
         elif state == "ready" and self.status.text().startswith("Loading"):

@@ -35,9 +35,9 @@ def colormnet_from_state(state: dict[str, torch.Tensor], job: JobSpec, weights_i
     Raises:
         InferenceError: the requested device is unavailable on this node.
     """
-    from colormnet.engines.base import resolve_autocast, resolve_device
     from colormnet.engines.colormnet.backend import LoadedModel
     from colormnet.engines.colormnet.model.network import ColorMNet
+    from colormnet.engines.precision import resolve_autocast, resolve_device
 
     device = resolve_device(job.config.device)
     autocast = resolve_autocast("colormnet", job.config.precision, device)

@@ -62,11 +62,17 @@ def cmd_shots(args: argparse.Namespace, cancel: threading.Event) -> int:
     """Runs ``colormnet shots``; returns the exit code."""
     _check_outputs(args)
     info = probe(args.input)
-    bar = ProgressBar(info.frame_count, "Finding shots")  # drawn only when detection runs (not on a cache hit)
-    shots = shots_for_video(args.input, detector=args.detector, threshold=args.threshold,
-                            progress=lambda done, _total: bar.update(done), cancel=cancel)
-    if bar.last_done is not None:
-        bar.close(info.frame_count)
+    bars: list[ProgressBar] = []  # made at the first progress report: none on a cache hit
+
+    def progress(done: int, _total: int) -> None:
+        if not bars:
+            bars.append(ProgressBar(info.frame_count, "Finding shots"))
+        bars[0].update(done)
+
+    shots = shots_for_video(args.input, detector=args.detector, threshold=args.threshold, progress=progress,
+                            cancel=cancel)
+    if bars:
+        bars[0].close(info.frame_count)
     if args.csv:
         save_shot_list(args.csv, shots, info.fps)
     if args.edl:

@@ -1,8 +1,9 @@
 """``detect_shots``: one pass over a video's luminance, through the detectors chosen, to a shot list.
 
-Frames come from :class:`~colormnet.video.VideoReader` in order and are reduced at once to their luminance at a
-small working size (at most :data:`WORK_SIZE` pixels on the long side), so memory stays bounded whatever the video's
-length: the detectors keep only a few frames, their scores, and one mean level per frame.
+Frames come from :class:`~colormnet.video.VideoReader` in order as their luminance at a small working size (at most
+:data:`WORK_SIZE` pixels on the long side): for a video file the decoder's luma plane, scaled down, with no RGB
+made (:meth:`~colormnet.video.VideoReader.read_luma`). Memory stays bounded whatever the video's length: the
+detectors keep only a few frames, their scores, and one mean level per frame.
 
 Detectors (``detector=``):
 
@@ -10,7 +11,9 @@ Detectors (``detector=``):
   white), see :mod:`colormnet.shots.classic`. Fast; finds no dissolve.
 * ``transnetv2``: the learned TransNetV2 (:mod:`colormnet.shots.learned`): cuts, dissolves and fades; needs torch.
 * ``combined``: the cuts and fades of ``scenedetect`` plus the gradual transitions TransNetV2 finds where
-  ``scenedetect`` found nothing. Both run on the same pass.
+  ``scenedetect`` found nothing. Both run on the same pass; TransNetV2 scores only the windows near a frame that is
+  a blend of its neighbours (:mod:`colormnet.shots.gate`), which keeps the pass at the speed of ``scenedetect`` on
+  footage without such stretches.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
 import numpy as np
 
 from colormnet.errors import ColorMNetError
@@ -42,15 +44,6 @@ class _Consumer(Protocol):
     def push(self, index: int, gray: np.ndarray) -> None: ...
 
     def finish(self) -> list[Boundary]: ...
-
-
-def luminance(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """HxWx3 RGB (uint8 or uint16) -> luminance (BT.601 weights) as uint8 at ``size`` (width, height)."""
-    if rgb.dtype != np.uint8:
-        rgb = (rgb >> 8).astype(np.uint8)
-    if size is not None and (rgb.shape[1], rgb.shape[0]) != size:
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 def work_size(width: int, height: int) -> tuple[int, int] | None:
@@ -91,7 +84,7 @@ def _consumers(detector: str, fps: Any, threshold: float | None) -> list[_Consum
 
     if detector == "transnetv2":
         return [LearnedDetector(threshold=threshold)]
-    return [ClassicDetector(fps), LearnedDetector(threshold=threshold)]
+    return [ClassicDetector(fps), LearnedDetector(threshold=threshold, gated=True)]
 
 
 def detect_shots(
@@ -130,10 +123,9 @@ def detect_shots(
         consumers = _consumers(detector, info.fps, threshold)
         size = work_size(info.width, info.height)
         total = info.frame_count
-        for index, rgb in reader.frames():
+        for index, gray in reader.luma_frames(size):
             if cancel is not None and cancel.is_set():
                 raise DetectionCancelledError("Shot detection was cancelled.")
-            gray = luminance(rgb, size)
             for consumer in consumers:
                 consumer.push(index, gray)
             if progress is not None and (index % 64 == 63 or index + 1 == total):

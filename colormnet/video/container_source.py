@@ -32,9 +32,9 @@ import av
 import numpy as np
 
 from colormnet.errors import VideoError, quote_path
-from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate
+from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate, source_timecode, stored_bit_depth
 from colormnet.video.orientation import DisplayMatrix, frame_orientation
-from colormnet.video.pixels import RgbConverter, frame_bit_depth
+from colormnet.video.pixels import RgbConverter, frame_bit_depth, frame_luma8
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,8 @@ class ContainerSource:
         self._eof = False
         self._decoded_since_rewind = 0
         self._pos: int | None = None  # index of the frame the decoder last handed out
-        self._cache: tuple[int, np.ndarray] | None = None
+        self._cache: tuple[int, object, np.ndarray] | None = None  # the last frame handed out, and in what form
+        self._last_good: tuple[int, av.VideoFrame] | None = None  # the last frame that decoded, held for damage
         self._ended_early = False  # the demuxer hit a read error before the end of the index (a cut file)
         self._held = False  # the last decode handed out a neighbour in place of the wanted frame
         self.damaged: set[int] = set()
@@ -108,6 +109,7 @@ class ContainerSource:
             if sample is None or not self.pts:
                 raise VideoError(f"The file {path.name} contains no decodable video frame; choose another file.")
             self.bit_depth = frame_bit_depth(sample)
+            self.stored_bits = stored_bit_depth(sample.format)
             self.size = (sample.width, sample.height)
             self.info = self._make_info(*frame_orientation(sample))
         except (av.error.FFmpegError, OSError) as exc:
@@ -225,6 +227,8 @@ class ContainerSource:
             variable_frame_rate=is_variable_frame_rate(self.pts),
             streams=tuple(describe_stream(stream) for stream in self._container.streams),
             rotation=rotation,
+            stored_bit_depth=self.stored_bits,
+            timecode=source_timecode(self._container),
             display_matrix=display_matrix,
         )
 
@@ -336,10 +340,12 @@ class ContainerSource:
             slot = max(0, slot - step)
             step *= 2
 
-    def read(self, index: int) -> np.ndarray:
-        """Returns frame ``index`` (0-based, already range-checked) as RGB."""
-        if self._cache is not None and self._cache[0] == index:
-            return self._cache[1].copy()
+    def read(self, index: int, luma_size: tuple[int, int] | None = None) -> np.ndarray:
+        """Returns frame ``index`` (0-based, already range-checked) as RGB; with ``luma_size``, as its ``uint8``
+        luminance scaled to that ``(width, height)`` instead (see :func:`frame_luma8`)."""
+        mode = "rgb" if luma_size is None else luma_size
+        if self._cache is not None and self._cache[:2] == (index, mode):
+            return self._cache[2].copy()
         slot = bisect.bisect_right(self._key_positions, index) - 1
         self._held = False
         try:
@@ -349,20 +355,26 @@ class ContainerSource:
             else:
                 frame = self._decode_with_seek(index)
             if frame is None:
-                if self._cache is None:
+                if self._last_good is None:
                     raise VideoError(f"Frame {index} of {self.path.name} cannot be decoded; the file is damaged.")
-                logger.debug("%s: holding frame %d for frame %d", self.path.name, self._cache[0], index)
-                rgb = self._cache[1]
-            else:
-                rgb = self._converter.convert(frame, self.bit_depth, self._output_size(frame))
-            if frame is None or self._held:
+                logger.debug("%s: holding frame %d for frame %d", self.path.name, self._last_good[0], index)
                 self.damaged.add(index)
+                decoded = self._last_good[1]
+            else:
+                if self._held:
+                    self.damaged.add(index)
+                self._last_good = (index, frame)
+                decoded = frame
+            if luma_size is None:
+                pixels = self._converter.convert(decoded, self.bit_depth, self._output_size(decoded))
+            else:
+                pixels = frame_luma8(decoded, luma_size, self._converter)
         except av.error.FFmpegError as exc:
             self._pos = None
             raise VideoError(f"Frame {index} of {self.path.name} cannot be decoded ({exc}).") from exc
         self._pos = index
-        self._cache = (index, rgb)
-        return rgb.copy()
+        self._cache = (index, mode, pixels)
+        return pixels.copy()
 
     def _output_size(self, frame: av.VideoFrame) -> tuple[int, int] | None:
         if (frame.width, frame.height) == self.size:
@@ -376,6 +388,7 @@ class ContainerSource:
         self._packets = None
         self._queue.clear()
         self._cache = None
+        self._last_good = None
         if not self._closed:
             self._closed = True
             self._container.close()

@@ -58,6 +58,10 @@ class VideoInfo:
             the stream's display matrix (phone clips); frames are read as stored (see
             :mod:`colormnet.video.orientation`).
         display_matrix: The stream's display matrix as found (nine integers), carried onto a movie export.
+        stored_bit_depth: Bits per component of the stream's pixel format (10 for ``yuv422p10le``); None when not
+            known apart from ``bit_depth``. See :attr:`bits_per_component`.
+        timecode: The source's start timecode (``HH:MM:SS:FF``, ``;`` before FF when drop-frame), from the video
+            stream, a timecode track or the container; None when it has none.
     """
 
     path: Path
@@ -72,6 +76,13 @@ class VideoInfo:
     streams: tuple[StreamInfo, ...]
     rotation: int = 0
     display_matrix: tuple[int, ...] | None = None
+    stored_bit_depth: int | None = None
+    timecode: str | None = None
+
+    @property
+    def bits_per_component(self) -> int:
+        """The depth the source stores (8, 10, 12, 16), as opposed to :attr:`bit_depth`, the depth it is read at."""
+        return self.stored_bit_depth or self.bit_depth
 
     @property
     def has_audio(self) -> bool:
@@ -89,6 +100,8 @@ class VideoInfo:
             "height": self.height,
             "duration": self.duration,
             "bit_depth": self.bit_depth,
+            "bits_per_component": self.bits_per_component,
+            "timecode": self.timecode,
             "is_image_sequence": self.is_image_sequence,
             "variable_frame_rate": self.variable_frame_rate,
             "rotation": self.rotation,
@@ -101,8 +114,13 @@ class VideoInfo:
 
 def format_bit_depth(pix_fmt: av.VideoFormat) -> int:
     """Returns 16 when any component of ``pix_fmt`` has more than 8 bits, else 8."""
+    return 16 if stored_bit_depth(pix_fmt) > 8 else 8
+
+
+def stored_bit_depth(pix_fmt: av.VideoFormat) -> int:
+    """Bits per component of ``pix_fmt``, the largest where they differ (``yuv422p10le`` -> 10, ``pal8`` -> 8)."""
     bits = [component.bits for component in pix_fmt.components]
-    return 16 if bits and max(bits) > 8 else 8
+    return max(bits) if bits else 8
 
 
 def is_variable_frame_rate(pts: list[int]) -> bool:
@@ -138,10 +156,30 @@ def describe_stream(stream: av.stream.Stream) -> StreamInfo:
             parts.append(context.layout.name)
     except (AttributeError, ValueError) as exc:  # unusual streams may lack some fields; the summary stays short
         logger.debug("Stream %d described partially: %s", stream.index, exc)
-    language = stream.metadata.get("language")
-    if language:
-        parts.append(f"({language})")
+    tags = stream_tags(stream.metadata)
+    if tags.get("title"):
+        parts.append(repr(tags["title"]))
+    if tags.get("language"):
+        parts.append(f"({tags['language']})")
     return StreamInfo(index=stream.index, kind=kind, codec=codec, description=" ".join(parts))
+
+
+def stream_tags(metadata: dict[str, str]) -> dict[str, str]:
+    """A stream's or container's tags with lower-case keys; MP4 and MOV give a track's title back as ``name``."""
+    tags = {key.lower(): value for key, value in metadata.items()}
+    if "title" not in tags and "name" in tags:
+        tags["title"] = tags["name"]
+    return tags
+
+
+def source_timecode(container: av.container.InputContainer) -> str | None:
+    """The start timecode of a file: on its video stream, a timecode (``tmcd``) data stream, or the container."""
+    places = [*container.streams.video, *container.streams.data]
+    for metadata in [*(stream.metadata for stream in places), container.metadata]:
+        value = stream_tags(metadata).get("timecode")
+        if value:
+            return value
+    return None
 
 
 #: At most this many stretches of frame numbers are spelled out in one message; the rest are counted.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import cv2
 import numpy as np
 from av import VideoFrame
 from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
@@ -228,3 +229,50 @@ def rgb_to_frame(rgb: np.ndarray, bit_depth: int) -> VideoFrame:
         # PyAV expects native byte order for 16-bit samples, which is little-endian on every supported platform.
         return VideoFrame.from_ndarray(np.ascontiguousarray(to_uint16(rgb), dtype=np.uint16), format="rgb48le")
     return VideoFrame.from_ndarray(np.ascontiguousarray(to_uint8(rgb)), format="rgb24")
+
+
+def rgb_luma8(rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """HxWx3 RGB (``uint8`` or ``uint16``) -> HxW ``uint8`` luminance (BT.601 weights), scaled to ``size`` (w, h)."""
+    if rgb.dtype != np.uint8:
+        rgb = (rgb >> 8).astype(np.uint8)
+    if size is not None and (rgb.shape[1], rgb.shape[0]) != size:
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+# Limited-range luma (16..235) -> full range (0..255), for 8-bit values.
+_LIMITED_TO_FULL = np.clip(np.rint((np.arange(256) - 16) * (255 / 219)), 0, 255).astype(np.uint8)
+
+
+def _has_luma_plane(frame: VideoFrame) -> bool:
+    """Whether plane 0 of ``frame`` holds its luma alone, little-endian, in 8 to 16 bits (planar or semi-planar YUV,
+    grey)."""
+    pix_fmt = frame.format
+    if pix_fmt.is_rgb or pix_fmt.has_palette or pix_fmt.name.endswith("be") or pix_fmt.name.startswith("bayer"):
+        return False
+    if not 8 <= pix_fmt.components[0].bits <= 16:  # also rules out float formats
+        return False
+    return len(pix_fmt.components) == 1 or (is_yuv(frame) and len(frame.planes) >= 2)
+
+
+def frame_luma8(frame: VideoFrame, size: tuple[int, int] | None = None,
+                converter: RgbConverter | None = None) -> np.ndarray:
+    """A decoded frame's luminance as HxW ``uint8`` (full range, 0 black, 255 white), scaled to ``size`` (w, h).
+
+    YUV and grey frames give their luma plane directly, reduced to 8 bits, scaled (area average) and brought to full
+    range when tagged (or, for YUV, left untagged as) limited range: no chroma is upsampled and no RGB is made, which
+    is several times cheaper than :meth:`RgbConverter.convert` followed by :func:`rgb_luma8`. Other formats (RGB,
+    palettes) go through RGB with ``converter``.
+    """
+    if not _has_luma_plane(frame):
+        return rgb_luma8((converter or RgbConverter()).convert(frame, 8), size)
+    pix_fmt = frame.format
+    bits = pix_fmt.components[0].bits
+    luma: np.ndarray = _plane(frame, 0, np.dtype("<u2" if bits > 8 else np.uint8))
+    if bits > 8:
+        luma = (luma >> (bits - 8)).astype(np.uint8)
+    if size is not None and (luma.shape[1], luma.shape[0]) != size:
+        luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    limited = int(frame.color_range) == _AVCOL_RANGE_MPEG or (
+        is_yuv(frame) and int(frame.color_range) != _AVCOL_RANGE_JPEG and not pix_fmt.name.startswith("yuvj"))
+    return cv2.LUT(luma, _LIMITED_TO_FULL) if limited else np.ascontiguousarray(luma)

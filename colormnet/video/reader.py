@@ -15,6 +15,7 @@ from colormnet.errors import VideoError, quote_path
 from colormnet.video.container_source import ContainerSource
 from colormnet.video.info import VideoInfo, damaged_frames_notice
 from colormnet.video.orientation import to_display
+from colormnet.video.pixels import rgb_luma8
 from colormnet.video.sequence_source import SequenceSource
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,27 @@ class VideoReader:
         if index not in getattr(source, "damaged", ()):
             self._good[index] = 1
         return rgb
+
+    def read_luma(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Frame ``index``'s luminance as HxW ``uint8`` (full range), scaled to ``size`` = (width, height) if given.
+
+        For a video file the luma plane is taken as decoded, without making RGB (several times cheaper than
+        :meth:`read`, for analysis such as shot detection); image sequences go through RGB (BT.601 weights).
+        """
+        source = self._open_source()
+        index = self._check_index(index)
+        if isinstance(source, ContainerSource):
+            luma = source.read(index, luma_size=size or (self.info.width, self.info.height))
+        else:
+            luma = rgb_luma8(source.read(index), size)
+        if index not in getattr(source, "damaged", ()):
+            self._good[index] = 1
+        return luma
+
+    def luma_frames(self, size: tuple[int, int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yields ``(index, luminance)`` for every frame in order (see :meth:`read_luma`)."""
+        for index in range(self.info.frame_count):
+            yield index, self.read_luma(index, size)
 
     def read_upright(self, index: int) -> np.ndarray:
         """Frame ``index`` as a player shows it: turned by :attr:`VideoInfo.rotation` (for stills a person sees)."""

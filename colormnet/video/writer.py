@@ -14,7 +14,8 @@ scaling.
 
 A source's display rotation (phone clips) is kept: a movie carries the source's display matrix and its pixels stay
 as stored; image-sequence frames, which have no rotation tag that every tool honours, are written upright (a
-lossless quarter turn).
+lossless quarter turn). Its stream languages and titles and its start timecode are kept where the container can
+hold them, and one line names what is not (:mod:`colormnet.video.metadata`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from colormnet.output_guard import check_free_space
 from colormnet.video.audio import AudioPassthrough
 from colormnet.video.codecs import CodecSpec, check_output_path, codec_spec, is_empty_folder
 from colormnet.video.frame_folder import make_staging, merge_frames
+from colormnet.video.metadata import ExportMetadata
 from colormnet.video.orientation import display_size, to_display
 from colormnet.video.pixels import rgb16_to_yuv_frame, rgb_to_frame, to_uint16
 from colormnet.video.reader import VideoReader
@@ -134,6 +136,8 @@ class VideoWriter:
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioPassthrough | None = None
         self._plan_timing(source, frame_indices, fps)
+        self._metadata = None if source is None or source.info.is_image_sequence else ExportMetadata.read(
+            source.path, first_frame=(self._indices or [0])[0], fps=source.info.fps, export_fps=self.fps)
         if self._indices is not None:
             check_free_space(self._folder, self.spec.name, width=width, height=height, frames=len(self._indices))
         self._temp = self._make_temp()
@@ -228,6 +232,8 @@ class VideoWriter:
             stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC
         self._stream = stream
         self._pix_fmt_used = pix_fmt
+        if self._metadata is not None:
+            self._metadata.apply(container, stream)
         if source is None or not source.info.has_audio or source.info.is_image_sequence or not self._indices:
             return
         if self._constant_rate and self.fps != source.info.fps:
@@ -235,7 +241,8 @@ class VideoWriter:
                            source.info.fps)
             return
         self._audio = AudioPassthrough(container, source.path, start=self._source_time(0),
-                                       end=self._span_end(len(self._indices) - 1), keep_all=self.full_length)
+                                       end=self._span_end(len(self._indices) - 1), keep_all=self.full_length,
+                                       metadata=self._metadata)
         if self._audio.stream_count:
             logger.info("Copying %d audio stream(s) from %s", self._audio.stream_count, source.path.name)
 
@@ -352,6 +359,8 @@ class VideoWriter:
                     self._audio.finish(self._span_end(self._count - 1))
                 self._container.close()
                 self._container = None
+            if self._metadata is not None:
+                self._metadata.check(self._temp, self.path.name, image_sequence=self.spec.is_image_sequence)
             fsync_path(self._temp)
             self._move_into_place()
         except OutputError:

@@ -21,9 +21,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from app.controller import Controller
-from app.engine_settings import EngineSettings
-from app.paths import AppPaths
-from app.project import Project
+from app.model.engine_settings import EngineSettings
+from app.model.paths import AppPaths
+from app.model.project import Project
 from app.settings import AppSettings
 from app.worker import running_threads
 
@@ -84,7 +84,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
 def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """The app behaves alike on every CPU in the tests: previews at the precision set, whatever this CPU computes
     natively (the tests of bf16 previews say otherwise)."""
-    from colormnet.engines import base as engines
+    from colormnet.engines import precision as engines
 
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: False)
 
@@ -163,8 +163,8 @@ def gray_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def open_video(qtbot: object, controller: Controller, path: Path) -> None:
     """Open ``path`` and wait until the session is ready (model loaded, segments known)."""
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
-        controller.open_video(path)
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
+        controller.files.open_video(path)
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
 
 
 def wait_for_segments(qtbot: object, controller: Controller, count: int) -> None:
@@ -176,8 +176,8 @@ def wait_for_segments(qtbot: object, controller: Controller, count: int) -> None
 
 def add_exemplar(qtbot: object, controller: Controller, path: Path, frame: int, kind: str = "auto") -> bool:
     """Pin ``path`` at ``frame`` and wait until the image is checked; whether the exemplar was added."""
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
-        controller.add_exemplar_file(path, frame=frame, kind=kind)
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
+        controller.edits.add_exemplar_file(path, frame=frame, kind=kind)
     return bool(done.args[0])
 
 

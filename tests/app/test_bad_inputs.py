@@ -68,7 +68,7 @@ def make_unopenable(kind: str, folder: Path, realshort: Path, frames: list[np.nd
 def open_good(qtbot, window: MainWindow, path: Path) -> None:
     """Open ``path`` through the window and wait until its first frame is on screen."""
     with qtbot.waitSignal(window.controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        window.open_path(path)
+        window.commands.open_path(path)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
 
 
@@ -79,18 +79,18 @@ def open_bad(qtbot, window: MainWindow, path: Path) -> str:
     """
     controller = window.controller
     announced: list[object] = []
-    signals = (controller.sig_video_opened, controller.sig_project_changed, controller.sig_file_opened)
+    signals = (controller.sig_video_opened, controller.sig_project_changed, controller.files.sig_file_opened)
     for signal in signals:
         signal.connect(announced.append)
     try:
         with qtbot.waitSignal(controller.sig_error, timeout=RUN_TIMEOUT_MS) as error:
-            window.open_path(path)
+            window.commands.open_path(path)
         qtbot.wait(50)  # anything the failure might still set off arrives now
     finally:
         for signal in signals:
             signal.disconnect(announced.append)
     assert announced == [], f"opening {path.name} announced {announced}"
-    assert not controller.opening
+    assert not controller.files.opening
     box = window.last_message
     assert box is not None and box.isVisible()
     assert box.text() == error.args[0]
@@ -168,7 +168,7 @@ def assert_no_video(window: MainWindow) -> None:
     assert controller.project.video is None and controller.video_info is None
     assert controller.frame_count == 0 and controller.segments == []
     assert window.viewer.frame_index == -1
-    assert not controller.busy
+    assert not controller.runs.busy
     assert window.status.video_label.text() == "No video"
     assert window.timeline.frame_label.text() == "Frame -"
     assert window.windowTitle().startswith("Untitled")
@@ -194,7 +194,7 @@ def open_with_work(qtbot, window: MainWindow, video: Path, exemplar: Path) -> Sn
     """Open ``video``, pin an exemplar (unsaved) and move the playhead; the state once everything has settled."""
     controller = window.controller
     open_good(qtbot, window, video)
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     assert add_exemplar(qtbot, controller, exemplar, 0)
     wait_for_segments(qtbot, controller, 1)
     controller.set_current_frame(PLAYHEAD)
@@ -238,12 +238,12 @@ def test_a_bad_video_leaves_the_open_project_as_it_was(
     assert_one_line_about(text, UNOPENABLE[kind])
     assert_unchanged(window, before)
     assert bad.resolve() not in controller.settings.recent_files()
-    assert controller.model_state == "ready"
+    assert controller.engine.model_state == "ready"
     assert_still_usable(qtbot, window)
     open_good(qtbot, window, realshort)  # the user can still move on to another video
     assert_shows_realshort(window, realshort)
     assert controller.project is not before.project and controller.project.exemplars == []
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     box = window.last_message
     assert box is not None and box.text() == text  # no new message came with the good video
 
@@ -266,7 +266,7 @@ def test_bad_videos_one_after_another_in_an_empty_window(
         boxes.append(window.last_message)
     assert all(not box.isVisible() for box in boxes[:-1])  # each message replaced the one before
     assert boxes[-1].isVisible() and len(set(map(id, boxes))) == len(boxes)
-    assert controller.model_state == "idle"  # no session was started on any of them
+    assert controller.engine.model_state == "idle"  # no session was started on any of them
     open_good(qtbot, window, realshort)
     assert_shows_realshort(window, realshort)
     assert controller.settings.recent_files() == [realshort.resolve()]  # a video that opens joins Recent files
@@ -288,7 +288,7 @@ def test_a_project_whose_video_is_bad_leaves_the_open_project_as_it_was(
     reel.write_bytes(realshort.read_bytes())
     open_with_work(qtbot, window, reel, colour_frames[4])
     saved = tmp_path / "reel.cmnproj"
-    assert controller.save_project(saved)  # the controller's save: Recent files keep only what was opened
+    assert controller.files.save_project(saved)  # the controller's save: Recent files keep only what was opened
     before = open_with_work(qtbot, window, realshort, colour_frames[0])
     assert before.recent == [realshort.resolve(), reel.resolve()]
     if damage == "unreadable":
@@ -369,7 +369,7 @@ def test_a_truncated_clip_with_its_index_first_opens_with_the_frames_that_surviv
     assert window.timeline.frame_label.text() == f"of 0–{count - 1}" and window.timeline.goto.text() == "0"
     controller.set_current_frame(count - 1)  # every frame it claims can be shown, the last one too
     qtbot.waitUntil(lambda: window.viewer.frame_index == count - 1, timeout=10_000)
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     assert errors == [] and window.last_message is None
     open_good(qtbot, window, realshort)
     assert_shows_realshort(window, realshort)
@@ -398,7 +398,7 @@ def test_hostile_project_files_leave_the_open_project_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from app.project import Project
+    from app.model.project import Project
     from tests.app.test_project_file import HOSTILE
 
     hostile = {**HOSTILE, "wrong-types": HOSTILE["exemplars-as-object"]}
@@ -415,10 +415,10 @@ def test_hostile_project_files_leave_the_open_project_as_it_was(
         raise RuntimeError("loader bug\nsecond line")
 
     monkeypatch.setattr(Project, "load", staticmethod(broken_load))
-    with caplog.at_level(logging.ERROR, logger="app.controller"):
+    with caplog.at_level(logging.ERROR, logger="app.project_files"):
         text = open_bad(qtbot, window, tmp_path / "id-dotdot.cmnproj")  # a bug, not a bad file: still one line
     assert_one_line_about(text, "id-dotdot.cmnproj")
     assert "log file" in text
-    assert any(r.exc_info is not None for r in caplog.records if r.name == "app.controller")
+    assert any(r.exc_info is not None for r in caplog.records if r.name == "app.project_files")
     assert_unchanged(window, before)
     assert_still_usable(qtbot, window)

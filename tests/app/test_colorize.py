@@ -10,21 +10,24 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
+from app.run_control import RunControl
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
+from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import TimelineBar
 from app.widgets.viewer import FrameViewer
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 # GUI-thread handlers that run for every frame of a run, timed in the colorize-all test.
 TIMED_HANDLERS = [
-    (Controller, "_on_worker_frame"),
+    (RunControl, "on_frame"),
+    (Controller, "_on_runs_frame"),
     (Controller, "_on_loader_loaded"),
     (Controller, "_on_worker_segments"),
     (MainWindow, "_on_controller_frame_shown"),
     (MainWindow, "_on_controller_colorized_changed"),
-    (MainWindow, "_on_controller_progress"),
+    (StudioStatusBar, "show_progress"),
     (FrameViewer, "paintEvent"),
     (TimelineBar, "paintEvent"),
 ]
@@ -66,9 +69,9 @@ def test_colorize_all_streams_frames_in_order_into_viewer(
     wait_for_segments(qtbot, controller, 2)
     assert [(s.start, s.stop) for s in controller.segments] == [(0, 18), (18, 36)]
     arrived: list[int] = []
-    controller.sig_run_started.connect(lambda kind: arrived.clear())
+    controller.runs.sig_run_started.connect(lambda kind: arrived.clear())
     controller._session_worker.sig_frame.connect(lambda frame: arrived.append(frame.index))
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.actions_by_name["colorize_all"].trigger()
     assert finished.args == ["colorize", False]
     assert arrived == list(range(36))  # each segment forward from its exemplar, in frame order
@@ -82,7 +85,7 @@ def test_colorize_all_streams_frames_in_order_into_viewer(
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
     window.close()
     # No GUI handler came near the 50 ms budget while 36 frames streamed in.
-    assert len(spent["Controller._on_worker_frame"]) == 36
+    assert len(spent["RunControl.on_frame"]) == 36
     worst = {name: max(times) for name, times in spent.items()}
     assert max(worst.values()) < 0.05, worst
 
@@ -100,19 +103,19 @@ def test_cancel_stops_within_a_frame_and_resume_uses_the_cache(
     def on_frame(frame: object) -> None:  # runs on the worker's thread, as the frame is emitted
         first_run.append(frame.index)
         if len(first_run) == 2:
-            controller.cancel()
+            controller.runs.cancel()
 
     worker = controller._session_worker
     worker.sig_frame.connect(on_frame, Qt.ConnectionType.DirectConnection)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        controller.colorize_segment()
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_segment()
     worker.sig_frame.disconnect(on_frame)
     assert finished.args == ["colorize", True]
     assert first_run == [30, 31]  # cancelled after frame 31: the session stopped before computing frame 32
     assert set(np.flatnonzero(controller.colorized)) == set(first_run)
     second_run: list[int] = []
     worker.sig_frame.connect(lambda frame: second_run.append(frame.index))
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_segment()
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_segment()
     assert sorted(second_run) == [i for i in range(30, 36) if i not in first_run]  # cached frames are not redone
     assert controller.colorized[30:].all() and not controller.colorized[:30].any()

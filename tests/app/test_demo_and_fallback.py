@@ -14,9 +14,9 @@ from PIL import Image
 
 from app.controller import Controller
 from app.demo import build_demo_project
-from app.engine_settings import FALLBACK_NOTICE
 from app.main import build_window, parse_args
-from app.paths import AppPaths
+from app.model.engine_settings import FALLBACK_NOTICE
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet.demo import demo_video_path
@@ -24,14 +24,14 @@ from colormnet.video import VideoReader
 from tests.app.conftest import RUN_TIMEOUT_MS, wait_for_segments
 
 ROOT = Path(__file__).parents[2]
-FALLBACK_LABEL = "Propagate engine (no ColorMNet weights) · CPU · fp32"
+FALLBACK_LABEL = "Propagate · CPU · fp32 — fallback: no usable ColorMNet weights"
 
 
 def _demo_window(qtbot, settings: AppSettings, paths: AppPaths, weights: Path) -> MainWindow:
     window = build_window(parse_args(["--demo", "--weights", str(weights)]), paths, settings)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     wait_for_segments(qtbot, window.controller, 1)
     return window
 
@@ -63,7 +63,7 @@ def _assert_demo_project(controller: Controller, paths: AppPaths) -> None:
         first = reader.read(0)
     np.testing.assert_array_equal(np.asarray(Image.open(image).convert("RGB")), first)  # the true colours, exactly
     assert not project.dirty  # the user has changed nothing yet
-    assert not controller.colorized.any() and not controller.busy  # nothing runs until the user asks
+    assert not controller.colorized.any() and not controller.runs.busy  # nothing runs until the user asks
 
 
 def test_parse_args_demo() -> None:
@@ -77,9 +77,9 @@ def test_parse_args_demo() -> None:
 def test_demo_with_a_checkpoint_runs_colormnet(demo_with_weights: MainWindow, app_paths: AppPaths) -> None:
     window, controller = demo_with_weights, demo_with_weights.controller
     _assert_demo_project(controller, app_paths)
-    assert controller.session_engine == "colormnet" and not controller.on_fallback
-    assert window.status.device_label.text() == "Device: CPU · fp32 (random weights)"
-    assert window._weights_dialog is None
+    assert controller.engine.session_engine == "colormnet" and not controller.engine.on_fallback
+    assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
+    assert window.commands.weights_dialog is None
 
 
 def test_demo_without_a_checkpoint_colorizes_with_the_fallback(
@@ -87,20 +87,20 @@ def test_demo_without_a_checkpoint_colorizes_with_the_fallback(
 ) -> None:
     window, controller = demo_without_weights, demo_without_weights.controller
     _assert_demo_project(controller, app_paths)
-    assert controller.session_engine == "propagate" and controller.on_fallback
+    assert controller.engine.session_engine == "propagate" and controller.engine.on_fallback
     # The user's choice stays ColorMNet: in the project and in the saved settings.
     assert controller.project.settings.engine == "colormnet"
     assert app_settings.engine_settings().engine == "colormnet"
     # The app says so: status bar and the weights dialog, which still offers Download / Locate.
     assert window.status.currentMessage() == FALLBACK_NOTICE
     assert window.status.device_label.text() == FALLBACK_LABEL
-    dialog = window._weights_dialog
+    dialog = window.commands.weights_dialog
     assert dialog is not None and dialog.isVisible()
     assert FALLBACK_NOTICE in dialog.explanation.text() and "missing" in dialog.reason.text()
     assert dialog.download_button.isEnabled() and dialog.locate_button.isEnabled()
 
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        controller.colorize_range(0, 3)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_range(0, 3)
     assert finished.args == ["colorize", False]
     assert controller.colorized[:3].all() and not controller.colorized[3:].any()
     key = controller.key_at(0)
@@ -114,22 +114,24 @@ def test_locating_a_checkpoint_switches_back_to_colormnet(
     qtbot, demo_without_weights: MainWindow, random_weights: Path, app_settings: AppSettings
 ) -> None:
     window, controller = demo_without_weights, demo_without_weights.controller
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(0, 2)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 2)
     fallback_key = controller.key_at(0)
-    dialog = window._weights_dialog
+    dialog = window.commands.weights_dialog
     assert dialog is not None
-    with qtbot.waitSignal(controller.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(
+        controller.engine.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS
+    ):
         dialog.locate(random_weights)
-    assert controller.session_engine == "colormnet" and not controller.on_fallback
+    assert controller.engine.session_engine == "colormnet" and not controller.engine.on_fallback
     assert not dialog.isVisible() and app_settings.weights_path == random_weights
-    assert window.status.device_label.text() == "Device: CPU · fp32 (random weights)"
+    assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
     wait_for_segments(qtbot, controller, 1)
     # ColorMNet's frames have their own key: the fallback's frames are kept but not taken for ColorMNet frames.
     assert controller.key_at(0) != fallback_key and not controller.colorized.any()
     assert controller.cache is not None and controller.cache.frames(fallback_key) == frozenset({0, 1})
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        controller.colorize_range(0, 1)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_range(0, 1)
     assert finished.args == ["colorize", False] and controller.colorized[0]
 
 
@@ -142,20 +144,20 @@ def test_an_unusable_checkpoint_falls_back_and_a_bad_locate_stays_there(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     try:
-        with qtbot.waitSignal(controller.sig_weights_missing, timeout=RUN_TIMEOUT_MS) as missing:
-            controller.open_video(realshort)
+        with qtbot.waitSignal(controller.engine.sig_weights_missing, timeout=RUN_TIMEOUT_MS) as missing:
+            controller.files.open_video(realshort)
         assert "bad.pth" in missing.args[0]
-        qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
-        assert controller.on_fallback and window.status.device_label.text() == FALLBACK_LABEL
-        dialog = window._weights_dialog
+        qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+        assert controller.engine.on_fallback and window.status.device_label.text() == FALLBACK_LABEL
+        dialog = window.commands.weights_dialog
         assert dialog is not None and "bad.pth" in dialog.reason.text()
         # Locating another unusable file: still the fallback, the dialog stays and says why.
         worse = tmp_path / "empty.pth"
         worse.write_bytes(b"")
-        with qtbot.waitSignal(controller.sig_weights_missing, timeout=RUN_TIMEOUT_MS):
+        with qtbot.waitSignal(controller.engine.sig_weights_missing, timeout=RUN_TIMEOUT_MS):
             dialog.locate(worse)
-        qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
-        assert controller.on_fallback and dialog.isVisible() and "empty.pth" in dialog.reason.text()
+        qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+        assert controller.engine.on_fallback and dialog.isVisible() and "empty.pth" in dialog.reason.text()
         assert "cannot be used" in dialog.status.text()
     finally:
         controller.shutdown()
@@ -168,16 +170,18 @@ def test_a_run_asked_for_before_the_model_answers_goes_on_with_the_fallback(
     try:
         project = build_demo_project(app_paths, app_settings.engine_settings())
         with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-            controller.adopt_project(project)
-        assert controller.model_state == "loading" and not controller.on_fallback
+            controller.files.adopt_project(project)
+        assert controller.engine.model_state == "loading" and not controller.engine.on_fallback
         with qtbot.waitSignals(
-            [controller.sig_weights_missing, controller.sig_run_started], order="strict", timeout=RUN_TIMEOUT_MS
+            [controller.engine.sig_weights_missing, controller.runs.sig_run_started],
+            order="strict",
+            timeout=RUN_TIMEOUT_MS,
         ):
-            controller.colorize_range(0, 2)  # queued behind the ColorMNet load, which fails
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+            controller.runs.colorize_range(0, 2)  # queued behind the ColorMNet load, which fails
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
             pass
         assert finished.args == ["colorize", False]
-        assert controller.on_fallback and controller.colorized[:2].all() and not controller.colorized[2:].any()
+        assert controller.engine.on_fallback and controller.colorized[:2].all() and not controller.colorized[2:].any()
     finally:
         controller.shutdown()
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app import autosave
+from app.autosave import AUTOSAVE_DELAY_MS
+from app.model import autosave
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import add_exemplar
 
@@ -36,11 +37,11 @@ def test_every_edit_undoes_and_redoes_with_the_standard_keys(
     assert not window.actions_by_name["undo"].isEnabled()
     assert add_exemplar(qtbot, c, colour_frames[0], 0)
     assert add_exemplar(qtbot, c, colour_frames[18], 18)
-    assert c.move_exemplar(18, 20)
-    assert c.set_exemplar_kind(20, "reference")
-    c.set_in_point(3)
-    c.set_out_point(30)
-    assert c.remove_exemplar(0)
+    assert c.edits.move_exemplar(18, 20)
+    assert c.edits.set_exemplar_kind(20, "reference")
+    c.edits.set_in_point(3)
+    c.edits.set_out_point(30)
+    assert c.edits.remove_exemplar(0)
     assert _exemplars(window) == [(20, "reference")]
     assert window.actions_by_name["undo"].text() == "&Undo Remove Exemplar"
     assert [window.controller.history.stack.text(i) for i in range(c.history.stack.count())] == [
@@ -80,7 +81,7 @@ def test_the_unsaved_mark_follows_the_undo_stack(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
     window.actions_by_name["save"].trigger()
     assert not window.isWindowModified() and not c.project.dirty
-    c.set_in_point(5)
+    c.edits.set_in_point(5)
     assert window.isWindowModified()
     c.history.stack.undo()  # back to the saved state
     assert not window.isWindowModified() and not c.project.dirty
@@ -95,8 +96,8 @@ def test_undoing_a_removal_after_a_save_brings_the_image_back(
 ) -> None:
     c = window.controller
     assert add_exemplar(qtbot, c, colour_frames[4], 4)
-    assert c.remove_exemplar(4)
-    assert c.save_project(tmp_path / "p.cmnproj")  # the save deletes the image no exemplar uses
+    assert c.edits.remove_exemplar(4)
+    assert c.files.save_project(tmp_path / "p.cmnproj")  # the save deletes the image no exemplar uses
     assert not any((tmp_path / "p_files" / "exemplars").glob("exemplar_*"))
     c.history.stack.undo()
     entry = c.project.exemplar_at(4)
@@ -109,8 +110,8 @@ def test_a_refused_edit_records_nothing(qtbot, window: MainWindow, colour_frames
     assert add_exemplar(qtbot, c, colour_frames[0], 0)
     assert add_exemplar(qtbot, c, colour_frames[4], 4)
     count = c.history.stack.count()
-    assert not c.move_exemplar(4, 0)  # occupied
-    assert not c.remove_exemplar(9)  # no exemplar there
+    assert not c.edits.move_exemplar(4, 0)  # occupied
+    assert not c.edits.remove_exemplar(9)  # no exemplar there
     assert not add_exemplar(qtbot, c, colour_frames[18], 0)  # occupied
     assert c.history.stack.count() == count
 
@@ -130,8 +131,8 @@ def test_autosave_follows_each_edit_off_the_gui_thread(
     folder = c.paths.autosave
     assert add_exemplar(qtbot, c, colour_frames[0], 0)
     assert window.autosaver.pending and not list(folder.glob("*.cmnproj"))  # debounced, not written at once
-    c.set_in_point(3)
-    qtbot.waitUntil(lambda: len(list(folder.glob("*.cmnproj"))) == 1, timeout=autosave.AUTOSAVE_DELAY_MS + 5000)
+    c.edits.set_in_point(3)
+    qtbot.waitUntil(lambda: len(list(folder.glob("*.cmnproj"))) == 1, timeout=AUTOSAVE_DELAY_MS + 5000)
     window.autosaver.wait()
     assert written_on and all(name.startswith("autosave") for name in written_on)
     assert written_on != [threading.main_thread().name]
@@ -139,8 +140,8 @@ def test_autosave_follows_each_edit_off_the_gui_thread(
     assert restored.in_point == 3 and [e.frame for e in restored.exemplars] == [0]
     assert len(written_on) == 1  # two edits within the delay: one write
 
-    c.set_out_point(20)
-    window.write_autosave()  # written at once and waited for
+    c.edits.set_out_point(20)
+    window.commands.write_autosave()  # written at once and waited for
     assert autosave.restore(next(folder.glob("*.cmnproj"))).out_point == 20
     window.autosaver.discard(c.project)
     window.autosaver.wait()

@@ -52,21 +52,21 @@ def test_add_from_file_clipboard_and_drop(
 ) -> None:
     controller = window.controller
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[0]), ""))
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         window.actions_by_name["add_exemplar"].trigger()
     controller.set_current_frame(4)
     QGuiApplication.clipboard().setImage(QImage(str(colour_frames[4])))
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         window.actions_by_name["paste_exemplar"].trigger()
     controller.set_current_frame(30)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(colour_frames[30]))])
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         drop_on(window.viewer, mime)
     controller.set_current_frame(20)
     mime = QMimeData()
     mime.setImageData(QImage(str(colour_frames[18])))
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         drop_on(window.viewer, mime)
     assert [(e.frame, e.name) for e in controller.project.exemplars] == [
         (0, "frame00.png"),
@@ -92,8 +92,8 @@ def test_swap_invalidates_only_its_segment(
         add_exemplar(qtbot, controller, colour_frames[frame], frame)
     wait_for_segments(qtbot, controller, 3)
     for start, stop in ((0, 4), (30, 36)):
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-            controller.colorize_range(start, stop)
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            controller.runs.colorize_range(start, stop)
     expected = np.zeros(36, bool)
     expected[0:4] = expected[30:36] = True
     np.testing.assert_array_equal(controller.colorized, expected)
@@ -101,7 +101,7 @@ def test_swap_invalidates_only_its_segment(
 
     window.exemplars.select_frame(30)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[18]), ""))
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         window.actions_by_name["replace_exemplar"].trigger()
     qtbot.waitUntil(lambda: controller.segments[2].key not in ("", keys[2]), timeout=RUN_TIMEOUT_MS)
     # blended transitions: the segments that name the swapped exemplar change (the one before it too), no other
@@ -112,7 +112,7 @@ def test_swap_invalidates_only_its_segment(
     # Pinning a colorized frame splits its segment: the frames between the pin and its neighbouring exemplars blend
     # the new exemplar in and are computed again; the frames beyond them keep their colours.
     controller.set_current_frame(2)
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
         window.actions_by_name["pin_frame"].trigger()
     assert pinned.args == [True]
     assert controller.project.exemplar_at(2).kind == "keyframe"  # type: ignore[union-attr]
@@ -120,8 +120,8 @@ def test_swap_invalidates_only_its_segment(
     expected[0:4] = False
     np.testing.assert_array_equal(controller.colorized, expected)
     controller.set_current_frame(10)
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
-        controller.pin_current_frame()
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
+        controller.edits.pin_current_frame()
     assert pinned.args == [False]
     assert "not colorized yet" in window.last_message.text()  # type: ignore[union-attr]
 

@@ -26,12 +26,12 @@ def window(qtbot, controller: Controller, realshort: Path, colour_frames: dict[i
 
 def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_path: Path) -> None:
     controller = window.controller
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(0, 2)  # two of the four frames are cached already
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 2)  # two of the four frames are cached already
     controller.set_current_frame(0)
-    controller.set_in_point()
+    controller.edits.set_in_point()
     controller.set_current_frame(3)
-    controller.set_out_point()
+    controller.edits.set_out_point()
     dialog = ExportDialog(controller, window)
     qtbot.addWidget(dialog)
     assert dialog.range_in_out.isChecked() and dialog.audio.isChecked()
@@ -40,7 +40,7 @@ def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_p
     dialog.path.setText(str(output))
     colorized: list[int] = []
     controller._session_worker.sig_frame.connect(lambda frame: colorized.append(frame.index))
-    with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [True, str(output)]
     assert colorized == [2, 3]  # the missing frames were colorized first, the cached ones reused
@@ -60,7 +60,7 @@ def test_refuses_the_source_and_asks_before_replacing(qtbot, window: MainWindow,
     answers.queue.append(QMessageBox.StandardButton.Yes)  # even when told to replace it, the source is refused
     assert not dialog.start_export()
     assert "is the input" in dialog.status.text()
-    assert not controller.busy
+    assert not controller.runs.busy
 
     existing = tmp_path / "existing.mp4"
     existing.write_bytes(b"keep me")
@@ -85,8 +85,8 @@ def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, t
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     dialog.path.setText(str(output))
     # The controller reports progress on the GUI thread as each frame arrives: press Cancel at the first one.
-    controller.sig_progress.connect(lambda progress: progress.done and dialog.cancel_button.click())
-    with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+    controller.runs.sig_progress.connect(lambda progress: progress.done and dialog.cancel_button.click())
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [False, "The export was cancelled."]
     assert not output.exists()

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.frame_cache import FrameCache, remove_cache_folder
-from app.paths import OutsideFolderError
-from app.png_codec import encode_png
+from app.model.frame_cache import FrameCache, remove_cache_folder
+from app.model.paths import OutsideFolderError
+from app.model.png_codec import encode_png
 
 
 def frame(value: int, dtype: type = np.uint8) -> np.ndarray:

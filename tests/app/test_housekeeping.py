@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app import autosave
 from app.controller import Controller
-from app.paths import prune_stale_folders
-from app.project import Project
+from app.model import autosave
+from app.model.paths import prune_stale_folders
+from app.model.project import Project
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
 
@@ -34,7 +34,7 @@ def test_stale_folders_are_pruned_but_referenced_ones_kept(tmp_path: Path) -> No
     project = Project(files_dir=referenced)
     project.video = tmp_path / "film.mp4"
     snapshots = tmp_path / "autosave"
-    project.write_autosave(snapshots / "a.cmnproj")
+    autosave.write_autosave(snapshots, project)
     keep = autosave.referenced_folders(snapshots)
     assert keep == {referenced.resolve()}
     assert prune_stale_folders(root, 30, keep=keep) == [old]
@@ -48,7 +48,7 @@ def test_closing_an_unsaved_project_deletes_its_files(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        controller.open_video(realshort)
+        controller.files.open_video(realshort)
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
     files = controller.project.files_dir
     assert any(files.rglob("*.png"))
@@ -66,7 +66,7 @@ def test_open_an_image_sequence_folder(qtbot, controller: Controller, tmp_path: 
     window = MainWindow(controller)
     qtbot.addWidget(window)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS) as opened:
-        window.open_path(folder)
+        window.commands.open_path(folder)
     info = opened.args[0]
     assert info.is_image_sequence and info.frame_count == 5
     assert window.status.video_label.text().endswith("8-bit image sequence")

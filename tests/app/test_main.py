@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.controller import Controller
 from app.main import parse_args
-from app.paths import APP_NAME, AppPaths
+from app.model.paths import APP_NAME, AppPaths
 from app.settings import AppSettings
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
@@ -62,10 +62,10 @@ def test_screenshot_of_a_project_with_a_colorized_frame(
         open_video(qtbot, controller, realshort)
         assert add_exemplar(qtbot, controller, colour_frames[0], 0)
         wait_for_segments(qtbot, controller, 1)
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-            controller.colorize_range(0, 2)
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            controller.runs.colorize_range(0, 2)
         controller.set_current_frame(1)
-        assert controller.save_project(tmp_path / "p.cmnproj")
+        assert controller.files.save_project(tmp_path / "p.cmnproj")
     finally:
         controller.shutdown()
     shot = tmp_path / "shot.png"

@@ -46,7 +46,7 @@ def test_keyboard_navigation(qtbot, window: MainWindow, colour_frames: dict[int,
     assert (controller.project.in_point, controller.project.out_point) == (1, 35)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 35, timeout=10_000)  # the viewer follows the keys
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[30]), ""))
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         press(qtbot, window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert [e.frame for e in controller.project.exemplars] == [35]
 
@@ -79,7 +79,7 @@ def test_every_action_has_an_icon_and_shortcut_tooltips(window: MainWindow) -> N
 
 def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
     assert window.status.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
-    assert window.status.device_label.text() == "Device: CPU · fp32 (random weights)"
+    assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
 
 
 def test_view_modes_zoom_and_pan_in_step(qtbot, window: MainWindow) -> None:
@@ -127,24 +127,26 @@ def test_timeline_scrubbing(qtbot, window: MainWindow) -> None:
 
 def test_settings_dialog_applies_and_validates(qtbot, window: MainWindow) -> None:
     controller = window.controller
-    qtbot.waitUntil(lambda: controller.engine_ready, timeout=RUN_TIMEOUT_MS)
-    assert controller.available_engines[0] == "colormnet" and "propagate" in controller.available_engines
+    qtbot.waitUntil(lambda: controller.engine.engine_ready, timeout=RUN_TIMEOUT_MS)
+    assert controller.engine.available_engines[0] == "colormnet" and "propagate" in controller.engine.available_engines
     dialog = SettingsDialog(
-        controller.project.settings, controller.settings.cache_limit_bytes, controller.available_engines, window
+        controller.project.settings, controller.settings.cache_limit_bytes, controller.engine.available_engines, window
     )
     qtbot.addWidget(dialog)
-    assert [dialog.engine.itemData(i) for i in range(dialog.engine.count())] == controller.available_engines
+    assert [dialog.engine.itemData(i) for i in range(dialog.engine.count())] == controller.engine.available_engines
     dialog.memory["min_mid_term_frames"].setValue(9)
     dialog.memory["max_mid_term_frames"].setValue(5)
     dialog._on_buttons_accepted()
     assert "min_mid_term_frames" in dialog.problem.text() and not dialog.advanced.isHidden()
     dialog.memory["max_mid_term_frames"].setValue(12)
     dialog.process_size.setValue(224)
-    with qtbot.waitSignal(controller.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS):
-        window.show_settings_dialog()
-        window.settings_dialog.process_size.setValue(224)
-        window.settings_dialog.memory["min_mid_term_frames"].setValue(4)
-        window.settings_dialog._on_buttons_accepted()
+    with qtbot.waitSignal(
+        controller.engine.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS
+    ):
+        window.commands.show_settings_dialog()
+        window.commands.settings_dialog.process_size.setValue(224)
+        window.commands.settings_dialog.memory["min_mid_term_frames"].setValue(4)
+        window.commands.settings_dialog._on_buttons_accepted()
     assert controller.project.settings.process_size == 224
     assert controller.project.settings.min_mid_term_frames == 4
     assert controller.settings.engine_settings().process_size == 224  # remembered for the next project
@@ -191,9 +193,9 @@ def test_playhead_stays_when_not_following_and_status_shows_progress(
     assert controller.settings.follow_playhead is False
     controller.set_current_frame(10)
     labels: list[str] = []
-    controller.sig_progress.connect(lambda progress: labels.append(window.status.progress_label.text()))
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(0, 3)
+    controller.runs.sig_progress.connect(lambda progress: labels.append(window.status.progress_label.text()))
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 3)
     assert controller.current_frame == 10  # the playhead stayed
     assert controller.colorized[:3].all()
     assert re.fullmatch(r"3/3 frames · \d+\.\d\d fps · ETA 0:00", labels[-1]), labels
@@ -216,6 +218,18 @@ def test_drop_a_video_and_the_recent_files_menu(qtbot, window: MainWindow, tmp_p
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
         window.viewer.dropEvent(event)
     assert controller.project.video == other.resolve()
-    window.recent_menu.aboutToShow.emit()
-    names = [action.text() for action in window.recent_menu.actions() if action.text()]
+    window.commands.recent_menu.aboutToShow.emit()
+    names = [action.text() for action in window.commands.recent_menu.actions() if action.text()]
     assert names[0] == "copy.mp4" and "Clear list" in names
+
+
+def test_status_bar_names_the_stored_bit_depth(window: MainWindow) -> None:
+    """A 10-bit ProRes master is read at 16 bits but was stored at 10: the status bar says 10-bit."""
+    from dataclasses import replace
+
+    from app.widgets.status_bar import describe_video
+
+    info = window.controller.video_info
+    assert info is not None and info.bit_depth == 8
+    graded = replace(info, path="graded.mov", bit_depth=16, stored_bit_depth=10)
+    assert describe_video(graded).endswith("· 10-bit mov")

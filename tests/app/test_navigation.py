@@ -29,7 +29,7 @@ def _navigate_on_second_frame(window: MainWindow, move) -> list[int]:
             before.append(window.controller.current_frame)
             move()
 
-    window.controller.sig_progress.connect(on_progress)
+    window.controller.runs.sig_progress.connect(on_progress)
     return before
 
 
@@ -53,15 +53,15 @@ def test_moving_the_playhead_during_a_run_stops_following(
             window.timeline.goto.start_typing()
             qtbot.keyClicks(window.timeline.goto, "9")
             qtbot.keyClick(window.timeline.goto, Qt.Key.Key_Escape)  # leaves the field; the run goes on
-            assert c.busy and not window.timeline.goto.hasFocus()
+            assert c.runs.busy and not window.timeline.goto.hasFocus()
             window.timeline.goto.start_typing()
             qtbot.keyClicks(window.timeline.goto, "2")
             qtbot.keyClick(window.timeline.goto, Qt.Key.Key_Return)
 
     window.viewer.setFocus()
     before = _navigate_on_second_frame(window, move)
-    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        c.colorize_all()
+    with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        c.runs.colorize_all()
     cancelled = finished.args[1]
     assert before == [0]  # until then the playhead followed the run (from frame 5 to the first frame colorized)
     expected = 0 if how == "key" else 2
@@ -83,15 +83,15 @@ def test_colorize_in_out_reaches_the_range_from_its_segments_exemplar(
     assert add_exemplar(qtbot, c, colour_frames[4], 4)
     wait_for_segments(qtbot, c, 1)
     assert not window.actions_by_name["colorize_in_out"].isEnabled()  # no range yet
-    c.set_in_point(20)
-    c.set_out_point(25)
+    c.edits.set_in_point(20)
+    c.edits.set_out_point(25)
     assert window.actions_by_name["colorize_in_out"].isEnabled()
     c.set_follow_playhead(False)
     reports: list[Progress] = []
     labels: list[str] = []
-    c.sig_progress.connect(reports.append)
-    c.sig_progress.connect(lambda progress: labels.append(window.status.progress_label.text()))
-    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+    c.runs.sig_progress.connect(reports.append)
+    c.runs.sig_progress.connect(lambda progress: labels.append(window.status.progress_label.text()))
+    with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
         window.actions_by_name["colorize_in_out"].trigger()
     assert c.colorized[20:26].all() and not c.colorized[:20].any() and not c.colorized[26:].any()
     last = reports[-1]
@@ -107,9 +107,9 @@ def test_colorize_in_out_without_a_range_says_what_to_do(
     c = window.controller
     assert add_exemplar(qtbot, c, colour_frames[0], 0)
     with qtbot.waitSignal(c.sig_error) as error:
-        c.colorize_in_out()
+        c.runs.colorize_in_out()
     assert "set them with I and O" in error.args[0]
-    assert not c.busy
+    assert not c.runs.busy
 
 
 # -- the go-to field -----------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The GPU running out of memory during a run: the session falls back, the run completes, and the user is told.
 
 A CPU has no GPU memory to run out of, so the error is simulated the way the session sees it: one engine step
-raises what :meth:`Session._predict` raises when CUDA runs out of memory. The patch is on the class, before the
+raises what an engine raises when CUDA runs out of memory. The patch is on the class, before the
 run starts, so it also holds on the worker thread that runs the session.
 """
 
@@ -12,13 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import torch
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
-from colormnet import session as session_module
+from colormnet.errors import DeviceOutOfMemoryError
+from colormnet.session.run import RunExecutor
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 FAILING_STEP = 3  # the third engine step of the run runs out of memory
@@ -26,19 +26,19 @@ FAILING_STEP = 3  # the third engine step of the run runs out of memory
 
 def run_out_of_memory_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make the third engine step raise the session's out-of-memory error; returns the steps' process sizes."""
-    original = session_module.Session._predict
+    original = RunExecutor._predict
     sizes: list[int] = []
     lock = threading.Lock()
 
-    def predict(self, engine, model, lightness, process_hw, *args, **kwargs):
+    def predict(self, engine, lightness, work, *args, **kwargs):
         with lock:
-            sizes.append(min(process_hw))
+            sizes.append(min(work))
             failing = len(sizes) == FAILING_STEP
         if failing:
-            raise session_module._OutOfMemoryError from torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-        return original(self, engine, model, lightness, process_hw, *args, **kwargs)
+            raise DeviceOutOfMemoryError("The CUDA ran out of memory (simulated).")
+        return original(self, engine, lightness, work, *args, **kwargs)
 
-    monkeypatch.setattr(session_module.Session, "_predict", predict)
+    monkeypatch.setattr(RunExecutor, "_predict", predict)
     return sizes
 
 
@@ -80,7 +80,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         controller.sig_error.connect(errors.append)
         notices: list[str] = []
         controller._session_worker.sig_frame.connect(lambda frame: frame.notice and notices.append(frame.notice))
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
             window.actions_by_name["colorize_all"].trigger()
         assert finished.args == ["colorize", False]
         assert errors == [] and window.last_message is None
@@ -95,6 +95,10 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         # The user is told: the notice shows in the status bar as it happens, is restated when the run ends, and
         # stays there (the plain "Colorization finished." goes after 8 seconds), so a user back at the end sees it.
         assert notices[0] in shown
+        # The engine label says the session stepped down, and the tooltip says how.
+        label = window.status.device_label
+        assert label.text().endswith("— stepped down: the GPU ran out of memory") and "CPU" in label.text()
+        assert notices[0] in label.toolTip()
         assert status.currentMessage() == f"Colorization finished. {notices[0]}"
         qtbot.wait(8_500)
         assert status.currentMessage() == f"Colorization finished. {notices[0]}"
@@ -104,7 +108,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         assert not window.actions_by_name["cancel"].isEnabled()
         controller.set_current_frame(5)
         qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as again:
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as again:
             window.actions_by_name["colorize_segment"].trigger()
         assert again.args == ["colorize", False] and errors == []
         assert controller.colorized.all()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from app.png_codec import decode_png, encode_png
+from app.model.png_codec import decode_png, encode_png
 
 
 @settings(max_examples=40, deadline=None)

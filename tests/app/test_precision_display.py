@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 
-from app.engine_settings import EXPORT_PRECISION_NOTE, describe_precision
+from app.engine_choice import EngineStatus
+from app.model.engine_settings import EXPORT_PRECISION_NOTE, describe_precision
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.main_window import MainWindow
 from app.widgets.settings_dialog import SettingsDialog
@@ -24,25 +25,34 @@ def test_describe_precision() -> None:
     assert describe_precision("bf16", "fp32") == "bf16 preview · fp32 export"
 
 
-def test_status_bar_shows_the_precision_next_to_the_device(qtbot) -> None:
+def _status(state: str, device: str = "", precision: str = "", *, running: str = "colormnet", random: bool = False,
+            why: str = "", detail: str = "") -> EngineStatus:
+    return EngineStatus(state, True, "colormnet", running, device, precision, random, why, detail)
+
+
+def test_status_bar_shows_the_engine_running_with_its_device_and_precision(qtbot) -> None:
     bar = StudioStatusBar(QAction("Cancel"))
     qtbot.addWidget(bar)
-    bar.show_model_state("ready", "cpu", False, precision="bf16 preview · fp32 export")
-    assert bar.device_label.text() == "Device: CPU · bf16 preview · fp32 export"
+    bar.show_engine(_status("ready", "cpu", "bf16 preview · fp32 export"))
+    assert bar.device_label.text() == "ColorMNet · CPU · bf16 preview · fp32 export"
     assert "fp32" in bar.device_label.toolTip() and "Settings" in bar.device_label.toolTip()
-    bar.show_model_state("ready", "cuda:0", True, precision="fp16")
-    assert bar.device_label.text() == "Device: CUDA:0 · fp16 (random weights)"
+    bar.show_engine(_status("ready", "cuda:0", "fp16", random=True))
+    assert bar.device_label.text() == "ColorMNet · CUDA:0 · fp16 (random weights)"
     assert bar.device_label.toolTip() == ""
-    bar.show_model_state("ready", "cpu", False, stand_in="propagate", precision="fp32")
-    assert bar.device_label.text() == "Propagate engine (no ColorMNet weights) · CPU · fp32"
-    bar.show_model_state("loading", "", False)
-    assert bar.device_label.text() == "Loading model…"
+    bar.show_engine(_status("ready", "cpu", "fp32", running="propagate", why="fallback: no usable ColorMNet weights",
+                            detail="The checkpoint is missing."))
+    assert bar.device_label.text() == "Propagate · CPU · fp32 — fallback: no usable ColorMNet weights"
+    assert "The checkpoint is missing." in bar.device_label.toolTip()
+    bar.show_engine(_status("loading"))
+    assert bar.device_label.text() == "Loading ColorMNet…"
+    bar.show_engine(_status("idle"))
+    assert bar.device_label.text() == "ColorMNet · waiting for a video"
 
 
 @pytest.fixture
 def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend this CPU computes bf16 natively (bf16 autocast runs on any x86 CPU, only slower without it)."""
-    from colormnet.engines import base as engines
+    from colormnet.engines import precision as engines
 
     monkeypatch.setattr(engines, "native_cpu_bf16", lambda: True)
 
@@ -51,15 +61,15 @@ def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:
     controller = window.controller
     assert controller.project.settings.precision == "auto"
-    assert window.status.device_label.text() == "Device: CPU · bf16 preview · fp32 export (random weights)"
+    assert window.status.device_label.text() == "ColorMNet · CPU · bf16 preview · fp32 export (random weights)"
     preview_key = controller.segments[0].key
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(0, 2)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 2)
     assert controller.colorized[:2].all()
     controller.set_current_frame(0)
-    controller.set_in_point()
+    controller.edits.set_in_point()
     controller.set_current_frame(3)
-    controller.set_out_point()
+    controller.edits.set_out_point()
     dialog = ExportDialog(controller, window)
     qtbot.addWidget(dialog)
     assert EXPORT_PRECISION_NOTE in [label.text() for label in dialog.findChildren(type(dialog.status))]
@@ -67,7 +77,7 @@ def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Pat
     dialog.path.setText(str(output))
     exported: list[tuple[int, str]] = []
     controller._session_worker.sig_frame.connect(lambda frame: exported.append((frame.index, frame.key)))
-    with qtbot.waitSignal(controller.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [True, str(output)]
     assert [index for index, _ in exported] == [0, 1, 2, 3]  # the frames previewed in bf16 were computed again

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app import autosave
-from app.engine_settings import EngineSettings
-from app.project import Project, ProjectError, files_dir_for
+from app.model import autosave
+from app.model.engine_settings import EngineSettings
+from app.model.project import Project, ProjectError, files_dir_for
 from colormnet.errors import ExemplarError
 
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import autosave
-from app.project import Project, ProjectError
-from app.project_file import MAX_PROJECT_BYTES, PROJECT_ID
+from app.model import autosave
+from app.model.project import Project, ProjectError
+from app.model.project_file import MAX_PROJECT_BYTES, PROJECT_ID
 
 GOOD_ID = "0123456789abcdef0123456789abcdef"
 

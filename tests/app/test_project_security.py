@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from app.controller import Controller
-from app.engine_settings import EngineSettings
-from app.paths import AppPaths
-from app.project import Project, ProjectError, files_dir_for
+from app.model.engine_settings import EngineSettings
+from app.model.paths import AppPaths
+from app.model.project import Project, ProjectError, files_dir_for
 from app.settings import AppSettings
 from tests.app.conftest import RUN_TIMEOUT_MS
 
@@ -84,8 +84,8 @@ def test_a_crafted_id_cannot_point_the_frame_cache_at_the_users_files(
     errors: list[str] = []
     controller.sig_error.connect(errors.append)
 
-    if controller.open_project(crafted):  # only opened if the id was taken; then wait for the session's scan
-        qtbot.waitUntil(lambda: controller.model_state in ("ready", "failed"), timeout=RUN_TIMEOUT_MS)
+    if controller.files.open_project(crafted):  # only opened if the id was taken; then wait for the session's scan
+        qtbot.waitUntil(lambda: controller.engine.model_state in ("ready", "failed"), timeout=RUN_TIMEOUT_MS)
     if controller.cache is not None:
         controller.cache.set_limit(1)  # the user lowers the cache size: everything indexed is evicted
 
@@ -221,13 +221,13 @@ def test_the_user_is_told_once_which_outside_files_were_left_out(
     controller.sig_error.connect(errors.append)
 
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        assert controller.open_project(shared_project)
+        assert controller.files.open_project(shared_project)
 
     assert len(errors) == 1, errors
     assert str(outside["absolute"]) in errors[0] and "../photo.png" in errors[0] and "left out" in errors[0]
     assert "\n" not in errors[0]
     assert [e.frame for e in controller.project.exemplars] == [0, 18]
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     controller.set_current_frame(3)
     assert len(errors) == 1  # once only
 
@@ -248,7 +248,7 @@ def test_a_damaged_autosave_is_one_message_at_start(
     qtbot.addWidget(window)
     answers.queue.append(QMessageBox.StandardButton.Yes)
 
-    assert not window.offer_restore()
+    assert not window.commands.offer_restore()
 
     box = window.last_message
     assert box is not None and "cannot be restored" in box.text() and "\n" not in box.text()

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
@@ -31,12 +31,12 @@ def test_save_and_open_round_trip(
     add_exemplar(qtbot, controller, colour_frames[0], 0)
     add_exemplar(qtbot, controller, colour_frames[18], 18, kind="reference")
     controller.set_current_frame(3)
-    controller.set_in_point()
+    controller.edits.set_in_point()
     controller.set_current_frame(30)
-    controller.set_out_point()
+    controller.edits.set_out_point()
     wait_for_segments(qtbot, controller, 2)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(0, 2)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 2)
     controller.set_current_frame(12)
     assert window.isWindowModified()
     target = tmp_path / "projects" / "office.cmnproj"
@@ -50,9 +50,11 @@ def test_save_and_open_round_trip(
     try:
         other = MainWindow(second)
         qtbot.addWidget(other)
-        other.open_path(target)
+        other.commands.open_path(target)
         qtbot.waitUntil(
-            lambda: second.model_state == "ready" and len(second.segments) == 2 and all(s.key for s in second.segments),
+            lambda: second.engine.model_state == "ready"
+            and len(second.segments) == 2
+            and all(s.key for s in second.segments),
             timeout=RUN_TIMEOUT_MS,
         )
         project = second.project
@@ -95,8 +97,8 @@ def test_crash_recovery_offers_the_autosaved_project(
     qtbot.addWidget(window)
     open_video(qtbot, controller, realshort)
     add_exemplar(qtbot, controller, colour_frames[4], 4)
-    controller.set_engine_settings(replace(controller.project.settings, top_k=17))
-    window.write_autosave()
+    controller.edits.set_engine_settings(replace(controller.project.settings, top_k=17))
+    window.commands.write_autosave()
     snapshots = list(app_paths.autosave.glob("*.cmnproj"))
     assert len(snapshots) == 1
     snapshot = snapshots[0]
@@ -108,12 +110,12 @@ def test_crash_recovery_offers_the_autosaved_project(
         qtbot.addWidget(other)
         answers.queue.append(QMessageBox.StandardButton.Yes)
         with qtbot.waitSignal(second.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-            assert other.offer_restore()
+            assert other.commands.offer_restore()
         assert answers.asked[-1] == "Restore project?"
         assert [e.frame for e in second.project.exemplars] == [4]
         assert second.project.settings.top_k == 17
         assert other.isWindowModified()
-        qtbot.waitUntil(lambda: second.model_state == "ready", timeout=RUN_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: second.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
         other.close()
         assert not snapshot.exists()  # a clean exit removes the snapshot
     finally:

@@ -12,16 +12,19 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from app.controller import Controller
-from app.engine_settings import MULTI_REFERENCE_ENGINES
-from app.project import Project, files_dir_for
+from app.model.engine_settings import EngineSettings, transitions_for
+from app.model.project import Project, files_dir_for
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
 
 
-def test_the_app_and_the_library_agree_on_the_engines_that_take_references() -> None:
-    from colormnet.engines import available_engines, takes_references
+def test_the_memory_transition_is_offered_where_the_library_says_the_engine_holds_several_exemplars() -> None:
+    from colormnet.engines import ENGINES, holds_several_exemplars
 
-    assert {e for e in available_engines() if takes_references(e)} == set(MULTI_REFERENCE_ENGINES)
+    for engine in ENGINES:
+        assert ("memory" in transitions_for(engine)) == holds_several_exemplars(engine)
+        stored = EngineSettings.from_dict({"engine": engine, "transition": "memory"})
+        assert stored.transition == ("memory" if holds_several_exemplars(engine) else "blend")
 
 
 def test_references_are_saved_copied_and_read_back(
@@ -75,17 +78,19 @@ def test_add_reference_image_with_the_deepexemplar_engine(
     action = window.actions_by_name["add_reference"]
     window.exemplars.select_frame(0)
     assert not action.isEnabled()  # the colormnet engine takes one image per exemplar
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:
-        controller.add_reference_file(0, colour_frames[30])
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:
+        controller.edits.add_reference_file(0, colour_frames[30])
     assert done.args == [False] and "Only the deepexemplar engine" in window.last_message.text()  # type: ignore[union-attr]
 
-    with qtbot.waitSignal(controller.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS):
-        controller.set_engine_settings(replace(controller.project.settings, engine="deepexemplar"))
+    with qtbot.waitSignal(
+        controller.engine.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS
+    ):
+        controller.edits.set_engine_settings(replace(controller.project.settings, engine="deepexemplar"))
     wait_for_segments(qtbot, controller, 1)
     plain_key = controller.segments[0].key
     assert action.isEnabled()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(colour_frames[30]), ""))
-    with qtbot.waitSignal(controller.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as done:
         action.trigger()
     assert done.args == [True]
     assert len(controller.project.exemplar_at(0).references) == 1  # type: ignore[union-attr]
@@ -93,6 +98,6 @@ def test_add_reference_image_with_the_deepexemplar_engine(
     # The session got the reference: the segment's cache key now includes it.
     qtbot.waitUntil(lambda: controller.segments and controller.segments[0].key not in ("", plain_key),
                     timeout=RUN_TIMEOUT_MS)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        controller.colorize_range(0, 2)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_range(0, 2)
     assert finished.args == ["colorize", False] and controller.colorized[:2].all()

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.frame_cache import FrameCache
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame, to_gray8
+from app.model.frame_cache import FrameCache
 from colormnet.video import VideoReader
 from tests.test_video_rotation import STORED, write_rotated
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from app.engine_settings import EngineSettings
+from app.model.engine_settings import EngineSettings
 from app.settings import MAX_RECENT, AppSettings
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.project import Project, ProjectError
-from app.shot_list import (
+from app.model.project import Project, ProjectError
+from app.model.shot_list import (
     add_cut,
     next_without_exemplar,
     remove_cut,

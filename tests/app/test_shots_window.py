@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.controller import Controller
-from app.paths import AppPaths
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from app.widgets.shot_track import CUT, STATE_COLOURS
@@ -61,8 +61,8 @@ def studio(qtbot, app_settings: AppSettings, app_paths: AppPaths) -> Iterator[Ma
 def _open(qtbot, window: MainWindow, path: Path) -> Controller:
     c = window.controller
     with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        c.open_video(path)
-    qtbot.waitUntil(lambda: c.model_state == "ready" and bool(c.shots), timeout=RUN_TIMEOUT_MS)
+        c.files.open_video(path)
+    qtbot.waitUntil(lambda: c.engine.model_state == "ready" and bool(c.shot_edits.shots), timeout=RUN_TIMEOUT_MS)
     return c
 
 
@@ -83,9 +83,9 @@ def test_shots_are_found_after_opening_and_shown_with_their_states(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path], shot_cache: Path
 ) -> None:
     progress: list[tuple[int, int]] = []
-    studio.controller.sig_shot_progress.connect(lambda done, total: progress.append((done, total)))
+    studio.controller.shot_edits.sig_shot_progress.connect(lambda done, total: progress.append((done, total)))
     c = _open(qtbot, studio, montage)
-    assert c.shots == [Shot(0, CUT_FRAME, "start"), Shot(CUT_FRAME, FRAMES, "cut")]
+    assert c.shot_edits.shots == [Shot(0, CUT_FRAME, "start"), Shot(CUT_FRAME, FRAMES, "cut")]
     assert progress[0] == (0, FRAMES) and progress[-1] == (-1, 0)  # the status bar showed it, then hid it
     assert not studio.shots.indicator.isVisible()
     assert list(shot_cache.glob("*.json"))  # the library's cache keeps the list
@@ -115,27 +115,27 @@ def test_a_cut_is_added_and_removed_at_the_playhead_undoably_and_the_session_fol
 ) -> None:
     c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=10)
     qtbot.keyClick(studio.viewer, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)  # Add Cut at Playhead
-    assert [s.start for s in c.shots] == [0, 10, CUT_FRAME]
+    assert [s.start for s in c.shot_edits.shots] == [0, 10, CUT_FRAME]
     assert c.project.dirty and studio.isWindowModified()
     assert [s.start for s in studio.timeline.bar.shots] == [0, 10, CUT_FRAME]
     qtbot.waitUntil(lambda: _segments_respect(c, [10, CUT_FRAME]), timeout=30_000)
 
     qtbot.keyClick(studio.viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo
-    assert [s.start for s in c.shots] == [0, CUT_FRAME]
+    assert [s.start for s in c.shot_edits.shots] == [0, CUT_FRAME]
     qtbot.waitUntil(lambda: any(s.start < 10 < s.stop for s in c.segments), timeout=30_000)
     qtbot.keyClick(studio.viewer, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo
-    assert [s.start for s in c.shots] == [0, 10, CUT_FRAME]
+    assert [s.start for s in c.shot_edits.shots] == [0, 10, CUT_FRAME]
 
     c.navigate(25)
     studio.actions_by_name["remove_cut"].trigger()  # removes the cut that opens the shot under the playhead
-    assert c.shots == [Shot(0, 10, "start"), Shot(10, FRAMES, "cut")]
+    assert c.shot_edits.shots == [Shot(0, 10, "start"), Shot(10, FRAMES, "cut")]
     qtbot.waitUntil(lambda: any(s.start < CUT_FRAME < s.stop for s in c.segments), timeout=30_000)
     assert c.history.stack.undoText() == "Remove Cut"
 
     errors: list[str] = []
     c.sig_error.connect(errors.append)
     c.navigate(10)
-    c.add_cut_at_playhead()  # frame 10 already opens a shot: refused, nothing recorded
+    c.shot_edits.add_cut_at_playhead()  # frame 10 already opens a shot: refused, nothing recorded
     assert errors and "already opens a shot" in errors[0]
     assert c.history.stack.undoText() == "Remove Cut"
 
@@ -145,25 +145,25 @@ def test_the_project_keeps_the_edited_shots_and_a_project_without_shots_finds_th
 ) -> None:
     c = _open(qtbot, studio, montage)
     c.navigate(30)
-    c.add_cut_at_playhead()
-    edited = c.shots
+    c.shot_edits.add_cut_at_playhead()
+    edited = c.shot_edits.shots
     path = tmp_path / "film.cmnproj"
-    assert c.save_project(path)
+    assert c.files.save_project(path)
 
     progress: list[tuple[int, int]] = []
-    c.sig_shot_progress.connect(lambda done, total: progress.append((done, total)))
+    c.shot_edits.sig_shot_progress.connect(lambda done, total: progress.append((done, total)))
     with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        assert c.open_project(path)
-    assert c.shots == edited  # kept, not found again
-    assert progress == [] and not c.shot_detection.running
+        assert c.files.open_project(path)
+    assert c.shot_edits.shots == edited  # kept, not found again
+    assert progress == [] and not c.shot_edits.detection.running
     qtbot.waitUntil(lambda: _segments_respect(c, [CUT_FRAME, 30]) or not c.project.exemplars, timeout=30_000)
 
     data = path.read_text().replace('"shots": [', '"shots_removed": [')
     path.write_text(data)
     with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        assert c.open_project(path)
+        assert c.files.open_project(path)
     assert progress and progress[0] == (0, FRAMES)  # a project without shots finds them
-    qtbot.waitUntil(lambda: [s.start for s in c.shots] == [0, CUT_FRAME], timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: [s.start for s in c.shot_edits.shots] == [0, CUT_FRAME], timeout=RUN_TIMEOUT_MS)
 
 
 def test_a_stored_list_that_does_not_fit_the_video_is_found_again(
@@ -172,13 +172,13 @@ def test_a_stored_list_that_does_not_fit_the_video_is_found_again(
     c = _open(qtbot, studio, montage)
     c.project.shots = [Shot(0, 5, "start"), Shot(5, 99, "cut")]  # another cut of the film
     path = tmp_path / "other.cmnproj"
-    assert c.save_project(path)
+    assert c.files.save_project(path)
     errors: list[str] = []
     c.sig_error.connect(errors.append)
     with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        assert c.open_project(path)
+        assert c.files.open_project(path)
     assert errors and "does not fit its video" in errors[0] and "\n" not in errors[0]
-    qtbot.waitUntil(lambda: [s.start for s in c.shots] == [0, CUT_FRAME], timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: [s.start for s in c.shot_edits.shots] == [0, CUT_FRAME], timeout=RUN_TIMEOUT_MS)
 
 
 def test_next_shot_without_an_exemplar_and_colorize_shot(
@@ -192,7 +192,7 @@ def test_next_shot_without_an_exemplar_and_colorize_shot(
 
     qtbot.waitUntil(lambda: _segments_respect(c, [CUT_FRAME]) and all(s.key for s in c.segments), timeout=30_000)
     assert studio.actions_by_name["colorize_shot"].isEnabled()
-    with qtbot.waitSignal(c.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
         studio.actions_by_name["colorize_shot"].trigger()
     assert c.colorized[CUT_FRAME:].all() and not c.colorized[:CUT_FRAME].any()
 
@@ -202,12 +202,12 @@ def test_cancelling_the_detection_leaves_one_shot(
 ) -> None:
     monkeypatch.setattr("colormnet.shots.cache.default_cache_dir", lambda: tmp_path / "fresh-cache")
     c = studio.controller
-    with qtbot.waitSignal(c.sig_shot_progress, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda d, t: d == 0):
-        c.open_video(montage)
+    with qtbot.waitSignal(c.shot_edits.sig_shot_progress, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda d, t: d == 0):
+        c.files.open_video(montage)
     assert studio.shots.indicator.isVisible() and studio.actions_by_name["stop_shots"].isEnabled()
-    with qtbot.waitSignal(c.sig_shot_progress, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda d, t: d == -1):
+    with qtbot.waitSignal(c.shot_edits.sig_shot_progress, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda d, t: d == -1):
         studio.actions_by_name["stop_shots"].trigger()
-    assert c.shots == [] and c.project.shots is None
+    assert c.shot_edits.shots == [] and c.project.shots is None
     assert not studio.shots.indicator.isVisible()
     assert not (tmp_path / "fresh-cache").exists() or not list((tmp_path / "fresh-cache").glob("*.json"))
     assert studio.actions_by_name["find_shots"].isEnabled()
@@ -226,10 +226,10 @@ def test_the_transition_setting_reaches_the_session(
     blend = {(s.start, s.stop): s.key for s in c.segments}
     assert set(blend) == {(0, 18), (18, CUT_FRAME), (CUT_FRAME, FRAMES)}
 
-    dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.available_engines, studio)
+    dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.engine.available_engines, studio)
     assert dialog.transition.currentData() == "blend"
     dialog.transition.setCurrentIndex(dialog.transition.findData("cut"))
-    c.set_engine_settings(dialog.engine_settings())
+    c.edits.set_engine_settings(dialog.engine_settings())
     assert c.project.settings.transition == "cut" and c.settings.engine_settings().transition == "cut"
     # frames 0-17 lie between two exemplars: blended from both, or from the first alone, so their key changes
     qtbot.waitUntil(

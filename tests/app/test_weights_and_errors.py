@@ -14,8 +14,8 @@ import pytest
 
 import colormnet.engines.colormnet.weights
 from app.controller import Controller
-from app.engine_settings import FALLBACK_NOTICE
-from app.paths import AppPaths
+from app.model.engine_settings import FALLBACK_NOTICE
+from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from colormnet.engines.colormnet import weights
@@ -32,8 +32,8 @@ def no_weights(
     window = MainWindow(controller)
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(controller.sig_weights_missing, timeout=RUN_TIMEOUT_MS):
-        controller.open_video(realshort)
+    with qtbot.waitSignal(controller.engine.sig_weights_missing, timeout=RUN_TIMEOUT_MS):
+        controller.files.open_video(realshort)
     yield window
     controller.shutdown()
 
@@ -42,12 +42,12 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     qtbot, no_weights: MainWindow, colour_frames: dict[int, Path], random_weights: Path
 ) -> None:
     window, controller = no_weights, no_weights.controller
-    dialog = window._weights_dialog
+    dialog = window.commands.weights_dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     assert "CC BY-NC-SA" in dialog.explanation.text() and FALLBACK_NOTICE in dialog.explanation.text()
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine
-    assert controller.on_fallback and controller.project.settings.engine == "colormnet"
-    assert window.status.device_label.text() == "Propagate engine (no ColorMNet weights) · CPU · fp32"
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine
+    assert controller.engine.on_fallback and controller.project.settings.engine == "colormnet"
+    assert window.status.device_label.text() == "Propagate · CPU · fp32 — fallback: no usable ColorMNet weights"
     assert dialog.isVisible()
     # Open, scrub and pin exemplars meanwhile.
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)
@@ -57,26 +57,26 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     assert not window.viewer.has_color
     dialog.hide()
     wait_for_segments(qtbot, controller, 1)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(0, 2)  # previews on the fallback engine
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 2)  # previews on the fallback engine
     assert controller.colorized[:2].all()
 
     with qtbot.waitSignal(
-        controller.sig_model_state, check_params_cb=lambda state: state == "ready", timeout=RUN_TIMEOUT_MS
+        controller.engine.sig_model_state, check_params_cb=lambda state: state == "ready", timeout=RUN_TIMEOUT_MS
     ):
         dialog.locate(random_weights)
-    assert not controller.on_fallback
+    assert not controller.engine.on_fallback
     assert not dialog.isVisible()
     assert controller.settings.weights_path == random_weights
     wait_for_segments(qtbot, controller, 1)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_range(5, 6)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(5, 6)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
 
 
 def test_download_shows_progress_and_can_be_cancelled(qtbot, no_weights: MainWindow, monkeypatch) -> None:
     controller = no_weights.controller
-    dialog = no_weights._weights_dialog
+    dialog = no_weights.commands.weights_dialog
     started = threading.Event()
 
     def slow_download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:
@@ -101,7 +101,7 @@ def test_download_success_loads_the_model(
     qtbot, no_weights: MainWindow, monkeypatch, random_weights: Path, tmp_path: Path
 ) -> None:
     controller = no_weights.controller
-    dialog = no_weights._weights_dialog
+    dialog = no_weights.commands.weights_dialog
     target = tmp_path / "downloaded.pth"
 
     def download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:
@@ -110,10 +110,11 @@ def test_download_success_loads_the_model(
         return target
 
     monkeypatch.setattr(colormnet.engines.colormnet.weights, "download_weights", download)
-    qtbot.waitUntil(lambda: controller.model_state == "ready", timeout=RUN_TIMEOUT_MS)  # the fallback engine first
+    # the fallback engine first
+    qtbot.waitUntil(lambda: controller.engine.model_state == "ready", timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(
-        controller.sig_model_state,
-        check_params_cb=lambda state: state == "ready" and not controller.on_fallback,
+        controller.engine.sig_model_state,
+        check_params_cb=lambda state: state == "ready" and not controller.engine.on_fallback,
         timeout=RUN_TIMEOUT_MS,
     ):
         dialog.download_button.click()
@@ -126,14 +127,16 @@ def test_the_weights_free_engine_colorizes_without_weights(
 ) -> None:
     controller = no_weights.controller
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
-    with qtbot.waitSignal(controller.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS):
-        controller.set_engine_settings(replace(controller.project.settings, engine="propagate"))
+    with qtbot.waitSignal(
+        controller.engine.sig_model_state, check_params_cb=lambda s: s == "ready", timeout=RUN_TIMEOUT_MS
+    ):
+        controller.edits.set_engine_settings(replace(controller.project.settings, engine="propagate"))
     wait_for_segments(qtbot, controller, 1)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        controller.colorize_range(0, 3)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_range(0, 3)
     assert finished.args == ["colorize", False]
     assert controller.colorized[:3].all() and not controller.colorized[3:].any()
-    assert no_weights.status.device_label.text() == "Device: CPU · fp32"
+    assert no_weights.status.device_label.text() == "Propagate · CPU · fp32"  # chosen, not a fallback
 
 
 def test_other_engines_missing_weights_are_a_message(
@@ -141,12 +144,12 @@ def test_other_engines_missing_weights_are_a_message(
 ) -> None:
     controller = no_weights.controller
     monkeypatch.setenv("COLORMNET_DEEPEXEMPLAR_WEIGHTS", str(tmp_path / "no-such-folder"))
-    no_weights._weights_dialog.hide()  # type: ignore[union-attr]
+    no_weights.commands.weights_dialog.hide()  # type: ignore[union-attr]
     with qtbot.waitSignal(controller.sig_error, timeout=RUN_TIMEOUT_MS) as error:
-        controller.set_engine_settings(replace(controller.project.settings, engine="deepexemplar"))
+        controller.edits.set_engine_settings(replace(controller.project.settings, engine="deepexemplar"))
     assert "no-such-folder" in error.args[0]
-    assert controller.model_state == "missing"
-    assert not no_weights._weights_dialog.isVisible()  # type: ignore[union-attr]  # the ColorMNet dialog stays away
+    assert controller.engine.model_state == "missing"
+    assert not no_weights.commands.weights_dialog.isVisible()  # type: ignore[union-attr]  # the ColorMNet dialog stays away
 
 
 def test_a_model_failure_is_shown_as_a_message(
@@ -163,14 +166,14 @@ def test_a_model_failure_is_shown_as_a_message(
 
     with monkeypatch.context() as patch:
         patch.setattr(InferenceEngine, "step", fail)
-        with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-            controller.colorize_segment()
+        with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            controller.runs.colorize_segment()
     assert window.last_message is not None and window.last_message.isVisible()
     assert "simulated kernel failure" in window.last_message.text()
-    assert not controller.busy and not window.status.progress_bar.isVisible()
+    assert not controller.runs.busy and not window.status.progress_bar.isVisible()
     assert controller._session_thread.thread.isRunning()  # the worker survives and takes the next job
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        controller.colorize_range(0, 1)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_range(0, 1)
     assert finished.args == ["colorize", False] and controller.colorized[0]
 
 
@@ -183,8 +186,8 @@ def test_an_unexpected_exception_is_shown_as_a_message(
     add_exemplar(qtbot, controller, colour_frames[0], 0)
     wait_for_segments(qtbot, controller, 1)
     monkeypatch.setattr("colormnet.session.Session.plan", lambda self, frames=None: 1 / 0)
-    with qtbot.waitSignal(controller.sig_run_finished, timeout=RUN_TIMEOUT_MS):
-        controller.colorize_all()
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_all()
     assert "unexpectedly" in window.last_message.text() and "see the log file" in window.last_message.text()  # type: ignore[union-attr]
 
 
@@ -195,8 +198,8 @@ def test_weights_error_from_a_bad_file(
     bad.write_bytes(b"this is not a checkpoint")
     controller = Controller(app_settings, app_paths, weights=bad)
     try:
-        with qtbot.waitSignal(controller.sig_weights_missing, timeout=RUN_TIMEOUT_MS) as missing:
-            controller.open_video(realshort)
+        with qtbot.waitSignal(controller.engine.sig_weights_missing, timeout=RUN_TIMEOUT_MS) as missing:
+            controller.files.open_video(realshort)
         assert "bad.pth" in missing.args[0]
         with pytest.raises(WeightsError):
             colormnet.engines.colormnet.weights.load_weights(bad)

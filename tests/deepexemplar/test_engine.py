@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from colormnet import color
 from colormnet.engines import deepexemplar
@@ -62,13 +61,8 @@ def test_session_runs_are_deterministic_full_size_and_segment_independent(de_wei
     assert np.corrcoef(color.luminance(run1[3]).ravel(), source.ravel())[0, 1] > 0.9
 
 
-def _lightness(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(color.normalize_l(color.luminance(rgb)))[None]
-
-
-def _exemplar(image: np.ndarray, shape: tuple[int, int], mode: str) -> ExemplarInput:
-    rgb = color.resize_rgb(image, shape[1], shape[0])
-    return ExemplarInput(torch.from_numpy(color.normalize_lab(color.rgb_to_lab(rgb))), mode, image)  # type: ignore[arg-type]
+def _lightness(rgb: np.ndarray) -> np.ndarray:
+    return color.luminance(rgb)
 
 
 def test_engine_keyframe_references_and_input_kinds(de_weights_dir: Path) -> None:
@@ -76,21 +70,21 @@ def test_engine_keyframe_references_and_input_kinds(de_weights_dir: Path) -> Non
     frame0, frame1 = _frames("realshort.mp4", 0, 1)
     gray0 = np.repeat(color.luminance(frame0)[..., None], 3, -1)
     ex = frame0.astype(np.float32) / 255
-    keyframe = _exemplar(ex, (240, 320), "keyframe")
+    keyframe = ExemplarInput(ex, "keyframe")
     engine = backend.new_engine()
-    out0 = engine.step(_lightness(gray0), keyframe)
-    assert torch.equal(out0, keyframe.lab[1:])  # a keyframe's own frame takes the exemplar's chroma
-    assert engine.step(_lightness(frame1)).shape == (2, 240, 320)
+    out0 = engine.step(_lightness(gray0), keyframe).ab
+    assert np.array_equal(out0, keyframe.lab(240, 320)[1:])  # a keyframe's own frame takes the exemplar's chroma
+    assert engine.step(_lightness(frame1)).ab.shape == (2, 240, 320)
 
-    reference = _exemplar(ex, (240, 320), "reference")
-    single = backend.new_engine().step(_lightness(frame1), reference)
-    doubled = backend.new_engine(references=[ex]).step(_lightness(frame1), reference)
-    assert torch.equal(single, doubled)  # the same reference twice changes nothing
+    reference = ExemplarInput(ex, "reference")
+    single = backend.new_engine().step(_lightness(frame1), reference).ab
+    doubled = backend.new_engine(references=[ex]).step(_lightness(frame1), reference).ab
+    assert np.array_equal(single, doubled)  # the same reference twice changes nothing
     rgba = np.concatenate([ex, np.ones_like(ex[..., :1])], -1)
-    as_rgba = backend.new_engine().step(_lightness(frame1), ExemplarInput(reference.lab, "reference", rgba))
-    assert torch.equal(single, as_rgba)
-    mixed = backend.new_engine(references=[_frames("movie.mp4", 10)[0]]).step(_lightness(frame1), reference)
-    assert mixed.shape == single.shape and not torch.equal(mixed, single)
+    as_rgba = backend.new_engine().step(_lightness(frame1), ExemplarInput(rgba, "reference")).ab
+    assert np.array_equal(single, as_rgba)
+    mixed = backend.new_engine(references=[_frames("movie.mp4", 10)[0]]).step(_lightness(frame1), reference).ab
+    assert mixed.shape == single.shape and not np.array_equal(mixed, single)
 
 
 @pytest.mark.parametrize("framing", ["official", "fit"])
@@ -103,7 +97,12 @@ def test_any_aspect_ratio_gets_every_pixel(de_weights_dir: Path, framing: str) -
     ex = _frames("movie.mp4", 20)[0].astype(np.float32) / 255
     for picture in (frame, portrait):
         shape = picture.shape[:2]
-        ab = backend.new_engine().step(_lightness(picture), _exemplar(ex, shape, "reference"))
-        assert ab.shape == (2, *shape) and torch.isfinite(ab).all()
+        result = backend.new_engine().step(_lightness(picture), ExemplarInput(ex, "reference"))
+        ab = result.ab
+        assert ab.shape == (2, *shape) and np.isfinite(ab).all()
         # Colour reaches the borders too (random weights colour everything).
-        assert ab[:, :3].abs().mean() > 1e-3 and ab[:, -3:].abs().mean() > 1e-3
+        assert np.abs(ab[:, :3]).mean() > 1e-3 and np.abs(ab[:, -3:]).mean() > 1e-3
+        # The matching's similarity comes back as a confidence over the same pixels.
+        confidence = result.confidence
+        assert confidence is not None and confidence.shape == shape and confidence.dtype == np.float32
+        assert confidence.min() >= 0 and confidence.max() <= 1 and np.ptp(confidence) > 0

@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines.base import resolve_autocast, resolve_device
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
+from colormnet.engines.precision import resolve_autocast, resolve_device
 from colormnet.errors import WeightsError
 
 
@@ -50,6 +50,11 @@ class LoadedModel:
     def new_engine(self, config: InferenceConfig) -> InferenceEngine:
         """A fresh inference engine (empty memory) for one segment run."""
         return InferenceEngine(self.network, config, self.autocast_dtype)
+
+    def release_memory(self) -> None:
+        """Gives the CUDA caching allocator's free blocks back (after the GPU ran out of memory)."""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
 
 _lock = threading.Lock()

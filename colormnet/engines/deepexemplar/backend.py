@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
-from colormnet.engines.base import resolve_autocast, resolve_device
 from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
 from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
 from colormnet.engines.deepexemplar.weights import fingerprint, load_weights, resolve_weights_dir
+from colormnet.engines.precision import resolve_autocast, resolve_device
 from colormnet.errors import WeightsError
 
 __all__ = ["DeepExemplarBackend", "load_backend"]
@@ -65,6 +65,11 @@ class DeepExemplarBackend:
             references: further reference images matched jointly with the segment's exemplar.
         """
         return DeepExemplarEngine(self.network, self.options, self.autocast_dtype, references)
+
+    def release_memory(self) -> None:
+        """Gives the CUDA caching allocator's free blocks back (after the GPU ran out of memory)."""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
 
 _lock = threading.Lock()

@@ -9,6 +9,9 @@ filtered at the frame's own size, guided by its own L.
 An exemplar of kind ``keyframe`` is the true colour of its frame: that frame's output is the exemplar's chroma and
 it becomes the previous-frame input of the next frame. A ``reference`` starts from the official zero state.
 Several references can serve one segment; their positions are matched jointly (SPEC section 9.1).
+
+The confidence of each pixel is the correspondence's best cosine similarity there (clipped to [0, 1]), brought to
+the frame like the chroma: how closely the frame's features found a match in the references.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from colormnet import color
-from colormnet.engines.base import ExemplarInput
+from colormnet.engines.base import ExemplarInput, StepResult
 from colormnet.engines.deepexemplar.correspondence import ReferenceTable
 from colormnet.engines.deepexemplar.framing import CANVAS, Framing, Placement
 from colormnet.engines.deepexemplar.lab import L_CENTRE, centred_lab, gray_uint8, guide_uint8, half_size
 from colormnet.engines.deepexemplar.network import DeepExemplarNetwork, Prediction
 from colormnet.engines.deepexemplar.wls_filter import fast_global_smoother
+from colormnet.engines.tensors import device_errors, lightness_plane, to_numpy
 from colormnet.errors import InferenceError
 
 __all__ = ["DeepExemplarEngine", "DeepExemplarOptions", "postprocess", "prepare_picture"]
@@ -147,12 +151,7 @@ class DeepExemplarEngine:
         return table, half
 
     def _start(self, exemplar: ExemplarInput) -> None:
-        image = exemplar.image
-        if image is None:  # only the resized Lab was given: rebuild an RGB picture from it
-            lab = exemplar.lab.detach().cpu().numpy().astype(np.float64)
-            image = color.lab_to_rgb(np.stack([lab[0] * color.L_SCALE + color.L_CENTER,
-                                               lab[1] * color.AB_SCALE, lab[2] * color.AB_SCALE], -1))
-        table, half = self._encode(image)
+        table, half = self._encode(exemplar.image)
         tables = [table] + [self._encode(extra)[0] for extra in self.references]
         self.table = ReferenceTable.concat(tables)
         self.previous = half if exemplar.mode == "keyframe" else torch.zeros_like(half)
@@ -181,40 +180,45 @@ class DeepExemplarEngine:
         return Prediction(ab, pred.warped.float(), pred.similarity.float())
 
     @torch.inference_mode()
-    def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
-        """Colorizes the next frame.
+    def step(self, lightness: np.ndarray, exemplar: ExemplarInput | None = None, *, end: bool = False,
+             work_size: tuple[int, int] | None = None, size: tuple[int, int] | None = None) -> StepResult:
+        """Colorizes the next frame (see :meth:`colormnet.engines.base.SegmentEngine.step`).
 
         Args:
-            lightness: ``1 x H x W`` normalised L' of the frame.
+            lightness: ``H x W`` L* of the frame.
             exemplar: the segment's exemplar (first step only).
             end: unused (the engine keeps no memory beyond the previous frame).
-
-        Returns:
-            ``2 x H x W`` normalised chroma ``a / 110, b / 110`` on the engine's device.
+            work_size: the processing size (None: the frame's); the networks run on their own canvas.
+            size: the size of the chroma and confidence returned (None: the frame's).
         """
-        if exemplar is not None:
-            self._start(exemplar)
-        elif self.t == 0:
-            raise InferenceError("The first frame of a segment needs an exemplar.")
-        height, width = lightness.shape[-2:]
-        first_keyframe = exemplar is not None and exemplar.mode == "keyframe"
-        self.t += 1
-        if first_keyframe:
-            assert exemplar is not None
-            lab = exemplar.lab.to(self.device).float()
-            if tuple(lab.shape[-2:]) != (height, width):
-                raise InferenceError("The exemplar must be resized to the frame's processing size.")
-            placement, large, _ = self._frame(lightness)
-            half = half_size(large)
-            self.previous = torch.cat([half, self.previous[:, 1:]], 1) if self.previous is not None else None
-            return lab[1:].clone()
-        placement, large, lum = self._frame(lightness)
+        out_hw = size or (lightness.shape[0], lightness.shape[1])
+        with device_errors(self.device):
+            plane = lightness_plane(lightness, self.device, work_size)  # 1 x h x w normalised L'
+            if exemplar is not None:
+                self._start(exemplar)
+            elif self.t == 0:
+                raise InferenceError("The first frame of a segment needs an exemplar.")
+            self.t += 1
+            if exemplar is not None and exemplar.mode == "keyframe":
+                _, large, _ = self._frame(plane)
+                half = half_size(large)
+                self.previous = torch.cat([half, self.previous[:, 1:]], 1) if self.previous is not None else None
+                return StepResult(exemplar.lab(*out_hw)[1:], np.ones(out_hw, np.float32))
+            ab, similarity = self._predict_frame(plane)
+            return StepResult(to_numpy(ab / color.AB_SCALE, out_hw), np.clip(to_numpy(similarity, out_hw)[0], 0, 1))
+
+    def _predict_frame(self, plane: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``1 x h x w`` L' -> the frame's ``2 x h x w`` a, b and ``1 x h x w`` matching similarity."""
+        height, width = plane.shape[-2:]
+        placement, large, lum = self._frame(plane)
         valid = placement.valid_grid()
         pred = self.predict(large, None if valid is None else valid.to(self.device))
+        similarity = F.interpolate(pred.similarity.float(), scale_factor=2, mode="bilinear", align_corners=False)
+        similarity = placement.canvas_to_source(similarity)[0]
         if self.options.framing == "official":
             guide = guide_uint8(large[0, 0].cpu().numpy() + L_CENTRE)
             ab = postprocess(pred.ab, guide, placement.canvas, self.options)
             ab = placement.canvas_to_source(ab[None])[0]
         else:
             ab = postprocess(pred.ab, guide_uint8(lum), (height, width), self.options, placement)
-        return (ab / color.AB_SCALE).to(self.device)
+        return ab, similarity

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["PropagateBackend", "load_backend"]
 
-VERSION = 1  # bump when the numerics change, so cached frames are recomputed
+VERSION = 2  # bump when the numerics change, so cached frames are recomputed
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class PropagateBackend:
     def new_engine(self, config: InferenceConfig) -> PropagationEngine:
         """A fresh engine for one segment run (the memory schedule in ``config`` does not apply)."""
         return PropagationEngine(self.config)
+
+    def release_memory(self) -> None:
+        """Nothing to give back: the engine holds no device memory."""
 
 
 def load_backend(weights: str | Path | None = None, *, device: Device = "auto", precision: Precision = "auto",

@@ -19,9 +19,11 @@ correspondence step (:mod:`~.reference`). Then, for each following frame on a sm
    chain, and the previous frame's full-size chroma through the upsampled flow, which a guided filter on the
    frame's luminance keeps on the luminance edges every frame instead of letting it bleed across them.
 
-Working-grid planes are ``h x w``, outputs ``H x W`` (the processing size); two-channel data is kept as separate
-contiguous planes, and up to four planes are interleaved only to be read through one remap. L planes are L* in
-[0, 100]; chroma planes normalised a', b'.
+Working-grid planes are ``h x w``, the processing size ``H x W``; two-channel data is kept as separate contiguous
+planes, and up to four planes are interleaved only to be read through one remap. L planes are L* in [0, 100];
+chroma planes normalised a', b'. Everything is NumPy and OpenCV: the frame's L* comes in as decoded (area-averaged
+to the processing size), the exemplar as its RGB, and the chroma and confidence go out bilinearly resized to the
+size asked for.
 """
 
 from __future__ import annotations
@@ -31,10 +33,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
-import torch
 
-from colormnet.color import L_CENTER, L_SCALE
-from colormnet.engines.base import ExemplarInput, process_shape
+from colormnet.engines.base import ExemplarInput, StepResult, process_shape
 from colormnet.engines.propagate.config import PropagateConfig
 from colormnet.engines.propagate.flow import (
     FlowEstimator,
@@ -75,30 +75,30 @@ class PropagationEngine:
         self._flow = FlowEstimator(self.config.flow_preset, self.config.flow_patch_stride)
         self._check_flow = FlowEstimator(self.config.check_preset)
         self._started = False
-        self.confidence: np.ndarray | None = None  # H x W in [0, 1] after each step: see _advance
 
-    @torch.inference_mode()
-    def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
-        """Colorizes the next frame.
+    def step(self, lightness: np.ndarray, exemplar: ExemplarInput | None = None, *, end: bool = False,
+             work_size: tuple[int, int] | None = None, size: tuple[int, int] | None = None) -> StepResult:
+        """Colorizes the next frame (see :meth:`colormnet.engines.base.SegmentEngine.step`).
 
         Args:
-            lightness: ``1 x H x W`` normalised L' of the frame.
+            lightness: ``H x W`` L* of the frame.
             exemplar: the segment's exemplar, on the first step only.
             end: this is the run's last frame (nothing to release: accepted for the interface).
+            work_size: the processing size (None: the frame's).
+            size: the size of the chroma and confidence returned (None: the frame's).
 
         Returns:
-            ``2 x H x W`` float32 normalised chroma, on the CPU.
+            The chroma, and how surely each pixel traces back to the exemplar.
 
         Raises:
-            InferenceError: the first step has no exemplar, or a frame's size changes within the run.
+            InferenceError: the first step has no exemplar, or the processing size changes within the run.
         """
-        full = lightness.detach().to("cpu", torch.float32)[0].numpy() * L_SCALE + L_CENTER  # H x W, L*
-        height, width = full.shape
+        out_hw = size or (lightness.shape[0], lightness.shape[1])
+        height, width = work_size or (lightness.shape[0], lightness.shape[1])
+        full = _resize(np.asarray(lightness, dtype=np.float32), height, width)  # H x W, L*
         if exemplar is not None:
-            if exemplar.lab.shape[-2:] != (height, width):
-                raise InferenceError("The exemplar must come at the frame's processing size.")
             self._size = (height, width)
-            lab = _pad_small(exemplar.lab.detach().to("cpu", torch.float32).numpy())
+            lab = _pad_small(exemplar.lab(height, width))
             ab = self._start(_pad_small(full), lab, exemplar)
         elif not self._started:
             raise InferenceError("The first frame of a segment run needs its exemplar.")
@@ -106,8 +106,12 @@ class PropagationEngine:
             if (height, width) != self._size:
                 raise InferenceError("All frames of a segment run must have one size.")
             ab = self._advance(_pad_small(full))
-        self.confidence = np.ascontiguousarray(self._upsample(self._conf)[:height, :width])
-        return torch.from_numpy(np.ascontiguousarray(ab[:, :height, :width], dtype=np.float32))
+        # how surely each pixel traces back to the exemplar (see _advance), H x W in [0, 1]
+        confidence = _resize_linear(np.ascontiguousarray(self._upsample(self._conf)[:height, :width]), out_hw)
+        if exemplar is not None and exemplar.mode == "keyframe":  # the exemplar's own chroma, at the size asked
+            return StepResult(exemplar.lab(*out_hw)[1:], confidence)
+        planes = np.ascontiguousarray(ab[:, :height, :width], dtype=np.float32)
+        return StepResult(_resize_linear(planes, out_hw), confidence)
 
     # -- the anchor -------------------------------------------------------------------------------------------------
 
@@ -377,6 +381,16 @@ def _pad_small(planes: np.ndarray) -> np.ndarray:
         return planes
     pad = [(0, 0)] * (planes.ndim - 2) + [(0, max(MIN_SIDE - height, 0)), (0, max(MIN_SIDE - width, 0))]
     return np.pad(planes, pad, mode="edge")
+
+
+def _resize_linear(planes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``H x W`` or ``C x H x W`` float32 planes resized bilinearly (pixel centres aligned) to ``size``."""
+    if planes.shape[-2:] == size:
+        return planes
+    height, width = size
+    if planes.ndim == 2:
+        return np.asarray(cv2.resize(planes, (width, height), interpolation=cv2.INTER_LINEAR))
+    return np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in planes])
 
 
 def _split(planes: np.ndarray) -> list[np.ndarray]:

@@ -17,8 +17,13 @@ the fast path hands over the single luminance plane and reads memory sparsely (t
 the reference path repeats the plane three times and multiplies with the dense affinity, as the official code does.
 The flag is read when the engine is created or reset.
 
-All tensors are ``B = 1``. Inputs are normalised (``L'`` in [-1, 1], ``a' = a / 110``, ``b' = b / 110``) at the
-processing size; padding to multiples of 112 happens here.
+The engine takes the frame's L* and the exemplar's RGB as NumPy arrays (see :class:`~colormnet.engines.base.
+SegmentEngine`) and brings them onto the network's device at the processing size: L' resized there with antialiased
+bilinear filtering, the exemplar stretched with Pillow and converted to Lab like the reference. Inside, all tensors
+are ``B = 1``, normalised (``L'`` in [-1, 1], ``a' = a / 110``, ``b' = b / 110``), padded to multiples of 112. The
+chroma goes back bilinearly resized on the device to the size asked for, with a confidence: each pixel's share of
+the memory's attention that its top-k readout holds (:func:`~.memory_manager.top_k_mass`), upsampled from the key
+grid.
 """
 
 from __future__ import annotations
@@ -27,13 +32,16 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
-from colormnet.color import pad, pad_amounts, unpad
+from colormnet.color import pad_amounts
 from colormnet.config import InferenceConfig
-from colormnet.engines.base import ExemplarInput
+from colormnet.engines.base import ExemplarInput, StepResult
 from colormnet.engines.colormnet.inference.memory_manager import MemoryManager
 from colormnet.engines.colormnet.model.network import ColorMNet
+from colormnet.engines.tensors import device_errors, exemplar_lab, lightness_plane, pad, to_numpy, unpad
 from colormnet.errors import InferenceError
 
 _T = TypeVar("_T")
@@ -96,10 +104,16 @@ class InferenceEngine:
         self.last_key: torch.Tensor | None = None
         self.last_value: torch.Tensor | None = None
         self.pad_amounts: tuple[int, int, int, int] | None = None
+        self.work_hw: tuple[int, int] = (0, 0)  # the processing size, fixed by the run's first input
+
+    @property
+    def device(self) -> torch.device:
+        """Where the network computes."""
+        return next(self.network.parameters()).device
 
     @property
     def _device_type(self) -> str:
-        return next(self.network.parameters()).device.type
+        return self.device.type
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         device_type = self._device_type
@@ -142,71 +156,95 @@ class InferenceEngine:
         self.last_mem_t = self.t
         self.last_key, self.last_value = key, value
 
+    def _start_size(self, height: int, width: int) -> None:
+        """Fixes the run's processing size on its first input; every later input must have it."""
+        if self.pad_amounts is None:
+            self.pad_amounts = pad_amounts(height, width, self.network.config.pad_multiple)
+            self.work_hw = (height, width)
+        elif self.work_hw != (height, width):
+            raise InferenceError("All frames of a segment run must have one processing size.")
+
     @torch.inference_mode()
-    def hold(self, lightness: torch.Tensor, exemplar: ExemplarInput) -> None:
+    def hold(self, lightness: np.ndarray, exemplar: ExemplarInput, *, work_size: tuple[int, int] | None = None
+             ) -> None:
         """Puts a further exemplar into the permanent memory before the run's first step.
 
         For a ``memory`` transition every exemplar of a shot is in the memory from the start: a keyframe is encoded
-        with the luminance of its own frame (``lightness``, ``1 x H x W`` normalised L' at the processing size), a
-        reference with its own, as the first step encodes the run's exemplar.
+        with the luminance of its own frame (``lightness``, ``H x W`` L*, resized to ``work_size`` like a step's),
+        a reference with its own, as the first step encodes the run's exemplar.
         """
-        height, width = lightness.shape[-2:]
-        if exemplar.lab.shape[-2:] != (height, width):
-            raise InferenceError("The exemplar must be resized to the frame's processing size.")
-        if self.pad_amounts is None:
-            self.pad_amounts = pad_amounts(height, width, self.network.config.pad_multiple)
-        net = self.network
-        with self._autocast():
-            image = self._pad_image(lightness if exemplar.mode == "keyframe" else exemplar.lab[:1])
-            ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)
-            f16, _, _, key, shrinkage, _ = net.encode_key(image)
-            hidden = self.hidden if self.hidden is not None else net.init_hidden(key)
-            value, _ = net.encode_value(image, f16, hidden, ab, deep_update=False)
-            self.memory.add_exemplar(key, shrinkage, value)
+        with device_errors(self.device):
+            plane = lightness_plane(lightness, self.device, work_size)  # 1 x h x w
+            height, width = plane.shape[-2:]
+            self._start_size(height, width)
+            lab = exemplar_lab(exemplar, self.device, height, width)  # 3 x h x w
+            net = self.network
+            with self._autocast():
+                image = self._pad_image(plane if exemplar.mode == "keyframe" else lab[:1])
+                ab = pad(lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
+                f16, _, _, key, shrinkage, _ = net.encode_key(image)
+                hidden = self.hidden if self.hidden is not None else net.init_hidden(key)
+                value, _ = net.encode_value(image, f16, hidden, ab, deep_update=False)
+                self.memory.add_exemplar(key, shrinkage, value)
 
     @torch.inference_mode()
-    def step(self, lightness: torch.Tensor, exemplar: ExemplarInput | None = None, end: bool = False) -> torch.Tensor:
-        """Colorizes the next frame.
+    def step(self, lightness: np.ndarray, exemplar: ExemplarInput | None = None, *, end: bool = False,
+             work_size: tuple[int, int] | None = None, size: tuple[int, int] | None = None) -> StepResult:
+        """Colorizes the next frame (see :meth:`colormnet.engines.base.SegmentEngine.step`).
 
         Args:
-            lightness: ``1 x H x W`` normalised L' of the frame.
+            lightness: ``H x W`` L* of the frame.
             exemplar: an exemplar pinned to this frame (required on the first step).
             end: this is the last frame of the run (it does not become a memory frame).
-
-        Returns:
-            ``2 x H x W`` normalised chroma ``ab'``.
+            work_size: the processing size ``(h, w)`` (None: the frame's).
+            size: the size of the chroma and confidence returned (None: the frame's).
         """
         if self.t == 0 and exemplar is None:
             raise InferenceError("The first frame of a segment needs an exemplar.")
-        height, width = lightness.shape[-2:]
-        if self.pad_amounts is None:
-            self.pad_amounts = pad_amounts(height, width, self.network.config.pad_multiple)
-        if exemplar is not None and exemplar.lab.shape[-2:] != (height, width):
-            raise InferenceError("The exemplar must be resized to the frame's processing size.")
-        with self._autocast():
-            ab = self._step(self._pad_image(lightness), exemplar, end)
-        self.t += 1
-        return unpad(ab, self.pad_amounts)[0].float()
+        out_hw = size or (lightness.shape[0], lightness.shape[1])
+        with device_errors(self.device):
+            plane = lightness_plane(lightness, self.device, work_size)  # 1 x h x w
+            height, width = plane.shape[-2:]
+            self._start_size(height, width)
+            lab = None if exemplar is None else exemplar_lab(exemplar, self.device, height, width)
+            with self._autocast():
+                ab = self._step(self._pad_image(plane), lab, exemplar.mode if exemplar else None, end)
+            self.t += 1
+            if exemplar is not None and exemplar.mode == "keyframe":  # the exemplar's own chroma, at the size asked
+                return StepResult(exemplar.lab(*out_hw)[1:], np.ones(out_hw, np.float32))
+            ab = unpad(ab, self.pad_amounts)[0].float()  # type: ignore[arg-type]  # 2 x h x w
+            return StepResult(to_numpy(ab, out_hw), self._confidence(out_hw))
 
-    def _step(self, image: torch.Tensor, exemplar: ExemplarInput | None, end: bool) -> torch.Tensor:
+    def _confidence(self, size: tuple[int, int]) -> np.ndarray:
+        """The last readout's top-k mass (on the key grid of the padded frame) at ``size``, in [0, 1]."""
+        mass = self.memory.last_mass  # 1 x h/16 x w/16
+        assert mass is not None and self.pad_amounts is not None
+        left, right, top, bottom = self.pad_amounts
+        padded = (self.work_hw[0] + top + bottom, self.work_hw[1] + left + right)
+        full = F.interpolate(mass[None].float(), size=padded, mode="bilinear", align_corners=False)[0]
+        return np.clip(to_numpy(unpad(full, self.pad_amounts), size)[0], 0.0, 1.0)
+
+    def _step(self, image: torch.Tensor, lab: torch.Tensor | None, mode: str | None, end: bool) -> torch.Tensor:
+        """One frame through the network: ``image`` (padded L') and the exemplar's ``3 x h x w`` Lab and kind on the
+        first step -> padded ``1 x 2 x Hp x Wp`` ab'."""
         net, cfg = self.network, self.config
-        mem_frame = (self.t - self.last_mem_t >= cfg.mem_every or exemplar is not None) and not end
+        mem_frame = (self.t - self.last_mem_t >= cfg.mem_every or lab is not None) and not end
         normal_update = not mem_frame and not end
         f16, f8, f4, key, shrinkage, selection = net.encode_key(image)
         if self.hidden is None:
             self.hidden = net.init_hidden(key)
 
-        if exemplar is not None and exemplar.mode == "keyframe":
-            ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
+        if lab is not None and mode == "keyframe":
+            ab = pad(lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             if not end:
                 value, self.hidden = self._fp32("value_encoder", net.encode_value, image, f16, self.hidden, ab,
                                                 deep_update=True)
                 self._add_exemplar(key, shrinkage, value)
             return ab
 
-        if exemplar is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
-            ex_image = self._pad_image(exemplar.lab[:1])
-            ex_ab = pad(exemplar.lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
+        if lab is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
+            ex_image = self._pad_image(lab[:1])
+            ex_ab = pad(lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             ex_f16, _, _, ex_key, ex_shrinkage, _ = net.encode_key(ex_image)
             ex_value, _ = self._fp32("value_encoder", net.encode_value, ex_image, ex_f16, self.hidden, ex_ab,
                                      deep_update=False)

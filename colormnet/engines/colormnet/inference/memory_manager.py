@@ -68,6 +68,16 @@ def similarity_to_queries(
     return (-a_sq + two_ab - b_sq) * mem_shrinkage.float() / math.sqrt(mem_key.shape[0])
 
 
+def top_k_mass(sim: torch.Tensor, top: torch.Tensor, dim: int) -> torch.Tensor:
+    """The share of a full softmax over ``sim`` that its ``top`` values (the top-k) hold, per query, in [0, 1].
+
+    Near 1 where a query's best matches stand out from the rest of the memory; near ``k / N`` where nothing in the
+    memory matches it better than anything else. The readout uses only the top-k; this says how much of the
+    attention that leaves out.
+    """
+    return torch.exp(torch.logsumexp(top, dim=dim) - torch.logsumexp(sim, dim=dim)).clamp_(0.0, 1.0)
+
+
 def sparse_top_k_readout(
     mem_key: torch.Tensor,
     mem_shrinkage: torch.Tensor,
@@ -75,7 +85,7 @@ def sparse_top_k_readout(
     query_key: torch.Tensor,
     query_selection: torch.Tensor,
     top_k: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The top-k readout without the dense affinity: what ``mem_value @ top_k_affinity(similarity(...))`` gives.
 
     Args:
@@ -84,12 +94,14 @@ def sparse_top_k_readout(
         top_k: elements kept per query.
 
     Returns:
-        readout ``C x HW`` and usage ``N`` (each element's affinity summed over the queries).
+        readout ``C x HW``, usage ``N`` (each element's affinity summed over the queries) and each query's
+        :func:`top_k_mass` ``HW``.
     """
     n, hw = mem_key.shape[1], query_key.shape[1]
     k = min(top_k, n)
     readout = mem_value_t.new_empty(hw, mem_value_t.shape[1])
     usage = torch.zeros(n, dtype=torch.float32, device=mem_key.device)
+    mass = torch.empty(hw, dtype=torch.float32, device=mem_key.device)
     for start in range(0, hw, QUERY_CHUNK):
         stop = min(hw, start + QUERY_CHUNK)
         sim = similarity_to_queries(mem_key, mem_shrinkage, query_key[:, start:stop], query_selection[:, start:stop])
@@ -98,7 +110,8 @@ def sparse_top_k_readout(
         gathered = mem_value_t[indices.flatten()].view(stop - start, k, -1)  # q x k x C
         readout[start:stop] = torch.bmm(weights.to(gathered.dtype)[:, None], gathered)[:, 0]
         usage.index_add_(0, indices.flatten(), weights.flatten())
-    return readout.t(), usage
+        mass[start:stop] = top_k_mass(sim, values, dim=1)
+    return readout.t(), usage, mass
 
 
 class MemoryManager:
@@ -118,6 +131,7 @@ class MemoryManager:
         self.working = MemoryStore(keep_selection=True)
         self.long_term = MemoryStore(keep_selection=False)
         self.frame_elements = 0  # HW of the current frame size
+        self.last_mass: torch.Tensor | None = None  # 1 x h x w, of the last readout
 
     @property
     def size(self) -> int:
@@ -143,7 +157,8 @@ class MemoryManager:
     def read(self, key: torch.Tensor, selection: torch.Tensor) -> torch.Tensor:
         """Top-k readout for a query frame (``key``/``selection`` ``1 x C_k x h x w``) -> ``1 x O x C_v x h x w``.
 
-        Also accumulates the usage of long-term and working elements.
+        Also accumulates the usage of long-term and working elements, and keeps each query's share of the memory's
+        attention in its top-k in :attr:`last_mass` (``1 x h x w``, see :func:`top_k_mass`).
         """
         h, w = key.shape[-2:]
         if self.dense_readout:
@@ -155,9 +170,11 @@ class MemoryManager:
             affinity = top_k_affinity(sim, self.config.top_k)  # N x HW
             readout = mem_value @ affinity.to(mem_value.dtype)  # O x C_v x HW
             usage = affinity.sum(1)
+            top = torch.topk(sim, k=min(self.config.top_k, sim.shape[0]), dim=0).values
+            mass = top_k_mass(sim, top, dim=0)
         else:
             mem_key, mem_shrinkage, mem_value_t = self._concatenate()
-            flat, usage = sparse_top_k_readout(
+            flat, usage, mass = sparse_top_k_readout(
                 mem_key, mem_shrinkage, mem_value_t, key.flatten(2)[0], selection.flatten(2)[0], self.config.top_k
             )
             readout = flat.view(*self._value_shape, -1)  # O x C_v x HW
@@ -165,6 +182,7 @@ class MemoryManager:
             lt, perm = self.long_term.size, self.permanent.size
             self.long_term.update_usage(usage[:lt])
             self.working.update_usage(usage[lt + perm :])
+        self.last_mass = mass.view(1, h, w)
         return readout.view(1, *readout.shape[:2], h, w)
 
     def _concatenate(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

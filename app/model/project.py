@@ -5,35 +5,36 @@ This module is Qt-free; the controller wraps it and tells the views what changed
 A project saved as ``film.cmnproj`` keeps a copy of every exemplar image next to it in ``film_files/exemplars/``, so
 it survives the originals being moved; an unsaved project keeps them in a scratch folder, copied over on the first
 save. Colorized frames are not stored with the project but in a cache folder named by the project's id (see
-:mod:`app.frame_cache`): they can be large, and their keys make them safe to share between copies of a project.
+:mod:`app.model.frame_cache`): they can be large, and their keys make them safe to share between copies of a project.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.engine_settings import EngineSettings
-from app.project_file import (
+from app.model.engine_settings import EngineSettings
+from app.model.project_file import (
     ProjectError,
     check_image_file,
     check_project_id,
+    copy_into,
     engine_settings,
     find_video,
     frame_number,
     optional_frame,
+    prune_images,
     read_project_data,
+    relative_path,
     stored_image,
+    write_project_json,
 )
-from app.shot_list import shots_to_data, stored_shots
+from app.model.shot_list import shots_to_data, stored_shots
 from colormnet.errors import ExemplarError
-from colormnet.fileio import write_bytes_atomic
 
 if TYPE_CHECKING:
     from colormnet.shots import Shot
@@ -213,7 +214,7 @@ class Project:
             "version": FORMAT_VERSION,
             "id": self.project_id,
             "video": str(self.video) if self.video is not None else None,
-            "video_relative": _relative(self.video, base) if self.video is not None and base is not None else None,
+            "video_relative": relative_path(self.video, base) if self.video is not None and base is not None else None,
             "exemplars": [
                 {
                     "frame": e.frame,
@@ -252,23 +253,18 @@ class Project:
             if files_dir.resolve() != self.files_dir.resolve():
                 self._move_files(files_dir)
             self.path = path.resolve()
-            _write_json(path, self.to_dict(portable=True))
-            _prune_images(self)  # only once the new file no longer refers to them
+            write_project_json(path, self.to_dict(portable=True))
+            used = {image.resolve() for e in self.exemplars for image in (e.image, *e.references)}
+            prune_images(self.files_dir, self.exemplars_dir, used)  # only once the new file no longer refers to them
         except OSError as exc:
             raise ProjectError(
                 f"Cannot save the project to {path} ({exc.strerror or exc}); choose another folder."
             ) from exc
         self.dirty = False
 
-    def write_autosave(self, path: Path) -> None:
-        """Write an autosave snapshot (absolute paths; the project itself stays unsaved)."""
-        data = self.to_dict(portable=False)
-        data["pid"] = os.getpid()
-        _write_json(path, data)
-
     @classmethod
     def load(cls, path: str | Path) -> Project:
-        """Open a ``.cmnproj`` file (untrusted input: see :mod:`app.project_file`).
+        """Open a ``.cmnproj`` file (untrusted input: see :mod:`app.model.project_file`).
 
         Its exemplar images are taken only from its own files folder (``film_files`` next to ``film.cmnproj``);
         those it names elsewhere are left out and listed in :attr:`left_out`.
@@ -382,8 +378,8 @@ class Project:
         new_exemplars = files_dir / "exemplars"
         new_exemplars.mkdir(exist_ok=True)
         for entry in self.exemplars:
-            entry.image = _copy_into(entry.image, new_exemplars)
-            entry.references = [_copy_into(image, new_exemplars) for image in entry.references]
+            entry.image = copy_into(entry.image, new_exemplars)
+            entry.references = [copy_into(image, new_exemplars) for image in entry.references]
         self.files_dir = files_dir
 
 
@@ -396,36 +392,3 @@ def _check_kind(kind: object) -> str:
     if not isinstance(kind, str) or kind not in KINDS:
         raise ExemplarError(f"Unknown exemplar kind {kind!r}; use auto, keyframe or reference.")
     return kind
-
-
-def _relative(path: Path, base: Path) -> str | None:
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:  # another drive on Windows
-        return None
-
-
-def _copy_into(image: Path, folder: Path) -> Path:
-    """``image`` copied into ``folder`` under its own name (unless it is there already)."""
-    target = folder / image.name
-    if image.resolve() != target.resolve():
-        shutil.copy2(image, target)
-    return target
-
-
-def _prune_images(project: Project) -> None:
-    """Delete exemplar copies no exemplar refers to any more (replaced or removed ones).
-
-    Nothing goes through a link: a files folder that is a symlink (which a shared project can bring) is not ours.
-    """
-    used = {image.resolve() for e in project.exemplars for image in (e.image, *e.references)}
-    linked = project.files_dir.is_symlink() or project.exemplars_dir.is_symlink()
-    if project.exemplars_dir.is_dir() and not linked:
-        for file in project.exemplars_dir.iterdir():
-            if file.is_file() and file.name.startswith("exemplar_") and file.resolve() not in used:
-                file.unlink(missing_ok=True)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.project_file import MAX_FRAME, ProjectError
+from app.model.project_file import MAX_FRAME, ProjectError
 from colormnet.shots import BOUNDARY_KINDS, Shot, ShotListError, shot_index, validate_shots
 
 MAX_SHOTS = 100_000

@@ -18,13 +18,15 @@ import json
 import math
 import os
 import re
+import shutil
 import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.engine_settings import EngineSettings
+from app.model.engine_settings import EngineSettings
 from colormnet.errors import ColorMNetError
+from colormnet.fileio import write_bytes_atomic
 
 MAX_PROJECT_BYTES = 16 * 1024**2
 """Largest project file read; one with thousands of exemplars is a few hundred kilobytes."""
@@ -242,3 +244,37 @@ def check_image_file(image: Path) -> None:
 def quoted(name: object) -> str:
     """``name`` in quotes, with line breaks and other control characters escaped (messages are one line)."""
     return json.dumps(str(name), ensure_ascii=False)
+
+
+def relative_path(path: Path, base: Path) -> str | None:
+    """``path`` relative to ``base`` (None where there is no such path: another drive on Windows)."""
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:  # another drive on Windows
+        return None
+
+
+def copy_into(image: Path, folder: Path) -> Path:
+    """``image`` copied into ``folder`` under its own name (unless it is there already)."""
+    target = folder / image.name
+    if image.resolve() != target.resolve():
+        shutil.copy2(image, target)
+    return target
+
+
+def prune_images(files_dir: Path, exemplars_dir: Path, used: set[Path]) -> None:
+    """Delete the exemplar copies in ``exemplars_dir`` that are not ``used`` (resolved paths) any more.
+
+    Nothing goes through a link: a files folder that is a symlink (which a shared project can bring) is not ours.
+    """
+    linked = files_dir.is_symlink() or exemplars_dir.is_symlink()
+    if exemplars_dir.is_dir() and not linked:
+        for file in exemplars_dir.iterdir():
+            if file.is_file() and file.name.startswith("exemplar_") and file.resolve() not in used:
+                file.unlink(missing_ok=True)
+
+
+def write_project_json(path: Path, data: dict[str, Any]) -> None:
+    """Write project data as JSON, crash-safely (temporary name, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, json.dumps(data, indent=2).encode("utf-8"))

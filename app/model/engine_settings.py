@@ -6,20 +6,21 @@ import logging
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from colormnet.engines import registry
+from colormnet.engines.registry import holds_several_exemplars
+
 logger = logging.getLogger(__name__)
 
-#: Engines the settings may name; which of them this installation has is asked of the library at run time.
-ENGINES = ("colormnet", "propagate", "deepexemplar")
-#: The engines that match several reference images for one exemplar (as :func:`colormnet.engines.takes_references`
-#: says; kept here because that module imports torch, which the window's start-up path must not).
-MULTI_REFERENCE_ENGINES = ("deepexemplar",)
+#: Engines the settings may name (the library's registry); which of them this installation has is asked of the library
+#: at run time (:func:`colormnet.engines.registry.available_engines`).
+ENGINES: tuple[str, ...] = tuple(registry.ENGINES)
 #: The engine whose checkpoint the app can download or locate (the others bring their own weights, or none).
 CHECKPOINT_ENGINE = "colormnet"
 #: The engine that stands in for ColorMNet while its checkpoint is missing or unusable (it needs no weights).
-FALLBACK_ENGINE = "propagate"
+FALLBACK_ENGINE = registry.FALLBACK_ENGINE
 #: What the app says while the fallback engine stands in (status bar and weights dialog).
 FALLBACK_NOTICE = (
-    "No ColorMNet weights installed: previews use the Propagate engine (no weights). "
+    f"No ColorMNet weights installed: previews use the {registry.ENGINES[FALLBACK_ENGINE].label} engine (no weights). "
     "Download the weights for the final render."
 )
 DEVICES = ("auto", "cuda", "cpu")
@@ -37,8 +38,20 @@ def describe_precision(preview: str, export: str) -> str:
 
 
 #: How two exemplars of one shot meet (the library's ``SessionConfig.transition``): ``blend`` fuses a forward pass from
-#: the first with a backward pass from the second; ``cut`` lets each exemplar govern up to the next.
-TRANSITIONS = ("blend", "cut")
+#: the first with a backward pass from the second; ``cut`` lets each exemplar govern up to the next; ``memory`` runs
+#: the shot in one pass holding all its exemplars (only engines that hold several, see :func:`transitions_for`).
+TRANSITIONS = ("blend", "cut", "memory")
+
+
+def transitions_for(engine: str) -> tuple[str, ...]:
+    """The transitions ``engine`` can run (``memory`` only where it holds several exemplars at once)."""
+    return TRANSITIONS if holds_several_exemplars(engine) else tuple(t for t in TRANSITIONS if t != "memory")
+
+
+def engine_label(engine: str) -> str:
+    """The engine's name for people (its own name when the registry does not know it)."""
+    info = registry.ENGINES.get(engine)
+    return info.label if info is not None else engine
 
 
 @dataclass(frozen=True)
@@ -81,4 +94,7 @@ class EngineSettings:
         for name, allowed in choices.items():
             if getattr(settings, name) not in allowed:
                 settings = replace(settings, **{name: getattr(defaults, name)})
+        if settings.transition not in transitions_for(settings.engine):
+            logger.warning("the %s engine cannot run transition=%s", settings.engine, settings.transition)
+            settings = replace(settings, transition=defaults.transition)
         return settings

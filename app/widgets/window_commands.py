@@ -1,24 +1,28 @@
-"""The main window's commands that open dialogs: files, recent files, save, export, settings, weights, help."""
+"""The main window's commands that ask the user something: files, recent files, save, export, settings, weights,
+help, and the exemplar edits that need an image or a frame picked."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from app import autosave
 from app.icons import icon
-from app.project import PROJECT_SUFFIX, ProjectError
+from app.model import autosave
+from app.model.project import PROJECT_SUFFIX, ProjectError
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QMenu, QWidget
+    from PySide6.QtWidgets import QMainWindow, QMenu
 
     from app.autosave import AutosaveWriter
     from app.controller import Controller
     from app.widgets.exemplar_panel import ExemplarPanel
+    from app.widgets.export_dialog import ExportDialog
+    from app.widgets.settings_dialog import SettingsDialog
     from app.widgets.weights_dialog import WeightsDialog
 
 logger = logging.getLogger(__name__)
@@ -28,35 +32,59 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files
 PROJECT_FILTER = f"ColorMNet Studio projects (*{PROJECT_SUFFIX})"
 
 
-class FileCommands:
-    """Mixin of the main window for everything that asks the user for a file, a folder or a confirmation."""
+class WindowCommands:
+    """The commands of the main window that open a dialog, a file chooser or a question.
 
-    controller: Controller
-    actions_by_name: dict[str, QAction]
-    _weights_dialog: WeightsDialog | None
-    recent_menu: QMenu
-    exemplars: ExemplarPanel
-    autosaver: AutosaveWriter
+    Args:
+        window: The main window (the parent of every dialog).
+        controller: The application controller.
+        actions: The window's actions by name (the commands connect to theirs).
+        recent_menu: The Open Recent menu (filled each time it opens).
+        exemplars: The exemplar panel (its selection is what the exemplar commands act on).
+        autosaver: Writes the recovery copy (a saved project has none).
+        show_error: Shows a one-sentence message to the user.
+    """
 
-    def show_error(self, message: str) -> None:
-        raise NotImplementedError
-
-    @property
-    def _window(self) -> QWidget:
-        """The main window this mixin is part of, as the parent of the dialogs it opens."""
-        return cast("QWidget", self)
-
-    def _connect_file_commands(self) -> None:
-        a = self.actions_by_name
-        a["open_video"].triggered.connect(self.open_video_dialog)
-        a["open_folder"].triggered.connect(self.open_folder_dialog)
-        a["open_project"].triggered.connect(self.open_project_dialog)
-        a["save"].triggered.connect(self.save_project)
-        a["save_as"].triggered.connect(self.save_project_as)
-        a["export"].triggered.connect(self.show_export_dialog)
-        a["settings"].triggered.connect(self.show_settings_dialog)
+    def __init__(
+        self,
+        window: QMainWindow,
+        controller: Controller,
+        actions: dict[str, QAction],
+        recent_menu: QMenu,
+        exemplars: ExemplarPanel,
+        autosaver: AutosaveWriter,
+        show_error: Callable[[str], None],
+    ) -> None:
+        self._window = window
+        self.controller = controller
+        self.recent_menu = recent_menu
+        self.exemplars = exemplars
+        self.autosaver = autosaver
+        self.show_error = show_error
+        self.weights_dialog: WeightsDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.export_dialog: ExportDialog | None = None
+        a = actions
+        triggers: dict[str, Callable[[], object]] = {
+            "open_video": self.open_video_dialog,
+            "open_folder": self.open_folder_dialog,
+            "open_project": self.open_project_dialog,
+            "save": self.save_project,
+            "save_as": self.save_project_as,
+            "export": self.show_export_dialog,
+            "settings": self.show_settings_dialog,
+            "add_exemplar": self.add_exemplar_from_file,
+            "replace_exemplar": self.replace_selected_exemplar,
+            "add_reference": self.add_reference_to_selected_exemplar,
+            "move_exemplar": self.move_selected_exemplar,
+            "remove_exemplar": self.remove_selected_exemplar,
+            "log": self.show_log,
+            "about": self.show_about,
+        }
+        for name, slot in triggers.items():
+            a[name].triggered.connect(slot)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self.controller.sig_file_opened.connect(self._on_controller_file_opened)
+        controller.files.sig_file_opened.connect(self._on_files_file_opened)
 
     # -- opening -----------------------------------------------------------------------------------------------
 
@@ -64,19 +92,19 @@ class FileCommands:
         """Open a video file, an image-sequence folder or a project, whichever ``path`` is.
 
         The open project stays until the new one's video has opened; ``path`` joins Recent files only then (see
-        :meth:`_on_controller_file_opened`). When it cannot be opened, a message says why and nothing changes.
+        :meth:`_on_files_file_opened`). When it cannot be opened, a message says why and nothing changes.
         """
         if not self.confirm_discard():
             return
         path = Path(path)
         if path.suffix == PROJECT_SUFFIX:
-            self.controller.open_project(path)
+            self.controller.files.open_project(path)
         elif not path.exists():
             self.show_error(f"{path} does not exist; check the path.")
         else:
-            self.controller.open_video(path)
+            self.controller.files.open_video(path)
 
-    def _on_controller_file_opened(self, path: Path) -> None:
+    def _on_files_file_opened(self, path: Path) -> None:
         self.controller.settings.add_recent(path)
 
     def open_video_dialog(self) -> None:
@@ -129,7 +157,7 @@ class FileCommands:
         return bool(chosen) and self._save(Path(chosen))
 
     def _save(self, path: Path) -> bool:
-        if not self.controller.save_project(path):
+        if not self.controller.files.save_project(path):
             return False
         self.autosaver.discard(self.controller.project)
         self.controller.settings.add_recent(self.controller.project.path or path)
@@ -178,7 +206,7 @@ class FileCommands:
                 reason = " ".join(str(exc).split())[:200]  # one line, whatever the error says
                 self.show_error(f"The autosaved project cannot be restored ({reason}).")
             else:
-                self.controller.adopt_project(project)
+                self.controller.files.adopt_project(project)
                 restored = True
         for path in orphans:
             if not restored or path != orphans[0]:
@@ -203,13 +231,14 @@ class FileCommands:
         from app.widgets.settings_dialog import SettingsDialog
 
         c = self.controller
-        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.available_engines, self._window)
+        dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.engine.available_engines,
+                                self._window, running=c.engine.status().running_note())
 
         def apply() -> None:
             c.settings.cache_limit_bytes = dialog.cache_limit_bytes()
             if c.cache is not None:
                 c.cache.set_limit(dialog.cache_limit_bytes())
-            c.set_engine_settings(dialog.engine_settings())
+            c.edits.set_engine_settings(dialog.engine_settings())
 
         dialog.accepted.connect(apply)
         dialog.open()
@@ -219,12 +248,12 @@ class FileCommands:
         """Explain that the weights are missing and offer to download or locate them (not modal)."""
         from app.widgets.weights_dialog import WeightsDialog
 
-        if self._weights_dialog is None:
-            self._weights_dialog = WeightsDialog(self.controller, reason, self._window)
+        if self.weights_dialog is None:
+            self.weights_dialog = WeightsDialog(self.controller, reason, self._window)
         else:
-            self._weights_dialog.set_reason(reason)
-        self._weights_dialog.show()
-        self._weights_dialog.raise_()
+            self.weights_dialog.set_reason(reason)
+        self.weights_dialog.show()
+        self.weights_dialog.raise_()
 
     def show_log(self) -> None:
         """Show the log file."""
@@ -236,10 +265,9 @@ class FileCommands:
         """Show versions and the weights' licence."""
         from app.widgets.help_dialogs import AboutDialog
 
-        c = self.controller
-        AboutDialog(
-            engine_loaded=c.engine_ready, device=c.device, weights_random=c.weights_are_random, parent=self._window
-        ).open()
+        engine = self.controller.engine
+        AboutDialog(engine_loaded=engine.engine_ready, device=engine.device, weights_random=engine.weights_are_random,
+                    parent=self._window).open()
 
     # -- exemplars ---------------------------------------------------------------------------------------------
 
@@ -247,19 +275,19 @@ class FileCommands:
         """Ask for an image and pin it at the current frame."""
         chosen, _ = QFileDialog.getOpenFileName(self._window, "Add exemplar", "", IMAGE_FILTER)
         if chosen:
-            self.controller.add_exemplar_file(Path(chosen))
+            self.controller.edits.add_exemplar_file(Path(chosen))
 
     def replace_selected_exemplar(self) -> None:
         """Ask for an image and swap it into the selected exemplar."""
         chosen = self._ask_image_for_selected("Replace the exemplar at frame {frame}")
         if chosen is not None:
-            self.controller.replace_exemplar(*chosen)
+            self.controller.edits.replace_exemplar(*chosen)
 
     def add_reference_to_selected_exemplar(self) -> None:
         """Ask for an image and give it to the selected exemplar as a further reference."""
         chosen = self._ask_image_for_selected("Add a reference image to the exemplar at frame {frame}")
         if chosen is not None:
-            self.controller.add_reference_file(*chosen)
+            self.controller.edits.add_reference_file(*chosen)
 
     def _ask_image_for_selected(self, title: str) -> tuple[int, Path] | None:
         """The selected exemplar's frame and an image the user picks for it (``title`` names ``{frame}``)."""
@@ -283,11 +311,11 @@ class FileCommands:
             0,
             last,
         )
-        if ok and self.controller.move_exemplar(frame, new_frame):
+        if ok and self.controller.edits.move_exemplar(frame, new_frame):
             self.exemplars.select_frame(new_frame)
 
     def remove_selected_exemplar(self) -> None:
         """Remove the selected exemplar."""
         frame = self.exemplars.selected_frame()
         if frame is not None:
-            self.controller.remove_exemplar(frame)
+            self.controller.edits.remove_exemplar(frame)

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.paths import child_folder
-from app.png_codec import decode_png, encode_png
+from app.model.paths import child_folder
+from app.model.png_codec import decode_png, encode_png
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,237 @@
+"""``colormnet colorize``: exemplars in, the colorized film and its record out; the render ``demo`` shares.
+
+The ``-e``/``--extra-reference`` arguments are parsed once into :class:`~colormnet.exemplar_spec.ExemplarSpec`
+objects; the same objects name the inputs the output must never replace, are decoded into the session's exemplars
+and become the export's record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from colormnet.engines.registry import ENGINES, engine_info
+from colormnet.errors import ExemplarError, quote_path, shorten
+from colormnet.exemplar_spec import ExemplarSpec, parse_exemplars
+from colormnet.fileio import quoted
+from colormnet.progress import ProgressBar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from colormnet.session import Exemplar, FrameResult, Session, SessionConfig
+
+logger = logging.getLogger("colormnet")
+
+DEFAULT_ENGINE = "colormnet"
+"""The engine ``colorize`` runs, and the ``weights`` commands serve, without ``--engine``."""
+
+
+def parse_frame_range(text: str, frame_count: int) -> range:
+    """``"A:B"`` (either side optional, B exclusive) or ``"N"`` -> a range within the video.
+
+    Raises:
+        ExemplarError: malformed or outside the video.
+    """
+    try:
+        if ":" in text:
+            a, b = text.split(":", 1)
+            start = int(a) if a.strip() else 0
+            stop = int(b) if b.strip() else frame_count
+        else:
+            start = int(text)
+            stop = start + 1
+    except ValueError:
+        raise ExemplarError(f"Expected --frames A:B (frame numbers), got {shorten(quote_path(text))}.") from None
+    if not 0 <= start < stop <= frame_count:
+        raise ExemplarError(f"--frames {text} is outside the video, which has frames 0 to {frame_count - 1}.")
+    return range(start, stop)
+
+
+def infer_codec(output: Path) -> str:
+    """Codec for an output without ``--codec``: H.264 for a movie file name, 8-bit PNG for a folder name."""
+    return "h264" if output.suffix else "png"
+
+
+def shot_list_option(option: str, video: Path, info: Any, cancel: threading.Event) -> list[Any] | None:
+    """The shots ``--shots`` asks for: detected (``auto``, cached), none (``off``: one shot) or read from a file.
+
+    Args:
+        option: ``auto``, ``off`` or a shot list's path.
+        video: the video; info: its :class:`~colormnet.video.VideoInfo`.
+        cancel: set to stop the detection (it then raises KeyboardInterrupt).
+    """
+    from colormnet.shots import DetectionCancelledError, load_shot_list, shots_for_video
+
+    if option == "off":
+        return None
+    if option != "auto":
+        return load_shot_list(option, fps=info.fps, frame_count=info.frame_count)
+    with ProgressBar(info.frame_count, "finding shots") as bar:
+        try:
+            shots = shots_for_video(video, progress=lambda done, total: bar.update(done), cancel=cancel)
+        except DetectionCancelledError:
+            raise KeyboardInterrupt from None
+        bar.close(info.frame_count)
+    return shots
+
+
+def _shot_summary(session: Session) -> list[str]:
+    """One line per shot saying where its colours come from (nothing for a video of one shot)."""
+    sources = session.shot_sources()
+    if len(sources) < 2:
+        return []
+    frames = [ex.frame for ex in session.exemplars]
+    lines = []
+    for src in sources:
+        head = f"shot {src.shot + 1} (frames {src.start}-{src.stop - 1}): "
+        if src.how == "own":
+            lines.append(head + "exemplars at frames " + ", ".join(str(frames[i]) for i in src.own))
+        elif src.borrowed is not None:
+            why = {"linked": "linked by hand", "similar": f"the most similar set-up, {src.similarity:.2f}",
+                   "nearest": "no shot looks alike: the nearest in time"}[src.how]
+            lines.append(head + f"borrows the exemplar at frame {frames[src.borrowed]} as a reference ({why})")
+        else:
+            lines.append(head + "no exemplar")
+    return lines
+
+
+def load_exemplar(spec: ExemplarSpec) -> Exemplar:
+    """Decodes a spec's image and references into the session's exemplar.
+
+    Raises:
+        ExemplarError: an image is missing, unreadable or grayscale.
+    """
+    from colormnet.exemplar import load_exemplar_image
+    from colormnet.session import Exemplar
+
+    references = tuple(load_exemplar_image(path) for path in spec.references)
+    return Exemplar(frame=spec.frame, image=load_exemplar_image(spec.image), kind=spec.kind, name=spec.image.name,
+                    references=references)
+
+
+def cmd_colorize(args: argparse.Namespace, cancel: threading.Event) -> int:
+    """Runs ``colormnet colorize``; returns the exit code."""
+    specs = parse_exemplars(args.exemplar, args.extra_reference, args.kind)
+    return render(args, cancel, specs, load_exemplar)
+
+
+def session_config(args: argparse.Namespace) -> SessionConfig:
+    """The session settings the render options ask for.
+
+    Raises:
+        ExemplarError: engine options given to an engine that takes none.
+    """
+    from colormnet.config import InferenceConfig
+    from colormnet.session import SessionConfig
+
+    if args.framing and not engine_info(args.engine).options:
+        with_options = ", ".join(name for name, info in ENGINES.items() if info.options)
+        raise ExemplarError(f"--framing applies to the {with_options} engine only.")
+    return SessionConfig(
+        engine=args.engine,
+        engine_options=(("framing", args.framing),) if args.framing else (),
+        device=args.device,
+        precision=args.precision,
+        process_size=args.process_size,
+        inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
+        transition=args.transition,
+    )
+
+
+def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[ExemplarSpec],
+           load: Callable[[ExemplarSpec], Exemplar]) -> int:
+    """Colorizes ``args.input`` into ``args.output`` from ``specs`` (each decoded by ``load``), with its record.
+
+    Every file a spec names is an input the output and its record must never replace; the record names them with
+    their content hashes.
+    """
+    from colormnet.sidecar import check_sidecar
+    from colormnet.video import CODECS, check_output_path
+
+    source, output = Path(args.input), Path(args.output)
+    codec = args.codec or infer_codec(output)
+    shot_file = [Path(args.shots)] if args.shots not in ("auto", "off") else []
+    weights = [Path(args.weights).expanduser()] if args.weights else []
+    protected = [source, *(path for spec in specs for path in spec.files), *weights, *shot_file]
+    check_output_path(output, inputs=protected, codec=codec, overwrite=args.overwrite)
+    check_sidecar(output, args.overwrite, folder=not CODECS[codec].extensions, inputs=protected)
+    exemplars = [load(spec) for spec in specs]
+    config = session_config(args)
+    if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
+        from colormnet.cluster.cli import colorize_chunked
+
+        return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec)
+    return _render_here(args, cancel, exemplars, config, codec, {spec.frame: spec for spec in specs})
+
+
+def encode_frame(result: FrameResult, bit_depth: int) -> np.ndarray:
+    """A colorized frame as the writer takes it: 16-bit RGB for a codec of more than 8 bits, else 8-bit."""
+    return result.to_uint16() if bit_depth > 8 else result.to_uint8()
+
+
+def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: list[Exemplar],
+                 config: SessionConfig, codec: str, specs: dict[int, ExemplarSpec]) -> int:
+    """The render on this machine, frame by frame, then the record beside the output."""
+    from colormnet.session import Session
+    from colormnet.sidecar import build_record, write_sidecar
+    from colormnet.spool import in_frame_order
+    from colormnet.video import CODECS, VideoWriter
+
+    source, output = Path(args.input), Path(args.output)
+    with Session(source, weights=args.weights, config=config) as session:
+        session.set_exemplars(exemplars)
+        info = session.video_info
+        frames = parse_frame_range(args.frames, info.frame_count) if args.frames else range(info.frame_count)
+        model = session.load_model()
+        if model.is_random:
+            print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
+                  "meaningless.", file=sys.stderr)
+        session.set_shots(shot_list_option(args.shots, source, info, cancel))
+        for line in _shot_summary(session):
+            print(line, file=sys.stderr)
+        _log_segments(session)
+        bit_depth = CODECS[codec].bit_depth
+        total = session.count_steps(frames)
+        with ProgressBar(total, "colorizing") as bar:
+
+            def convert(result: FrameResult) -> np.ndarray:
+                if result.notice:
+                    print(f"\n{result.notice}", file=sys.stderr)
+                bar.update(result.done)
+                return encode_frame(result, bit_depth)
+
+            results = session.colorize(frames, cancel=cancel)
+            writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session.reader,
+                                 frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
+            with writer:
+                ordered = in_frame_order(results, frames, index=lambda r: r.index, convert=convert,
+                                         workdir=writer.work_folder)
+                written = 0
+                for _, rgb in ordered:
+                    if cancel.is_set():
+                        break
+                    writer.write(rgb)
+                    written += 1
+                if cancel.is_set() or written != len(frames):
+                    raise KeyboardInterrupt
+            bar.close(total)
+        files = [(specs[ex.frame].image, specs[ex.frame].references) for ex in session.exemplars]
+        record = build_record(session, output=output, codec=codec, frames=frames, exemplar_files=files)
+    write_sidecar(output, record, folder=not CODECS[codec].extensions)
+    print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
+    return 0
+
+
+def _log_segments(session: Session) -> None:
+    """Logs (``-v``) which exemplar colours which frames, and as what."""
+    for seg in session.segments():
+        kind, score = session.resolve_kind(seg.exemplar)
+        how = f" (luminance SSIM {score:.2f})" if session.exemplars[seg.exemplar].kind == "auto" else ""
+        logger.info("frames %d-%d: exemplar at frame %d as %s%s", seg.start, seg.stop - 1,
+                    session.exemplars[seg.exemplar].frame, "reference" if seg.borrowed else kind, how)

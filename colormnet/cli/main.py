@@ -1,0 +1,62 @@
+"""Running the command line: parse, dispatch to the subcommand, turn every failure into one line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+
+from colormnet import interrupts
+from colormnet.cli.parser import build_parser
+from colormnet.errors import ColorMNetError, one_line
+from colormnet.fileio import describe_os_error
+
+EXIT_ERROR = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit code (see :func:`entry` for interruptions during start-up)."""
+    cancel = threading.Event()
+    verbose = False
+    try:
+        args = build_parser().parse_args(argv)
+        verbose = args.verbose
+        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+        return int(args.run(args, cancel))
+    except KeyboardInterrupt as exc:
+        cancel.set()
+        print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
+        return interrupts.exit_status(exc)
+    except ColorMNetError as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # e.g. disk full while writing: still one line
+        return _fail(describe_os_error(exc))
+    except MemoryError:
+        return _fail("Out of memory: close other programs, or lower --process-size or the exemplars' size.")
+    except Exception as exc:  # a bug: one line that says so, the traceback under -v
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        hint = "" if verbose else "; run with -v for details"
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug in colormnet{hint}).")
+
+
+def _fail(message: str) -> int:
+    """Prints an error as one line on stderr; returns the exit code for errors."""
+    print(f"colormnet: error: {one_line(message)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def entry() -> None:
+    """Console-script entry point: Ctrl+C or SIGTERM from the first moment on ends with one line, 130 or 143."""
+    try:
+        interrupts.install()  # inside: a signal landing while it installs is handled below too
+        if hasattr(signal, "SIGPIPE"):
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        code = main()
+    except KeyboardInterrupt as exc:  # during start-up (imports, parsing), before main() guards the work
+        print(f"\n{interrupts.what_stopped(exc)} while starting: nothing was written.", file=sys.stderr)
+        code = interrupts.exit_status(exc)
+    sys.exit(code)

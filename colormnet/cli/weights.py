@@ -1,0 +1,82 @@
+"""``colormnet weights download | init-random | path``, for any engine the registry says needs weights.
+
+Each such engine keeps its weights code in ``colormnet/engines/NAME/weights.py`` with the same names:
+``WEIGHTS_LICENCE``, ``download_weights(dest, progress=, cancel=)`` and ``save_random_weights(path, seed=)``; where
+they live is ``resolve_weights_path(explicit)`` for a one-file checkpoint (registry layout ``file``) or
+``resolve_weights_dir(explicit)`` and its ``WEIGHT_FILES`` for a folder (layout ``folder``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+from colormnet.cli.colorize import DEFAULT_ENGINE
+from colormnet.engines.registry import EngineInfo, engine_info
+from colormnet.errors import OutputError
+from colormnet.fileio import quoted
+from colormnet.progress import ProgressBar
+
+
+def weights_module(info: EngineInfo) -> ModuleType:
+    """The engine's ``weights`` module, next to the module its loader lives in."""
+    package = info.loader.split(":")[0].rsplit(".", 1)[0]
+    return importlib.import_module(f"{package}.weights")
+
+
+def _files(info: EngineInfo, module: ModuleType, location: Path) -> list[Path]:
+    """The files that make up the weights at ``location`` (the checkpoint itself, or the folder's files)."""
+    if info.weights_layout == "folder":
+        return [location / name for name in module.WEIGHT_FILES]
+    return [location]
+
+
+def _location(info: EngineInfo, module: ModuleType, explicit: str | None) -> Path:
+    """Where the engine looks for its weights: ``explicit``, else its environment variable, else its default."""
+    resolve = module.resolve_weights_dir if info.weights_layout == "folder" else module.resolve_weights_path
+    return Path(resolve(explicit))
+
+
+def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
+    """Runs ``colormnet weights``; returns the exit code."""
+    info = engine_info(args.engine)
+    module = weights_module(info)
+    if args.weights_command == "download":
+        return _download(info, module, args.dest, cancel)
+    if args.weights_command == "init-random":
+        taken = next((path for path in _files(info, module, Path(args.path)) if path.exists()), None)
+        if taken is not None and not args.overwrite:
+            raise OutputError(f"{quoted(taken)} already exists (perhaps real weights); choose another path or pass "
+                              "--overwrite.")
+        path = module.save_random_weights(args.path, seed=args.seed)
+        print(f"Wrote RANDOM weights (seed {args.seed}) to {path}: for tests and demos, the colours are meaningless.",
+              file=sys.stderr)
+        return 0
+    location = _location(info, module, args.weights)
+    if all(path.is_file() for path in _files(info, module, location)):
+        state = "present"
+    else:
+        engine = "" if args.engine == DEFAULT_ENGINE else f" --engine {args.engine}"
+        state = f"missing (run `colormnet weights download{engine}`)"
+    print(f"{location}  [{state}]")
+    return 0
+
+
+def _download(info: EngineInfo, module: ModuleType, dest: str | None, cancel: threading.Event) -> int:
+    """Downloads the engine's official weights with a progress bar, after showing their licence."""
+    print(module.WEIGHTS_LICENCE, file=sys.stderr)
+    with ProgressBar(None, "downloading", unit="B", unit_scale=True) as bar:
+
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done)
+
+        path = module.download_weights(Path(dest) if dest else None, progress=progress, cancel=cancel)
+        bar.close(bar.last_done or 0)
+    where = "in" if info.weights_layout == "folder" else "to"
+    print(f"Saved the {info.label} weights {where} {path}.", file=sys.stderr)
+    return 0

@@ -1,0 +1,309 @@
+"""The :class:`Session`: a video, its exemplars and an engine; segments, cache keys, exemplar kinds, the plan of
+engine runs and the colorize loop with its recovery when the GPU runs out of memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import math
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from colormnet.engines import holds_several_exemplars, load_backend, takes_references
+from colormnet.engines.base import Backend
+from colormnet.errors import DeviceOutOfMemoryError, ExemplarError
+from colormnet.exemplar import classify_exemplar
+from colormnet.plan import Pass, Run, Segment, ShotLike, ShotSpan, normalise_shots, plan_runs, plan_segments
+from colormnet.session.run import RunExecutor
+from colormnet.session.types import Exemplar, FrameResult, SessionConfig, check_colour_image
+from colormnet.shot_links import ShotSource, choose_donors
+from colormnet.stash import Stash
+from colormnet.video import VideoInfo, VideoReader
+from colormnet.video.orientation import to_stored
+
+__all__ = ["Session"]
+
+logger = logging.getLogger(__name__)
+
+
+class Session:
+    """A video, its exemplars and a model, colorized segment by segment.
+
+    Args:
+        video: a video file or a folder of numbered images.
+        weights: checkpoint path (default: ``$COLORMNET_WEIGHTS`` or the per-user data folder).
+        config: device, precision, processing size and memory schedule.
+
+    The model is loaded by :meth:`load_model` (or the first :meth:`colorize`), not by the constructor.
+    """
+
+    def __init__(self, video: str | Path, *, weights: str | Path | None = None, config: SessionConfig | None = None):
+        self.config = config or SessionConfig()
+        self.weights = weights
+        self.video_path = Path(video)
+        self._reader = VideoReader(self.video_path)
+        self.video_info: VideoInfo = self._reader.info
+        self.exemplars: tuple[Exemplar, ...] = ()
+        self._shots: list[ShotSpan] = normalise_shots(None, self.frame_count)
+        self._links: dict[int, int] = {}  # shot's first frame -> frame of the exemplar it is linked to by hand
+        self._plan: tuple[list[Segment], list[ShotSource]] | None = None
+        self._model: Backend | None = None
+        self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
+        self.process_size = self.config.process_size  # lowered (for good) after the GPU runs out of memory
+
+    # -- set-up ---------------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Releases the video."""
+        self._reader.close()
+
+    @property
+    def reader(self) -> VideoReader:
+        """The session's reader of the video (for its timestamps and streams; decoding belongs to colorize)."""
+        return self._reader
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames of the video."""
+        return self.video_info.frame_count
+
+    def set_exemplars(self, exemplars: Sequence[Exemplar]) -> None:
+        """Replaces the exemplars.
+
+        Raises:
+            ExemplarError: a frame index out of range, two exemplars on one frame, an image without colour, or
+                further references for an engine that takes one image per exemplar.
+        """
+        n = self.frame_count
+        seen: set[int] = set()
+        for ex in exemplars:
+            label = ex.name or f"the exemplar at frame {ex.frame}"
+            if not 0 <= ex.frame < n:
+                raise ExemplarError(f"{label} is pinned to frame {ex.frame}, but the video has frames 0 to {n - 1}.")
+            if ex.frame in seen:
+                raise ExemplarError(f"Two exemplars are pinned to frame {ex.frame}; keep one per frame.")
+            seen.add(ex.frame)
+            check_colour_image(ex.image, label)
+            if ex.kind not in ("auto", "keyframe", "reference"):
+                raise ExemplarError(f"Unknown exemplar kind {ex.kind!r}: use auto, keyframe or reference.")
+            self._check_references(ex, label)
+        rotation = self.video_info.rotation  # exemplars are upright; the engines see the frames as stored
+        turned = [dataclasses.replace(ex, image=to_stored(ex.image, rotation),
+                                      references=tuple(to_stored(image, rotation) for image in ex.references))
+                  for ex in exemplars] if rotation else list(exemplars)
+        self.exemplars = tuple(sorted(turned, key=lambda e: e.frame))
+        self._plan = None
+
+    @property
+    def shots(self) -> list[ShotSpan]:
+        """The shots (one shot spanning the video until :meth:`set_shots`)."""
+        return list(self._shots)
+
+    def set_shots(self, shots: Sequence[ShotLike] | None, links: dict[int, int] | None = None) -> None:
+        """Replaces the shot list (None: the whole video is one shot).
+
+        Args:
+            shots: shots tiling the video, each with ``start``, ``stop`` and ``transition`` (the frames
+                ``[t0, t1)`` of the dissolve or fade that opens it, or None for a cut).
+            links: a shot's first frame -> the frame of an exemplar (of another shot) that a shot without its own
+                exemplar borrows, chosen by hand; other such shots borrow the exemplar of the most similar shot.
+
+        Raises:
+            ExemplarError: the shots do not tile the video.
+        """
+        try:
+            self._shots = normalise_shots(shots, self.frame_count)
+        except ValueError as exc:
+            raise ExemplarError(str(exc)) from exc
+        self._links = dict(links or {})
+        self._plan = None
+
+    def _check_references(self, exemplar: Exemplar, label: str) -> None:
+        if exemplar.references and not takes_references(self.config.engine):
+            raise ExemplarError(
+                f"{label} has further reference images, but only the deepexemplar engine takes several references "
+                f"for one exemplar (the engine is {self.config.engine})."
+            )
+        for i, image in enumerate(exemplar.references, 1):
+            check_colour_image(image, f"Further reference {i} of {label}")
+
+    def load_model(self) -> Backend:
+        """Loads the engine (for ColorMNet: the checkpoint onto the device); idempotent.
+
+        Raises:
+            WeightsError: the checkpoint is missing or unusable.
+        """
+        if self._model is None:
+            cfg = self.config
+            self._model = load_backend(
+                cfg.engine, self.weights, device=cfg.device, precision=cfg.precision, options=dict(cfg.engine_options)
+            )
+        return self._model
+
+    @property
+    def device(self) -> str:
+        """The device the model runs on (after :meth:`load_model`)."""
+        return str(self.load_model().device)
+
+    @property
+    def weights_are_random(self) -> bool:
+        """Whether the loaded checkpoint is a randomly initialised one."""
+        return self.load_model().is_random
+
+    # -- segments -------------------------------------------------------------------------------------------------
+
+    def segments(self) -> list[Segment]:
+        """The segments, in frame order (empty without exemplars): see :mod:`colormnet.plan`."""
+        return list(self._planned()[0])
+
+    def shot_sources(self) -> list[ShotSource]:
+        """Where each shot's colours come from: its own exemplars, a borrowed one (and why), or none."""
+        return list(self._planned()[1])
+
+    def _planned(self) -> tuple[list[Segment], list[ShotSource]]:
+        if self._plan is None:
+            if not self.exemplars:
+                self._plan = [], []
+            else:
+                frames = [ex.frame for ex in self.exemplars]
+                sources = choose_donors(self._shots, frames, self._reader.read, links=self._links)
+                donors = {i: src.borrowed for i, src in enumerate(sources) if src.borrowed is not None}
+                segments = plan_segments(self._shots, frames, transition=self.config.transition, donors=donors)
+                self._plan = segments, sources
+        return self._plan
+
+    def segment_at(self, frame: int) -> Segment:
+        """The segment that governs ``frame``."""
+        for segment in self.segments():
+            if frame in segment:
+                return segment
+        raise ExemplarError("Pin an exemplar to a frame first: there is nothing to colorize from.")
+
+    def segment_key(self, segment: Segment) -> str:
+        """A hash of everything that determines the segment's frames (video, exemplars, passes, settings, weights)."""
+        model = self.load_model()
+        stat = self.video_path.stat() if self.video_path.is_file() else None
+        parts: dict[str, object] = {
+            "video": str(self.video_path.resolve()),
+            "video_stat": (stat.st_size, stat.st_mtime_ns) if stat else None,
+            "frames": self.frame_count,
+            "process_size": self.process_size,
+            "inference": asdict(self.config.inference),
+            "engine": model.fingerprint,
+            "passes": [self._pass_identity(p) for p in segment.passes()],
+            "pieces": [(p.start, p.stop, p.ramp, p.smooth, len(p.passes)) for p in segment.pieces],
+            "shot": (self._shots[segment.shot].start, self._shots[segment.shot].stop),
+        }
+        return hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()[:24]
+
+    def _pass_identity(self, p: Pass) -> tuple[object, ...]:
+        ex = self.exemplars[p.exemplar]
+        kind = "reference" if p.borrowed else ex.kind
+        held = [(self.exemplars[i].frame, self.exemplars[i].digest(), self.exemplars[i].kind) for i in p.extras]
+        return p.anchor, p.forward, ex.digest(), kind, tuple(ex.reference_digests()), *held
+
+    def resolve_kind(self, exemplar_index: int) -> tuple[str, float]:
+        """The kind an exemplar is used as, and the luminance similarity that decided ``auto`` (NaN otherwise).
+
+        Reads the exemplar's frame with the session's reader: do not call it from another thread while
+        :meth:`colorize` runs (``colorize`` resolves the kinds it needs itself).
+        """
+        ex = self.exemplars[exemplar_index]
+        if ex.kind != "auto":
+            return ex.kind, math.nan
+        cache_key = (ex.frame, ex.digest())
+        if cache_key not in self._kinds:
+            kind, score = classify_exemplar(ex.image, self._reader.read(ex.frame))
+            logger.info("Exemplar at frame %d used as a %s (luminance SSIM %.3f)", ex.frame, kind, score)
+            self._kinds[cache_key] = (kind, score)
+        return self._kinds[cache_key]
+
+    # -- colorizing -----------------------------------------------------------------------------------------------
+
+    def plan(self, frames: Iterable[int] | None = None) -> list[Run]:
+        """The engine runs needed for ``frames`` (all frames when ``None``)."""
+        if not self.exemplars:
+            raise ExemplarError("Pin at least one exemplar before colorizing.")
+        n = self.frame_count
+        wanted = set(range(n)) if frames is None else set(frames)
+        bad = [f for f in wanted if not 0 <= f < n]
+        if bad:
+            raise ExemplarError(f"Frame {min(bad)} is out of range: the video has frames 0 to {n - 1}.")
+        if self.config.transition == "memory" and not holds_several_exemplars(self.config.engine):
+            raise ExemplarError(f"The {self.config.engine} engine holds one exemplar at a time: use --transition "
+                                "blend or cut.")
+        covered = {f for seg in self.segments() for f in range(seg.start, seg.stop)}
+        if not wanted <= covered:
+            first = min(wanted - covered)
+            raise ExemplarError(f"Frame {first} is in a shot with no exemplar to colorize it from.")
+        return plan_runs(self.segments(), wanted)
+
+    def count_steps(self, frames: Iterable[int] | None = None) -> int:
+        """How many frames a :meth:`colorize` call for ``frames`` processes (for progress and ETA)."""
+        return sum(len(run.frames) for run in self.plan(frames))
+
+    def colorize(
+        self, frames: Iterable[int] | None = None, *, cancel: threading.Event | None = None
+    ) -> Iterator[FrameResult]:
+        """Colorizes ``frames`` (all when ``None``), yielding each requested frame as it is produced.
+
+        Frames come in processing order: run by run, each from its anchor outwards (see :meth:`plan`); a frame
+        fused from two passes comes with the second of them. The generator returns early, between two frames, once
+        ``cancel`` is set.
+
+        Raises:
+            ColorMNetError: bad exemplars or frames, unusable weights, or a failure inside the model.
+        """
+        runs = self.plan(frames)
+        total = sum(len(run.frames) for run in runs)
+        done = 0
+        notice = ""
+        with Stash() as stash:
+            for run in runs:
+                yielded: set[int] = set()
+                while True:
+                    try:
+                        executor = RunExecutor(self, self.load_model(), stash)
+                        for result in executor.run(run, done, total, cancel, yielded):
+                            done = result.done
+                            notice = " ".join(filter(None, (notice, self._reader.take_damage_notice())))
+                            if result.index < 0:  # progress through frames that are not yielded
+                                continue
+                            if notice:
+                                result = dataclasses.replace(result, notice=notice)
+                                notice = ""
+                            yielded.add(result.index)
+                            yield result
+                        break
+                    except DeviceOutOfMemoryError:
+                        self.process_size, notice = self._recover_from_oom(self.process_size)
+                        total += len(run.frames)  # the run starts again from its anchor
+                if cancel is not None and cancel.is_set():
+                    return
+
+    def _recover_from_oom(self, process_size: int) -> tuple[int, str]:
+        """Frees device memory and picks a smaller processing size, or the CPU once the size reaches its floor."""
+        self.load_model().release_memory()
+        info = self.video_info
+        current = min(process_size, info.height, info.width)
+        smaller = int(current * 0.75)
+        if smaller >= 112:
+            notice = f"The GPU ran out of memory; continuing at a processing size of {smaller} (was {current})."
+        else:
+            smaller = current
+            cfg = self.config
+            self._model = load_backend(
+                cfg.engine, self.weights, device="cpu", precision="fp32", options=dict(cfg.engine_options)
+            )
+            notice = f"The GPU ran out of memory even at {current} pixels; continuing on the CPU (slower)."
+        logger.warning(notice)
+        return smaller, notice

@@ -1,0 +1,110 @@
+"""What the app says about the engine: the one actually running and why, with or without a video open, and the
+colorized frames reaching the viewer from memory during a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.controller import Controller
+from app.model import frame_cache
+from app.model.paths import AppPaths
+from app.settings import AppSettings
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
+
+
+@pytest.fixture
+def empty_window(qtbot, app_settings: AppSettings, app_paths: AppPaths, random_weights: Path) -> Iterator[MainWindow]:
+    """The main window with no video open."""
+    controller = Controller(app_settings, app_paths, weights=random_weights)
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    controller.shutdown()
+
+
+def test_with_no_video_the_status_bar_says_the_engine_waits_for_one(qtbot, empty_window: MainWindow) -> None:
+    window, controller = empty_window, empty_window.controller
+    label = window.status.device_label
+    qtbot.waitUntil(lambda: controller.engine.engine_ready, timeout=RUN_TIMEOUT_MS)
+    # Ready and waiting, not "loading" for ever next to "Colorization engine ready."
+    assert label.text() == "ColorMNet · waiting for a video"
+    assert "load" not in label.text().lower() and "starting" not in label.text().lower()
+    assert controller.engine.model_state == "idle"
+
+
+def test_the_fallback_is_named_in_the_status_bar_and_the_settings(qtbot, app_settings: AppSettings,
+                                                                  app_paths: AppPaths, tmp_path: Path,
+                                                                  realshort: Path) -> None:
+    controller = Controller(app_settings, app_paths, weights=tmp_path / "missing" / "colormnet.pth")
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        open_video(qtbot, controller, realshort)
+        assert controller.engine.on_fallback
+        text = window.status.device_label.text()
+        assert text.startswith("Propagate · CPU") and "fallback: no usable ColorMNet weights" in text
+        assert "colormnet.pth" in window.status.device_label.toolTip()  # the checkpoint's own problem
+        # Settings keeps the user's choice, and says what runs instead, and why.
+        window.commands.show_settings_dialog()
+        dialog = window.commands.settings_dialog
+        assert dialog is not None
+        assert dialog.engine.currentData() == "colormnet"
+        assert not dialog.running.isHidden()
+        assert dialog.running.text().startswith("Running now: Propagate on CPU (fallback: no usable ColorMNet")
+        dialog.reject()
+    finally:
+        window.close()
+        controller.shutdown()
+
+
+def test_the_settings_offer_the_memory_transition_only_to_engines_that_hold_several_exemplars(qtbot) -> None:
+    from app.model.engine_settings import EngineSettings
+    from app.widgets.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(EngineSettings(transition="memory"), 1 << 30, ["colormnet", "propagate"])
+    qtbot.addWidget(dialog)
+    offered = lambda: [dialog.transition.itemData(i) for i in range(dialog.transition.count())]  # noqa: E731
+    assert offered() == ["blend", "cut", "memory"] and dialog.engine_settings().transition == "memory"
+    dialog.engine.setCurrentIndex(dialog.engine.findData("propagate"))
+    assert offered() == ["blend", "cut"] and dialog.engine_settings().transition == "blend"
+    dialog.transition.setCurrentIndex(dialog.transition.findData("cut"))
+    dialog.engine.setCurrentIndex(dialog.engine.findData("colormnet"))
+    assert "memory" in offered() and dialog.engine_settings().transition == "cut"  # the choice that still fits stays
+
+
+def test_without_the_fallback_the_settings_say_nothing_more(qtbot, window: MainWindow) -> None:
+    window.commands.show_settings_dialog()
+    dialog = window.commands.settings_dialog
+    assert dialog is not None and dialog.running.text() == "" and dialog.running.isHidden()
+    dialog.reject()
+
+
+def test_frames_of_a_followed_run_reach_the_viewer_without_reading_the_cache(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller = window.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    wait_for_segments(qtbot, controller, 1)
+    decoded: list[int] = []
+    original = frame_cache.decode_png
+
+    def counting(data: bytes):
+        decoded.append(len(data))
+        return original(data)
+
+    monkeypatch.setattr(frame_cache, "decode_png", counting)
+    controller.set_follow_playhead(True)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_all()
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 35 and window.viewer.has_color, timeout=10_000)
+    assert controller.colorized.all()
+    assert decoded == []  # every colour shown came from the run, in memory
+    controller.set_current_frame(5)  # a frame the run has moved past is read back from the cache
+    qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
+    assert len(decoded) == 1
