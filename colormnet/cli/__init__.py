@@ -10,7 +10,7 @@ SIGTERM at any moment, start-up included, end it with one line and exit status 1
 * :mod:`~colormnet.cli.parser`: the argument parser, its engine choices read from :mod:`colormnet.engines.registry`.
 * :mod:`~colormnet.cli.colorize`: ``colorize`` and the render the demo shares; :mod:`~colormnet.cli.commands`:
   ``info``, ``extract-frame`` and ``demo``; :mod:`~colormnet.cli.weights`; :mod:`~colormnet.cli.evaluate`.
-* ``shots`` (:mod:`colormnet.shots.command`) and the chunked runs (:mod:`colormnet.cluster.cli`) plug in here.
+* ``shots`` (:mod:`colormnet.shots.command`) and the chunked runs (:mod:`colormnet.cli.cluster`) plug in here.
 """
 
 from colormnet.cli.colorize import parse_frame_range, shot_list_option

@@ -164,7 +164,7 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     exemplars = [load(spec) for spec in specs]
     config = session_config(args)
     if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
-        from colormnet.cluster.cli import colorize_chunked
+        from colormnet.cli.cluster import colorize_chunked
 
         return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec)
     return _render_here(args, cancel, exemplars, config, codec, {spec.frame: spec for spec in specs})

@@ -77,7 +77,7 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
 
 
 def _add_colorize(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from colormnet.cluster.cli import add_arguments as add_cluster_arguments
+    from colormnet.cli.cluster import add_arguments as add_cluster_arguments
     from colormnet.video import CODECS
 
     p = sub.add_parser("colorize", parents=[common], help="colorize a video or an image sequence from exemplars")

@@ -34,7 +34,7 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
 
     ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run.
     """
-    from colormnet.cli import parse_frame_range, shot_list_option
+    from colormnet.cli.colorize import parse_frame_range, shot_list_option
     from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
     from colormnet.errors import ExemplarError
     from colormnet.video import probe
