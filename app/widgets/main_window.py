@@ -22,6 +22,7 @@ from app.engine_settings import MULTI_REFERENCE_ENGINES
 from app.icons import icon
 from app.progress import Progress
 from app.shuttle import Shuttle
+from app.thumbnails import ThumbnailStrip
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.file_menu import FileCommands
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow, FileCommands):
         self.shuttle = Shuttle(self._shuttle_step, self)
         self.autosaver = autosave.AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
         self._connect()
+        self._connect_editor_features()
         self._restore_view_state()
         self._on_controller_project_changed()
         self._update_enabled()
@@ -188,6 +190,11 @@ class MainWindow(QMainWindow, FileCommands):
         a["play"].toggled.connect(self._on_play_toggled)
         a["follow"].toggled.connect(self._on_follow_toggled)
         self._connect_file_commands()
+
+    def _connect_editor_features(self) -> None:
+        """The timeline's thumbnail strip (see app.thumbnails)."""
+        self.thumbnails = ThumbnailStrip(self.controller.paths.cache.parent / "thumbnails", self)
+        self.thumbnails.attach(self.controller, self.timeline)
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings
@@ -367,6 +374,7 @@ class MainWindow(QMainWindow, FileCommands):
             event.ignore()
             return
         self.shuttle.stop()
+        self.thumbnails.shutdown()
         settings = self.controller.settings
         settings.set_window_state(self.saveGeometry(), self.saveState())
         settings.sync()

@@ -1,5 +1,6 @@
 """The timeline: a timecode ruler over a scrubber with exemplar markers, segment bounds, shots (cuts and each shot's
-state, see :mod:`app.widgets.shot_track`), in/out points and the colorized band, and the go-to field.
+state, see :mod:`app.widgets.shot_track`), in/out points, the colorized band, a strip of thumbnails (built in the
+background by :mod:`app.thumbnails`) and the go-to field.
 
 Frame numbers are indices from 0 everywhere (the go-to field, markers, In/Out, the CLI's ``--frames``); counts say
 "frames": a 36-frame clip has frames 0–35.
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from app import theme
 from app.progress import format_timecode
 from app.shot_list import ShotState
+from app.thumbnails import THUMB_HEIGHT
 from app.widgets.goto_field import GoToField
 from app.widgets.shot_track import STRIP_HEIGHT, paint_shots, shot_at
 
@@ -26,7 +28,8 @@ _TRACK_TOP = _RULER_HEIGHT + 15
 _TRACK_HEIGHT = 16
 _BAND_HEIGHT = 6
 _STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4
-_BAR_HEIGHT = _STRIP_TOP + STRIP_HEIGHT + 8
+_THUMBS_TOP = _STRIP_TOP + STRIP_HEIGHT + 4
+_BAR_HEIGHT = _THUMBS_TOP + THUMB_HEIGHT + 6
 _CACHED = QColor(170, 170, 170)
 _IN_OUT = QColor(255, 255, 255, 28)
 _LABEL_SPACING = 110  # pixels at least between two ruler labels (a timecode is about 70 wide)
@@ -79,11 +82,37 @@ class TimelineBar(QWidget):
         self.shots: list[ShotState] = []
         self._runs: list[tuple[int, int]] = []
         self._scrubbing = False
+        self.thumbnails: dict[int, QImage] = {}
 
     def set_colorized(self, colorized: np.ndarray) -> None:
         """Show which frames are colorized."""
         self._runs = cached_runs(colorized)
         self.update()
+
+    def set_thumbnails(self, thumbnails: dict[int, QImage]) -> None:
+        """Show ``thumbnails`` (frame -> image :data:`~app.thumbnails.THUMB_HEIGHT` pixels high) in the strip."""
+        self.thumbnails = dict(thumbnails)
+        self.update()
+
+    def thumbnail_tiles(self) -> list[tuple[QRectF, int]]:
+        """Where the strip's tiles go at the current width, each with the frame of the thumbnail it shows.
+
+        The strip is tiled edge to edge like a film; each tile shows the thumbnail nearest the frame under its
+        centre (none before the first thumbnail is ready).
+        """
+        if not self.thumbnails or self.frame_count <= 0:
+            return []
+        frames = sorted(self.thumbnails)
+        width = max(8, self.thumbnails[frames[0]].width())
+        left, right = float(_MARGIN), float(self.width() - _MARGIN)
+        tiles = []
+        x = left
+        while x < right:
+            centre = self.frame_at(x + min(width, right - x) / 2)
+            nearest = min(frames, key=lambda f: abs(f - centre))
+            tiles.append((QRectF(x, _THUMBS_TOP, min(width, right - x), THUMB_HEIGHT), nearest))
+            x += width
+        return tiles
 
     def x_of(self, frame: float) -> float:
         """Horizontal position of the left edge of ``frame``."""
@@ -123,11 +152,24 @@ class TimelineBar(QWidget):
             x = self.x_of(frame)
             painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
         paint_shots(painter, self.shots, self.x_of, track, _STRIP_TOP)
+        self._draw_thumbnails(painter)
         for frame, kind in self.markers:
             self._draw_marker(painter, self.x_of(frame + 0.5), kind)
         x = self.x_of(self.current + 0.5)
         painter.setPen(QPen(theme.BRIGHT, 2))
         painter.drawLine(QPointF(x, _TRACK_TOP - 3), QPointF(x, band_top + _BAND_HEIGHT))
+        if self.thumbnails:
+            painter.drawLine(QPointF(x, _THUMBS_TOP), QPointF(x, _THUMBS_TOP + THUMB_HEIGHT))
+
+    def _draw_thumbnails(self, painter: QPainter) -> None:
+        tiles = self.thumbnail_tiles()
+        for rect, frame in tiles:
+            image = self.thumbnails[frame]
+            source = QRectF(0, 0, rect.width(), image.height())  # the last tile is cut, not squeezed
+            painter.drawImage(rect, image, source)
+        painter.setPen(QPen(theme.WINDOW, 1))
+        for rect, _ in tiles:
+            painter.drawLine(rect.topLeft(), rect.bottomLeft())
 
     def _draw_ruler(self, painter: QPainter) -> None:
         if self.frame_count <= 0:
@@ -262,6 +304,10 @@ class Timeline(QWidget):
                 f"borrows frame {state.borrowed}" if state.borrowed is not None else "no exemplar")
         self.shot_label.setText(f"Shot {k + 1} of {len(shots)} · {what}")
         self.shot_label.setToolTip(state.describe(k + 1))
+
+    def set_thumbnails(self, thumbnails: dict[int, QImage]) -> None:
+        """Show the film's thumbnails (frame -> image) in the strip under the shots."""
+        self.bar.set_thumbnails(thumbnails)
 
     def set_markers(self, markers: list[tuple[int, str]], segment_starts: list[int]) -> None:
         """Show exemplar markers (frame, kind) and the first frame of each segment."""
