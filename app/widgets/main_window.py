@@ -26,6 +26,7 @@ from app.thumbnails import ThumbnailStrip
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.file_menu import FileCommands
+from app.widgets.marker_menu import MarkerCommands
 from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
@@ -192,9 +193,12 @@ class MainWindow(QMainWindow, FileCommands):
         self._connect_file_commands()
 
     def _connect_editor_features(self) -> None:
-        """The timeline's thumbnail strip (see app.thumbnails)."""
+        """The timeline's thumbnail strip (see app.thumbnails) and its draggable exemplar markers."""
         self.thumbnails = ThumbnailStrip(self.controller.paths.cache.parent / "thumbnails", self)
         self.thumbnails.attach(self.controller, self.timeline)
+        notify = self.statusBar().showMessage
+        self.markers = MarkerCommands(self.controller, self.timeline, self.exemplars, self.actions_by_name,
+                                      lambda text: notify(text, 8000))
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings

@@ -9,8 +9,8 @@ Frame numbers are indices from 0 everywhere (the go-to field, markers, In/Out, t
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from app import theme
@@ -24,6 +24,7 @@ _MARGIN = 10
 _RULER_HEIGHT = 16
 _MARKER_TOP = _RULER_HEIGHT + 3
 _MARKER_SIZE = 7
+_MARKER_GRAB = 5  # pixels either side of a marker that grab it
 _TRACK_TOP = _RULER_HEIGHT + 15
 _TRACK_HEIGHT = 16
 _BAND_HEIGHT = 6
@@ -62,10 +63,14 @@ def cached_runs(colorized: np.ndarray) -> list[tuple[int, int]]:
 
 
 class TimelineBar(QWidget):
-    """The painted part of the timeline; click or drag to scrub."""
+    """The painted part of the timeline; click or drag to scrub, drag an exemplar marker to move it."""
 
     sig_scrubbed = Signal(int)
     """The user picked a frame."""
+    sig_marker_moved = Signal(int, int)
+    """An exemplar marker was dragged: the exemplar's frame and the frame it was dropped on."""
+    sig_marker_menu = Signal(int, QPoint)
+    """The context menu was asked for on an exemplar marker: its frame and where (global coordinates)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +87,7 @@ class TimelineBar(QWidget):
         self.shots: list[ShotState] = []
         self._runs: list[tuple[int, int]] = []
         self._scrubbing = False
+        self._dragged: tuple[int, int] | None = None  # (marker's frame, frame under the mouse) while one is dragged
         self.thumbnails: dict[int, QImage] = {}
 
     def set_colorized(self, colorized: np.ndarray) -> None:
@@ -155,6 +161,10 @@ class TimelineBar(QWidget):
         self._draw_thumbnails(painter)
         for frame, kind in self.markers:
             self._draw_marker(painter, self.x_of(frame + 0.5), kind)
+        if self._dragged is not None and self._dragged[1] != self._dragged[0]:
+            painter.setOpacity(0.5)  # where the dragged marker will land
+            self._draw_marker(painter, self.x_of(self._dragged[1] + 0.5), "keyframe")
+            painter.setOpacity(1.0)
         x = self.x_of(self.current + 0.5)
         painter.setPen(QPen(theme.BRIGHT, 2))
         painter.drawLine(QPointF(x, _TRACK_TOP - 3), QPointF(x, band_top + _BAND_HEIGHT))
@@ -206,19 +216,39 @@ class TimelineBar(QWidget):
         painter.setBrush(theme.BRIGHT if kind != "reference" else Qt.BrushStyle.NoBrush)
         painter.drawPolygon(triangle)
 
+    def marker_at(self, pos: QPointF) -> int | None:
+        """The frame of the exemplar marker at ``pos`` (the marker row, a few pixels either side), if any."""
+        if pos.y() > _TRACK_TOP or not self.markers:
+            return None
+        frame, distance = min(((f, abs(self.x_of(f + 0.5) - pos.x())) for f, _ in self.markers), key=lambda m: m[1])
+        return frame if distance <= _MARKER_GRAB else None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
-        if event.button() == Qt.MouseButton.LeftButton and self.frame_count > 0:
-            self._scrubbing = True
-            self.sig_scrubbed.emit(self.frame_at(event.position().x()))
+        if event.button() != Qt.MouseButton.LeftButton or self.frame_count <= 0:
+            return
+        marker = self.marker_at(event.position())
+        if marker is not None:
+            self._dragged = (marker, marker)
+            self.setCursor(Qt.CursorShape.SizeHorCursor)
+            return
+        self._scrubbing = True
+        self.sig_scrubbed.emit(self.frame_at(event.position().x()))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if self.frame_count <= 0:
             return
         frame = self.frame_at(event.position().x())
+        if self._dragged is not None:
+            self._dragged = (self._dragged[0], frame)
+            tip = f"Move the exemplar at frame {self._dragged[0]} to frame {frame}"
+            QToolTip.showText(event.globalPosition().toPoint(), tip, self)
+            self.update()
+            return
         if self._scrubbing:
             self.sig_scrubbed.emit(frame)
-        marker = next((f for f, _ in self.markers if abs(self.x_of(f + 0.5) - event.position().x()) <= 4), None)
-        tip = f"Frame {frame}" if marker is None else f"Exemplar at frame {marker}"
+        marker = self.marker_at(event.position())
+        tip = f"Frame {frame}" if marker is None else (
+            f"Exemplar at frame {marker}\nDrag to move it; right-click for more")
         shot = shot_at(self.shots, frame)
         if shot is not None:
             tip += "\n" + self.shots[shot].describe(shot + 1)
@@ -226,6 +256,18 @@ class TimelineBar(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         self._scrubbing = False
+        dragged, self._dragged = self._dragged, None
+        if dragged is not None:
+            self.unsetCursor()
+            self.update()
+            if dragged[1] != dragged[0]:
+                self.sig_marker_moved.emit(*dragged)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
+        marker = self.marker_at(QPointF(event.pos()))
+        if marker is not None:
+            self.sig_marker_menu.emit(marker, event.globalPos())
+            event.accept()
 
 
 class Timeline(QWidget):
