@@ -8,11 +8,12 @@ actions, so they ask and behave exactly as the Exemplars menu does.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction, QActionGroup, QIcon
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.engine_settings import MULTI_REFERENCE_ENGINES
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from app.controller import Controller
     from app.widgets.exemplar_panel import ExemplarPanel
     from app.widgets.timeline import Timeline
+
+
+def _add(menu: QMenu, name: str, text: str, slot: Callable[[], object], glyph: QIcon | None = None) -> QAction:
+    """Add an action named ``name`` to ``menu`` that calls ``slot``."""
+    action = QAction(glyph or QIcon(), text, menu)
+    action.setObjectName(name)
+    action.triggered.connect(lambda *_: slot())  # the checked flag is not the slot's
+    menu.addAction(action)
+    return action
 
 
 class MarkerCommands(QObject):
@@ -85,26 +95,23 @@ class MarkerCommands(QObject):
             return None
         menu = QMenu(parent)
         menu.setObjectName("marker_menu")
-        menu.addAction(icon("goto_frame"), f"&Go to Frame {frame}", lambda: c.navigate(frame))
+        _add(menu, "goto_frame", f"&Go to Frame {frame}", lambda: c.navigate(frame), icon("goto_frame"))
         menu.addSeparator()
         for name in ("replace_exemplar", "add_reference"):
             action = self._actions[name]
-            item = menu.addAction(action.icon(), action.text(), lambda n=name: self._trigger_on(frame, n))
-            item.setObjectName(name)
+            item = _add(menu, name, action.text(), functools.partial(self._trigger_on, frame, name), action.icon())
             item.setEnabled(name == "replace_exemplar" or c.project.settings.engine in MULTI_REFERENCE_ENGINES)
         kinds = menu.addMenu("Use &As")
         kinds.setObjectName("kind_menu")
         group = QActionGroup(kinds)
         for kind in KINDS:
-            choice = kinds.addAction(kind.capitalize(), lambda k=kind: c.set_exemplar_kind(frame, k))
-            choice.setObjectName(f"kind_{kind}")
+            choice = _add(kinds, f"kind_{kind}", kind.capitalize(), functools.partial(c.set_exemplar_kind, frame, kind))
             choice.setCheckable(True)
             choice.setChecked(kind == entry.kind)
             group.addAction(choice)
         menu.addSeparator()
         remove = self._actions["remove_exemplar"]
-        item = menu.addAction(remove.icon(), remove.text(), lambda: c.remove_exemplar(frame))
-        item.setObjectName("remove_exemplar")
+        _add(menu, "remove_exemplar", remove.text(), lambda: c.remove_exemplar(frame), remove.icon())
         return menu
 
     def show_menu(self, frame: int, where: QPoint) -> None:
