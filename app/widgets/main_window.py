@@ -24,6 +24,7 @@ from app.progress import Progress
 from app.shuttle import Shuttle
 from app.thumbnails import ThumbnailStrip
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
+from app.widgets.compare_view import CompareView
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.file_menu import FileCommands
 from app.widgets.marker_menu import MarkerCommands
@@ -193,12 +194,15 @@ class MainWindow(QMainWindow, FileCommands):
         self._connect_file_commands()
 
     def _connect_editor_features(self) -> None:
-        """The timeline's thumbnail strip (see app.thumbnails) and its draggable exemplar markers."""
+        """The timeline's thumbnail strip (see app.thumbnails), its draggable exemplar markers and the viewer's
+        comparisons (before/now, exemplar) with their bar over the timeline."""
         self.thumbnails = ThumbnailStrip(self.controller.paths.cache.parent / "thumbnails", self)
         self.thumbnails.attach(self.controller, self.timeline)
         notify = self.statusBar().showMessage
         self.markers = MarkerCommands(self.controller, self.timeline, self.exemplars, self.actions_by_name,
                                       lambda text: notify(text, 8000))
+        self.compare = CompareView(self.controller, self.viewer, self.actions_by_name, lambda t: notify(t, 8000), self)
+        self.timeline.add_notice(self.compare.bar)
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings
@@ -379,6 +383,7 @@ class MainWindow(QMainWindow, FileCommands):
             return
         self.shuttle.stop()
         self.thumbnails.shutdown()
+        self.compare.shutdown()
         settings = self.controller.settings
         settings.set_window_state(self.saveGeometry(), self.saveState())
         settings.sync()

@@ -304,10 +304,15 @@ class Timeline(QWidget):
         row.addSpacing(16)
         row.addWidget(self.cached_label)
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(2)
         layout.addLayout(row)
         layout.addWidget(self.bar)
+
+    def add_notice(self, notice: QWidget) -> None:
+        """Show ``notice`` (a bar that comes and goes) above the timeline's readouts."""
+        self._layout.insertWidget(0, notice)
 
     def set_video(self, frame_count: int, fps: float) -> None:
         """Set the length and rate of the film."""
