@@ -107,6 +107,8 @@ class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
     """Following the colorized frames with the playhead was turned on or off."""
     sig_shots_changed = Signal()
     """The shot list or where a shot's colours come from changed (see :meth:`shot_states`)."""
+    sig_resolved_kinds = Signal(object)
+    """What each ``auto`` exemplar is used as: its frame -> (keyframe or reference, luminance similarity)."""
     sig_shot_progress = Signal(int, int)
     """Finding the shots: frames read and frames in the video; (-1, 0) when it ended."""
 
@@ -170,6 +172,7 @@ class Controller(QObject, ProjectEdits, RunControl, ShotEdits):
         worker.sig_run_finished.connect(self._on_worker_run_finished)
         worker.sig_error.connect(self.sig_error)
         worker.sig_shot_sources.connect(self._on_worker_shot_sources)
+        worker.sig_resolved_kinds.connect(self.sig_resolved_kinds)
         self._sig_worker_shots.connect(worker.set_shots)
         self._sig_worker_open.connect(worker.open)
         self._sig_worker_exemplars.connect(worker.set_exemplars)

@@ -61,6 +61,8 @@ ICONS: dict[str, str] = {
     "keep_before": "mdi6.history",
     "keep_now": "mdi6.check",
     "show_exemplar": "mdi6.image-filter-center-focus",
+    "move_up": "mdi6.arrow-up",
+    "move_down": "mdi6.arrow-down",
     "fit": "mdi6.fit-to-screen",
     "actual_size": "mdi6.numeric-1-box",
     "zoom_in": "mdi6.magnify-plus",

@@ -228,6 +228,29 @@ class ProjectEdits:
         self._exemplars_changed()
         return True
 
+    def remove_reference(self, frame: int, index: int) -> bool:
+        """Remove the further reference ``index`` of the exemplar at ``frame``; False when there is none."""
+        return self._edit_references(frame, index, None, "Remove Reference Image")
+
+    def move_reference(self, frame: int, index: int, new_index: int) -> bool:
+        """Put the further reference ``index`` of the exemplar at ``frame`` at ``new_index`` (the order in which the
+        engine matches them); False when either is out of range."""
+        return self._edit_references(frame, index, new_index, "Reorder Reference Images")
+
+    def _edit_references(self, frame: int, index: int, new_index: int | None, text: str) -> bool:
+        entry = self.project.exemplar_at(frame)
+        count = len(entry.references) if entry is not None else 0
+        if entry is None or not 0 <= index < count or (new_index is not None and not 0 <= new_index < count):
+            self._report(ExemplarError(f"The exemplar at frame {frame} has no such reference image."))
+            return False
+        with self.history.edit(text):
+            image = entry.references.pop(index)
+            if new_index is not None:
+                entry.references.insert(new_index, image)
+            self.project.dirty = True
+        self._exemplars_changed()
+        return True
+
     # -- in/out points, settings, saving ----------------------------------------------------------------------
 
     def save_project(self, path: str | Path | None = None) -> bool:

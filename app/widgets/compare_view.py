@@ -88,6 +88,7 @@ class CompareView(QObject):
         self._stack_index = -1  # the undo stack's index when the comparison began
         self._shown: tuple[int, bool] = (-1, False)  # the frame on screen and whether it is colorized
         self._images: dict[tuple[Path, int], QImage] = {}
+        self._auto_keyframes: set[int] = set()  # frames of the auto exemplars the session uses as keyframes
         self._token = 0
         loader = FrameLoader()
         loader.sig_loaded.connect(self._on_loader_loaded)
@@ -98,6 +99,7 @@ class CompareView(QObject):
         controller.sig_segments_changed.connect(self._on_controller_segments_changed)
         controller.sig_frame_shown.connect(self._on_controller_frame_shown)
         controller.sig_project_changed.connect(self._refresh)
+        controller.sig_resolved_kinds.connect(self._on_controller_resolved_kinds)
         actions["compare_before"].toggled.connect(self._refresh)
         actions["show_exemplar"].toggled.connect(self._refresh)
         actions["keep_before"].triggered.connect(self.keep_before)
@@ -159,6 +161,10 @@ class CompareView(QObject):
         self._shown = (index, color is not None)
         self._refresh()
 
+    def _on_controller_resolved_kinds(self, kinds: dict[int, tuple[str, float]]) -> None:
+        self._auto_keyframes = {frame for frame, (kind, _) in kinds.items() if kind == "keyframe"}
+        self._refresh()
+
     def _on_loader_loaded(self, frame: LoadedFrame) -> None:
         if frame.index != self._shown[0] or frame.color is None or not self._comparing_before():
             return
@@ -174,7 +180,9 @@ class CompareView(QObject):
             return
         entry = self._controller.project.exemplar_at(index)
         stand_in = None
-        if entry is not None and not colorized and entry.kind == "keyframe":
+        keyframe = entry is not None and (entry.kind == "keyframe" or (
+            entry.kind == "auto" and entry.frame in self._auto_keyframes))
+        if entry is not None and not colorized and keyframe:
             stand_in = self._exemplar_image(entry)
         self._viewer.set_stand_in(stand_in, "Keyframe exemplar (not colorized yet)")
         if self._actions["show_exemplar"].isChecked() and entry is not None:

@@ -32,6 +32,7 @@ from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
+from colormnet.engines import takes_references
 
 if TYPE_CHECKING:
     from app.widgets.weights_dialog import WeightsDialog
@@ -203,6 +204,16 @@ class MainWindow(QMainWindow, FileCommands):
                                       lambda text: notify(text, 8000))
         self.compare = CompareView(self.controller, self.viewer, self.actions_by_name, lambda t: notify(t, 8000), self)
         self.timeline.add_notice(self.compare.bar)
+        self._connect_exemplar_details()
+
+    def _connect_exemplar_details(self) -> None:
+        """The exemplar panel's resolved kinds and further references (shown while the engine uses them)."""
+        c, panel = self.controller, self.exemplars
+        c.sig_resolved_kinds.connect(panel.set_resolved_kinds)
+        c.sig_project_changed.connect(lambda: panel.set_takes_references(takes_references(c.project.settings.engine)))
+        panel.set_takes_references(takes_references(c.project.settings.engine))
+        panel.sig_reference_removed.connect(c.remove_reference)
+        panel.sig_reference_moved.connect(c.move_reference)
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings
