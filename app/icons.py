@@ -70,6 +70,7 @@ ICONS: dict[str, str] = {
     "log": "mdi6.text-box",
     "about": "mdi6.information",
     "download": "mdi6.download",
+    "weights": "mdi6.download-box",
     "locate": "mdi6.file-find",
     "help": "mdi6.help-circle",
 }

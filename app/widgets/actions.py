@@ -30,6 +30,8 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("save_as", "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name"),
     ActionSpec("export", "&Export…", "Ctrl+Shift+E", "Export the colorized film"),
     ActionSpec("settings", "Se&ttings…", "Ctrl+,", "Engine, device, precision and memory settings"),
+    ActionSpec("weights", "ColorMNet &Weights…", "",
+               "Where the ColorMNet checkpoint is, download it, locate one you have, its licence"),
     ActionSpec("quit", "&Quit", "Ctrl+Q", "Quit ColorMNet Studio"),
     ActionSpec("play", "&Play", "Space", "Play or pause at the source's frame rate", checkable=True),
     ActionSpec("previous_frame", "Previous Frame", "Left", "One frame back"),
@@ -137,8 +139,8 @@ def create_history_actions(stack: QUndoStack, parent: QObject) -> dict[str, QAct
 
 MENUS: dict[str, list[str | None]] = {
     "&File": [
-        "open_video", "open_folder", "open_project", None, "save", "save_as", None, "export", None, "settings", None,
-        "quit",
+        "open_video", "open_folder", "open_project", None, "save", "save_as", None, "export", None, "settings",
+        "weights", None, "quit",
     ],
     "&Edit": ["undo", "redo"],
     "&Exemplars": [

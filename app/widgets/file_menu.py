@@ -201,9 +201,11 @@ class FileCommands:
     def show_settings_dialog(self) -> None:
         """Open the settings dialog and apply what the user accepts."""
         from app.widgets.settings_dialog import SettingsDialog
+        from app.widgets.weights_section import WeightsSection
 
         c = self.controller
         dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.available_engines, self._window)
+        dialog.add_weights(WeightsSection(c))
 
         def apply() -> None:
             c.settings.cache_limit_bytes = dialog.cache_limit_bytes()

@@ -205,6 +205,13 @@ class MainWindow(QMainWindow, FileCommands):
         self.compare = CompareView(self.controller, self.viewer, self.actions_by_name, lambda t: notify(t, 8000), self)
         self.timeline.add_notice(self.compare.bar)
         self._connect_exemplar_details()
+        self.actions_by_name["weights"].triggered.connect(self.show_weights_settings)
+
+    def show_weights_settings(self) -> None:
+        """Settings, with the ColorMNet weights section in focus (File ▸ Weights…)."""
+        self.show_settings_dialog()
+        if self.settings_dialog.weights is not None:
+            self.settings_dialog.weights.setFocus()
 
     def _connect_exemplar_details(self) -> None:
         """The exemplar panel's resolved kinds and further references (shown while the engine uses them)."""
