@@ -88,6 +88,7 @@ class CompareView(QObject):
         self._stack_index = -1  # the undo stack's index when the comparison began
         self._shown: tuple[int, bool] = (-1, False)  # the frame on screen and whether it is colorized
         self._images: dict[tuple[Path, int], QImage] = {}
+        self._exemplars_seen: list[tuple[object, ...]] = []  # the exemplars when the segments last came
         self._auto_keyframes: set[int] = set()  # frames of the auto exemplars the session uses as keyframes
         self._token = 0
         loader = FrameLoader()
@@ -140,6 +141,7 @@ class CompareView(QObject):
 
     def _on_controller_video_opened(self, info: VideoInfo) -> None:
         self.renders.reset()
+        self._exemplars_seen = self._exemplar_state()
         self._images.clear()
         self._update_bar()
         c = self._controller
@@ -151,11 +153,16 @@ class CompareView(QObject):
         c = self._controller
         cache = c.cache
         cached = cache.frames if cache is not None else (lambda key: frozenset())
-        if self.renders.update(c.segments, cached):
+        exemplars = self._exemplar_state()
+        edited, self._exemplars_seen = exemplars != self._exemplars_seen, exemplars
+        if self.renders.update(c.segments, cached, exemplars_edited=edited):
             self._stack_index = c.history.stack.index()
             if not self.renders.runs:
                 self._actions["compare_before"].setChecked(False)
             self._update_bar()
+
+    def _exemplar_state(self) -> list[tuple[object, ...]]:
+        return [(e.frame, e.image, e.kind, tuple(e.references)) for e in self._controller.project.exemplars]
 
     def _on_controller_frame_shown(self, index: int, source: QImage, color: QImage | None) -> None:
         self._shown = (index, color is not None)

@@ -29,6 +29,11 @@ def test_before_renders_follow_the_keys_that_changed() -> None:
     renders.ignore_next_change()
     renders.update([_segment(0, 20, "c")], lambda k: cached.get(k, frozenset({1})))
     assert renders.runs == []
+    assert renders.update([_segment(0, 5, "d"), _segment(5, 20, "e")], lambda k: frozenset({1, 7}))
+    assert renders.describe() == "frames 0–19"  # neighbouring runs read as one
+    # Keys changed by something else than the exemplars (shots found, settings): no comparison, and it ends.
+    assert renders.update([_segment(0, 20, "f")], lambda k: frozenset({1}), exemplars_edited=False)
+    assert renders.runs == []
 
 
 def _colorize_all(qtbot: object, controller: Controller) -> None:
