@@ -12,7 +12,7 @@ from app.controller import Controller
 from app.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
-from tests.app.conftest import open_video
+from tests.app.conftest import show_main_window
 
 
 @pytest.fixture
@@ -27,11 +27,7 @@ def propagate_controller(qtbot: object, app_settings: AppSettings, app_paths: Ap
 @pytest.fixture
 def editor(qtbot: object, propagate_controller: Controller, realshort: Path) -> Iterator[MainWindow]:
     """The main window, shown, on realshort.mp4 with the first frame on screen and its thumbnails built."""
-    window = MainWindow(propagate_controller)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    qtbot.waitExposed(window)  # type: ignore[attr-defined]
-    open_video(qtbot, propagate_controller, realshort)
-    qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)  # type: ignore[attr-defined]
+    window = show_main_window(qtbot, propagate_controller, realshort)
+    assert isinstance(window, MainWindow)
     qtbot.waitUntil(lambda: not window.thumbnails.building, timeout=30_000)  # type: ignore[attr-defined]
     yield window

@@ -3,8 +3,6 @@ download with progress and cancel, locate, licence), also after the missing-weig
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import colormnet.engines.colormnet.weights as weights
 from app.widgets.main_window import MainWindow
 from app.widgets.weights_section import WeightsSection
 from tests.app.editor_fixtures import editor, propagate_controller  # noqa: F401 (fixtures)
+from tests.app.test_weights_and_errors import slow_download
 
 
 def _open_weights(window: MainWindow) -> WeightsSection:
@@ -49,23 +48,12 @@ def test_the_weights_menu_item_opens_settings_at_the_weights(
 def test_the_weights_section_downloads_with_progress_and_cancel(
     editor: MainWindow, qtbot: object, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    started = threading.Event()
-
-    def slow_download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:  # type: ignore[no-untyped-def]
-        progress(0, 1000)
-        time.sleep(0.15)  # progress signals are throttled to ten a second
-        progress(500, 1000)
-        started.set()
-        assert cancel.wait(20)
-        raise weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
-
     monkeypatch.setattr(weights, "download_weights", slow_download)
     controls = _open_weights(editor).controls
     assert controls.cancel_button.isHidden()
     controls.download_button.click()
-    qtbot.waitUntil(lambda: controls.progress.value() == 500, timeout=10_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: controls.progress.value() == 250, timeout=10_000)  # type: ignore[attr-defined]
     assert controls.cancel_button.isVisible() and not controls.locate_button.isEnabled()
-    assert controls.status.text() == "Downloaded 0 of 0 MB"
     with qtbot.waitSignal(editor.controller.download.sig_finished, timeout=10_000):  # type: ignore[attr-defined]
         controls.cancel_button.click()
     assert controls.status.text() == "The download was cancelled." and controls.download_button.isEnabled()
