@@ -28,8 +28,8 @@ _MARKER_GRAB = 5  # pixels either side of a marker that grab it
 _TRACK_TOP = _RULER_HEIGHT + 15
 _TRACK_HEIGHT = 16
 _BAND_HEIGHT = 6
-_STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4
-_THUMBS_TOP = _STRIP_TOP + STRIP_HEIGHT + 4
+SHOT_STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4  # where the shot-state strip starts (pixels)
+_THUMBS_TOP = SHOT_STRIP_TOP + STRIP_HEIGHT + 4
 _BAR_HEIGHT = _THUMBS_TOP + THUMB_HEIGHT + 6
 _CACHED = QColor(170, 170, 170)
 _IN_OUT = QColor(255, 255, 255, 28)
@@ -157,7 +157,7 @@ class TimelineBar(QWidget):
         for frame in self.segment_starts:
             x = self.x_of(frame)
             painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
-        paint_shots(painter, self.shots, self.x_of, track, _STRIP_TOP)
+        paint_shots(painter, self.shots, self.x_of, track, SHOT_STRIP_TOP)
         self._draw_thumbnails(painter)
         for frame, kind in self.markers:
             self._draw_marker(painter, self.x_of(frame + 0.5), kind)
