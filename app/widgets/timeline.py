@@ -248,7 +248,7 @@ class TimelineBar(QWidget):
             self.sig_scrubbed.emit(frame)
         marker = self.marker_at(event.position())
         tip = f"Frame {frame}" if marker is None else (
-            f"Exemplar at frame {marker}\nDrag to move it; right-click for more")
+            f"Exemplar at frame {marker}\nClick to go there, drag to move it; right-click for more")
         shot = shot_at(self.shots, frame)
         if shot is not None:
             tip += "\n" + self.shots[shot].describe(shot + 1)
@@ -262,6 +262,8 @@ class TimelineBar(QWidget):
             self.update()
             if dragged[1] != dragged[0]:
                 self.sig_marker_moved.emit(*dragged)
+            else:  # a click on a marker, not a drag: go to its frame
+                self.sig_scrubbed.emit(dragged[0])
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
         marker = self.marker_at(QPointF(event.pos()))

@@ -33,6 +33,8 @@ def test_dragging_a_keyframe_moves_it_as_a_reference_and_undo_puts_it_back(
     qtbot.mouseMove(bar, _marker_point(editor, 20))  # type: ignore[attr-defined]
     qtbot.mouseRelease(bar, Qt.MouseButton.LeftButton, pos=_marker_point(editor, 20))  # type: ignore[attr-defined]
     assert moved == [(4, 20)] and scrubbed == []  # a marker drag is not a scrub
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=_marker_point(editor, 20))  # type: ignore[attr-defined]
+    assert scrubbed == [20] and moved == [(4, 20)]  # a click on a marker goes to its frame
     entry = c.project.exemplar_at(20)
     assert entry is not None and entry.kind == "reference" and c.project.exemplar_at(4) is None
     assert "now used as a reference" in editor.statusBar().currentMessage()
