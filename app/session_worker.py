@@ -286,8 +286,8 @@ class SessionWorker(QObject):
             self._exemplars = exemplars
         except ColorMNetError as exc:
             self.sig_error.emit(str(exc))
+        self._report_resolved_kinds()  # first: whoever waits for the segments finds the kinds told
         self._refresh_segments()
-        self._report_resolved_kinds()
 
     def _report_resolved_kinds(self) -> None:
         """Tell the GUI what ``auto`` chose for each exemplar (the session decides it once per image and frame)."""

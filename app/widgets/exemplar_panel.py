@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImageReader, QPixmap, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -84,6 +84,7 @@ class ExemplarPanel(QWidget):
         self.list.setSpacing(2)
         self.list.setUniformItemSizes(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.viewport().installEventFilter(self)  # names are shortened to the width the list has
         self.list.currentItemChanged.connect(self._on_list_current_changed)
         self.list.itemDoubleClicked.connect(self._on_list_double_clicked)
         self.kind = QComboBox(self)
@@ -203,9 +204,10 @@ class ExemplarPanel(QWidget):
             item.setToolTip(f"{entry.name}{more}\nframe {entry.frame}, used as {kind}{why}\n"
                             "Double-click to go to the frame")
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self._relabel()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            self._relabel()
+        return super().eventFilter(watched, event)
 
     def _thumbnail(self, path: Path, size: QSize) -> QIcon:
         try:
