@@ -7,7 +7,7 @@ Views call its parts and subscribe to their ``sig_*`` signals; they never touch 
       files               ProjectFiles: open a video/folder/project/autosave (adopted once its video opens), save
       edits               ProjectEdits: exemplars, references, In/Out, engine settings; one undo step each
       shot_edits          ShotEdits: shot detection, cuts, where each shot's colours come from
-      engine              EngineChoice: the engine that really runs (fallback, step down), the model's state
+      engine              EngineChoice: the engine that runs (fallback, step down), the model's state, auto's kinds
       runs                RunControl: colorize and export runs, their progress and restarts
       history, download   ProjectHistory (undo), WeightsDownload
 
@@ -139,6 +139,7 @@ class Controller(QObject):
         worker.sig_run_finished.connect(self.runs.on_run_finished)
         worker.sig_error.connect(self.sig_error)
         worker.sig_shot_sources.connect(self.shot_edits.on_shot_sources)
+        worker.sig_resolved_kinds.connect(self.engine.sig_resolved_kinds)
         self.shot_edits.sig_send_shots.connect(worker.set_shots)
         self._sig_worker_open.connect(worker.open)
         self._sig_worker_exemplars.connect(worker.set_exemplars)

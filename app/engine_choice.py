@@ -91,6 +91,9 @@ class EngineChoice(QObject):
     """The model failed for a reason other than its weights; carries the message."""
     sig_status = Signal(str)
     """A short note for the status bar."""
+    sig_resolved_kinds = Signal(object)
+    """What each ``auto`` exemplar is used as (relayed from the session): its frame -> (keyframe or reference,
+    luminance similarity)."""
 
     def __init__(self, workspace: Workspace, settings: AppSettings, *, weights: Path | None = None) -> None:
         super().__init__()

@@ -230,6 +230,30 @@ class ProjectEdits(QObject):
         self.sig_exemplars_changed.emit()
         return True
 
+    def remove_reference(self, frame: int, index: int) -> bool:
+        """Remove the further reference ``index`` of the exemplar at ``frame``; False when there is none."""
+        return self._edit_references(frame, index, None, "Remove Reference Image")
+
+    def move_reference(self, frame: int, index: int, new_index: int) -> bool:
+        """Put the further reference ``index`` of the exemplar at ``frame`` at ``new_index`` (the order in which the
+        engine matches them); False when either is out of range."""
+        return self._edit_references(frame, index, new_index, "Reorder Reference Images")
+
+    def _edit_references(self, frame: int, index: int, new_index: int | None, text: str) -> bool:
+        project = self._workspace.project
+        entry = project.exemplar_at(frame)
+        count = len(entry.references) if entry is not None else 0
+        if entry is None or not 0 <= index < count or (new_index is not None and not 0 <= new_index < count):
+            self._report(ExemplarError(f"The exemplar at frame {frame} has no such reference image."))
+            return False
+        with self._history.edit(text):
+            image = entry.references.pop(index)
+            if new_index is not None:
+                entry.references.insert(new_index, image)
+            project.dirty = True
+        self.sig_exemplars_changed.emit()
+        return True
+
     # -- in/out points, settings ----------------------------------------------------------------------
 
     def set_in_point(self, frame: int | None = None) -> None:

@@ -62,6 +62,8 @@ class SessionWorker(QObject):
     """A run ended: its kind, whether it was cancelled, and an error message ("" on success)."""
     sig_error = Signal(str)
     """A job outside a run failed (opening the video, reading an exemplar image)."""
+    sig_resolved_kinds = Signal(object)
+    """What each exemplar set to ``auto`` is used as: its frame -> (keyframe or reference, luminance similarity)."""
     sig_shot_sources = Signal(object)
     """Which exemplar each shot without its own borrows: a shot's first frame -> (exemplar frame, how chosen)."""
 
@@ -251,7 +253,21 @@ class SessionWorker(QObject):
             self._exemplars = exemplars
         except ColorMNetError as exc:
             self.sig_error.emit(str(exc))
+        self._report_resolved_kinds()  # first: whoever waits for the segments finds the kinds told
         self._refresh_segments()
+
+    def _report_resolved_kinds(self) -> None:
+        """Tell the GUI what ``auto`` chose for each exemplar (the session decides it once per image and frame)."""
+        session = self._require_session()
+        kinds = {}
+        for index, exemplar in enumerate(session.exemplars):
+            if exemplar.kind != "auto":
+                continue
+            try:
+                kinds[exemplar.frame] = session.resolve_kind(index)
+            except ColorMNetError as exc:  # the frame cannot be read: the run will say so; the panel says "auto"
+                logger.warning("cannot tell the kind of the exemplar at frame %d: %s", exemplar.frame, exc)
+        self.sig_resolved_kinds.emit(kinds)
 
     def _precision_text(self) -> str:
         """The precision of previews and of exports, for the status bar."""

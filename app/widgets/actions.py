@@ -30,6 +30,8 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("save_as", "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name"),
     ActionSpec("export", "&Export…", "Ctrl+Shift+E", "Export the colorized film"),
     ActionSpec("settings", "Se&ttings…", "Ctrl+,", "Engine, device, precision and memory settings"),
+    ActionSpec("weights", "ColorMNet &Weights…", "",
+               "Where the ColorMNet checkpoint is, download it, locate one you have, its licence"),
     ActionSpec("quit", "&Quit", "Ctrl+Q", "Quit ColorMNet Studio"),
     ActionSpec("play", "&Play", "Space", "Play or pause at the source's frame rate", checkable=True),
     ActionSpec("previous_frame", "Previous Frame", "Left", "One frame back"),
@@ -77,6 +79,14 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("side_by_side", "&Side by Side", "1", "Source and colorized frame side by side", checkable=True),
     ActionSpec("wipe", "&Wipe", "2", "One frame with a draggable divider", checkable=True),
     ActionSpec("color_only", "&Colorized Only", "3", "Only the colorized frame", checkable=True),
+    ActionSpec("compare_before", "Compare &Before/Now", "B",
+               "Show the render from before the last exemplar change against the render now (in Colorized Only: "
+               "flip between them)", checkable=True, label="Before/Now"),
+    ActionSpec("keep_before", "Keep Be&fore", "", "Undo the change and keep the earlier renders", label="Keep Before"),
+    ActionSpec("keep_now", "Keep &Now", "", "Keep the renders after the change", label="Keep Now"),
+    ActionSpec("show_exemplar", "Show &Exemplar", "E",
+               "Show the exemplar pinned to this frame in the source's place, against the colorized frame",
+               checkable=True),
     ActionSpec("fit", "&Fit to Window", "Ctrl+0", "Scale the frame to the window"),
     ActionSpec("actual_size", "&100 %", "Ctrl+1", "One image pixel per screen pixel"),
     ActionSpec("zoom_in", "Zoom &In", "Ctrl+=", "Zoom in"),
@@ -129,8 +139,8 @@ def create_history_actions(stack: QUndoStack, parent: QObject) -> dict[str, QAct
 
 MENUS: dict[str, list[str | None]] = {
     "&File": [
-        "open_video", "open_folder", "open_project", None, "save", "save_as", None, "export", None, "settings", None,
-        "quit",
+        "open_video", "open_folder", "open_project", None, "save", "save_as", None, "export", None, "settings",
+        "weights", None, "quit",
     ],
     "&Edit": ["undo", "redo"],
     "&Exemplars": [
@@ -147,7 +157,8 @@ MENUS: dict[str, list[str | None]] = {
         "back_ten", "forward_ten", "first_frame", "last_frame", "goto_frame", None, "in_point", "out_point",
         "clear_in_out",
     ],
-    "&View": ["side_by_side", "wipe", "color_only", None, "fit", "actual_size", "zoom_in", "zoom_out"],
+    "&View": ["side_by_side", "wipe", "color_only", None, "show_exemplar", "compare_before", "keep_before", "keep_now",
+              None, "fit", "actual_size", "zoom_in", "zoom_out"],
     "&Help": ["log", "about"],
 }
 """The menu bar: action names by menu, None for a separator."""

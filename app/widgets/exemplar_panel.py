@@ -1,10 +1,17 @@
-"""The exemplar panel: thumbnails with frame numbers, the edit actions and the kind of the selected exemplar."""
+"""The exemplar panel: thumbnails with frame numbers, the edit actions, the kind of the selected exemplar and its
+further reference images.
+
+Names too long for the panel are shortened in the middle (the extension stays; the tooltip has the whole name) and
+shortened again when the panel is resized. An exemplar set to ``auto`` shows what the session chose for it
+("auto → keyframe"). Further references (and the "+N references" badge) are shown only while the engine uses them;
+they can be removed and put in another order there.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,14 +25,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.icons import icon
 from app.model.project import KINDS, ExemplarEntry
 
 THUMB_SIZE = QSize(112, 63)
+REFERENCE_SIZE = QSize(56, 32)
+_TEXT_MARGIN = 28  # pixels of a row that are neither icon nor text (spacing, frame, scroll bar slack)
 _KIND_HELP = {
     "auto": "Auto: keyframe when the image matches its frame, else reference",
     "keyframe": "Keyframe: the image is this frame in colour",
     "reference": "Reference: the image only shows the colours (another shot, a painting)",
 }
+
+
+def kind_label(entry: ExemplarEntry, resolved: dict[int, tuple[str, float]]) -> str:
+    """The exemplar's kind as the panel shows it: ``auto → keyframe`` once the session has chosen."""
+    chosen = resolved.get(entry.frame) if entry.kind == "auto" else None
+    return f"auto → {chosen[0]}" if chosen is not None else entry.kind
 
 
 def _references_label(entry: ExemplarEntry) -> str:
@@ -47,10 +63,14 @@ class ExemplarPanel(QWidget):
     """An exemplar was double-clicked; carries its frame."""
     sig_kind_changed = Signal(int, str)
     """The user chose a kind for the selected exemplar: its frame and the kind."""
+    sig_reference_removed = Signal(int, int)
+    """The user removed a further reference: the exemplar's frame and the reference's index."""
+    sig_reference_moved = Signal(int, int, int)
+    """The user moved a further reference: the exemplar's frame, the reference's index and its new index."""
 
     def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._thumbs: dict[tuple[Path, float], QIcon] = {}
+        self._thumbs: dict[tuple[Path, float, int], QIcon] = {}
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         for action in actions:
@@ -63,6 +83,8 @@ class ExemplarPanel(QWidget):
         self.list.setIconSize(THUMB_SIZE)
         self.list.setSpacing(2)
         self.list.setUniformItemSizes(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.viewport().installEventFilter(self)  # names are shortened to the width the list has
         self.list.currentItemChanged.connect(self._on_list_current_changed)
         self.list.itemDoubleClicked.connect(self._on_list_double_clicked)
         self.kind = QComboBox(self)
@@ -79,13 +101,41 @@ class ExemplarPanel(QWidget):
         self.empty.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Use as", self.kind)
+        self.references = QListWidget(self)
+        self.references.setObjectName("reference_list")
+        self.references.setIconSize(REFERENCE_SIZE)
+        self.references.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.references.setMaximumHeight(3 * (REFERENCE_SIZE.height() + 6))
+        self.references.currentRowChanged.connect(lambda row: self._sync_reference_buttons())
+        self.reference_buttons: dict[str, QToolButton] = {}
+        reference_row = QHBoxLayout()
+        reference_row.addWidget(QLabel("Further references", self), 1)
+        for name, glyph, tip in (("up", "move_up", "Match this reference earlier"),
+                                 ("down", "move_down", "Match this reference later"),
+                                 ("remove", "remove_exemplar", "Remove this reference image")):
+            button = QToolButton(self)
+            button.setIcon(icon(glyph))
+            button.setToolTip(tip)
+            button.setAutoRaise(True)
+            button.clicked.connect(lambda checked=False, n=name: self._on_reference_button(n))
+            reference_row.addWidget(button)
+            self.reference_buttons[name] = button
+        self.reference_box = QWidget(self)
+        box = QVBoxLayout(self.reference_box)
+        box.setContentsMargins(0, 4, 0, 0)
+        box.addLayout(reference_row)
+        box.addWidget(self.references)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
         layout.addLayout(form)
+        layout.addWidget(self.reference_box)
         self._entries: list[ExemplarEntry] = []
+        self._resolved: dict[int, tuple[str, float]] = {}
+        self._takes_references = False
+        self.reference_box.hide()
 
     def selected_frame(self) -> int | None:
         """The frame of the selected exemplar."""
@@ -106,14 +156,10 @@ class ExemplarPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for entry in entries:
-            extra = _references_label(entry)
-            text = f"Frame {entry.frame}\n{entry.kind} · {entry.name}" + (f" · {extra}" if extra else "")
-            item = QListWidgetItem(self._thumbnail(entry.image), text)
+            item = QListWidgetItem(self._thumbnail(entry.image, THUMB_SIZE), "")
             item.setData(Qt.ItemDataRole.UserRole, entry.frame)
-            more = f" ({extra}, matched jointly)" if extra else ""
-            item.setToolTip(f"{entry.name}{more}\nframe {entry.frame}, used as {entry.kind}\n"
-                            "Double-click to go to the frame")
             self.list.addItem(item)
+        self._relabel()
         self.list.blockSignals(False)
         self.empty.setVisible(not entries)
         self.list.setVisible(bool(entries))
@@ -123,18 +169,58 @@ class ExemplarPanel(QWidget):
             self.list.setCurrentRow(0)
         self._sync_kind()
 
-    def _thumbnail(self, path: Path) -> QIcon:
+    def set_takes_references(self, takes: bool) -> None:
+        """Whether the engine uses further references (else they and their badge are not shown)."""
+        if takes != self._takes_references:
+            self._takes_references = takes
+            self._relabel()
+            self._sync_kind()
+
+    def set_resolved_kinds(self, kinds: dict[int, tuple[str, float]]) -> None:
+        """What the session chose for the ``auto`` exemplars: frame -> (kind, luminance similarity)."""
+        self._resolved = dict(kinds)
+        self._relabel()
+        self._sync_kind()
+
+    def item_lines(self, row: int) -> list[str]:
+        """The lines of text shown for the exemplar in ``row``."""
+        return self.list.item(row).text().split("\n")
+
+    def _relabel(self) -> None:
+        """Write each row's text, names shortened in the middle to the width the list has now."""
+        metrics = self.list.fontMetrics()
+        width = max(40, self.list.viewport().width() - THUMB_SIZE.width() - _TEXT_MARGIN)
+        for row, entry in enumerate(self._entries):
+            item = self.list.item(row)
+            if item is None:
+                continue
+            extra = _references_label(entry) if self._takes_references else ""
+            kind = kind_label(entry, self._resolved)
+            name = metrics.elidedText(entry.name, Qt.TextElideMode.ElideMiddle, width)
+            item.setText(f"Frame {entry.frame} · {kind}\n{name}" + (f"\n{extra}" if extra else ""))
+            more = f" ({extra}, matched jointly)" if extra else ""
+            score = self._resolved.get(entry.frame, ("", float("nan")))[1] if entry.kind == "auto" else float("nan")
+            why = f" (luminance similarity {score:.2f})" if score == score else ""
+            item.setToolTip(f"{entry.name}{more}\nframe {entry.frame}, used as {kind}{why}\n"
+                            "Double-click to go to the frame")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            self._relabel()
+        return super().eventFilter(watched, event)
+
+    def _thumbnail(self, path: Path, size: QSize) -> QIcon:
         try:
             stamp = path.stat().st_mtime
         except OSError:
             stamp = -1.0
-        key = (path, stamp)
+        key = (path, stamp, size.width())
         if key not in self._thumbs:
             reader = QImageReader(str(path))
             reader.setAutoTransform(True)
-            size = reader.size()
-            if size.isValid():  # decode at thumbnail size: fast for large JPEGs, whose decoder can scale
-                reader.setScaledSize(size.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio))
+            full = reader.size()
+            if full.isValid():  # decode at thumbnail size: fast for large JPEGs, whose decoder can scale
+                reader.setScaledSize(full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
             image = reader.read()
             self._thumbs[key] = QIcon() if image.isNull() else QIcon(QPixmap.fromImage(image))
         return self._thumbs[key]
@@ -143,8 +229,40 @@ class ExemplarPanel(QWidget):
         frame = self.selected_frame()
         entry = next((e for e in self._entries if e.frame == frame), None)
         self.kind.setEnabled(entry is not None)
+        chosen = self._resolved.get(frame) if frame is not None else None
+        self.kind.setItemText(0, f"Auto → {chosen[0]}" if chosen is not None else "Auto")
         if entry is not None:
             self.kind.setCurrentIndex(KINDS.index(entry.kind))
+        self._sync_references(entry)
+
+    def _sync_references(self, entry: ExemplarEntry | None) -> None:
+        row = self.references.currentRow()
+        self.references.clear()
+        shown = entry is not None and self._takes_references and bool(entry.references)
+        self.reference_box.setVisible(shown)
+        if entry is not None and shown:
+            for k, path in enumerate(entry.references):
+                item = QListWidgetItem(self._thumbnail(path, REFERENCE_SIZE), f"{k + 1}. {path.name}")
+                item.setToolTip(str(path))
+                self.references.addItem(item)
+            self.references.setCurrentRow(min(max(0, row), self.references.count() - 1))
+        self._sync_reference_buttons()
+
+    def _sync_reference_buttons(self) -> None:
+        row, count = self.references.currentRow(), self.references.count()
+        self.reference_buttons["up"].setEnabled(row > 0)
+        self.reference_buttons["down"].setEnabled(0 <= row < count - 1)
+        self.reference_buttons["remove"].setEnabled(0 <= row < count)
+
+    def _on_reference_button(self, name: str) -> None:
+        frame, row = self.selected_frame(), self.references.currentRow()
+        if frame is None or row < 0:
+            return
+        if name == "remove":
+            self.sig_reference_removed.emit(frame, row)
+        else:
+            self.sig_reference_moved.emit(frame, row, row - 1 if name == "up" else row + 1)
+            self.references.setCurrentRow(row - 1 if name == "up" else row + 1)
 
     def _on_list_current_changed(self, current: QListWidgetItem | None, previous: QListWidgetItem | None) -> None:
         self._sync_kind()

@@ -20,8 +20,11 @@ from app.autosave import AutosaveWriter
 from app.controller import Controller
 from app.icons import icon
 from app.shuttle import Shuttle
+from app.thumbnails import ThumbnailStrip
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
+from app.widgets.compare_view import CompareView
 from app.widgets.exemplar_panel import ExemplarPanel
+from app.widgets.marker_menu import MarkerCommands
 from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
@@ -92,9 +95,11 @@ class MainWindow(QMainWindow):
         self.shots = ShotsPresenter(controller, self.timeline, self.actions_by_name, self.status)
         self.shuttle = Shuttle(self._shuttle_step, self)
         self.autosaver = AutosaveWriter(controller.paths.autosave, lambda: controller.project, parent=self)
+        self.markers = MarkerCommands(controller, self.timeline, self.exemplars, self.actions_by_name, self._notify)
         self.commands = WindowCommands(self, controller, self.actions_by_name, self.recent_menu, self.exemplars,
-                                       self.autosaver, self.show_error)
+                                       self.autosaver, self.show_error, self.markers.move)
         self._connect()
+        self._connect_editor_features()
         self._restore_view_state()
         self._on_controller_project_changed()
         self._on_engine_changed()
@@ -139,9 +144,9 @@ class MainWindow(QMainWindow):
         c.runs.sig_progress.connect(self.status.show_progress)
         c.runs.sig_run_finished.connect(self._on_runs_run_finished)
         c.sig_error.connect(self.show_error)
-        c.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.sig_status.connect(self._notify)
         self.timeline.sig_scrubbed.connect(c.navigate)
-        self.timeline.goto.sig_invalid.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.timeline.goto.sig_invalid.connect(self._notify)
         self.timeline.goto.sig_done.connect(self.viewer.setFocus)
         self.shuttle.sig_speed_changed.connect(self._on_shuttle_speed_changed)
         self.viewer.sig_files_dropped.connect(self._on_viewer_files_dropped)
@@ -180,6 +185,24 @@ class MainWindow(QMainWindow):
             a[name].triggered.connect(slot)
         a["play"].toggled.connect(self._on_play_toggled)
         a["follow"].toggled.connect(self._on_follow_toggled)
+
+    def _connect_editor_features(self) -> None:
+        """The timeline's thumbnail strip (see app.thumbnails), the viewer's comparisons (before/now, exemplar) with
+        their bar over the timeline, and the exemplar panel's resolved kinds and further references."""
+        c, panel = self.controller, self.exemplars
+        self.thumbnails = ThumbnailStrip(c.paths.cache.parent / "thumbnails", self)
+        self.thumbnails.attach(c, self.timeline)
+        self.compare = CompareView(c, self.viewer, self.actions_by_name, self._notify, self)
+        self.timeline.add_notice(self.compare.bar)
+        c.engine.sig_resolved_kinds.connect(panel.set_resolved_kinds)
+        c.sig_project_changed.connect(lambda: panel.set_takes_references(takes_references(c.project.settings.engine)))
+        panel.set_takes_references(takes_references(c.project.settings.engine))
+        panel.sig_reference_removed.connect(c.edits.remove_reference)
+        panel.sig_reference_moved.connect(c.edits.move_reference)
+
+    def _notify(self, text: str) -> None:
+        """A note in the status bar for a few seconds."""
+        self.status.showMessage(text, 8000)
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings
@@ -354,6 +377,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.shuttle.stop()
+        self.thumbnails.shutdown()
+        self.compare.shutdown()
         settings = self.controller.settings
         settings.set_window_state(self.saveGeometry(), self.saveState())
         settings.sync()

@@ -1,4 +1,5 @@
-"""The settings dialog: engine, device, precision, processing size, transition, memory parameters and cache size."""
+"""The settings dialog: engine, device, precision, processing size, transition, memory parameters, cache size and
+the ColorMNet weights (see :mod:`app.widgets.weights_section`)."""
 
 from __future__ import annotations
 
@@ -150,6 +151,14 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.advanced)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
+        self._layout = layout
+        self.weights: QWidget | None = None
+
+    def add_weights(self, section: QWidget) -> None:
+        """Show the weights section (path, download, locate, licence) above the buttons; it acts at once."""
+        section.setParent(self)
+        self._layout.insertWidget(self._layout.count() - 2, section)
+        self.weights = section
 
     def engine_settings(self) -> EngineSettings:
         """The settings as edited."""

@@ -1,5 +1,6 @@
 """The timeline: a timecode ruler over a scrubber with exemplar markers, segment bounds, shots (cuts and each shot's
-state, see :mod:`app.widgets.shot_track`), in/out points and the colorized band, and the go-to field.
+state, see :mod:`app.widgets.shot_track`), in/out points, the colorized band, a strip of thumbnails (built in the
+background by :mod:`app.thumbnails`) and the go-to field.
 
 Frame numbers are indices from 0 everywhere (the go-to field, markers, In/Out, the CLI's ``--frames``); counts say
 "frames": a 36-frame clip has frames 0–35.
@@ -8,13 +9,14 @@ Frame numbers are indices from 0 everywhere (the go-to field, markers, In/Out, t
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from app import theme
 from app.model.shot_list import ShotState
 from app.progress import format_timecode
+from app.thumbnails import THUMB_HEIGHT
 from app.widgets.goto_field import GoToField
 from app.widgets.shot_track import STRIP_HEIGHT, paint_shots, shot_at
 
@@ -22,11 +24,13 @@ _MARGIN = 10
 _RULER_HEIGHT = 16
 _MARKER_TOP = _RULER_HEIGHT + 3
 _MARKER_SIZE = 7
+_MARKER_GRAB = 5  # pixels either side of a marker that grab it
 _TRACK_TOP = _RULER_HEIGHT + 15
 _TRACK_HEIGHT = 16
 _BAND_HEIGHT = 6
-_STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4
-_BAR_HEIGHT = _STRIP_TOP + STRIP_HEIGHT + 8
+SHOT_STRIP_TOP = _TRACK_TOP + _TRACK_HEIGHT + _BAND_HEIGHT + 4  # where the shot-state strip starts (pixels)
+_THUMBS_TOP = SHOT_STRIP_TOP + STRIP_HEIGHT + 4
+_BAR_HEIGHT = _THUMBS_TOP + THUMB_HEIGHT + 6
 _CACHED = QColor(170, 170, 170)
 _IN_OUT = QColor(255, 255, 255, 28)
 _LABEL_SPACING = 110  # pixels at least between two ruler labels (a timecode is about 70 wide)
@@ -59,10 +63,14 @@ def cached_runs(colorized: np.ndarray) -> list[tuple[int, int]]:
 
 
 class TimelineBar(QWidget):
-    """The painted part of the timeline; click or drag to scrub."""
+    """The painted part of the timeline; click or drag to scrub, drag an exemplar marker to move it."""
 
     sig_scrubbed = Signal(int)
     """The user picked a frame."""
+    sig_marker_moved = Signal(int, int)
+    """An exemplar marker was dragged: the exemplar's frame and the frame it was dropped on."""
+    sig_marker_menu = Signal(int, QPoint)
+    """The context menu was asked for on an exemplar marker: its frame and where (global coordinates)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,11 +87,38 @@ class TimelineBar(QWidget):
         self.shots: list[ShotState] = []
         self._runs: list[tuple[int, int]] = []
         self._scrubbing = False
+        self._dragged: tuple[int, int] | None = None  # (marker's frame, frame under the mouse) while one is dragged
+        self.thumbnails: dict[int, QImage] = {}
 
     def set_colorized(self, colorized: np.ndarray) -> None:
         """Show which frames are colorized."""
         self._runs = cached_runs(colorized)
         self.update()
+
+    def set_thumbnails(self, thumbnails: dict[int, QImage]) -> None:
+        """Show ``thumbnails`` (frame -> image :data:`~app.thumbnails.THUMB_HEIGHT` pixels high) in the strip."""
+        self.thumbnails = dict(thumbnails)
+        self.update()
+
+    def thumbnail_tiles(self) -> list[tuple[QRectF, int]]:
+        """Where the strip's tiles go at the current width, each with the frame of the thumbnail it shows.
+
+        The strip is tiled edge to edge like a film; each tile shows the thumbnail nearest the frame under its
+        centre (none before the first thumbnail is ready).
+        """
+        if not self.thumbnails or self.frame_count <= 0:
+            return []
+        frames = sorted(self.thumbnails)
+        width = max(8, self.thumbnails[frames[0]].width())
+        left, right = float(_MARGIN), float(self.width() - _MARGIN)
+        tiles = []
+        x = left
+        while x < right:
+            centre = self.frame_at(x + min(width, right - x) / 2)
+            nearest = min(frames, key=lambda f: abs(f - centre))
+            tiles.append((QRectF(x, _THUMBS_TOP, min(width, right - x), THUMB_HEIGHT), nearest))
+            x += width
+        return tiles
 
     def x_of(self, frame: float) -> float:
         """Horizontal position of the left edge of ``frame``."""
@@ -122,12 +157,29 @@ class TimelineBar(QWidget):
         for frame in self.segment_starts:
             x = self.x_of(frame)
             painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
-        paint_shots(painter, self.shots, self.x_of, track, _STRIP_TOP)
+        paint_shots(painter, self.shots, self.x_of, track, SHOT_STRIP_TOP)
+        self._draw_thumbnails(painter)
         for frame, kind in self.markers:
             self._draw_marker(painter, self.x_of(frame + 0.5), kind)
+        if self._dragged is not None and self._dragged[1] != self._dragged[0]:
+            painter.setOpacity(0.5)  # where the dragged marker will land
+            self._draw_marker(painter, self.x_of(self._dragged[1] + 0.5), "keyframe")
+            painter.setOpacity(1.0)
         x = self.x_of(self.current + 0.5)
         painter.setPen(QPen(theme.BRIGHT, 2))
         painter.drawLine(QPointF(x, _TRACK_TOP - 3), QPointF(x, band_top + _BAND_HEIGHT))
+        if self.thumbnails:
+            painter.drawLine(QPointF(x, _THUMBS_TOP), QPointF(x, _THUMBS_TOP + THUMB_HEIGHT))
+
+    def _draw_thumbnails(self, painter: QPainter) -> None:
+        tiles = self.thumbnail_tiles()
+        for rect, frame in tiles:
+            image = self.thumbnails[frame]
+            source = QRectF(0, 0, rect.width(), image.height())  # the last tile is cut, not squeezed
+            painter.drawImage(rect, image, source)
+        painter.setPen(QPen(theme.WINDOW, 1))
+        for rect, _ in tiles:
+            painter.drawLine(rect.topLeft(), rect.bottomLeft())
 
     def _draw_ruler(self, painter: QPainter) -> None:
         if self.frame_count <= 0:
@@ -164,19 +216,39 @@ class TimelineBar(QWidget):
         painter.setBrush(theme.BRIGHT if kind != "reference" else Qt.BrushStyle.NoBrush)
         painter.drawPolygon(triangle)
 
+    def marker_at(self, pos: QPointF) -> int | None:
+        """The frame of the exemplar marker at ``pos`` (the marker row, a few pixels either side), if any."""
+        if pos.y() > _TRACK_TOP or not self.markers:
+            return None
+        frame, distance = min(((f, abs(self.x_of(f + 0.5) - pos.x())) for f, _ in self.markers), key=lambda m: m[1])
+        return frame if distance <= _MARKER_GRAB else None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
-        if event.button() == Qt.MouseButton.LeftButton and self.frame_count > 0:
-            self._scrubbing = True
-            self.sig_scrubbed.emit(self.frame_at(event.position().x()))
+        if event.button() != Qt.MouseButton.LeftButton or self.frame_count <= 0:
+            return
+        marker = self.marker_at(event.position())
+        if marker is not None:
+            self._dragged = (marker, marker)
+            self.setCursor(Qt.CursorShape.SizeHorCursor)
+            return
+        self._scrubbing = True
+        self.sig_scrubbed.emit(self.frame_at(event.position().x()))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if self.frame_count <= 0:
             return
         frame = self.frame_at(event.position().x())
+        if self._dragged is not None:
+            self._dragged = (self._dragged[0], frame)
+            tip = f"Move the exemplar at frame {self._dragged[0]} to frame {frame}"
+            QToolTip.showText(event.globalPosition().toPoint(), tip, self)
+            self.update()
+            return
         if self._scrubbing:
             self.sig_scrubbed.emit(frame)
-        marker = next((f for f, _ in self.markers if abs(self.x_of(f + 0.5) - event.position().x()) <= 4), None)
-        tip = f"Frame {frame}" if marker is None else f"Exemplar at frame {marker}"
+        marker = self.marker_at(event.position())
+        tip = f"Frame {frame}" if marker is None else (
+            f"Exemplar at frame {marker}\nClick to go there, drag to move it; right-click for more")
         shot = shot_at(self.shots, frame)
         if shot is not None:
             tip += "\n" + self.shots[shot].describe(shot + 1)
@@ -184,6 +256,20 @@ class TimelineBar(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         self._scrubbing = False
+        dragged, self._dragged = self._dragged, None
+        if dragged is not None:
+            self.unsetCursor()
+            self.update()
+            if dragged[1] != dragged[0]:
+                self.sig_marker_moved.emit(*dragged)
+            else:  # a click on a marker, not a drag: go to its frame
+                self.sig_scrubbed.emit(dragged[0])
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
+        marker = self.marker_at(QPointF(event.pos()))
+        if marker is not None:
+            self.sig_marker_menu.emit(marker, event.globalPos())
+            event.accept()
 
 
 class Timeline(QWidget):
@@ -220,10 +306,15 @@ class Timeline(QWidget):
         row.addSpacing(16)
         row.addWidget(self.cached_label)
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(2)
         layout.addLayout(row)
         layout.addWidget(self.bar)
+
+    def add_notice(self, notice: QWidget) -> None:
+        """Show ``notice`` (a bar that comes and goes) above the timeline's readouts."""
+        self._layout.insertWidget(0, notice)
 
     def set_video(self, frame_count: int, fps: float) -> None:
         """Set the length and rate of the film."""
@@ -262,6 +353,10 @@ class Timeline(QWidget):
                 f"borrows frame {state.borrowed}" if state.borrowed is not None else "no exemplar")
         self.shot_label.setText(f"Shot {k + 1} of {len(shots)} · {what}")
         self.shot_label.setToolTip(state.describe(k + 1))
+
+    def set_thumbnails(self, thumbnails: dict[int, QImage]) -> None:
+        """Show the film's thumbnails (frame -> image) in the strip under the shots."""
+        self.bar.set_thumbnails(thumbnails)
 
     def set_markers(self, markers: list[tuple[int, str]], segment_starts: list[int]) -> None:
         """Show exemplar markers (frame, kind) and the first frame of each segment."""

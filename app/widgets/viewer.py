@@ -1,7 +1,10 @@
 """The frame viewer: source and colorized frame side by side, as a wipe, or the colorized frame alone.
 
 Both sides share one zoom and one view centre, so they stay in step while zooming and panning. A frame that is not
-colorized yet is drawn as a hatched placeholder with a note, never as an empty or stale image.
+colorized yet is drawn as a hatched placeholder with a note, never as an empty or stale image, unless a stand-in is
+given for it (a pinned keyframe's own colours, captioned as such). An *override* takes the source's place (and, in
+Colorized Only, the colorized frame's): the render from before the last change, or the exemplar pinned to the frame,
+compared against the colorized frame side by side or across the wipe. Both are cleared when the next frame comes.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class FrameViewer(QWidget):
         self._dragging_divider = False
         self._empty_text = "Open a video (Ctrl+O) or drop one here"
         self._scaled: dict[tuple[int, int, int], QImage] = {}  # (image cache key, width, height) -> shrunk copy
+        self._stand_in: tuple[QImage, str] | None = None  # shown for a frame not colorized yet, and its caption
+        self._override: tuple[QImage, str, str] | None = None  # image, its caption, the colorized frame's caption
 
     # -- state -------------------------------------------------------------------------------------------------
 
@@ -83,6 +88,16 @@ class FrameViewer(QWidget):
         return self._color is not None
 
     @property
+    def stand_in_caption(self) -> str:
+        """The caption of the stand-in shown for a frame not colorized yet ("" when none is shown)."""
+        return self._stand_in[1] if self._stand_in is not None and self._color is None else ""
+
+    @property
+    def override_caption(self) -> str:
+        """The caption of the image shown in the source's place ("" when the source is shown)."""
+        return self._override[1] if self._override is not None else ""
+
+    @property
     def zoom(self) -> float:
         """The zoom factor in use (1.0 is 100 %)."""
         return self._effective_zoom()
@@ -96,14 +111,28 @@ class FrameViewer(QWidget):
         """Show frame ``index``: its grayscale source and its colorized version (None: not colorized yet)."""
         new_size = source is not None and (self._source is None or source.size() != self._source.size())
         self._index, self._source, self._color = index, source, color
+        self._stand_in = self._override = None
         if new_size and source is not None:
             self._center = QPointF(source.width() / 2, source.height() / 2)
             self._fit = True
         self.update()
 
+    def set_stand_in(self, image: QImage | None, caption: str = "") -> None:
+        """Show ``image`` (scaled to the frame) in place of the placeholder while the frame is not colorized."""
+        self._stand_in = (image, caption) if image is not None and not image.isNull() else None
+        self.update()
+
+    def set_override(self, image: QImage | None, caption: str = "", color_caption: str = "Colorized") -> None:
+        """Show ``image`` (scaled to the frame) where the source goes, captioned ``caption``; the colorized frame is
+        then captioned ``color_caption``. In Colorized Only, ``image`` is shown instead of the colorized frame. None
+        shows the source again."""
+        self._override = (image, caption, color_caption) if image is not None and not image.isNull() else None
+        self.update()
+
     def clear(self, text: str = "Open a video (Ctrl+O) or drop one here") -> None:
         """Show nothing but ``text``."""
         self._index, self._source, self._color = -1, None, None
+        self._stand_in = self._override = None
         self._empty_text = text
         self.update()
 
@@ -205,13 +234,21 @@ class FrameViewer(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._empty_text)
             return
         panes = self.panes()
+        left, left_caption = self._source, "Source"
+        color, color_caption = self._color, "Colorized"
+        if color is None and self._stand_in is not None:
+            color, color_caption = self._stand_in
+        if self._override is not None:
+            left, left_caption, color_caption = self._override
         if self._mode == "side_by_side":
-            self._draw_pane(painter, panes[0], self._source, "Source")
-            self._draw_pane(painter, panes[1], self._color, "Colorized")
+            self._draw_pane(painter, panes[0], left, left_caption)
+            self._draw_pane(painter, panes[1], color, color_caption)
         elif self._mode == "color_only":
-            self._draw_pane(painter, panes[0], self._color, "Colorized")
+            if self._override is not None:
+                color, color_caption = left, left_caption
+            self._draw_pane(painter, panes[0], color, color_caption)
         else:
-            self._draw_wipe(painter, panes[0], self._source)
+            self._draw_wipe(painter, panes[0], left, color, f"{left_caption}  |  {color_caption}")
 
     def _draw_pane(self, painter: QPainter, pane: QRectF, image: QImage | None, caption: str) -> None:
         painter.save()
@@ -224,25 +261,27 @@ class FrameViewer(QWidget):
         painter.restore()
         self._draw_caption(painter, pane, caption)
 
-    def _draw_wipe(self, painter: QPainter, pane: QRectF, source: QImage) -> None:
+    def _draw_wipe(
+        self, painter: QPainter, pane: QRectF, source: QImage, color: QImage | None, caption: str
+    ) -> None:
         target = self.image_rect(pane)
         x = self._divider_x()
         painter.save()
         painter.setClipRect(QRectF(pane.left(), pane.top(), max(0.0, x - pane.left()), pane.height()))
         self._draw_image(painter, target, source)
         painter.setClipRect(QRectF(x, pane.top(), max(0.0, pane.right() - x), pane.height()))
-        if self._color is None:
+        if color is None:
             self._draw_placeholder(
                 painter, target, target.intersected(QRectF(x, target.top(), target.right() - x, target.height()))
             )
         else:
-            self._draw_image(painter, target, self._color)
+            self._draw_image(painter, target, color)
         painter.restore()
         painter.setPen(QPen(theme.BRIGHT, 2))
         painter.drawLine(QPointF(x, pane.top()), QPointF(x, pane.bottom()))
         painter.setBrush(theme.BRIGHT)
         painter.drawEllipse(QPointF(x, pane.center().y()), 5, 5)
-        self._draw_caption(painter, pane, "Source  |  Colorized")
+        self._draw_caption(painter, pane, caption)
 
     def _draw_image(self, painter: QPainter, target: QRectF, image: QImage) -> None:
         """Draw ``image`` into ``target``: smoothly scaled once per frame and size when shrunk, sharp pixels when
@@ -256,7 +295,8 @@ class FrameViewer(QWidget):
         key = (image.cacheKey(), size.width(), size.height())
         scaled = self._scaled.get(key)
         if scaled is None:
-            live = {self._source.cacheKey() if self._source else 0, self._color.cacheKey() if self._color else 0}
+            shown = (self._source, self._color, *(extra[0] for extra in (self._stand_in, self._override) if extra))
+            live = {image.cacheKey() for image in shown if image is not None}
             self._scaled = {k: v for k, v in self._scaled.items() if k[0] in live}
             scaled = image.scaled(
                 size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation

@@ -43,6 +43,8 @@ class WindowCommands:
         exemplars: The exemplar panel (its selection is what the exemplar commands act on).
         autosaver: Writes the recovery copy (a saved project has none).
         show_error: Shows a one-sentence message to the user.
+        move_exemplar: Moves an exemplar from one frame to another as the timeline's markers do (a keyframe moved
+            off its frame becomes a reference); True when applied.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class WindowCommands:
         exemplars: ExemplarPanel,
         autosaver: AutosaveWriter,
         show_error: Callable[[str], None],
+        move_exemplar: Callable[[int, int], bool],
     ) -> None:
         self._window = window
         self.controller = controller
@@ -61,6 +64,7 @@ class WindowCommands:
         self.exemplars = exemplars
         self.autosaver = autosaver
         self.show_error = show_error
+        self._move_exemplar = move_exemplar
         self.weights_dialog: WeightsDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.export_dialog: ExportDialog | None = None
@@ -73,6 +77,7 @@ class WindowCommands:
             "save_as": self.save_project_as,
             "export": self.show_export_dialog,
             "settings": self.show_settings_dialog,
+            "weights": self.show_weights_settings,
             "add_exemplar": self.add_exemplar_from_file,
             "replace_exemplar": self.replace_selected_exemplar,
             "add_reference": self.add_reference_to_selected_exemplar,
@@ -229,10 +234,12 @@ class WindowCommands:
     def show_settings_dialog(self) -> None:
         """Open the settings dialog and apply what the user accepts."""
         from app.widgets.settings_dialog import SettingsDialog
+        from app.widgets.weights_section import WeightsSection
 
         c = self.controller
         dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.engine.available_engines,
                                 self._window, running=c.engine.status().running_note())
+        dialog.add_weights(WeightsSection(c))
 
         def apply() -> None:
             c.settings.cache_limit_bytes = dialog.cache_limit_bytes()
@@ -243,6 +250,12 @@ class WindowCommands:
         dialog.accepted.connect(apply)
         dialog.open()
         self.settings_dialog = dialog
+
+    def show_weights_settings(self) -> None:
+        """Settings, with the ColorMNet weights section in focus (File ▸ ColorMNet Weights…)."""
+        self.show_settings_dialog()
+        if self.settings_dialog is not None and self.settings_dialog.weights is not None:
+            self.settings_dialog.weights.setFocus()
 
     def show_weights_dialog(self, reason: str) -> None:
         """Explain that the weights are missing and offer to download or locate them (not modal)."""
@@ -311,7 +324,7 @@ class WindowCommands:
             0,
             last,
         )
-        if ok and self.controller.edits.move_exemplar(frame, new_frame):
+        if ok and self._move_exemplar(frame, new_frame):
             self.exemplars.select_frame(new_frame)
 
     def remove_selected_exemplar(self) -> None:

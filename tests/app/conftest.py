@@ -184,6 +184,11 @@ def add_exemplar(qtbot: object, controller: Controller, path: Path, frame: int, 
 @pytest.fixture
 def window(qtbot: object, controller: Controller, realshort: Path) -> Iterator[object]:
     """The main window, shown, on realshort.mp4 with the first frame on screen."""
+    yield show_main_window(qtbot, controller, realshort)
+
+
+def show_main_window(qtbot: object, controller: Controller, video: Path) -> object:
+    """The main window on ``controller``, shown, with ``video`` open and its first frame on screen."""
     from app.widgets.main_window import MainWindow
 
     window = MainWindow(controller)
@@ -191,6 +196,6 @@ def window(qtbot: object, controller: Controller, realshort: Path) -> Iterator[o
     window.show()
     qtbot.waitExposed(window)  # type: ignore[attr-defined]
     window.activateWindow()
-    open_video(qtbot, controller, realshort)
+    open_video(qtbot, controller, video)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)  # type: ignore[attr-defined]
-    yield window
+    return window

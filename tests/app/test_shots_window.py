@@ -21,7 +21,8 @@ from app.controller import Controller
 from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
-from app.widgets.shot_track import CUT, STATE_COLOURS
+from app.widgets.shot_track import CUT, STATE_COLOURS, STRIP_HEIGHT
+from app.widgets.timeline import SHOT_STRIP_TOP
 from colormnet.shots import Shot
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
 
@@ -105,7 +106,7 @@ def test_shots_are_found_after_opening_and_shown_with_their_states(
     x_cut = round(bar.x_of(CUT_FRAME))
     column = {QColor(image.pixel(x, y)).rgb() for x in (x_cut - 1, x_cut, x_cut + 1) for y in range(bar.height())}
     assert CUT.rgb() in column
-    strip_y = bar.height() - 8 - 3
+    strip_y = SHOT_STRIP_TOP + STRIP_HEIGHT // 2
     assert QColor(image.pixel(round(bar.x_of(10)), strip_y)).rgb() == STATE_COLOURS["own"].rgb()
     assert QColor(image.pixel(round(bar.x_of(35)), strip_y)).rgb() == STATE_COLOURS["borrowed"].rgb()
 

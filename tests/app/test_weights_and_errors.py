@@ -4,7 +4,6 @@ messages, never crashes."""
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -74,19 +73,18 @@ def test_missing_weights_dialog_and_the_app_stays_usable(
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
 
 
+def slow_download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:
+    """Stands in for the download: a quarter of the way, then waits to be cancelled."""
+    progress(0, 1000)
+    time.sleep(0.15)  # progress signals are throttled to ten a second
+    progress(250, 1000)
+    assert cancel.wait(20)
+    raise weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
+
+
 def test_download_shows_progress_and_can_be_cancelled(qtbot, no_weights: MainWindow, monkeypatch) -> None:
     controller = no_weights.controller
     dialog = no_weights.commands.weights_dialog
-    started = threading.Event()
-
-    def slow_download(dest: Path | None = None, *, progress=None, cancel=None, **kwargs) -> Path:
-        progress(0, 1000)
-        time.sleep(0.15)  # progress signals are throttled to ten a second
-        progress(250, 1000)
-        started.set()
-        assert cancel.wait(20)
-        raise weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
-
     monkeypatch.setattr(colormnet.engines.colormnet.weights, "download_weights", slow_download)
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.progress.value() == 250, timeout=10_000)  # a quarter of the way

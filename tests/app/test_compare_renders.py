@@ -1,0 +1,135 @@
+"""Before/now after an exemplar change, the exemplar against its frame, and a pinned keyframe's own colours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.controller import Controller
+from app.jobs import SegmentInfo
+from app.render_compare import BeforeRenders
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, wait_for_segments
+from tests.app.editor_fixtures import editor, propagate_controller  # noqa: F401 (fixtures)
+
+
+def _segment(start: int, stop: int, key: str) -> SegmentInfo:
+    return SegmentInfo(start, stop, start, start, key)
+
+
+def test_before_renders_follow_the_keys_that_changed() -> None:
+    renders = BeforeRenders()
+    cached = {"a": frozenset(range(0, 10)), "b": frozenset(), "c": frozenset(range(10, 20))}
+    assert renders.update([_segment(0, 10, "a"), _segment(10, 20, "b")], cached.__getitem__) is False
+    assert not renders.update([_segment(0, 10, "")], cached.__getitem__)  # keys not known yet: wait
+    assert renders.update([_segment(0, 10, "x"), _segment(10, 20, "b")], lambda k: cached.get(k, frozenset()))
+    assert renders.key_at(3) == "a" and renders.key_at(15) == "" and renders.describe() == "frames 0–9"
+    # "b" was never rendered: changing it starts no comparison of its frames, and the earlier one ends.
+    renders.update([_segment(0, 10, "x"), _segment(10, 20, "y")], lambda k: cached.get(k, frozenset()))
+    assert renders.runs == []
+    renders.ignore_next_change()
+    renders.update([_segment(0, 20, "c")], lambda k: cached.get(k, frozenset({1})))
+    assert renders.runs == []
+    assert renders.update([_segment(0, 5, "d"), _segment(5, 20, "e")], lambda k: frozenset({1, 7}))
+    assert renders.describe() == "frames 0–19"  # neighbouring runs read as one
+    # Keys changed by something else than the exemplars (shots found, settings): no comparison, and it ends.
+    assert renders.update([_segment(0, 20, "f")], lambda k: frozenset({1}), exemplars_edited=False)
+    assert renders.runs == []
+
+
+def _colorize_all(qtbot: object, controller: Controller) -> None:
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        controller.runs.colorize_all()
+    assert controller.colorized.all()
+
+
+def _swap_exemplar(window: MainWindow, qtbot: object, colour_frames: dict[int, Path]) -> Controller:
+    """Colorize everything from frame 0's exemplar, then replace its image: every frame has an earlier render."""
+    c = window.controller
+    assert add_exemplar(qtbot, c, colour_frames[0], 0)
+    wait_for_segments(qtbot, c, 1)
+    _colorize_all(qtbot, c)
+    with qtbot.waitSignal(c.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        c.edits.replace_exemplar(0, colour_frames[30])
+    qtbot.waitUntil(lambda: bool(window.compare.renders.runs), timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
+    return c
+
+
+def test_after_a_swap_before_and_now_can_be_compared_and_now_kept(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = _swap_exemplar(editor, qtbot, colour_frames)
+    a = editor.actions_by_name
+    assert editor.compare.bar.isVisible() and "frames 0–35" in editor.compare.bar.label.text()
+    assert a["keep_before"].isEnabled() and not c.colorized.any()  # the new renders are not made yet
+    c.navigate(5)
+    qtbot.waitUntil(lambda: editor.viewer.frame_index == 5, timeout=10_000)  # type: ignore[attr-defined]
+    assert editor.viewer.override_caption == ""
+    a["compare_before"].setChecked(True)
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: editor.viewer.override_caption == "Before this change", timeout=10_000
+    )
+    editor.set_view_mode("wipe")
+    assert editor.viewer.override_caption == "Before this change"  # the wipe compares the same two
+    c.navigate(6)  # the earlier render follows the playhead
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: editor.viewer.frame_index == 6 and editor.viewer.override_caption == "Before this change",
+        timeout=10_000,
+    )
+    a["compare_before"].setChecked(False)
+    assert editor.viewer.override_caption == ""
+    a["keep_now"].trigger()
+    assert not editor.compare.bar.isVisible() and not a["compare_before"].isEnabled()
+    assert c.project.exemplar_at(0).name == colour_frames[30].name  # type: ignore[union-attr]
+
+
+def test_keep_before_undoes_the_swap_and_brings_the_earlier_renders_back(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = _swap_exemplar(editor, qtbot, colour_frames)
+    editor.actions_by_name["keep_before"].trigger()
+    assert c.project.exemplar_at(0).name == colour_frames[0].name  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: c.colorized.all(), timeout=RUN_TIMEOUT_MS)  # type: ignore[attr-defined]
+    assert editor.compare.renders.runs == [] and not editor.compare.bar.isVisible()
+
+
+def test_keep_before_after_further_edits_explains_itself(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = _swap_exemplar(editor, qtbot, colour_frames)
+    c.edits.set_in_point(3)  # another edit on top of the swap
+    editor.actions_by_name["keep_before"].trigger()
+    assert "Other edits followed" in editor.statusBar().currentMessage()
+    assert c.project.exemplar_at(0).name == colour_frames[30].name  # type: ignore[union-attr]
+
+
+def test_the_exemplar_is_shown_against_its_colorized_frame(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = editor.controller
+    assert add_exemplar(qtbot, c, colour_frames[18], 18, kind="reference")
+    c.navigate(18)
+    qtbot.waitUntil(lambda: editor.viewer.frame_index == 18, timeout=10_000)  # type: ignore[attr-defined]
+    editor.actions_by_name["show_exemplar"].setChecked(True)
+    assert editor.viewer.override_caption == f"Exemplar · {colour_frames[18].name}"
+    c.navigate(19)  # no exemplar there: the source again
+    qtbot.waitUntil(lambda: editor.viewer.frame_index == 19, timeout=10_000)  # type: ignore[attr-defined]
+    assert editor.viewer.override_caption == ""
+
+
+def test_a_frame_pinned_with_ctrl_p_shows_its_own_colours(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = editor.controller
+    assert add_exemplar(qtbot, c, colour_frames[0], 0)
+    wait_for_segments(qtbot, c, 1)
+    _colorize_all(qtbot, c)
+    c.navigate(10)
+    qtbot.waitUntil(lambda: editor.viewer.frame_index == 10 and editor.viewer.has_color, timeout=10_000)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(c.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        editor.actions_by_name["pin_frame"].trigger()
+    wait_for_segments(qtbot, c, 2)
+    qtbot.waitUntil(lambda: not c.colorized[10], timeout=10_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: editor.viewer.stand_in_caption == "Keyframe exemplar (not colorized yet)", timeout=10_000
+    )
+    assert not editor.viewer.has_color

@@ -1,0 +1,94 @@
+"""The exemplar panel: whole names within reach, the kind ``auto`` chose, and further references that can be
+removed and reordered, shown only for engines that use them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from app.model.project import ExemplarEntry
+from app.widgets.exemplar_panel import ExemplarPanel
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
+from tests.app.editor_fixtures import editor, propagate_controller  # noqa: F401 (fixtures)
+
+_LONG = "restored_print_reel_03_the_harbour_at_calais_hand_coloured_lantern_slide_1906.png"
+
+
+def _panel(qtbot: object, entries: list[ExemplarEntry]) -> ExemplarPanel:
+    panel = ExemplarPanel([])
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    panel.resize(280, 500)
+    panel.show()
+    qtbot.waitExposed(panel)  # type: ignore[attr-defined]
+    panel.set_exemplars(entries)
+    return panel
+
+
+def test_long_names_are_shortened_in_the_middle_and_follow_the_width(
+    qtbot: object, colour_frames: dict[int, Path]
+) -> None:
+    panel = _panel(qtbot, [ExemplarEntry(0, colour_frames[0], "auto", _LONG)])
+    name = panel.item_lines(0)[1]
+    assert name != _LONG and "…" in name and name.startswith("restored") and name.endswith(".png")
+    metrics = panel.list.fontMetrics()
+    assert metrics.horizontalAdvance(name) <= panel.list.viewport().width() - 112
+    assert _LONG in panel.list.item(0).toolTip()
+    panel.resize(900, 500)
+    qtbot.waitUntil(lambda: panel.item_lines(0)[1] == _LONG)  # type: ignore[attr-defined]
+
+
+def test_the_badge_and_the_references_show_only_for_engines_that_use_them(
+    qtbot: object, colour_frames: dict[int, Path]
+) -> None:
+    entry = ExemplarEntry(0, colour_frames[0], "keyframe", "a.png", [colour_frames[4], colour_frames[18]])
+    panel = _panel(qtbot, [entry])
+    assert panel.item_lines(0) == ["Frame 0 · keyframe", "a.png"] and panel.reference_box.isHidden()
+    panel.set_takes_references(True)
+    assert panel.item_lines(0)[-1] == "+2 references" and not panel.reference_box.isHidden()
+    assert panel.references.count() == 2
+    removed: list[tuple[int, int]] = []
+    moved: list[tuple[int, int, int]] = []
+    panel.sig_reference_removed.connect(lambda f, i: removed.append((f, i)))
+    panel.sig_reference_moved.connect(lambda f, i, j: moved.append((f, i, j)))
+    assert not panel.reference_buttons["up"].isEnabled()
+    panel.reference_buttons["down"].click()
+    panel.references.setCurrentRow(1)
+    panel.reference_buttons["remove"].click()
+    assert moved == [(0, 0, 1)] and removed == [(0, 1)]
+
+
+def test_the_panel_says_what_auto_chose(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = editor.controller
+    with qtbot.waitSignal(c.engine.sig_resolved_kinds, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        assert add_exemplar(qtbot, c, colour_frames[0], 0)
+    with qtbot.waitSignal(c.engine.sig_resolved_kinds, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        assert add_exemplar(qtbot, c, colour_frames[30], 4)  # another frame's colours: a reference
+    panel = editor.exemplars
+    assert panel.item_lines(0)[0] == "Frame 0 · auto → keyframe"
+    assert panel.item_lines(1)[0] == "Frame 4 · auto → reference"
+    assert "luminance similarity" in panel.list.item(0).toolTip()
+    panel.select_frame(0)
+    assert panel.kind.itemText(0) == "Auto → keyframe"
+
+
+def test_references_are_removed_and_reordered_undoably(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path], tmp_path: Path  # noqa: F811
+) -> None:
+    c = editor.controller
+    assert add_exemplar(qtbot, c, colour_frames[0], 0)
+    for index in (4, 18, 30):
+        c.project.add_reference(0, shutil.copy(colour_frames[index], tmp_path / f"ref{index}.png"))
+    names = lambda: [p.name for p in c.project.exemplar_at(0).references]  # type: ignore[union-attr]  # noqa: E731
+    first = names()
+    assert c.edits.move_reference(0, 2, 0)
+    assert names() == [first[2], first[0], first[1]]
+    assert c.edits.remove_reference(0, 1)
+    assert names() == [first[2], first[1]]
+    assert not c.edits.remove_reference(0, 5)  # no such reference: refused, nothing changes
+    c.history.stack.undo()
+    c.history.stack.undo()
+    assert names() == first
+    assert editor.exemplars.reference_box.isHidden()  # propagate does not use them
