@@ -46,3 +46,20 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)  # packages: pyproject.toml
     assert result.returncode == 0, result.stdout
+
+
+def test_the_engine_registry_imports_no_torch() -> None:
+    """The command line's parser, the demo and the app's settings read the registry; none of them may pay for torch."""
+    code = (
+        "import sys, colormnet, colormnet.engines, colormnet.engines.registry\n"
+        "assert colormnet.engines.available_engines()\n"
+        "print(sorted(m for m in ('torch', 'torchvision', 'cv2') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_every_module_does_one_job_in_under_400_lines() -> None:
+    long = {str(path.relative_to(ROOT)): n for folder in ("colormnet", "app") for path in (ROOT / folder).rglob("*.py")
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, f"modules over 400 lines: {long}"

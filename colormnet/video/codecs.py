@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
+import av.video.codeccontext
+
 from colormnet.errors import OutputError
 from colormnet.output_guard import refuse_protected
 from colormnet.video.frame_folder import numbered_frames, refuse_unusual_frames
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -160,3 +166,38 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
         raise OutputError(f"The folder {parent} does not exist; create it or choose another output.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"The folder {parent} is not writable; choose another output folder.")
+
+
+_AVCOL_BT709 = 1  # matrix, primaries and transfer share the value 1 for BT.709
+_AVCOL_SPC_RGB = 0
+_AVCOL_RANGE_MPEG = 1
+_AVCOL_RANGE_JPEG = 2
+
+
+def check_encoder(spec: CodecSpec) -> None:
+    """Raises OutputError unless this FFmpeg build has the encoder ``spec`` needs."""
+    try:
+        av.Codec(spec.encoder, "w")
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise OutputError(
+            f"This FFmpeg build has no {spec.encoder} encoder, which the {spec.name} codec needs; pick another codec."
+        ) from exc
+
+
+def choose_pix_fmt(spec: CodecSpec, width: int, height: int) -> tuple[str, dict[str, str]]:
+    """The pixel format and encoder options for a ``width x height`` output: the codec's 4:4:4 format where a side
+    is odd (4:2:0 and 4:2:2 need even sizes), so every pixel is kept without cropping or scaling."""
+    if spec.odd_pix_fmt and (width % 2 or height % 2):
+        logger.info("%dx%d has an odd side; writing %s as %s instead of %s to keep every pixel",
+                    width, height, spec.name, spec.odd_pix_fmt, spec.pix_fmt)
+        return spec.odd_pix_fmt, dict(spec.odd_options or spec.options)
+    return spec.pix_fmt, dict(spec.options)
+
+
+def tag_colours(context: av.video.codeccontext.VideoCodecContext, spec: CodecSpec) -> None:
+    """Tags the stream BT.709 (matrix, primaries, transfer; limited range for YUV, full for RGB codecs)."""
+    if spec.yuv:
+        context.colorspace, context.color_range = _AVCOL_BT709, _AVCOL_RANGE_MPEG
+    else:
+        context.colorspace, context.color_range = _AVCOL_SPC_RGB, _AVCOL_RANGE_JPEG
+    context.color_primaries, context.color_trc = _AVCOL_BT709, _AVCOL_BT709

@@ -40,7 +40,14 @@ from colormnet.errors import OutputError
 from colormnet.fileio import clear_leftovers, describe_write_error, fsync_path, owned_prefix, quoted, remove_stale
 from colormnet.output_guard import check_free_space
 from colormnet.video.audio import AudioPassthrough
-from colormnet.video.codecs import CodecSpec, check_output_path, codec_spec, is_empty_folder
+from colormnet.video.codecs import (
+    check_encoder,
+    check_output_path,
+    choose_pix_fmt,
+    codec_spec,
+    is_empty_folder,
+    tag_colours,
+)
 from colormnet.video.frame_folder import make_staging, merge_frames
 from colormnet.video.metadata import ExportMetadata
 from colormnet.video.orientation import display_size, to_display
@@ -49,10 +56,6 @@ from colormnet.video.reader import VideoReader
 
 logger = logging.getLogger(__name__)
 
-_AVCOL_BT709 = 1  # matrix, primaries and transfer share the value 1 for BT.709
-_AVCOL_SPC_RGB = 0
-_AVCOL_RANGE_MPEG = 1
-_AVCOL_RANGE_JPEG = 2
 _CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _DEFAULT_FPS = Fraction(24)
 
@@ -63,15 +66,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _check_encoder(spec: CodecSpec) -> None:
-    try:
-        av.Codec(spec.encoder, "w")
-    except (av.error.FFmpegError, ValueError) as exc:
-        raise OutputError(
-            f"This FFmpeg build has no {spec.encoder} encoder, which the {spec.name} codec needs; pick another codec."
-        ) from exc
 
 
 def _umask() -> int:
@@ -124,7 +118,7 @@ class VideoWriter:
         self.width, self.height = width, height
         check_output_path(self.path, inputs=[source.path] if source is not None else [], codec=codec,
                           overwrite=overwrite)
-        _check_encoder(self.spec)
+        check_encoder(self.spec)
         self.overwrite = overwrite
         self._folder = self.path if self.spec.is_image_sequence and self.path.is_dir() else self.path.absolute().parent
         self._count = 0
@@ -195,15 +189,6 @@ class VideoWriter:
             reason = describe_write_error(exc, self._folder)
             raise OutputError(f"Cannot create a file in {quoted(self._folder)} ({reason}); check the folder.") from exc
 
-    def _pix_fmt(self) -> tuple[str, dict[str, str]]:
-        spec = self.spec
-        options = dict(spec.options)
-        if spec.odd_pix_fmt and (self.width % 2 or self.height % 2):
-            logger.info("%dx%d has an odd side; writing %s as %s instead of %s to keep every pixel",
-                        self.width, self.height, spec.name, spec.odd_pix_fmt, spec.pix_fmt)
-            return spec.odd_pix_fmt, dict(spec.odd_options or spec.options)
-        return spec.pix_fmt, options
-
     def _make_image_encoder(self) -> av.video.codeccontext.VideoCodecContext:
         context = cast(av.video.codeccontext.VideoCodecContext, av.CodecContext.create(self.spec.encoder, "w"))
         context.width, context.height = display_size(self.width, self.height, self._rotation)
@@ -214,7 +199,7 @@ class VideoWriter:
     def _open_container(self, source: VideoReader | None) -> None:
         suffix = self.path.suffix.lower()
         self._container = container = av.open(str(self._temp), mode="w", format=_CONTAINER_FORMATS[suffix])
-        pix_fmt, options = self._pix_fmt()
+        pix_fmt, options = choose_pix_fmt(self.spec, self.width, self.height)
         stream = cast(av.video.stream.VideoStream,
                       container.add_stream(self.spec.encoder, rate=self.fps, options=options))
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, pix_fmt
@@ -223,11 +208,7 @@ class VideoWriter:
             stream.set_display_matrix(self._display_matrix)
         context = stream.codec_context
         context.time_base = self.time_base
-        if self.spec.yuv:
-            context.colorspace, context.color_range = _AVCOL_BT709, _AVCOL_RANGE_MPEG
-        else:
-            context.colorspace, context.color_range = _AVCOL_SPC_RGB, _AVCOL_RANGE_JPEG
-        context.color_primaries, context.color_trc = _AVCOL_BT709, _AVCOL_BT709
+        tag_colours(context, self.spec)
         if self.spec.encoder == "libx265" and suffix in (".mp4", ".mov"):
             stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC
         self._stream = stream
