@@ -1,4 +1,4 @@
-"""Every export from the app is documented by the library's record (``NAME.colormnet.json``), and only a complete one."""
+"""Every export from the app is documented by the library's record (``NAME.colormnet.json``), once complete."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def export(qtbot, window: MainWindow, job: ExportJob) -> list[object]:
     return list(finished.args)
 
 
-def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path) -> None:
+def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path) -> None:  # noqa: F811
     controller = editor.controller
     assert add_exemplar(qtbot, controller, colour_frames[0], 0, kind="keyframe")
     assert add_exemplar(qtbot, controller, colour_frames[18], 18, kind="reference")
@@ -48,7 +48,7 @@ def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: d
 
 
 def test_a_frame_folder_keeps_its_record_inside(
-    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path  # noqa: F811
 ) -> None:
     controller = editor.controller
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
@@ -61,7 +61,7 @@ def test_a_frame_folder_keeps_its_record_inside(
 
 
 def test_a_cancelled_export_writes_no_record(
-    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path  # noqa: F811
 ) -> None:
     controller = editor.controller
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
@@ -75,7 +75,7 @@ def test_a_cancelled_export_writes_no_record(
 
 
 def test_an_old_record_is_replaced_only_when_agreed(
-    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path, answers
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path, answers  # noqa: F811
 ) -> None:
     controller = editor.controller
     assert add_exemplar(qtbot, controller, colour_frames[0], 0)
