@@ -6,8 +6,9 @@ included, is one step of the project's history (:mod:`app.undo`), which Edit ▸
 
 Adding, replacing and adding a reference need the image checked first (unreadable and grayscale images are refused
 with the library's one-sentence message). Decoding an image can take longer than a GUI handler may, and the
-library's image code imports torch, so the check runs on the frame loader's thread; the edit is applied when the
-answer comes back and ``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every
+library's image code imports torch, so the check runs on the frame loader's thread, as does writing the image of a
+pinned frame or a pasted or dropped image into the project (a full-size PNG); the edit is applied when the answer
+comes back and ``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every
 applied exemplar edit emits ``sig_exemplars_changed`` so the session gets the new list; a refused edit leaves the
 project untouched and reports the message through ``sig_error``.
 """

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.jobs import ExportJob
@@ -24,6 +25,14 @@ def export(qtbot, window: MainWindow, job: ExportJob) -> list[object]:
     with qtbot.waitSignal(window.controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.controller.runs.export(job)
     return list(finished.args)
+
+
+@pytest.fixture
+def one_exemplar(qtbot, editor: MainWindow, colour_frames: dict[int, Path]) -> MainWindow:  # noqa: F811
+    """The editor with the true colours of frame 0 pinned there."""
+    assert add_exemplar(qtbot, editor.controller, colour_frames[0], 0)
+    wait_for_segments(qtbot, editor.controller, 1)
+    return editor
 
 
 def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path) -> None:  # noqa: F811
@@ -47,43 +56,31 @@ def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: d
     assert shots[0][0] == 0 and shots[-1][1] == 36
 
 
-def test_a_frame_folder_keeps_its_record_inside(
-    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path  # noqa: F811
-) -> None:
-    controller = editor.controller
-    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
-    wait_for_segments(qtbot, controller, 1)
+def test_a_frame_folder_keeps_its_record_inside(qtbot, one_exemplar: MainWindow, tmp_path: Path) -> None:
+    window = one_exemplar
     output = tmp_path / "reel"
-    assert export(qtbot, editor, ExportJob(output, "png16", 0, 2, audio=False, overwrite=False))[0] is True
+    assert export(qtbot, window, ExportJob(output, "png16", 0, 2, audio=False, overwrite=False))[0] is True
     record = json.loads((output / "reel.colormnet.json").read_text())
     assert record["output"]["frames"] == [0, 2]
     assert not (tmp_path / "reel.colormnet.json").exists()  # nothing beside the folder the user named
 
 
-def test_a_cancelled_export_writes_no_record(
-    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path  # noqa: F811
-) -> None:
-    controller = editor.controller
-    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
-    wait_for_segments(qtbot, controller, 1)
+def test_a_cancelled_export_writes_no_record(qtbot, one_exemplar: MainWindow, tmp_path: Path) -> None:
+    window, controller = one_exemplar, one_exemplar.controller
     output = tmp_path / "cancelled.mkv"
     controller.runs.sig_progress.connect(lambda progress: progress.done and controller.runs.cancel())
-    finished = export(qtbot, editor, ExportJob(output, "ffv1", 0, 36, audio=False, overwrite=False))
+    finished = export(qtbot, window, ExportJob(output, "ffv1", 0, 36, audio=False, overwrite=False))
     assert finished == [False, "The export was cancelled."]
     assert not output.exists()
     assert not (tmp_path / "cancelled.mkv.colormnet.json").exists()
 
 
-def test_an_old_record_is_replaced_only_when_agreed(
-    qtbot, editor: MainWindow, colour_frames: dict[int, Path], tmp_path: Path, answers  # noqa: F811
-) -> None:
-    controller = editor.controller
-    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
-    wait_for_segments(qtbot, controller, 1)
+def test_an_old_record_is_replaced_only_when_agreed(qtbot, one_exemplar: MainWindow, tmp_path: Path, answers) -> None:
+    window, controller = one_exemplar, one_exemplar.controller
     output = tmp_path / "film.mkv"
     record = tmp_path / "film.mkv.colormnet.json"
     record.write_text("keep me")
-    dialog = ExportDialog(controller, editor)
+    dialog = ExportDialog(controller, window)
     qtbot.addWidget(dialog)
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     dialog.path.setText(str(output))
@@ -92,7 +89,7 @@ def test_an_old_record_is_replaced_only_when_agreed(
     assert answers.asked[-1] == "Replace file?"
     assert record.read_text() == "keep me" and not output.exists()
     # Started without leave to replace it (as a script could), the export is refused before any frame is written.
-    finished = export(qtbot, editor, ExportJob(output, "ffv1", 0, 2, audio=False, overwrite=False))
+    finished = export(qtbot, window, ExportJob(output, "ffv1", 0, 2, audio=False, overwrite=False))
     assert finished[0] is False and "already exists" in str(finished[1])
     assert record.read_text() == "keep me" and not output.exists()
     answers.queue.append(QMessageBox.StandardButton.Yes)
