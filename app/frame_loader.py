@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.model.frame_cache import FrameCache
-from colormnet.errors import ColorMNetError
+from colormnet.errors import ColorMNetError, ExemplarError
 from colormnet.video.orientation import to_display
 
 logger = logging.getLogger(__name__)
@@ -139,12 +140,19 @@ class FrameLoader(QObject):
             except Exception:  # closing must not stop the next video from opening
                 logger.exception("closing the previous video failed")
 
-    @Slot(int, str)
-    def check_exemplar(self, token: int, path: str) -> None:
-        """Check that the image at ``path`` can serve as an exemplar (readable, in colour)."""
+    @Slot(int, str, object)
+    def check_exemplar(self, token: int, path: str, write: Callable[[], None] | None = None) -> None:
+        """Check that the image at ``path`` can serve as an exemplar (readable, in colour), writing it first with
+        ``write`` where given (a pinned frame or a pasted image: encoding a full-size PNG is no work for the GUI)."""
         from colormnet.exemplar import load_exemplar_image
 
         try:
+            if write is not None:
+                try:
+                    write()
+                except OSError as exc:
+                    raise ExemplarError(f"The image cannot be saved into the project ({exc.strerror or exc}); "
+                                        "check the disk space.") from exc
             load_exemplar_image(Path(path))
         except ColorMNetError as exc:
             self.sig_exemplar_checked.emit(token, str(exc))

@@ -19,9 +19,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.controller import Controller
-from app.model import autosave
-from app.model.paths import AppPaths, prune_stale_folders
+from app.model.paths import AppPaths
 from app.settings import AppSettings
+from app.stale_pruning import StalePruner
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow
 from colormnet import __version__
@@ -165,8 +165,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     paths = AppPaths.default()
     setup_logging(paths.log_file)
-    prune_stale_folders(paths.cache, STALE_DAYS)
-    prune_stale_folders(paths.scratch, STALE_DAYS, keep=autosave.referenced_folders(paths.autosave))
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ColorMNet Studio")
@@ -176,8 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_dark_theme(app)
     window = build_window(args, paths, AppSettings())
     window.show()
+    pruner = StalePruner(paths, STALE_DAYS, window.controller.files.folders_in_use)
+    QTimer.singleShot(0, pruner.start)  # once the window is on screen
     if args.screenshot is not None:
         ScreenshotWhenReady(window, args.screenshot, window.close)
     elif args.path is None and not args.demo:
         QTimer.singleShot(0, window.commands.offer_restore)
-    return app.exec()
+    status = app.exec()
+    pruner.wait()
+    return status

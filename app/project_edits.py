@@ -6,8 +6,9 @@ included, is one step of the project's history (:mod:`app.undo`), which Edit ▸
 
 Adding, replacing and adding a reference need the image checked first (unreadable and grayscale images are refused
 with the library's one-sentence message). Decoding an image can take longer than a GUI handler may, and the
-library's image code imports torch, so the check runs on the frame loader's thread; the edit is applied when the
-answer comes back and ``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every
+library's image code imports torch, so the check runs on the frame loader's thread, as does writing the image of a
+pinned frame or a pasted or dropped image into the project (a full-size PNG); the edit is applied when the answer
+comes back and ``sig_edit_finished`` reports it. Moving, removing and changing the kind apply at once. Every
 applied exemplar edit emits ``sig_exemplars_changed`` so the session gets the new list; a refused edit leaves the
 project untouched and reports the message through ``sig_error``.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
     from app.undo import ProjectHistory
 
 logger = logging.getLogger(__name__)
+
+ImageWriter = Callable[[], None]
+"""Writes a pending edit's image file into the project (a pinned frame, a pasted image) on the frame loader's thread;
+raises ExemplarError or OSError when it cannot."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,9 @@ class ProjectEdits(QObject):
     """The engine settings changed: the session reopens with them."""
     sig_edit_finished = Signal(bool)
     """An exemplar add or replace (which waits for its image to be checked) ended: whether it was applied."""
-    sig_check_image = Signal(int, str)
-    """Asks the frame loader to check an image: a token and the path (the answer goes to :meth:`on_image_checked`)."""
+    sig_check_image = Signal(int, str, object)
+    """Asks the frame loader to check an image: a token, the path and an :data:`ImageWriter` that writes the file
+    first, or None (the answer goes to :meth:`on_image_checked`)."""
     sig_error = Signal(str)
     """An edit was refused; carries the one-sentence reason."""
 
@@ -99,22 +106,32 @@ class ProjectEdits(QObject):
             self._refuse(ExemplarError("The clipboard holds no image; copy an image first."))
             return
         path = self._workspace.project.new_image_path(".png")
-        if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # the stubs want bytes, PySide6 wants str
-            self._refuse(ExemplarError("The image cannot be saved into the project; check the disk space."))
-            return
-        self._check_then_apply(PendingEdit("add", frame, path, "auto", name, owned=True))
+        image = image.copy()  # the caller's image may change; the copy is only read, on the loader's thread
+
+        def save() -> None:
+            if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # stubs want bytes, PySide6 str
+                raise ExemplarError("The image cannot be saved into the project; check the disk space.")
+
+        self._check_then_apply(PendingEdit("add", frame, path, "auto", name, owned=True), write=save)
 
     def pin_current_frame(self) -> None:
         """Pin the colorized frame under the playhead as a keyframe exemplar."""
         frame = self._workspace.current_frame
         key = self._workspace.key_at(frame)
-        rgb = self._workspace.cache.get(key, frame) if self._workspace.cache is not None and key else None
-        if rgb is None:
-            self._refuse(ExemplarError(f"Frame {frame} is not colorized yet; colorize it before pinning it."))
+        cache = self._workspace.cache
+        not_yet = ExemplarError(f"Frame {frame} is not colorized yet; colorize it before pinning it.")
+        if cache is None or not key or frame not in cache.frames(key):
+            self._refuse(not_yet)
             return
         path = self._workspace.project.new_image_path(".png")
-        path.write_bytes(encode_png(rgb))
-        self._check_then_apply(PendingEdit("add", frame, path, "keyframe", f"frame {frame}", owned=True))
+
+        def save() -> None:  # decodes the cached frame and writes it full size: on the loader's thread
+            rgb = cache.get(key, frame)
+            if rgb is None:
+                raise not_yet
+            path.write_bytes(encode_png(rgb))
+
+        self._check_then_apply(PendingEdit("add", frame, path, "keyframe", f"frame {frame}", owned=True), write=save)
 
     def replace_exemplar(self, frame: int, path: str | Path) -> None:
         """Swap the image of the exemplar at ``frame`` for the file at ``path`` once it is checked."""
@@ -124,7 +141,8 @@ class ProjectEdits(QObject):
         """Give the exemplar at ``frame`` the image file at ``path`` as a further reference once it is checked."""
         self._check_then_apply(PendingEdit("reference", frame, Path(path), "", Path(path).name, owned=False))
 
-    def _check_then_apply(self, edit: PendingEdit) -> None:
+    def _check_then_apply(self, edit: PendingEdit, write: ImageWriter | None = None) -> None:
+        """Checks ``edit`` here, then (on the loader's thread) writes its image with ``write`` and checks the image."""
         problem = self._problem(edit)
         if problem is not None:
             self._drop(edit)
@@ -132,7 +150,7 @@ class ProjectEdits(QObject):
             return
         token = next(self._tokens)
         self._pending[token] = edit
-        self.sig_check_image.emit(token, str(edit.image))
+        self.sig_check_image.emit(token, str(edit.image), write)
 
     def _problem(self, edit: PendingEdit) -> ExemplarError | None:
         """What makes ``edit`` impossible in the project as it is now (None when nothing does)."""

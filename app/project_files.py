@@ -179,6 +179,15 @@ class ProjectFiles(QObject):
         self.sig_saved.emit()
         return True
 
+    def folders_in_use(self) -> set[Path]:
+        """The files and frame-cache folders of the open project and of every project being opened."""
+        used = {self._workspace.project.files_dir}
+        if self._workspace.cache is not None:
+            used.add(self._workspace.cache.root)
+        for pending in self._opening.values():
+            used |= {pending.project.files_dir, pending.cache.root}
+        return used
+
     def close(self) -> None:
         """The program ends: nothing opens any more, and unsaved files may be discarded."""
         self._closed = True

@@ -22,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.exemplar_images import ExemplarImages
+from app.export_record import check_record, protected_inputs, write_record
 from app.jobs import ColorizedFrame, ExemplarSpec, ExportJob, OpenRequest, RunRequest, SegmentInfo
 from app.local_export import export_here
 from app.model.engine_settings import describe_precision
@@ -173,6 +174,7 @@ class SessionWorker(QObject):
         try:
             with self._exporting():
                 session = self._require_session()
+                check_record(job, protected_inputs(session, self._specs))
                 if job.cluster is not None:
                     from app.cluster_export import export_on_cluster
 
@@ -186,6 +188,8 @@ class SessionWorker(QObject):
                     export_here(job, session.video_info, self._segments, cached=self._cached,
                                 colorize_missing=lambda lo, hi: self._colorize(self._missing_frames(lo, hi), cancel),
                                 cancel=cancel, progress=self.sig_export_progress.emit)
+                if not cancel.is_set():  # the export is complete: document it
+                    write_record(session, job, self._specs)
         except ColorMNetError as exc:
             error = str(exc)
         except OSError as exc:

@@ -68,6 +68,24 @@ def child_folder(parent: Path, name: str) -> Path:
     return folder
 
 
+def stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path] = frozenset()) -> list[Path]:
+    """The sub-folders of ``root`` untouched for ``max_age_days``, less ``keep`` and symbolic links (not ours)."""
+    if not root.is_dir():
+        return []
+    limit = time.time() - max_age_days * 86400
+    stale = []
+    for folder in root.iterdir():
+        if folder.is_symlink() or not folder.is_dir() or folder.resolve() in keep:  # a link: not ours to follow
+            continue
+        try:
+            newest = max([folder.stat().st_mtime, *(child.stat().st_mtime for child in folder.iterdir())])
+        except OSError:
+            continue
+        if newest < limit:
+            stale.append(folder)
+    return stale
+
+
 def prune_stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path] = frozenset()) -> list[Path]:
     """Delete the sub-folders of ``root`` untouched for ``max_age_days`` (caches and scratch projects of old runs).
 
@@ -79,20 +97,9 @@ def prune_stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path
     Returns:
         The folders deleted.
     """
-    if not root.is_dir():
-        return []
-    limit = time.time() - max_age_days * 86400
-    removed = []
-    for folder in root.iterdir():
-        if folder.is_symlink() or not folder.is_dir() or folder.resolve() in keep:  # a link: not ours to follow
-            continue
-        try:
-            newest = max([folder.stat().st_mtime, *(child.stat().st_mtime for child in folder.iterdir())])
-        except OSError:
-            continue
-        if newest < limit:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+    removed = stale_folders(root, max_age_days, keep=keep)
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
     if removed:
         logger.info("removed %d stale folders from %s", len(removed), root)
     return removed

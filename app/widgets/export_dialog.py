@@ -31,6 +31,7 @@ from app.jobs import ExportJob
 from app.model.engine_settings import EXPORT_PRECISION_NOTE
 from app.progress import Progress, format_duration
 from colormnet.errors import OutputError
+from colormnet.sidecar import sidecar_path
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
 
 
@@ -149,11 +150,15 @@ class ExportDialog(QDialog):
             self._show_problem("Choose where to write the export.")
             return False
         overwrite = False
-        if output.exists() and not (output.is_dir() and not any(output.iterdir())):
+        record = sidecar_path(output, folder=not CODECS[self.selected_codec()].extensions)
+        existing = output if output.exists() and not (output.is_dir() and not any(output.iterdir())) else None
+        if existing is None and record.is_file():
+            existing = record  # a record left from an earlier export would be replaced
+        if existing is not None:
             answer = QMessageBox.question(
                 self,
                 "Replace file?",
-                f"{output} already exists. Replace it?",
+                f"{existing} already exists. Replace it?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )

@@ -1,0 +1,102 @@
+"""Deleting stale frame caches and scratch projects (possibly gigabytes) in the background, after the window shows.
+
+Three steps, so that no folder the open project uses is ever deleted and the GUI thread never waits on the disk:
+
+1. on a pool thread, find the folders untouched for long (less those an autosave refers to);
+2. on the GUI thread, drop those the open project, or one being opened, uses, and rename the others to a
+   ``.stale-`` name in the same folder (a rename is instant; nothing opens a folder under that name);
+3. on a pool thread, delete the renamed folders.
+
+A folder renamed but not deleted (the program ended meanwhile) keeps its old dates and goes at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.model import autosave
+from app.model.paths import AppPaths, stale_folders
+
+logger = logging.getLogger(__name__)
+
+STALE_PREFIX = ".stale-"
+
+
+class _Job(QRunnable):
+    """Runs a function on a pool thread."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self._work = work
+
+    def run(self) -> None:
+        """Run the work; an error is logged (a clean-up must never stop the program)."""
+        try:
+            self._work()
+        except Exception:
+            logger.exception("deleting stale folders failed")
+
+
+class StalePruner(QObject):
+    """Deletes stale caches and scratch projects off the GUI thread (see the module's description).
+
+    Args:
+        paths: The app's folders.
+        max_age_days: Age above which a cache or scratch project goes.
+        in_use: Called on the GUI thread: the folders the open project and any project being opened use.
+    """
+
+    sig_finished = Signal(list)
+    """The stale folders are deleted; carries their paths."""
+    _sig_found = Signal(list)
+
+    def __init__(self, paths: AppPaths, max_age_days: float, in_use: Callable[[], set[Path]]) -> None:
+        super().__init__()
+        self._paths = paths
+        self._days = max_age_days
+        self._in_use = in_use
+        self._pool = QThreadPool()
+        self._pool.setMaxThreadCount(1)
+        self._sig_found.connect(self._on_found)  # queued: the pool thread emits, this object lives on the GUI thread
+
+    def start(self) -> None:
+        """Look for stale folders in the background; returns at once."""
+        self._pool.start(_Job(self._find))
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Wait for the background work (at exit); whether it finished."""
+        return self._pool.waitForDone(msecs)
+
+    def _find(self) -> None:  # on a pool thread
+        keep = frozenset(autosave.referenced_folders(self._paths.autosave))
+        found = stale_folders(self._paths.cache, self._days)
+        found += stale_folders(self._paths.scratch, self._days, keep=keep)
+        self._sig_found.emit(found)
+
+    def _on_found(self, found: Sequence[Path]) -> None:  # on the GUI thread
+        in_use = {path.resolve() for path in self._in_use()}
+        moved: list[tuple[Path, Path]] = []
+        for folder in found:
+            if folder.resolve() in in_use:
+                continue
+            target = folder.with_name(f"{STALE_PREFIX}{uuid.uuid4().hex}")
+            try:
+                folder.rename(target)
+            except OSError as exc:
+                logger.warning("cannot set aside the stale folder %s: %s", folder, exc)
+                continue
+            moved.append((folder, target))
+        self._pool.start(_Job(lambda: self._delete(moved)))
+
+    def _delete(self, moved: Sequence[tuple[Path, Path]]) -> None:  # on a pool thread
+        for _, target in moved:
+            shutil.rmtree(target, ignore_errors=True)
+        if moved:
+            logger.info("removed %d stale folders", len(moved))
+        self.sig_finished.emit([folder for folder, _ in moved])

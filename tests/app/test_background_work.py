@@ -1,0 +1,151 @@
+"""Slow file work leaves the GUI thread: pinning a frame, saving a pasted image, deleting stale caches.
+
+Each test holds the work back (a stand-in that waits for the test's go-ahead) to show that the GUI call returns
+before the work is done, that the work runs on another thread, and that its result lands when it finishes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+import app.project_edits
+import app.stale_pruning
+from app.model.paths import AppPaths
+from app.stale_pruning import StalePruner
+from app.widgets.main_window import MainWindow
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, wait_for_segments
+from tests.app.editor_fixtures import editor, propagate_controller  # noqa: F401 (fixtures)
+
+
+class Held:
+    """Wraps ``work`` so that it records its thread and waits for :meth:`release` before doing anything."""
+
+    def __init__(self, work: Callable[..., Any]) -> None:
+        self._work = work
+        self.threads: list[int] = []
+        self.started = threading.Event()
+        self._go = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.threads.append(threading.get_ident())
+        self.started.set()
+        assert self._go.wait(RUN_TIMEOUT_MS / 1000), "the test never let the work go on"
+        return self._work(*args, **kwargs)
+
+    def release(self) -> None:
+        self._go.set()
+
+
+@pytest.fixture
+def colorized(qtbot, editor: MainWindow, colour_frames: dict[int, Path]) -> MainWindow:  # noqa: F811
+    """The editor with an exemplar at frame 0 and frames 0-3 colorized."""
+    controller = editor.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    wait_for_segments(qtbot, controller, 1)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 4)
+    return editor
+
+
+def test_pinning_encodes_the_frame_off_the_gui_thread(qtbot, colorized: MainWindow, monkeypatch) -> None:
+    controller = colorized.controller
+    encoder = Held(app.project_edits.encode_png)
+    monkeypatch.setattr(app.project_edits, "encode_png", encoder)
+    controller.set_current_frame(2)
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
+        controller.edits.pin_current_frame()  # returns while the encoder waits
+        assert controller.project.exemplar_at(2) is None
+        qtbot.waitUntil(encoder.started.is_set, timeout=RUN_TIMEOUT_MS)
+        encoder.release()
+    assert pinned.args == [True]
+    assert encoder.threads and threading.main_thread().ident not in encoder.threads
+    entry = controller.project.exemplar_at(2)
+    assert entry is not None and entry.kind == "keyframe" and entry.image.is_file()
+    assert colorized.actions_by_name["undo"].text() == "&Undo Add Exemplar"
+    colorized.actions_by_name["undo"].trigger()
+    assert controller.project.exemplar_at(2) is None
+
+
+def test_pasting_saves_the_image_off_the_gui_thread(
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], monkeypatch  # noqa: F811
+) -> None:
+    controller = editor.controller
+    saver = Held(QImage.save)
+    monkeypatch.setattr(QImage, "save", lambda image, *args: saver(image, *args))  # a function: bound as a method
+    controller.set_current_frame(4)
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pasted:
+        controller.edits.add_exemplar_image(QImage(str(colour_frames[4])))
+        assert controller.project.exemplars == []
+        qtbot.waitUntil(saver.started.is_set, timeout=RUN_TIMEOUT_MS)
+        saver.release()
+    assert pasted.args == [True]
+    assert saver.threads and threading.main_thread().ident not in saver.threads
+    assert [(e.frame, e.name) for e in controller.project.exemplars] == [(4, "clipboard")]
+    editor.actions_by_name["undo"].trigger()
+    assert controller.project.exemplars == []
+
+
+def test_pinning_a_frame_that_cannot_be_saved_is_refused(qtbot, colorized: MainWindow, monkeypatch) -> None:
+    controller = colorized.controller
+
+    def full_disk(rgb: np.ndarray) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(app.project_edits, "encode_png", full_disk)
+    controller.set_current_frame(1)
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS) as pinned:
+        controller.edits.pin_current_frame()
+    assert pinned.args == [False]
+    assert "No space left on device" in colorized.last_message.text()  # type: ignore[union-attr]
+    assert controller.project.exemplar_at(1) is None
+
+
+def age(folder: Path, days: float) -> None:
+    stamp = time.time() - days * 86400
+    for path in [*folder.rglob("*"), folder]:
+        os.utime(path, (stamp, stamp))
+
+
+def stale_folder(root: Path, name: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "0000000.png").write_bytes(b"x")
+    age(folder, 40)
+    return folder
+
+
+def test_stale_folders_go_in_the_background_but_not_the_open_projects(
+    qtbot, editor: MainWindow, monkeypatch  # noqa: F811
+) -> None:
+    controller = editor.controller
+    paths: AppPaths = controller.paths
+    used_cache = stale_folder(paths.cache, controller.cache.root.name)  # type: ignore[union-attr]
+    used_files = controller.project.files_dir
+    assert used_files.parent == paths.scratch  # an unsaved project: its files are in the scratch folder
+    stale_folder(paths.scratch, used_files.name)  # the open project's folders are old, yet in use
+    old_cache = stale_folder(paths.cache, "old-project")
+    old_scratch = stale_folder(paths.scratch, "old-untitled")
+    fresh = paths.cache / "recent-project"
+    fresh.mkdir()
+    deleter = Held(app.stale_pruning.shutil.rmtree)
+    monkeypatch.setattr(app.stale_pruning.shutil, "rmtree", deleter)
+    pruner = StalePruner(paths, 30, controller.files.folders_in_use)
+    with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pruner.start()  # returns at once; the folders go once the deletion is let through
+        qtbot.waitUntil(deleter.started.is_set, timeout=RUN_TIMEOUT_MS)
+        deleter.release()
+    assert pruner.wait(RUN_TIMEOUT_MS)
+    assert sorted(finished.args[0]) == sorted([old_cache, old_scratch])
+    assert deleter.threads and threading.main_thread().ident not in deleter.threads
+    assert not old_cache.exists() and not old_scratch.exists()
+    assert used_cache.is_dir() and fresh.is_dir() and used_files.is_dir()
+    assert not [p for p in paths.cache.iterdir() if p.name.startswith(app.stale_pruning.STALE_PREFIX)]
