@@ -71,9 +71,9 @@ def test_links_held_against_the_exemplars() -> None:
     with pytest.raises(ShotListError, match=r"shot 3 \(frames 100-149\): colours_from 10 holds no exemplar "
                                             r"\(exemplars at frames: 60\)"):
         check_links(SHOTS, LINKS, [60])
-    with pytest.raises(ShotListError, match="shot 3 .* has its own exemplar at frame 120"):
+    with pytest.raises(ShotListError, match=r"shot 3 .* has its own exemplar at frame 120"):
         check_links(SHOTS, LINKS, [10, 120])
-    with pytest.raises(ShotListError, match="holds no exemplar .*none"):
+    with pytest.raises(ShotListError, match=r"holds no exemplar .*none"):
         check_links(SHOTS, LINKS, [])
     with pytest.raises(ShotListError, match="frame 7, which opens no shot"):
         check_links(SHOTS, {7: 10}, [10])

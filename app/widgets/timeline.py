@@ -71,6 +71,8 @@ class TimelineBar(QWidget):
     """An exemplar marker was dragged: the exemplar's frame and the frame it was dropped on."""
     sig_marker_menu = Signal(int, QPoint)
     """The context menu was asked for on an exemplar marker: its frame and where (global coordinates)."""
+    sig_shot_menu = Signal(int, QPoint)
+    """The context menu was asked for on a shot (elsewhere than a marker): the frame under it and where (global)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -269,6 +271,9 @@ class TimelineBar(QWidget):
         marker = self.marker_at(QPointF(event.pos()))
         if marker is not None:
             self.sig_marker_menu.emit(marker, event.globalPos())
+            event.accept()
+        elif self.shots:
+            self.sig_shot_menu.emit(self.frame_at(event.pos().x()), event.globalPos())
             event.accept()
 
 
