@@ -111,3 +111,20 @@ def test_a_bad_link_is_one_line(capsys, montage, tmp_path: Path, links: dict[int
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and err.startswith("colormnet: error:") and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_chunked_run_takes_the_links_too(capsys, montage, tmp_path: Path) -> None:
+    video, still = montage
+    other = tmp_path / "other.png"
+    Image.fromarray(np.asarray(Image.open(still))[..., ::-1].copy()).save(other)  # other colours (BGR)
+    shots = tmp_path / "shots.json"
+    renders = {}
+    for target, extra in ((12, ()), (2, ()), (2, ("--work-dir", str(tmp_path / "work")))):
+        save_shot_list(shots, THREE_SHOTS, 24, {16: target})
+        out = tmp_path / f"out{target}{'-chunked' if extra else ''}"
+        code = main(["colorize", str(video), "-e", f"{still}@2", "-e", f"{other}@12", "-o", str(out), "--codec",
+                     "png", "--engine", "propagate", "--process-size", "120", "--shots", str(shots), *extra])
+        assert code == 0, capsys.readouterr().err
+        renders[out.name] = (out / "00020.png").read_bytes()
+    assert renders["out2"] != renders["out12"]  # the link decides the third shot's colours
+    assert renders["out2-chunked"] == renders["out2"]  # and the chunked run follows it (not the similar shot 2)

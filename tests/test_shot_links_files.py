@@ -77,3 +77,14 @@ def test_links_held_against_the_exemplars() -> None:
         check_links(SHOTS, LINKS, [])
     with pytest.raises(ShotListError, match="frame 7, which opens no shot"):
         check_links(SHOTS, {7: 10}, [10])
+
+
+def test_the_session_keeps_the_links_it_was_given() -> None:
+    from colormnet.session import Session
+
+    with Session(Path(__file__).parent / "data" / "clips" / "realshort.mp4") as session:
+        count = session.frame_count
+        session.set_shots([Shot(0, 10, "start"), Shot(10, count, "cut")], {10: 3})
+        assert session.shot_links == {10: 3}
+        session.set_shots(None)
+        assert session.shot_links == {}
