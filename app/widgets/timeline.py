@@ -354,8 +354,9 @@ class Timeline(QWidget):
             self.shot_label.setToolTip("")
             return
         state = shots[k]
+        by_hand = " (linked by hand)" if state.how == "linked" else ""
         what = ("own exemplar" if state.own else
-                f"borrows frame {state.borrowed}" if state.borrowed is not None else "no exemplar")
+                f"borrows frame {state.borrowed}{by_hand}" if state.borrowed is not None else "no exemplar")
         self.shot_label.setText(f"Shot {k + 1} of {len(shots)} · {what}")
         self.shot_label.setToolTip(state.describe(k + 1))
 

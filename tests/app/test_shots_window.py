@@ -271,6 +271,8 @@ def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_pro
     assert studio.timeline.bar.shots[2].borrowed == other
     described = studio.timeline.bar.shots[2].describe(3)
     assert described.endswith(f"borrows the exemplar at frame {other} (linked by hand)")
+    c.navigate(35)
+    qtbot.waitUntil(lambda: studio.timeline.shot_label.text() == "Shot 3 of 3 · borrows frame 0 (linked by hand)")
     menu = studio.shots.build_shot_menu(35)
     assert menu.findChild(QAction, f"colours_from_{other}").isChecked()
 
