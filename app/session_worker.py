@@ -77,6 +77,7 @@ class SessionWorker(QObject):
         self._cache: FrameCache | None = None
         self._specs: list[ExemplarSpec] = []
         self._shots: list[Any] | None = None  # the shot list (None: the video is one shot)
+        self._links: dict[int, int] = {}  # shot's first frame -> exemplar frame, chosen by hand
         self._segments: list[SegmentInfo] = []
         self._images = ExemplarImages()
         self._bit_depth = 8
@@ -122,17 +123,18 @@ class SessionWorker(QObject):
         self._apply_shots()
         self._apply_exemplars()
 
-    @Slot(object)
-    def set_shots(self, shots: list[Any] | None) -> None:
-        """Hand the session a new shot list (None: one shot) and report the new segments."""
+    @Slot(object, object)
+    def set_shots(self, shots: list[Any] | None, links: dict[int, int] | None = None) -> None:
+        """Hand the session a new shot list (None: one shot) and its hand-chosen links, and report the segments."""
         self._shots = list(shots) if shots is not None else None
+        self._links = dict(links or {})
         if self._session is not None:
             self._apply_shots()
             self._refresh_segments()
 
     def _apply_shots(self) -> None:
         try:
-            self._require_session().set_shots(self._shots)
+            self._require_session().set_shots(self._shots, self._links)
         except ColorMNetError as exc:
             self.sig_error.emit(f"{exc} The film is colorized as one shot.")
             self._session.set_shots(None)  # type: ignore[union-attr]  # required just above
@@ -305,7 +307,7 @@ class SessionWorker(QObject):
             self._export_session = Session(preview.video_path, weights=self._request.weights, config=config)
         export = self._export_session
         export.set_exemplars(self._exemplars)
-        export.set_shots(self._shots)  # the same plan as the preview's
+        export.set_shots(self._shots, self._links)  # the same plan as the preview's
         export.load_model()
         segments = self._segments
         self._session, self._segments = export, self._segment_infos(export)

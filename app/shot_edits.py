@@ -2,7 +2,8 @@
 
 A project that stores a shot list (found earlier, or edited) keeps it; one without detects its shots when its video
 opens (:mod:`app.shots_worker`, cached by the library). Adding a cut at the playhead and removing the cut that opens
-the shot under it are steps of the project's history, so Edit ▸ Undo takes them back. Every new list goes to the
+the shot under it are steps of the project's history, so Edit ▸ Undo takes them back; so is linking a shot without
+an exemplar to another shot's exemplar by hand (or back to automatic). Every new list, with its links, goes to the
 session, whose segments then stop at the cuts, and the session answers with where each shot's colours come from
 (:class:`app.model.shot_list.ShotState`), which the timeline shows.
 """
@@ -15,7 +16,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from app.model.shot_list import ShotState, add_cut, next_without_exemplar, remove_cut, shot_states
+from app.model.shot_list import (
+    ShotState,
+    add_cut,
+    link_choices,
+    next_without_exemplar,
+    prune_links,
+    remove_cut,
+    shot_states,
+)
 from app.shots_worker import ShotDetection
 from colormnet.shots import Shot, ShotListError, validate_shots
 
@@ -38,10 +47,10 @@ class ShotEdits(QObject):
     """The shot list or where a shot's colours come from changed (see :meth:`shot_states`)."""
     sig_shot_progress = Signal(int, int)
     """Finding the shots: frames read and frames in the video; (-1, 0) when it ended."""
-    sig_send_shots = Signal(object)
-    """The session needs this shot list (None: the video is one shot)."""
+    sig_send_shots = Signal(object, object)
+    """The session needs this shot list (None: the video is one shot) and these links (see :meth:`link_shot`)."""
     sig_cuts_changed = Signal()
-    """The cuts changed: a colorize run in progress starts again on the new segments."""
+    """The cuts or the links changed: a colorize run in progress starts again on the new segments."""
     sig_navigate = Signal(int)
     """The user asked to go to this frame (the next shot without an exemplar)."""
     sig_error = Signal(str)
@@ -55,6 +64,7 @@ class ShotEdits(QObject):
         self._history = history
         self._borrowed: dict[int, tuple[int, str]] = {}  # a shot's first frame -> (exemplar frame, how chosen)
         self._session_shots: list[Shot] | None = None  # the list last handed to the session
+        self._session_links: dict[int, int] = {}  # and its links
         self.detection = ShotDetection()
         self.detection.sig_progress.connect(self.sig_shot_progress)
         self.detection.sig_found.connect(self._on_detection_found)
@@ -76,7 +86,7 @@ class ShotEdits(QObject):
     def video_opened(self) -> None:
         """The video of the project opened: use its stored shots if they fit it, else find them."""
         self._borrowed = {}
-        self._session_shots = None
+        self._session_shots, self._session_links = None, {}
         stored = self._workspace.project.shots
         if stored is not None:
             try:
@@ -150,6 +160,40 @@ class ShotEdits(QObject):
             return
         with self._history.edit(text):
             self._workspace.project.shots = new
+            self._workspace.project.shot_links = prune_links(new, self._workspace.project.shot_links)
+        self.shots_edited()
+
+    def link_choices(self, frame: int) -> list[tuple[int, str]]:
+        """The exemplars (frame, name) the shot holding ``frame`` may take its colours from; [] when it has its own."""
+        project = self._workspace.project
+        frames = link_choices(self.shots, (e.frame for e in project.exemplars), frame)
+        entries = [project.exemplar_at(f) for f in frames]
+        return [(f, (e.name or e.image.name) if e is not None else "") for f, e in zip(frames, entries, strict=True)]
+
+    def link_of(self, frame: int) -> int | None:
+        """The exemplar frame the shot holding ``frame`` is linked to by hand (None: chosen automatically)."""
+        shot = next((s for s in self.shots if s.start <= frame < s.stop), None)
+        return self._workspace.project.shot_links.get(shot.start) if shot is not None else None
+
+    def link_shot(self, frame: int, exemplar: int | None) -> None:
+        """Make the shot holding ``frame`` take its colours from the exemplar at ``exemplar`` (None: automatic)."""
+        shot = next((s for s in self.shots if s.start <= frame < s.stop), None)
+        if shot is None:
+            self.sig_error.emit("The shots are not found yet; wait for them (see the status bar) and try again.")
+            return
+        links = dict(self._workspace.project.shot_links)
+        if exemplar is None:
+            links.pop(shot.start, None)
+            text = "Automatic Colours"
+        elif exemplar in dict(self.link_choices(frame)):
+            links[shot.start] = exemplar
+            text = f"Take Colours from Frame {exemplar}"
+        else:
+            self.sig_error.emit(f"The shot at frame {shot.start} cannot take its colours from frame {exemplar}: "
+                                "choose the exemplar of another shot, for a shot without one of its own.")
+            return
+        with self._history.edit(text):
+            self._workspace.project.shot_links = links
         self.shots_edited()
 
     def shots_edited(self) -> None:
@@ -158,20 +202,22 @@ class ShotEdits(QObject):
         self.sig_shots_changed.emit()
 
     def _send_shots(self, *, force: bool = False) -> None:
-        shots = self._workspace.project.shots
-        if shots == self._session_shots and not force:
+        shots, links = self._workspace.project.shots, self._workspace.project.shot_links
+        if not self.session_shots_stale and not force:
             return
         count = self._workspace.frame_count
-        cuts_before = _cuts(self._session_shots, count)
+        cuts_before, links_before = _cuts(self._session_shots, count), self._session_links
         self._session_shots = list(shots) if shots is not None else None
-        if _cuts(self._session_shots, count) != cuts_before:  # else the run's segments stay as they are
+        self._session_links = dict(links)
+        if _cuts(self._session_shots, count) != cuts_before or links != links_before:  # else the segments stay
             self.sig_cuts_changed.emit()
-        self.sig_send_shots.emit(self._session_shots)
+        self.sig_send_shots.emit(self._session_shots, dict(self._session_links))
 
     @property
     def session_shots_stale(self) -> bool:
-        """Whether the project's shot list differs from the one the session has (after an undo or a redo)."""
-        return self._workspace.project.shots != self._session_shots
+        """Whether the project's shots or links differ from those the session has (after an undo or a redo)."""
+        project = self._workspace.project
+        return project.shots != self._session_shots or project.shot_links != self._session_links
 
     def forget(self) -> None:
         """Another project opens: stop finding the shots of this one."""

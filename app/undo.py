@@ -1,8 +1,9 @@
 """The project's edit history: one ``QUndoStack`` for every edit, and the unsaved-changes mark derived from it.
 
 An edit is recorded as the project's editable state before and after it (exemplars with their kinds and references,
-in and out points, the shot list): undoing puts the earlier state back, whatever the edit was. Edits are applied
-first and recorded after (``with history.edit("Remove exemplar"):``), so a refused edit records nothing.
+in and out points, the shot list and its hand-chosen links): undoing puts the earlier state back, whatever the edit
+was. Edits are applied first and recorded after (``with history.edit("Remove exemplar"):``), so a refused edit
+records nothing.
 
 The project's unsaved-changes mark follows the stack's clean index: undoing back to the saved state clears it.
 Changes kept outside the history (engine settings) keep the mark until the next save.
@@ -40,12 +41,14 @@ class EditableState:
     in_point: int | None
     out_point: int | None
     shots: tuple[Shot, ...] | None = None  # None: not found yet
+    links: tuple[tuple[int, int], ...] = ()  # shot's first frame -> exemplar frame, chosen by hand
 
     @classmethod
     def of(cls, project: Project) -> EditableState:
         """The current state of ``project``."""
         shots = tuple(project.shots) if project.shots is not None else None
-        return cls(tuple(copy.deepcopy(project.exemplars)), project.in_point, project.out_point, shots)
+        links = tuple(sorted(project.shot_links.items()))
+        return cls(tuple(copy.deepcopy(project.exemplars)), project.in_point, project.out_point, shots, links)
 
     def apply_to(self, project: Project) -> None:
         """Put this state into ``project`` (shots found after it was recorded stay: they are not an edit)."""
@@ -53,6 +56,7 @@ class EditableState:
         project.in_point, project.out_point = self.in_point, self.out_point
         if self.shots is not None:
             project.shots = list(self.shots)
+        project.shot_links = dict(self.links)
 
     def images(self) -> set[Path]:
         """Every image file this state refers to."""

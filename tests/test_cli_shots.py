@@ -74,3 +74,57 @@ def test_a_bad_shot_list_is_one_line(capsys, montage, tmp_path: Path, content: s
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and err.startswith("colormnet: error:")
     assert not (tmp_path / "out").exists()
+
+
+THREE_SHOTS = [Shot(0, 8, "start"), Shot(8, 16, "cut"), Shot(16, 24, "cut")]
+
+
+def colorize_two(capsys, video: Path, still: Path, out: Path, shots: Path) -> tuple[int, str]:
+    """Colorizes with exemplars at frames 2 (shot 1) and 12 (shot 2) and the shot list ``shots``."""
+    code = main(["colorize", str(video), "-e", f"{still}@2", "-e", f"{still}@12", "-o", str(out), "--codec", "png",
+                 "--engine", "propagate", "--process-size", "120", "--shots", str(shots)])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_a_link_in_the_shot_list_is_taken_and_said(capsys, montage, tmp_path: Path, suffix: str) -> None:
+    video, still = montage
+    shots = save_shot_list(tmp_path / f"shots{suffix}", THREE_SHOTS, 24, {16: 2})
+    code, err = colorize_two(capsys, video, still, tmp_path / "out", shots)
+    assert code == 0, err
+    assert "shot 3 (frames 16-23): borrows the exemplar at frame 2 as a reference (linked by hand)" in err
+    save_shot_list(shots, THREE_SHOTS, 24, {16: 12})
+    code, err = colorize_two(capsys, video, still, tmp_path / "out12", shots)
+    assert "shot 3 (frames 16-23): borrows the exemplar at frame 12 as a reference (linked by hand)" in err
+
+
+@pytest.mark.parametrize(("links", "message"), [
+    ({16: 5}, "shots.json: shot 3 (frames 16-23): colours_from 5 holds no exemplar (exemplars at frames: 2, 12)."),
+    ({8: 2}, "shots.json: shot 2 (frames 8-15) has its own exemplar at frame 12; colours_from applies only to a "
+             "shot without one: leave it empty."),
+    ({16: 20}, "shots.json: shot 3 (frames 16-23): colours_from 20 is one of its own frames"),
+])
+def test_a_bad_link_is_one_line(capsys, montage, tmp_path: Path, links: dict[int, int], message: str) -> None:
+    video, still = montage
+    shots = save_shot_list(tmp_path / "shots.json", THREE_SHOTS, 24, links)
+    code, err = colorize_two(capsys, video, still, tmp_path / "out", shots)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and err.startswith("colormnet: error:") and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_chunked_run_takes_the_links_too(capsys, montage, tmp_path: Path) -> None:
+    video, still = montage
+    other = tmp_path / "other.png"
+    Image.fromarray(np.asarray(Image.open(still))[..., ::-1].copy()).save(other)  # other colours (BGR)
+    shots = tmp_path / "shots.json"
+    renders = {}
+    for target, extra in ((12, ()), (2, ()), (2, ("--work-dir", str(tmp_path / "work")))):
+        save_shot_list(shots, THREE_SHOTS, 24, {16: target})
+        out = tmp_path / f"out{target}{'-chunked' if extra else ''}"
+        code = main(["colorize", str(video), "-e", f"{still}@2", "-e", f"{other}@12", "-o", str(out), "--codec",
+                     "png", "--engine", "propagate", "--process-size", "120", "--shots", str(shots), *extra])
+        assert code == 0, capsys.readouterr().err
+        renders[out.name] = (out / "00020.png").read_bytes()
+    assert renders["out2"] != renders["out12"]  # the link decides the third shot's colours
+    assert renders["out2-chunked"] == renders["out2"]  # and the chunked run follows it (not the similar shot 2)

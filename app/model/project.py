@@ -33,7 +33,7 @@ from app.model.project_file import (
     stored_image,
     write_project_json,
 )
-from app.model.shot_list import shots_to_data, stored_shots
+from app.model.shot_list import links_to_data, shots_to_data, stored_links, stored_shots
 from colormnet.errors import ExemplarError
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class Project:
     dirty: bool = False
     left_out: list[str] = field(default_factory=list)  # exemplar images the file named outside its folder
     shots: list[Shot] | None = None  # the film's shots as found or edited (None: not known yet)
+    shot_links: dict[int, int] = field(default_factory=dict)  # shot's first frame -> exemplar frame, chosen by hand
 
     @classmethod
     def scratch(cls, scratch_root: Path) -> Project:
@@ -230,6 +231,7 @@ class Project:
             "out_point": self.out_point,
             "playhead": self.playhead,
             "shots": shots_to_data(self.shots) if self.shots is not None else None,
+            "shot_links": links_to_data(self.shot_links),
         }
         if not portable:
             data["files_dir"] = str(self.files_dir)
@@ -325,6 +327,7 @@ class Project:
         project.out_point = optional_frame(data.get("out_point"), "out point")
         project.playhead = optional_frame(data.get("playhead"), "playhead") or 0
         project.shots = stored_shots(data.get("shots"))
+        project.shot_links = stored_links(data.get("shot_links"), project.shots)
         return project
 
     # -- internals ---------------------------------------------------------------------------------------------

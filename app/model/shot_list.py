@@ -2,8 +2,10 @@
 
 The library finds the shots (:func:`colormnet.shots.shots_for_video`); the restorer then adds a cut at a frame or
 removes the one that opens a shot. Each shot is shown with where its colours come from: its own exemplars, an
-exemplar it borrows from another shot (which, and why), or nothing. A project file stores the list; it is untrusted
-input, so :func:`stored_shots` checks every value before a :class:`~colormnet.shots.Shot` is built.
+exemplar it borrows from another shot (which, and why), or nothing. The restorer may link a shot without an exemplar
+to another shot's exemplar by hand (:func:`link_choices`); the links are a shot's first frame -> the frame of that
+exemplar. A project file stores the list and the links; it is untrusted input, so :func:`stored_shots` and
+:func:`stored_links` check every value before a :class:`~colormnet.shots.Shot` or a link is built.
 """
 
 from __future__ import annotations
@@ -164,3 +166,48 @@ def stored_shots(value: Any) -> list[Shot] | None:
 
 def _frame(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_FRAME + 1
+
+
+def link_choices(shots: Sequence[Shot], exemplar_frames: Iterable[int], frame: int) -> list[int]:
+    """The exemplar frames the shot holding ``frame`` may take its colours from: those of other shots, ascending.
+
+    Empty when no shot holds ``frame``, or when that shot has an exemplar of its own (it needs no link).
+    """
+    shot = next((s for s in shots if s.start <= frame < s.stop), None)
+    if shot is None:
+        return []
+    frames = sorted(exemplar_frames)
+    if any(shot.start <= f < shot.stop for f in frames):
+        return []
+    return [f for f in frames if not shot.start <= f < shot.stop]
+
+
+def prune_links(shots: Sequence[Shot], links: dict[int, int]) -> dict[int, int]:
+    """The links whose shot still exists (its first frame opens a shot) and points outside it."""
+    spans = {s.start: s.stop for s in shots}
+    return {start: target for start, target in links.items()
+            if start in spans and not start <= target < spans[start]}
+
+
+def links_to_data(links: dict[int, int]) -> list[list[int]]:
+    """The links as JSON-ready values: ``[[shot's first frame, exemplar frame], ...]`` in shot order."""
+    return [[start, target] for start, target in sorted(links.items())]
+
+
+def stored_links(value: Any, shots: Sequence[Shot] | None) -> dict[int, int]:
+    """The links a project file stores, every value checked; those of shots no longer in ``shots`` are dropped.
+
+    Raises:
+        ProjectError: Not a list of ``[first frame, exemplar frame]`` pairs of whole frame numbers, one per shot.
+    """
+    if value is None:
+        return {}
+    damaged = "The project file is damaged: its shot links are not ones ColorMNet Studio writes."
+    if not isinstance(value, list) or len(value) > MAX_SHOTS:
+        raise ProjectError(damaged)
+    links: dict[int, int] = {}
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and all(_frame(v) for v in item)) or item[0] in links:
+            raise ProjectError(damaged)
+        links[item[0]] = item[1]
+    return prune_links(shots, links) if shots is not None else links

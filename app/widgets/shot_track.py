@@ -3,7 +3,8 @@ detection's progress in the status bar, and the Shots menu's actions wired to th
 
 The strip says where each shot's colours come from: green for its own exemplar(s), amber for one borrowed from
 another shot (a thin line joins it to the exemplar it borrows), red for none. A dissolve or fade is shaded over its
-frames.
+frames. Right-clicking a shot without an exemplar of its own offers "Take Colours From", the exemplars of the other
+shots and "Automatic": a link chosen by hand, undoable and kept by the project.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QAction, QColor, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QAction, QActionGroup, QColor, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.model.shot_list import ShotState
 
@@ -141,6 +142,8 @@ class ShotsPresenter(QObject):
         c.shot_edits.sig_shots_changed.connect(self.refresh)
         c.sig_project_changed.connect(self.refresh)
         c.shot_edits.sig_shot_progress.connect(self._on_progress)
+        self.menu: QMenu | None = None  # the shot menu last shown (kept for tests and to close it)
+        timeline.bar.sig_shot_menu.connect(self.show_shot_menu)
         for signal in (c.runs.sig_run_started, c.runs.sig_run_finished, c.sig_video_opened):
             signal.connect(lambda *args: self.update_enabled())
         self.refresh()
@@ -163,3 +166,36 @@ class ShotsPresenter(QObject):
     def _on_progress(self, done: int, total: int) -> None:
         self.indicator.show_progress(done, total)
         self.update_enabled()
+
+    def build_shot_menu(self, frame: int, parent: QWidget | None = None) -> QMenu:
+        """The context menu of the shot holding ``frame``: where its colours come from, chosen by hand."""
+        edits = self.controller.shot_edits
+        menu = QMenu(parent)
+        menu.setObjectName("shot_menu")
+        take = menu.addMenu("Take Colours From…")
+        take.setObjectName("take_colours_menu")
+        choices = edits.link_choices(frame)
+        take.setEnabled(bool(choices))
+        if not choices:
+            take.setToolTip("Only a shot without an exemplar of its own takes its colours from another shot's.")
+        linked = edits.link_of(frame)
+        group = QActionGroup(take)
+        for option, text in [(None, "Automatic"), *((f, f"Frame {f} – {name}") for f, name in choices)]:
+            action = take.addAction(text)
+            action.setObjectName("colours_automatic" if option is None else f"colours_from_{option}")
+            action.setCheckable(True)
+            action.setChecked(option == linked)
+            action.triggered.connect(lambda *_, option=option: edits.link_shot(frame, option))
+            group.addAction(action)
+            if option is None:
+                take.addSeparator()
+        return menu
+
+    def show_shot_menu(self, frame: int, where: QPoint) -> None:
+        """Show the context menu of the shot holding ``frame`` at ``where`` (global coordinates)."""
+        if not self.controller.shot_edits.shots:
+            return
+        if self.menu is not None:
+            self.menu.deleteLater()
+        self.menu = self.build_shot_menu(frame)
+        self.menu.popup(where)

@@ -71,6 +71,8 @@ class TimelineBar(QWidget):
     """An exemplar marker was dragged: the exemplar's frame and the frame it was dropped on."""
     sig_marker_menu = Signal(int, QPoint)
     """The context menu was asked for on an exemplar marker: its frame and where (global coordinates)."""
+    sig_shot_menu = Signal(int, QPoint)
+    """The context menu was asked for on a shot (elsewhere than a marker): the frame under it and where (global)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -270,6 +272,9 @@ class TimelineBar(QWidget):
         if marker is not None:
             self.sig_marker_menu.emit(marker, event.globalPos())
             event.accept()
+        elif self.shots:
+            self.sig_shot_menu.emit(self.frame_at(event.pos().x()), event.globalPos())
+            event.accept()
 
 
 class Timeline(QWidget):
@@ -349,8 +354,9 @@ class Timeline(QWidget):
             self.shot_label.setToolTip("")
             return
         state = shots[k]
+        by_hand = " (linked by hand)" if state.how == "linked" else ""
         what = ("own exemplar" if state.own else
-                f"borrows frame {state.borrowed}" if state.borrowed is not None else "no exemplar")
+                f"borrows frame {state.borrowed}{by_hand}" if state.borrowed is not None else "no exemplar")
         self.shot_label.setText(f"Shot {k + 1} of {len(shots)} · {what}")
         self.shot_label.setToolTip(state.describe(k + 1))
 

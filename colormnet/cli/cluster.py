@@ -34,7 +34,7 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
 
     ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run.
     """
-    from colormnet.cli.colorize import parse_frame_range, shot_list_option
+    from colormnet.cli.colorize import parse_frame_range, shots_and_links
     from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
     from colormnet.errors import ExemplarError
     from colormnet.video import probe
@@ -47,8 +47,10 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
     info = probe(source)
     frame_count = info.frame_count
     frames = parse_frame_range(args.frames, frame_count) if args.frames else range(frame_count)
-    shots = shot_list_option(getattr(args, "shots", "off"), source, info, cancel)
+    shots, links = shots_and_links(getattr(args, "shots", "off"), source, info, cancel,
+                                   [exemplar.frame for exemplar in exemplars])
     run = ChunkedRun(video=source, output=output, codec=codec, exemplars=exemplars, config=config, shots=shots,
+                     links=links,
                      weights=args.weights, frames=frames, audio=not args.no_audio, overwrite=args.overwrite,
                      work_dir=Path(args.work_dir) if args.work_dir else None, cluster=args.cluster,
                      workers=args.workers)

@@ -20,6 +20,7 @@ from colormnet.errors import ExemplarError, quote_path, shorten
 from colormnet.exemplar_spec import ExemplarSpec, parse_exemplars
 from colormnet.fileio import quoted
 from colormnet.progress import ProgressBar
+from colormnet.shots.model import ShotListError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,26 +60,42 @@ def infer_codec(output: Path) -> str:
 
 
 def shot_list_option(option: str, video: Path, info: Any, cancel: threading.Event) -> list[Any] | None:
-    """The shots ``--shots`` asks for: detected (``auto``, cached), none (``off``: one shot) or read from a file.
+    """The shots ``--shots`` asks for: detected (``auto``, cached), none (``off``: one shot) or read from a file."""
+    return shots_and_links(option, video, info, cancel, exemplar_frames=None)[0]
+
+
+def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event,
+                    exemplar_frames: Sequence[int] | None) -> tuple[list[Any] | None, dict[int, int]]:
+    """The shots ``--shots`` asks for, and the links a shot list file chose by hand (``colours_from``).
 
     Args:
         option: ``auto``, ``off`` or a shot list's path.
         video: the video; info: its :class:`~colormnet.video.VideoInfo`.
         cancel: set to stop the detection (it then raises KeyboardInterrupt).
+        exemplar_frames: the exemplars' frames every link must name (None: not checked against exemplars).
+
+    Raises:
+        ShotListError: the file is bad, or a link names no exemplar, its own shot, or leaves a shot with its own.
     """
-    from colormnet.shots import DetectionCancelledError, load_shot_list, shots_for_video
+    from colormnet.shots import DetectionCancelledError, check_links, load_shot_file, shots_for_video
 
     if option == "off":
-        return None
+        return None, {}
     if option != "auto":
-        return load_shot_list(option, fps=info.fps, frame_count=info.frame_count)
+        read = load_shot_file(option, fps=info.fps, frame_count=info.frame_count)
+        if exemplar_frames is not None:
+            try:
+                check_links(read.shots, read.links, exemplar_frames)
+            except ShotListError as exc:
+                raise ShotListError(f"{Path(option).name}: {exc}") from None
+        return read.shots, read.links
     with ProgressBar(info.frame_count, "finding shots") as bar:
         try:
             shots = shots_for_video(video, progress=lambda done, total: bar.update(done), cancel=cancel)
         except DetectionCancelledError:
             raise KeyboardInterrupt from None
         bar.close(info.frame_count)
-    return shots
+    return shots, {}
 
 
 def _shot_summary(session: Session) -> list[str]:
@@ -192,7 +209,8 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
         if model.is_random:
             print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
                   "meaningless.", file=sys.stderr)
-        session.set_shots(shot_list_option(args.shots, source, info, cancel))
+        frames_with_exemplars = [ex.frame for ex in session.exemplars]
+        session.set_shots(*shots_and_links(args.shots, source, info, cancel, frames_with_exemplars))
         for line in _shot_summary(session):
             print(line, file=sys.stderr)
         _log_segments(session)

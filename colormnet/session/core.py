@@ -108,6 +108,11 @@ class Session:
         """The shots (one shot spanning the video until :meth:`set_shots`)."""
         return list(self._shots)
 
+    @property
+    def shot_links(self) -> dict[int, int]:
+        """The links chosen by hand with :meth:`set_shots` (a shot's first frame -> an exemplar's frame)."""
+        return dict(self._links)
+
     def set_shots(self, shots: Sequence[ShotLike] | None, links: dict[int, int] | None = None) -> None:
         """Replaces the shot list (None: the whole video is one shot).
 

@@ -2,9 +2,14 @@
 
 JSON: ``{"shots": [{"start", "stop", "boundary", "start_timecode", "transition"}, ...]}`` (``transition`` is
 ``[a, b]`` for a dissolve or a fade, else null). CSV: the same fields as columns under a header row, the transition
-as ``transition_start`` and ``transition_stop`` (empty for none). EDL: one event per shot, record timecodes at the
-video's frame rate; a dissolve or fade is a ``D`` event whose duration is the transition's length, and a comment line
-keeps what a plain EDL cannot say (fade rather than dissolve, the exact transition range).
+as ``transition_start`` and ``transition_stop`` (empty for none). Both forms may give a shot without an exemplar of
+its own a ``colours_from`` field: the frame of the exemplar it takes its colours from, chosen by hand (absent, null
+or empty: chosen automatically); :func:`load_shot_file` returns these as links for
+:meth:`~colormnet.session.Session.set_shots`, and :func:`check_links` holds them against the exemplars.
+
+EDL: one event per shot, record timecodes at the video's frame rate; a dissolve or fade is a ``D`` event whose
+duration is the transition's length, and a comment line keeps what a plain EDL cannot say (fade rather than dissolve,
+the exact transition range). An EDL carries no links.
 
 Every file read is untrusted: size and count are bounded, every field is checked, and any fault is one
 :class:`ShotListError` sentence. ``start_timecode`` is derived on writing and ignored on reading.
@@ -19,7 +24,7 @@ import re
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from colormnet.fileio import write_bytes_atomic
 from colormnet.shots.model import Shot, ShotListError, as_kind, parse_timecode, timecode, validate_shots
@@ -30,6 +35,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_SHOTS = 200_000
 FORMATS = ("json", "csv", "edl")
 CSV_FIELDS = ("start", "stop", "boundary", "start_timecode", "transition_start", "transition_stop")
+#: The optional field (JSON) or column (CSV) of a hand-chosen link.
+LINK_FIELD = "colours_from"
 _EVENT = re.compile(r"^(\d{1,6})\s+(\S+)\s+(V|A|B|AA|AA/V|A/V)\s+(C|D)\s*(\d{1,4})?\s+"
                     r"(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
 _NOTE = re.compile(r"^\*\s*COLORMNET SHOT (\d+) (\w+)(?: (\d+) (\d+))?\s*$")
@@ -50,19 +57,30 @@ def shot_record(shot: Shot, fps: Fraction | float) -> dict[str, Any]:
             "transition": list(shot.transition) if shot.transition else None}
 
 
-def to_json(shots: Sequence[Shot], fps: Fraction | float) -> str:
-    """The JSON text of a shot list."""
-    return json.dumps({"shots": [shot_record(s, fps) for s in shots]}, indent=1)
+class ShotFile(NamedTuple):
+    """What a shot list file holds: the shots, and the links chosen by hand (a shot's first frame -> the frame of
+    the exemplar it takes its colours from)."""
+
+    shots: list[Shot]
+    links: dict[int, int]
 
 
-def to_csv(shots: Sequence[Shot], fps: Fraction | float) -> str:
-    """The CSV text of a shot list (header row, one row a shot)."""
+def to_json(shots: Sequence[Shot], fps: Fraction | float, links: dict[int, int] | None = None) -> str:
+    """The JSON text of a shot list (``colours_from`` on the shots ``links`` names)."""
+    links = links or {}
+    records = [shot_record(s, fps) | ({LINK_FIELD: links[s.start]} if s.start in links else {}) for s in shots]
+    return json.dumps({"shots": records}, indent=1)
+
+
+def to_csv(shots: Sequence[Shot], fps: Fraction | float, links: dict[int, int] | None = None) -> str:
+    """The CSV text of a shot list (header row, one row a shot; a ``colours_from`` column when ``links`` has any)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(CSV_FIELDS + ((LINK_FIELD,) if links else ()))
     for s in shots:
         a, b = s.transition if s.transition else ("", "")
-        writer.writerow([s.start, s.stop, s.boundary, timecode(s.start, fps), a, b])
+        row: list[Any] = [s.start, s.stop, s.boundary, timecode(s.start, fps), a, b]
+        writer.writerow(row + ([links.get(s.start, "")] if links else []))
     return out.getvalue()
 
 
@@ -79,11 +97,13 @@ def to_edl(shots: Sequence[Shot], fps: Fraction | float, title: str = "SHOTS") -
     return "\n".join(lines) + "\n"
 
 
-def save_shot_list(path: str | Path, shots: Sequence[Shot], fps: Fraction | float) -> Path:
-    """Writes ``shots`` to ``path`` atomically, in the format its extension names."""
+def save_shot_list(path: str | Path, shots: Sequence[Shot], fps: Fraction | float,
+                   links: dict[int, int] | None = None) -> Path:
+    """Writes ``shots`` to ``path`` atomically, in the format its extension names (``links`` in JSON and CSV only)."""
     path = Path(path)
     kind = format_of(path)
-    text = {"json": to_json, "csv": to_csv}[kind](shots, fps) if kind != "edl" else to_edl(shots, fps, path.stem)
+    write = {"json": to_json, "csv": to_csv}.get(kind)
+    text = write(shots, fps, links) if write is not None else to_edl(shots, fps, path.stem)
     write_bytes_atomic(path, text.encode("utf-8"))
     return path
 
@@ -115,14 +135,19 @@ def _shot(start: Any, stop: Any, boundary: Any, transition: tuple[Any, Any] | No
 
 
 def parse_json(text: str) -> list[Shot]:
-    """Reads the JSON form."""
+    """Reads the JSON form (its links are ignored)."""
+    return parse_json_file(text).shots
+
+
+def parse_json_file(text: str) -> ShotFile:
+    """Reads the JSON form with its links."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ShotListError(f"The shot list is not valid JSON ({exc}).") from None
     if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
         raise ShotListError('The shot list JSON must be an object with a list "shots".')
-    shots = []
+    shots, links = [], {}
     for number, item in enumerate(data["shots"][:MAX_SHOTS + 1], start=1):
         where = f"shot {number}"
         if not isinstance(item, dict):
@@ -134,16 +159,23 @@ def parse_json(text: str) -> list[Shot]:
         if span is not None and (not isinstance(span, list) or len(span) != 2):
             raise ShotListError(f"{where}: the transition must be [first, last + 1] or null.")
         shots.append(_shot(item["start"], item["stop"], item["boundary"], tuple(span) if span else None, where))
-    return shots
+        if item.get(LINK_FIELD) is not None:
+            links[shots[-1].start] = _int(item[LINK_FIELD], f"{where}: {LINK_FIELD}")
+    return ShotFile(shots, links)
 
 
 def parse_csv(text: str) -> list[Shot]:
-    """Reads the CSV form (header row; extra columns are ignored)."""
+    """Reads the CSV form (header row; extra columns and links are ignored)."""
+    return parse_csv_file(text).shots
+
+
+def parse_csv_file(text: str) -> ShotFile:
+    """Reads the CSV form with its links (header row; extra columns are ignored)."""
     try:
         rows = csv.DictReader(io.StringIO(text))
         if rows.fieldnames is None or not {"start", "stop", "boundary"} <= {f.strip() for f in rows.fieldnames}:
             raise ShotListError("The shot list CSV needs a header row with the columns start, stop and boundary.")
-        shots = []
+        shots, links = [], {}
         for number, row in enumerate(rows, start=1):
             if number > MAX_SHOTS:
                 break
@@ -152,7 +184,9 @@ def parse_csv(text: str) -> list[Shot]:
             span = (a, b) if a or b else None
             shots.append(_shot(row.get("start", ""), row.get("stop", ""), row.get("boundary", ""), span,
                                f"row {number + 1}"))
-        return shots
+            if row.get(LINK_FIELD):
+                links[shots[-1].start] = _int(row[LINK_FIELD], f"row {number + 1}: {LINK_FIELD}")
+        return ShotFile(shots, links)
     except csv.Error as exc:
         raise ShotListError(f"The shot list CSV is malformed ({exc}).") from None
 
@@ -205,7 +239,13 @@ def read_text_bounded(path: Path) -> str:
 
 def load_shot_list(path: str | Path, *, fps: Fraction | float | None = None,
                    frame_count: int | None = None) -> list[Shot]:
-    """Reads a shot list written by :func:`save_shot_list` (or edited by hand, or an NLE's EDL).
+    """The shots of :func:`load_shot_file` (its links left out)."""
+    return load_shot_file(path, fps=fps, frame_count=frame_count).shots
+
+
+def load_shot_file(path: str | Path, *, fps: Fraction | float | None = None,
+                   frame_count: int | None = None) -> ShotFile:
+    """Reads a shot list written by :func:`save_shot_list` (or edited by hand, or an NLE's EDL), with its links.
 
     Args:
         path: A .json, .csv or .edl file.
@@ -213,7 +253,8 @@ def load_shot_list(path: str | Path, *, fps: Fraction | float | None = None,
         frame_count: When given, the shots must end exactly there.
 
     Raises:
-        ShotListError: The file is missing, too large, malformed, or its shots do not cover the video.
+        ShotListError: The file is missing, too large, malformed, its shots do not cover the video, or a shot's
+            ``colours_from`` is not a frame number or lies within the shot itself.
     """
     path = Path(path)
     kind = format_of(path)
@@ -228,12 +269,51 @@ def load_shot_list(path: str | Path, *, fps: Fraction | float | None = None,
     if kind == "edl":
         if fps is None:
             raise ShotListError(f"Reading the EDL {path.name} needs the video's frame rate.")
-        shots = parse_edl(text, fps)
+        read = ShotFile(parse_edl(text, fps), {})
     else:
-        shots = parse_json(text) if kind == "json" else parse_csv(text)
-    if len(shots) > MAX_SHOTS:
+        read = parse_json_file(text) if kind == "json" else parse_csv_file(text)
+    if len(read.shots) > MAX_SHOTS:
         raise ShotListError(f"{path.name} lists more than {MAX_SHOTS} shots.")
     try:
-        return validate_shots(shots, frame_count)
+        shots = validate_shots(read.shots, frame_count)
+        check_links(shots, read.links)
     except ShotListError as exc:
         raise ShotListError(f"{path.name}: {exc}") from None
+    return ShotFile(shots, read.links)
+
+
+def _describe(number: int, shot: Shot) -> str:
+    return f"shot {number} (frames {shot.start}-{shot.stop - 1})"
+
+
+def check_links(shots: Sequence[Shot], links: dict[int, int], exemplar_frames: Sequence[int] | None = None) -> None:
+    """Checks hand-chosen links: each names the frame of another shot's exemplar, for a shot without its own.
+
+    Args:
+        shots: the shots (validated); links: a shot's first frame -> the frame its colours come from.
+        exemplar_frames: the exemplars' frames; None checks only that no link points into its own shot.
+
+    Raises:
+        ShotListError: a link from no shot's first frame, into its own shot, to a frame with no exemplar, or from
+            a shot that has an exemplar of its own; the sentence names the shot.
+    """
+    number_of = {shot.start: number for number, shot in enumerate(shots, start=1)}
+    frames = sorted(exemplar_frames) if exemplar_frames is not None else None
+    for start, target in sorted(links.items()):
+        if start not in number_of:
+            raise ShotListError(f"a {LINK_FIELD} link starts at frame {start}, which opens no shot.")
+        number = number_of[start]
+        shot = shots[number - 1]
+        where = _describe(number, shot)
+        if shot.start <= target < shot.stop:
+            raise ShotListError(f"{where}: {LINK_FIELD} {target} is one of its own frames; name the frame of "
+                                "another shot's exemplar, or leave it empty.")
+        if frames is None:
+            continue
+        own = [f for f in frames if shot.start <= f < shot.stop]
+        if own:
+            raise ShotListError(f"{where} has its own exemplar at frame {own[0]}; {LINK_FIELD} applies only to a "
+                                "shot without one: leave it empty.")
+        if target not in frames:
+            listed = ", ".join(map(str, frames[:8])) + (", …" if len(frames) > 8 else "") or "none"
+            raise ShotListError(f"{where}: {LINK_FIELD} {target} holds no exemplar (exemplars at frames: {listed}).")

@@ -1,5 +1,5 @@
 """The shot list the app edits and stores: cuts added and removed, the next shot without an exemplar, and the stored
-list read as untrusted input (every hostile value refused with one sentence)."""
+list and its hand-chosen links read as untrusted input (every hostile value refused with one sentence)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ import pytest
 from app.model.project import Project, ProjectError
 from app.model.shot_list import (
     add_cut,
+    link_choices,
+    links_to_data,
     next_without_exemplar,
+    prune_links,
     remove_cut,
     shot_states,
     shots_to_data,
+    stored_links,
     stored_shots,
 )
 from colormnet.shots import Shot, ShotListError
@@ -107,4 +111,55 @@ def test_a_project_file_with_a_hostile_shot_list_does_not_open(tmp_path: Path, r
     data["shots"] = HOSTILE[name]
     path.write_text(json.dumps(data))
     with pytest.raises(ProjectError, match="shot list"):
+        Project.load(path)
+
+
+def test_link_choices_are_the_exemplars_of_other_shots() -> None:
+    assert link_choices(SHOTS, [35, 5], 25) == [5, 35]  # shot 2 has none of its own
+    assert link_choices(SHOTS, [5, 25, 35], 25) == []  # it has one: nothing to choose
+    assert link_choices(SHOTS, [5], 99) == []  # no shot there
+    assert prune_links(SHOTS, {20: 5, 10: 35, 30: 35}) == {20: 5}  # no shot at 10; 35 is shot 3's own frame
+
+
+def test_stored_links_read_back_and_stale_ones_are_dropped(tmp_path: Path, realshort: Path) -> None:
+    project = Project.scratch(tmp_path / "scratch")
+    project.video = realshort.resolve()
+    project.shots, project.shot_links = list(SHOTS), {20: 5}
+    path = tmp_path / "film.cmnproj"
+    project.save(path)
+    assert json.loads(path.read_text())["shot_links"] == [[20, 5]]
+    assert Project.load(path).shot_links == {20: 5}
+    assert stored_links(links_to_data({20: 5, 30: 1}), SHOTS) == {20: 5, 30: 1}
+    assert stored_links([[21, 5]], SHOTS) == {}  # frame 21 opens no shot (the list was edited): dropped
+    assert stored_links(None, SHOTS) == {}
+    assert stored_links([[21, 5]], None) == {21: 5}  # the shots are not found yet: kept until they are
+
+
+HOSTILE_LINKS = {
+    "not a list": {"20": 5},
+    "a pair of three": [[20, 5, 1]],
+    "text": [["20", 5]],
+    "a boolean": [[20, True]],
+    "negative": [[20, -1]],
+    "beyond any video": [[20, 2**40]],
+    "a float": [[20, 5.0]],
+    "two links for one shot": [[20, 5], [20, 6]],
+    "too many": [[k, 0] for k in range(100_001)],
+}
+
+
+@pytest.mark.parametrize("value", HOSTILE_LINKS.values(), ids=HOSTILE_LINKS.keys())
+def test_hostile_stored_links_are_refused_in_one_sentence(tmp_path: Path, realshort: Path, value: Any) -> None:
+    with pytest.raises(ProjectError, match="shot links") as caught:
+        stored_links(value, SHOTS)
+    assert "\n" not in str(caught.value)
+    project = Project.scratch(tmp_path / "scratch")
+    project.video = realshort.resolve()
+    project.shots = list(SHOTS)
+    path = tmp_path / "film.cmnproj"
+    project.save(path)
+    data = json.loads(path.read_text())
+    data["shot_links"] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match="shot links"):
         Project.load(path)

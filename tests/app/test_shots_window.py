@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QAction, QColor, QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QMenu
 
 from app.controller import Controller
 from app.model.paths import AppPaths
@@ -237,3 +238,71 @@ def test_the_transition_setting_reaches_the_session(
         lambda: len(c.segments) == 3 and all(s.key for s in c.segments) and c.key_at(5) not in ("", blend[(0, 18)]),
         timeout=RUN_TIMEOUT_MS,
     )
+
+
+def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_project_keeps_it(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path], tmp_path: Path
+) -> None:
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
+    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
+    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how in ("similar", "nearest"), timeout=30_000)
+
+    own = studio.shots.build_shot_menu(10)
+    assert not own.findChild(QMenu, "take_colours_menu").isEnabled()  # the shot has an exemplar of its own
+    shown: list[int] = []
+    studio.timeline.bar.sig_shot_menu.connect(lambda frame, where: shown.append(frame))
+    bar = studio.timeline.bar
+    point = QPoint(round(bar.x_of(35.5)), SHOT_STRIP_TOP + 1)
+    QApplication.sendEvent(bar, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, point, bar.mapToGlobal(point)))
+    assert shown == [35] and studio.shots.menu is not None  # right-clicking the shot offers its menu
+    studio.shots.menu.close()
+
+    other = 0
+    menu = studio.shots.build_shot_menu(35)
+    take = menu.findChild(QMenu, "take_colours_menu")
+    assert [a.text() for a in take.actions() if a.text()] == [
+        "Automatic", f"Frame 0 – {colour_frames[0].name}", f"Frame 25 – {colour_frames[4].name}"]
+    assert take.findChild(QAction, "colours_automatic").isChecked()
+    take.findChild(QAction, f"colours_from_{other}").trigger()
+    assert c.project.shot_links == {30: other}
+    assert c.history.stack.undoText() == f"Take Colours from Frame {other}" and studio.isWindowModified()
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how == "linked", timeout=30_000)
+    assert studio.timeline.bar.shots[2].borrowed == other
+    described = studio.timeline.bar.shots[2].describe(3)
+    assert described.endswith(f"borrows the exemplar at frame {other} (linked by hand)")
+    c.navigate(35)
+    qtbot.waitUntil(lambda: studio.timeline.shot_label.text() == "Shot 3 of 3 · borrows frame 0 (linked by hand)")
+    menu = studio.shots.build_shot_menu(35)
+    assert menu.findChild(QAction, f"colours_from_{other}").isChecked()
+
+    studio.actions_by_name["undo"].trigger()  # Edit ▸ Undo
+    assert c.project.shot_links == {}
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how in ("similar", "nearest"), timeout=30_000)
+    studio.actions_by_name["redo"].trigger()
+    assert c.project.shot_links == {30: other}
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how == "linked", timeout=30_000)
+
+    errors: list[str] = []
+    c.sig_error.connect(errors.append)
+    c.shot_edits.link_shot(22, 0)  # shot 2 has its own exemplar: refused, nothing recorded
+    assert errors and "cannot take its colours from frame 0" in errors[0]
+    assert c.history.stack.undoText() == f"Take Colours from Frame {other}"
+
+    path = tmp_path / "film.cmnproj"
+    assert c.files.save_project(path)
+    with qtbot.waitSignal(c.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        assert c.files.open_project(path)
+    assert c.project.shot_links == {30: other}
+    qtbot.waitUntil(lambda: len(studio.timeline.bar.shots) == 3 and studio.timeline.bar.shots[2].how == "linked",
+                    timeout=30_000)
+
+    menu = studio.shots.build_shot_menu(35)
+    menu.findChild(QAction, "colours_automatic").trigger()  # back to automatic
+    assert c.project.shot_links == {} and c.history.stack.undoText() == "Automatic Colours"
+    c.navigate(30)
+    c.shot_edits.link_shot(30, other)
+    c.shot_edits.remove_cut_at_playhead()  # the linked shot joins shot 2: its link goes with it, undoably
+    assert c.project.shot_links == {}
+    c.history.stack.undo()
+    assert c.project.shot_links == {30: other}
