@@ -37,7 +37,7 @@ def export_on_cluster(session: Session, job: ExportJob, cancel: threading.Event,
     run = ChunkedRun(video=session.video_path, output=job.path, codec=job.codec, exemplars=session.exemplars,
                      config=session.config, weights=session.weights, frames=range(job.start, job.stop),
                      audio=job.audio, overwrite=job.overwrite, cluster=job.cluster, workers=job.workers,
-                     shots=session.shots)
+                     shots=session.shots, links=session.shot_links or None)
     try:
         run_chunked(run, cancel=cancel, progress=report)
     except KeyboardInterrupt:

@@ -91,3 +91,22 @@ def test_render_on_cluster_matches_the_local_export(qtbot, ray_address: str,  # 
     for name in names:
         assert (local / name).read_bytes() == (on_cluster / name).read_bytes(), name
     assert not list(tmp_path.glob(".cluster*")) and not list(tmp_path.glob("colormnet-run-*"))
+
+
+def test_a_cluster_export_takes_the_shots_and_the_links_chosen_by_hand(monkeypatch, tmp_path: Path) -> None:
+    """The chunked run gets the session's shot list and its hand-made links, as a local export would use them."""
+    import threading
+    from types import SimpleNamespace
+
+    from app.cluster_export import export_on_cluster
+    from app.jobs import ExportJob
+    from colormnet.cluster import driver
+
+    seen: list[driver.ChunkedRun] = []
+    monkeypatch.setattr(driver, "run_chunked", lambda run, **_: seen.append(run))
+    session = SimpleNamespace(video_path=tmp_path / "film.mp4", exemplars=[], config=None, weights=None,
+                              shots=[(0, 8), (8, 20)], shot_links={8: 2})
+    job = ExportJob(path=tmp_path / "out.mp4", codec="h264", start=0, stop=20, audio=False, overwrite=False,
+                    cluster="local")
+    export_on_cluster(session, job, threading.Event(), lambda done, total: None)  # type: ignore[arg-type]
+    assert len(seen) == 1 and seen[0].shots == [(0, 8), (8, 20)] and seen[0].links == {8: 2}
