@@ -86,10 +86,13 @@ def test_render_on_cluster_matches_the_local_export(qtbot, ray_address: str,  # 
     dialog.cluster.setChecked(False)
     local = tmp_path / "local"
     _export(qtbot, dialog, local)
-    names = sorted(p.name for p in local.iterdir())
-    assert len(names) == 7 and names == sorted(p.name for p in on_cluster.iterdir())
+    names = sorted(p.name for p in local.glob("*.png"))
+    assert len(names) == 7 and names == sorted(p.name for p in on_cluster.glob("*.png"))
     for name in names:
         assert (local / name).read_bytes() == (on_cluster / name).read_bytes(), name
+    # each folder of frames holds its export's record, and nothing else
+    for folder in (local, on_cluster):
+        assert sorted(p.name for p in folder.iterdir() if p.suffix != ".png") == [f"{folder.name}.colormnet.json"]
     assert not list(tmp_path.glob(".cluster*")) and not list(tmp_path.glob("colormnet-run-*"))
 
 
