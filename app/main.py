@@ -25,6 +25,7 @@ from app.stale_pruning import StalePruner
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow
 from colormnet import __version__
+from colormnet.engines.host_memory import keep_freed_memory
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSetting
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ColorMNet Studio; returns the exit status."""
     args = parse_args(argv)
+    keep_freed_memory()  # before Qt starts threads: the engine's worker thread then shares the heap that keeps frames
     paths = AppPaths.default()
     setup_logging(paths.log_file)
     existing = QApplication.instance()

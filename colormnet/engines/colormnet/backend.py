@@ -17,6 +17,7 @@ from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
+from colormnet.engines.host_memory import keep_freed_memory
 from colormnet.engines.precision import resolve_autocast, resolve_device
 from colormnet.errors import WeightsError
 
@@ -76,6 +77,8 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
     path = resolve_weights_path(weights)
     torch_device = resolve_device(device)
     autocast = resolve_autocast("colormnet", precision, torch_device)
+    if torch_device.type == "cpu":
+        keep_freed_memory()
     if not path.is_file():
         load_weights(path)  # raises the one-sentence WeightsError for a missing path or a folder
     ident = fingerprint(path)

@@ -14,6 +14,7 @@ from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
 from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
 from colormnet.engines.deepexemplar.weights import fingerprint, load_weights, resolve_weights_dir
+from colormnet.engines.host_memory import keep_freed_memory
 from colormnet.engines.precision import resolve_autocast, resolve_device
 from colormnet.errors import WeightsError
 
@@ -99,6 +100,8 @@ def load_backend(
     folder = resolve_weights_dir(weights)
     torch_device = resolve_device(device)
     autocast = resolve_autocast("deepexemplar", precision, torch_device)
+    if torch_device.type == "cpu":
+        keep_freed_memory()
     options = options or DeepExemplarOptions()
     loaded = None
     try:
