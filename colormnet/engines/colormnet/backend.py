@@ -8,13 +8,14 @@ app's bf16 previews and its fp32 exports costs nothing).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.engines.colormnet.inference.exemplar_cache import ExemplarCache
 from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
 from colormnet.engines.host_memory import keep_freed_memory
@@ -33,6 +34,8 @@ class LoadedModel:
         path: the checkpoint it came from.
         weights_fingerprint: a cheap identity of that file.
         is_random: the checkpoint is randomly initialised (tests and demos only).
+        exemplar_cache: the memory entries of the last exemplars runs started from, shared by this network's engines
+            (whatever the precision: the numerics are part of an entry's identity).
     """
 
     network: ColorMNet
@@ -42,6 +45,7 @@ class LoadedModel:
     weights_fingerprint: str
     is_random: bool
     name: str = "colormnet"
+    exemplar_cache: ExemplarCache = field(default_factory=ExemplarCache, compare=False, repr=False)
 
     @property
     def fingerprint(self) -> str:
@@ -50,10 +54,12 @@ class LoadedModel:
 
     def new_engine(self, config: InferenceConfig) -> InferenceEngine:
         """A fresh inference engine (empty memory) for one segment run."""
-        return InferenceEngine(self.network, config, self.autocast_dtype)
+        return InferenceEngine(self.network, config, self.autocast_dtype, self.exemplar_cache)
 
     def release_memory(self) -> None:
-        """Gives the CUDA caching allocator's free blocks back (after the GPU ran out of memory)."""
+        """Forgets the kept exemplar entries and gives the CUDA caching allocator's free blocks back (after the GPU
+        ran out of memory)."""
+        self.exemplar_cache.clear()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 

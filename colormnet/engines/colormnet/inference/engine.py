@@ -29,7 +29,7 @@ grid.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from colormnet.color import pad_amounts
 from colormnet.config import InferenceConfig
 from colormnet.engines.base import ExemplarInput, StepResult
+from colormnet.engines.colormnet.inference.exemplar_cache import ExemplarCache, ExemplarEntry, pixels_digest
 from colormnet.engines.colormnet.inference.memory_manager import MemoryManager
 from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.engines.tensors import device_errors, exemplar_lab, lightness_plane, pad, to_numpy, unpad
@@ -89,10 +90,12 @@ class InferenceEngine:
     #: part costs and saves; CUDA keeps everything under autocast (fp16 keeps 11 bits).
     fp32_parts: frozenset[str] = frozenset({"memory", "decoder"})
 
-    def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None):
+    def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None,
+                 exemplar_cache: ExemplarCache | None = None):
         self.network = network
         self.config = config
         self.autocast_dtype = autocast_dtype
+        self.exemplar_cache = exemplar_cache
         self.reset()
 
     def reset(self) -> None:
@@ -178,14 +181,11 @@ class InferenceEngine:
             height, width = plane.shape[-2:]
             self._start_size(height, width)
             lab = exemplar_lab(exemplar, self.device, height, width)  # 3 x h x w
-            net = self.network
+            keyframe = exemplar.mode == "keyframe"
+            ident = self._exemplar_ident(exemplar, (height, width), lightness if keyframe else None)
             with self._autocast():
-                image = self._pad_image(plane if exemplar.mode == "keyframe" else lab[:1])
-                ab = pad(lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
-                f16, _, _, key, shrinkage, _ = net.encode_key(image)
-                hidden = self.hidden if self.hidden is not None else net.init_hidden(key)
-                value, _ = net.encode_value(image, f16, hidden, ab, deep_update=False)
-                self.memory.add_exemplar(key, shrinkage, value)
+                entry = self._encode_exemplar(plane if keyframe else lab[:1], lab[1:], ident, self.hidden)
+                self.memory.add_exemplar(*entry)
 
     @torch.inference_mode()
     def step(self, lightness: np.ndarray, exemplar: ExemplarInput | None = None, *, end: bool = False,
@@ -207,8 +207,9 @@ class InferenceEngine:
             height, width = plane.shape[-2:]
             self._start_size(height, width)
             lab = None if exemplar is None else exemplar_lab(exemplar, self.device, height, width)
+            ident = None if exemplar is None else self._exemplar_ident(exemplar, (height, width))
             with self._autocast():
-                ab = self._step(self._pad_image(plane), lab, exemplar.mode if exemplar else None, end)
+                ab = self._step(self._pad_image(plane), lab, exemplar.mode if exemplar else None, end, ident)
             self.t += 1
             if exemplar is not None and exemplar.mode == "keyframe":  # the exemplar's own chroma, at the size asked
                 return StepResult(exemplar.lab(*out_hw)[1:], np.ones(out_hw, np.float32))
@@ -224,9 +225,36 @@ class InferenceEngine:
         full = F.interpolate(mass[None].float(), size=padded, mode="bilinear", align_corners=False)[0]
         return np.clip(to_numpy(unpad(full, self.pad_amounts), size)[0], 0.0, 1.0)
 
-    def _step(self, image: torch.Tensor, lab: torch.Tensor | None, mode: str | None, end: bool) -> torch.Tensor:
-        """One frame through the network: ``image`` (padded L') and the exemplar's ``3 x h x w`` Lab and kind on the
-        first step -> padded ``1 x 2 x Hp x Wp`` ab'."""
+    def _exemplar_ident(self, exemplar: ExemplarInput, work: tuple[int, int], lightness: np.ndarray | None = None
+                        ) -> Hashable:
+        """What an exemplar's memory entry depends on: its pixels (and its frame's luminance for a keyframe held
+        from its frame), the processing size and the numerics."""
+        pixels = (exemplar.image,) if lightness is None else (exemplar.image, lightness)
+        return (exemplar.mode, pixels_digest(*pixels), work, self.autocast_dtype, self._keeps_fp32("value_encoder"),
+                self.network.fast)
+
+    def _encode_exemplar(self, plane: torch.Tensor, ab: torch.Tensor, ident: Hashable,
+                         hidden: torch.Tensor | None = None) -> ExemplarEntry:
+        """The memory entry of an exemplar seen as ``plane`` (``1 x h x w`` L') with chroma ``ab`` (``2 x h x w``):
+        with the zero hidden state of a run's start (kept for later runs), or with ``hidden`` (not kept)."""
+        net = self.network
+
+        def encode() -> ExemplarEntry:
+            image = self._pad_image(plane)
+            padded_ab = pad(ab, self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
+            f16, _, _, key, shrinkage, _ = net.encode_key(image)
+            state = hidden if hidden is not None else net.init_hidden(key)
+            value, _ = self._fp32("value_encoder", net.encode_value, image, f16, state, padded_ab, deep_update=False)
+            return ExemplarEntry(key, shrinkage, value)
+
+        if self.exemplar_cache is None or hidden is not None:
+            return encode()
+        return self.exemplar_cache.get_or_encode(ident, encode)
+
+    def _step(self, image: torch.Tensor, lab: torch.Tensor | None, mode: str | None, end: bool,
+              ident: Hashable = None) -> torch.Tensor:
+        """One frame through the network: ``image`` (padded L') and the exemplar's ``3 x h x w`` Lab, kind and
+        identity on the first step -> padded ``1 x 2 x Hp x Wp`` ab'."""
         net, cfg = self.network, self.config
         mem_frame = (self.t - self.last_mem_t >= cfg.mem_every or lab is not None) and not end
         normal_update = not mem_frame and not end
@@ -243,12 +271,7 @@ class InferenceEngine:
             return ab
 
         if lab is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
-            ex_image = self._pad_image(lab[:1])
-            ex_ab = pad(lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
-            ex_f16, _, _, ex_key, ex_shrinkage, _ = net.encode_key(ex_image)
-            ex_value, _ = self._fp32("value_encoder", net.encode_value, ex_image, ex_f16, self.hidden, ex_ab,
-                                     deep_update=False)
-            self._add_exemplar(ex_key, ex_shrinkage, ex_value)
+            self._add_exemplar(*self._encode_exemplar(lab[:1], lab[1:], ident, None if self.t == 0 else self.hidden))
             readout = self._read_memory(key, selection, f16)
             _, ab = self._fp32("decoder", net.decode, (f16, f8, f4), readout, self.hidden, update_hidden=False)
             if mem_frame:
