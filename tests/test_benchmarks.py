@@ -44,7 +44,8 @@ def fake_run(quick: bool = False) -> dict:
 def test_report_states_targets_figures_and_load() -> None:
     text = render_markdown(fake_run())
     assert "Test CPU, 2 cores" in text and "torch 2.x" in text and "1.0/1.5/2.0" in text
-    assert "official 7.7-7.9 s/frame | 3.00 s/frame = x2.60 | met |" in text
+    assert ("| 3.00 s/frame; the specification quotes 7.7-7.9 s/frame for the official code on another machine "
+            "(x2.60 against that quote) | not judged:") in text  # only a same-machine measurement is judged
     assert "| memory flat with length (within 10 %) | +15.0% from 50 to 800 frames | not met |" in text
     assert "| propagate >= 15.0 fps at 854x480 | 12.0 fps | not met |" in text
     assert "## GUI-thread stall" in text and "Not measured in this run" in text and "benchmarks/gui_stall.py" in text
