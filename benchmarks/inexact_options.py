@@ -41,7 +41,7 @@ def _fast_path(res: dict) -> str:
     if off and "quality" in off:
         q = off["quality"]
         measured.append(
-            f"against the official code's PNGs: mean {q['mean_lsb']:.4f} LSB, max {q['max_lsb']} LSB, "
+            f"against the official code's PNGs: mean {q['mean_lsb']:.1e} LSB, max {q['max_lsb']} LSB, "
             f"{100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB or more ({off['source']}, fp32, "
             f"`official` part, load {_loads(off['load'])})"
         )

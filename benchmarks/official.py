@@ -184,6 +184,8 @@ def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, A
                     times[side].append(timed_process(command, out, env))
                 except RuntimeError as exc:  # the report says so; the other parts still count
                     return {"error": str(exc)}
+                print(f"official part, round {r + 1}/{rounds}, {side}: {times[side][-1]['wall_s']:.1f} s wall, "
+                      f"{times[side][-1]['cpu_s']:.1f} s CPU", file=sys.stderr, flush=True)  # stdout is the result
         quality = compare(read_pngs(Path(tmp) / "official0"), read_pngs(Path(tmp) / "ours0"))
     official, ours = _summary(times["official"]), _summary(times["ours"])
     return {
@@ -275,7 +277,7 @@ def render_markdown(result: dict | None) -> str:
         "",
         f"Speed-up: **x{result['speedup_wall']:.2f}** in wall time, x{result['speedup_cpu']:.2f} in CPU time.",
         "",
-        f"Our 8-bit RGB outputs against the official ones ({q['frames']} frames): mean {q['mean_lsb']:.4f} LSB, max "
+        f"Our 8-bit RGB outputs against the official ones ({q['frames']} frames): mean {q['mean_lsb']:.1e} LSB, max "
         f"{q['max_lsb']} LSB, {100 * q['share_values_over_2_lsb']:.3f} % of values more than 2 LSB off, "
         f"{100 * q['share_pixels_at_2_lsb']:.3f} % of pixels with a channel 2 LSB off or more.",
         "",

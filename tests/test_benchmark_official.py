@@ -130,7 +130,7 @@ def test_the_report_uses_the_same_machine_official_figure_and_lists_inexact_opti
     assert "## Against the official code, same machine" in text and "Test CPU (2 cores, without native bf16)" in text
     assert "| official code | **100.0** | 190.0 | 99.0 |" in text
     assert "## Inexact options and their quality cost" in text
-    assert "against the official code's PNGs: mean 0.0100 LSB, max 1 LSB" in text
+    assert "against the official code's PNGs: mean 1.0e-02 LSB, max 1 LSB" in text
     assert "| `--precision bf16` on the CPU" in text and "not measured in this run (`--only bf16`)" in text
     assert "official 100.0 s, ours 40.0 s whole process: x2.50" in render_table(run)
     run["results"]["official"] = {"skipped": "the official code is not at /x"}
