@@ -30,7 +30,8 @@ def _gui_section(gui: dict) -> list[str]:
         "",
         'The main window (offscreen) runs "Colorize all" on the bundled clip while a 5 ms QTimer on the GUI thread '
         "records the time between its ticks; a late tick is time the GUI thread could not answer the user "
-        "(`benchmarks/gui_stall.py`). ColorMNet runs with a random checkpoint."
+        "(`benchmarks/gui_stall.py`). ColorMNet runs with a random checkpoint, in the app's preview precision (bf16 "
+        "where the CPU computes it natively, see the machine above, fp32 otherwise); `propagate` computes in fp32."
         + _measured_alone("gui", gui),
         "",
         "| engine, processing size | frames | seconds | longest stall | longest gap | p99 gap | ticks | load |",
@@ -48,8 +49,13 @@ def _gui_section(gui: dict) -> list[str]:
 
 
 def _measured_alone(part: str, results: dict) -> str:
-    """The sentence that dates a part measured apart from the rest of the report (empty when it was not)."""
-    return f" Measured on its own (`--only {part}`) on {results['measured']}." if results.get("measured") else ""
+    """The sentence that dates a part measured apart from the rest of the report, with its machine when it recorded
+    one (empty when it was not measured apart)."""
+    if not results.get("measured"):
+        return ""
+    m = results.get("machine")
+    on = f" ({m['cpu']}, {m['cores']} cores, {m.get('threads', '?')} threads)" if m else ""
+    return f" Measured on its own (`--only {part}`) on {results['measured']}{on}."
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -162,7 +168,7 @@ def _propagate_section(p: dict | None) -> list[str]:
     measured = _measured_alone("propagate", p)
     source = p["source_module"]
     source = f"benchmarks/{source}.py" if source.startswith("propagate_") else source  # a hook module, or a command
-    out += [f"Measured by `{source}`.{measured}", "", "| source | fps | target | load |",
+    out += [f"Measured by `{source}` (NumPy and OpenCV, fp32).{measured}", "", "| source | fps | target | load |",
             "|---|---|---|---|"]
     for r in p["rows"]:
         target = PROPAGATE_TARGETS.get(r["source"])

@@ -122,3 +122,12 @@ def test_the_propagate_speed_module_is_the_suites_hook_and_times_real_frames(mon
     assert [(r["source"], r["clip"]) for r in rows] == [("160x120", "realshort.mp4")]
     assert rows[0]["fps"] > 0 and rows[0]["cpu_ms"] > 0
     assert len(rows[0]["load"]) == 2 and len(rows[0]["load"][0]) == 3
+
+
+def test_a_part_measured_on_its_own_names_its_date_and_machine() -> None:
+    run = fake_run()
+    run["results"]["propagate"] |= {"measured": "2026-12-06", "machine": {"cpu": "Other CPU", "cores": 4,
+                                                                           "threads": 2}}
+    text = render_markdown(run)
+    assert "(NumPy and OpenCV, fp32). Measured on its own (`--only propagate`) on 2026-12-06 (Other CPU, 4 cores, " \
+           "2 threads)." in text
