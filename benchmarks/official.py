@@ -157,6 +157,27 @@ def _summary(runs: list[dict]) -> dict[str, Any]:
                               for key in ("wall_s", "cpu_s", "to_last_png_s")}}
 
 
+def alternate(harness: Harness, folder: Path, size: str, count: int, rounds: int, threads: int) -> dict[str, Any]:
+    """Writes the inputs into ``folder``, runs official and ours alternately ``rounds`` times, compares round 1.
+
+    Raises:
+        RuntimeError: a side failed; ValueError: their outputs do not pair up.
+    """
+    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+                        "PARITY_WORK": str(harness.work)}
+    frames, exemplar = write_inputs(folder, size, count)
+    times: dict[str, list[dict]] = {"official": [], "ours": []}
+    for r in range(rounds):
+        for side in ("official", "ours"):
+            out = folder / f"{side}{r}"
+            command = (official_command(harness, frames, exemplar, out, threads) if side == "official"
+                       else our_command(harness.checkpoint, frames, exemplar, out, min(map(int, size.split("x")))))
+            times[side].append(timed_process(command, out, env))
+            print(f"official part, round {r + 1}/{rounds}, {side}: {times[side][-1]['wall_s']:.1f} s wall, "
+                  f"{times[side][-1]['cpu_s']:.1f} s CPU", file=sys.stderr, flush=True)  # stdout is the result
+    return {**times, "quality": compare(read_pngs(folder / "official0"), read_pngs(folder / "ours0"))}
+
+
 def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, Any]:
     """Times both sides alternately and compares their outputs.
 
@@ -168,26 +189,13 @@ def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, A
         return {"skipped": missing}
     size, count, default_rounds = PLANS[quick]
     rounds = rounds or default_rounds
-    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                        "PARITY_WORK": str(harness.work)}
-    times: dict[str, list[dict]] = {"official": [], "ours": []}
     load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
-        frames, exemplar = write_inputs(Path(tmp), size, count)
-        short_side = min(map(int, size.split("x")))
-        for r in range(rounds):
-            for side in ("official", "ours"):
-                out = Path(tmp) / f"{side}{r}"
-                command = (official_command(harness, frames, exemplar, out, threads) if side == "official"
-                           else our_command(harness.checkpoint, frames, exemplar, out, short_side))
-                try:
-                    times[side].append(timed_process(command, out, env))
-                except RuntimeError as exc:  # the report says so; the other parts still count
-                    return {"error": str(exc)}
-                print(f"official part, round {r + 1}/{rounds}, {side}: {times[side][-1]['wall_s']:.1f} s wall, "
-                      f"{times[side][-1]['cpu_s']:.1f} s CPU", file=sys.stderr, flush=True)  # stdout is the result
-        quality = compare(read_pngs(Path(tmp) / "official0"), read_pngs(Path(tmp) / "ours0"))
-    official, ours = _summary(times["official"]), _summary(times["ours"])
+        try:
+            measured = alternate(harness, Path(tmp), size, count, rounds, threads)
+        except (RuntimeError, ValueError) as exc:  # the report says so; the other parts still count
+            return {"error": str(exc)}
+    official, ours = _summary(measured["official"]), _summary(measured["ours"])
     return {
         "machine": machine() | {"threads": threads},
         "quick": quick,
@@ -201,7 +209,7 @@ def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, A
         "ours": ours,
         "speedup_wall": official["wall_s"] / ours["wall_s"],
         "speedup_cpu": official["cpu_s"] / ours["cpu_s"],
-        "quality": quality,
+        "quality": measured["quality"],
         "load": [load_before, load_average()],
     }
 

@@ -55,6 +55,18 @@ def test_the_part_skips_in_one_line_without_the_harness(tmp_path: Path, monkeypa
     assert official.render_line(result).startswith("official: not measured (")
 
 
+def test_a_failing_side_is_reported_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "official" / "model").mkdir(parents=True)
+    (tmp_path / "random_seed0.pth").write_bytes(b"")
+    (tmp_path / "run_official.py").write_text("import sys; sys.exit('no official code here')")
+    monkeypatch.setenv("PARITY_WORK", str(tmp_path))
+    monkeypatch.setenv("OFFICIAL_HARNESS", str(tmp_path))
+    result = official.run(quick=True)
+    assert result == {"error": "run_official.py failed (exit status 1): no official code here"}
+    assert official.render_markdown(result).strip().endswith("Not measured: " + result["error"])
+    assert official.target_rows(result) == []
+
+
 def test_both_sides_run_the_same_mode_precision_and_size(tmp_path: Path) -> None:
     harness = official.Harness(tmp_path / "run_official.py", tmp_path, tmp_path / "random_seed0.pth")
     frames, exemplar, out = tmp_path / "frames", tmp_path / "ex.png", tmp_path / "out"
