@@ -234,7 +234,7 @@ def target_rows(result: dict | None) -> list[str]:
     return [
         f"| whole process vs the official code on this machine, {result['frames']} frames "
         f"{result['source'].split(', ')[1]}, fp32, {result['machine']['threads']} threads: >= 2x | "
-        f"{_s(result['official']['wall_s'])} s / {_s(result['ours']['wall_s'])} s = x{x:.2f} "
+        f"official {_s(result['official']['wall_s'])} s / ours {_s(result['ours']['wall_s'])} s = x{x:.2f} "
         f"(CPU time x{result['speedup_cpu']:.2f}){scope} | {_status(x >= TARGET_SPEEDUP, result)} |",
         f"| outputs within 2 LSB of the official ones (8-bit RGB, <= 0.1 % of pixels at 2 LSB) | max "
         f"{q['max_lsb']} LSB, {100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB{scope} | "
