@@ -1,15 +1,15 @@
 """The official ColorMNet code and ours on the same machine: whole-process time and the difference of the outputs.
 
-``python -m benchmarks.official [--quick] [--rounds N] [--threads 2] [--json FILE]`` prints the figures;
-``python -m benchmarks --only official`` runs it as the suite's ``official`` part (``run(quick) -> dict``) and
-renders :func:`render_markdown` into ``docs/performance.md``.
+``python -m benchmarks.official [--quick] [--rounds N] [--threads 2] [--json FILE] [--inputs FRAMES_DIR EXEMPLAR]``
+prints the figures; ``python -m benchmarks --only official`` runs it as the suite's ``official`` part
+(``run(quick) -> dict``) and renders :func:`render_markdown` into ``docs/performance.md``.
 
 It needs the official harness (``../shared/official-harness``, set up as its README says): the official code in
 ``$PARITY_WORK/official`` (default ``~/official-harness``) with a random checkpoint of the official architecture,
 ``random_seed0.pth``, which our loader reads too. Without it the part says so in one line and measures nothing.
 
 * Inputs: frames 0-7 of ``cockatoo.mp4`` resized to 960x536 and made grayscale, and frame 0 in colour as the
-  exemplar, written as PNG files (``--quick``: 3 frames at 480x268).
+  exemplar, written as PNG files (``--quick``: 3 frames at 480x268); or the frames and exemplar ``--inputs`` names.
 * Each side is a whole process, from the interpreter's start to its exit (the last PNG written, the checkpoint
   loaded, the network built): ``run_official.py`` (the official reader, ``InferenceCore`` and output routine,
   unchanged, CPU fp32) and ``colormnet colorize`` (fp32, model at the frames' own size, one shot). Both use the
@@ -157,29 +157,32 @@ def _summary(runs: list[dict]) -> dict[str, Any]:
                               for key in ("wall_s", "cpu_s", "to_last_png_s")}}
 
 
-def alternate(harness: Harness, folder: Path, size: str, count: int, rounds: int, threads: int) -> dict[str, Any]:
-    """Writes the inputs into ``folder``, runs official and ours alternately ``rounds`` times, compares round 1.
+def alternate(harness: Harness, frames: Path, exemplar: Path, folder: Path, rounds: int, threads: int
+              ) -> dict[str, Any]:
+    """Runs official and ours alternately ``rounds`` times, writing into ``folder``; compares round 1's outputs.
 
     Raises:
         RuntimeError: a side failed; ValueError: their outputs do not pair up.
     """
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                         "PARITY_WORK": str(harness.work)}
-    frames, exemplar = write_inputs(folder, size, count)
+    short_side = min(read_pngs(frames)[0].shape[:2])
     times: dict[str, list[dict]] = {"official": [], "ours": []}
     for r in range(rounds):
         for side in ("official", "ours"):
             out = folder / f"{side}{r}"
             command = (official_command(harness, frames, exemplar, out, threads) if side == "official"
-                       else our_command(harness.checkpoint, frames, exemplar, out, min(map(int, size.split("x")))))
+                       else our_command(harness.checkpoint, frames, exemplar, out, short_side))
             times[side].append(timed_process(command, out, env))
             print(f"official part, round {r + 1}/{rounds}, {side}: {times[side][-1]['wall_s']:.1f} s wall, "
                   f"{times[side][-1]['cpu_s']:.1f} s CPU", file=sys.stderr, flush=True)  # stdout is the result
     return {**times, "quality": compare(read_pngs(folder / "official0"), read_pngs(folder / "ours0"))}
 
 
-def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, Any]:
-    """Times both sides alternately and compares their outputs.
+def run(quick: bool, threads: int = 2, rounds: int | None = None, inputs: tuple[Path, Path] | None = None
+        ) -> dict[str, Any]:
+    """Times both sides alternately and compares their outputs, on the plan's frames or on ``inputs`` (a folder of
+    frames and an exemplar image).
 
     Returns:
         The figures; ``{"skipped": why}`` without the harness, ``{"error": what}`` when a side failed.
@@ -191,15 +194,20 @@ def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, A
     rounds = rounds or default_rounds
     load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
+        frames, exemplar = inputs or write_inputs(Path(tmp), size, count)
+        first = read_pngs(frames)
+        count, size = len(first), f"{first[0].shape[1]}x{first[0].shape[0]}"
+        source = f"{frames}/" if inputs else f"cockatoo.mp4 frames 0-{count - 1}"
         try:
-            measured = alternate(harness, Path(tmp), size, count, rounds, threads)
+            measured = alternate(harness, frames, exemplar, Path(tmp), rounds, threads)
         except (RuntimeError, ValueError) as exc:  # the report says so; the other parts still count
             return {"error": str(exc)}
     official, ours = _summary(measured["official"]), _summary(measured["ours"])
     return {
         "machine": machine() | {"threads": threads},
         "quick": quick,
-        "source": f"cockatoo.mp4 frames 0-{count - 1}, {size}, grayscale",
+        "source": f"{source}, {size}, grayscale",
+        "size": size,
         "frames": count,
         "rounds": rounds,
         "precision": "fp32",
@@ -216,8 +224,13 @@ def run(quick: bool, threads: int = 2, rounds: int | None = None) -> dict[str, A
 
 def judged(result: dict) -> bool:
     """Whether the run is the one the targets name (8 frames at 960x536, fp32, 2 threads)."""
-    return (not result.get("quick") and result.get("frames") == 8 and "960x536" in result.get("source", "")
+    return (not result.get("quick") and result.get("frames") == 8 and _size(result) == "960x536"
             and result["machine"]["threads"] == 2)
+
+
+def _size(result: dict) -> str:
+    """The frames' size (results saved before it had a key of its own name it in ``source``)."""
+    return result.get("size") or result["source"].split(", ")[1]
 
 
 def quality_met(q: dict) -> bool:
@@ -233,7 +246,7 @@ def target_rows(result: dict | None) -> list[str]:
     x, q = result["speedup_wall"], result["quality"]
     return [
         f"| whole process vs the official code on this machine, {result['frames']} frames "
-        f"{result['source'].split(', ')[1]}, fp32, {result['machine']['threads']} threads: >= 2x | "
+        f"{_size(result)}, fp32, {result['machine']['threads']} threads: >= 2x | "
         f"official {_s(result['official']['wall_s'])} s / ours {_s(result['ours']['wall_s'])} s = x{x:.2f} "
         f"(CPU time x{result['speedup_cpu']:.2f}){scope} | {_status(x >= TARGET_SPEEDUP, result)} |",
         f"| outputs within 2 LSB of the official ones (8-bit RGB, <= 0.1 % of pixels at 2 LSB) | max "
@@ -312,8 +325,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, help="official/ours pairs (default 2; quick 1)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the raw result here too")
+    parser.add_argument("--inputs", type=Path, nargs=2, metavar=("FRAMES_DIR", "EXEMPLAR"),
+                        help="these frames (PNG, sorted by name) and exemplar instead of the generated ones")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.threads, args.rounds)
+    result = run(args.quick, args.threads, args.rounds, tuple(args.inputs) if args.inputs else None)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
     print(render_line(result))

@@ -109,7 +109,8 @@ def result(speedup: float = 2.5, max_lsb: int = 1, quick: bool = False) -> dict:
             "runs": [{"wall_s": 0.0, "cpu_s": 0.0, "to_last_png_s": 0.0, "frames": 8, "load": [load, load]}]}
     return {
         "machine": {"cpu": "Test CPU", "cores": 2, "torch": "2.x", "threads": 2, "native_bf16": False},
-        "quick": quick, "source": "cockatoo.mp4 frames 0-7, 960x536, grayscale", "frames": 8, "rounds": 1,
+        "quick": quick, "source": "cockatoo.mp4 frames 0-7, 960x536, grayscale", "size": "960x536", "frames": 8,
+        "rounds": 1,
         "precision": "fp32", "mode": official.MODE, "measured": "2026-12-06 04:00 UTC",
         "official": side | {"wall_s": 100.0, "cpu_s": 190.0, "to_last_png_s": 99.0},
         "ours": side | {"wall_s": 100.0 / speedup, "cpu_s": 190.0 / speedup, "to_last_png_s": 99.0 / speedup},
