@@ -84,7 +84,8 @@ def run_hook(module_name: str, quick: bool, threads: int | None = None) -> dict:
         "import json, sys; from importlib import import_module; "
         f"print(json.dumps(import_module('benchmarks.{module_name}').run(quick={quick}{extra})))"
     )
-    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
+    # stdout carries the result; stderr (progress, warnings) goes to the terminal
+    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -248,11 +248,17 @@ def target_rows(result: dict | None) -> list[str]:
         f"| whole process vs the official code on this machine, {result['frames']} frames "
         f"{_size(result)}, fp32, {result['machine']['threads']} threads: >= 2x | "
         f"official {_s(result['official']['wall_s'])} s / ours {_s(result['ours']['wall_s'])} s = x{x:.2f} "
-        f"(CPU time x{result['speedup_cpu']:.2f}){scope} | {_status(x >= TARGET_SPEEDUP, result)} |",
+        f"(best of {result['rounds']}: x{best_speedup(result):.2f}; CPU time x{result['speedup_cpu']:.2f}){scope} | "
+        f"{_status(x >= TARGET_SPEEDUP, result)} |",
         f"| outputs within 2 LSB of the official ones (8-bit RGB, <= 0.1 % of pixels at 2 LSB) | max "
         f"{q['max_lsb']} LSB, {100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB{scope} | "
         f"{_status(quality_met(q), result)} |",
     ]
+
+
+def best_speedup(result: dict) -> float:
+    """The official code's fastest whole process over ours: less sensitive than medians to a busy machine."""
+    return min(r["wall_s"] for r in result["official"]["runs"]) / min(r["wall_s"] for r in result["ours"]["runs"])
 
 
 def _status(ok: bool, result: dict) -> str:
@@ -287,16 +293,17 @@ def render_markdown(result: dict | None) -> str:
         "official architecture (speed does not depend on the weights' values)."
         + (" A `--quick` run: figures for checking the suite, not for the record." if result.get("quick") else ""),
         "",
-        "| side | wall s | CPU s | to the last PNG s | per run wall s (load before -> after) |",
+        "| side | wall s | CPU s | to the last PNG s | per run: wall s / CPU s (load before -> after) |",
         "|---|---|---|---|---|",
     ]
     for side, label in (("official", "official code"), ("ours", "ColorMNet Studio")):
         s = result[side]
-        runs = "; ".join(f"{r['wall_s']:.1f} ({_loads(r['load'])})" for r in s["runs"])
+        runs = "; ".join(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f} ({_loads(r['load'])})" for r in s["runs"])
         lines.append(f"| {label} | **{_s(s['wall_s'])}** | {_s(s['cpu_s'])} | {_s(s['to_last_png_s'])} | {runs} |")
     lines += [
         "",
-        f"Speed-up: **x{result['speedup_wall']:.2f}** in wall time, x{result['speedup_cpu']:.2f} in CPU time.",
+        f"Speed-up: **x{result['speedup_wall']:.2f}** in wall time (medians), x{best_speedup(result):.2f} between "
+        f"the fastest runs of each side, x{result['speedup_cpu']:.2f} in CPU time.",
         "",
         f"Our 8-bit RGB outputs against the official ones ({q['frames']} frames): mean {q['mean_lsb']:.1e} LSB, max "
         f"{q['max_lsb']} LSB, {100 * q['share_values_over_2_lsb']:.3f} % of values more than 2 LSB off, "
