@@ -151,7 +151,7 @@ def test_the_report_uses_the_same_machine_official_figure_and_lists_inexact_opti
     assert "## Inexact options and their quality cost" in text
     assert "against the official code's PNGs: mean 1.0e-02 LSB, max 1 LSB" in text
     assert "| `--precision bf16` on the CPU" in text and "not measured in this run (`--only bf16`)" in text
-    assert "official 100.0 s, ours 40.0 s whole process: x2.50" in render_table(run)
+    assert "official 100.0 s, ours 40.0 s whole process: x2.50 (fastest runs x2.00, CPU x2.50)" in render_table(run)
     run["results"]["official"] = {"skipped": "the official code is not at /x"}
     text = render_markdown(run)
     assert "Not measured: the official code is not at /x." in text and fallback in text
