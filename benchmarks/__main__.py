@@ -10,6 +10,8 @@ Parts (``--only`` picks some, comma-separated):
   ``benchmarks/propagate_*.py`` with ``run(quick: bool) -> dict`` (keys ``rows``: a list of ``{"source", "fps",
   "load"}``) takes precedence; without one, sessions with that engine are timed like ``speed``.
 * ``bf16`` -- CPU bf16 against fp32: s/frame and the difference of the 8-bit outputs (``benchmarks/cpu_bf16.py``).
+* ``official`` -- the official code and ours as whole processes on the same frames, one after the other, and the
+  difference of their 8-bit outputs (``benchmarks/official.py``); skipped, in one line, without the official harness.
 * ``gui`` -- the longest GUI-thread stall while colorizing: ``benchmarks/gui_stall.py`` with
   ``run(quick: bool) -> dict`` (keys ``longest_stall_ms``, ``ticks``, ``load``), when present.
 
@@ -34,7 +36,7 @@ from benchmarks.report import render_markdown, render_table
 
 logger = logging.getLogger("benchmarks")
 
-PARTS = ("speed", "ratio", "memory", "propagate", "bf16", "gui")
+PARTS = ("speed", "ratio", "memory", "propagate", "bf16", "official", "gui")
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,15 @@ def run_child(args: list[str], threads: int) -> dict:
         return json.loads(out.read_text())
 
 
-def run_hook(module_name: str, quick: bool) -> dict:
-    """Calls ``run(quick)`` of a benchmark module in a fresh process."""
+def run_hook(module_name: str, quick: bool, threads: int | None = None) -> dict:
+    """Calls ``run(quick)`` (and ``threads``, when given) of a benchmark module in a fresh process."""
+    extra = "" if threads is None else f", threads={threads}"
     code = (
         "import json, sys; from importlib import import_module; "
-        f"print(json.dumps(import_module('benchmarks.{module_name}').run(quick={quick})))"
+        f"print(json.dumps(import_module('benchmarks.{module_name}').run(quick={quick}{extra})))"
     )
-    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
+    # stdout carries the result; stderr (progress, warnings) goes to the terminal
+    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -126,7 +130,9 @@ def run_parts(parts: list[str], quick: bool, threads: int, weights: Path) -> dic
                 rows.append({"source": r["source"], "fps": 1 / r["seconds_per_frame"], "load": r["load"]})
             results["propagate"] = {"source_module": "engine_speed session --engine propagate", "rows": rows}
     if "bf16" in parts:
-        results["bf16"] = run_hook("cpu_bf16", quick)
+        results["bf16"] = run_hook("cpu_bf16", quick, threads)
+    if "official" in parts:
+        results["official"] = run_hook("official", quick, threads)
     if "gui" in parts:
         if (ROOT / "benchmarks" / "gui_stall.py").exists():
             results["gui"] = run_hook("gui_stall", quick)

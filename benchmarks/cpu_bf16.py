@@ -114,6 +114,7 @@ def run(quick: bool, threads: int = 2) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         weights = save_random_weights(Path(tmp) / "random.pth", seed=0)
         return {
+            "machine": machine() | {"threads": threads},
             "native_bf16": native_cpu_bf16(),
             "threads": threads,
             "quality": quality(weights, QUALITY_FRAMES[quick]),
@@ -127,8 +128,9 @@ def render_markdown(result: dict | None) -> str:
     if not result:
         return "\n".join([*lines, "Not measured in this run (`python -m benchmarks --only bf16`).", ""])
     native = "has" if result["native_bf16"] else "has no"
+    cpu = f" ({result['machine']['cpu']}, {result['machine']['cores']} cores)" if result.get("machine") else ""
     lines += [
-        f"This CPU {native} native bf16 (AMX or AVX512-BF16); {result['threads']} threads, random checkpoint. "
+        f"This CPU{cpu} {native} native bf16 (AMX or AVX512-BF16); {result['threads']} threads, random checkpoint. "
         "`--precision bf16` runs the ColorMNet engine under CPU bf16 autocast on any CPU (without native bf16 it is "
         "emulated and slower than fp32). `--precision auto` stays fp32 on the CPU (CLI, library, the app's exports); "
         "the app's previews use bf16 where the CPU has it natively, and an export computes the previewed frames "
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the raw result here too")
     args = parser.parse_args(argv)
-    result = {"machine": machine() | {"threads": args.threads}, **run(args.quick, args.threads)}
+    result = run(args.quick, args.threads)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
     print(render_markdown(result))

@@ -39,6 +39,7 @@ from colormnet.config import InferenceConfig
 from colormnet.engines.base import ExemplarInput
 from colormnet.engines.colormnet.backend import load_model
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
+from colormnet.engines.precision import effective_precision
 from colormnet.session import Exemplar, Session, SessionConfig
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def session_speed(
         "engine": engine,
         "source": f"{width}x{height}",
         "device": str(device),
+        "precision": effective_precision(engine, "auto", device),
         "frames": len(measured),
         "warmup": warmup,
         "seconds_per_frame": median(measured),
@@ -159,7 +161,8 @@ def memory_flatness(weights: Path, width: int, height: int, checkpoints: list[in
                             "load": load_average(),
                         }
                     )
-    return {"part": "memory", "source": f"{width}x{height}", "device": str(device), "rows": rows}
+    return {"part": "memory", "source": f"{width}x{height}", "device": str(device),
+            "precision": effective_precision("colormnet", "auto", device), "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> None:

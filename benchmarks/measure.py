@@ -19,6 +19,8 @@ import av
 import numpy as np
 import torch
 
+from colormnet.engines.precision import native_cpu_bf16
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "tests" / "data" / "clips"
 SOURCE_CLIP = CLIPS / "cockatoo.mp4"  # 1280x720 camera footage, resized to each benchmark size
@@ -48,6 +50,7 @@ def machine() -> dict[str, object]:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "native_bf16": native_cpu_bf16(),  # AMX or AVX512-BF16: whether CPU bf16 is computed natively
     }
     return info
 

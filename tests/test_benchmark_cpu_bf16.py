@@ -48,3 +48,8 @@ def test_the_report_includes_the_section_when_measured() -> None:
     assert "## CPU bf16" not in render_report(run)
     run["results"]["bf16"] = _result()
     assert "## CPU bf16" in render_report(run)
+
+
+def test_section_names_the_cpu_it_was_measured_on() -> None:
+    result = _result() | {"machine": {"cpu": "Test Xeon", "cores": 2, "threads": 2}}
+    assert "This CPU (Test Xeon, 2 cores) has native bf16" in render_markdown(result)
