@@ -8,7 +8,7 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -258,7 +258,7 @@ class Session:
 
     def colorize(
         self, frames: Iterable[int] | None = None, *, cancel: threading.Event | None = None
-    ) -> Iterator[FrameResult]:
+    ) -> Generator[FrameResult, None, None]:
         """Colorizes ``frames`` (all when ``None``), yielding each requested frame as it is produced.
 
         Frames come in processing order: run by run, each from its anchor outwards (see :meth:`plan`); a frame
