@@ -256,16 +256,23 @@ class InferenceEngine:
         frame = device_color.upload(rgb, self.device)  # H x W x 3 uint8
         lightness = device_color.luminance(frame)  # H x W float32 L*
         plane = device_color.normalize_l(lightness)[None]  # 1 x H x W
-        plane = plane if work_size is None else resize_plane(plane, *work_size)
-        self._start_size(*plane.shape[-2:])
-        with self._autocast():
-            ab = self._step(self._pad_image(plane), None, None, end)
-        self.t += 1
-        ab = unpad(ab, self.pad_amounts)[0].float()  # type: ignore[arg-type]  # 2 x h x w
+        ab = self.step_plane(plane if work_size is None else resize_plane(plane, *work_size), end=end)
         if tuple(ab.shape[-2:]) != tuple(lightness.shape):
             ab = F.interpolate(ab[None], size=tuple(lightness.shape), mode="bilinear", align_corners=False)[0]
         composed = device_color.compose_rgb(lightness, ab)  # H x W x 3 float32
         return device_color.HostFrames(composed, device_color.to_uint8_truncated(composed))
+
+    @torch.inference_mode()
+    def step_plane(self, plane: torch.Tensor, *, end: bool = False) -> torch.Tensor:
+        """The network's part of a step after the first: ``1 x h x w`` normalised L' on the device, at the
+        processing size -> ``2 x h x w`` float32 ab' on the device, queued without waiting for the device."""
+        if self.t == 0:
+            raise InferenceError("The first frame of a segment needs an exemplar.")
+        self._start_size(*plane.shape[-2:])
+        with self._autocast():
+            ab = self._step(self._pad_image(plane), None, None, end)
+        self.t += 1
+        return unpad(ab, self.pad_amounts)[0].float()  # type: ignore[arg-type]
 
     def _confidence(self, size: tuple[int, int]) -> np.ndarray:
         """The last readout's top-k mass (on the key grid of the padded frame) at ``size``, in [0, 1]."""
