@@ -101,6 +101,8 @@ class ReadAhead(Generic[T]):
                 item = self._box.get(timeout=_POLL_SECONDS)
                 break
             except queue.Empty:
+                if self._stop.is_set():  # closed from another thread
+                    raise StopIteration from None
                 if not self._thread.is_alive() and self._box.empty():  # it died without a word (cannot happen)
                     self._done = True
                     raise RuntimeError("The read-ahead thread ended unexpectedly.") from None
@@ -117,7 +119,8 @@ class ReadAhead(Generic[T]):
         self._thread.join()
 
     def close(self) -> None:
-        """Stops reading ahead and waits for the thread to end; calling it again does nothing."""
+        """Stops reading ahead and waits for the thread to end; calling it again does nothing. It may be called
+        from another thread than the consumer's (the consumer then sees the end of the items)."""
         self._done = True
         self._stop.set()
         while self._thread.is_alive():

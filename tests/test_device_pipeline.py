@@ -147,3 +147,16 @@ def test_leaving_a_pipelined_session_early_leaves_no_thread(realshort: Path, ran
         cancel.set()
         assert list(results) == []
         assert read_ahead_threads() == []
+
+
+@pytest.mark.usefixtures("pipeline_on")
+def test_closing_a_session_stops_the_decoding_of_a_dropped_run(realshort: Path, random_weights: Path,
+                                                               clip: list[np.ndarray]) -> None:
+    session = Session(realshort, weights=random_weights, config=SessionConfig(process_size=84))
+    session.set_exemplars([Exemplar(frame=0, image=clip[0], kind="reference")])
+    results = session.colorize(range(12))
+    next(results)
+    assert len(read_ahead_threads()) == 1
+    session.close()  # the generator is still open: its run's thread must not outlive the video
+    assert read_ahead_threads() == []
+    results.close()

@@ -80,6 +80,8 @@ class RunExecutor:
         pipeline = pipelined(self.model)
         composer = device_composer(engine) if pipeline else None
         frames = read_ahead(session.reader.frames(start, stop, reverse=reverse), READ_AHEAD if pipeline else 0)
+        if pipeline:
+            session.reading.add(frames)
         try:
             for index, rgb in frames:
                 if cancel is not None and cancel.is_set():
@@ -120,6 +122,7 @@ class RunExecutor:
                 yield FrameResult(index=index, rgb=color.compose_rgb(lightness, ab), segment=segment, kind=kind,
                                   seconds=time.perf_counter() - began, done=done, total=total)
         finally:
+            session.reading.discard(frames)
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
