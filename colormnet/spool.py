@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +30,7 @@ def in_frame_order(
     index: Callable[[T], int],
     convert: Callable[[T], np.ndarray],
     workdir: str | Path | None = None,
-) -> Iterator[tuple[int, np.ndarray]]:
+) -> Generator[tuple[int, np.ndarray], None, None]:
     """Yields ``(frame, convert(result))`` in the order of ``order``.
 
     Args:

@@ -206,3 +206,47 @@ def test_an_interruption_during_start_up_is_one_line(
     lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip() and not _BAR.match(line)]
     assert len(lines) == 1 and ("Cancelled" in lines[0] or "Stopped by SIGTERM" in lines[0]), err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def pipelined_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU pipeline's threads (decode ahead, encode behind) switched on for the CPU."""
+    monkeypatch.setattr("colormnet.session.run.pipelined", lambda model: True)
+
+
+def _pipeline_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name in ("read-ahead", "write-behind")]
+
+
+@pytest.mark.usefixtures("pipelined_run")
+def test_an_export_with_the_pipeline_threads_writes_every_frame_in_order(
+    capsys: pytest.CaptureFixture[str], realshort: Path, last_frame: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, err = _run(capsys, *_colorize(realshort, last_frame, out, "--frames", "28:36", "--codec", "png"))
+    assert code == 0, err
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{i:05d}.png" for i in range(8)]
+    with VideoReader(realshort) as reader:  # the exemplar's own frame, last in the export, keeps the source's L*
+        assert np.asarray(Image.open(out / "00007.png")).shape == reader.read(35).shape
+    assert _pipeline_threads() == []
+
+
+@pytest.mark.usefixtures("pipelined_run")
+def test_a_write_failure_behind_the_model_is_one_line_and_leaves_nothing(
+    capsys: pytest.CaptureFixture[str], realshort: Path, last_frame: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colormnet.video import VideoWriter
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(VideoWriter, "_write_frame", disk_full)
+    code, err = _run(capsys, *_colorize(realshort, last_frame, tmp_path / "out.mp4", "--frames", "30:36"))
+    lines = [line for line in err.splitlines() if line.strip() and not _BAR.match(line)]
+    assert code == 1, err
+    assert "is full" in lines[-1] and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert _pipeline_threads() == []

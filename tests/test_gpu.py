@@ -64,3 +64,93 @@ def test_cuda_fp32_fast_path_follows_the_official_outputs(golden_state_dict) -> 
 def test_cuda_autocast_stays_close_to_the_official_outputs(golden_state_dict, autocast, mean_tol, max_tol) -> None:
     for t, diff in enumerate(cuda_differences(golden_state_dict, fast=True, autocast=autocast)):
         assert diff.mean() < mean_tol and diff.max() < max_tol, (t, diff.mean(), diff.max())
+
+
+# -- the GPU pipeline: whole frames on the device, no waiting inside the step, a session that keeps its frames ------
+
+def _clip(count: int) -> list[np.ndarray]:
+    from colormnet.video import VideoReader
+    from tests.conftest import CLIPS
+
+    with VideoReader(CLIPS / "realshort.mp4") as reader:
+        return [rgb for _, rgb in reader.frames(0, count)]
+
+
+def _cuda_engine(state_dict) -> InferenceEngine:
+    from colormnet.engines.colormnet.model.network import ColorMNet
+
+    network = ColorMNet().eval()
+    network.load_state_dict(state_dict)
+    return InferenceEngine(network.cuda(), InferenceConfig(mem_every=2))
+
+
+def test_whole_frame_step_on_cuda_matches_the_numpy_path(golden_state_dict) -> None:
+    from colormnet import color
+    from colormnet.engines.base import device_composer
+    from colormnet.session import process_shape
+
+    clip = _clip(6)
+    work = process_shape(*clip[0].shape[:2], 112)
+    numpy_path, device_path = _cuda_engine(golden_state_dict), _cuda_engine(golden_state_dict)
+    assert device_composer(device_path) is device_path
+    exemplar = ExemplarInput(clip[0], "reference")
+    for t, rgb in enumerate(clip):
+        lightness = color.luminance(rgb)
+        ab = numpy_path.step(lightness, exemplar if t == 0 else None, work_size=work).ab
+        if t == 0:
+            device_path.step(lightness, exemplar, work_size=work)
+            continue
+        want = color.to_uint8_truncated(color.compose_rgb(lightness, ab))
+        frame = device_path.step_rgb(rgb, work_size=work)
+        off = np.abs(frame.rgb8.astype(np.int16) - want.astype(np.int16))
+        assert off.max() <= 1 and np.mean(off > 0) < 1e-3, (t, off.max(), np.mean(off > 0))
+        assert np.array_equal(frame.rgb8, color.to_uint8_truncated(frame.rgb))
+
+
+def test_the_whole_frame_step_queues_its_work_without_waiting_for_the_gpu(golden_state_dict) -> None:
+    clip = _clip(5)
+    engine = _cuda_engine(golden_state_dict)
+    engine.step(np.full(clip[0].shape[:2], 50, np.float32), ExemplarInput(clip[0], "reference"), work_size=(112, 149))
+    engine.launch_rgb(clip[1], work_size=(112, 149)).arrays()  # first use: tables go up to the device
+    pending = []
+    torch.cuda.set_sync_debug_mode("error")  # any host synchronisation raises
+    try:
+        for rgb in clip[2:]:
+            pending.append(engine.launch_rgb(rgb, work_size=(112, 149)))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    frames = [p.arrays() for p in pending]  # the one wait, per frame, for the finished frame
+    assert all(rgb.shape == (240, 320, 3) and rgb8.dtype == np.uint8 for rgb, rgb8 in frames)
+
+
+def test_a_pipelined_session_on_cuda_gives_the_frames_of_the_numpy_path(random_weights, monkeypatch) -> None:
+    import threading
+
+    from colormnet.session import Exemplar, Session, SessionConfig
+    from tests.conftest import CLIPS
+
+    clip = _clip(1)
+
+    def colorize() -> list:
+        config = SessionConfig(device="cuda", precision="fp32", process_size=112)
+        with Session(CLIPS / "realshort.mp4", weights=random_weights, config=config) as session:
+            session.set_exemplars([Exemplar(frame=0, image=clip[0], kind="reference")])
+            return list(session.colorize(range(12)))
+
+    got = colorize()
+    assert all(r.rgb8 is not None for r in got[1:])  # composed on the GPU
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
+    monkeypatch.setattr("colormnet.session.run.pipelined", lambda model: False)
+    expected = colorize()
+    assert [r.index for r in got] == [r.index for r in expected]
+    for a, b in zip(got, expected, strict=True):
+        off = np.abs(a.to_uint8().astype(np.int16) - b.to_uint8().astype(np.int16))
+        assert off.max() <= 1 and np.mean(off > 0) < 1e-3, (a.index, off.max(), np.mean(off > 0))
+
+
+def test_the_gpu_pipeline_benchmark_runs_on_cuda(random_weights, tmp_path) -> None:
+    from benchmarks import gpu_pipeline
+
+    result = gpu_pipeline.main(["--quick", "--device", "cuda", "--weights", str(random_weights)])
+    (row,) = result["rows"]
+    assert row["model_seconds_per_frame"] > 0 and row["session_seconds_per_frame"] > 0

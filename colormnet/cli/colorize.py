@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from colormnet.session import Exemplar, FrameResult, Session, SessionConfig
 
 logger = logging.getLogger("colormnet")
+
+WRITE_BEHIND = 4
+"""Frames queued for the encoder on a GPU (8- or 16-bit RGB at the source's size)."""
 
 DEFAULT_ENGINE = "colormnet"
 """The engine ``colorize`` runs, and the ``weights`` commands serve, without ``--engine``."""
@@ -195,7 +199,9 @@ def encode_frame(result: FrameResult, bit_depth: int) -> np.ndarray:
 def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: list[Exemplar],
                  config: SessionConfig, codec: str, specs: dict[int, ExemplarSpec]) -> int:
     """The render on this machine, frame by frame, then the record beside the output."""
+    from colormnet.io_threads import WriteBehind
     from colormnet.session import Session
+    from colormnet.session.run import pipelined
     from colormnet.sidecar import build_record, write_sidecar
     from colormnet.spool import in_frame_order
     from colormnet.video import CODECS, VideoWriter
@@ -224,20 +230,22 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
                 bar.update(result.done)
                 return encode_frame(result, bit_depth)
 
-            results = session.colorize(frames, cancel=cancel)
-            writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session.reader,
-                                 frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
-            with writer:
-                ordered = in_frame_order(results, frames, index=lambda r: r.index, convert=convert,
-                                         workdir=writer.work_folder)
-                written = 0
-                for _, rgb in ordered:
-                    if cancel.is_set():
-                        break
-                    writer.write(rgb)
-                    written += 1
-                if cancel.is_set() or written != len(frames):
-                    raise KeyboardInterrupt
+            # closed at once on a failure: the run's read-ahead thread stops and the spool folder goes
+            with closing(session.colorize(frames, cancel=cancel)) as results:
+                writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session.reader,
+                                     frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
+                # on a GPU the frames are encoded on a thread of their own, behind the model
+                with writer, WriteBehind(writer.write, WRITE_BEHIND if pipelined(model) else 0) as sink, closing(
+                        in_frame_order(results, frames, index=lambda r: r.index, convert=convert,
+                                       workdir=writer.work_folder)) as ordered:
+                    written = 0
+                    for _, rgb in ordered:
+                        if cancel.is_set():
+                            break
+                        sink.put(rgb)
+                        written += 1
+                    if cancel.is_set() or written != len(frames):
+                        raise KeyboardInterrupt
             bar.close(total)
         files = [(specs[ex.frame].image, specs[ex.frame].references) for ex in session.exemplars]
         record = build_record(session, output=output, codec=codec, frames=frames, exemplar_files=files)

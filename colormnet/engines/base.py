@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -83,6 +83,53 @@ class SegmentEngine(Protocol):
             confidence where the engine has one.
         """
         ...
+
+
+@dataclass(frozen=True)
+class ComposedFrame:
+    """A whole output frame made on the engine's device: the source's L* with the predicted chroma.
+
+    Attributes:
+        rgb: ``H x W x 3`` float32 RGB in [0, 1] at the source's size, as :func:`colormnet.color.compose_rgb`.
+        rgb8: the same frame in 8 bits, truncated as :func:`colormnet.color.to_uint8_truncated`.
+    """
+
+    rgb: np.ndarray = field(repr=False)
+    rgb8: np.ndarray = field(repr=False)
+
+
+@runtime_checkable
+class ComposingEngine(Protocol):
+    """A segment engine that can also take a decoded frame and return the finished one, doing the colour
+    conversions and the chroma's upsampling on its device (a GPU) rather than leaving them to NumPy.
+
+    Attributes:
+        composes_on_device: whether this is worth it here (a GPU); on the CPU the NumPy path is as fast.
+    """
+
+    composes_on_device: bool
+
+    def step_rgb(self, rgb: np.ndarray, *, end: bool = False, work_size: tuple[int, int] | None = None
+                 ) -> ComposedFrame:
+        """Colorizes the next frame (not the run's first: that one carries the exemplar and goes through
+        :meth:`SegmentEngine.step`), given as decoded.
+
+        Args:
+            rgb: ``H x W x 3`` uint8 RGB of the frame.
+            end: this is the run's last frame.
+            work_size: the processing size, as for :meth:`SegmentEngine.step`.
+
+        Returns:
+            The frame composed from its own L* and the chroma, at its own size.
+        """
+        ...
+
+
+def device_composer(engine: SegmentEngine) -> ComposingEngine | None:
+    """``engine`` where it composes whole frames on its device, else None (the session then composes in NumPy)."""
+    if isinstance(engine, ComposingEngine) and engine.composes_on_device:
+        return engine
+    return None
 
 
 class Backend(Protocol):

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -53,6 +53,9 @@ class Session:
         self._model: Backend | None = None
         self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
         self.process_size = self.config.process_size  # lowered (for good) after the GPU runs out of memory
+        #: the frame iterators of the GPU runs in progress, each decoding ahead on a thread: :meth:`close` stops
+        #: them before it releases the video, even when a caller dropped a colorize generator unfinished
+        self.reading: set[Iterator[object]] = set()
 
     # -- set-up ---------------------------------------------------------------------------------------------------
 
@@ -63,7 +66,12 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Releases the video."""
+        """Stops the runs' decoding and releases the video."""
+        for frames in list(self.reading):
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+        self.reading.clear()
         self._reader.close()
 
     @property
@@ -258,7 +266,7 @@ class Session:
 
     def colorize(
         self, frames: Iterable[int] | None = None, *, cancel: threading.Event | None = None
-    ) -> Iterator[FrameResult]:
+    ) -> Generator[FrameResult, None, None]:
         """Colorizes ``frames`` (all when ``None``), yielding each requested frame as it is produced.
 
         Frames come in processing order: run by run, each from its anchor outwards (see :meth:`plan`); a frame

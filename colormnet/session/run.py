@@ -4,6 +4,12 @@ a stashed pass where two meet, and turned into :class:`~colormnet.session.types.
 The engine takes the frame's L* and the exemplar's RGB and returns chroma at the size asked for (see
 :mod:`colormnet.engines.base`): the source's size for a frame that goes straight to the caller, the processing size
 for a frame stashed or fused (:mod:`colormnet.session.fusion`), or for one computed only to reach the others.
+
+On a GPU the run is a pipeline: frames are decoded a few ahead on a thread of their own
+(:func:`~colormnet.io_threads.read_ahead`), and a frame that goes straight to the caller (neither the run's first,
+nor stashed, fused or held exact) is handed to the engine as decoded and comes back finished, its L*, chroma
+upsampling and LAB -> RGB done on the GPU (:class:`~colormnet.engines.base.ComposingEngine`). On the CPU every frame
+takes the NumPy path, on the calling thread.
 """
 
 from __future__ import annotations
@@ -18,8 +24,18 @@ import numpy as np
 
 from colormnet import color
 from colormnet.engines import takes_references
-from colormnet.engines.base import Backend, ExemplarInput, ExemplarMode, SegmentEngine, StepResult
+from colormnet.engines.base import (
+    Backend,
+    ComposedFrame,
+    ComposingEngine,
+    ExemplarInput,
+    ExemplarMode,
+    SegmentEngine,
+    StepResult,
+    device_composer,
+)
 from colormnet.errors import ColorMNetError, ExemplarError, InferenceError
+from colormnet.io_threads import read_ahead
 from colormnet.plan import Run
 from colormnet.session.fusion import fuse, resize_chroma, with_confidence
 from colormnet.session.types import Exemplar, FrameResult, process_shape
@@ -28,7 +44,15 @@ from colormnet.stash import Stash
 if TYPE_CHECKING:
     from colormnet.session.core import Session
 
-__all__ = ["RunExecutor"]
+__all__ = ["READ_AHEAD", "RunExecutor", "pipelined"]
+
+READ_AHEAD = 4
+"""Frames decoded ahead of the engine on a GPU (each ``H x W x 3`` uint8 at the source's size)."""
+
+
+def pipelined(model: Backend) -> bool:
+    """Whether runs on ``model`` decode ahead on a thread and compose frames on the device: on a GPU only."""
+    return getattr(model.device, "type", "cpu") == "cuda"
 
 
 class RunExecutor:
@@ -53,12 +77,24 @@ class RunExecutor:
         first, last = run.frames[0], run.frames[-1]
         reverse = last < first
         start, stop = (last, first + 1) if reverse else (first, last + 1)
-        frames = session.reader.frames(start, stop, reverse=reverse)
+        pipeline = pipelined(self.model)
+        composer = device_composer(engine) if pipeline else None
+        frames = read_ahead(session.reader.frames(start, stop, reverse=reverse), READ_AHEAD if pipeline else 0)
+        if pipeline:
+            session.reading.add(frames)
         try:
             for index, rgb in frames:
                 if cancel is not None and cancel.is_set():
                     return
                 began = time.perf_counter()
+                direct = (index not in skip and index in run.emit and index not in run.fuse
+                          and index not in run.stash and index not in exact and index != first)
+                if composer is not None and direct and rgb.dtype == np.uint8:
+                    frame = self._compose(composer, rgb, work, index == last)
+                    done += 1
+                    yield FrameResult(index=index, rgb=frame.rgb, segment=run.emit[index], kind=kind,
+                                      seconds=time.perf_counter() - began, done=done, total=total, rgb8=frame.rgb8)
+                    continue
                 lightness = color.luminance(rgb)  # H x W, L* of the source at full resolution
                 full = (lightness.shape[0], lightness.shape[1])
                 wanted = index not in skip and (index in run.emit or index in run.fuse)
@@ -86,6 +122,7 @@ class RunExecutor:
                 yield FrameResult(index=index, rgb=color.compose_rgb(lightness, ab), segment=segment, kind=kind,
                                   seconds=time.perf_counter() - began, done=done, total=total)
         finally:
+            session.reading.discard(frames)
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
@@ -126,6 +163,12 @@ class RunExecutor:
                 with _step_errors():
                     hold(lightness, ExemplarInput(ex.image, kind), work_size=work)
         return exact
+
+    @staticmethod
+    def _compose(engine: ComposingEngine, rgb: np.ndarray, work: tuple[int, int], end: bool) -> ComposedFrame:
+        """One engine step on the decoded frame, returned finished by the engine (see :meth:`run`)."""
+        with _step_errors():
+            return engine.step_rgb(rgb, end=end, work_size=work)
 
     def _predict(self, engine: SegmentEngine, lightness: np.ndarray, work: tuple[int, int],
                  exemplar: ExemplarInput | None, end: bool, size: tuple[int, int]) -> StepResult:

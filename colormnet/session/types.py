@@ -102,6 +102,7 @@ class FrameResult:
         done: frames processed so far in this run (including frames computed only to reach the requested ones).
         total: frames this run processes in all.
         notice: something the user should be told about this run (e.g. a fallback after the GPU ran out of memory).
+        rgb8: the frame in 8 bits where the engine made it with ``rgb`` (on a GPU): what :meth:`to_uint8` returns.
     """
 
     index: int
@@ -112,10 +113,11 @@ class FrameResult:
     done: int
     total: int
     notice: str = ""
+    rgb8: np.ndarray | None = field(default=None, repr=False)
 
     def to_uint8(self) -> np.ndarray:
         """8-bit RGB, truncated like the reference implementation's PNGs."""
-        return color.to_uint8_truncated(self.rgb)
+        return self.rgb8 if self.rgb8 is not None else color.to_uint8_truncated(self.rgb)
 
     def to_uint16(self) -> np.ndarray:
         """16-bit RGB, rounded."""

@@ -38,11 +38,20 @@ import torch.nn.functional as F
 
 from colormnet.color import pad_amounts
 from colormnet.config import InferenceConfig
-from colormnet.engines.base import ExemplarInput, StepResult
+from colormnet.engines import device_color
+from colormnet.engines.base import ComposedFrame, ExemplarInput, StepResult
 from colormnet.engines.colormnet.inference.exemplar_cache import ExemplarCache, ExemplarEntry, pixels_digest
 from colormnet.engines.colormnet.inference.memory_manager import MemoryManager
 from colormnet.engines.colormnet.model.network import ColorMNet
-from colormnet.engines.tensors import device_errors, exemplar_lab, lightness_plane, pad, to_numpy, unpad
+from colormnet.engines.tensors import (
+    device_errors,
+    exemplar_lab,
+    lightness_plane,
+    pad,
+    resize_plane,
+    to_numpy,
+    unpad,
+)
 from colormnet.errors import InferenceError
 
 _T = TypeVar("_T")
@@ -215,6 +224,56 @@ class InferenceEngine:
                 return StepResult(exemplar.lab(*out_hw)[1:], np.ones(out_hw, np.float32))
             ab = unpad(ab, self.pad_amounts)[0].float()  # type: ignore[arg-type]  # 2 x h x w
             return StepResult(to_numpy(ab, out_hw), self._confidence(out_hw))
+
+    @property
+    def composes_on_device(self) -> bool:
+        """Whether :meth:`step_rgb` pays (on a GPU; on the CPU NumPy's threaded composition is as fast)."""
+        return self._device_type == "cuda"
+
+    @torch.inference_mode()
+    def step_rgb(self, rgb: np.ndarray, *, end: bool = False, work_size: tuple[int, int] | None = None
+                 ) -> ComposedFrame:
+        """Colorizes the next frame, given as decoded, and returns it finished (see
+        :class:`~colormnet.engines.base.ComposingEngine`).
+
+        Everything from the 8-bit frame to the 8-bit output happens on the network's device: L*, the network, the
+        chroma's upsampling, LAB -> RGB. On CUDA the frame goes up and the result comes down through pinned memory
+        without blocking, and the host waits for the device once, for the finished frame.
+
+        Args:
+            rgb: ``H x W x 3`` uint8 RGB.
+            end: this is the last frame of the run.
+            work_size: the processing size ``(h, w)`` (None: the frame's).
+        """
+        if self.t == 0:
+            raise InferenceError("The first frame of a segment needs an exemplar.")
+        with device_errors(self.device):
+            return ComposedFrame(*self.launch_rgb(rgb, end=end, work_size=work_size).arrays())
+
+    @torch.inference_mode()
+    def launch_rgb(self, rgb: np.ndarray, *, end: bool = False, work_size: tuple[int, int] | None = None
+                   ) -> device_color.HostFrames:
+        """Queues :meth:`step_rgb`'s work on the device without waiting for it: ``(rgb, rgb8)`` on their way."""
+        frame = device_color.upload(rgb, self.device)  # H x W x 3 uint8
+        lightness = device_color.luminance(frame)  # H x W float32 L*
+        plane = device_color.normalize_l(lightness)[None]  # 1 x H x W
+        ab = self.step_plane(plane if work_size is None else resize_plane(plane, *work_size), end=end)
+        if tuple(ab.shape[-2:]) != tuple(lightness.shape):
+            ab = F.interpolate(ab[None], size=tuple(lightness.shape), mode="bilinear", align_corners=False)[0]
+        composed = device_color.compose_rgb(lightness, ab)  # H x W x 3 float32
+        return device_color.HostFrames(composed, device_color.to_uint8_truncated(composed))
+
+    @torch.inference_mode()
+    def step_plane(self, plane: torch.Tensor, *, end: bool = False) -> torch.Tensor:
+        """The network's part of a step after the first: ``1 x h x w`` normalised L' on the device, at the
+        processing size -> ``2 x h x w`` float32 ab' on the device, queued without waiting for the device."""
+        if self.t == 0:
+            raise InferenceError("The first frame of a segment needs an exemplar.")
+        self._start_size(*plane.shape[-2:])
+        with self._autocast():
+            ab = self._step(self._pad_image(plane), None, None, end)
+        self.t += 1
+        return unpad(ab, self.pad_amounts)[0].float()  # type: ignore[arg-type]
 
     def _confidence(self, size: tuple[int, int]) -> np.ndarray:
         """The last readout's top-k mass (on the key grid of the padded frame) at ``size``, in [0, 1]."""
