@@ -5,9 +5,9 @@ frame (a keyframe) in fp32, then in bf16 with each set of parts kept in fp32, an
 8-bit RGB (as ``benchmarks.cpu_bf16``); ``--speed 960x536`` also times a session per choice on a real clip resized
 to that size (median seconds per frame after a warm-up frame; the load average says how quiet the machine was).
 
-Parts are the engine's own (``memory``, ``decoder``, ``value_encoder``: :attr:`InferenceEngine.fp32_parts`) and, for
-this measurement only, modules inside the key encoder that the engine cannot name (``dino``: the DINOv2 branch;
-``key_projection``; ``fuse``: the three fusion blocks), run outside autocast by wrapping their ``forward``.
+Parts are the engine's own (``memory``, ``decoder``, ``dino``, ``key_projection``, ``value_encoder``:
+:attr:`InferenceEngine.fp32_parts`) and, for this measurement only, the key encoder's fusion blocks (``fuse``), run
+outside autocast by wrapping their ``forward``.
 """
 
 from __future__ import annotations
@@ -25,16 +25,12 @@ from benchmarks.cpu_bf16 import _colorize, difference
 from benchmarks.measure import SHORT_CLIP, clip_frames, load_average, median, write_video
 from colormnet.engines.colormnet.model import key_encoder
 
-INNER: dict[str, type[nn.Module]] = {
-    "dino": key_encoder.DinoBranch,
-    "key_projection": key_encoder.KeyProjection,
-    "fuse": key_encoder.Fuse,
-}
-ENGINE_PARTS = ("memory", "decoder", "value_encoder")
+INNER: dict[str, type[nn.Module]] = {"fuse": key_encoder.Fuse}
+ENGINE_PARTS = ("memory", "decoder", "dino", "key_projection", "value_encoder")
 CHOICES = [  # the engine's choice first, then the ones worth knowing
-    "memory+decoder",
-    "memory+decoder+dino",
     "memory+decoder+dino+key_projection",
+    "memory+decoder+dino",
+    "memory+decoder",
     "memory+decoder+dino+fuse",
     "memory",
     "",

@@ -177,3 +177,26 @@ def test_cpu_bf16_output_is_close_to_fp32_and_really_bf16(golden_network) -> Non
     assert diff.max() > 0  # it did run in bf16, not silently in fp32
     assert diff.mean() < MEAN_AB_TOLERANCE
     assert (diff > 2).float().mean() < SHARE_OVER_2_TOLERANCE
+
+
+def test_cpu_bf16_keeps_the_dino_branch_and_the_key_projection_in_fp32(golden_network) -> None:
+    dtypes: dict[str, torch.dtype] = {}
+    modules = {"dino": golden_network.key_encoder.network2, "key_projection": golden_network.key_proj,
+               "fuse": golden_network.key_encoder.fuse1.encode_enc, "trunk": golden_network.key_encoder.layer3}
+
+    def record(name):
+        return lambda _module, _inputs, output: dtypes.__setitem__(name, (output[0] if isinstance(output, tuple)
+                                                                           else output).dtype)
+
+    handles = [module.register_forward_hook(record(name)) for name, module in modules.items()]
+    try:
+        frame = np.full((112, 112), 50, np.float32)
+        exemplar = ExemplarInput(np.full((112, 112, 3), 0.5, np.float32), "reference")
+        InferenceEngine(golden_network, InferenceConfig(), torch.bfloat16).step(frame, exemplar, end=True)
+        assert dtypes == {"dino": torch.float32, "key_projection": torch.float32, "fuse": torch.bfloat16,
+                          "trunk": torch.bfloat16}
+        InferenceEngine(golden_network, InferenceConfig(), None).step(frame, exemplar, end=True)  # fp32: all of it
+        assert set(dtypes.values()) == {torch.float32}
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -91,13 +91,15 @@ class InferenceEngine:
             CPU. Under CPU bf16 the parts in :attr:`fp32_parts` stay in fp32.
     """
 
-    #: The parts kept in fp32 outside autocast under CPU bf16: ``memory`` (its readout and consolidation) and
-    #: ``decoder`` (and ``value_encoder`` if added). Under autocast the memory's matrix products would round the
-    #: keys to bf16 (8 bits of mantissa) although the similarity code asks for fp32, so near-equal similarities swap
-    #: places in the top-k; the decoder's output layers and hidden state round the chroma itself. Both are cheap
-    #: next to the key encoder, which stays in bf16. ``benchmarks/cpu_bf16.py`` varies this set to measure what each
-    #: part costs and saves; CUDA keeps everything under autocast (fp16 keeps 11 bits).
-    fp32_parts: frozenset[str] = frozenset({"memory", "decoder"})
+    #: The parts kept in fp32 outside autocast under CPU bf16: ``memory`` (its readout and consolidation),
+    #: ``decoder``, ``dino`` (the key encoder's DINOv2 branch) and ``key_projection`` (``value_encoder`` may be
+    #: added). Under autocast the memory's matrix products would round the keys to bf16 (8 bits of mantissa) although
+    #: the similarity code asks for fp32, so near-equal similarities swap places in the top-k; the decoder's output
+    #: layers and hidden state round the chroma itself; the DINOv2 features and the key projection carry most of what
+    #: is left (``python -m benchmarks.bf16_parts``: 8-bit values more than 2 LSB from fp32 4.2 % with nothing kept,
+    #: 1.67 % with the memory and the decoder, 0.78 % with all four). The ResNet trunk, the fusion blocks and the
+    #: value encoder run in bf16. CUDA keeps everything under autocast (fp16 keeps 11 bits).
+    fp32_parts: frozenset[str] = frozenset({"memory", "decoder", "dino", "key_projection"})
 
     def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None,
                  exemplar_cache: ExemplarCache | None = None):
@@ -135,6 +137,11 @@ class InferenceEngine:
 
     def _keeps_fp32(self, part: str) -> bool:
         return part in self.fp32_parts and self.autocast_dtype == torch.bfloat16 and self._device_type == "cpu"
+
+    @property
+    def _key_fp32(self) -> frozenset[str]:
+        """The key encoder's parts that stay in fp32 (see :attr:`fp32_parts`)."""
+        return frozenset(part for part in ("dino", "key_projection") if self._keeps_fp32(part))
 
     def _fp32(self, part: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """``fn(*args, **kwargs)``, in fp32 outside autocast (tensors in ``args`` made fp32) if ``part`` keeps fp32."""
@@ -289,8 +296,8 @@ class InferenceEngine:
         """What an exemplar's memory entry depends on: its pixels (and its frame's luminance for a keyframe held
         from its frame), the processing size and the numerics."""
         pixels = (exemplar.image,) if lightness is None else (exemplar.image, lightness)
-        return (exemplar.mode, pixels_digest(*pixels), work, self.autocast_dtype, self._keeps_fp32("value_encoder"),
-                self.network.fast)
+        kept = frozenset(part for part in self.fp32_parts if self._keeps_fp32(part))
+        return exemplar.mode, pixels_digest(*pixels), work, self.autocast_dtype, kept, self.network.fast
 
     def _encode_exemplar(self, plane: torch.Tensor, ab: torch.Tensor, ident: Hashable,
                          hidden: torch.Tensor | None = None) -> ExemplarEntry:
@@ -301,7 +308,7 @@ class InferenceEngine:
         def encode() -> ExemplarEntry:
             image = self._pad_image(plane)
             padded_ab = pad(ab, self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
-            f16, _, _, key, shrinkage, _ = net.encode_key(image)
+            f16, _, _, key, shrinkage, _ = net.encode_key(image, self._key_fp32)
             state = hidden if hidden is not None else net.init_hidden(key)
             value, _ = self._fp32("value_encoder", net.encode_value, image, f16, state, padded_ab, deep_update=False)
             return ExemplarEntry(key, shrinkage, value)
@@ -317,7 +324,7 @@ class InferenceEngine:
         net, cfg = self.network, self.config
         mem_frame = (self.t - self.last_mem_t >= cfg.mem_every or lab is not None) and not end
         normal_update = not mem_frame and not end
-        f16, f8, f4, key, shrinkage, selection = net.encode_key(image)
+        f16, f8, f4, key, shrinkage, selection = net.encode_key(image, self._key_fp32)
         if self.hidden is None:
             self.hidden = net.init_hidden(key)
 

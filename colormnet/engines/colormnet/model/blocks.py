@@ -6,11 +6,16 @@ and 1/4 of the padded frame size. Grouped tensors carry the objects on dim 1: ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from colormnet.engines.colormnet.model.rewrites import conv_of_broadcast_cat
+
+_T = TypeVar("_T")
 
 
 def upsample_groups(g: torch.Tensor, ratio: int) -> torch.Tensor:
@@ -25,6 +30,16 @@ def downsample_groups(g: torch.Tensor, ratio: int) -> torch.Tensor:
     b, o = g.shape[:2]
     down = F.interpolate(g.flatten(0, 1), scale_factor=1 / ratio, mode="area")
     return down.view(b, o, *down.shape[1:])
+
+
+def in_fp32(fn: Callable[..., _T], *tensors: torch.Tensor, **kwargs: Any) -> _T:
+    """``fn(*tensors, **kwargs)`` outside autocast, the tensors made fp32: a part whose inputs must not be rounded to
+    the autocast dtype (see :attr:`~colormnet.engines.colormnet.inference.engine.InferenceEngine.fp32_parts`)."""
+    device_type = tensors[0].device.type
+    if not torch.is_autocast_enabled(device_type):
+        return fn(*tensors, **kwargs)
+    with torch.autocast(device_type, enabled=False):
+        return fn(*(t.float() for t in tensors), **kwargs)
 
 
 def grouped(conv: nn.Module, g: torch.Tensor) -> torch.Tensor:

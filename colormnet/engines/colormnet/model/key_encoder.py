@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.engines.colormnet.model.blocks import LayerNorm2d
+from colormnet.engines.colormnet.model.blocks import LayerNorm2d, in_fp32
 from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
 from colormnet.engines.colormnet.model.resnet import bottleneck_layer
 from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
@@ -118,7 +118,8 @@ class KeyEncoder(nn.Module):
         self.fuse2 = Fuse(512)
         self.fuse3 = Fuse(256)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, dino_in_fp32: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``dino_in_fp32``: the DINOv2 branch runs outside autocast (its bf16 features cost the most precision)."""
         if x.shape[1] == 1 and not self.fast:
             x = x.expand(-1, 3, -1, -1)
         if self.fast:
@@ -130,7 +131,7 @@ class KeyEncoder(nn.Module):
         r4 = self.res2(r)  # B x 256 x Hp/4
         r8 = self.layer2(r4)  # B x 512 x Hp/8
         r16 = self.layer3(r8)  # B x 1024 x Hp/16
-        d16 = self.network2(x)  # B x 1536 x h x w
+        d16 = in_fp32(self.network2, x) if dino_in_fp32 else self.network2(x)  # B x 1536 x h x w
         # fuse2/fuse3 see d16 upsampled x2 / x4
         return self.fuse1(d16, r16), self.fuse2(d16, r8, ratio=2), self.fuse3(d16, r4, ratio=4)
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from colormnet.config import ModelConfig
+from colormnet.engines.colormnet.model.blocks import in_fp32
 from colormnet.engines.colormnet.model.decoder import Decoder
 from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
 from colormnet.engines.colormnet.model.key_encoder import KeyEncoder, KeyProjection
@@ -62,14 +63,20 @@ class ColorMNet(nn.Module):
             if module is not self and hasattr(module, "fast"):
                 module.fast = value  # type: ignore[assignment]
 
-    def encode_key(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def encode_key(self, image: torch.Tensor, fp32: frozenset[str] = frozenset()) -> tuple[torch.Tensor, ...]:
         """Key features of a ``B x 3 x Hp x Wp`` image (or of the ``B x 1 x Hp x Wp`` luminance it repeats).
+
+        Args:
+            fp32: parts run outside autocast: ``dino`` (the DINOv2 branch), ``key_projection``.
 
         Returns:
             f16, f8, f4, key ``B x C_k x h x w``, shrinkage ``B x 1 x h x w``, selection ``B x C_k x h x w``.
         """
-        f16, f8, f4 = self.key_encoder(image)
-        key, shrinkage, selection = self.key_proj(f16)
+        f16, f8, f4 = self.key_encoder(image, dino_in_fp32="dino" in fp32)
+        if "key_projection" in fp32:
+            key, shrinkage, selection = in_fp32(self.key_proj, f16)
+        else:
+            key, shrinkage, selection = self.key_proj(f16)
         return f16, f8, f4, key, shrinkage, selection
 
     def encode_value(
