@@ -28,9 +28,9 @@ from colormnet.engines.colormnet.model import key_encoder
 INNER: dict[str, type[nn.Module]] = {"fuse": key_encoder.Fuse}
 ENGINE_PARTS = ("memory", "decoder", "dino", "key_projection", "value_encoder")
 CHOICES = [  # the engine's choice first, then the ones worth knowing
-    "memory+decoder+dino+key_projection",
-    "memory+decoder+dino",
     "memory+decoder",
+    "memory+decoder+dino",
+    "memory+decoder+dino+key_projection",
     "memory+decoder+dino+fuse",
     "memory",
     "",

@@ -179,7 +179,7 @@ def test_cpu_bf16_output_is_close_to_fp32_and_really_bf16(golden_network) -> Non
     assert (diff > 2).float().mean() < SHARE_OVER_2_TOLERANCE
 
 
-def test_cpu_bf16_keeps_the_dino_branch_and_the_key_projection_in_fp32(golden_network) -> None:
+def test_cpu_bf16_can_keep_the_dino_branch_and_the_key_projection_in_fp32(golden_network) -> None:
     dtypes: dict[str, torch.dtype] = {}
     modules = {"dino": golden_network.key_encoder.network2, "key_projection": golden_network.key_proj,
                "fuse": golden_network.key_encoder.fuse1.encode_enc, "trunk": golden_network.key_encoder.layer3}
@@ -192,7 +192,12 @@ def test_cpu_bf16_keeps_the_dino_branch_and_the_key_projection_in_fp32(golden_ne
     try:
         frame = np.full((112, 112), 50, np.float32)
         exemplar = ExemplarInput(np.full((112, 112, 3), 0.5, np.float32), "reference")
-        InferenceEngine(golden_network, InferenceConfig(), torch.bfloat16).step(frame, exemplar, end=True)
+        engine = InferenceEngine(golden_network, InferenceConfig(), torch.bfloat16)
+        engine.step(frame, exemplar, end=True)  # the default: the key encoder all in bf16
+        assert set(dtypes.values()) == {torch.bfloat16}
+        engine = InferenceEngine(golden_network, InferenceConfig(), torch.bfloat16)
+        engine.fp32_parts = engine.fp32_parts | {"dino", "key_projection"}
+        engine.step(frame, exemplar, end=True)
         assert dtypes == {"dino": torch.float32, "key_projection": torch.float32, "fuse": torch.bfloat16,
                           "trunk": torch.bfloat16}
         InferenceEngine(golden_network, InferenceConfig(), None).step(frame, exemplar, end=True)  # fp32: all of it

@@ -91,15 +91,15 @@ class InferenceEngine:
             CPU. Under CPU bf16 the parts in :attr:`fp32_parts` stay in fp32.
     """
 
-    #: The parts kept in fp32 outside autocast under CPU bf16: ``memory`` (its readout and consolidation),
-    #: ``decoder``, ``dino`` (the key encoder's DINOv2 branch) and ``key_projection`` (``value_encoder`` may be
-    #: added). Under autocast the memory's matrix products would round the keys to bf16 (8 bits of mantissa) although
+    #: The parts kept in fp32 outside autocast under CPU bf16: ``memory`` (its readout and consolidation) and
+    #: ``decoder``; ``dino`` (the key encoder's DINOv2 branch), ``key_projection`` and ``value_encoder`` may be
+    #: added. Under autocast the memory's matrix products would round the keys to bf16 (8 bits of mantissa) although
     #: the similarity code asks for fp32, so near-equal similarities swap places in the top-k; the decoder's output
-    #: layers and hidden state round the chroma itself; the DINOv2 features and the key projection carry most of what
-    #: is left (``python -m benchmarks.bf16_parts``: 8-bit values more than 2 LSB from fp32 4.2 % with nothing kept,
-    #: 1.67 % with the memory and the decoder, 0.78 % with all four). The ResNet trunk, the fusion blocks and the
-    #: value encoder run in bf16. CUDA keeps everything under autocast (fp16 keeps 11 bits).
-    fp32_parts: frozenset[str] = frozenset({"memory", "decoder", "dino", "key_projection"})
+    #: layers and hidden state round the chroma itself. ``python -m benchmarks.bf16_parts`` measures each choice:
+    #: 8-bit values more than 2 LSB from fp32 4.2 % with nothing kept, 1.67 % with the memory and the decoder, 0.78 %
+    #: with the DINOv2 branch and the key projection too, but then bf16 is hardly faster than fp32 (bf16 serves the
+    #: app's previews, for speed; exports are fp32). CUDA keeps everything under autocast (fp16 keeps 11 bits).
+    fp32_parts: frozenset[str] = frozenset({"memory", "decoder"})
 
     def __init__(self, network: ColorMNet, config: InferenceConfig, autocast_dtype: torch.dtype | None = None,
                  exemplar_cache: ExemplarCache | None = None):
