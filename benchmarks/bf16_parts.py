@@ -24,6 +24,7 @@ from torch import nn
 from benchmarks.cpu_bf16 import _colorize, difference
 from benchmarks.measure import SHORT_CLIP, clip_frames, load_average, median, write_video
 from colormnet.engines.colormnet.model import key_encoder
+from colormnet.engines.colormnet.model.blocks import in_fp32
 
 INNER: dict[str, type[nn.Module]] = {"fuse": key_encoder.Fuse}
 ENGINE_PARTS = ("memory", "decoder", "dino", "key_projection", "value_encoder")
@@ -44,10 +45,7 @@ def inner_parts_in_fp32(names: set[str]) -> Iterator[None]:
 
     def fp32(forward):
         def wrapped(self, *args, **kwargs):
-            if not torch.is_autocast_enabled("cpu"):
-                return forward(self, *args, **kwargs)
-            with torch.autocast("cpu", enabled=False):
-                return forward(self, *(a.float() if torch.is_tensor(a) else a for a in args), **kwargs)
+            return in_fp32(forward, self, *args, **kwargs)
         return wrapped
 
     try:

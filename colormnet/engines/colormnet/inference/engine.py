@@ -42,6 +42,7 @@ from colormnet.engines import device_color
 from colormnet.engines.base import ComposedFrame, ExemplarInput, StepResult
 from colormnet.engines.colormnet.inference.exemplar_cache import ExemplarCache, ExemplarEntry, pixels_digest
 from colormnet.engines.colormnet.inference.memory_manager import MemoryManager
+from colormnet.engines.colormnet.model.blocks import in_fp32
 from colormnet.engines.colormnet.model.network import ColorMNet
 from colormnet.engines.tensors import (
     device_errors,
@@ -55,13 +56,6 @@ from colormnet.engines.tensors import (
 from colormnet.errors import InferenceError
 
 _T = TypeVar("_T")
-
-
-def _float(value: Any) -> Any:
-    """``value`` with its tensors (also inside a tuple) in fp32."""
-    if isinstance(value, torch.Tensor):
-        return value.float()
-    return tuple(_float(v) for v in value) if isinstance(value, tuple) else value
 
 
 @contextlib.contextmanager
@@ -147,8 +141,7 @@ class InferenceEngine:
         """``fn(*args, **kwargs)``, in fp32 outside autocast (tensors in ``args`` made fp32) if ``part`` keeps fp32."""
         if not self._keeps_fp32(part):
             return fn(*args, **kwargs)
-        with torch.autocast("cpu", enabled=False):
-            return fn(*(_float(a) for a in args), **kwargs)
+        return in_fp32(fn, *args, **kwargs)
 
     def _read_memory(self, key: torch.Tensor, selection: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """The top-k memory readout for the query ``key``/``selection`` -> ``1 x O x C_v x h x w``, in the dtype
@@ -198,9 +191,9 @@ class InferenceEngine:
             self._start_size(height, width)
             lab = exemplar_lab(exemplar, self.device, height, width)  # 3 x h x w
             keyframe = exemplar.mode == "keyframe"
-            ident = self._exemplar_ident(exemplar, (height, width), lightness if keyframe else None)
             with self._autocast():
-                entry = self._encode_exemplar(plane if keyframe else lab[:1], lab[1:], ident, self.hidden)
+                entry = self._encode_exemplar(plane if keyframe else lab[:1], lab[1:], exemplar,
+                                              lightness if keyframe else None, self.hidden)
                 self.memory.add_exemplar(*entry)
 
     @torch.inference_mode()
@@ -223,9 +216,8 @@ class InferenceEngine:
             height, width = plane.shape[-2:]
             self._start_size(height, width)
             lab = None if exemplar is None else exemplar_lab(exemplar, self.device, height, width)
-            ident = None if exemplar is None else self._exemplar_ident(exemplar, (height, width))
             with self._autocast():
-                ab = self._step(self._pad_image(plane), lab, exemplar.mode if exemplar else None, end, ident)
+                ab = self._step(self._pad_image(plane), lab, exemplar, end)
             self.t += 1
             if exemplar is not None and exemplar.mode == "keyframe":  # the exemplar's own chroma, at the size asked
                 return StepResult(exemplar.lab(*out_hw)[1:], np.ones(out_hw, np.float32))
@@ -299,8 +291,8 @@ class InferenceEngine:
         kept = frozenset(part for part in self.fp32_parts if self._keeps_fp32(part))
         return exemplar.mode, pixels_digest(*pixels), work, self.autocast_dtype, kept, self.network.fast
 
-    def _encode_exemplar(self, plane: torch.Tensor, ab: torch.Tensor, ident: Hashable,
-                         hidden: torch.Tensor | None = None) -> ExemplarEntry:
+    def _encode_exemplar(self, plane: torch.Tensor, ab: torch.Tensor, exemplar: ExemplarInput,
+                         lightness: np.ndarray | None = None, hidden: torch.Tensor | None = None) -> ExemplarEntry:
         """The memory entry of an exemplar seen as ``plane`` (``1 x h x w`` L') with chroma ``ab`` (``2 x h x w``):
         with the zero hidden state of a run's start (kept for later runs), or with ``hidden`` (not kept)."""
         net = self.network
@@ -315,12 +307,13 @@ class InferenceEngine:
 
         if self.exemplar_cache is None or hidden is not None:
             return encode()
+        ident = self._exemplar_ident(exemplar, (plane.shape[-2], plane.shape[-1]), lightness)
         return self.exemplar_cache.get_or_encode(ident, encode)
 
-    def _step(self, image: torch.Tensor, lab: torch.Tensor | None, mode: str | None, end: bool,
-              ident: Hashable = None) -> torch.Tensor:
-        """One frame through the network: ``image`` (padded L') and the exemplar's ``3 x h x w`` Lab, kind and
-        identity on the first step -> padded ``1 x 2 x Hp x Wp`` ab'."""
+    def _step(self, image: torch.Tensor, lab: torch.Tensor | None, exemplar: ExemplarInput | None, end: bool
+              ) -> torch.Tensor:
+        """One frame through the network: ``image`` (padded L') and, on the first step, the exemplar and its
+        ``3 x h x w`` Lab -> padded ``1 x 2 x Hp x Wp`` ab'."""
         net, cfg = self.network, self.config
         mem_frame = (self.t - self.last_mem_t >= cfg.mem_every or lab is not None) and not end
         normal_update = not mem_frame and not end
@@ -328,7 +321,7 @@ class InferenceEngine:
         if self.hidden is None:
             self.hidden = net.init_hidden(key)
 
-        if lab is not None and mode == "keyframe":
+        if lab is not None and exemplar is not None and exemplar.mode == "keyframe":
             ab = pad(lab[1:], self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
             if not end:
                 value, self.hidden = self._fp32("value_encoder", net.encode_value, image, f16, self.hidden, ab,
@@ -336,8 +329,9 @@ class InferenceEngine:
                 self._add_exemplar(key, shrinkage, value)
             return ab
 
-        if lab is not None:  # reference: encode the exemplar itself, then predict this frame from it alone
-            self._add_exemplar(*self._encode_exemplar(lab[:1], lab[1:], ident, None if self.t == 0 else self.hidden))
+        if lab is not None and exemplar is not None:  # reference: encode it, then predict this frame from it alone
+            hidden = None if self.t == 0 else self.hidden
+            self._add_exemplar(*self._encode_exemplar(lab[:1], lab[1:], exemplar, hidden=hidden))
             readout = self._read_memory(key, selection, f16)
             _, ab = self._fp32("decoder", net.decode, (f16, f8, f4), readout, self.hidden, update_hidden=False)
             if mem_frame:

@@ -32,14 +32,19 @@ def downsample_groups(g: torch.Tensor, ratio: int) -> torch.Tensor:
     return down.view(b, o, *down.shape[1:])
 
 
-def in_fp32(fn: Callable[..., _T], *tensors: torch.Tensor, **kwargs: Any) -> _T:
-    """``fn(*tensors, **kwargs)`` outside autocast, the tensors made fp32: a part whose inputs must not be rounded to
-    the autocast dtype (see :attr:`~colormnet.engines.colormnet.inference.engine.InferenceEngine.fp32_parts`)."""
-    device_type = tensors[0].device.type
-    if not torch.is_autocast_enabled(device_type):
-        return fn(*tensors, **kwargs)
-    with torch.autocast(device_type, enabled=False):
-        return fn(*(t.float() for t in tensors), **kwargs)
+def _float(value: Any) -> Any:
+    """``value`` with its tensors (also inside a tuple) in fp32."""
+    if isinstance(value, torch.Tensor):
+        return value.float()
+    return tuple(_float(v) for v in value) if isinstance(value, tuple) else value
+
+
+def in_fp32(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``fn(*args, **kwargs)`` outside the CPU's autocast, the tensors in ``args`` (also inside tuples) made fp32: a
+    part whose inputs must not be rounded to bf16 (see
+    :attr:`~colormnet.engines.colormnet.inference.engine.InferenceEngine.fp32_parts`, kept under CPU bf16 only)."""
+    with torch.autocast("cpu", enabled=False):
+        return fn(*(_float(a) for a in args), **kwargs)
 
 
 def grouped(conv: nn.Module, g: torch.Tensor) -> torch.Tensor:
