@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmarks.cpu_bf16 import _colorize, difference
-from benchmarks.measure import SHORT_CLIP, clip_frames, load_average, median, write_video
+from benchmarks.cpu_bf16 import _colorize, difference, session_seconds, source_video
+from benchmarks.measure import SHORT_CLIP, load_average
 from colormnet.engines.colormnet.model import key_encoder
 from colormnet.engines.colormnet.model.blocks import in_fp32
 
@@ -71,19 +71,16 @@ def measure(weights: Path, frames: int, choices: list[str]) -> list[dict[str, ob
 
 def speed(weights: Path, size: str, frames: int, choices: list[str]) -> list[dict[str, object]]:
     """Median seconds per frame of a session at ``size`` in fp32, then in bf16 with each choice kept in fp32."""
-    width, height = map(int, size.split("x"))
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        video = write_video(Path(tmp) / f"src_{size}.mp4", clip_frames(frames + 1, width, height))
+        video = source_video(Path(tmp), size, frames + 1)
         for choice in ["fp32", *choices]:
             parts = {p for p in choice.split("+") if p} if choice != "fp32" else set()
             before = load_average()
             with inner_parts_in_fp32(parts & INNER.keys()):
                 precision = "fp32" if choice == "fp32" else "bf16"
-                seconds = _colorize(video, weights, precision, frozenset(parts & set(ENGINE_PARTS)), frames + 1,
-                                    kind="reference")[1]
-            rows.append({"choice": choice or "nothing", "seconds": median(seconds[1:]),
-                         "load": [before, load_average()]})
+                seconds = session_seconds(video, weights, precision, frozenset(parts & set(ENGINE_PARTS)), frames)
+            rows.append({"choice": choice or "nothing", "seconds": seconds, "load": [before, load_average()]})
     return rows
 
 

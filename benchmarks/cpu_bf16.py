@@ -94,15 +94,24 @@ def quality(weights: Path, frames: int) -> dict[str, object]:
             "rows": rows, "load": load_average()}
 
 
+def source_video(folder: Path, size: str, frames: int) -> Path:
+    """A real clip resized to ``size`` ("WxH"), ``frames`` frames long, written into ``folder``."""
+    width, height = map(int, size.split("x"))
+    return write_video(folder / f"src_{size}.mp4", clip_frames(frames, width, height))
+
+
+def session_seconds(video: Path, weights: Path, precision: str, fp32_parts: frozenset[str], frames: int) -> float:
+    """Median seconds per frame of a session over ``frames`` frames after a warm-up frame (a reference exemplar)."""
+    return median(_colorize(video, weights, precision, fp32_parts, frames + 1, kind="reference")[1][1:])
+
+
 def speed(weights: Path, size: str, frames: int) -> dict[str, object]:
     """fp32 and bf16 sessions on the same ``size`` source, one after the other: median s/frame after warm-up."""
-    width, height = map(int, size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        video = write_video(Path(tmp) / f"src_{size}.mp4", clip_frames(frames + 1, width, height))
+        video = source_video(Path(tmp), size, frames + 1)
         row: dict[str, object] = {"source": size, "frames": frames, "load": [load_average()]}
         for precision in ("fp32", "bf16"):
-            _, seconds = _colorize(video, weights, precision, KEPT, frames + 1, kind="reference")
-            row[f"{precision}_seconds"] = median(seconds[1:])
+            row[f"{precision}_seconds"] = session_seconds(video, weights, precision, KEPT, frames)
             row["load"].append(load_average())  # type: ignore[attr-defined]
     row["speedup"] = row["fp32_seconds"] / row["bf16_seconds"]  # type: ignore[operator]
     return row
