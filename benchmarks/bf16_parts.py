@@ -3,7 +3,9 @@
 ``python -m benchmarks.bf16_parts [--frames 8]`` colorizes the bundled ``realshort.mp4`` (320x240) from its first
 frame (a keyframe) in fp32, then in bf16 with each set of parts kept in fp32, and prints the difference to fp32 on
 8-bit RGB (as ``benchmarks.cpu_bf16``); ``--speed 960x536`` also times a session per choice on a real clip resized
-to that size (median seconds per frame after a warm-up frame; the load average says how quiet the machine was).
+to that size, the choices alternated over ``--rounds`` rounds (fp32 first in each), since a session run first or on
+a busier machine reads slower (median seconds per frame after a warm-up frame; the load average says how quiet the
+machine was).
 
 Parts are the engine's own (``memory``, ``decoder``, ``dino``, ``key_projection``, ``value_encoder``:
 :attr:`InferenceEngine.fp32_parts`) and, for this measurement only, the key encoder's fusion blocks (``fuse``), run
@@ -18,11 +20,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import torch
 from torch import nn
 
 from benchmarks.cpu_bf16 import _colorize, difference, session_seconds, source_video
-from benchmarks.measure import SHORT_CLIP, load_average
+from benchmarks.measure import SHORT_CLIP, load_average, write_video
 from colormnet.engines.colormnet.model import key_encoder
 from colormnet.engines.colormnet.model.blocks import in_fp32
 
@@ -30,6 +33,7 @@ INNER: dict[str, type[nn.Module]] = {"fuse": key_encoder.Fuse}
 ENGINE_PARTS = ("memory", "decoder", "dino", "key_projection", "value_encoder")
 CHOICES = [  # the engine's choice first, then the ones worth knowing
     "memory+decoder",
+    "memory+decoder+key_projection",
     "memory+decoder+dino",
     "memory+decoder+dino+key_projection",
     "memory+decoder+dino+fuse",
@@ -57,39 +61,67 @@ def inner_parts_in_fp32(names: set[str]) -> Iterator[None]:
             INNER[name].forward = forward
 
 
-def measure(weights: Path, frames: int, choices: list[str]) -> list[dict[str, object]]:
+def measure(weights: Path, frames: int, choices: list[str], clip: Path = SHORT_CLIP, kind: str = "keyframe",
+            process_size: int = 540) -> list[dict[str, object]]:
     """The difference to fp32 of bf16 with each choice of parts kept in fp32 (the exemplar's frame left out)."""
-    reference = _colorize(SHORT_CLIP, weights, "fp32", frozenset(), frames)[0][1:]
+    reference = _colorize(clip, weights, "fp32", frozenset(), frames, kind, process_size)[0][1:]
     rows = []
     for choice in choices:
         parts = {p for p in choice.split("+") if p}
         with inner_parts_in_fp32(parts & INNER.keys()):
-            out = _colorize(SHORT_CLIP, weights, "bf16", frozenset(parts & set(ENGINE_PARTS)), frames)[0][1:]
+            out = _colorize(clip, weights, "bf16", frozenset(parts & set(ENGINE_PARTS)), frames, kind,
+                            process_size)[0][1:]
         rows.append({"fp32_parts": choice or "nothing", **difference(reference, out)})
     return rows
 
 
-def speed(weights: Path, size: str, frames: int, choices: list[str]) -> list[dict[str, object]]:
-    """Median seconds per frame of a session at ``size`` in fp32, then in bf16 with each choice kept in fp32."""
-    rows: list[dict[str, object]] = []
+def excerpt(folder: Path, spec: str, frames: int) -> Path:
+    """Frames ``START .. START+frames-1`` of the clip ``PATH:START`` at its own size, written into ``folder``."""
+    path, _, start = spec.rpartition(":")
+    if not path or not start.isdigit():
+        raise SystemExit(f"--clip takes PATH:START (a clip and its first frame), not {spec!r}")
+    picked = []
+    with av.open(path) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= int(start):
+                picked.append(frame.to_ndarray(format="rgb24"))
+            if len(picked) == frames:
+                break
+    if len(picked) < frames:
+        raise SystemExit(f"{path} has fewer than {int(start) + frames} frames")
+    return write_video(folder / "excerpt.mp4", picked)
+
+
+def speed(weights: Path, size: str, frames: int, choices: list[str], rounds: int = 2) -> list[dict[str, object]]:
+    """Seconds per frame of a session at ``size`` in fp32 and in bf16 with each choice kept in fp32, alternated.
+
+    Each round runs fp32, then every choice, one after the other; a row per choice holds each round's median.
+    """
+    labels = ["fp32", *choices]
+    rows: list[dict[str, object]] = [{"choice": c or "nothing", "seconds": [], "load": []} for c in labels]
     with tempfile.TemporaryDirectory() as tmp:
         video = source_video(Path(tmp), size, frames + 1)
-        for choice in ["fp32", *choices]:
-            parts = {p for p in choice.split("+") if p} if choice != "fp32" else set()
-            before = load_average()
-            with inner_parts_in_fp32(parts & INNER.keys()):
-                precision = "fp32" if choice == "fp32" else "bf16"
-                seconds = session_seconds(video, weights, precision, frozenset(parts & set(ENGINE_PARTS)), frames)
-            rows.append({"choice": choice or "nothing", "seconds": seconds, "load": [before, load_average()]})
+        for _ in range(rounds):
+            for choice, row in zip(labels, rows, strict=True):
+                parts = {p for p in choice.split("+") if p} if choice != "fp32" else set()
+                before = load_average()
+                with inner_parts_in_fp32(parts & INNER.keys()):
+                    precision = "fp32" if choice == "fp32" else "bf16"
+                    seconds = session_seconds(video, weights, precision, frozenset(parts & set(ENGINE_PARTS)), frames)
+                row["seconds"].append(seconds)  # type: ignore[attr-defined]
+                row["load"].append([before, load_average()])  # type: ignore[attr-defined]
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bf16_parts", description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=8, help="frames of realshort.mp4 (the first is the exemplar's)")
+    parser.add_argument("--frames", type=int, default=8, help="frames compared (the first is the exemplar's)")
+    parser.add_argument("--clip", metavar="PATH:START", help="footage to compare on instead of realshort.mp4 from 0, "
+                        "from a reference exemplar (its first frame's colours) at a 360 processing size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--speed", metavar="WxH", help="also time a session per choice at this size")
     parser.add_argument("--speed-frames", type=int, default=2, help="frames timed per choice after a warm-up one")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the alternated speed runs")
     parser.add_argument("choices", nargs="*", default=CHOICES, help="parts joined by '+' (default: a set of choices)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -99,16 +131,23 @@ def main(argv: list[str] | None = None) -> None:
         weights = save_random_weights(Path(tmp) / "random.pth", seed=0)
         print("| kept in fp32 | mean LSB | 99.9th percentile LSB | max LSB | values > 2 LSB |")
         print("|---|---|---|---|---|")
-        for r in measure(weights, args.frames, args.choices):
+        if args.clip:
+            clip, kind, size = excerpt(Path(tmp), args.clip, args.frames), "reference", 360
+            print(f"{args.clip}, {args.frames} frames, reference exemplar, processing size {size}\n")
+        else:
+            clip, kind, size = SHORT_CLIP, "keyframe", 540
+        for r in measure(weights, args.frames, args.choices, clip, kind, size):
             print(f"| {r['fp32_parts']} | {r['mean_lsb']:.3f} | {r['p999_lsb']:.1f} | {r['max_lsb']} | "
                   f"{100 * r['share_over_2_lsb']:.2f} % |", flush=True)  # type: ignore[operator]
         if args.speed:
-            print(f"\n| {args.speed}: precision, kept in fp32 | s/frame | load before -> after |")
+            print(f"\n| {args.speed}: precision, kept in fp32 | s/frame per round | load before -> after per round |")
             print("|---|---|---|")
-            for r in speed(weights, args.speed, args.speed_frames, args.choices):
-                load = " -> ".join("/".join(f"{x:.1f}" for x in la) for la in r["load"])  # type: ignore[attr-defined]
+            for r in speed(weights, args.speed, args.speed_frames, args.choices, args.rounds):
+                seconds = ", ".join(f"{x:.2f}" for x in r["seconds"])  # type: ignore[attr-defined]
+                load = "; ".join(" -> ".join("/".join(f"{x:.1f}" for x in la) for la in pair)
+                                 for pair in r["load"])  # type: ignore[attr-defined]
                 label = "fp32" if r["choice"] == "fp32" else f"bf16, {r['choice']}"
-                print(f"| {label} | {r['seconds']:.2f} | {load} |", flush=True)
+                print(f"| {label} | {seconds} | {load} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The bf16 parts benchmark keeps the parts it names in fp32, and only while it measures."""
 
+import pytest
 import torch
 
 from benchmarks.bf16_parts import inner_parts_in_fp32, measure
@@ -27,3 +28,30 @@ def test_measure_reports_the_difference_to_fp32(random_weights):
     for r in rows:
         assert 0 <= r["mean_lsb"] <= r["max_lsb"] <= 255
         assert 0 <= r["share_over_2_lsb"] <= 1
+
+
+def test_speed_alternates_the_choices_and_keeps_every_round(random_weights, monkeypatch):
+    from benchmarks import bf16_parts
+
+    order = []
+    monkeypatch.setattr(bf16_parts, "source_video", lambda folder, size, frames: folder / "clip.mp4")
+    monkeypatch.setattr(bf16_parts, "session_seconds",
+                        lambda video, weights, precision, parts, frames: order.append((precision, parts)) or len(order))
+    rows = bf16_parts.speed(random_weights, "64x48", 1, ["memory", ""], rounds=2)
+    assert [p for p, _ in order] == ["fp32", "bf16", "bf16"] * 2
+    assert [r["choice"] for r in rows] == ["fp32", "memory", "nothing"]
+    assert [r["seconds"] for r in rows] == [[1, 4], [2, 5], [3, 6]]
+    assert all(len(r["load"]) == 2 for r in rows)
+
+
+def test_excerpt_takes_the_frames_from_start(tmp_path):
+    import av
+
+    from benchmarks.bf16_parts import excerpt
+    from benchmarks.measure import SHORT_CLIP
+
+    clip = excerpt(tmp_path, f"{SHORT_CLIP}:3", 2)
+    with av.open(str(clip)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 2
+    with pytest.raises(SystemExit, match="PATH:START"):
+        excerpt(tmp_path, str(SHORT_CLIP), 2)
