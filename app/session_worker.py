@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+WRITE_BEHIND = 4  # frames an export's encoder may lag behind the model on a GPU (see colormnet.io_threads)
 _NO_MODEL = "The model is not available; install the ColorMNet weights and export again."
 
 
@@ -187,9 +188,12 @@ class SessionWorker(QObject):
                     if missing is None:
                         raise ColorMNetError(_NO_MODEL)
                     self.sig_run_started.emit("export", len(missing))
+                    from colormnet.session.run import pipelined
+
                     export_here(job, session.video_info, self._segments, cached=self._cached,
-                                colorize_missing=lambda lo, hi: self._colorize(self._missing_frames(lo, hi), cancel),
-                                cancel=cancel, progress=self.sig_export_progress.emit)
+                                colorize_missing=lambda lo, hi: self._colorized(self._missing_frames(lo, hi), cancel),
+                                cancel=cancel, progress=self.sig_export_progress.emit,
+                                write_behind=WRITE_BEHIND if missing and pipelined(session.load_model()) else 0)
                 if not cancel.is_set():  # the export is complete: document it
                     write_record(session, job, self._specs)
         except ColorMNetError as exc:
@@ -373,15 +377,23 @@ class SessionWorker(QObject):
         return self._cache.get(key, index) if self._cache is not None else None
 
     def _colorize(self, frames: list[int], cancel: threading.Event) -> None:
+        for _ in self._colorized(frames, cancel):
+            pass
+
+    def _colorized(self, frames: list[int], cancel: threading.Event) -> Iterator[tuple[int, np.ndarray]]:
+        """Colorizes ``frames``, caching and showing each, and yields it as ``(index, frame as cached)``."""
         if not frames:
             return
         session = self._require_session()
-        for result in session.colorize(frames, cancel=cancel):
-            key = self._segments[result.segment].key if result.segment < len(self._segments) else ""
-            stored = result.to_uint16() if self._bit_depth > 8 else result.to_uint8()
-            if self._cache is not None and key:
-                self._cache.put(key, result.index, stored)
-            display = stored if stored.dtype == np.uint8 else (stored >> 8).astype(np.uint8)
-            self.sig_frame.emit(ColorizedFrame(result.index, key, display, result.done, result.total, result.notice))
-            if result.notice:  # the GPU ran out of memory: the session carries on smaller, or on the CPU
-                self.sig_stepped_down.emit(str(session.device), self._precision_text(), result.notice)
+        with contextlib.closing(session.colorize(frames, cancel=cancel)) as results:
+            for result in results:
+                key = self._segments[result.segment].key if result.segment < len(self._segments) else ""
+                stored = result.to_uint16() if self._bit_depth > 8 else result.to_uint8()
+                if self._cache is not None and key:
+                    self._cache.put(key, result.index, stored)
+                display = stored if stored.dtype == np.uint8 else (stored >> 8).astype(np.uint8)
+                self.sig_frame.emit(ColorizedFrame(result.index, key, display, result.done, result.total,
+                                                   result.notice))
+                if result.notice:  # the GPU ran out of memory: the session carries on smaller, or on the CPU
+                    self.sig_stepped_down.emit(str(session.device), self._precision_text(), result.notice)
+                yield result.index, stored

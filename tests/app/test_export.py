@@ -97,3 +97,20 @@ def test_default_output_names() -> None:
     assert default_output(Path("/films/a.mp4"), "h264") == Path("/films/a_colorized.mp4")
     assert default_output(Path("/films/a.mp4"), "prores") == Path("/films/a_colorized.mov")
     assert default_output(Path("/films/a.mp4"), "tiff16") == Path("/films/a_colorized")
+
+
+def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    controller = window.controller
+    cache = controller._session_worker._cache
+    assert cache is not None
+    cache.set_limit(1)  # every frame but the last one put is forgotten at once
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    output = tmp_path / "small_cache.mkv"
+    dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
+    dialog.path.setText(str(output))
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    assert finished.args == [True, str(output)]
+    with VideoReader(output) as reader:
+        assert reader.info.frame_count == controller.frame_count

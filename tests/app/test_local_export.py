@@ -1,0 +1,103 @@
+"""An export written here takes each frame as soon as its turn comes: straight from the run, or from the cache."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.jobs import ExportJob, SegmentInfo
+from app.local_export import _frames, export_here
+from colormnet.errors import OutputError
+from colormnet.video import VideoReader
+
+
+def _frame(index: int) -> np.ndarray:
+    return np.full((8, 8, 3), index, np.uint8)
+
+
+class FakeRun:
+    """A frame cache of ``capacity`` frames (the oldest forgotten first) and a run that fills it in ``order``."""
+
+    def __init__(self, order: list[int], capacity: int, cached: tuple[int, ...] = ()) -> None:
+        self.order = order
+        self.capacity = capacity
+        self.store: dict[int, np.ndarray] = {i: _frame(i) for i in cached}
+        self.closed = False
+        self.cancel = threading.Event()
+
+    def cached(self, key: str, index: int) -> np.ndarray | None:
+        assert key == "k"
+        return self.store.get(index)
+
+    def colorize_missing(self, lo: int, hi: int) -> Iterator[tuple[int, np.ndarray]]:
+        try:
+            for index in self.order:
+                if lo <= index < hi and index not in self.store:
+                    self.store[index] = _frame(index)
+                    while len(self.store) > self.capacity:
+                        del self.store[next(iter(self.store))]
+                    yield index, _frame(index)
+        finally:
+            self.closed = True
+
+    def frames(self, start: int, stop: int) -> list[int]:
+        job = ExportJob(Path("unused.mkv"), "ffv1", start, stop, audio=False, overwrite=False)
+        segments = [SegmentInfo(0, 10, 0, 0, "k")]
+        out = _frames(job, segments, self.cached, self.colorize_missing, self.cancel, lambda _d, _t: None)
+        return [int(f[0, 0, 0]) for f in out]
+
+
+def test_a_forward_run_is_written_as_it_arrives_even_when_the_cache_holds_one_frame() -> None:
+    run = FakeRun(order=list(range(10)), capacity=1)
+    assert run.frames(0, 10) == list(range(10))
+
+
+def test_frames_cached_earlier_and_frames_arriving_backwards_are_written_in_order() -> None:
+    run = FakeRun(order=[5, 4, 3, 2, 6, 7, 8, 9], capacity=10, cached=(0, 1))
+    assert run.frames(0, 10) == list(range(10))
+    assert run.closed
+
+
+def test_a_frame_the_cache_forgot_before_its_turn_is_a_one_line_error() -> None:
+    run = FakeRun(order=[5, 4, 3, 2, 1, 0], capacity=2)  # backwards: 5 .. 2 are forgotten before 0 arrives
+    with pytest.raises(OutputError, match="Frame 2 left the frame cache"):
+        run.frames(0, 6)
+
+
+def test_cancel_stops_at_once_and_closes_the_run() -> None:
+    run = FakeRun(order=list(range(10)), capacity=10)
+    job = ExportJob(Path("unused.mkv"), "ffv1", 0, 10, audio=False, overwrite=False)
+    out = _frames(job, [SegmentInfo(0, 10, 0, 0, "k")], run.cached, run.colorize_missing, run.cancel,
+                  lambda _d, _t: None)
+    assert int(next(out)[0, 0, 0]) == 0
+    run.cancel.set()
+    assert list(out) == []
+    assert run.closed
+
+
+def test_a_range_without_exemplar_is_refused() -> None:
+    run = FakeRun(order=list(range(10)), capacity=10)
+    with pytest.raises(OutputError, match="no exemplar"):
+        run.frames(5, 12)  # the segment ends at 10
+
+
+@pytest.mark.parametrize("write_behind", [0, 3])
+def test_the_writer_behind_writes_every_frame_in_order(tmp_path: Path, realshort: Path, write_behind: int) -> None:
+    with VideoReader(realshort) as reader:
+        info = reader.info
+        frames = [np.ascontiguousarray(255 - rgb) for _, rgb in reader.frames(0, 6)]  # unlike the source
+    arrival = [3, 2, 1, 0, 4, 5]  # backwards from an exemplar at 3, then forwards
+    job = ExportJob(tmp_path / "out.mkv", "ffv1", 0, 6, audio=False, overwrite=False)
+    progress: list[int] = []
+    export_here(job, info, [SegmentInfo(0, 6, 3, 3, "k")], cached=lambda _key, i: frames[i],
+                colorize_missing=lambda lo, hi: ((i, frames[i]) for i in arrival if lo <= i < hi),
+                cancel=threading.Event(), progress=lambda done, _total: progress.append(done),
+                write_behind=write_behind)
+    assert progress == list(range(7))
+    with VideoReader(job.path) as written:
+        back = [np.round(rgb / (257.0 if rgb.dtype == np.uint16 else 1.0)) for _, rgb in written.frames()]
+    assert [int(np.abs(rgb - frames[i]).max()) for i, rgb in enumerate(back)] == [0] * 6
