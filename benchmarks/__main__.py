@@ -10,6 +10,8 @@ Parts (``--only`` picks some, comma-separated):
   ``benchmarks/propagate_*.py`` with ``run(quick: bool) -> dict`` (keys ``rows``: a list of ``{"source", "fps",
   "load"}``) takes precedence; without one, sessions with that engine are timed like ``speed``.
 * ``bf16`` -- CPU bf16 against fp32: s/frame and the difference of the 8-bit outputs (``benchmarks/cpu_bf16.py``).
+* ``size`` -- what a processing size below the source's costs: the chroma upsampling's loss on real colour frames
+  and each size's s/frame (``benchmarks/process_size.py``).
 * ``official`` -- the official code and ours as whole processes on the same frames, one after the other, and the
   difference of their 8-bit outputs (``benchmarks/official.py``); skipped, in one line, without the official harness.
 * ``gui`` -- the longest GUI-thread stall while colorizing: ``benchmarks/gui_stall.py`` with
@@ -36,7 +38,7 @@ from benchmarks.report import render_markdown, render_table
 
 logger = logging.getLogger("benchmarks")
 
-PARTS = ("speed", "ratio", "memory", "propagate", "bf16", "official", "gui")
+PARTS = ("speed", "ratio", "memory", "propagate", "bf16", "size", "official", "gui")
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ def run_parts(parts: list[str], quick: bool, threads: int, weights: Path) -> dic
             results["propagate"] = {"source_module": "engine_speed session --engine propagate", "rows": rows}
     if "bf16" in parts:
         results["bf16"] = run_hook("cpu_bf16", quick, threads)
+    if "size" in parts:
+        results["size"] = run_hook("process_size", quick, threads)
     if "official" in parts:
         results["official"] = run_hook("official", quick, threads)
     if "gui" in parts:

@@ -148,8 +148,9 @@ def render_markdown(result: dict | None) -> str:
         "again in fp32 (the cache keys hold the precision). Under bf16 the engine keeps the memory (similarity, "
         "top-k, softmax, readout, consolidation) and the decoder in fp32 (`InferenceEngine.fp32_parts`): bf16 keys "
         "reorder near-equal top-k similarities, and the decoder's last layers and hidden state round the chroma "
-        "itself. The key encoder stays in bf16; keeping its DINOv2 branch and key projection in fp32 as well meets "
-        "the 1 % target but leaves bf16 hardly faster than fp32 (`python -m benchmarks.bf16_parts`). "
+        "itself. The key encoder stays in bf16: keeping it in fp32 as well (its DINOv2 branch, key projection and "
+        "fusion blocks) meets the 1 % target on every clip measured but leaves bf16 no faster than fp32 "
+        "(`python -m benchmarks.bf16_parts`, `benchmarks/notes.md`). "
         "Timings share the machine with other work: "
         "see the load averages.",
         "",

@@ -310,6 +310,10 @@ def render_markdown(run: dict, notes: str = "") -> str:
         from benchmarks.cpu_bf16 import render_markdown as render_bf16
 
         out += [render_bf16(res["bf16"])]
+    if "size" in res:
+        from benchmarks.process_size import render_markdown as render_size
+
+        out += [render_size(res["size"])]
     out += [*render_inexact_options(res), ""]
     gui = res.get("gui")
     if gui:
