@@ -191,7 +191,7 @@ class SessionWorker(QObject):
                     from colormnet.session.run import pipelined
 
                     export_here(job, session.video_info, self._segments, cached=self._cached,
-                                colorize_missing=lambda lo, hi: self._colorized(self._missing_frames(lo, hi), cancel),
+                                colorize_missing=lambda lo, hi: self._colorize_missing(lo, hi, cancel),
                                 cancel=cancel, progress=self.sig_export_progress.emit,
                                 write_behind=WRITE_BEHIND if missing and pipelined(session.load_model()) else 0)
                 if not cancel.is_set():  # the export is complete: document it
@@ -379,6 +379,12 @@ class SessionWorker(QObject):
     def _colorize(self, frames: list[int], cancel: threading.Event) -> None:
         for _ in self._colorized(frames, cancel):
             pass
+
+    def _colorize_missing(self, start: int, stop: int, cancel: threading.Event
+                          ) -> tuple[list[int], Iterator[tuple[int, np.ndarray]]]:
+        """The frames of ``[start, stop)`` not cached, and their run (see :meth:`_colorized`)."""
+        missing = self._missing_frames(start, stop)
+        return missing, self._colorized(missing, cancel)
 
     def _colorized(self, frames: list[int], cancel: threading.Event) -> Iterator[tuple[int, np.ndarray]]:
         """Colorizes ``frames``, caching and showing each, and yields it as ``(index, frame as cached)``."""

@@ -99,8 +99,11 @@ def test_default_output_names() -> None:
     assert default_output(Path("/films/a.mp4"), "tiff16") == Path("/films/a_colorized")
 
 
-def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:
+def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, tmp_path: Path,
+                                                     colour_frames: dict[int, Path]) -> None:
     controller = window.controller
+    add_exemplar(qtbot, controller, colour_frames[18], 18)  # frames before 18 come backwards, or fused late
+    wait_for_segments(qtbot, controller, 2)
     cache = controller._session_worker._cache
     assert cache is not None
     cache.set_limit(1)  # every frame but the last one put is forgotten at once
@@ -114,3 +117,19 @@ def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, 
     assert finished.args == [True, str(output)]
     with VideoReader(output) as reader:
         assert reader.info.frame_count == controller.frame_count
+
+
+def test_the_status_tells_writing_and_colorizing_in_one_line(qtbot, window: MainWindow) -> None:
+    from app.progress import Progress
+
+    dialog = ExportDialog(window.controller, window)
+    qtbot.addWidget(dialog)
+    dialog._set_running(True)  # as when an export starts
+    dialog._on_controller_progress(Progress(done=3, total=10, fps=1.0, eta_seconds=7.0))
+    assert dialog.status.text().startswith("Colorizing missing frames: 3 / 10, ")
+    dialog._on_controller_export_progress(2, 12)
+    assert dialog.status.text().startswith("Writing frame 2 / 12 · colorizing missing frames: 3 / 10, ")
+    dialog._on_controller_progress(Progress(done=10, total=10, fps=1.0, eta_seconds=0.0))
+    dialog._on_controller_export_progress(5, 12)
+    assert dialog.status.text() == "Writing frame 5 / 12"  # the colorizing is done: writing alone remains
+    assert dialog.progress.value() == 5
