@@ -57,6 +57,8 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(560)
         self._controller = controller
         self._running = False
+        self._colorizing: Progress | None = None  # the export's colorizing, while it runs
+        self._written = (0, 0)  # frames written, frames to write
         video = controller.project.video or Path("output")
         self.codec = QComboBox(self)
         for name, spec in CODECS.items():
@@ -188,12 +190,15 @@ class ExportDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         self._running = running
+        self._colorizing = None
+        self._written = (0, 0)
         for widget in (self.codec, self.path, self.range_all, self.audio, self.export_button, self.cluster):
             widget.setEnabled(not running)
         self._on_cluster_toggled(self.cluster.isChecked() and not running)
         project = self._controller.project
         self.range_in_out.setEnabled(not running and (project.in_point is not None or project.out_point is not None))
         self.progress.setVisible(running)
+        self.adjustSize()  # room for the progress bar: the word-wrapped notes above keep their lines
 
     def _on_cluster_toggled(self, checked: bool) -> None:
         self.cluster_address.setEnabled(checked)
@@ -239,15 +244,29 @@ class ExportDialog(QDialog):
 
     def _on_controller_progress(self, progress: Progress) -> None:
         if self._running and progress.total:
-            eta = f", {format_duration(progress.eta_seconds)} left" if progress.eta_seconds is not None else ""
-            self.status.setText(f"Colorizing missing frames: {progress.done} / {progress.total}{eta}")
+            self._colorizing = progress
+            self._show_progress()
 
     def _on_controller_export_progress(self, written: int, total: int) -> None:
         if self._running:
             self.progress.setMaximum(max(1, total))
             self.progress.setValue(written)
-            if written:
-                self.status.setText(f"Writing frame {written} / {total}")
+            self._written = (written, total)
+            self._show_progress()
+
+    def _show_progress(self) -> None:
+        """One line for both halves of an export, which run together: frames written, and the colorizing left."""
+        parts = []
+        written, total = self._written
+        if written:
+            parts.append(f"Writing frame {written} / {total}")
+        colorizing = self._colorizing
+        if colorizing is not None and colorizing.done < colorizing.total:
+            eta = f", {format_duration(colorizing.eta_seconds)} left" if colorizing.eta_seconds is not None else ""
+            parts.append(f"colorizing missing frames: {colorizing.done} / {colorizing.total}{eta}")
+        if parts:
+            text = " · ".join(parts)
+            self.status.setText(text[0].upper() + text[1:])
 
     def _on_controller_export_finished(self, ok: bool, message: str) -> None:
         self._set_running(False)
