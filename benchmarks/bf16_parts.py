@@ -129,13 +129,13 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         weights = save_random_weights(Path(tmp) / "random.pth", seed=0)
-        print("| kept in fp32 | mean LSB | 99.9th percentile LSB | max LSB | values > 2 LSB |")
-        print("|---|---|---|---|---|")
         if args.clip:
             clip, kind, size = excerpt(Path(tmp), args.clip, args.frames), "reference", 360
             print(f"{args.clip}, {args.frames} frames, reference exemplar, processing size {size}\n")
         else:
             clip, kind, size = SHORT_CLIP, "keyframe", 540
+        print("| kept in fp32 | mean LSB | 99.9th percentile LSB | max LSB | values > 2 LSB |")
+        print("|---|---|---|---|---|")
         for r in measure(weights, args.frames, args.choices, clip, kind, size):
             print(f"| {r['fp32_parts']} | {r['mean_lsb']:.3f} | {r['p999_lsb']:.1f} | {r['max_lsb']} | "
                   f"{100 * r['share_over_2_lsb']:.2f} % |", flush=True)  # type: ignore[operator]

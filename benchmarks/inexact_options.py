@@ -68,6 +68,8 @@ def _process_size(res: dict) -> str:
 
     row = default_row(res.get("size"))
     if row is None:
+        if res.get("size"):
+            return "540 not measured in this run (a quick run measures a small clip only)"
         return "not measured in this run (`--only size`)"
     size = res["size"]
     return (

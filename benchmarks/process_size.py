@@ -8,12 +8,13 @@ The model sees frames no larger than ``--process-size`` on their short side (540
 upsampled bilinearly to the source's size and joined with the source's own luminance. What that costs is measured
 without the network, which is random here (a random network's output changes wholesale with the input's scale, so
 comparing its outputs at two sizes measures the random weights, not the option): real colour frames
-(``cockatoo.mp4``, 1280x720, eight frames spread over the clip) are shrunk to the processing size as the model's
-input is, their own chroma at that size is taken as a perfect model's output there, upsampled as a session upsamples
-it and joined with the full-size luminance; the result is compared on 8-bit RGB with the same frames' chroma kept at
-full size. So the figures are what upsampling the chroma costs by itself, with every colour right; how the network
-answers a smaller input comes on top, and measuring that takes trained weights. The speed of each size is a
-session's median seconds per frame (fp32, random checkpoint: speed does not depend on the weights' values).
+(``cockatoo.mp4``, 1280x720, eight frames spread over the clip) are shrunk to the processing size (bilinear,
+antialiased), their own chroma at that size is taken as a perfect model's output there, upsampled bilinearly with
+pixel centres aligned (as a session upsamples the network's chroma) and joined with the full-size luminance; the
+result is compared on 8-bit RGB with the same frames' chroma kept at full size. So the figures are what upsampling
+the chroma costs by itself, with every colour right; how the network answers a smaller input comes on top, and
+measuring that takes trained weights. The speed of each size is a session's median seconds per frame (fp32, random
+checkpoint: speed does not depend on the weights' values).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _spread_frames(clip: Path, count: int) -> list[np.ndarray]:
     import av
 
     with av.open(str(clip)) as container:
-        total = container.streams.video[0].frames or 1
+        total = container.streams.video[0].frames or sum(1 for _ in container.decode(video=0))
+    with av.open(str(clip)) as container:
         step = max(1, total // count)
         frames = [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i % step == 0]
     return frames[:count]
