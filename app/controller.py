@@ -303,11 +303,12 @@ class Controller(QObject):
     # -- the frame shown ---------------------------------------------------------------------------------------
 
     def _fresh_colour(self, index: int) -> np.ndarray | None:
-        """The colorized frame ``index`` as the last run delivered it (HxWx3 uint8, stored orientation), if current."""
+        """The colorized frame ``index`` as the last run delivered it (HxWx3 uint8, stored orientation), if current:
+        under the preview's key, or, while an export runs, the export's frame (its own precision and key)."""
         fresh = self._fresh
-        if fresh is not None and fresh.index == index and fresh.key and fresh.key == self.key_at(index):
-            return fresh.rgb
-        return None
+        if fresh is None or fresh.index != index or not fresh.key:
+            return None
+        return fresh.rgb if fresh.key == self.key_at(index) or self.runs.exporting else None
 
     def _request_frame(self) -> None:
         index = self.current_frame

@@ -77,6 +77,11 @@ class RunControl(QObject):
         """Whether a colorize or export run is going on."""
         return self._run is not None
 
+    @property
+    def exporting(self) -> bool:
+        """Whether an export is going on (its frames are computed at the export's precision, under its own keys)."""
+        return self._run is not None and isinstance(self._run.request, ExportJob)
+
     # -- starting and stopping ---------------------------------------------------------------------------------
 
     def colorize_segment(self) -> None:

@@ -112,9 +112,12 @@ def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, 
     output = tmp_path / "small_cache.mkv"
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     dialog.path.setText(str(output))
+    exporting: list[bool] = []
+    controller.runs.sig_progress.connect(lambda _progress: exporting.append(controller.runs.exporting))
     with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
         assert dialog.start_export()
     assert finished.args == [True, str(output)]
+    assert exporting and all(exporting) and not controller.runs.exporting
     with VideoReader(output) as reader:
         assert reader.info.frame_count == controller.frame_count
 
@@ -133,3 +136,19 @@ def test_the_status_tells_writing_and_colorizing_in_one_line(qtbot, window: Main
     dialog._on_controller_export_progress(5, 12)
     assert dialog.status.text() == "Writing frame 5 / 12"  # the colorizing is done: writing alone remains
     assert dialog.progress.value() == 5
+
+
+def test_while_exporting_the_viewer_shows_the_frames_the_export_colorizes(window: MainWindow, monkeypatch) -> None:
+    import numpy as np
+
+    from app.jobs import ColorizedFrame
+    from app.run_control import RunControl
+
+    controller = window.controller
+    rgb = np.zeros((240, 320, 3), np.uint8)
+    controller._fresh = ColorizedFrame(5, "an-export-key", rgb, 1, 1, "")  # another precision, another key
+    assert controller.key_at(5) != "an-export-key"
+    assert controller._fresh_colour(5) is None  # not the preview's frame
+    monkeypatch.setattr(RunControl, "exporting", property(lambda _self: True))
+    assert controller._fresh_colour(5) is rgb
+    assert controller._fresh_colour(6) is None
