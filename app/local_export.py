@@ -6,7 +6,7 @@ waits on disk in the writer's work folder until its turn (:func:`colormnet.spool
 earlier are read from the cache when their turn comes. So a range longer than the cache holds exports; only a
 frame cached before the export and forgotten by the cache before its turn (a cache smaller than the run in front of
 it) stops it, with a one-line error. On a GPU the encoding runs on a thread of its own behind the model
-(``write_behind``). The writer is the library's atomic one (a temporary name renamed into place once complete); a
+(``pipelined``). The writer is the library's atomic one (a temporary name renamed into place once complete); a
 cancelled or failed export leaves nothing at the target. Runs on the session worker's thread.
 """
 
@@ -26,6 +26,8 @@ from colormnet.errors import OutputError
 from colormnet.io_threads import WriteBehind
 from colormnet.spool import in_frame_order
 
+WRITE_BEHIND = 4  # frames the encoder may lag behind the model on a GPU (see colormnet.io_threads)
+
 if TYPE_CHECKING:
     from colormnet.video import VideoInfo
 
@@ -39,7 +41,7 @@ def export_here(
     colorize_missing: Callable[[int, int], tuple[list[int], Iterable[tuple[int, np.ndarray]]]],
     cancel: threading.Event,
     progress: Callable[[int, int], None],
-    write_behind: int = 0,
+    pipelined: bool = False,
 ) -> None:
     """Write frames ``[job.start, job.stop)`` of the video ``info`` to ``job.path``.
 
@@ -52,7 +54,8 @@ def export_here(
             each as ``(index, frame)`` (as the cache holds it) once it is cached, in any order.
         cancel: Set to stop (the output is then not written).
         progress: Called with frames handed to the writer and frames to write.
-        write_behind: Frames the writer may lag behind on a thread of its own (0: it writes on this thread).
+        pipelined: The run is a GPU pipeline: the writer encodes on a thread of its own, up to
+            :data:`WRITE_BEHIND` frames behind (else it writes on this thread, in turn with the run).
 
     Raises:
         OutputError: A frame cannot be had, or part of the range has no exemplar.
@@ -66,7 +69,8 @@ def export_here(
         writer = VideoWriter(job.path, job.codec, width=info.width, height=info.height, source=reader,
                              frame_indices=range(job.start, job.stop), audio=job.audio, overwrite=job.overwrite)
         frames = _frames(job, segments, cached, colorize_missing, cancel, progress, writer.work_folder)
-        with WriteBehind(writer.write, write_behind, name="export-writer") as sink, contextlib.closing(frames):
+        depth = WRITE_BEHIND if pipelined else 0
+        with WriteBehind(writer.write, depth, name="export-writer") as sink, contextlib.closing(frames):
             for frame in frames:
                 sink.put(frame)
             if cancel.is_set():

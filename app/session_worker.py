@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WRITE_BEHIND = 4  # frames an export's encoder may lag behind the model on a GPU (see colormnet.io_threads)
 _NO_MODEL = "The model is not available; install the ColorMNet weights and export again."
 
 
@@ -159,8 +158,8 @@ class SessionWorker(QObject):
             frames = self._prepare(*self._request_range(request))
             if frames is not None:
                 self.sig_run_started.emit("colorize", len(frames))
-                if frames:
-                    self._colorize(frames, cancel)
+                for _ in self._colorized(frames, cancel):  # each frame is cached and shown as it comes
+                    pass
         except ColorMNetError as exc:
             error = str(exc)
         except OSError as exc:
@@ -190,10 +189,11 @@ class SessionWorker(QObject):
                     self.sig_run_started.emit("export", len(missing))
                     from colormnet.session.run import pipelined
 
-                    export_here(job, session.video_info, self._segments, cached=self._cached,
+                    export_here(job, session.video_info, self._segments, cancel=cancel,
+                                cached=self._cache.get if self._cache is not None else lambda _key, _index: None,
                                 colorize_missing=lambda lo, hi: self._colorize_missing(lo, hi, cancel),
-                                cancel=cancel, progress=self.sig_export_progress.emit,
-                                write_behind=WRITE_BEHIND if missing and pipelined(session.load_model()) else 0)
+                                progress=self.sig_export_progress.emit,
+                                pipelined=bool(missing) and pipelined(session.load_model()))
                 if not cancel.is_set():  # the export is complete: document it
                     write_record(session, job, self._specs)
         except ColorMNetError as exc:
@@ -372,13 +372,6 @@ class SessionWorker(QObject):
         if covered < stop - start:
             return list(range(start, stop))  # let the session explain what is wrong (no exemplars)
         return missing
-
-    def _cached(self, key: str, index: int) -> np.ndarray | None:
-        return self._cache.get(key, index) if self._cache is not None else None
-
-    def _colorize(self, frames: list[int], cancel: threading.Event) -> None:
-        for _ in self._colorized(frames, cancel):
-            pass
 
     def _colorize_missing(self, start: int, stop: int, cancel: threading.Event
                           ) -> tuple[list[int], Iterator[tuple[int, np.ndarray]]]:

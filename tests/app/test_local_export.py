@@ -114,13 +114,13 @@ def test_a_writer_failure_behind_the_run_stops_the_run_and_leaves_nothing(tmp_pa
     with pytest.raises(OSError, match="No space"):
         export_here(job, info, [SegmentInfo(0, 10, 0, 0, "k")], cached=run.cached,
                     colorize_missing=run.colorize_missing, cancel=run.cancel, progress=lambda _d, _t: None,
-                    write_behind=3)
+                    pipelined=True)
     assert run.closed
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("write_behind", [0, 3])
-def test_the_writer_behind_writes_every_frame_in_order(tmp_path: Path, realshort: Path, write_behind: int) -> None:
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_the_writer_behind_writes_every_frame_in_order(tmp_path: Path, realshort: Path, pipelined: bool) -> None:
     with VideoReader(realshort) as reader:
         info = reader.info
         frames = [np.ascontiguousarray(255 - rgb) for _, rgb in reader.frames(0, 6)]  # unlike the source
@@ -130,7 +130,7 @@ def test_the_writer_behind_writes_every_frame_in_order(tmp_path: Path, realshort
     export_here(job, info, [SegmentInfo(0, 6, 3, 3, "k")], cached=lambda _key, i: None,
                 colorize_missing=lambda lo, hi: (list(range(lo, hi)), ((i, frames[i]) for i in arrival)),
                 cancel=threading.Event(), progress=lambda done, _total: progress.append(done),
-                write_behind=write_behind)
+                pipelined=pipelined)
     assert progress == list(range(7))
     with VideoReader(job.path) as written:
         back = [np.round(rgb / (257.0 if rgb.dtype == np.uint16 else 1.0)) for _, rgb in written.frames()]
