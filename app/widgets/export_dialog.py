@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -35,11 +37,36 @@ from colormnet.sidecar import sidecar_path
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
 
 
-def default_output(video: Path, codec: str) -> Path:
-    """A sensible output next to the source: ``film_colorized.mp4`` or a ``film_colorized`` folder."""
+def default_output(video: Path, codec: str, elsewhere: Path | None = None) -> Path:
+    """A sensible output next to the source: ``film_colorized.mp4`` or a ``film_colorized`` folder.
+
+    Where the source's folder is no place to write (read-only archive media, or the program's own bundled clip),
+    the output goes to ``elsewhere`` (the user's videos folder) when given.
+    """
     spec = CODECS[codec]
-    stem = video.parent / f"{video.stem}_colorized"
+    folder = video.parent
+    if elsewhere is not None and not _a_place_to_write(folder):
+        folder = elsewhere
+    stem = folder / f"{video.stem}_colorized"
     return stem if spec.is_image_sequence else stem.with_suffix(spec.extensions[0])
+
+
+def _a_place_to_write(folder: Path) -> bool:
+    """Whether ``folder`` exists, may be written, and is not inside the program's own files."""
+    import colormnet
+
+    program = Path(colormnet.__file__).resolve().parent
+    try:
+        resolved = folder.resolve()
+    except OSError:
+        return False
+    return resolved.is_dir() and os.access(resolved, os.W_OK) and not resolved.is_relative_to(program)
+
+
+def _videos_folder() -> Path:
+    """The user's videos folder (their home where the system names none)."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+    return Path(found) if found and Path(found).is_dir() else Path.home()
 
 
 class ExportDialog(QDialog):
@@ -65,7 +92,7 @@ class ExportDialog(QDialog):
             self.codec.addItem(f"{name} — {spec.description}", name)
         self.codec.setCurrentIndex(list(CODECS).index(DEFAULT_CODEC))
         self.codec.currentIndexChanged.connect(self._on_codec_changed)
-        self.path = QLineEdit(str(default_output(video, DEFAULT_CODEC)), self)
+        self.path = QLineEdit(str(default_output(video, DEFAULT_CODEC, _videos_folder())), self)
         browse = QPushButton(icon("open_project"), "Browse…", self)
         browse.clicked.connect(self._on_browse_clicked)
         path_row = QHBoxLayout()
@@ -214,7 +241,7 @@ class ExportDialog(QDialog):
             base = (
                 current.with_suffix("")
                 if current.suffix
-                else default_output(video, self.selected_codec()).with_suffix("")
+                else default_output(video, self.selected_codec(), _videos_folder()).with_suffix("")
             )
             self.path.setText(str(base.with_suffix(spec.extensions[0])))
         self.audio.setEnabled(

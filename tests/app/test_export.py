@@ -99,6 +99,20 @@ def test_default_output_names() -> None:
     assert default_output(Path("/films/a.mp4"), "tiff16") == Path("/films/a_colorized")
 
 
+def test_the_default_output_leaves_read_only_media_and_the_program_alone(tmp_path: Path, monkeypatch) -> None:
+    import colormnet
+    from app.widgets import export_dialog
+
+    videos = tmp_path / "Videos"
+    film = tmp_path / "film.mp4"
+    assert default_output(film, "h264", videos) == tmp_path / "film_colorized.mp4"  # a folder one may write
+    demo = Path(colormnet.__file__).parent / "data" / "demo" / "realshort.mp4"
+    assert default_output(demo, "h264", videos) == videos / "realshort_colorized.mp4"  # not into the program
+    assert default_output(tmp_path / "gone" / "a.mp4", "ffv1", videos) == videos / "a_colorized.mkv"
+    monkeypatch.setattr(export_dialog.os, "access", lambda _path, _mode: False)  # read-only media
+    assert default_output(film, "tiff16", videos) == videos / "film_colorized"
+
+
 def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, tmp_path: Path,
                                                      colour_frames: dict[int, Path]) -> None:
     controller = window.controller
