@@ -19,6 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.controller import Controller
+from app.gui_thread_gc import GuiThreadCollector
 from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.stale_pruning import StalePruner
@@ -169,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(paths.log_file)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    GuiThreadCollector(app)  # cyclic garbage is freed on this thread only: Qt objects die where they live
     app.setApplicationName("ColorMNet Studio")
     app.setOrganizationName("ColorMNet")
     app.setApplicationVersion(__version__)
