@@ -24,8 +24,8 @@ import av
 import torch
 from torch import nn
 
-from benchmarks.cpu_bf16 import _colorize, difference, session_seconds, source_video
-from benchmarks.measure import SHORT_CLIP, load_average, write_video
+from benchmarks.cpu_bf16 import _colorize, difference, difference_cells, session_seconds, source_video
+from benchmarks.measure import SHORT_CLIP, format_loads, load_average, write_video
 from colormnet.engines.colormnet.model import key_encoder
 from colormnet.engines.colormnet.model.blocks import in_fp32
 
@@ -137,15 +137,13 @@ def main(argv: list[str] | None = None) -> None:
         print("| kept in fp32 | mean LSB | 99.9th percentile LSB | max LSB | values > 2 LSB |")
         print("|---|---|---|---|---|")
         for r in measure(weights, args.frames, args.choices, clip, kind, size):
-            print(f"| {r['fp32_parts']} | {r['mean_lsb']:.3f} | {r['p999_lsb']:.1f} | {r['max_lsb']} | "
-                  f"{100 * r['share_over_2_lsb']:.2f} % |", flush=True)  # type: ignore[operator]
+            print(f"| {r['fp32_parts']} | {difference_cells(r)} |", flush=True)
         if args.speed:
             print(f"\n| {args.speed}: precision, kept in fp32 | s/frame per round | load before -> after per round |")
             print("|---|---|---|")
             for r in speed(weights, args.speed, args.speed_frames, args.choices, args.rounds):
                 seconds = ", ".join(f"{x:.2f}" for x in r["seconds"])  # type: ignore[attr-defined]
-                load = "; ".join(" -> ".join("/".join(f"{x:.1f}" for x in la) for la in pair)
-                                 for pair in r["load"])  # type: ignore[attr-defined]
+                load = "; ".join(format_loads(pair) for pair in r["load"])  # type: ignore[attr-defined]
                 label = "fp32" if r["choice"] == "fp32" else f"bf16, {r['choice']}"
                 print(f"| {label} | {seconds} | {load} |", flush=True)
 

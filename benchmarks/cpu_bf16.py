@@ -86,6 +86,12 @@ def difference(reference: list[np.ndarray], other: list[np.ndarray]) -> dict[str
     }
 
 
+def difference_cells(row: dict) -> str:
+    """A :func:`difference` as Markdown table cells: mean, 99.9th percentile and max LSB, share over 2 LSB."""
+    return (f"{row['mean_lsb']:.3f} | {row['p999_lsb']:.1f} | {row['max_lsb']} | "
+            f"{100 * row['share_over_2_lsb']:.2f} %")
+
+
 def quality(weights: Path, frames: int) -> dict[str, object]:
     """bf16 (both ways) against fp32 on ``frames`` frames of the real clip, the exemplar's frame left out."""
     outputs = {name: _colorize(SHORT_CLIP, weights, p, keep, frames)[0][1:] for name, (p, keep) in VARIANTS.items()}
@@ -171,8 +177,7 @@ def render_markdown(result: dict | None) -> str:
         "|---|---|---|---|---|",
     ]
     for r in q["rows"]:
-        lines.append(f"| {r['variant']} | {r['mean_lsb']:.3f} | {r['p999_lsb']:.1f} | {r['max_lsb']} | "
-                     f"{100 * r['share_over_2_lsb']:.2f} % |")
+        lines.append(f"| {r['variant']} | {difference_cells(r)} |")
     return "\n".join([*lines, ""])
 
 

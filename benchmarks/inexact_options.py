@@ -7,6 +7,8 @@ says so.
 
 from __future__ import annotations
 
+from benchmarks.measure import format_loads
+
 HEADER = [
     "## Inexact options and their quality cost",
     "",
@@ -24,10 +26,6 @@ CUDA_AUTOCAST = (
 )
 
 
-def _loads(loads: list[list[float]]) -> str:
-    return " -> ".join("/".join(f"{x:.1f}" for x in load) for load in loads)
-
-
 def _fast_path(res: dict) -> str:
     measured = []
     ratio = res.get("ratio")
@@ -36,7 +34,7 @@ def _fast_path(res: dict) -> str:
         if precision == "fp32":
             measured.append(
                 f"max abs normalised ab {ratio['max_abs_ab_difference']:.1e} against the literal reference "
-                f"({ratio['source']}, {ratio['device']}, fp32, `ratio` part, load {_loads(ratio['load'])})"
+                f"({ratio['source']}, {ratio['device']}, fp32, `ratio` part, load {format_loads(ratio['load'])})"
             )
     off = res.get("official")
     if off and "quality" in off:
@@ -44,7 +42,7 @@ def _fast_path(res: dict) -> str:
         measured.append(
             f"against the official code's PNGs: mean {q['mean_lsb']:.1e} LSB, max {q['max_lsb']} LSB, "
             f"{100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB or more ({off['source']}, fp32, "
-            f"`official` part, load {_loads(off['load'])})"
+            f"`official` part, load {format_loads(off['load'])})"
         )
     return "; ".join(measured) or "not measured in this run (`--only ratio`, `--only official`)"
 
@@ -59,7 +57,7 @@ def _cpu_bf16(res: dict) -> str:
     return (
         f"against fp32 on 8-bit RGB: mean {chosen['mean_lsb']:.3f} LSB, max {chosen['max_lsb']} LSB, "
         f"{100 * chosen['share_over_2_lsb']:.2f} % of values more than 2 LSB off ({q['source']}, {q['frames']} "
-        f"frames, {native}, `bf16` part, load {_loads([q['load']])}; other variants in the CPU bf16 section)"
+        f"frames, {native}, `bf16` part, load {format_loads([q['load']])}; other variants in the CPU bf16 section)"
     )
 
 

@@ -32,6 +32,11 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def format_loads(loads: list[list[float]]) -> str:
+    """Load averages as the reports print them: ``1.0/1.2/1.4 -> 1.1/1.2/1.4``."""
+    return " -> ".join("/".join(f"{x:.1f}" for x in load) for load in loads)
+
+
 def machine() -> dict[str, object]:
     """What the figures were measured on."""
     cpu = platform.processor() or platform.machine()

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.measure import ROOT, clip_frames, load_average, machine
+from benchmarks.measure import ROOT, clip_frames, format_loads, load_average, machine
 
 PLANS = {False: ("960x536", 8, 2), True: ("480x268", 3, 1)}  # quick -> (frame size, frames, rounds)
 TARGET_SPEEDUP = 2.0  # whole process, 8 frames at 960x536, fp32, 2 threads
@@ -274,10 +274,6 @@ def _s(seconds: float) -> str:
     return f"{seconds:.1f}"
 
 
-def _loads(loads: list[list[float]]) -> str:
-    return " -> ".join("/".join(f"{x:.1f}" for x in load) for load in loads)
-
-
 def render_markdown(result: dict | None) -> str:
     """The "Against the official code" section of ``docs/performance.md``."""
     lines = ["## Against the official code, same machine", ""]
@@ -294,8 +290,8 @@ def render_markdown(result: dict | None) -> str:
         f"{result['precision']} on the CPU, {m['threads']} threads (`OMP_NUM_THREADS`), {MODE}; the official code "
         f"(`run_official.py`, unchanged) and `colormnet colorize` alternate, {result['rounds']} round(s). "
         f"Machine: {m['cpu']} ({m['cores']} cores, {native} native bf16), torch {m['torch']}, measured "
-        f"{result['measured']}; load average {_loads(result['load'])}. Both read the same random checkpoint of the "
-        "official architecture (speed does not depend on the weights' values)."
+        f"{result['measured']}; load average {format_loads(result['load'])}. Both read the same random checkpoint of "
+        "the official architecture (speed does not depend on the weights' values)."
         + (" A `--quick` run: figures for checking the suite, not for the record." if result.get("quick") else ""),
         "",
         "| side | fastest wall s | median wall s | median CPU s | median to the last PNG s | per run: wall s / CPU s "
@@ -304,7 +300,7 @@ def render_markdown(result: dict | None) -> str:
     ]
     for side, label in (("official", "official code"), ("ours", "ColorMNet Studio")):
         s = result[side]
-        runs = "; ".join(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f} ({_loads(r['load'])})" for r in s["runs"])
+        runs = "; ".join(f"{r['wall_s']:.1f} / {r['cpu_s']:.1f} ({format_loads(r['load'])})" for r in s["runs"])
         lines.append(f"| {label} | **{_s(_fastest(result, side))}** | {_s(s['wall_s'])} | {_s(s['cpu_s'])} | "
                      f"{_s(s['to_last_png_s'])} | {runs} |")
     lines += [
@@ -330,7 +326,7 @@ def render_line(result: dict | None) -> str:
     return (f"official {_s(_fastest(result, 'official'))} s, ours {_s(_fastest(result, 'ours'))} s whole process "
             f"(fastest runs): x{best_speedup(result):.2f} (medians x{result['speedup_wall']:.2f}, "
             f"CPU x{result['speedup_cpu']:.2f}); outputs max {q['max_lsb']} LSB, "
-            f"{100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB (load {_loads(result['load'])})")
+            f"{100 * q['share_pixels_at_2_lsb']:.3f} % of pixels at 2 LSB (load {format_loads(result['load'])})")
 
 
 def main(argv: list[str] | None = None) -> None:

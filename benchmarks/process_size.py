@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.cpu_bf16 import _colorize, difference
-from benchmarks.measure import SHORT_CLIP, SOURCE_CLIP, load_average, machine, median, write_video
+from benchmarks.cpu_bf16 import _colorize, difference, difference_cells
+from benchmarks.measure import SHORT_CLIP, SOURCE_CLIP, format_loads, load_average, machine, median, write_video
 from colormnet import color
 from colormnet.engines.base import process_shape
 from colormnet.session.fusion import resize_chroma
@@ -108,7 +108,7 @@ def render_markdown(result: dict | None) -> str:
     lines = ["## Processing size", ""]
     if not result:
         return "\n".join([*lines, "Not measured in this run (`python -m benchmarks --only size`).", ""])
-    load = " -> ".join("/".join(f"{x:.1f}" for x in la) for la in result["load"])
+    load = format_loads(result["load"])
     own = result["rows"][0]
     lines += [
         f"{result['source']}, {result['frames']} frames spread over the clip. `--process-size` caps the short side "
@@ -124,8 +124,7 @@ def render_markdown(result: dict | None) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in result["rows"][1:]:
-        lines.append(f"| {r['process_size']} | {r['seconds_per_frame']:.2f} | {r['mean_lsb']:.3f} | "
-                     f"{r['p999_lsb']:.1f} | {r['max_lsb']} | {100 * r['share_over_2_lsb']:.2f} % |")
+        lines.append(f"| {r['process_size']} | {r['seconds_per_frame']:.2f} | {difference_cells(r)} |")
     return "\n".join([*lines, ""])
 
 

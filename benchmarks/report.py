@@ -7,6 +7,7 @@ from pathlib import Path
 
 from benchmarks import official
 from benchmarks.inexact_options import render_section as render_inexact_options
+from benchmarks.measure import format_loads
 
 # s/frame of the official code, CPU fp32, 2 threads, 960x536, as the specification quotes it from another machine:
 # shown, labelled, only when a run did not time the official code itself (the ``official`` part does, on this one)
@@ -62,10 +63,6 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def _load(loads: list) -> str:
-    return " -> ".join("/".join(f"{x:.1f}" for x in load) for load in loads)
-
-
 def render_table(run: dict) -> str:
     """A plain-text summary for the terminal."""
     res = _valid(run["results"])
@@ -73,7 +70,7 @@ def render_table(run: dict) -> str:
     for row in res.get("speed", []):
         lines.append(
             f"{row['source']:>10}  {row['seconds_per_frame']:.3f} s/frame  peak {row['peak_memory_mb']:.0f} MB  "
-            f"({row['device']}, {row['frames']} frames, load {_load(row['load'])})"
+            f"({row['device']}, {row['frames']} frames, load {format_loads(row['load'])})"
         )
     if "ratio" in res:
         r = res["ratio"]
@@ -109,7 +106,7 @@ def _speed_section(rows: list[dict]) -> list[str]:
             f"| {r['source']} | {r['device']}, {_precision(r)} | **{_fmt(r['seconds_per_frame'])}** | "
             f"{_fmt(r.get('cpu_seconds_per_frame', math.nan))} | {_fmt(r['seconds_min'])} - "
             f"{_fmt(r['seconds_max'])} | {_fmt(r['first_frame_seconds'], 1)} | {r['peak_memory_mb']:.0f} | "
-            f"{r['frames']} (+{r['warmup']} warm-up) | {_load(r['load'])} |"
+            f"{r['frames']} (+{r['warmup']} warm-up) | {format_loads(r['load'])} |"
         )
     return out
 
@@ -132,7 +129,7 @@ def _ratio_section(r: dict) -> list[str]:
         f"| {r['source']} | {r['device']}, {r['precision']} | **{_fmt(r['fast_seconds'])}** | "
         f"{_fmt(r['reference_seconds'])} | **x{_fmt(r['speedup'])}** | x{_fmt(r['per_frame_ratio_median'])} | "
         f"{_fmt(r.get('fast_cpu_seconds', math.nan))} / {_fmt(r.get('reference_cpu_seconds', math.nan))} | "
-        f"x{_fmt(r.get('cpu_speedup', math.nan))} | {r['max_abs_ab_difference']:.1e} | {_load(r['load'])} |",
+        f"x{_fmt(r.get('cpu_speedup', math.nan))} | {r['max_abs_ab_difference']:.1e} | {format_loads(r['load'])} |",
     ]
 
 
@@ -174,7 +171,7 @@ def _propagate_section(p: dict | None) -> list[str]:
         target = PROPAGATE_TARGETS.get(r["source"])
         out.append(
             f"| {r['source']} | **{_fmt(r['fps'], 1)}** | {'>= ' + str(target) if target else ''} | "
-            f"{_load(r['load']) if isinstance(r['load'][0], list) else r['load']} |"
+            f"{format_loads(r['load']) if isinstance(r['load'][0], list) else r['load']} |"
         )
     return out
 
