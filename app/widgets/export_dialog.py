@@ -52,7 +52,7 @@ def default_output(video: Path, codec: str, elsewhere: Path | None = None) -> Pa
 
 
 def _a_place_to_write(folder: Path) -> bool:
-    """Whether ``folder`` exists, may be written, and is not inside the program's own files."""
+    """Whether ``folder`` exists, may be written (what check_output_path asks) and is not the program's own."""
     import colormnet
 
     program = Path(colormnet.__file__).resolve().parent
@@ -60,7 +60,7 @@ def _a_place_to_write(folder: Path) -> bool:
         resolved = folder.resolve()
     except OSError:
         return False
-    return resolved.is_dir() and os.access(resolved, os.W_OK) and not resolved.is_relative_to(program)
+    return resolved.is_dir() and os.access(resolved, os.W_OK | os.X_OK) and not resolved.is_relative_to(program)
 
 
 def _videos_folder() -> Path:
