@@ -25,6 +25,24 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
 
 
+_gui_collector: list[object] = []  # the GUI-thread collector while tests that use Qt run
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_freed_on_the_gui_thread(request: pytest.FixtureRequest) -> None:
+    """As in the app, cyclic garbage is collected on the GUI thread only while tests that use Qt run (see
+    app.gui_thread_gc); the first test without Qt after them collects what they left, on this thread, and gives
+    collecting back to the interpreter, so no other thread ever frees one of their Qt objects."""
+    if "qapp" in request.fixturenames:
+        if not _gui_collector:
+            request.getfixturevalue("qapp")
+            from app.gui_thread_gc import GuiThreadCollector
+
+            _gui_collector.append(GuiThreadCollector())
+    elif _gui_collector:
+        _gui_collector.pop().stop()  # type: ignore[attr-defined]
+
+
 _exit_status: list[int] = []
 
 

@@ -116,16 +116,6 @@ def app_settings(tmp_path: Path) -> AppSettings:
     return settings
 
 
-@pytest.fixture(scope="package", autouse=True)
-def gui_thread_gc(qapp: object) -> Iterator[None]:
-    """As in the app: cyclic garbage is collected on the GUI thread only (see app.gui_thread_gc)."""
-    from app.gui_thread_gc import GuiThreadCollector
-
-    collector = GuiThreadCollector()
-    yield
-    collector.stop()
-
-
 @pytest.fixture
 def controller(
     qtbot: object, app_settings: AppSettings, app_paths: AppPaths, random_weights: Path

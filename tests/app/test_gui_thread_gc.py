@@ -20,6 +20,7 @@ class _Cycle:
 
 
 def test_garbage_from_a_worker_thread_is_freed_on_the_gui_thread(qtbot) -> None:
+    FREED_ON.clear()
     thresholds = gc.get_threshold()
     gc.set_threshold(50, 2, 2)
     collector = GuiThreadCollector(interval_ms=20)
@@ -39,7 +40,7 @@ def test_garbage_from_a_worker_thread_is_freed_on_the_gui_thread(qtbot) -> None:
     finally:
         collector.stop()
         gc.set_threshold(*thresholds)
-    assert not gc.isenabled()  # the package's own collector (tests/app/conftest.py) still holds it off
+    assert not gc.isenabled()  # the suite's collector for tests that use Qt (tests/conftest.py) holds it off
 
 
 def test_stop_gives_collecting_back_as_it_was(qtbot) -> None:
@@ -50,4 +51,18 @@ def test_stop_gives_collecting_back_as_it_was(qtbot) -> None:
         collector.stop()
         assert gc.isenabled()
     finally:
-        gc.disable()  # as the package's collector keeps it
+        gc.disable()  # as the suite's collector keeps it
+
+
+def test_stop_frees_what_is_left_on_its_own_thread(qtbot) -> None:
+    FREED_ON.clear()
+    collector = GuiThreadCollector(interval_ms=60_000)  # its timer never comes round in this test
+    try:
+        worker = threading.Thread(target=lambda: [_Cycle() for _ in range(100)], name="worker")
+        worker.start()
+        worker.join()
+        assert FREED_ON == []
+    finally:
+        collector.stop()
+    # freed by stop(), here, before collecting is given back
+    assert set(FREED_ON) == {threading.main_thread().name} and len(FREED_ON) == 100
