@@ -31,7 +31,7 @@ from colormnet.engines.host_memory import keep_freed_memory
 logger = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_MS = 180_000
-STALE_DAYS = 30  # frame caches and unsaved scratch projects untouched this long are deleted at start-up
+STALE_DAYS = 30  # frame caches, unsaved scratch projects and thumbnail sets untouched this long go at start-up
 APP_ICON = "colormnet-studio.svg"
 _SETTLE_MS = 300  # lets the last paint land before the window is grabbed
 

@@ -1,11 +1,13 @@
-"""Deleting stale frame caches and scratch projects (possibly gigabytes) in the background, after the window shows.
+"""Deleting stale frame caches, scratch projects (possibly gigabytes) and thumbnail sets in the background, after
+the window shows.
 
 Three steps, so that no folder the open project uses is ever deleted and the GUI thread never waits on the disk:
 
 1. on a pool thread, find the folders untouched for long (less those an autosave refers to);
 2. on the GUI thread, drop those the open project, or one being opened, uses, and rename the others to a
    ``.stale-`` name in the same folder (a rename is instant; nothing opens a folder under that name);
-3. on a pool thread, delete the renamed folders.
+3. on a pool thread, delete the renamed folders, and the thumbnail sets untouched for as long (reading one touches
+   it; one deleted while its film is open is only made again).
 
 A folder renamed but not deleted (the program ended meanwhile) keeps its old dates and goes at the next start.
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.model import autosave
-from app.model.paths import AppPaths, stale_folders
+from app.model.paths import AppPaths, stale_files, stale_folders
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +55,8 @@ class StalePruner(QObject):
     """
 
     sig_finished = Signal(list)
-    """The stale folders are deleted; carries their paths."""
-    _sig_found = Signal(list)
+    """The stale folders and files are deleted; carries their paths."""
+    _sig_found = Signal(list, list)
 
     def __init__(self, paths: AppPaths, max_age_days: float, in_use: Callable[[], set[Path]]) -> None:
         super().__init__()
@@ -77,9 +79,9 @@ class StalePruner(QObject):
         keep = frozenset(autosave.referenced_folders(self._paths.autosave))
         found = stale_folders(self._paths.cache, self._days)
         found += stale_folders(self._paths.scratch, self._days, keep=keep)
-        self._sig_found.emit(found)
+        self._sig_found.emit(found, stale_files(self._paths.thumbnails, self._days))
 
-    def _on_found(self, found: Sequence[Path]) -> None:  # on the GUI thread
+    def _on_found(self, found: Sequence[Path], files: Sequence[Path]) -> None:  # on the GUI thread
         in_use = {path.resolve() for path in self._in_use()}
         moved: list[tuple[Path, Path]] = []
         for folder in found:
@@ -92,11 +94,18 @@ class StalePruner(QObject):
                 logger.warning("cannot set aside the stale folder %s: %s", folder, exc)
                 continue
             moved.append((folder, target))
-        self._pool.start(_Job(lambda: self._delete(moved)))
+        self._pool.start(_Job(lambda: self._delete(moved, files)))
 
-    def _delete(self, moved: Sequence[tuple[Path, Path]]) -> None:  # on a pool thread
+    def _delete(self, moved: Sequence[tuple[Path, Path]], files: Sequence[Path]) -> None:  # on a pool thread
         for _, target in moved:
             shutil.rmtree(target, ignore_errors=True)
-        if moved:
-            logger.info("removed %d stale folders", len(moved))
-        self.sig_finished.emit([folder for folder, _ in moved])
+        deleted = []
+        for file in files:
+            try:
+                file.unlink()
+            except OSError:
+                continue
+            deleted.append(file)
+        if moved or deleted:
+            logger.info("removed %d stale folders and %d stale thumbnail sets", len(moved), len(deleted))
+        self.sig_finished.emit([folder for folder, _ in moved] + deleted)

@@ -11,9 +11,11 @@ within one frame (:class:`ThumbnailStrip` sets its event and ignores its late an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,6 +94,8 @@ def load_cached(file: Path, frames: list[int]) -> dict[int, np.ndarray] | None:
     if (indices.tolist() != frames or images.dtype != np.uint8 or images.ndim != 4 or images.shape[0] != len(frames)
             or images.shape[1] != THUMB_HEIGHT or images.shape[3] != 3):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(file)  # in use: the stale-file clean-up (app.stale_pruning) goes by this date
     return {frame: images[k] for k, frame in enumerate(frames)}
 
 

@@ -28,6 +28,7 @@ class AppPaths:
     cache: Path  # one frame-cache folder per project id
     autosave: Path  # autosave snapshots, removed on a clean exit
     log_file: Path
+    thumbnails: Path  # the timeline's thumbnail sets, one file per film (see app.thumbnails)
 
     @classmethod
     def default(cls) -> AppPaths:
@@ -36,14 +37,16 @@ class AppPaths:
         data = platformdirs.user_data_path(APP_NAME, appauthor=False)
         logs = platformdirs.user_log_path(APP_NAME, appauthor=False)
         return cls(
-            scratch=data / "untitled", cache=cache / "frames", autosave=data / "autosave", log_file=logs / "studio.log"
+            scratch=data / "untitled", cache=cache / "frames", autosave=data / "autosave", log_file=logs / "studio.log",
+            thumbnails=cache / "thumbnails",
         )
 
     @classmethod
     def under(cls, root: Path) -> AppPaths:
         """Everything inside one folder (tests, portable installs)."""
         return cls(
-            scratch=root / "untitled", cache=root / "frames", autosave=root / "autosave", log_file=root / "studio.log"
+            scratch=root / "untitled", cache=root / "frames", autosave=root / "autosave", log_file=root / "studio.log",
+            thumbnails=root / "thumbnails",
         )
 
 
@@ -83,6 +86,21 @@ def stale_folders(root: Path, max_age_days: float, *, keep: frozenset[Path] = fr
             continue
         if newest < limit:
             stale.append(folder)
+    return stale
+
+
+def stale_files(root: Path, max_age_days: float) -> list[Path]:
+    """The plain files directly in ``root`` untouched for ``max_age_days`` (links and folders are not ours)."""
+    if not root.is_dir():
+        return []
+    limit = time.time() - max_age_days * 86400
+    stale = []
+    for entry in root.iterdir():
+        try:
+            if not entry.is_symlink() and entry.is_file() and entry.stat().st_mtime < limit:
+                stale.append(entry)
+        except OSError:
+            continue
     return stale
 
 

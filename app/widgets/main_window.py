@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
         """The timeline's thumbnail strip (see app.thumbnails), the viewer's comparisons (before/now, exemplar) with
         their bar over the timeline, and the exemplar panel's resolved kinds and further references."""
         c, panel = self.controller, self.exemplars
-        self.thumbnails = ThumbnailStrip(c.paths.cache.parent / "thumbnails", self)
+        self.thumbnails = ThumbnailStrip(c.paths.thumbnails, self)
         self.thumbnails.attach(c, self.timeline)
         self.compare = CompareView(c, self.viewer, self.actions_by_name, self._notify, self)
         self.timeline.add_notice(self.compare.bar)

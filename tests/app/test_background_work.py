@@ -136,6 +136,12 @@ def test_stale_folders_go_in_the_background_but_not_the_open_projects(
     old_scratch = stale_folder(paths.scratch, "old-untitled")
     fresh = paths.cache / "recent-project"
     fresh.mkdir()
+    paths.thumbnails.mkdir(parents=True, exist_ok=True)
+    old_thumbnails, fresh_thumbnails = paths.thumbnails / "old.npz", paths.thumbnails / "recent.npz"
+    for file in (old_thumbnails, fresh_thumbnails):
+        file.write_bytes(b"x")
+    stamp = time.time() - 40 * 86400
+    os.utime(old_thumbnails, (stamp, stamp))
     deleter = Held(app.stale_pruning.shutil.rmtree)
     monkeypatch.setattr(app.stale_pruning.shutil, "rmtree", deleter)
     pruner = StalePruner(paths, 30, controller.files.folders_in_use)
@@ -144,8 +150,9 @@ def test_stale_folders_go_in_the_background_but_not_the_open_projects(
         qtbot.waitUntil(deleter.started.is_set, timeout=RUN_TIMEOUT_MS)
         deleter.release()
     assert pruner.wait(RUN_TIMEOUT_MS)
-    assert sorted(finished.args[0]) == sorted([old_cache, old_scratch])
+    assert sorted(finished.args[0]) == sorted([old_cache, old_scratch, old_thumbnails])
     assert deleter.threads and threading.main_thread().ident not in deleter.threads
     assert not old_cache.exists() and not old_scratch.exists()
     assert used_cache.is_dir() and fresh.is_dir() and used_files.is_dir()
+    assert not old_thumbnails.exists() and fresh_thumbnails.exists()
     assert not [p for p in paths.cache.iterdir() if p.name.startswith(app.stale_pruning.STALE_PREFIX)]

@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.controller import Controller
 from app.model import autosave
-from app.model.paths import prune_stale_folders
+from app.model.paths import prune_stale_folders, stale_files
 from app.model.project import Project
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
@@ -40,6 +40,23 @@ def test_stale_folders_are_pruned_but_referenced_ones_kept(tmp_path: Path) -> No
     assert prune_stale_folders(root, 30, keep=keep) == [old]
     assert sorted(p.name for p in root.iterdir()) == ["recent", "referenced"]
     assert prune_stale_folders(tmp_path / "missing", 30) == []
+
+
+def test_stale_files_are_old_plain_files_only(tmp_path: Path) -> None:
+    root = tmp_path / "thumbnails"
+    root.mkdir()
+    old, recent, folder = root / "old.npz", root / "recent.npz", root / "folder"
+    old.write_bytes(b"x")
+    recent.write_bytes(b"x")
+    folder.mkdir()
+    outside = tmp_path / "someone-elses.npz"
+    outside.write_bytes(b"x")
+    (root / "link.npz").symlink_to(outside)
+    stamp = time.time() - 40 * 86400
+    for path in (old, folder, outside):
+        os.utime(path, (stamp, stamp))
+    assert stale_files(root, 30) == [old]  # not the recent file, the folder, nor the link to an old file
+    assert stale_files(tmp_path / "missing", 30) == []
 
 
 def test_closing_an_unsaved_project_deletes_its_files(

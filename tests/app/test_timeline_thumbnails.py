@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from app import thumbnails
-from app.thumbnails import THUMB_HEIGHT, ThumbnailStrip, content_key, load_cached, thumbnail_frames
+from app.thumbnails import THUMB_HEIGHT, ThumbnailStrip, content_key, load_cached, store, thumbnail_frames
 from app.widgets.main_window import MainWindow
 from tests.app.editor_fixtures import editor, propagate_controller  # noqa: F401 (fixtures)
 
@@ -38,6 +40,17 @@ def test_a_damaged_cache_file_is_ignored(tmp_path: Path) -> None:
     np.savez(wrong, frames=np.array([0, 1]), images=np.zeros((2, 5, 5, 3), dtype=np.uint8))  # not THUMB_HEIGHT
     assert load_cached(wrong, [0, 1]) is None
     assert load_cached(tmp_path / "missing.npz", [0]) is None
+
+
+def test_reading_a_thumbnail_set_marks_it_in_use(tmp_path: Path) -> None:
+    file = tmp_path / "set.npz"
+    store(file, {0: np.zeros((THUMB_HEIGHT, 8, 3), np.uint8), 5: np.ones((THUMB_HEIGHT, 8, 3), np.uint8)})
+    old = time.time() - 40 * 86400
+    os.utime(file, (old, old))
+    assert load_cached(file, [0, 1]) is None and file.stat().st_mtime == old  # another set: not in use
+    cached = load_cached(file, [0, 5])
+    assert cached is not None and cached[5].max() == 1
+    assert file.stat().st_mtime > time.time() - 60  # the stale clean-up keeps what is read
 
 
 def test_the_strip_shows_thumbnails_and_reuses_the_cache(
