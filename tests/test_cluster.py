@@ -28,7 +28,7 @@ from colormnet.cluster.units import JobSpec, plan_units, weights_identity
 from colormnet.errors import ExemplarError
 from colormnet.exemplar import load_exemplar_image
 from colormnet.session import Exemplar, Session, SessionConfig
-from colormnet.video import VideoReader, probe
+from colormnet.video import VideoReader, VideoWriter, probe
 
 ray = pytest.importorskip("ray")
 
@@ -141,6 +141,21 @@ def test_tampered_chunk_is_rendered_again(stills: dict[str, Path], baseline: Pat
     assert summary.reused == [] and summary.rendered == [0, 1, 2]
     _same_images(baseline, run.output)
     assert not folder.exists()  # removed once the output is in place
+
+
+def test_assembly_encodes_behind_the_chunk_decoding(stills: dict[str, Path], baseline: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    encoded_on: list[str] = []
+    write = VideoWriter.write
+
+    def recording_write(self: VideoWriter, rgb: np.ndarray) -> None:
+        encoded_on.append(threading.current_thread().name)
+        write(self, rgb)
+
+    monkeypatch.setattr(VideoWriter, "write", recording_write)
+    run_chunked(_run(stills, tmp_path / "out", work_dir=tmp_path / "work"))
+    assert encoded_on == ["assembly-writer"] * 8  # every frame, none on the thread that decodes the chunks
+    _same_images(baseline, tmp_path / "out")  # in order, unchanged
 
 
 def test_local_chunked_run_resumes_from_its_chunks(stills: dict[str, Path], baseline: Path, tmp_path: Path) -> None:

@@ -26,12 +26,14 @@ from colormnet.cluster.render import render_unit
 from colormnet.cluster.units import JobSpec, Unit, plan_units, run_key, weights_identity
 from colormnet.errors import InferenceError, OutputError
 from colormnet.fileio import write_bytes_atomic
+from colormnet.io_threads import WriteBehind
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import CODECS, VideoWriter, check_output_path
 
 logger = logging.getLogger(__name__)
 
 RUN_PREFIX = "colormnet-run-"
+ASSEMBLY_WRITE_BEHIND = 4  # frames decoded from the chunks ahead of the final encoder (a few frames' memory)
 
 
 @dataclass(frozen=True)
@@ -246,13 +248,14 @@ def _assemble(run: ChunkedRun, session: Session, units: Sequence[Unit], folder: 
     info = session.video_info
     writer = VideoWriter(run.output, run.codec, width=info.width, height=info.height, source=session.reader,
                          frame_indices=list(frames), audio=run.audio, overwrite=run.overwrite)
-    with writer:
+    # the final codec encodes on a thread of its own while the next chunk frames are decoded
+    with writer, WriteBehind(writer.write, ASSEMBLY_WRITE_BEHIND, name="assembly-writer") as sink:
         for unit in units:
             count = 0
             for rgb in read_chunk(folder / unit.chunk_name, bit_depth=bit_depth):
                 if cancel is not None and cancel.is_set():
                     raise KeyboardInterrupt
-                writer.write(rgb)
+                sink.put(rgb)
                 count += 1
             if count != len(unit.frames):
                 raise InferenceError(f"The chunk {unit.chunk_name} holds {count} frames, not {len(unit.frames)}; "
