@@ -59,5 +59,5 @@ def write_record(session: Session, job: ExportJob, specs: Sequence[ExemplarSpec]
         spec = by_frame[exemplar.frame]
         files.append((spec.image, spec.references[:len(exemplar.references)]))  # only the references it was given
     record = build_record(session, output=job.path, codec=job.codec, frames=range(job.start, job.stop),
-                          exemplar_files=files)
+                          exemplar_files=files, cluster=job.cluster)
     return write_sidecar(job.path, record, folder=_is_folder(job.codec))

@@ -54,13 +54,16 @@ def file_digest(path: Path) -> str:
 
 
 def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int],
-                 exemplar_files: Sequence[tuple[Path, Sequence[Path]]]) -> dict[str, Any]:
+                 exemplar_files: Sequence[tuple[Path, Sequence[Path]]], cluster: str | None = None) -> dict[str, Any]:
     """The record of an export made with ``session``.
 
     Args:
-        session: the :class:`~colormnet.session.Session` that colorized it (model loaded).
+        session: the :class:`~colormnet.session.Session` that colorized it (model loaded), or, for a run on a
+            cluster, one with the run's video, settings, exemplars and shots.
         output, codec, frames: what was written.
         exemplar_files: per exemplar in frame order, its image file and its further references' files.
+        cluster: the Ray cluster's address when the frames were rendered there: the record then names it and the
+            device setting the workers were given, not this machine's device.
     """
     model = session.load_model()
     info = session.video_info
@@ -86,7 +89,8 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
                    "size": [info.width, info.height], "fps": str(info.fps)},
         "output": {"file": Path(output).name, "codec": codec, "frames": [min(frames), max(frames) + 1]},
         "engine": {"name": model.name, "weights_fingerprint": model.fingerprint, "random_weights": model.is_random,
-                   "device": str(model.device), "precision": config.precision},
+                   "device": str(model.device) if cluster is None else config.device, "precision": config.precision,
+                   "rendered_on": "this machine" if cluster is None else f"the Ray cluster at {cluster}"},
         "settings": {"process_size": session.process_size, "transition": config.transition,
                      "engine_options": [list(o) for o in config.engine_options],
                      "inference": dataclasses.asdict(config.inference)},

@@ -6,6 +6,7 @@ at a tiny processing size keep the units short. The clip's own colour frames ser
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -187,6 +188,12 @@ def test_cluster_frames_match_a_single_machine_run(ray_address: str, stills: dic
     err = capsys.readouterr().err
     assert "units 3/3" in err and "3 chunk(s) rendered, 0 reused" in err
     assert list((tmp_path / "work").iterdir()) == []
+    # the record, as a single-machine run writes it, says where the frames were made
+    record = json.loads((out / "frames.colormnet.json").read_text())
+    assert record["engine"]["rendered_on"] == "the Ray cluster at local" and record["engine"]["name"] == "propagate"
+    assert record["output"]["frames"] == [0, 8]
+    assert [(e["frame"], e["file"]) for e in record["exemplars"]] == [(2, "s2.png"), (5, "s5.png")]
+    assert record["exemplars"][0]["sha256"] == hashlib.sha256(stills["s2"].read_bytes()).hexdigest()
 
 
 def test_worker_killed_mid_unit_is_retried(ray_address: str, stills: dict[str, Path], baseline: Path,
@@ -301,6 +308,11 @@ def test_killed_driver_resumes_reusing_finished_chunks(ray_address: str, stills:
     assert info.frame_count == 8 and info.has_audio
     with VideoReader(out) as a, VideoReader(local) as b:
         assert all(np.array_equal(a.read(i), b.read(i)) for i in range(8))
+    record, single = (json.loads(Path(f"{path}.colormnet.json").read_text()) for path in (out, local))
+    where_made = "this machine" if where == "local" else f"the Ray cluster at {ray_address}"
+    assert record["engine"]["rendered_on"] == where_made
+    for part in ("exemplars", "settings", "shots", "source"):  # documented as the single-machine run documents it
+        assert record[part] == single[part], part
 
 
 def test_colormnet_on_the_cluster_matches_within_tolerance(ray_address: str, stills: dict[str, Path],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
@@ -93,6 +94,10 @@ def test_render_on_cluster_matches_the_local_export(qtbot, ray_address: str,  # 
     # each folder of frames holds its export's record, and nothing else
     for folder in (local, on_cluster):
         assert sorted(p.name for p in folder.iterdir() if p.suffix != ".png") == [f"{folder.name}.colormnet.json"]
+    records = {folder.name: json.loads((folder / f"{folder.name}.colormnet.json").read_text())["engine"]
+               for folder in (local, on_cluster)}
+    assert records["local"]["rendered_on"] == "this machine" and records["local"]["device"] == "cpu"
+    assert records["cluster"]["rendered_on"] == "the Ray cluster at local"  # not the app's machine
     assert not list(tmp_path.glob(".cluster*")) and not list(tmp_path.glob("colormnet-run-*"))
 
 

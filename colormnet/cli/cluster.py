@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from colormnet.progress import ProgressBar
 
 if TYPE_CHECKING:
+    from colormnet.cluster.driver import ChunkedRun
+    from colormnet.exemplar_spec import ExemplarSpec
     from colormnet.session import Exemplar, SessionConfig
 
 
@@ -29,10 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemplars: Sequence[Exemplar],
-                     config: SessionConfig, codec: str) -> int:
-    """Runs ``colormnet colorize`` chunk by chunk (``--cluster`` or ``--work-dir`` given).
+                     config: SessionConfig, codec: str, specs: Sequence[ExemplarSpec]) -> int:
+    """Runs ``colormnet colorize`` chunk by chunk (``--cluster`` or ``--work-dir`` given), then writes its record.
 
-    ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run.
+    ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run, from
+    ``specs`` (their files, which the record names with their hashes).
     """
     from colormnet.cli.colorize import parse_frame_range, shots_and_links
     from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
@@ -68,6 +71,24 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
             bar.update(status.done)
 
     summary = run_chunked(run, cancel=cancel, progress=progress, notice=lambda text: print(text, file=sys.stderr))
+    _write_record(run, args.cluster, specs)
     print(f"Wrote {output} ({len(frames)} frames, {codec}; {len(summary.rendered)} chunk(s) rendered, "
           f"{len(summary.reused)} reused).", file=sys.stderr)
     return 0
+
+
+def _write_record(run: ChunkedRun, cluster: str | None, specs: Sequence[ExemplarSpec]) -> None:
+    """The record beside the assembled output, as a single-machine run writes it (see :mod:`colormnet.sidecar`)."""
+    from colormnet.session import Session
+    from colormnet.sidecar import build_record, write_sidecar
+    from colormnet.video import CODECS
+
+    by_frame = {spec.frame: spec for spec in specs}
+    with Session(run.video, weights=run.weights, config=run.config) as session:
+        session.set_exemplars(list(run.exemplars))
+        session.set_shots(run.shots, run.links)
+        frames = run.frames if run.frames is not None else range(session.frame_count)
+        files = [(by_frame[ex.frame].image, by_frame[ex.frame].references) for ex in session.exemplars]
+        record = build_record(session, output=run.output, codec=run.codec, frames=frames, exemplar_files=files,
+                              cluster=cluster)
+    write_sidecar(run.output, record, folder=not CODECS[run.codec].extensions)

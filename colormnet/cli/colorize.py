@@ -187,7 +187,7 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
         from colormnet.cli.cluster import colorize_chunked
 
-        return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec)
+        return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec, specs=specs)
     return _render_here(args, cancel, exemplars, config, codec, {spec.frame: spec for spec in specs})
 
 
