@@ -376,16 +376,19 @@ class Controller(QObject):
         return [ExemplarSpec(e.frame, e.image, e.kind, e.name, tuple(e.references)) for e in self.project.exemplars]
 
     def _exemplars_changed(self) -> None:
-        """Hand the edited exemplar list to the session; a run in progress restarts on the new segments."""
+        """Hand the edited exemplar list to the session, and the shot links that followed a moved or removed
+        exemplar; a run in progress restarts on the new segments."""
         self.sig_project_changed.emit()
         self.runs.restart()
         self._sig_worker_exemplars.emit(self._specs())
+        if self.shot_edits.session_shots_stale:
+            self.shot_edits.shots_edited()
 
     def _on_history_restored(self, exemplars_changed: bool) -> None:
         """An undo or redo changed the project."""
         if exemplars_changed:
             self._exemplars_changed()
-        else:
-            self.sig_project_changed.emit()
+            return
+        self.sig_project_changed.emit()
         if self.shot_edits.session_shots_stale:
             self.shot_edits.shots_edited()

@@ -33,7 +33,7 @@ from app.model.project_file import (
     stored_image,
     write_project_json,
 )
-from app.model.shot_list import links_to_data, shots_to_data, stored_links, stored_shots
+from app.model.shot_list import links_after_move, links_to_data, shots_to_data, stored_links, stored_shots
 from colormnet.errors import ExemplarError
 
 if TYPE_CHECKING:
@@ -169,6 +169,7 @@ class Project:
             raise ExemplarError(f"Frame {new_frame} already has an exemplar; remove it first or pick another frame.")
         entry.frame = new_frame
         self.exemplars.sort(key=lambda e: e.frame)
+        self.shot_links = links_after_move(self.shots, self.shot_links, frame, new_frame)
         self.dirty = True
         return entry
 
@@ -176,6 +177,7 @@ class Project:
         """Remove the exemplar at ``frame`` (its image copy stays until the project is saved)."""
         entry = self._require(frame)
         self.exemplars.remove(entry)
+        self.shot_links = links_after_move(self.shots, self.shot_links, frame, None)
         self.dirty = True
         return entry
 

@@ -189,6 +189,17 @@ def prune_links(shots: Sequence[Shot], links: dict[int, int]) -> dict[int, int]:
             if start in spans and not start <= target < spans[start]}
 
 
+def links_after_move(shots: Sequence[Shot] | None, links: dict[int, int], frame: int,
+                     new_frame: int | None) -> dict[int, int]:
+    """The links once the exemplar at ``frame`` moved to ``new_frame`` (None: removed): a link names an exemplar,
+    so those to it follow it, or go with it; one whose shot now holds the exemplar itself goes (see
+    :func:`prune_links`)."""
+    moved = {start: target for start, target in links.items() if target != frame}
+    if new_frame is not None:
+        moved |= {start: new_frame for start, target in links.items() if target == frame}
+    return prune_links(shots, moved) if shots is not None else moved
+
+
 def links_to_data(links: dict[int, int]) -> list[list[int]]:
     """The links as JSON-ready values: ``[[shot's first frame, exemplar frame], ...]`` in shot order."""
     return [[start, target] for start, target in sorted(links.items())]

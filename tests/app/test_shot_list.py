@@ -13,6 +13,7 @@ from app.model.project import Project, ProjectError
 from app.model.shot_list import (
     add_cut,
     link_choices,
+    links_after_move,
     links_to_data,
     next_without_exemplar,
     prune_links,
@@ -119,6 +120,16 @@ def test_link_choices_are_the_exemplars_of_other_shots() -> None:
     assert link_choices(SHOTS, [5, 25, 35], 25) == []  # it has one: nothing to choose
     assert link_choices(SHOTS, [5], 99) == []  # no shot there
     assert prune_links(SHOTS, {20: 5, 10: 35, 30: 35}) == {20: 5}  # no shot at 10; 35 is shot 3's own frame
+
+
+def test_links_follow_a_moved_exemplar_and_go_with_a_removed_one() -> None:
+    links = {20: 5, 30: 7}
+    assert links_after_move(SHOTS, links, 5, 12) == {20: 12, 30: 7}  # within its shot
+    assert links_after_move(SHOTS, links, 5, 35) == {20: 35, 30: 7}  # into a third shot: still the same exemplar
+    assert links_after_move(SHOTS, links, 7, 33) == {20: 5}  # into shot 3 itself: its own exemplar now
+    assert links_after_move(SHOTS, links, 5, None) == {30: 7}
+    assert links_after_move(SHOTS, links, 9, 10) == links  # an exemplar no link names
+    assert links_after_move(None, links, 5, 25) == {20: 25, 30: 7}  # shots not found yet: nothing to check against
 
 
 def test_stored_links_read_back_and_stale_ones_are_dropped(tmp_path: Path, realshort: Path) -> None:

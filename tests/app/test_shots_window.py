@@ -306,3 +306,20 @@ def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_pro
     assert c.project.shot_links == {}
     c.history.stack.undo()
     assert c.project.shot_links == {30: other}
+
+    # a link names an exemplar: it follows the exemplar when it moves, and goes with it, undoably
+    assert c.edits.move_exemplar(other, 3)
+    assert c.project.shot_links == {30: 3}
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how == "linked" and studio.timeline.bar.shots[2].borrowed == 3,
+                    timeout=30_000)  # the session has the moved link: the shot still borrows, from frame 3 now
+    c.history.stack.undo()
+    assert c.project.shot_links == {30: other} and c.project.exemplar_at(other) is not None
+    assert c.edits.move_exemplar(other, 33)  # into the linked shot, which now has an exemplar of its own
+    assert c.project.shot_links == {}
+    c.history.stack.undo()
+    assert c.edits.remove_exemplar(other)
+    assert c.project.shot_links == {}
+    c.history.stack.undo()
+    assert c.project.shot_links == {30: other}
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how == "linked"
+                    and studio.timeline.bar.shots[2].borrowed == other, timeout=30_000)
