@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
         self.compare = CompareView(c, self.viewer, self.actions_by_name, self._notify, self)
         self.timeline.add_notice(self.compare.bar)
         c.engine.sig_resolved_kinds.connect(panel.set_resolved_kinds)
+        c.engine.sig_resolved_kinds.connect(self.timeline.set_resolved_kinds)
         c.sig_project_changed.connect(lambda: panel.set_takes_references(takes_references(c.project.settings.engine)))
         panel.set_takes_references(takes_references(c.project.settings.engine))
         panel.sig_reference_removed.connect(c.edits.remove_reference)

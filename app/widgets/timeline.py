@@ -84,6 +84,7 @@ class TimelineBar(QWidget):
         self.fps = 24.0
         self.current = 0
         self.markers: list[tuple[int, str]] = []  # (frame, kind)
+        self.resolved: dict[int, str] = {}  # frame -> what the session uses an ``auto`` exemplar as
         self.segment_starts: list[int] = []
         self.in_out: tuple[int | None, int | None] = (None, None)
         self.shots: list[ShotState] = []
@@ -161,8 +162,9 @@ class TimelineBar(QWidget):
             painter.drawLine(QPointF(x, track.top()), QPointF(x, track.bottom()))
         paint_shots(painter, self.shots, self.x_of, track, SHOT_STRIP_TOP)
         self._draw_thumbnails(painter)
-        for frame, kind in self.markers:
-            self._draw_marker(painter, self.x_of(frame + 0.5), kind)
+        for frame, kind in self.markers:  # hollow: a reference, chosen so or by the session
+            shown = self.resolved.get(frame, kind) if kind == "auto" else kind
+            self._draw_marker(painter, self.x_of(frame + 0.5), shown)
         if self._dragged is not None and self._dragged[1] != self._dragged[0]:
             painter.setOpacity(0.5)  # where the dragged marker will land
             self._draw_marker(painter, self.x_of(self._dragged[1] + 0.5), "keyframe")
@@ -368,6 +370,11 @@ class Timeline(QWidget):
         """Show exemplar markers (frame, kind) and the first frame of each segment."""
         self.bar.markers = list(markers)
         self.bar.segment_starts = list(segment_starts)
+        self.bar.update()
+
+    def set_resolved_kinds(self, kinds: dict[int, tuple[str, float]]) -> None:
+        """Draw each ``auto`` exemplar as what the session chose it to be (frame -> (kind, similarity))."""
+        self.bar.resolved = {frame: kind for frame, (kind, _) in kinds.items()}
         self.bar.update()
 
     def set_in_out(self, in_point: int | None, out_point: int | None) -> None:

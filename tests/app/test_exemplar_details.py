@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from app import theme
 from app.model.project import ExemplarEntry
+from app.widgets import timeline
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.main_window import MainWindow
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
@@ -72,6 +74,12 @@ def test_the_panel_says_what_auto_chose(
     assert "luminance similarity" in panel.list.item(0).toolTip()
     panel.select_frame(0)
     assert panel.kind.itemText(0) == "Auto → keyframe"
+    # the timeline draws each as what it was chosen to be: a keyframe filled, a reference hollow
+    bar = editor.timeline.bar
+    image = bar.grab().toImage()
+    inside = [image.pixelColor(round(bar.x_of(frame + 0.5)), timeline._MARKER_TOP + timeline._MARKER_SIZE // 3)
+              for frame in (0, 4)]
+    assert inside[0] == theme.BRIGHT and inside[1] != theme.BRIGHT
 
 
 def test_references_are_removed_and_reordered_undoably(
