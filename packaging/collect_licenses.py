@@ -11,6 +11,11 @@ version, its declared licence and its files.
 Only what the bundle holds counts: a distribution none of whose top-level names is in the bundle (a meta-package,
 or a package the spec leaves out) is listed as not shipped.
 
+PyInstaller also copies shared libraries of the build system itself (GLib and D-Bus under Qt, for one) directly into
+``_internal``; wheels keep theirs in their own folders. Each of those is looked up in the system's package manager
+(dpkg, else rpm) and its package's copyright file goes to ``system/``; a system library no package owns stops the
+build.
+
 Usage: ``python packaging/collect_licenses.py BUNDLE/licenses [--project ROOT]``; run it with the build
 environment's Python after PyInstaller.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import subprocess
 import sys
 import sysconfig
 from importlib import metadata
@@ -134,6 +140,73 @@ def declared(dist: metadata.Distribution) -> str:
     return " ".join(text.split())
 
 
+LIBRARY_NAME = re.compile(r"^lib.+\.so(\.\d+)*$")
+
+
+def system_library_paths() -> dict[str, Path]:
+    """The shared libraries the system's loader knows, by file name (``ldconfig -p``)."""
+    try:
+        listing = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    found: dict[str, Path] = {}
+    for line in listing.splitlines():
+        name, arrow, path = line.strip().partition(" => ")
+        if arrow:
+            found.setdefault(name.split(" (")[0], Path(path))
+    return found
+
+
+def owning_package(library: Path) -> tuple[str, str, list[Path]] | None:
+    """The system package that installed ``library``: its name, version and licence files; None if none did."""
+    try:
+        owner = subprocess.run(["dpkg", "-S", f"*/{library.name}"], capture_output=True, text=True)
+        owners = [line for line in owner.stdout.splitlines() if ": /" in line and not line.startswith("diversion")]
+        if owner.returncode == 0 and owners:
+            package = owners[0].split(":")[0].split(",")[0].strip()
+            version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
+                                     text=True).stdout.strip()
+            return package, version, [p for p in [Path("/usr/share/doc") / package / "copyright"] if p.is_file()]
+    except OSError:
+        pass  # not Debian or Ubuntu
+    try:
+        owner = subprocess.run(["rpm", "-qf", "--qf", "%{NAME}\t%{VERSION}\n", str(library)], capture_output=True,
+                               text=True)
+        if owner.returncode == 0:
+            package, version = owner.stdout.splitlines()[0].split("\t")
+            texts = subprocess.run(["rpm", "-qL", package], capture_output=True, text=True).stdout.split()
+            return package, version, [Path(t) for t in texts if Path(t).is_file()]
+    except OSError:
+        pass
+    return None
+
+
+def system_libraries(internal: Path, known: dict[str, Path]) -> list[tuple[str, Path]]:
+    """The libraries directly in ``internal`` that are the system's (same name in ``known``), with the system path."""
+    if not internal.is_dir():
+        return []
+    return sorted((entry.name, known[entry.name]) for entry in internal.iterdir()
+                  if LIBRARY_NAME.match(entry.name) and entry.name in known)
+
+
+def collect_system(dest: Path, libraries: list[tuple[str, Path]]) -> list[str]:
+    """Copy the copyright files of the packages ``libraries`` come from into ``dest/system``; the index lines."""
+    lines = []
+    for name, path in libraries:
+        owner = owning_package(path)
+        if owner is None or not owner[2]:
+            raise SystemExit(f"collect_licenses: the bundle holds {name}, copied from {path}, but no system package "
+                             "owns it or its package has no licence file; add its licence by hand or leave it out")
+        package, version, texts = owner
+        folder = dest / "system" / package
+        folder.mkdir(parents=True, exist_ok=True)
+        for text in texts:
+            shutil.copy2(text, folder / text.name)
+        lines.append(f"{name}: system library from the package {package} {version} -- "
+                     f"{len(texts)} file(s) in system/{package}/")
+    return lines
+
+
 def collect(dest: Path, project: Path) -> list[str]:
     """Fill ``dest`` (the bundle's ``licenses`` folder) and return the lines of its index."""
     shipped = shipped_modules(dest.parent)
@@ -185,6 +258,7 @@ def collect(dest: Path, project: Path) -> list[str]:
         if not copied:
             raise SystemExit(f"collect_licenses: {name} installed no licence file and none is known for it")
         index.append(f"{name} {dist.version}: {declared(dist)} -- {len(copied)} file(s) in {folder.name}/")
+    index += ["", *collect_system(dest, system_libraries(dest.parent / "_internal", system_library_paths()))]
     index += ["", "The ColorMNet checkpoint is not part of this folder: it is downloaded separately and is licensed by",
               "its authors under CC BY-NC-SA 4.0 (non-commercial use only)."]
     (dest / "INDEX.txt").write_text("\n".join(index) + "\n", encoding="utf-8")
