@@ -23,6 +23,7 @@ environment's Python after PyInstaller.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import re
 import shutil
 import subprocess
@@ -181,12 +182,16 @@ def owning_package(library: Path) -> tuple[str, str, list[Path]] | None:
     return None
 
 
-def system_libraries(internal: Path, known: dict[str, Path]) -> list[tuple[str, Path]]:
-    """The libraries directly in ``internal`` that are the system's (same name in ``known``), with the system path."""
+def system_libraries(internal: Path, known: dict[str, Path], provided: set[str]) -> list[tuple[str, Path]]:
+    """The libraries directly in ``internal`` that are copies of the system's (same name in ``known``, same bytes),
+    with the system path, less those a shipped distribution installs under the same name (its licence covers them:
+    the CUDA runtime of the nvidia wheels, say, which a system CUDA toolkit also has). Python's own library, from
+    whichever Python built the bundle and stripped, is covered by Python's licence."""
     if not internal.is_dir():
         return []
     return sorted((entry.name, known[entry.name]) for entry in internal.iterdir()
-                  if LIBRARY_NAME.match(entry.name) and entry.name in known)
+                  if LIBRARY_NAME.match(entry.name) and entry.name in known and entry.name not in provided
+                  and filecmp.cmp(entry, known[entry.name], shallow=False))
 
 
 def collect_system(dest: Path, libraries: list[tuple[str, Path]]) -> list[str]:
@@ -226,7 +231,9 @@ def collect(dest: Path, project: Path) -> list[str]:
     extras: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for dist_name, covers, names in SYSTEM_TEXTS:
         extras.setdefault(dist_name, []).append((covers, names))
-    for dist in runtime_closure(ROOT_DISTRIBUTION):
+    closure = runtime_closure(ROOT_DISTRIBUTION)
+    provided = {Path(str(item)).name for dist in closure for item in dist.files or []}
+    for dist in closure:
         name = canonical(dist.metadata["Name"])
         if name != ROOT_DISTRIBUTION and not top_level(dist) & shipped:
             index.append(f"{name} {dist.version}: not shipped (a meta-package, or left out of the bundle)")
@@ -258,7 +265,8 @@ def collect(dest: Path, project: Path) -> list[str]:
         if not copied:
             raise SystemExit(f"collect_licenses: {name} installed no licence file and none is known for it")
         index.append(f"{name} {dist.version}: {declared(dist)} -- {len(copied)} file(s) in {folder.name}/")
-    index += ["", *collect_system(dest, system_libraries(dest.parent / "_internal", system_library_paths()))]
+    libraries = system_libraries(dest.parent / "_internal", system_library_paths(), provided)
+    index += ["", *collect_system(dest, libraries)]
     index += ["", "The ColorMNet checkpoint is not part of this folder: it is downloaded separately and is licensed by",
               "its authors under CC BY-NC-SA 4.0 (non-commercial use only)."]
     (dest / "INDEX.txt").write_text("\n".join(index) + "\n", encoding="utf-8")

@@ -31,8 +31,12 @@ def test_a_system_library_in_the_bundle_brings_its_package_copyright(collect_lic
     shutil.copy2(known["libz.so.1"], internal / "libz.so.1")  # as PyInstaller copies it from the system
     (internal / "torch" / "lib" / "libz.so.1").write_bytes(b"a wheel's own copy")  # in its package: not the system's
     (internal / "libcolormnet-own.so.2").write_bytes(b"no system library of that name")
-    libraries = collect_licenses.system_libraries(internal, known)
+    other = next((name for name in known if name.startswith("libc.so")), None)
+    if other is not None:
+        (internal / other).write_bytes(b"a library of the same name built elsewhere")  # not the system's copy
+    libraries = collect_licenses.system_libraries(internal, known, set())
     assert [name for name, _ in libraries] == ["libz.so.1"]
+    assert collect_licenses.system_libraries(internal, known, {"libz.so.1"}) == []  # a shipped wheel installs it
     dest = tmp_path / "bundle" / "licenses"
     (line,) = collect_licenses.collect_system(dest, libraries)
     assert line.startswith("libz.so.1: system library from the package ")
