@@ -54,7 +54,8 @@ def file_digest(path: Path) -> str:
 
 
 def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int],
-                 exemplar_files: Sequence[tuple[Path, Sequence[Path]]], cluster: str | None = None) -> dict[str, Any]:
+                 exemplar_files: Sequence[tuple[Path, Sequence[Path]]], cluster: str | None = None,
+                 config: Any = None) -> dict[str, Any]:
     """The record of an export made with ``session``.
 
     Args:
@@ -64,6 +65,8 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
         exemplar_files: per exemplar in frame order, its image file and its further references' files.
         cluster: the Ray cluster's address when the frames were rendered there: the record then names it and the
             device setting the workers were given, not this machine's device.
+        config: the :class:`~colormnet.session.SessionConfig` the frames were rendered with, where ``session``'s
+            differs (a cluster run is described by a session on the driver's CPU).
     """
     model = session.load_model()
     info = session.video_info
@@ -81,7 +84,7 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
              for s in session.shots]
     borrowed = [{"shot": src.shot, "exemplar_frame": session.exemplars[src.borrowed].frame, "how": src.how}
                 for src in session.shot_sources() if src.borrowed is not None]
-    config = session.config
+    config = config if config is not None else session.config
     return {
         "program": f"colormnet {__version__}",
         "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -196,6 +196,22 @@ def test_cluster_frames_match_a_single_machine_run(ray_address: str, stills: dic
     assert record["exemplars"][0]["sha256"] == hashlib.sha256(stills["s2"].read_bytes()).hexdigest()
 
 
+def test_the_record_of_a_cluster_run_needs_no_worker_device_on_the_driver(stills: dict[str, Path], random_weights: Path,
+                                                                         tmp_path: Path) -> None:
+    """Workers with CUDA, a driver without: the driver still documents the run (it loads nothing on CUDA)."""
+    from colormnet.cli.cluster import _write_record
+    from colormnet.exemplar_spec import ExemplarSpec
+
+    config = SessionConfig(engine="colormnet", device="cuda", precision="fp16", process_size=32)
+    out = tmp_path / "film.mkv"
+    run = _run(stills, out, codec="ffv1", config=config, weights=random_weights)
+    _write_record(run, "10.0.0.7:6379", [ExemplarSpec(stills[f"s{f}"], f) for f in (2, 5)])
+    engine = json.loads((tmp_path / "film.mkv.colormnet.json").read_text())["engine"]
+    assert engine["rendered_on"] == "the Ray cluster at 10.0.0.7:6379"
+    assert (engine["device"], engine["precision"]) == ("cuda", "fp16")  # the workers' settings, not the driver's
+    assert engine["name"] == "colormnet" and engine["random_weights"] is True
+
+
 def test_worker_killed_mid_unit_is_retried(ray_address: str, stills: dict[str, Path], baseline: Path,
                                            tmp_path: Path) -> None:
     killed: list[int] = []

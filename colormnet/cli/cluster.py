@@ -78,17 +78,31 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
 
 
 def _write_record(run: ChunkedRun, cluster: str | None, specs: Sequence[ExemplarSpec]) -> None:
-    """The record beside the assembled output, as a single-machine run writes it (see :mod:`colormnet.sidecar`)."""
+    """The record beside the assembled output, as a single-machine run writes it (see :mod:`colormnet.sidecar`).
+
+    A cluster's workers may have a device the driver lacks (CUDA on a CPU-only head node): the driver describes the
+    engine from a session on its CPU, and the record names the settings the workers were given.
+    """
+    from dataclasses import replace
+
+    from colormnet.errors import ColorMNetError, OutputError
+    from colormnet.fileio import quoted
     from colormnet.session import Session
-    from colormnet.sidecar import build_record, write_sidecar
+    from colormnet.sidecar import build_record, sidecar_path, write_sidecar
     from colormnet.video import CODECS
 
+    folder = not CODECS[run.codec].extensions
     by_frame = {spec.frame: spec for spec in specs}
-    with Session(run.video, weights=run.weights, config=run.config) as session:
-        session.set_exemplars(list(run.exemplars))
-        session.set_shots(run.shots, run.links)
-        frames = run.frames if run.frames is not None else range(session.frame_count)
-        files = [(by_frame[ex.frame].image, by_frame[ex.frame].references) for ex in session.exemplars]
-        record = build_record(session, output=run.output, codec=run.codec, frames=frames, exemplar_files=files,
-                              cluster=cluster)
-    write_sidecar(run.output, record, folder=not CODECS[run.codec].extensions)
+    here = run.config if cluster is None else replace(run.config, device="cpu", precision="fp32")
+    try:
+        with Session(run.video, weights=run.weights, config=here) as session:
+            session.set_exemplars(list(run.exemplars))
+            session.set_shots(run.shots, run.links)
+            frames = run.frames if run.frames is not None else range(session.frame_count)
+            files = [(by_frame[ex.frame].image, by_frame[ex.frame].references) for ex in session.exemplars]
+            record = build_record(session, output=run.output, codec=run.codec, frames=frames, exemplar_files=files,
+                                  cluster=cluster, config=run.config)
+    except (ColorMNetError, OSError) as exc:
+        raise OutputError(f"The export is complete, but its record {quoted(sidecar_path(run.output, folder=folder))} "
+                          f"could not be made ({str(exc).rstrip('.')}).") from exc
+    write_sidecar(run.output, record, folder=folder)
