@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -100,8 +101,11 @@ class StalePruner(QObject):
         for _, target in moved:
             shutil.rmtree(target, ignore_errors=True)
         deleted = []
+        limit = time.time() - self._days * 86400
         for file in files:
             try:
+                if file.stat().st_mtime >= limit:
+                    continue  # read since it was found (the film opened at start-up): in use again
                 file.unlink()
             except OSError:
                 continue

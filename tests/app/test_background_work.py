@@ -138,19 +138,23 @@ def test_stale_folders_go_in_the_background_but_not_the_open_projects(
     fresh.mkdir()
     paths.thumbnails.mkdir(parents=True, exist_ok=True)
     old_thumbnails, fresh_thumbnails = paths.thumbnails / "old.npz", paths.thumbnails / "recent.npz"
-    for file in (old_thumbnails, fresh_thumbnails):
+    reread = paths.thumbnails / "reread.npz"  # old when found, read (its film opened) before it is deleted
+    for file in (old_thumbnails, fresh_thumbnails, reread):
         file.write_bytes(b"x")
     stamp = time.time() - 40 * 86400
-    os.utime(old_thumbnails, (stamp, stamp))
+    for file in (old_thumbnails, reread):
+        os.utime(file, (stamp, stamp))
     deleter = Held(app.stale_pruning.shutil.rmtree)
     monkeypatch.setattr(app.stale_pruning.shutil, "rmtree", deleter)
     pruner = StalePruner(paths, 30, controller.files.folders_in_use)
     with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS) as finished:
         pruner.start()  # returns at once; the folders go once the deletion is let through
         qtbot.waitUntil(deleter.started.is_set, timeout=RUN_TIMEOUT_MS)
+        os.utime(reread)  # as app.thumbnails.load_cached marks a set it reads
         deleter.release()
     assert pruner.wait(RUN_TIMEOUT_MS)
     assert sorted(finished.args[0]) == sorted([old_cache, old_scratch, old_thumbnails])
+    assert reread.exists()
     assert deleter.threads and threading.main_thread().ident not in deleter.threads
     assert not old_cache.exists() and not old_scratch.exists()
     assert used_cache.is_dir() and fresh.is_dir() and used_files.is_dir()
