@@ -329,7 +329,7 @@ class Project:
         project.out_point = optional_frame(data.get("out_point"), "out point")
         project.playhead = optional_frame(data.get("playhead"), "playhead") or 0
         project.shots = stored_shots(data.get("shots"))
-        project.shot_links = stored_links(data.get("shot_links"), project.shots)
+        project.shot_links = stored_links(data.get("shot_links"), project.shots, (e.frame for e in project.exemplars))
         return project
 
     # -- internals ---------------------------------------------------------------------------------------------

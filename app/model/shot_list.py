@@ -205,8 +205,9 @@ def links_to_data(links: dict[int, int]) -> list[list[int]]:
     return [[start, target] for start, target in sorted(links.items())]
 
 
-def stored_links(value: Any, shots: Sequence[Shot] | None) -> dict[int, int]:
-    """The links a project file stores, every value checked; those of shots no longer in ``shots`` are dropped.
+def stored_links(value: Any, shots: Sequence[Shot] | None, exemplar_frames: Iterable[int]) -> dict[int, int]:
+    """The links a project file stores, every value checked; those of shots no longer in ``shots``, and those to a
+    frame with none of ``exemplar_frames`` (left by an exemplar moved before links followed it), are dropped.
 
     Raises:
         ProjectError: Not a list of ``[first frame, exemplar frame]`` pairs of whole frame numbers, one per shot.
@@ -221,4 +222,6 @@ def stored_links(value: Any, shots: Sequence[Shot] | None) -> dict[int, int]:
         if not (isinstance(item, list) and len(item) == 2 and all(_frame(v) for v in item)) or item[0] in links:
             raise ProjectError(damaged)
         links[item[0]] = item[1]
+    targets = set(exemplar_frames)
+    links = {start: target for start, target in links.items() if target in targets}
     return prune_links(shots, links) if shots is not None else links

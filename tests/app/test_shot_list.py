@@ -132,18 +132,27 @@ def test_links_follow_a_moved_exemplar_and_go_with_a_removed_one() -> None:
     assert links_after_move(None, links, 5, 25) == {20: 25, 30: 7}  # shots not found yet: nothing to check against
 
 
-def test_stored_links_read_back_and_stale_ones_are_dropped(tmp_path: Path, realshort: Path) -> None:
+def test_stored_links_read_back_and_stale_ones_are_dropped(tmp_path: Path, realshort: Path,
+                                                           colour_frames: dict[int, Path]) -> None:
     project = Project.scratch(tmp_path / "scratch")
     project.video = realshort.resolve()
+    project.add_exemplar(5, colour_frames[4])
     project.shots, project.shot_links = list(SHOTS), {20: 5}
     path = tmp_path / "film.cmnproj"
     project.save(path)
     assert json.loads(path.read_text())["shot_links"] == [[20, 5]]
     assert Project.load(path).shot_links == {20: 5}
-    assert stored_links(links_to_data({20: 5, 30: 1}), SHOTS) == {20: 5, 30: 1}
-    assert stored_links([[21, 5]], SHOTS) == {}  # frame 21 opens no shot (the list was edited): dropped
-    assert stored_links(None, SHOTS) == {}
-    assert stored_links([[21, 5]], None) == {21: 5}  # the shots are not found yet: kept until they are
+    assert stored_links(links_to_data({20: 5, 30: 1}), SHOTS, [1, 5]) == {20: 5, 30: 1}
+    assert stored_links([[21, 5]], SHOTS, [5]) == {}  # frame 21 opens no shot (the list was edited): dropped
+    assert stored_links(None, SHOTS, [5]) == {}
+    assert stored_links([[21, 5]], None, [5]) == {21: 5}  # the shots are not found yet: kept until they are
+    # a link to a frame without an exemplar (saved before links followed a moved exemplar) would borrow whatever
+    # exemplar is later put there: dropped
+    assert stored_links([[20, 5], [30, 1]], SHOTS, [5]) == {20: 5}
+    project.remove_exemplar(5)
+    project.shot_links = {20: 5}
+    project.save(path)
+    assert Project.load(path).shot_links == {}
 
 
 HOSTILE_LINKS = {
@@ -162,7 +171,7 @@ HOSTILE_LINKS = {
 @pytest.mark.parametrize("value", HOSTILE_LINKS.values(), ids=HOSTILE_LINKS.keys())
 def test_hostile_stored_links_are_refused_in_one_sentence(tmp_path: Path, realshort: Path, value: Any) -> None:
     with pytest.raises(ProjectError, match="shot links") as caught:
-        stored_links(value, SHOTS)
+        stored_links(value, SHOTS, [5])
     assert "\n" not in str(caught.value)
     project = Project.scratch(tmp_path / "scratch")
     project.video = realshort.resolve()
