@@ -146,9 +146,16 @@ LIBRARY_NAME = re.compile(r"^lib.+\.so(\.\d+)*$")
 
 def system_library_paths() -> dict[str, Path]:
     """The shared libraries the system's loader knows, by file name (``ldconfig -p``)."""
-    try:
-        listing = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
+    for ldconfig in ("ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"):  # /sbin is not on a user's PATH
+        try:
+            listing = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, check=True).stdout
+            break
+        except (OSError, subprocess.CalledProcessError):
+            continue
+    else:
+        if sys.platform.startswith("linux"):
+            raise SystemExit("collect_licenses: cannot list the system's libraries (ldconfig -p), so the bundle's "
+                             "copies of them cannot be credited")
         return {}
     found: dict[str, Path] = {}
     for line in listing.splitlines():
@@ -163,8 +170,9 @@ def owning_package(library: Path) -> tuple[str, str, list[Path]] | None:
     try:
         owner = subprocess.run(["dpkg", "-S", f"*/{library.name}"], capture_output=True, text=True)
         owners = [line for line in owner.stdout.splitlines() if ": /" in line and not line.startswith("diversion")]
+        same = [line for line in owners if Path(line.split(": ", 1)[1]).resolve() == library.resolve()]
         if owner.returncode == 0 and owners:
-            package = owners[0].split(":")[0].split(",")[0].strip()
+            package = (same or owners)[0].split(":")[0].split(",")[0].strip()
             version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
                                      text=True).stdout.strip()
             return package, version, [p for p in [Path("/usr/share/doc") / package / "copyright"] if p.is_file()]
@@ -190,7 +198,8 @@ def system_libraries(internal: Path, known: dict[str, Path], provided: set[str])
     if not internal.is_dir():
         return []
     return sorted((entry.name, known[entry.name]) for entry in internal.iterdir()
-                  if LIBRARY_NAME.match(entry.name) and entry.name in known and entry.name not in provided
+                  if LIBRARY_NAME.match(entry.name) and not entry.is_symlink()  # a link: a wheel's, in its folder
+                  and entry.name in known and entry.name not in provided and known[entry.name].is_file()
                   and filecmp.cmp(entry, known[entry.name], shallow=False))
 
 
