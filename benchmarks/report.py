@@ -240,7 +240,7 @@ def _targets(run: dict) -> list[str]:
         rows.append(f"| GUI stall <= 50 ms | {gui['longest_stall_ms']:.0f} ms | {'met' if ok else 'not met'} |")
     if not rows:
         return []
-    return ["## Targets (issue 6), read from this run", "", "| target | measured | status |", "|---|---|---|", *rows]
+    return ["## Targets, read from this run", "", "| target | measured | status |", "|---|---|---|", *rows]
 
 
 def _part_loads(res: dict) -> list[float]:
