@@ -4,15 +4,14 @@ further reference images.
 Names too long for the panel are shortened in the middle (the extension stays; the tooltip has the whole name) and
 shortened again when the panel is resized. An exemplar set to ``auto`` shows what the session chose for it
 ("auto → keyframe"). Further references (and the "+N references" badge) are shown only while the engine uses them;
-they can be removed and put in another order there.
+they can be removed and put in another order there. Thumbnails are decoded off the GUI thread
+(:mod:`app.icon_loader`) and appear when ready.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImageReader, QPixmap
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.icon_loader import IconLoader
 from app.icons import icon
 from app.model.project import KINDS, ExemplarEntry
 
@@ -70,7 +70,8 @@ class ExemplarPanel(QWidget):
 
     def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._thumbs: dict[tuple[Path, float, int], QIcon] = {}
+        self.icons = IconLoader(self)
+        self.icons.sig_ready.connect(self._show_icons)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         for action in actions:
@@ -156,7 +157,7 @@ class ExemplarPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for entry in entries:
-            item = QListWidgetItem(self._thumbnail(entry.image, THUMB_SIZE), "")
+            item = QListWidgetItem(self.icons.icon(entry.image, THUMB_SIZE), "")
             item.setData(Qt.ItemDataRole.UserRole, entry.frame)
             self.list.addItem(item)
         self._relabel()
@@ -209,21 +210,14 @@ class ExemplarPanel(QWidget):
             self._relabel()
         return super().eventFilter(watched, event)
 
-    def _thumbnail(self, path: Path, size: QSize) -> QIcon:
-        try:
-            stamp = path.stat().st_mtime
-        except OSError:
-            stamp = -1.0
-        key = (path, stamp, size.width())
-        if key not in self._thumbs:
-            reader = QImageReader(str(path))
-            reader.setAutoTransform(True)
-            full = reader.size()
-            if full.isValid():  # decode at thumbnail size: fast for large JPEGs, whose decoder can scale
-                reader.setScaledSize(full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
-            image = reader.read()
-            self._thumbs[key] = QIcon() if image.isNull() else QIcon(QPixmap.fromImage(image))
-        return self._thumbs[key]
+    def _show_icons(self) -> None:
+        """Thumbnails decoded since the rows were made: put them in."""
+        for row, entry in enumerate(self._entries[: self.list.count()]):
+            self.list.item(row).setIcon(self.icons.icon(entry.image, THUMB_SIZE))
+        selected = next((e for e in self._entries if e.frame == self.selected_frame()), None)
+        if selected is not None:
+            for row, path in enumerate(selected.references[: self.references.count()]):
+                self.references.item(row).setIcon(self.icons.icon(path, REFERENCE_SIZE))
 
     def _sync_kind(self) -> None:
         frame = self.selected_frame()
@@ -242,7 +236,7 @@ class ExemplarPanel(QWidget):
         self.reference_box.setVisible(shown)
         if entry is not None and shown:
             for k, path in enumerate(entry.references):
-                item = QListWidgetItem(self._thumbnail(path, REFERENCE_SIZE), f"{k + 1}. {path.name}")
+                item = QListWidgetItem(self.icons.icon(path, REFERENCE_SIZE), f"{k + 1}. {path.name}")
                 item.setToolTip(str(path))
                 self.references.addItem(item)
             self.references.setCurrentRow(min(max(0, row), self.references.count() - 1))

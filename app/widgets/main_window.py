@@ -379,6 +379,7 @@ class MainWindow(QMainWindow):
             return
         self.shuttle.stop()
         self.thumbnails.shutdown()
+        self.exemplars.icons.shutdown()
         self.compare.shutdown()
         settings = self.controller.settings
         settings.set_window_state(self.saveGeometry(), self.saveState())

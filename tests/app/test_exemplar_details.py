@@ -4,9 +4,14 @@ removed and reordered, shown only for engines that use them."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
-from app import theme
+import pytest
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QImage
+
+from app import icon_loader, theme
 from app.model.project import ExemplarEntry
 from app.widgets import timeline
 from app.widgets.exemplar_panel import ExemplarPanel
@@ -19,7 +24,7 @@ _LONG = "restored_print_reel_03_the_harbour_at_calais_hand_coloured_lantern_slid
 
 def _panel(qtbot: object, entries: list[ExemplarEntry]) -> ExemplarPanel:
     panel = ExemplarPanel([])
-    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    qtbot.addWidget(panel, before_close_func=lambda widget: widget.icons.shutdown())  # type: ignore[attr-defined]
     panel.resize(280, 500)
     panel.show()
     qtbot.waitExposed(panel)  # type: ignore[attr-defined]
@@ -38,6 +43,32 @@ def test_long_names_are_shortened_in_the_middle_and_follow_the_width(
     assert _LONG in panel.list.item(0).toolTip()
     panel.resize(900, 500)
     qtbot.waitUntil(lambda: panel.item_lines(0)[1] == _LONG)  # type: ignore[attr-defined]
+
+
+def test_thumbnails_are_decoded_off_the_gui_thread_and_appear_when_ready(
+    qtbot: object, colour_frames: dict[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded_on: list[str] = []
+    release = threading.Event()
+    decode = icon_loader.decode_at_size
+
+    def held_decode(path: Path, size: QSize) -> QImage:
+        decoded_on.append(threading.current_thread().name)
+        release.wait(10)  # a large scan, slow to decode
+        return decode(path, size)
+
+    monkeypatch.setattr(icon_loader, "decode_at_size", held_decode)
+    entries = [ExemplarEntry(0, colour_frames[0], "auto", "a.png", [colour_frames[18]]),
+               ExemplarEntry(4, colour_frames[4], "keyframe", "b.png")]
+    panel = _panel(qtbot, entries)  # returns while the decoding is held: the window does not wait for it
+    panel.set_takes_references(True)
+    assert all(panel.list.item(row).icon().isNull() for row in range(2))
+    release.set()
+    qtbot.waitUntil(lambda: not any(panel.list.item(r).icon().isNull() for r in range(2))  # type: ignore[attr-defined]
+                    and not panel.references.item(0).icon().isNull())
+    assert len(decoded_on) == 3 and threading.main_thread().name not in decoded_on
+    panel.set_exemplars(entries)  # the same files again: from the cache, at once
+    assert not panel.list.item(1).icon().isNull() and len(decoded_on) == 3
 
 
 def test_the_badge_and_the_references_show_only_for_engines_that_use_them(
