@@ -6,22 +6,22 @@ frames have a render from before the change and offers Compare Before/Now (B: si
 earlier render takes the source's place; Colorized Only flips between the two), Keep Before (the change is undone,
 so the earlier renders are what the film uses again) and Keep Now. Earlier renders are read from the frame cache by
 a frame loader of their own, off the GUI thread. Show Exemplar (E) puts the image pinned to the frame under the
-playhead in the source's place. Exemplar images are decoded on the GUI thread, at most at the frame's size and once
-per file version (as the exemplar panel's thumbnails are).
+playhead in the source's place. Exemplar images are decoded off the GUI thread (:mod:`app.image_loader`), at most at
+the frame's size and once per file version, and shown when ready.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QImageReader
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from app.frame_loader import FrameLoader, FrameRequest, LoadedFrame
+from app.image_loader import ImageLoader
 from app.render_compare import BeforeRenders
 from app.thumbnails import to_qimage
 from app.worker import WorkerThread
@@ -87,7 +87,8 @@ class CompareView(QObject):
         self.bar = CompareBar(actions, parent)
         self._stack_index = -1  # the undo stack's index when the comparison began
         self._shown: tuple[int, bool] = (-1, False)  # the frame on screen and whether it is colorized
-        self._images: dict[tuple[Path, int], QImage] = {}
+        self._exemplar_images = ImageLoader(self)
+        self._exemplar_images.sig_ready.connect(self._refresh)
         self._exemplars_seen: list[tuple[object, ...]] = []  # the exemplars when the segments last came
         self._auto_keyframes: set[int] = set()  # frames of the auto exemplars the session uses as keyframes
         self._token = 0
@@ -113,6 +114,7 @@ class CompareView(QObject):
         if thread is not None:
             thread.stop()
             self._loader.close()
+        self._exemplar_images.shutdown()
 
     # -- keeping one -------------------------------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class CompareView(QObject):
     def _on_controller_video_opened(self, info: VideoInfo) -> None:
         self.renders.reset()
         self._exemplars_seen = self._exemplar_state()
-        self._images.clear()
+        self._exemplar_images.clear()  # another film: let the last one's exemplars go
         self._update_bar()
         c = self._controller
         if c.project.video is not None and c.cache is not None:
@@ -214,18 +216,8 @@ class CompareView(QObject):
             )
 
     def _exemplar_image(self, entry: ExemplarEntry) -> QImage | None:
-        """The exemplar's image, at most as large as the frame (None when it cannot be read)."""
-        try:
-            stamp = entry.image.stat().st_mtime_ns
-        except OSError:
-            return None
-        key = (entry.image, stamp)
-        if key not in self._images:
-            reader = QImageReader(str(entry.image))
-            reader.setAutoTransform(True)
-            size, frame = reader.size(), self._controller.video_info
-            if size.isValid() and frame is not None and size.width() > frame.width:
-                reader.setScaledSize(size.scaled(frame.width, frame.height, Qt.AspectRatioMode.KeepAspectRatio))
-            self._images[key] = reader.read()
-        image = self._images[key]
-        return None if image.isNull() else image
+        """The exemplar's image, at most as large as the frame; None while it is decoded (the view is refreshed when
+        it is ready) or when it cannot be read."""
+        frame = self._controller.video_info
+        size = QSize(frame.width, frame.height) if frame is not None else QSize(1 << 15, 1 << 15)
+        return self._exemplar_images.image(entry.image, size)

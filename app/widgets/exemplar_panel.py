@@ -5,7 +5,7 @@ Names too long for the panel are shortened in the middle (the extension stays; t
 shortened again when the panel is resized. An exemplar set to ``auto`` shows what the session chose for it
 ("auto → keyframe"). Further references (and the "+N references" badge) are shown only while the engine uses them;
 they can be removed and put in another order there. Thumbnails are decoded off the GUI thread
-(:mod:`app.icon_loader`) and appear when ready.
+(:mod:`app.image_loader`) and appear when ready.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.icon_loader import IconLoader
 from app.icons import icon
+from app.image_loader import ImageLoader
 from app.model.project import KINDS, ExemplarEntry
 
 THUMB_SIZE = QSize(112, 63)
@@ -70,7 +70,7 @@ class ExemplarPanel(QWidget):
 
     def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.icons = IconLoader(self)
+        self.icons = ImageLoader(self)
         self.icons.sig_ready.connect(self._show_icons)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)

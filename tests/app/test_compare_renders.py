@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
+
+from app import image_loader
 from app.controller import Controller
 from app.jobs import SegmentInfo
 from app.render_compare import BeforeRenders
@@ -103,14 +107,20 @@ def test_keep_before_after_further_edits_explains_itself(
 
 
 def test_the_exemplar_is_shown_against_its_colorized_frame(
-    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
+    decoded_on: list[str] = []
+    decode = image_loader.decode_at_size
+    monkeypatch.setattr(image_loader, "decode_at_size",
+                        lambda path, size: decoded_on.append(threading.current_thread().name) or decode(path, size))
     c = editor.controller
     assert add_exemplar(qtbot, c, colour_frames[18], 18, kind="reference")
     c.navigate(18)
     qtbot.waitUntil(lambda: editor.viewer.frame_index == 18, timeout=10_000)  # type: ignore[attr-defined]
-    editor.actions_by_name["show_exemplar"].setChecked(True)
-    assert editor.viewer.override_caption == f"Exemplar · {colour_frames[18].name}"
+    editor.actions_by_name["show_exemplar"].setChecked(True)  # shown once decoded, off the GUI thread
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: editor.viewer.override_caption == f"Exemplar · {colour_frames[18].name}", timeout=10_000)
+    assert decoded_on and threading.main_thread().name not in decoded_on
     c.navigate(19)  # no exemplar there: the source again
     qtbot.waitUntil(lambda: editor.viewer.frame_index == 19, timeout=10_000)  # type: ignore[attr-defined]
     assert editor.viewer.override_caption == ""

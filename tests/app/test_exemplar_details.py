@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 
-from app import icon_loader, theme
+from app import image_loader, theme
 from app.model.project import ExemplarEntry
 from app.widgets import timeline
 from app.widgets.exemplar_panel import ExemplarPanel
@@ -50,14 +50,14 @@ def test_thumbnails_are_decoded_off_the_gui_thread_and_appear_when_ready(
 ) -> None:
     decoded_on: list[str] = []
     release = threading.Event()
-    decode = icon_loader.decode_at_size
+    decode = image_loader.decode_at_size
 
     def held_decode(path: Path, size: QSize) -> QImage:
         decoded_on.append(threading.current_thread().name)
         release.wait(10)  # a large scan, slow to decode
         return decode(path, size)
 
-    monkeypatch.setattr(icon_loader, "decode_at_size", held_decode)
+    monkeypatch.setattr(image_loader, "decode_at_size", held_decode)
     entries = [ExemplarEntry(0, colour_frames[0], "auto", "a.png", [colour_frames[18]]),
                ExemplarEntry(4, colour_frames[4], "keyframe", "b.png")]
     panel = _panel(qtbot, entries)  # returns while the decoding is held: the window does not wait for it
