@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -100,12 +99,12 @@ class StalePruner(QObject):
     def _delete(self, moved: Sequence[tuple[Path, Path]], files: Sequence[Path]) -> None:  # on a pool thread
         for _, target in moved:
             shutil.rmtree(target, ignore_errors=True)
+        still_stale = set(stale_files(self._paths.thumbnails, self._days))  # not those read since they were found
         deleted = []
-        limit = time.time() - self._days * 86400
         for file in files:
+            if file not in still_stale:
+                continue
             try:
-                if file.stat().st_mtime >= limit:
-                    continue  # read since it was found (the film opened at start-up): in use again
                 file.unlink()
             except OSError:
                 continue
