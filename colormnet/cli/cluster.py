@@ -85,6 +85,7 @@ def _write_record(run: ChunkedRun, cluster: str | None, specs: Sequence[Exemplar
     """
     from dataclasses import replace
 
+    from colormnet.cli.colorize import record_files
     from colormnet.errors import ColorMNetError, OutputError
     from colormnet.fileio import quoted
     from colormnet.session import Session
@@ -92,16 +93,14 @@ def _write_record(run: ChunkedRun, cluster: str | None, specs: Sequence[Exemplar
     from colormnet.video import CODECS
 
     folder = not CODECS[run.codec].extensions
-    by_frame = {spec.frame: spec for spec in specs}
     here = run.config if cluster is None else replace(run.config, device="cpu", precision="fp32")
     try:
         with Session(run.video, weights=run.weights, config=here) as session:
             session.set_exemplars(list(run.exemplars))
             session.set_shots(run.shots, run.links)
             frames = run.frames if run.frames is not None else range(session.frame_count)
-            files = [(by_frame[ex.frame].image, by_frame[ex.frame].references) for ex in session.exemplars]
-            record = build_record(session, output=run.output, codec=run.codec, frames=frames, exemplar_files=files,
-                                  cluster=cluster, config=run.config)
+            record = build_record(session, output=run.output, codec=run.codec, frames=frames,
+                                  exemplar_files=record_files(session, specs), cluster=cluster, config=run.config)
     except (ColorMNetError, OSError) as exc:
         raise OutputError(f"The export is complete, but its record {quoted(sidecar_path(run.output, folder=folder))} "
                           f"could not be made ({str(exc).rstrip('.')}).") from exc

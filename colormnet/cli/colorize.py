@@ -188,7 +188,14 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
         from colormnet.cli.cluster import colorize_chunked
 
         return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec, specs=specs)
-    return _render_here(args, cancel, exemplars, config, codec, {spec.frame: spec for spec in specs})
+    return _render_here(args, cancel, exemplars, config, codec, specs)
+
+
+def record_files(session: Session, specs: Sequence[ExemplarSpec]) -> list[tuple[Path, tuple[Path, ...]]]:
+    """Per exemplar of ``session``, in its order, the image file and further references its spec named (for the
+    export's record, :func:`colormnet.sidecar.build_record`)."""
+    by_frame = {spec.frame: spec for spec in specs}
+    return [(by_frame[ex.frame].image, by_frame[ex.frame].references) for ex in session.exemplars]
 
 
 def encode_frame(result: FrameResult, bit_depth: int) -> np.ndarray:
@@ -197,7 +204,7 @@ def encode_frame(result: FrameResult, bit_depth: int) -> np.ndarray:
 
 
 def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: list[Exemplar],
-                 config: SessionConfig, codec: str, specs: dict[int, ExemplarSpec]) -> int:
+                 config: SessionConfig, codec: str, specs: Sequence[ExemplarSpec]) -> int:
     """The render on this machine, frame by frame, then the record beside the output."""
     from colormnet.io_threads import WriteBehind
     from colormnet.session import Session
@@ -247,8 +254,8 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
                     if cancel.is_set() or written != len(frames):
                         raise KeyboardInterrupt
             bar.close(total)
-        files = [(specs[ex.frame].image, specs[ex.frame].references) for ex in session.exemplars]
-        record = build_record(session, output=output, codec=codec, frames=frames, exemplar_files=files)
+        record = build_record(session, output=output, codec=codec, frames=frames,
+                              exemplar_files=record_files(session, specs))
     write_sidecar(output, record, folder=not CODECS[codec].extensions)
     print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
     return 0
