@@ -88,6 +88,22 @@ def test_changing_one_exemplar_leaves_the_other_segment_bit_identical(session: S
     assert np.array_equal(alone[4], second[4])
 
 
+def test_a_key_at_another_precision_is_that_sessions_key(realshort: Path, random_weights: Path,
+                                                         clip_frames) -> None:
+    exemplars = [as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[20], 20, "reference")]
+    keys = {}
+    for precision in ("fp32", "bf16"):
+        config = SessionConfig(process_size=112, transition="cut", device="cpu", precision=precision)
+        with Session(realshort, weights=random_weights, config=config) as s:
+            s.set_exemplars(exemplars)
+            keys[precision] = [s.segment_key(seg) for seg in s.segments()]
+            other = "bf16" if precision == "fp32" else "fp32"
+            keys[precision, other] = [s.segment_key(seg, precision=other) for seg in s.segments()]
+            assert [s.segment_key(seg, precision=precision) for seg in s.segments()] == keys[precision]
+    assert keys["fp32"] != keys["bf16"]  # the numerics are part of a key
+    assert keys["fp32", "bf16"] == keys["bf16"] and keys["bf16", "fp32"] == keys["fp32"]
+
+
 def test_cancel_stops_between_frames(session: Session, clip_frames) -> None:
     session.set_exemplars([as_exemplar(clip_frames[0], 0)])
     cancel = threading.Event()

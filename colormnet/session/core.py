@@ -12,6 +12,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from colormnet.config import Precision
 from colormnet.engines import holds_several_exemplars, load_backend, takes_references
 from colormnet.engines.base import Backend
 from colormnet.errors import DeviceOutOfMemoryError, ExemplarError
@@ -156,11 +157,13 @@ class Session:
             WeightsError: the checkpoint is missing or unusable.
         """
         if self._model is None:
-            cfg = self.config
-            self._model = load_backend(
-                cfg.engine, self.weights, device=cfg.device, precision=cfg.precision, options=dict(cfg.engine_options)
-            )
+            self._model = self._backend(self.config.precision)
         return self._model
+
+    def _backend(self, precision: Precision) -> Backend:
+        cfg = self.config
+        return load_backend(cfg.engine, self.weights, device=cfg.device, precision=precision,
+                            options=dict(cfg.engine_options))
 
     @property
     def device(self) -> str:
@@ -201,9 +204,13 @@ class Session:
                 return segment
         raise ExemplarError("Pin an exemplar to a frame first: there is nothing to colorize from.")
 
-    def segment_key(self, segment: Segment) -> str:
-        """A hash of everything that determines the segment's frames (video, exemplars, passes, settings, weights)."""
-        model = self.load_model()
+    def segment_key(self, segment: Segment, *, precision: Precision | None = None) -> str:
+        """A hash of everything that determines the segment's frames (video, exemplars, passes, settings, weights).
+
+        ``precision``: the key the same frames have in a session that differs from this one in precision only (the
+        engine loaded for it shares this session's weights).
+        """
+        model = self.load_model() if precision in (None, self.config.precision) else self._backend(precision)
         stat = self.video_path.stat() if self.video_path.is_file() else None
         parts: dict[str, object] = {
             "video": str(self.video_path.resolve()),
