@@ -202,7 +202,7 @@ class Controller(QObject):
 
     @property
     def colorized(self) -> np.ndarray:
-        """Per frame, whether it is colorized under its segment's current key."""
+        """Per frame, whether it is colorized under a current key of its segment."""
         return self.workspace.colorized
 
     @property
@@ -297,14 +297,14 @@ class Controller(QObject):
             self.sig_follow_changed.emit(follow)
 
     def key_at(self, frame: int) -> str:
-        """Cache key of the segment holding ``frame`` ("" when there is none)."""
+        """Cache key ``frame`` is shown from (see :meth:`Workspace.key_at`)."""
         return self.workspace.key_at(frame)
 
     # -- the frame shown ---------------------------------------------------------------------------------------
 
     def _fresh_colour(self, index: int) -> np.ndarray | None:
         """The colorized frame ``index`` as the last run delivered it (HxWx3 uint8, stored orientation), if current:
-        under the preview's key, or, while an export runs, the export's frame (its own precision and key)."""
+        under the key it is shown from, or, while an export runs, the export's frame (its own precision and key)."""
         fresh = self._fresh
         if fresh is None or fresh.index != index or not fresh.key:
             return None

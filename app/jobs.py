@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from app.model.engine_settings import EngineSettings
 from app.model.frame_cache import FrameCache
+
+if TYPE_CHECKING:
+    from colormnet.session import Session
 
 RunScope = Literal["segment", "shot", "from_here", "all", "range"]
 
@@ -37,13 +40,24 @@ class OpenRequest:
 
 @dataclass(frozen=True)
 class SegmentInfo:
-    """A segment of the session, with the cache key of its frames ("" when it cannot be computed yet)."""
+    """A segment of the session, with the cache key of its frames ("" when it cannot be computed yet).
+
+    ``export_key`` is the key of the same frames rendered at the export precision, where exports run at another
+    precision than previews ("" otherwise): frames an export rendered are shown, and not colorized again, in place of
+    preview frames.
+    """
 
     start: int
     stop: int
     anchor: int
     exemplar_frame: int
     key: str
+    export_key: str = ""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys its frames may be cached under, the export precision's first."""
+        return tuple(k for k in (self.export_key, self.key) if k)
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,19 @@ class RunRequest:
     scope: RunScope
     frame: int = 0
     stop: int | None = None
+
+    def span(self, session: Session) -> tuple[int, int]:
+        """The frames ``[start, stop)`` it asks for in ``session``."""
+        count = session.video_info.frame_count
+        if self.scope == "segment":
+            segment = session.segment_at(self.frame)
+            return segment.start, segment.stop
+        if self.scope == "shot":
+            shot = next(s for s in session.shots if s.start <= self.frame < s.stop)
+            return shot.start, shot.stop
+        if self.scope == "all":
+            return 0, count
+        return max(0, self.frame), count if self.stop is None else min(self.stop, count)
 
 
 @dataclass(frozen=True)

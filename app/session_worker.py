@@ -2,12 +2,12 @@
 
 Previews and exports may run at different precisions (``auto`` previews in bf16 on a CPU that computes it natively,
 and exports in fp32): an export then uses a second session on the same video and exemplars, whose cache keys hold
-its own precision, so no preview frame is shipped in an export. Every call into :class:`colormnet.session.Session`
-happens on this worker's thread, one job at a time, in the order
-the controller queued them: open, set exemplars, load the model, colorize, export. A job that runs long (colorize,
-export) checks a ``threading.Event`` that the controller sets from the GUI thread; the session checks it before
-each frame, so a cancel takes effect within one frame. Each finished frame is written to the frame cache here and
-then handed to the GUI as a signal; the conversion to a QImage happens on the GUI thread.
+its own precision, so no preview frame is shipped in an export; the frames it rendered count as colorized and are
+shown in place of preview frames. Every call into :class:`colormnet.session.Session` happens on this worker's
+thread, one job at a time, in the order the controller queued them: open, set exemplars, load the model, colorize,
+export. A job that runs long (colorize, export) checks a ``threading.Event`` that the controller sets from the GUI
+thread; the session checks it before each frame, so a cancel takes effect within one frame. Each finished frame is
+written to the frame cache here and then handed to the GUI as a signal; it becomes a QImage on the GUI thread.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class SessionWorker(QObject):
         """Colorize the frames of ``request`` that are not cached yet."""
         error = ""
         try:
-            frames = self._prepare(*self._request_range(request))
+            frames = self._prepare(*request.span(self._require_session()))
             if frames is not None:
                 self.sig_run_started.emit("colorize", len(frames))
                 for _ in self._colorized(frames, cancel):  # each frame is cached and shown as it comes
@@ -332,34 +332,24 @@ class SessionWorker(QObject):
         self.sig_shot_sources.emit(borrowed)
 
     def _segment_infos(self, session: Session) -> list[SegmentInfo]:
+        assert self._request is not None
+        export = session_config(self._request.settings, preview=False).precision
         infos = []
         for segment in session.segments() if session.exemplars else []:
-            key = ""
+            key = export_key = ""
             if self._model_announced:  # the key includes the weights, known once the model is loaded
                 try:
                     key = session.segment_key(segment)
+                    if export != session.config.precision:  # previews at another precision than exports
+                        export_key = session.segment_key(segment, precision=export)
                 except ColorMNetError as exc:
                     logger.warning("no cache key for frames %d-%d: %s", segment.start, segment.stop - 1, exc)
             exemplar = session.exemplars[segment.exemplar]
-            infos.append(SegmentInfo(segment.start, segment.stop, segment.anchor, exemplar.frame, key))
+            infos.append(SegmentInfo(segment.start, segment.stop, segment.anchor, exemplar.frame, key, export_key))
         return infos
 
-    def _request_range(self, request: RunRequest) -> tuple[int, int]:
-        session = self._require_session()
-        count = session.video_info.frame_count
-        if request.scope == "segment":
-            segment = session.segment_at(request.frame)
-            return segment.start, segment.stop
-        if request.scope == "shot":
-            shot = next(s for s in session.shots if s.start <= request.frame < s.stop)
-            return shot.start, shot.stop
-        if request.scope == "all":
-            return 0, count
-        stop = count if request.stop is None else min(request.stop, count)
-        return max(0, request.frame), stop
-
     def _missing_frames(self, start: int, stop: int) -> list[int]:
-        """Frames of ``[start, stop)`` not cached under their segment's key (all of them with no segments)."""
+        """Frames of ``[start, stop)`` not cached under a key of their segment (all of them with no segments)."""
         missing: list[int] = []
         covered = 0
         for segment in self._segments:
@@ -367,7 +357,7 @@ class SessionWorker(QObject):
             if lo >= hi:
                 continue
             covered += hi - lo
-            cached = self._cache.frames(segment.key) if self._cache is not None and segment.key else frozenset()
+            cached = set().union(*(self._cache.frames(k) for k in segment.keys)) if self._cache is not None else set()
             missing.extend(i for i in range(lo, hi) if i not in cached)
         if covered < stop - start:
             return list(range(start, stop))  # let the session explain what is wrong (no exemplars)

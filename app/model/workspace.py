@@ -28,7 +28,7 @@ class Workspace:
         cache: The frame cache of the project (None before the first project is adopted).
         video_info: The open video (None while none is open).
         segments: The session's segments, in frame order.
-        colorized: Per frame of the video, whether its colorized frame is cached under its segment's current key.
+        colorized: Per frame of the video, whether its colorized frame is cached under a current key of its segment.
         current_frame: The playhead.
     """
 
@@ -70,24 +70,31 @@ class Workspace:
         return None
 
     def key_at(self, frame: int) -> str:
-        """Cache key of the segment holding ``frame`` ("" when there is none)."""
+        """Cache key ``frame`` is shown from: its segment's key, or the export precision's where an export rendered
+        the frame ("" when no segment holds it)."""
         i = self.segment_index_at(frame)
-        return self.segments[i].key if i is not None else ""
+        if i is None:
+            return ""
+        segment = self.segments[i]
+        if segment.export_key and self.cache is not None and self.cache.contains(segment.export_key, frame):
+            return segment.export_key
+        return segment.key
 
     def set_segments(self, segments: list[SegmentInfo]) -> None:
-        """New segments from the session: a frame counts as colorized when the cache holds it under its new key."""
+        """New segments from the session: a frame counts as colorized when the cache holds it under a new key."""
         self.segments = sorted(segments, key=lambda s: s.start)
         self.colorized[:] = False
         if self.cache is None:
             return
         for segment in self.segments:
-            if segment.key:
-                cached = [i for i in self.cache.frames(segment.key) if segment.start <= i < segment.stop]
+            for key in segment.keys:
+                cached = [i for i in self.cache.frames(key) if segment.start <= i < segment.stop]
                 self.colorized[cached] = True
 
     def mark_colorized(self, index: int, key: str) -> bool:
-        """A frame was colorized under ``key``; True when that is its segment's current key (it now counts)."""
-        if key and index < self.frame_count and key == self.key_at(index):
+        """A frame was colorized under ``key``; True when that is a current key of its segment (it now counts)."""
+        i = self.segment_index_at(index)
+        if key and index < self.frame_count and i is not None and key in self.segments[i].keys:
             self.colorized[index] = True
             return True
         return False

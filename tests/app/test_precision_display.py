@@ -1,5 +1,5 @@
 """bf16 previews on a CPU that computes bf16 natively: what the status bar, settings and export dialog say, and
-exports computed again in fp32 under their own cache keys."""
+exports computed again in fp32 under their own cache keys, and shown in place of the previews afterwards."""
 
 from __future__ import annotations
 
@@ -81,8 +81,22 @@ def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Pat
         assert dialog.start_export()
     assert finished.args == [True, str(output)]
     assert [index for index, _ in exported] == [0, 1, 2, 3]  # the frames previewed in bf16 were computed again
-    assert preview_key not in {key for _, key in exported}  # under the fp32 export's own cache key
+    export_key = controller.segments[0].export_key
+    assert {key for _, key in exported} == {export_key} != {preview_key}  # under the fp32 export's own cache key
     assert controller.segments[0].key == preview_key  # the previews keep their own frames
+
+    # the frames the export rendered count as colorized and are shown, in fp32, where there are any
+    assert controller.colorized[:4].all() and not controller.colorized[4:].any()
+    assert [controller.key_at(i) for i in (0, 2, 4)] == [export_key, export_key, preview_key]
+    with qtbot.waitSignal(controller.sig_frame_shown, timeout=RUN_TIMEOUT_MS,  # frame 2 was never previewed
+                          check_params_cb=lambda index, _source, colour: index == 2 and colour is not None):
+        controller.set_current_frame(2)
+    started: list[int] = []
+    controller._session_worker.sig_run_started.connect(lambda _kind, count: started.append(count))
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 6)
+    assert started == [2]  # a preview leaves the fp32 frames alone: frames 4 and 5 only
+    assert controller.colorized[:6].all() and controller.key_at(3) == export_key
 
 
 @pytest.mark.usefixtures("native_bf16")
