@@ -67,8 +67,13 @@ class BeforeRenders:
         for now in segments:
             for old in previous:
                 start, stop = max(now.start, old.start), min(now.stop, old.stop)
-                if start < stop and old.key != now.key and any(start <= f < stop for f in cached(old.key)):
-                    runs.append(BeforeRun(start, stop, old.key))
+                if start >= stop or old.key == now.key:
+                    continue
+                # the render shown before: at the export precision where an export rendered more of these frames
+                rendered = [(sum(start <= f < stop for f in cached(key)), key) for key in old.keys]
+                count, key = max(rendered, key=lambda pair: pair[0])  # the export precision's first on a tie
+                if count:
+                    runs.append(BeforeRun(start, stop, key))
         if self._ignore_next or not exemplars_edited:
             self._ignore_next = False
             runs = []
