@@ -88,20 +88,34 @@ def test_changing_one_exemplar_leaves_the_other_segment_bit_identical(session: S
     assert np.array_equal(alone[4], second[4])
 
 
+def _keys_at(video: Path, weights: Path, exemplars: list[Exemplar], precision: str, other: str
+             ) -> tuple[list[str], list[str], list[str]]:
+    """A session's own segment keys, its keys at ``other``, and the precisions it loaded an engine for to tell them."""
+    config = SessionConfig(process_size=112, transition="cut", device="cpu", precision=precision)  # type: ignore[arg-type]
+    with Session(video, weights=weights, config=config) as s:
+        s.set_exemplars(exemplars)
+        own = [s.segment_key(seg) for seg in s.segments()]
+        assert [s.segment_key(seg, precision=precision) for seg in s.segments()] == own  # type: ignore[arg-type]
+        loads: list[str] = []
+        backend = s._backend
+
+        def counted(p: str) -> object:
+            loads.append(p)
+            return backend(p)  # type: ignore[arg-type]
+
+        s._backend = counted  # type: ignore[method-assign,assignment]
+        at_other = [s.segment_key(seg, precision=other) for seg in s.segments() * 2]  # type: ignore[arg-type]
+        return own, at_other[:len(own)], loads
+
+
 def test_a_key_at_another_precision_is_that_sessions_key(realshort: Path, random_weights: Path,
                                                          clip_frames) -> None:
     exemplars = [as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[20], 20, "reference")]
-    keys = {}
-    for precision in ("fp32", "bf16"):
-        config = SessionConfig(process_size=112, transition="cut", device="cpu", precision=precision)
-        with Session(realshort, weights=random_weights, config=config) as s:
-            s.set_exemplars(exemplars)
-            keys[precision] = [s.segment_key(seg) for seg in s.segments()]
-            other = "bf16" if precision == "fp32" else "fp32"
-            keys[precision, other] = [s.segment_key(seg, precision=other) for seg in s.segments()]
-            assert [s.segment_key(seg, precision=precision) for seg in s.segments()] == keys[precision]
-    assert keys["fp32"] != keys["bf16"]  # the numerics are part of a key
-    assert keys["fp32", "bf16"] == keys["bf16"] and keys["bf16", "fp32"] == keys["fp32"]
+    fp32, fp32_as_bf16, loads = _keys_at(realshort, random_weights, exemplars, "fp32", "bf16")
+    assert loads == ["bf16"]  # the other precision's engine is asked for once, not per segment
+    bf16, bf16_as_fp32, _ = _keys_at(realshort, random_weights, exemplars, "bf16", "fp32")
+    assert len(fp32) == 2 and fp32 != bf16  # the numerics are part of a key
+    assert fp32_as_bf16 == bf16 and bf16_as_fp32 == fp32
 
 
 def test_cancel_stops_between_frames(session: Session, clip_frames) -> None:

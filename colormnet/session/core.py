@@ -52,6 +52,7 @@ class Session:
         self._links: dict[int, int] = {}  # shot's first frame -> frame of the exemplar it is linked to by hand
         self._plan: tuple[list[Segment], list[ShotSource]] | None = None
         self._model: Backend | None = None
+        self._fingerprints: dict[Precision, str] = {}  # the engine's identity at other precisions (segment_key)
         self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
         self.process_size = self.config.process_size  # lowered (for good) after the GPU runs out of memory
         #: the frame iterators of the GPU runs in progress, each decoding ahead on a thread: :meth:`close` stops
@@ -210,7 +211,12 @@ class Session:
         ``precision``: the key the same frames have in a session that differs from this one in precision only (the
         engine loaded for it shares this session's weights).
         """
-        model = self.load_model() if precision in (None, self.config.precision) else self._backend(precision)
+        if precision in (None, self.config.precision):
+            engine = self.load_model().fingerprint
+        else:  # loaded once per precision: each load reads part of the checkpoint to identify it
+            if precision not in self._fingerprints:
+                self._fingerprints[precision] = self._backend(precision).fingerprint
+            engine = self._fingerprints[precision]
         stat = self.video_path.stat() if self.video_path.is_file() else None
         parts: dict[str, object] = {
             "video": str(self.video_path.resolve()),
@@ -218,7 +224,7 @@ class Session:
             "frames": self.frame_count,
             "process_size": self.process_size,
             "inference": asdict(self.config.inference),
-            "engine": model.fingerprint,
+            "engine": engine,
             "passes": [self._pass_identity(p) for p in segment.passes()],
             "pieces": [(p.start, p.stop, p.ramp, p.smooth, len(p.passes)) for p in segment.pieces],
             "shot": (self._shots[segment.shot].start, self._shots[segment.shot].stop),
