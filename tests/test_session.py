@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from pathlib import Path
@@ -116,6 +117,31 @@ def test_a_key_at_another_precision_is_that_sessions_key(realshort: Path, random
     bf16, bf16_as_fp32, _ = _keys_at(realshort, random_weights, exemplars, "bf16", "fp32")
     assert len(fp32) == 2 and fp32 != bf16  # the numerics are part of a key
     assert fp32_as_bf16 == bf16 and bf16_as_fp32 == fp32
+
+
+def test_exemplar_images_are_hashed_once_per_image(session: Session, clip_frames,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.session import types
+
+    hashed: list[tuple[int, ...]] = []
+    digest = types._image_digest
+
+    def counted(image: np.ndarray) -> str:
+        hashed.append(image.shape)
+        return digest(image)
+
+    monkeypatch.setattr(types, "_image_digest", counted)
+    first, second = as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[20], 20)
+    session.set_exemplars([first, second])
+    keys = [session.segment_key(s) for s in session.segments()]
+    assert [session.segment_key(s) for s in session.segments()] == keys and len(hashed) == 2
+    hashed.clear()
+    # the same image re-pinned as another kind is not hashed again; a new image at frame 20 is
+    session.set_exemplars([dataclasses.replace(first, kind="keyframe"), as_exemplar(clip_frames[30], 20)])
+    changed = [session.segment_key(s) for s in session.segments()]
+    assert len(hashed) == 1 and changed[0] != keys[0] and changed[1] != keys[1]
+    session.set_exemplars([first, second])
+    assert [session.segment_key(s) for s in session.segments()] == keys
 
 
 def test_cancel_stops_between_frames(session: Session, clip_frames) -> None:

@@ -53,6 +53,7 @@ class Session:
         self._plan: tuple[list[Segment], list[ShotSource]] | None = None
         self._model: Backend | None = None
         self._fingerprints: dict[Precision, str] = {}  # the engine's identity at other precisions (segment_key)
+        self._hashed: dict[int, tuple[Exemplar, str, tuple[str, ...]]] = {}  # frame -> exemplar, its digests
         self._kinds: dict[tuple[int, str], tuple[str, float]] = {}
         self.process_size = self.config.process_size  # lowered (for good) after the GPU runs out of memory
         #: the frame iterators of the GPU runs in progress, each decoding ahead on a thread: :meth:`close` stops
@@ -111,6 +112,8 @@ class Session:
                                       references=tuple(to_stored(image, rotation) for image in ex.references))
                   for ex in exemplars] if rotation else list(exemplars)
         self.exemplars = tuple(sorted(turned, key=lambda e: e.frame))
+        self._hashed = {ex.frame: self._hashed[ex.frame] for ex in self.exemplars
+                        if ex.frame in self._hashed and _same_images(self._hashed[ex.frame][0], ex)}
         self._plan = None
 
     @property
@@ -234,8 +237,18 @@ class Session:
     def _pass_identity(self, p: Pass) -> tuple[object, ...]:
         ex = self.exemplars[p.exemplar]
         kind = "reference" if p.borrowed else ex.kind
-        held = [(self.exemplars[i].frame, self.exemplars[i].digest(), self.exemplars[i].kind) for i in p.extras]
-        return p.anchor, p.forward, ex.digest(), kind, tuple(ex.reference_digests()), *held
+        held = [(self.exemplars[i].frame, self._digests(self.exemplars[i])[0], self.exemplars[i].kind)
+                for i in p.extras]
+        digest, references = self._digests(ex)
+        return p.anchor, p.forward, digest, kind, references, *held
+
+    def _digests(self, ex: Exemplar) -> tuple[str, tuple[str, ...]]:
+        """The content hashes of the exemplar's image and references, hashed once per image (every segment key needs
+        them; a 24-megapixel scan takes about 0.2 s)."""
+        held = self._hashed.get(ex.frame)
+        if held is None or not _same_images(held[0], ex):
+            held = self._hashed[ex.frame] = (ex, ex.digest(), tuple(ex.reference_digests()))
+        return held[1], held[2]
 
     def resolve_kind(self, exemplar_index: int) -> tuple[str, float]:
         """The kind an exemplar is used as, and the luminance similarity that decided ``auto`` (NaN otherwise).
@@ -246,7 +259,7 @@ class Session:
         ex = self.exemplars[exemplar_index]
         if ex.kind != "auto":
             return ex.kind, math.nan
-        cache_key = (ex.frame, ex.digest())
+        cache_key = (ex.frame, self._digests(ex)[0])
         if cache_key not in self._kinds:
             kind, score = classify_exemplar(ex.image, self._reader.read(ex.frame))
             logger.info("Exemplar at frame %d used as a %s (luminance SSIM %.3f)", ex.frame, kind, score)
@@ -333,3 +346,9 @@ class Session:
             notice = f"The GPU ran out of memory even at {current} pixels; continuing on the CPU (slower)."
         logger.warning(notice)
         return smaller, notice
+
+
+def _same_images(a: Exemplar, b: Exemplar) -> bool:
+    """Whether two exemplars hold the very same image arrays (not merely equal ones)."""
+    return a.image is b.image and len(a.references) == len(b.references) and all(
+        x is y for x, y in zip(a.references, b.references, strict=True))
