@@ -69,11 +69,7 @@ class BeforeRenders:
                 start, stop = max(now.start, old.start), min(now.stop, old.stop)
                 if start >= stop or old.key == now.key:
                     continue
-                # the render shown before: at the export precision where an export rendered more of these frames
-                rendered = [(sum(start <= f < stop for f in cached(key)), key) for key in old.keys]
-                count, key = max(rendered, key=lambda pair: pair[0])  # the export precision's first on a tie
-                if count:
-                    runs.append(BeforeRun(start, stop, key))
+                runs.extend(_before_runs(start, stop, old, cached))
         if self._ignore_next or not exemplars_edited:
             self._ignore_next = False
             runs = []
@@ -95,3 +91,19 @@ class BeforeRenders:
                 merged.append([run.start, run.stop])
         spans = [f"{a}" if b - a == 1 else f"{a}–{b - 1}" for a, b in merged]
         return ("frame " if len(spans) == 1 and "–" not in spans[0] else "frames ") + ", ".join(spans)
+
+
+def _before_runs(start: int, stop: int, old: SegmentInfo, cached: Callable[[str], frozenset[int]]) -> list[BeforeRun]:
+    """The runs of ``[start, stop)`` shown from ``old``'s renders (none when none of these frames was rendered): each
+    frame from the export precision's render where an export made one, else from the preview's."""
+    held = [frozenset(f for f in cached(key) if start <= f < stop) for key in old.keys]
+    if not any(held):
+        return []
+    runs: list[BeforeRun] = []
+    for frame in range(start, stop):
+        key = next((k for k, frames in zip(old.keys, held, strict=True) if frame in frames), old.key)
+        if runs and runs[-1].key == key:
+            runs[-1] = BeforeRun(runs[-1].start, frame + 1, key)
+        else:
+            runs.append(BeforeRun(frame, frame + 1, key))
+    return runs

@@ -42,11 +42,12 @@ def test_before_renders_follow_the_keys_that_changed() -> None:
 
 def test_before_renders_prefer_what_an_export_rendered() -> None:
     renders = BeforeRenders()
-    cached = {"p": frozenset({0, 1, 2, 12}), "e": frozenset({0, 1, 2, 3}), "q": frozenset({14})}
+    cached = {"p": frozenset({0, 1, 2, 5, 12}), "e": frozenset({0, 1, 2, 3}), "q": frozenset({14})}
     renders.update([SegmentInfo(0, 10, 0, 0, "p", "e"), SegmentInfo(10, 20, 10, 10, "q", "f")], cached.__getitem__)
     changed = [SegmentInfo(0, 20, 0, 0, "x", "y")]
     assert renders.update(changed, lambda k: cached.get(k, frozenset()))
-    assert renders.key_at(3) == "e" and renders.key_at(14) == "q"  # the export's frames where there are more
+    # each frame from the export's render where there is one, else the preview's
+    assert [renders.key_at(f) for f in (0, 3, 4, 9, 10, 14)] == ["e", "e", "p", "p", "q", "q"]
     assert renders.describe() == "frames 0–19"
 
 
