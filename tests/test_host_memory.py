@@ -18,19 +18,21 @@ import ctypes, json, os, resource, sys
 import torch
 from colormnet.engines.host_memory import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
-class MallInfo2(ctypes.Structure):  # malloc.h, glibc 2.33+
-    _fields_ = [(name, ctypes.c_size_t) for name in (
+libc = ctypes.CDLL(None)
+wide = hasattr(libc, "mallinfo2")  # glibc 2.33+; mallinfo's int fields hold the few hundred MB measured here
+class MallInfo(ctypes.Structure):  # malloc.h
+    _fields_ = [(name, ctypes.c_size_t if wide else ctypes.c_int) for name in (
         "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-mallinfo2 = ctypes.CDLL(None).mallinfo2
-mallinfo2.restype = MallInfo2
+mallinfo = libc.mallinfo2 if wide else libc.mallinfo
+mallinfo.restype = MallInfo
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 mapped = []  # bytes malloc served by mmap while a frame's blocks were alive, beyond what was mapped before
 def frame():  # a frame's worth of large blocks, allocated, written and freed
-    before = mallinfo2().hblkhd
+    before = mallinfo().hblkhd
     x = torch.empty(64 << 18).fill_(1.0)  # 64 MB: over glibc's largest mmap threshold
     y = torch.empty(32 << 18).fill_(1.0)
-    mapped.append(mallinfo2().hblkhd - before)
+    mapped.append(mallinfo().hblkhd - before)
     del x, y
 def run():
     global counted
