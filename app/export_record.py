@@ -51,13 +51,8 @@ def write_record(session: Session, job: ExportJob, specs: Sequence[ExemplarSpec]
     Raises:
         OutputError: the record cannot be written (the export itself stays).
     """
-    from colormnet.sidecar import build_record, write_sidecar
+    from colormnet.sidecar import build_record, exemplar_files, write_sidecar
 
-    by_frame = {spec.frame: spec for spec in specs}
-    files = []
-    for exemplar in session.exemplars:
-        spec = by_frame[exemplar.frame]
-        files.append((spec.image, spec.references[:len(exemplar.references)]))  # only the references it was given
     record = build_record(session, output=job.path, codec=job.codec, frames=range(job.start, job.stop),
-                          exemplar_files=files, cluster=job.cluster)
+                          exemplar_files=exemplar_files(session, specs), cluster=job.cluster)
     return write_sidecar(job.path, record, folder=_is_folder(job.codec))

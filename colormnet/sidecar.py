@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from colormnet import __version__
 from colormnet.errors import OutputError
@@ -51,6 +51,25 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class ExemplarFiles(Protocol):
+    """Where an exemplar's images came from: the app's and the command line's exemplar specs both are."""
+
+    @property
+    def frame(self) -> int: ...
+    @property
+    def image(self) -> Path: ...
+    @property
+    def references(self) -> tuple[Path, ...]: ...
+
+
+def exemplar_files(session: Any, specs: Sequence[ExemplarFiles]) -> list[tuple[Path, tuple[Path, ...]]]:
+    """Per exemplar of ``session``, in its order, the image file and the further references it was given, from the
+    spec pinned at its frame (the ``exemplar_files`` of :func:`build_record`)."""
+    by_frame = {spec.frame: spec for spec in specs}
+    return [(by_frame[ex.frame].image, by_frame[ex.frame].references[:len(ex.references)])
+            for ex in session.exemplars]
 
 
 def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int],

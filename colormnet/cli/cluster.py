@@ -85,11 +85,10 @@ def _write_record(run: ChunkedRun, cluster: str | None, specs: Sequence[Exemplar
     """
     from dataclasses import replace
 
-    from colormnet.cli.colorize import record_files
     from colormnet.errors import ColorMNetError, OutputError
     from colormnet.fileio import quoted
     from colormnet.session import Session
-    from colormnet.sidecar import build_record, sidecar_path, write_sidecar
+    from colormnet.sidecar import build_record, exemplar_files, sidecar_path, write_sidecar
     from colormnet.video import CODECS
 
     folder = not CODECS[run.codec].extensions
@@ -100,7 +99,7 @@ def _write_record(run: ChunkedRun, cluster: str | None, specs: Sequence[Exemplar
             session.set_shots(run.shots, run.links)
             frames = run.frames if run.frames is not None else range(session.frame_count)
             record = build_record(session, output=run.output, codec=run.codec, frames=frames,
-                                  exemplar_files=record_files(session, specs), cluster=cluster, config=run.config)
+                                  exemplar_files=exemplar_files(session, specs), cluster=cluster, config=run.config)
     except (ColorMNetError, OSError) as exc:
         raise OutputError(f"The export is complete, but its record {quoted(sidecar_path(run.output, folder=folder))} "
                           f"could not be made ({str(exc).rstrip('.')}).") from exc

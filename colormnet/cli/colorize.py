@@ -191,13 +191,6 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     return _render_here(args, cancel, exemplars, config, codec, specs)
 
 
-def record_files(session: Session, specs: Sequence[ExemplarSpec]) -> list[tuple[Path, tuple[Path, ...]]]:
-    """Per exemplar of ``session``, in its order, the image file and further references its spec named (for the
-    export's record, :func:`colormnet.sidecar.build_record`)."""
-    by_frame = {spec.frame: spec for spec in specs}
-    return [(by_frame[ex.frame].image, by_frame[ex.frame].references) for ex in session.exemplars]
-
-
 def encode_frame(result: FrameResult, bit_depth: int) -> np.ndarray:
     """A colorized frame as the writer takes it: 16-bit RGB for a codec of more than 8 bits, else 8-bit."""
     return result.to_uint16() if bit_depth > 8 else result.to_uint8()
@@ -209,7 +202,7 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
     from colormnet.io_threads import WriteBehind
     from colormnet.session import Session
     from colormnet.session.run import pipelined
-    from colormnet.sidecar import build_record, write_sidecar
+    from colormnet.sidecar import build_record, exemplar_files, write_sidecar
     from colormnet.spool import in_frame_order
     from colormnet.video import CODECS, VideoWriter
 
@@ -255,7 +248,7 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
                         raise KeyboardInterrupt
             bar.close(total)
         record = build_record(session, output=output, codec=codec, frames=frames,
-                              exemplar_files=record_files(session, specs))
+                              exemplar_files=exemplar_files(session, specs))
     write_sidecar(output, record, folder=not CODECS[codec].extensions)
     print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
     return 0
