@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colormnet.engines.colormnet.model.rewrites import conv_of_broadcast_cat
+from colormnet.engines.colormnet.model.winograd import WinogradConv2d
 
 _T = TypeVar("_T")
 
@@ -80,9 +81,9 @@ class GroupResBlock(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int) -> None:
         super().__init__()
-        self.downsample = nn.Conv2d(in_dim, out_dim, 3, padding=1) if in_dim != out_dim else nn.Identity()
-        self.conv1 = nn.Conv2d(in_dim, out_dim, 3, padding=1)
-        self.conv2 = nn.Conv2d(out_dim, out_dim, 3, padding=1)
+        self.downsample = WinogradConv2d(in_dim, out_dim) if in_dim != out_dim else nn.Identity()
+        self.conv1 = WinogradConv2d(in_dim, out_dim)
+        self.conv2 = WinogradConv2d(out_dim, out_dim)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         out = grouped(self.conv1, F.relu(g))

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colormnet.engines.colormnet.model.blocks import FusionBlock, GroupResBlock, HiddenUpdater, grouped, upsample_groups
+from colormnet.engines.colormnet.model.winograd import WinogradConv2d
 
 
 class UpsampleBlock(nn.Module):
@@ -17,7 +18,7 @@ class UpsampleBlock(nn.Module):
 
     def __init__(self, skip_dim: int, g_dim: int, out_dim: int) -> None:
         super().__init__()
-        self.skip_conv = nn.Conv2d(skip_dim, g_dim, 3, padding=1)
+        self.skip_conv = WinogradConv2d(skip_dim, g_dim)
         self.out_conv = GroupResBlock(g_dim, out_dim)
 
     def forward(self, skip: torch.Tensor, g: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colormnet.engines.colormnet.model.winograd import WinogradConv2d
+
 
 def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.Tensor:
     """``conv(F.interpolate(x, scale_factor=ratio, mode="bilinear"))`` for a 3x3, stride 1, padding 1 conv.
@@ -63,8 +65,12 @@ def conv_of_broadcast_cat(conv: nn.Conv2d, x: torch.Tensor, g: torch.Tensor) -> 
     """
     c_x = x.shape[1]
     b, o = g.shape[:2]
-    shared = F.conv2d(x, conv.weight[:, :c_x], conv.bias, padding=conv.padding)  # B x C_out x H x W
-    own = F.conv2d(g.flatten(0, 1), conv.weight[:, c_x:], None, padding=conv.padding)  # (B*O) x C_out x H x W
+    if isinstance(conv, WinogradConv2d):
+        shared = conv.part(x, 0, c_x, conv.bias)
+        own = conv.part(g.flatten(0, 1), c_x, conv.in_channels, None)
+    else:
+        shared = F.conv2d(x, conv.weight[:, :c_x], conv.bias, padding=conv.padding)  # B x C_out x H x W
+        own = F.conv2d(g.flatten(0, 1), conv.weight[:, c_x:], None, padding=conv.padding)  # (B*O) x C_out x H x W
     return own.view(b, o, *own.shape[1:]) + shared.unsqueeze(1)
 
 

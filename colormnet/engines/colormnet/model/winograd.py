@@ -1,0 +1,170 @@
+"""3x3 convolutions by Winograd's minimal filtering F(4x4, 3x3), for the fast path on the CPU.
+
+A direct 3x3 convolution spends 9 multiply-adds per output value and input channel; F(4x4, 3x3) computes each 4x4
+output tile from the 6x6 input tile around it with 36 (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+Networks", CVPR 2016): the input tile and the kernel are mapped by fixed linear transforms (``V = B^T d B``,
+``U = G g G^T``), multiplied element-wise and summed over the input channels -- 36 independent matrix products
+``U_xi @ V_xi`` -- and mapped back (``Y = A^T M A``). The arithmetic is exact; only the rounding differs from the
+direct form (about 1e-5 of the output's magnitude in fp32, against 1e-6), so the fast path's outputs still agree
+with the literal reference to float rounding.
+
+On the CPU the decoder's wide 3x3 convolutions (256 to 1600 channels) run near the machine's fp32 peak as direct
+convolutions, which is why cutting their multiply-adds by 4 shows almost undiminished: the 36 products are large
+matrix products, and the transforms are cheap next to them once the image is taken in bands of tile rows, so that a
+band's transformed input is still in cache when the products read it. CUDA's libraries pick their own algorithms
+(Winograd among them), so the direct convolution stays there; so it does under autocast (bf16 has too few mantissa
+bits for the transforms) and wherever gradients are wanted.
+
+Legend: ``xi`` one of the 6x6 = 36 transform positions, ``L`` the tiles in a band.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# F(4x4, 3x3) with the interpolation points 0, +-1, +-2 and infinity.
+_BT = (
+    (4.0, 0.0, -5.0, 0.0, 1.0, 0.0),
+    (0.0, -4.0, -4.0, 1.0, 1.0, 0.0),
+    (0.0, 4.0, -4.0, -1.0, 1.0, 0.0),
+    (0.0, -2.0, -1.0, 2.0, 1.0, 0.0),
+    (0.0, 2.0, -1.0, -2.0, 1.0, 0.0),
+    (0.0, 4.0, 0.0, -5.0, 0.0, 1.0),
+)
+_G = (
+    (1 / 4, 0.0, 0.0),
+    (-1 / 6, -1 / 6, -1 / 6),
+    (-1 / 6, 1 / 6, -1 / 6),
+    (1 / 24, 1 / 12, 1 / 6),
+    (1 / 24, -1 / 12, 1 / 6),
+    (0.0, 0.0, 1.0),
+)
+_AT = (
+    (1.0, 1.0, 1.0, 1.0, 1.0, 0.0),
+    (0.0, 1.0, -1.0, 2.0, -2.0, 0.0),
+    (0.0, 1.0, 1.0, 4.0, 4.0, 0.0),
+    (0.0, 1.0, -1.0, 8.0, -8.0, 1.0),
+)
+TILE = 4  # output tile side
+_ALPHA = 6  # input tile side
+# Column 1 of A^T is all ones: a constant added at position (1, 1) reaches every output of the tile once (the bias).
+_BIAS_POSITION = 1 * _ALPHA + 1
+# Tiles per band: the 36 products run at full speed from about 128 columns on, and a band this size keeps its
+# transformed input (36 x C x L values) in the cache for the products that read it.
+_BAND_TILES = 128
+_WIDEST = 512 * 512  # in x out channels of the widest convolution whose transformed kernels are kept
+
+_input_kernels: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+_output_matrices: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+
+
+def _constants(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input transform as 36 fixed 6x6 kernels ``36 x 1 x 6 x 6``, and ``A^T (x) A^T`` as ``16 x 36``."""
+    key = (device, dtype)
+    if key not in _input_kernels:
+        bt = torch.tensor(_BT, dtype=torch.float64)
+        at = torch.tensor(_AT, dtype=torch.float64)
+        _input_kernels[key] = torch.kron(bt, bt).view(36, 1, _ALPHA, _ALPHA).to(device, dtype).contiguous()
+        _output_matrices[key] = torch.kron(at, at).to(device, dtype).contiguous()
+    return _input_kernels[key], _output_matrices[key]
+
+
+def transform_weight(weight: torch.Tensor) -> torch.Tensor:
+    """``G g G^T`` of every 3x3 kernel: ``C_out x C_in x 3 x 3`` -> ``36 x C_out x C_in``, in the weights' dtype."""
+    g = torch.tensor(_G, dtype=torch.float64)
+    transform = torch.kron(g, g).to(weight.device, weight.dtype)  # 36 x 9
+    c_out, c_in = weight.shape[:2]
+    return (transform @ weight.reshape(c_out * c_in, 9).t()).view(36, c_out, c_in)
+
+
+def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A 3x3 convolution, stride 1, padding 1, from the transformed kernels ``u`` (:func:`transform_weight`).
+
+    Args:
+        x: ``N x C_in x H x W``.
+        u: ``36 x C_out x C_in`` (a slice along ``C_in`` of a wider convolution's transform is fine).
+        bias: ``C_out`` or ``None``.
+
+    Returns:
+        ``N x C_out x H x W``, what ``F.conv2d(x, weight, bias, padding=1)`` returns up to rounding.
+    """
+    n, c, h, w = x.shape
+    c_out = u.shape[1]
+    rows, cols = math.ceil(h / TILE), math.ceil(w / TILE)
+    band = max(1, math.ceil(_BAND_TILES / (n * cols)))
+    kernels, output_matrix = _constants(x.device, x.dtype)
+    out = x.new_empty(n, c_out, rows * TILE, cols * TILE)
+    for first in range(0, rows, band):
+        count = min(band, rows - first)
+        top, bottom = first * TILE - 1, (first + count) * TILE + 1  # input rows of the band's tiles, halo included
+        piece = F.pad(
+            x[:, :, max(top, 0) : min(bottom, h)],
+            (1, cols * TILE + 1 - w, max(0, -top), max(0, bottom - h)),
+        )
+        # V = B^T d B for every tile and channel: N x C x 36 x L
+        v = F.conv2d(piece.view(n * c, 1, *piece.shape[-2:]), kernels, stride=TILE).view(n, c, 36, count * cols)
+        for i in range(n):
+            m = torch.bmm(u, v[i].transpose(0, 1))  # 36 x C_out x L
+            if bias is not None:
+                m[_BIAS_POSITION] += bias[:, None]
+            y = (output_matrix @ m.view(36, -1)).view(TILE, TILE, c_out, count, cols)
+            target = out[i, :, first * TILE : (first + count) * TILE]
+            target.view(c_out, count, TILE, cols, TILE).copy_(y.permute(2, 3, 0, 4, 1))
+    if rows * TILE != h or cols * TILE != w:
+        out = out[..., :h, :w].contiguous()
+    return out
+
+
+def applies(x: torch.Tensor) -> bool:
+    """Whether :func:`conv3x3` serves ``x``: fp32 on the CPU, outside autocast, no gradients wanted."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and x.dim() == 4
+        and not torch.is_autocast_enabled("cpu")
+        and not (torch.is_grad_enabled() and x.requires_grad)
+    )
+
+
+class WinogradConv2d(nn.Conv2d):
+    """A 3x3, stride 1, padding 1 ``nn.Conv2d`` (same parameters and checkpoint keys) that runs by
+    :func:`conv3x3` on the fast path where :func:`applies`; the literal path (``fast = False``) convolves directly.
+
+    The transformed kernels are 4x the weights' size, computed on first use (and again after the weights change) and
+    kept. Only convolutions of at most 512 x 512 channels take this path: the wider ones (1024 to 1600 input
+    channels) all run on the /16 grid, where the time saved per byte of transformed kernels is smallest, and keeping
+    theirs too would add ~650 MB to a session's memory for ~5 % of a frame's time.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, 3, padding=1, bias=bias)
+        self.fast = True
+        self.winograd = in_channels * out_channels <= _WIDEST
+        self._transformed: tuple[tuple[object, ...], torch.Tensor] | None = None
+
+    def transformed(self) -> torch.Tensor:
+        """``36 x C_out x C_in``: :func:`transform_weight` of the current weights, kept while they stay the same."""
+        weight = self.weight
+        key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
+        if self._transformed is None or self._transformed[0] != key:
+            with torch.no_grad():
+                self._transformed = (key, transform_weight(weight.detach()))
+        return self._transformed[1]
+
+    def _serves(self, x: torch.Tensor) -> bool:
+        return self.fast and self.winograd and applies(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._serves(x):
+            return conv3x3(x, self.transformed(), self.bias)
+        return super().forward(x)
+
+    def part(self, x: torch.Tensor, start: int, stop: int, bias: torch.Tensor | None) -> torch.Tensor:
+        """The convolution's share from its input channels ``start:stop`` (``x`` holds only those), plus ``bias``."""
+        if self._serves(x):
+            return conv3x3(x, self.transformed()[:, :, start:stop], bias)
+        return F.conv2d(x, self.weight[:, start:stop], bias, padding=self.padding)

@@ -1,0 +1,135 @@
+"""Winograd F(4x4, 3x3) convolutions of the fast path against the direct convolution, and where they are used."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from colormnet.engines.colormnet.model import winograd
+from colormnet.engines.colormnet.model.blocks import GroupResBlock, broadcast_cat
+from colormnet.engines.colormnet.model.decoder import Decoder
+from colormnet.engines.colormnet.model.rewrites import conv_of_broadcast_cat
+from colormnet.engines.colormnet.model.winograd import WinogradConv2d, conv3x3, transform_weight
+
+
+def _exact(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """The convolution in float64: what both fp32 forms approximate."""
+    return F.conv2d(x.double(), weight.double(), None if bias is None else bias.double(), padding=1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "with_bias"),
+    [
+        ((1, 8, 4, 4), True),  # one tile
+        ((2, 6, 7, 9), True),  # ragged last tile row and column
+        ((3, 5, 1, 1), False),  # a single pixel: everything but the centre tap is padding
+        ((1, 4, 30, 13), True),  # several bands of tile rows
+        ((2, 16, 17, 64), False),
+    ],
+)
+def test_winograd_convolution_equals_the_direct_one(shape: tuple[int, int, int, int], with_bias: bool) -> None:
+    torch.manual_seed(0)
+    n, c, h, w = shape
+    x = torch.randn(n, c, h, w)
+    weight, bias = torch.randn(11, c, 3, 3), torch.randn(11) if with_bias else None
+    exact = _exact(x, weight, bias)
+    got = conv3x3(x, transform_weight(weight), bias)
+    assert got.shape == (n, 11, h, w) and got.dtype == torch.float32 and got.is_contiguous()
+    scale = exact.abs().max().item()
+    assert (got.double() - exact).abs().max().item() <= 1e-5 * scale
+    # as close to the exact value as the direct fp32 convolution, within a small factor
+    direct = F.conv2d(x, weight, bias, padding=1)
+    assert (got.double() - exact).abs().max() <= 20 * (direct.double() - exact).abs().max() + 1e-6 * scale
+
+
+def test_bands_cover_the_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forcing one tile row per band gives what one band for the whole image gives."""
+    torch.manual_seed(1)
+    x, weight, bias = torch.randn(2, 3, 21, 10), torch.randn(4, 3, 3, 3), torch.randn(4)
+    u = transform_weight(weight)
+    whole = conv3x3(x, u, bias)
+    monkeypatch.setattr(winograd, "_BAND_TILES", 1)
+    banded = conv3x3(x, u, bias)
+    torch.testing.assert_close(banded, whole, atol=1e-5, rtol=0)
+    torch.testing.assert_close(banded, F.conv2d(x, weight, bias, padding=1), atol=1e-4, rtol=0)
+
+
+def test_a_share_of_the_input_channels_uses_a_slice_of_the_transform() -> None:
+    torch.manual_seed(2)
+    block = GroupResBlock(16 + 8, 12).eval()
+    x, g = torch.randn(1, 16, 6, 9), torch.randn(1, 2, 8, 6, 9)
+    conv = block.conv1
+    assert isinstance(conv, WinogradConv2d) and conv.winograd
+    with torch.inference_mode():
+        literal = F.conv2d(broadcast_cat(x, g).flatten(0, 1), conv.weight, conv.bias, padding=1).view(1, 2, 12, 6, 9)
+        torch.testing.assert_close(conv_of_broadcast_cat(conv, x, g), literal, atol=1e-5, rtol=0)
+        torch.testing.assert_close(block.forward_shared(x, g), block(broadcast_cat(x, g)), atol=1e-5, rtol=0)
+
+
+def test_the_module_chooses_the_direct_convolution_where_winograd_does_not_serve() -> None:
+    torch.manual_seed(3)
+    conv = WinogradConv2d(6, 5).eval()
+    x = torch.randn(1, 6, 8, 8)
+    direct = F.conv2d(x, conv.weight, conv.bias, padding=1)
+    with torch.inference_mode():
+        fast = conv(x)
+        conv.fast = False  # the literal path convolves directly: bit for bit the direct result
+        assert torch.equal(conv(x), direct)
+        conv.fast = True
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert conv(x).dtype == torch.bfloat16  # autocast's own bf16 convolution
+        assert not winograd.applies(x.double()) and winograd.applies(x)
+    assert not torch.equal(fast, direct)  # the fast path did take the other algorithm ...
+    torch.testing.assert_close(fast, direct, atol=1e-5, rtol=0)  # ... to the same values
+    # gradients wanted: the direct convolution, so training through the module works as for nn.Conv2d
+    x.requires_grad_(True)
+    conv(x).sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
+
+
+def test_the_transformed_kernels_follow_the_weights() -> None:
+    torch.manual_seed(4)
+    conv = WinogradConv2d(4, 4).eval()
+    x = torch.randn(1, 4, 9, 9)
+    with torch.inference_mode():
+        before = conv(x)
+        assert conv.transformed() is conv.transformed()  # kept while the weights stay the same
+        conv.load_state_dict({"weight": torch.randn(4, 4, 3, 3), "bias": torch.zeros(4)})
+        after = conv(x)
+    direct = F.conv2d(x, conv.weight, conv.bias, padding=1)
+    torch.testing.assert_close(after, direct, atol=1e-5 * direct.abs().max().item(), rtol=0)
+    assert not torch.allclose(after, before)
+    assert set(conv.state_dict()) == {"weight", "bias"}  # the checkpoint's keys: nothing added
+
+
+def test_the_decoder_runs_its_convolutions_up_to_512_channels_by_winograd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every 3x3 convolution of the decoder's fusion and upsampling blocks of at most 512 x 512 channels goes through
+    :func:`conv3x3` on the CPU in fp32 (fast path), the wider ones and all of them with ``fast = False`` directly; the
+    outputs agree."""
+    torch.manual_seed(5)
+    decoder = Decoder().eval()
+    calls: list[tuple[int, int]] = []
+    real = winograd.conv3x3
+
+    def counted(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        calls.append((u.shape[2], u.shape[1]))
+        return real(x, u, bias)
+
+    monkeypatch.setattr(winograd, "conv3x3", counted)
+    h, w = 2, 3
+    f16, f8, f4 = torch.randn(1, 1024, h, w), torch.randn(1, 512, 2 * h, 2 * w), torch.randn(1, 256, 4 * h, 4 * w)
+    readout, hidden = torch.randn(1, 2, 512, h, w) * 0.1, torch.zeros(1, 2, 64, h, w)
+    with torch.inference_mode():
+        _, fast = decoder(f16, f8, f4, readout, hidden, True)
+        fused = len(calls)
+        for module in decoder.modules():
+            if hasattr(module, "fast"):
+                module.fast = False
+        _, literal = decoder(f16, f8, f4, readout, hidden, True)
+    # fuser: block1's conv2, block2's conv1 and conv2 (block1's conv1 and shortcut take 1600 channels: direct);
+    # per upsampling block: the skip conv, conv1, conv2 and, where the width changes, the shortcut
+    assert fused == 3 + 4 + 3 == len(calls)
+    assert sorted(set(calls)) == [(256, 256), (512, 256), (512, 512)]
+    assert not decoder.fuser.block1.conv1.winograd and decoder.up_8_4.out_conv.conv1.winograd
+    torch.testing.assert_close(fast, literal, atol=1e-4, rtol=0)
