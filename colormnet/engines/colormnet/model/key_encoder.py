@@ -14,7 +14,6 @@ from colormnet.engines.colormnet.model.blocks import LayerNorm2d, in_fp32
 from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
 from colormnet.engines.colormnet.model.resnet import bottleneck_layer
 from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
-from colormnet.engines.colormnet.model.winograd import WinogradConv2d
 
 
 class CrossChannelAttention(nn.Module):
@@ -59,7 +58,7 @@ class Fuse(nn.Module):
     def __init__(self, dim: int, dino_dim: int = 1536) -> None:
         super().__init__()
         self.fast = True
-        self.encode_enc = WinogradConv2d(dino_dim, dim)
+        self.encode_enc = nn.Conv2d(dino_dim, dim, 3, padding=1)
         self.norm1 = LayerNorm2d(dim)
         self.norm2 = LayerNorm2d(dim)
         self.crossattn = CrossChannelAttention(dim)
