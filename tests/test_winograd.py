@@ -133,3 +133,17 @@ def test_the_decoder_runs_its_convolutions_up_to_512_channels_by_winograd(monkey
     assert sorted(set(calls)) == [(256, 256), (512, 256), (512, 512)]
     assert not decoder.fuser.block1.conv1.winograd and decoder.up_8_4.out_conv.conv1.winograd
     torch.testing.assert_close(fast, literal, atol=1e-4, rtol=0)
+
+
+def test_the_speed_benchmark_prints_both_forms_and_their_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import winograd_speed
+
+    monkeypatch.setattr(winograd_speed, "SHAPES", [((2, 8, 6, 9, 13), "tiny")])
+    winograd_speed.main(["--rounds", "1", "--threads", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 2 x 8 -> 6")]
+    assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert cells[1] == "tiny" and float(cells[2]) >= 0 and cells[4].startswith("x")
+    assert 0 < float(cells[6]) < 1e-4 and float(cells[5]) < 1e-4  # Winograd's error, the direct one's
