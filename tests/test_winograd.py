@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -41,6 +43,19 @@ def test_winograd_convolution_equals_the_direct_one(shape: tuple[int, int, int, 
     # as close to the exact value as the direct fp32 convolution, within a small factor
     direct = F.conv2d(x, weight, bias, padding=1)
     assert (got.double() - exact).abs().max() <= 20 * (direct.double() - exact).abs().max() + 1e-6 * scale
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [lambda x: x.to(memory_format=torch.channels_last), lambda x: x.transpose(2, 3).contiguous().transpose(2, 3)],
+)
+def test_inputs_in_other_memory_layouts_give_the_same_convolution(
+    layout: Callable[[torch.Tensor], torch.Tensor],
+) -> None:
+    torch.manual_seed(1)
+    x, weight, bias = torch.randn(2, 6, 9, 13), torch.randn(5, 6, 3, 3), torch.randn(5)
+    expected = conv3x3(x, transform_weight(weight), bias)
+    torch.testing.assert_close(conv3x3(layout(x), transform_weight(weight), bias), expected, rtol=0, atol=1e-6)
 
 
 def test_bands_cover_the_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +140,7 @@ def test_the_decoder_runs_its_convolutions_up_to_512_channels_by_winograd(monkey
         fused = len(calls)
         for module in decoder.modules():
             if hasattr(module, "fast"):
-                module.fast = False
+                module.fast = False  # type: ignore[assignment]
         _, literal = decoder(f16, f8, f4, readout, hidden, True)
     # fuser: block1's conv2, block2's conv1 and conv2 (block1's conv1 and shortcut take 1600 channels: direct);
     # per upsampling block: the skip conv, conv1, conv2 and, where the width changes, the shortcut

@@ -106,7 +106,8 @@ def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torc
             (1, cols * TILE + 1 - w, max(0, -top), max(0, bottom - h)),
         )
         # V = B^T d B for every tile and channel: N x C x 36 x L
-        v = F.conv2d(piece.view(n * c, 1, *piece.shape[-2:]), kernels, stride=TILE).view(n, c, 36, count * cols)
+        tiles = F.conv2d(piece.reshape(n * c, 1, *piece.shape[-2:]), kernels, stride=TILE)  # any input layout
+        v = tiles.reshape(n, c, 36, count * cols)
         for i in range(n):
             m = torch.bmm(u, v[i].transpose(0, 1))  # 36 x C_out x L
             if bias is not None:
