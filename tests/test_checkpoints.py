@@ -217,3 +217,24 @@ def test_download_errors_speak_of_the_release_being_fetched(zip_server: WeightsS
                                            r"hand\.$"):
         checkpoints.download_file(tmp_path / "t.bin", replace(release, sha256=None))
     assert (tmp_path / "t.bin.part").stat().st_size == 1000
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("size", [1, 17, 100_003])
+def test_all_finite_finds_every_nan_and_infinity_wherever_it_sits(dtype: torch.dtype, size: int) -> None:
+    tensor = torch.randn(size).to(dtype)
+    assert reading.all_finite(tensor)
+    for position in {0, size // 2, size - 1}:  # the vectorised loop's first lane, its middle and its scalar tail
+        for bad in (float("nan"), float("inf"), float("-inf")):
+            spoilt = tensor.clone()
+            spoilt[position] = bad
+            assert not reading.all_finite(spoilt), (position, bad)
+    both = tensor.clone()
+    both[0], both[-1] = float("inf"), float("-inf")  # their sum is NaN, not an infinity
+    assert not reading.all_finite(both)
+
+
+def test_finite_values_whose_sum_overflows_are_finite() -> None:
+    big = torch.full((8,), torch.finfo(torch.float32).max)
+    assert not torch.isfinite(big.sum()) and reading.all_finite(big)
+    assert reading.first_non_finite({"a": big, "b": torch.tensor([1.0, float("nan")])}) == "b"
