@@ -35,22 +35,18 @@ def colormnet_from_state(state: dict[str, torch.Tensor], job: JobSpec, weights_i
     Raises:
         InferenceError: the requested device is unavailable on this node.
     """
-    from colormnet.engines.colormnet.backend import LoadedModel
-    from colormnet.engines.colormnet.model.network import ColorMNet
+    from colormnet.engines.colormnet.backend import LoadedModel, build_network
     from colormnet.engines.precision import resolve_autocast, resolve_device
 
     device = resolve_device(job.config.device)
     autocast = resolve_autocast("colormnet", job.config.precision, device)
     key = (weights_id, str(device), str(autocast))
     if key not in _models:
-        network = ColorMNet()
-        network.load_state_dict(state, strict=True)
-        network = network.eval().to(device)
-        for parameter in network.parameters():
-            parameter.requires_grad_(False)
+        network = build_network(state, device, own=False)  # the object store's copy stays read-only
         _models.clear()  # one model per process, as locally
-        _models[key] = LoadedModel(network, device, autocast, Path(job.weights or "colormnet.pth"), weights_id,
-                                   is_random)
+        _models[key] = LoadedModel(
+            network, device, autocast, Path(job.weights or "colormnet.pth"), weights_id, is_random
+        )
     return _models[key]
 
 
@@ -93,8 +89,9 @@ def render_unit(
 
         def ordered() -> Iterator[np.ndarray]:
             results = session.colorize(unit.frames, cancel=cancel)
-            for _, rgb in in_frame_order(results, unit.frames, index=lambda r: r.index, convert=convert,
-                                         workdir=folder):
+            for _, rgb in in_frame_order(
+                results, unit.frames, index=lambda r: r.index, convert=convert, workdir=folder
+            ):
                 yield rgb
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt  # before the chunk is renamed into place

@@ -68,6 +68,37 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, str], LoadedModel] = {}
 
 
+def _alone(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is contiguous and all of its storage (a view would keep a larger storage alive)."""
+    whole = tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
+    return bool(tensor.is_contiguous() and tensor.storage_offset() == 0 and whole)
+
+
+def build_network(state: dict[str, torch.Tensor], device: torch.device, *, own: bool) -> ColorMNet:
+    """The network in inference mode on ``device``, its values those of ``state`` (a checked state dict).
+
+    It is built without values (on the meta device): initialising ~124 M parameters at random only to overwrite them
+    costs seconds per process. ``own``: the tensors belong to the caller (read from a file) and become the
+    parameters (a view into a larger storage, or a strided one, is copied first); otherwise (another owner's copy,
+    such as a shared object store's) they are copied.
+
+    Raises:
+        RuntimeError: ``state`` does not fit the architecture.
+    """
+    with torch.device("meta"):
+        network = ColorMNet()
+    if own:
+        taken = {k: v if _alone(v) else v.clone(memory_format=torch.contiguous_format) for k, v in state.items()}
+        network.load_state_dict(taken, strict=True, assign=True)
+    else:
+        network = network.to_empty(device=device)
+        network.load_state_dict(state, strict=True)
+    network = network.eval().to(device)
+    for parameter in network.parameters():
+        parameter.requires_grad_(False)
+    return network
+
+
 def load_model(weights: str | Path | None, *, device: Device = "auto", precision: Precision = "auto") -> LoadedModel:
     """Loads (or reuses) the network for a checkpoint.
 
@@ -93,14 +124,10 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
         if key in _cache:
             return replace(_cache[key], autocast_dtype=autocast)
         loaded = load_weights(path)
-        network = ColorMNet()
         try:
-            network.load_state_dict(loaded.state_dict, strict=True)
+            network = build_network(loaded.state_dict, torch_device, own=True)
         except RuntimeError as exc:  # load_weights validated keys and shapes; this is a safety net
             raise WeightsError(f"{path} does not fit the ColorMNet architecture: {exc}") from exc
-        network = network.eval().to(torch_device)
-        for p in network.parameters():
-            p.requires_grad_(False)
         model = LoadedModel(network, torch_device, autocast, path, ident, loaded.is_random)
         _cache.clear()  # keep one model: each holds ~0.5 GB
         _cache[key] = model
