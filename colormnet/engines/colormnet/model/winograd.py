@@ -5,8 +5,9 @@ output tile from the 6x6 input tile around it with 36 (Lavin & Gray, "Fast Algor
 Networks", CVPR 2016): the input tile and the kernel are mapped by fixed linear transforms (``V = B^T d B``,
 ``U = G g G^T``), multiplied element-wise and summed over the input channels -- 36 independent matrix products
 ``U_xi @ V_xi`` -- and mapped back (``Y = A^T M A``). The arithmetic is exact; only the rounding differs from the
-direct form (about 1e-5 of the output's magnitude in fp32, against 1e-6), so the fast path's outputs still agree
-with the literal reference to float rounding.
+direct form (about 1e-5 of the output's magnitude in fp32, against about 3e-7 for the direct convolution:
+``benchmarks/winograd_speed.py``), so the fast path's outputs still agree with the literal reference to float
+rounding.
 
 On the CPU the decoder's wide 3x3 convolutions (256 to 1600 channels) run near the machine's fp32 peak as direct
 convolutions, which is why cutting their multiply-adds by 4 shows almost undiminished: the 36 products are large
