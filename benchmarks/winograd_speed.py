@@ -2,8 +2,9 @@
 
 ``python -m benchmarks.winograd_speed [--threads 2] [--rounds 3]`` prints, per convolution shape, the best time of
 each form (alternated, after a warm-up call), the speed-up and the largest difference to the float64 convolution of
-each, relative to the output's largest value. Random weights scaled like a trained layer's; fp32 on the CPU.
-Not part of ``python -m benchmarks``: the session figures there include these convolutions.
+each, relative to the output's largest value. Up to 512 x 512 channels Winograd runs from kept transforms, the wider
+convolutions transform their kernels during the call, as the model does. Random weights scaled like a trained
+layer's; fp32 on the CPU. Not part of ``python -m benchmarks``: the session figures there include these convolutions.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.measure import load_average
-from colormnet.engines.colormnet.model.winograd import conv3x3, transform_weight
+from colormnet.engines.colormnet.model import winograd as wg
 
 # (objects, input channels, output channels, height, width) at 1/4, 1/8 and 1/16 of 1008x560, and where they occur.
 SHAPES = [
@@ -27,6 +28,8 @@ SHAPES = [
     ((1, 512, 512, 70, 126), "up_16_8 skip"),
     ((2, 256, 256, 70, 126), "up_16_8 conv2"),
     ((2, 512, 512, 35, 63), "fuser block1 conv2, block2"),
+    ((1, 1024, 512, 35, 63), "fuser block1 conv1, shortcut: f16's share"),
+    ((2, 576, 512, 35, 63), "fuser block1 conv1, shortcut: per object"),
 ]
 
 
@@ -54,9 +57,12 @@ def main(argv: list[str] | None = None) -> None:
         for (n, c_in, c_out, h, w), where in SHAPES:
             x = torch.randn(n, c_in, h, w)
             weight, bias = torch.randn(c_out, c_in, 3, 3) * (c_in * 9) ** -0.5, torch.randn(c_out) * 0.1
-            u = transform_weight(weight)
             direct = partial(F.conv2d, x, weight, bias, padding=1)
-            winograd = partial(conv3x3, x, u, bias)
+            if c_in * c_out <= wg._WIDEST:
+                winograd = partial(wg.conv3x3, x, wg.transform_weight(weight), bias)
+            else:
+                winograd = partial(wg.conv3x3_transforming, x, weight, bias)
+                where += " (transforms per call)"
             exact = F.conv2d(x.double(), weight.double(), bias.double(), padding=1)
             scale = exact.abs().max().item()
             errors = [(f().double() - exact).abs().max().item() / scale for f in (direct, winograd)]

@@ -12,7 +12,12 @@ from colormnet.engines.colormnet.model import winograd
 from colormnet.engines.colormnet.model.blocks import GroupResBlock, broadcast_cat
 from colormnet.engines.colormnet.model.decoder import Decoder
 from colormnet.engines.colormnet.model.rewrites import conv_of_broadcast_cat
-from colormnet.engines.colormnet.model.winograd import WinogradConv2d, conv3x3, transform_weight
+from colormnet.engines.colormnet.model.winograd import (
+    WinogradConv2d,
+    conv3x3,
+    conv3x3_transforming,
+    transform_weight,
+)
 
 
 def _exact(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -66,8 +71,53 @@ def test_bands_cover_the_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
     whole = conv3x3(x, u, bias)
     monkeypatch.setattr(winograd, "_BAND_TILES", 1)
     banded = conv3x3(x, u, bias)
-    torch.testing.assert_close(banded, whole, atol=1e-5, rtol=0)
-    torch.testing.assert_close(banded, F.conv2d(x, weight, bias, padding=1), atol=1e-4, rtol=0)
+    scale = whole.abs().max().item()  # the bands' products are summed in other orders: rounding differs
+    torch.testing.assert_close(banded, whole, atol=1e-5 * scale, rtol=0)
+    torch.testing.assert_close(banded, F.conv2d(x, weight, bias, padding=1), atol=1e-5 * scale, rtol=0)
+
+
+def test_the_kernel_transform_is_g_g_gt_of_every_kernel() -> None:
+    torch.manual_seed(6)
+    weight = torch.randn(5, 7, 3, 3, dtype=torch.float64)
+    g = torch.tensor(winograd._G, dtype=torch.float64)
+    expected = torch.einsum("ia,oxab,jb->ijox", g, weight, g).reshape(36, 5, 7)
+    torch.testing.assert_close(transform_weight(weight), expected, rtol=0, atol=1e-14)
+    # a slice along the input channels (not contiguous) transforms like a copy of it
+    torch.testing.assert_close(transform_weight(weight[:, 2:5]), expected[:, :, 2:5], rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize(("chunk", "band_bytes"), [(128, 64 * 2**20), (3, 1)])
+def test_transforming_during_the_call_gives_the_kept_transforms_convolution(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, band_bytes: int
+) -> None:
+    """In one piece, or in chunks of 3 output channels over bands of one tile row (ragged last chunk and band)."""
+    torch.manual_seed(7)
+    x, weight, bias = torch.randn(2, 6, 13, 10), torch.randn(8, 6, 3, 3), torch.randn(8)
+    monkeypatch.setattr(winograd, "_CHUNK", chunk)
+    monkeypatch.setattr(winograd, "_BAND_TILES", 1)
+    monkeypatch.setattr(winograd, "_BAND_BYTES", band_bytes)
+    got = conv3x3_transforming(x, weight, bias)
+    exact = _exact(x, weight, bias)
+    assert got.shape == exact.shape and got.is_contiguous()
+    scale = exact.abs().max().item()
+    assert (got.double() - exact).abs().max().item() <= 1e-5 * scale
+    torch.testing.assert_close(got, conv3x3(x, transform_weight(weight), bias), rtol=0, atol=1e-5 * scale)
+
+
+def test_wide_convolutions_keep_no_transforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond 512 x 512 channels the module transforms during each call and keeps nothing; below, it keeps them."""
+    monkeypatch.setattr(winograd, "_WIDEST", 6 * 6)
+    torch.manual_seed(8)
+    wide, narrow = WinogradConv2d(6, 7).eval(), WinogradConv2d(6, 6).eval()
+    x = torch.randn(1, 6, 9, 11)
+    with torch.inference_mode():
+        for conv in (wide, narrow):
+            direct = F.conv2d(x, conv.weight, conv.bias, padding=1)
+            fast = conv(x)
+            assert not torch.equal(fast, direct)  # Winograd's rounding, not the direct convolution's
+            torch.testing.assert_close(fast, direct, rtol=0, atol=1e-5 * direct.abs().max().item())
+    assert not wide.keeps_transforms and wide._transformed is None
+    assert narrow.keeps_transforms and narrow._transformed is not None
 
 
 def test_a_share_of_the_input_channels_uses_a_slice_of_the_transform() -> None:
@@ -75,7 +125,7 @@ def test_a_share_of_the_input_channels_uses_a_slice_of_the_transform() -> None:
     block = GroupResBlock(16 + 8, 12).eval()
     x, g = torch.randn(1, 16, 6, 9), torch.randn(1, 2, 8, 6, 9)
     conv = block.conv1
-    assert isinstance(conv, WinogradConv2d) and conv.winograd
+    assert isinstance(conv, WinogradConv2d) and conv.keeps_transforms
     with torch.inference_mode():
         literal = F.conv2d(broadcast_cat(x, g).flatten(0, 1), conv.weight, conv.bias, padding=1).view(1, 2, 12, 6, 9)
         torch.testing.assert_close(conv_of_broadcast_cat(conv, x, g), literal, atol=1e-5, rtol=0)
@@ -118,35 +168,44 @@ def test_the_transformed_kernels_follow_the_weights() -> None:
     assert set(conv.state_dict()) == {"weight", "bias"}  # the checkpoint's keys: nothing added
 
 
-def test_the_decoder_runs_its_convolutions_up_to_512_channels_by_winograd(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every 3x3 convolution of the decoder's fusion and upsampling blocks of at most 512 x 512 channels goes through
-    :func:`conv3x3` on the CPU in fp32 (fast path), the wider ones and all of them with ``fast = False`` directly; the
-    outputs agree."""
+def test_the_decoder_runs_its_3x3_convolutions_by_winograd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every 3x3 convolution of the decoder's fusion and upsampling blocks goes through Winograd on the CPU in fp32
+    (fast path): up to 512 x 512 channels from kept transforms, the wider ones transforming theirs during the call;
+    with ``fast = False`` all convolve directly; the outputs agree."""
     torch.manual_seed(5)
     decoder = Decoder().eval()
-    calls: list[tuple[int, int]] = []
-    real = winograd.conv3x3
+    kept: list[tuple[int, int]] = []
+    transforming: list[tuple[int, int]] = []
+    real_kept, real_transforming = winograd.conv3x3, winograd.conv3x3_transforming
 
-    def counted(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        calls.append((u.shape[2], u.shape[1]))
-        return real(x, u, bias)
+    def counted_kept(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        kept.append((u.shape[2], u.shape[1]))
+        return real_kept(x, u, bias)
 
-    monkeypatch.setattr(winograd, "conv3x3", counted)
+    def counted_transforming(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        transforming.append((weight.shape[1], weight.shape[0]))
+        return real_transforming(x, weight, bias)
+
+    monkeypatch.setattr(winograd, "conv3x3", counted_kept)
+    monkeypatch.setattr(winograd, "conv3x3_transforming", counted_transforming)
     h, w = 2, 3
     f16, f8, f4 = torch.randn(1, 1024, h, w), torch.randn(1, 512, 2 * h, 2 * w), torch.randn(1, 256, 4 * h, 4 * w)
     readout, hidden = torch.randn(1, 2, 512, h, w) * 0.1, torch.zeros(1, 2, 64, h, w)
     with torch.inference_mode():
         _, fast = decoder(f16, f8, f4, readout, hidden, True)
-        fused = len(calls)
+        calls = len(kept) + len(transforming)
         for module in decoder.modules():
             if hasattr(module, "fast"):
                 module.fast = False  # type: ignore[assignment]
         _, literal = decoder(f16, f8, f4, readout, hidden, True)
-    # fuser: block1's conv2, block2's conv1 and conv2 (block1's conv1 and shortcut take 1600 channels: direct);
-    # per upsampling block: the skip conv, conv1, conv2 and, where the width changes, the shortcut
-    assert fused == 3 + 4 + 3 == len(calls)
-    assert sorted(set(calls)) == [(256, 256), (512, 256), (512, 512)]
-    assert not decoder.fuser.block1.conv1.winograd and decoder.up_8_4.out_conv.conv1.winograd
+    assert calls == len(kept) + len(transforming)  # the literal path took neither
+    # fuser: block1's conv2, block2's conv1 and conv2; per upsampling block: the skip conv, conv1, conv2 and, where
+    # the width changes, the shortcut
+    assert len(kept) == 3 + 4 + 3
+    assert sorted(set(kept)) == [(256, 256), (512, 256), (512, 512)]
+    # block1's conv1 and shortcut take 1024 shared + 576 per-object channels: each share once
+    assert sorted(transforming) == [(576, 512), (576, 512), (1024, 512), (1024, 512)]
+    assert not decoder.fuser.block1.conv1.keeps_transforms and decoder.up_8_4.out_conv.conv1.keeps_transforms
     torch.testing.assert_close(fast, literal, atol=1e-4, rtol=0)
 
 

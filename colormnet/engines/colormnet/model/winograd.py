@@ -22,6 +22,7 @@ Legend: ``xi`` one of the 6x6 = 36 transform positions, ``L`` the tiles in a ban
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -58,9 +59,16 @@ _BIAS_POSITION = 1 * _ALPHA + 1
 # transformed input (36 x C x L values) in the cache for the products that read it.
 _BAND_TILES = 128
 _WIDEST = 512 * 512  # in x out channels of the widest convolution whose transformed kernels are kept
+# Convolutions wider than that transform their kernels during the call, this many output channels at a time (a
+# chunk's 36 x 128 x C_in transforms, 28 MB at 1536 input channels, stay in the last-level cache for the products),
+# once per band; their bands are as large as a transformed input of at most this many bytes allows.
+_CHUNK = 128
+_BAND_BYTES = 64 * 2**20
 
 _input_kernels: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
 _output_matrices: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+
+KernelsOf = Callable[[int, int], torch.Tensor]
 
 
 def _constants(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,11 +83,16 @@ def _constants(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, 
 
 
 def transform_weight(weight: torch.Tensor) -> torch.Tensor:
-    """``G g G^T`` of every 3x3 kernel: ``C_out x C_in x 3 x 3`` -> ``36 x C_out x C_in``, in the weights' dtype."""
-    g = torch.tensor(_G, dtype=torch.float64)
-    transform = torch.kron(g, g).to(weight.device, weight.dtype)  # 36 x 9
+    """``G g G^T`` of every 3x3 kernel: ``C_out x C_in x 3 x 3`` -> ``36 x C_out x C_in``, in the weights' dtype.
+
+    Taken one axis at a time (``G`` on the kernel rows, then on its columns): 162 multiply-adds per kernel instead of
+    the 324 of the 36 x 9 matrix ``G (x) G``, as two products with the kernels' taps as rows.
+    """
+    g = torch.tensor(_G, dtype=weight.dtype, device=weight.device)
     c_out, c_in = weight.shape[:2]
-    return (transform @ weight.reshape(c_out * c_in, 9).t()).view(36, c_out, c_in)
+    taps = weight.permute(2, 3, 0, 1).reshape(3, 3 * c_out * c_in)  # kernel row x (column, out, in)
+    rows = (g @ taps).view(6, 3, c_out * c_in)  # G g: 6 x 3 per kernel
+    return torch.matmul(g, rows).view(36, c_out, c_in)  # (G g) G^T, row-major over the 6 x 6 positions
 
 
 def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -93,10 +106,26 @@ def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torc
     Returns:
         ``N x C_out x H x W``, what ``F.conv2d(x, weight, bias, padding=1)`` returns up to rounding.
     """
-    n, c, h, w = x.shape
     c_out = u.shape[1]
+    return _convolve(x, c_out, lambda start, stop: u, c_out, _BAND_TILES, bias)
+
+
+def conv3x3_transforming(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """:func:`conv3x3` from the weights ``C_out x C_in x 3 x 3``, transformed during the call, ``_CHUNK`` output
+    channels at a time: nothing is kept, and no more than one chunk's transforms exist at once."""
+    c_out, c_in = weight.shape[:2]
+    band_tiles = max(_BAND_TILES, _BAND_BYTES // (36 * c_in * x.element_size()))
+    return _convolve(x, c_out, lambda start, stop: transform_weight(weight[start:stop]), _CHUNK, band_tiles, bias)
+
+
+def _convolve(
+    x: torch.Tensor, c_out: int, kernels_of: KernelsOf, chunk: int, band_tiles: int, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """The tiles of ``x`` in bands of about ``band_tiles`` (the images of the batch side by side), multiplied by
+    ``kernels_of(start, stop)``, the ``36 x (stop - start) x C_in`` transforms of output channels ``start:stop``."""
+    n, c, h, w = x.shape
     rows, cols = math.ceil(h / TILE), math.ceil(w / TILE)
-    band = max(1, math.ceil(_BAND_TILES / (n * cols)))
+    band = max(1, math.ceil(band_tiles / (n * cols)))
     kernels, output_matrix = _constants(x.device, x.dtype)
     out = x.new_empty(n, c_out, rows * TILE, cols * TILE)
     for first in range(0, rows, band):
@@ -109,13 +138,22 @@ def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torc
         # V = B^T d B for every tile and channel: N x C x 36 x L
         tiles = F.conv2d(piece.reshape(n * c, 1, *piece.shape[-2:]), kernels, stride=TILE)  # any input layout
         v = tiles.reshape(n, c, 36, count * cols)
-        for i in range(n):
-            m = torch.bmm(u, v[i].transpose(0, 1))  # 36 x C_out x L
-            if bias is not None:
-                m[_BIAS_POSITION] += bias[:, None]
-            y = (output_matrix @ m.view(36, -1)).view(TILE, TILE, c_out, count, cols)
-            target = out[i, :, first * TILE : (first + count) * TILE]
-            target.view(c_out, count, TILE, cols, TILE).copy_(y.permute(2, 3, 0, 4, 1))
+        # Image by image, each image's V feeds the products as it lies; with kernels transformed during the call
+        # (chunk < C_out), all images at once, so that each chunk is transformed once per band: 36 x C x (N L)
+        if n == 1 or chunk >= c_out:
+            groups = [(i, 1, v[i].transpose(0, 1)) for i in range(n)]
+        else:
+            groups = [(0, n, v.permute(2, 1, 0, 3).reshape(36, c, n * count * cols))]
+        rows_out = out[:, :, first * TILE : (first + count) * TILE]
+        for image, images, vv in groups:
+            for start in range(0, c_out, chunk):
+                stop = min(c_out, start + chunk)
+                m = torch.bmm(kernels_of(start, stop), vv)  # 36 x C_chunk x (N L)
+                if bias is not None:
+                    m[_BIAS_POSITION] += bias[start:stop, None]
+                y = (output_matrix @ m.view(36, -1)).view(TILE, TILE, stop - start, images, count, cols)
+                target = rows_out[image : image + images, start:stop]
+                target.view(images, stop - start, count, TILE, cols, TILE).copy_(y.permute(3, 2, 4, 0, 5, 1))
     if rows * TILE != h or cols * TILE != w:
         out = out[..., :h, :w].contiguous()
     return out
@@ -133,19 +171,19 @@ def applies(x: torch.Tensor) -> bool:
 
 
 class WinogradConv2d(nn.Conv2d):
-    """A 3x3, stride 1, padding 1 ``nn.Conv2d`` (same parameters and checkpoint keys) that runs by
-    :func:`conv3x3` on the fast path where :func:`applies`; the literal path (``fast = False``) convolves directly.
+    """A 3x3, stride 1, padding 1 ``nn.Conv2d`` (same parameters and checkpoint keys) that runs by Winograd on the
+    fast path where :func:`applies`; the literal path (``fast = False``) convolves directly.
 
-    The transformed kernels are 4x the weights' size, computed on first use (and again after the weights change) and
-    kept. Only convolutions of at most 512 x 512 channels take this path: the wider ones (1024 to 1600 input
-    channels) all run on the /16 grid, where the time saved per byte of transformed kernels is smallest, and keeping
-    theirs too would add ~650 MB to a session's memory for ~5 % of a frame's time.
+    The transformed kernels are 4x the weights' size. Convolutions of at most 512 x 512 channels compute theirs on
+    first use (and again after the weights change) and keep them (:func:`conv3x3`): ~320 MB for the decoder's. The
+    wider ones (1024 to 1600 input channels, all on the /16 grid) would add ~650 MB kept, so they transform theirs
+    during each call (:func:`conv3x3_transforming`), which costs a sixth to a quarter of what the products save.
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
         super().__init__(in_channels, out_channels, 3, padding=1, bias=bias)
         self.fast = True
-        self.winograd = in_channels * out_channels <= _WIDEST
+        self.keeps_transforms = in_channels * out_channels <= _WIDEST
         self._transformed: tuple[tuple[object, ...], torch.Tensor] | None = None
 
     def transformed(self) -> torch.Tensor:
@@ -158,15 +196,19 @@ class WinogradConv2d(nn.Conv2d):
         return self._transformed[1]
 
     def _serves(self, x: torch.Tensor) -> bool:
-        return self.fast and self.winograd and applies(x)
+        return self.fast and applies(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._serves(x):
-            return conv3x3(x, self.transformed(), self.bias)
-        return super().forward(x)
+        return self.part(x, 0, self.in_channels, self.bias)
 
     def part(self, x: torch.Tensor, start: int, stop: int, bias: torch.Tensor | None) -> torch.Tensor:
         """The convolution's share from its input channels ``start:stop`` (``x`` holds only those), plus ``bias``."""
-        if self._serves(x):
-            return conv3x3(x, self.transformed()[:, :, start:stop], bias)
-        return F.conv2d(x, self.weight[:, start:stop], bias, padding=self.padding)
+        whole = start == 0 and stop == self.in_channels
+        if not self._serves(x):
+            if whole and bias is self.bias:
+                return super().forward(x)
+            return F.conv2d(x, self.weight[:, start:stop], bias, padding=self.padding)
+        if self.keeps_transforms:
+            u = self.transformed()
+            return conv3x3(x, u if whole else u[:, :, start:stop], bias)
+        return conv3x3_transforming(x, self.weight.detach()[:, start:stop], bias)
