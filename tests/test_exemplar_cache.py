@@ -25,10 +25,11 @@ def _run(network, cache, exemplar: ExemplarInput, hold: ExemplarInput | None = N
 
 @pytest.fixture()
 def counted(golden_network, monkeypatch):
-    """Counts the key encoder's passes."""
+    """Counts the key encoder's passes (a frame's, or an exemplar's for the memory alone)."""
     calls = []
-    encode_key = golden_network.encode_key
-    monkeypatch.setattr(golden_network, "encode_key", lambda *args: calls.append(1) or encode_key(*args))
+    for name in ("encode_key", "encode_memory_key"):
+        encode = getattr(golden_network, name)
+        monkeypatch.setattr(golden_network, name, lambda *args, encode=encode: calls.append(1) or encode(*args))
     return calls
 
 

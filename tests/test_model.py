@@ -48,6 +48,31 @@ def test_module_shapes_at_one_padding_unit(golden_network: ColorMNet) -> None:
         assert same_hidden is hidden2
 
 
+def test_a_memory_key_is_the_frames_key_without_the_decoders_features(golden_network: ColorMNet) -> None:
+    """An exemplar's pass skips fuse2 and fuse3 (f8, f4 feed only the decoder); what it returns is bit for bit the
+    full pass's, on the fast and the literal path."""
+    torch.manual_seed(2)
+    image = torch.rand(1, 1, 112, 224)
+    ran: list[str] = []
+    hooks = [
+        getattr(golden_network.key_encoder, name).register_forward_hook(lambda *_, name=name: ran.append(name))
+        for name in ("fuse1", "fuse2", "fuse3")
+    ]
+    try:
+        with torch.inference_mode():
+            for fast in (True, False):
+                golden_network.fast = fast
+                f16, _, _, *projected = golden_network.encode_key(image)
+                ran.clear()
+                memory = golden_network.encode_memory_key(image)
+                assert ran == ["fuse1"]
+                assert all(torch.equal(a, b) for a, b in zip(memory, (f16, *projected), strict=True))
+    finally:
+        golden_network.fast = True
+        for hook in hooks:
+            hook.remove()
+
+
 @pytest.mark.parametrize("size", [(7, 7), (9, 14), (3, 20)])
 def test_windowed_local_attention_equals_the_dense_reference(size: tuple[int, int]) -> None:
     torch.manual_seed(1)
@@ -73,11 +98,14 @@ def test_local_attention_ignores_positions_outside_the_image() -> None:
 
 
 def record_calls(network: ColorMNet) -> tuple[dict[str, list], list]:
-    """Forward hooks storing the outputs of the four modules the golden data records."""
+    """Forward hooks storing the outputs of the four modules the golden data records.
+
+    The key encoder's f16 is its ``fuse1`` output: an exemplar's pass computes only that one of the three.
+    """
     calls: dict[str, list] = {"key_encoder": [], "key_proj": [], "value_encoder": [], "decoder": []}
     handles = []
     for name, store in calls.items():
-        module = getattr(network, name)
+        module = network.key_encoder.fuse1 if name == "key_encoder" else getattr(network, name)
         handles.append(module.register_forward_hook(lambda m, i, o, store=store: store.append(o)))
     return calls, handles
 
@@ -102,7 +130,7 @@ def test_intermediate_outputs_match_the_official_first_calls(golden_network: Col
     for name in golden.files:
         module, call, out = name.rsplit("_", 2)
         ours = calls[module][int(call[4:])]
-        ours = ours[0] if module == "key_encoder" else ours[int(out[3:])]
+        ours = ours if module == "key_encoder" else ours[int(out[3:])]  # f16 alone
         np.testing.assert_allclose(ours.numpy(), golden[name], atol=1e-4, rtol=0, err_msg=name)
         checked += 1
     assert checked == len(golden.files) == 15

@@ -300,7 +300,7 @@ class InferenceEngine:
         def encode() -> ExemplarEntry:
             image = self._pad_image(plane)
             padded_ab = pad(ab, self.pad_amounts)[None].to(image.dtype)  # type: ignore[arg-type]
-            f16, _, _, key, shrinkage, _ = net.encode_key(image, self._key_fp32)
+            f16, key, shrinkage, _ = net.encode_memory_key(image, self._key_fp32)
             state = hidden if hidden is not None else net.init_hidden(key)
             value, _ = self._fp32("value_encoder", net.encode_value, image, f16, state, padded_ab, deep_update=False)
             return ExemplarEntry(key, shrinkage, value)

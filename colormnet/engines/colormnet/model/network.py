@@ -79,6 +79,13 @@ class ColorMNet(nn.Module):
             key, shrinkage, selection = self.key_proj(f16)
         return f16, f8, f4, key, shrinkage, selection
 
+    def encode_memory_key(self, image: torch.Tensor, fp32: frozenset[str] = frozenset()) -> tuple[torch.Tensor, ...]:
+        """What a memory entry needs of :meth:`encode_key`: f16, key, shrinkage, selection (no f8, f4)."""
+        f16 = self.key_encoder.f16(image, dino_in_fp32="dino" in fp32)
+        if "key_projection" in fp32:
+            return f16, *in_fp32(self.key_proj, f16)
+        return f16, *self.key_proj(f16)
+
     def encode_value(
         self, image: torch.Tensor, f16: torch.Tensor, hidden: torch.Tensor, chroma: torch.Tensor, deep_update: bool
     ) -> tuple[torch.Tensor, torch.Tensor]:
