@@ -5,7 +5,8 @@ another order); the literal forms stay in the modules, selected by their ``fast`
 
 * :func:`conv_after_upsample` -- a 3x3 convolution over a bilinearly upsampled map. Upsampling is linear, the same
   for every channel and its weights sum to one, so ``conv(up(x)) = bias + sum_taps shift(up(W_tap x))``: the 1x1
-  channel mixes ``W_tap x`` run at the low resolution and only their (narrower) outputs are upsampled.
+  channel mixes ``W_tap x`` run at the low resolution and only their (narrower) outputs are upsampled, one
+  direction at a time.
 * :func:`conv_of_broadcast_cat` -- a convolution over ``concat[x, g_i]`` for every object ``i``: the share of the
   shared channels ``x`` is the same for all objects and is computed once.
 * :func:`conv_of_gray` -- a convolution whose RGB input is one luminance plane repeated: the kernels are summed over
@@ -27,6 +28,11 @@ from colormnet.engines.colormnet.model.winograd import WinogradConv2d
 def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.Tensor:
     """``conv(F.interpolate(x, scale_factor=ratio, mode="bilinear"))`` for a 3x3, stride 1, padding 1 conv.
 
+    Bilinear interpolation is separable (along the width, then along the height) and a shift along the width passes
+    through the interpolation along the height, so the taps of each kernel row are interpolated along the width at
+    the low height, shifted and summed, and only those sums (``kh`` maps, not ``kh * kw``) are interpolated to the
+    full size and shifted along the height.
+
     Args:
         conv: the convolution (3x3 kernel, padding 1, stride 1, with bias).
         x: ``B x C_in x h x w`` low-resolution input.
@@ -39,16 +45,23 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
     c_out, c_in, kh, kw = weight.shape
     b, _, h, w = x.shape
     taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in)  # (tap, out) x in
-    mixed = (taps @ x.flatten(2)).view(b, kh * kw, c_out, h, w)  # B x 9 x C_out x h x w
+    mixed = (taps @ x.flatten(2)).view(b, kh, kw, c_out, h, w)
     height, width = h * ratio, w * ratio
     bias = conv.bias if conv.bias is not None else weight.new_zeros(c_out)
     out = bias.view(1, c_out, 1, 1).expand(b, c_out, height, width).contiguous()
-    for tap in range(kh * kw):
-        dy, dx = tap // kw - kh // 2, tap % kw - kw // 2  # out[y, x] += up[y + dy, x + dx]
-        up = F.interpolate(mixed[:, tap], scale_factor=ratio, mode="bilinear", align_corners=False)
+    for ky in range(kh):
+        dy = ky - kh // 2  # out[y, x] += up[y + dy, x + dx]
+        row = x.new_zeros(b, c_out, h, width)  # sum over dx of shift_dx(up_width(mixed[dy, dx]))
+        for kx in range(kw):
+            dx = kx - kw // 2
+            wide = F.interpolate(
+                mixed[:, ky, kx].reshape(b, c_out * h, w), size=width, mode="linear", align_corners=False
+            )
+            xs, xe = max(0, -dx), min(width, width - dx)
+            row[..., xs:xe] += wide.view(b, c_out, h, width)[..., xs + dx : xe + dx]
+        up = F.interpolate(row, size=(height, width), mode="bilinear", align_corners=False)  # the height alone
         ys, ye = max(0, -dy), min(height, height - dy)
-        xs, xe = max(0, -dx), min(width, width - dx)
-        out[..., ys:ye, xs:xe] += up[..., ys + dy : ye + dy, xs + dx : xe + dx]
+        out[..., ys:ye, :] += up[..., ys + dy : ye + dy, :]
     return out
 
 
