@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.measure import load_average
-from colormnet.engines.colormnet.model import winograd as wg
+from colormnet.engines.colormnet.model.winograd import WinogradConv2d
 
 # (objects, input channels, output channels, height, width) at 1/4, 1/8 and 1/16 of 1008x560, and where they occur.
 SHAPES = [
@@ -53,23 +53,23 @@ def main(argv: list[str] | None = None) -> None:
         "error direct | error Winograd |"
     )
     print("|---|---|---|---|---|---|---|")
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference mode: the module keys its kept transforms on the weights' version
         for (n, c_in, c_out, h, w), where in SHAPES:
             x = torch.randn(n, c_in, h, w)
             weight, bias = torch.randn(c_out, c_in, 3, 3) * (c_in * 9) ** -0.5, torch.randn(c_out) * 0.1
             direct = partial(F.conv2d, x, weight, bias, padding=1)
-            if c_in * c_out <= wg._WIDEST:
-                winograd = partial(wg.conv3x3, x, wg.transform_weight(weight), bias)
-            else:
-                winograd = partial(wg.conv3x3_transforming, x, weight, bias)
+            winograd = WinogradConv2d(c_in, c_out).eval()  # the model's module: it picks how to transform
+            winograd.load_state_dict({"weight": weight, "bias": bias})
+            if not winograd.keeps_transforms:
                 where += " (transforms per call)"
             exact = F.conv2d(x.double(), weight.double(), bias.double(), padding=1)
             scale = exact.abs().max().item()
-            errors = [(f().double() - exact).abs().max().item() / scale for f in (direct, winograd)]
+            forms = (direct, partial(winograd, x))  # the first calls: the kept transforms are made here
+            errors = [(f().double() - exact).abs().max().item() / scale for f in forms]
             times = {"direct": float("inf"), "winograd": float("inf")}
             for _ in range(args.rounds):  # alternated, so both see the same machine
-                times["direct"] = min(times["direct"], seconds(direct))
-                times["winograd"] = min(times["winograd"], seconds(winograd))
+                for name, form in zip(times, forms, strict=True):
+                    times[name] = min(times[name], seconds(form))
             print(
                 f"| {n} x {c_in} -> {c_out}, {h} x {w} | {where} | {times['direct'] * 1e3:.0f} | "
                 f"{times['winograd'] * 1e3:.0f} | x{times['direct'] / times['winograd']:.2f} | "

@@ -73,18 +73,16 @@ class ColorMNet(nn.Module):
             f16, f8, f4, key ``B x C_k x h x w``, shrinkage ``B x 1 x h x w``, selection ``B x C_k x h x w``.
         """
         f16, f8, f4 = self.key_encoder(image, dino_in_fp32="dino" in fp32)
-        if "key_projection" in fp32:
-            key, shrinkage, selection = in_fp32(self.key_proj, f16)
-        else:
-            key, shrinkage, selection = self.key_proj(f16)
-        return f16, f8, f4, key, shrinkage, selection
+        return f16, f8, f4, *self._project(f16, fp32)
 
     def encode_memory_key(self, image: torch.Tensor, fp32: frozenset[str] = frozenset()) -> tuple[torch.Tensor, ...]:
         """What a memory entry needs of :meth:`encode_key`: f16, key, shrinkage, selection (no f8, f4)."""
         f16 = self.key_encoder.f16(image, dino_in_fp32="dino" in fp32)
-        if "key_projection" in fp32:
-            return f16, *in_fp32(self.key_proj, f16)
-        return f16, *self.key_proj(f16)
+        return f16, *self._project(f16, fp32)
+
+    def _project(self, f16: torch.Tensor, fp32: frozenset[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Key, shrinkage and selection of f16 (outside autocast where ``fp32`` names ``key_projection``)."""
+        return in_fp32(self.key_proj, f16) if "key_projection" in fp32 else self.key_proj(f16)
 
     def encode_value(
         self, image: torch.Tensor, f16: torch.Tensor, hidden: torch.Tensor, chroma: torch.Tensor, deep_update: bool

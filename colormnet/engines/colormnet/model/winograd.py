@@ -107,7 +107,7 @@ def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torc
         ``N x C_out x H x W``, what ``F.conv2d(x, weight, bias, padding=1)`` returns up to rounding.
     """
     c_out = u.shape[1]
-    return _convolve(x, c_out, lambda start, stop: u, c_out, _BAND_TILES, bias)
+    return _convolve(x, c_out, lambda start, stop: u[:, start:stop], c_out, _BAND_TILES, bias)
 
 
 def conv3x3_transforming(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -203,12 +203,8 @@ class WinogradConv2d(nn.Conv2d):
 
     def part(self, x: torch.Tensor, start: int, stop: int, bias: torch.Tensor | None) -> torch.Tensor:
         """The convolution's share from its input channels ``start:stop`` (``x`` holds only those), plus ``bias``."""
-        whole = start == 0 and stop == self.in_channels
         if not self._serves(x):
-            if whole and bias is self.bias:
-                return super().forward(x)
             return F.conv2d(x, self.weight[:, start:stop], bias, padding=self.padding)
         if self.keeps_transforms:
-            u = self.transformed()
-            return conv3x3(x, u if whole else u[:, :, start:stop], bias)
+            return conv3x3(x, self.transformed()[:, :, start:stop], bias)
         return conv3x3_transforming(x, self.weight.detach()[:, start:stop], bias)
