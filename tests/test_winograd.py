@@ -69,11 +69,24 @@ def test_bands_cover_the_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
     x, weight, bias = torch.randn(2, 3, 21, 10), torch.randn(4, 3, 3, 3), torch.randn(4)
     u = transform_weight(weight)
     whole = conv3x3(x, u, bias)
-    monkeypatch.setattr(winograd, "_BAND_TILES", 1)
+    monkeypatch.setattr(winograd, "_MIN_BAND_TILES", 1)
+    monkeypatch.setattr(winograd, "_BAND_BYTES", 1)
     banded = conv3x3(x, u, bias)
     scale = whole.abs().max().item()  # the bands' products are summed in other orders: rounding differs
     torch.testing.assert_close(banded, whole, atol=1e-5 * scale, rtol=0)
     torch.testing.assert_close(banded, F.conv2d(x, weight, bias, padding=1), atol=1e-5 * scale, rtol=0)
+
+
+def test_bands_hold_a_bounded_transformed_input() -> None:
+    """A band's transformed input (36 x C_in x tiles) stays within the byte budget, down to the minimum band."""
+    budget, least = winograd._BAND_BYTES, winograd._MIN_BAND_TILES
+    counts = {}
+    for channels in (64, 256, 512, 1600):
+        counts[channels] = tiles = winograd._band_tiles(torch.empty(1, channels, 8, 8), budget)
+        per_tile = 36 * channels * 4
+        assert tiles >= least
+        assert tiles == least or tiles * per_tile <= budget < (tiles + 1) * per_tile
+    assert counts[64] > counts[256] > counts[512] >= least
 
 
 def test_the_kernel_transform_is_g_g_gt_of_every_kernel() -> None:
@@ -94,7 +107,7 @@ def test_transforming_during_the_call_gives_the_kept_transforms_convolution(
     torch.manual_seed(7)
     x, weight, bias = torch.randn(2, 6, 13, 10), torch.randn(8, 6, 3, 3), torch.randn(8)
     monkeypatch.setattr(winograd, "_CHUNK", chunk)
-    monkeypatch.setattr(winograd, "_BAND_TILES", 1)
+    monkeypatch.setattr(winograd, "_MIN_BAND_TILES", 1)
     monkeypatch.setattr(winograd, "_BAND_BYTES", band_bytes)
     got = conv3x3_transforming(x, weight, bias)
     exact = _exact(x, weight, bias)

@@ -55,15 +55,17 @@ TILE = 4  # output tile side
 _ALPHA = 6  # input tile side
 # Column 1 of A^T is all ones: a constant added at position (1, 1) reaches every output of the tile once (the bias).
 _BIAS_POSITION = 1 * _ALPHA + 1
-# Tiles per band: the 36 products run at full speed from about 128 columns on, and a band this size keeps its
-# transformed input (36 x C x L values) in the cache for the products that read it.
-_BAND_TILES = 128
+# Bands: as many tiles as a transformed input (36 x C_in x L values) of at most _BAND_BYTES allows, and at least
+# _MIN_BAND_TILES. The 36 products gain up to a few thousand columns (MKL packs each kernel matrix once per product):
+# bands of 32 MB against bands of 128 tiles, 256 -> 256 channels at 1/4 of 1008x560 for two objects 263 -> 220 ms,
+# 256 -> 512 460 -> 355 ms, 512 -> 512 at 1/16 56 -> 44 ms (``benchmarks/notes.md``).
+_MIN_BAND_TILES = 128
+_BAND_BYTES = 32 * 2**20
 _WIDEST = 512 * 512  # in x out channels of the widest convolution whose transformed kernels are kept
 # Convolutions wider than that transform their kernels during the call, this many output channels at a time (a
 # chunk's 36 x 128 x C_in transforms, 28 MB at 1536 input channels, stay in the last-level cache for the products),
-# once per band; their bands are as large as a transformed input of at most this many bytes allows.
+# once per band; their bands may hold twice _BAND_BYTES, which halves how often each chunk is transformed.
 _CHUNK = 128
-_BAND_BYTES = 64 * 2**20
 
 _input_kernels: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
 _output_matrices: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
@@ -107,15 +109,21 @@ def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torc
         ``N x C_out x H x W``, what ``F.conv2d(x, weight, bias, padding=1)`` returns up to rounding.
     """
     c_out = u.shape[1]
-    return _convolve(x, c_out, lambda start, stop: u[:, start:stop], c_out, _BAND_TILES, bias)
+    return _convolve(x, c_out, lambda start, stop: u[:, start:stop], c_out, _band_tiles(x, _BAND_BYTES), bias)
 
 
 def conv3x3_transforming(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """:func:`conv3x3` from the weights ``C_out x C_in x 3 x 3``, transformed during the call, ``_CHUNK`` output
     channels at a time: nothing is kept, and no more than one chunk's transforms exist at once."""
-    c_out, c_in = weight.shape[:2]
-    band_tiles = max(_BAND_TILES, _BAND_BYTES // (36 * c_in * x.element_size()))
+    c_out = weight.shape[0]
+    band_tiles = _band_tiles(x, 2 * _BAND_BYTES)
     return _convolve(x, c_out, lambda start, stop: transform_weight(weight[start:stop]), _CHUNK, band_tiles, bias)
+
+
+def _band_tiles(x: torch.Tensor, budget: int) -> int:
+    """Tiles per band for the input ``x``: a transformed input of at most ``budget`` bytes, and at least
+    ``_MIN_BAND_TILES``."""
+    return max(_MIN_BAND_TILES, budget // (36 * x.shape[1] * x.element_size()))
 
 
 def _convolve(
