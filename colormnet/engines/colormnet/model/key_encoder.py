@@ -1,5 +1,8 @@
 """Key encoder: a ResNet-50 trunk fused with frozen DINOv2 features, and the key projection.
 
+On the CPU's fast path the ResNet trunk and the fusion blocks run on channels-last maps: oneDNN convolves them without
+reordering, and LayerNorm2d reads each pixel's channels contiguously. The fused features leave in the usual layout.
+
 Legend: ``f16``/``f8``/``f4`` = fused features at 1/16, 1/8, 1/4 of the padded size ``Hp x Wp`` (both multiples of
 112); ``h = Hp / 16``, ``w = Wp / 16``; ``d16`` = the projected DINOv2 features resized onto the /16 grid.
 """
@@ -10,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colormnet.engines.colormnet.model.blocks import LayerNorm2d, in_fp32
+from colormnet.engines.colormnet.model.blocks import LayerNorm2d, in_fp32, is_channels_last
 from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
 from colormnet.engines.colormnet.model.resnet import bottleneck_layer
 from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
@@ -25,6 +28,7 @@ class CrossChannelAttention(nn.Module):
 
     def __init__(self, dim: int, num_heads: int = 8) -> None:
         super().__init__()
+        self.fast = True
         inner = dim * 2
         self.num_heads = num_heads
         self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
@@ -37,6 +41,8 @@ class CrossChannelAttention(nn.Module):
         self.to_out = nn.Sequential(nn.Conv2d(inner, dim, 1))
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        if self.fast and is_channels_last(x) and is_channels_last(context):
+            return self._channels_last(x, context)
         b, _, h, w = x.shape
         heads = self.num_heads
         q = self.to_q_dw(self.to_q(x)).view(b, heads, -1, h * w)  # B x heads x c x hw
@@ -46,6 +52,41 @@ class CrossChannelAttention(nn.Module):
         k = F.normalize(k, dim=-1)
         attn = ((q @ k.transpose(-2, -1)) * self.temperature).softmax(dim=-1)  # B x heads x c x c
         return self.to_out((attn @ v).view(b, -1, h, w))
+
+    def _channels_last(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` on channels-last maps, with two passes over the full-size maps folded into small products.
+
+        ``F.normalize``'s division becomes a division of the ``c x c`` affinities by the norms' outer product, and
+        ``to_out(attn @ v)`` one 1x1 convolution of ``v`` whose kernels are ``to_out``'s mixed by ``attn``:
+        ``W_eff[o, head, j] = sum_c W[o, head, c] attn[head, c, j]``. The output is channels-last.
+        """
+        b, _, h, w = x.shape
+        heads = self.num_heads
+        q = self.to_q_dw(self.to_q(x))  # B x inner x h x w, channels-last like its input
+        k = self.to_k_dw(self.to_k(context))
+        v = self.to_v_dw(self.to_v(context))
+        out_conv = self.to_out[0]
+        assert isinstance(out_conv, nn.Conv2d)
+        out_kernels = out_conv.weight.view(out_conv.out_channels, heads, -1)  # dim x heads x c
+        outputs = []
+        for i in range(b):
+            qi, ki = q[i].view(heads, -1, h * w), k[i].view(heads, -1, h * w)  # heads x c x hw, strided views
+            q_norm = _column_norms(q[i].permute(1, 2, 0).reshape(h * w, -1)).clamp_min(1e-12).view(heads, -1, 1)
+            k_norm = _column_norms(k[i].permute(1, 2, 0).reshape(h * w, -1)).clamp_min(1e-12).view(heads, 1, -1)
+            attn = ((qi @ ki.transpose(-2, -1)) / (q_norm * k_norm) * self.temperature).softmax(dim=-1)
+            kernels = torch.einsum("ohc,hcj->ohj", out_kernels, attn).reshape(out_conv.out_channels, -1, 1, 1)
+            outputs.append(F.conv2d(v[i : i + 1], kernels, out_conv.bias))
+        return outputs[0] if b == 1 else torch.cat(outputs)
+
+
+def _column_norms(x: torch.Tensor, rows: int = 1024) -> torch.Tensor:
+    """The L2 norms of the columns of the contiguous ``N x C`` matrix ``x``, summed over blocks of ``rows`` rows that
+    stay in cache (a reduction over the outer dimension of the whole matrix runs at a fraction of memory speed)."""
+    sums = x.new_zeros(x.shape[1])
+    for start in range(0, x.shape[0], rows):
+        block = x[start : start + rows]
+        sums += (block * block).sum(0)
+    return sums.sqrt_()
 
 
 class Fuse(nn.Module):
@@ -73,6 +114,11 @@ class Fuse(nn.Module):
             enc = conv_after_upsample(self.encode_enc, dino, ratio)
         else:
             enc = self.encode_enc(F.interpolate(dino, scale_factor=ratio, mode="bilinear", align_corners=False))
+        if self.fast and enc.device.type == "cpu":
+            enc = enc.contiguous(memory_format=torch.channels_last)
+            resnet = resnet.contiguous(memory_format=torch.channels_last)  # no copy from the fast trunk
+            out = self.crossattn(self.norm1(enc), self.norm2(resnet))
+            return F.relu(self.norm3(out + enc)).contiguous()
         out = self.crossattn(self.norm1(enc), self.norm2(resnet))
         return F.relu(self.norm3(out + enc))
 
@@ -143,6 +189,8 @@ class KeyEncoder(nn.Module):
         else:
             r = self.bn1(self.conv1(x))
         r = self.maxpool(F.relu(r))
+        if self.fast and r.device.type == "cpu":
+            r = r.contiguous(memory_format=torch.channels_last)  # r4, r8, r16 follow: see the module's docstring
         r4 = self.res2(r)  # B x 256 x Hp/4
         r8 = self.layer2(r4)  # B x 512 x Hp/8
         r16 = self.layer3(r8)  # B x 1024 x Hp/16

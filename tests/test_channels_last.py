@@ -1,0 +1,75 @@
+"""The key encoder's channels-last fast path on the CPU: the same values as the literal layout, the usual layout out."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from colormnet.engines.colormnet.model.blocks import LayerNorm2d, is_channels_last
+from colormnet.engines.colormnet.model.key_encoder import CrossChannelAttention, Fuse, _column_norms
+
+CL = torch.channels_last
+
+
+def _randomised(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """``module`` in eval mode with every parameter drawn at random (LayerNorm's ones and zeros would hide a mix-up
+    of weight and bias)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    return module.eval()
+
+
+def test_is_channels_last_tells_the_layouts_apart() -> None:
+    x = torch.randn(1, 4, 3, 5)
+    assert not is_channels_last(x)
+    assert is_channels_last(x.contiguous(memory_format=CL))
+    assert not is_channels_last(torch.randn(1, 1, 3, 5).contiguous(memory_format=CL))  # both layouts at once
+
+
+def test_layer_norm_of_a_channels_last_map_equals_the_literal_formula() -> None:
+    norm = _randomised(LayerNorm2d(12), 0)
+    x = torch.randn(2, 12, 5, 7) * 3 + 1
+    with torch.inference_mode():
+        fast = norm(x.contiguous(memory_format=CL))
+        norm.fast = False
+        literal = norm(x)
+    assert is_channels_last(fast)
+    torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("rows", [1024, 3])
+def test_column_norms_in_blocks_equal_the_norms(rows: int) -> None:
+    x = torch.randn(100, 7)
+    torch.testing.assert_close(_column_norms(x, rows), x.norm(dim=0), atol=1e-5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_channel_attention_on_channels_last_maps_equals_the_literal_one(batch: int) -> None:
+    attention = _randomised(CrossChannelAttention(16, num_heads=4), 1)
+    x, context = torch.randn(batch, 16, 6, 9), torch.randn(batch, 16, 6, 9)
+    with torch.inference_mode():
+        fast = attention(x.contiguous(memory_format=CL), context.contiguous(memory_format=CL))
+        literal = attention(x, context)  # row-major maps take the literal form
+    assert fast.shape == literal.shape == (batch, 16, 6, 9)
+    torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("ratio", [1, 2])
+def test_fuse_block_runs_channels_last_inside_and_returns_the_usual_layout(ratio: int) -> None:
+    fuse = _randomised(Fuse(16, dino_dim=24), 2)
+    dino, resnet = torch.randn(1, 24, 4, 5), torch.randn(1, 16, 4 * ratio, 5 * ratio)
+    seen = []
+    fuse.crossattn.register_forward_hook(lambda _m, args, _out: seen.append(all(map(is_channels_last, args))))
+    with torch.inference_mode():
+        fast = fuse(dino, resnet, ratio)
+        for m in fuse.modules():
+            if hasattr(m, "fast"):
+                m.fast = False
+        literal = fuse(dino, resnet, ratio)
+    assert seen == [True, False]
+    assert fast.is_contiguous()
+    torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+    assert F.relu(fast).equal(fast)
