@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from colormnet.engines.colormnet.model.blocks import LayerNorm2d, is_channels_last
-from colormnet.engines.colormnet.model.key_encoder import CrossChannelAttention, Fuse, _column_norms
+from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
+from colormnet.engines.colormnet.model.key_encoder import CrossChannelAttention, Fuse, KeyEncoder, _column_norms
+from colormnet.engines.colormnet.model.value_encoder import ValueEncoder
 
 CL = torch.channels_last
 
@@ -73,3 +75,42 @@ def test_fuse_block_runs_channels_last_inside_and_returns_the_usual_layout(ratio
     assert fast.is_contiguous()
     torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
     assert F.relu(fast).equal(fast)
+
+
+def test_value_encoder_trunk_runs_channels_last_with_the_literal_values() -> None:
+    encoder = _randomised(ValueEncoder(value_dim=32, hidden_dim=8), 3)
+    for m in encoder.modules():  # batch norms need a positive running variance
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_var.uniform_(0.5, 2.0)
+    image, chroma = torch.rand(1, 1, 64, 48), torch.rand(1, 2, 64, 48) * 2 - 1
+    f16, hidden = torch.randn(1, 1024, 4, 3), torch.randn(1, 2, 8, 4, 3)
+    seen = []
+    encoder.layer1.register_forward_pre_hook(lambda _m, args: seen.append(is_channels_last(args[0])))
+    with torch.inference_mode():
+        value, new_hidden = encoder(image, f16, hidden, chroma, True)
+        for m in encoder.modules():
+            if hasattr(m, "fast"):
+                m.fast = False
+        literal_value, literal_hidden = encoder(image, f16, hidden, chroma, True)
+    assert seen == [True, False]
+    assert value.is_contiguous() and new_hidden.is_contiguous()
+    torch.testing.assert_close(value, literal_value, atol=1e-4 * literal_value.abs().max().item(), rtol=0)
+    torch.testing.assert_close(new_hidden, literal_hidden, atol=1e-5, rtol=0)
+
+
+def test_key_encoder_trunk_runs_channels_last_and_returns_row_major_features() -> None:
+    torch.manual_seed(4)
+    encoder = KeyEncoder(VisionTransformer(dim=384, depth=4, num_heads=6, pos_grid=4)).eval()
+    seen = []
+    encoder.res2.register_forward_pre_hook(lambda _m, args: seen.append(is_channels_last(args[0])))
+    x = torch.rand(1, 1, 112, 112)
+    with torch.inference_mode():
+        fast = encoder(x)
+        for m in encoder.modules():
+            if hasattr(m, "fast"):
+                m.fast = False
+        literal = encoder(x)
+    assert seen == [True, False]
+    for got, expected in zip(fast, literal, strict=True):
+        assert got.is_contiguous()
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)

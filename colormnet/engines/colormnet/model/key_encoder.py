@@ -1,7 +1,8 @@
 """Key encoder: a ResNet-50 trunk fused with frozen DINOv2 features, and the key projection.
 
-On the CPU's fast path the ResNet trunk and the fusion blocks run on channels-last maps: oneDNN convolves them without
-reordering, and LayerNorm2d reads each pixel's channels contiguously. The fused features leave in the usual layout.
+On the CPU's fast path the ResNet trunk (from its max pooling on) and the fusion blocks run on channels-last maps:
+oneDNN convolves them without reordering, max pooling and LayerNorm2d read each pixel's channels contiguously. The
+fused features leave in the usual layout.
 
 Legend: ``f16``/``f8``/``f4`` = fused features at 1/16, 1/8, 1/4 of the padded size ``Hp x Wp`` (both multiples of
 112); ``h = Hp / 16``, ``w = Wp / 16``; ``d16`` = the projected DINOv2 features resized onto the /16 grid.
@@ -188,9 +189,9 @@ class KeyEncoder(nn.Module):
             r = conv_bn(self.conv1, self.bn1, x, weight)
         else:
             r = self.bn1(self.conv1(x))
-        r = self.maxpool(F.relu(r))
         if self.fast and r.device.type == "cpu":
             r = r.contiguous(memory_format=torch.channels_last)  # r4, r8, r16 follow: see the module's docstring
+        r = self.maxpool(F.relu(r))
         r4 = self.res2(r)  # B x 256 x Hp/4
         r8 = self.layer2(r4)  # B x 512 x Hp/8
         r16 = self.layer3(r8)  # B x 1024 x Hp/16
