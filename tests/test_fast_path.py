@@ -17,7 +17,13 @@ from colormnet.engines.colormnet.inference.memory_manager import similarity, spa
 from colormnet.engines.colormnet.model.blocks import GroupResBlock, broadcast_cat
 from colormnet.engines.colormnet.model.local_attention import LocalAttention, dense_local_attention
 from colormnet.engines.colormnet.model.network import ColorMNet
-from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, conv_of_broadcast_cat, conv_of_gray
+from colormnet.engines.colormnet.model.rewrites import (
+    conv_after_upsample,
+    conv_bn,
+    conv_by_taps,
+    conv_of_broadcast_cat,
+    conv_of_gray,
+)
 from colormnet.video import VideoReader
 
 
@@ -38,6 +44,30 @@ def test_conv_after_upsample_equals_conv_of_the_upsampled_map(ratio: int) -> Non
         fast = conv_after_upsample(conv, x, ratio)
     assert fast.shape == literal.shape == (2, 24, 5 * ratio, 7 * ratio)
     torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(("c_out", "kernel", "bias"), [(1, 3, True), (2, 3, False), (3, 5, True)])
+def test_conv_by_taps_equals_the_convolution(c_out: int, kernel: int, bias: bool) -> None:
+    torch.manual_seed(3)
+    conv = torch.nn.Conv2d(16, c_out, kernel, padding=kernel // 2, bias=bias)
+    x = torch.randn(2, 16, 7, 4)  # narrower than the 5x5 kernel's reach on one side: shifts clip
+    with torch.inference_mode():
+        torch.testing.assert_close(conv_by_taps(conv, x), conv(x), atol=1e-5, rtol=0)
+
+
+def test_decoder_predicts_by_taps_on_the_cpu_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.engines.colormnet.model import decoder
+
+    calls = []
+    monkeypatch.setattr(decoder, "conv_by_taps", lambda conv, x: calls.append(x.shape) or conv(x))
+    net = decoder.Decoder(value_dim=16, hidden_dim=4).eval()
+    f16, f8, f4 = torch.randn(1, 1024, 2, 3), torch.randn(1, 512, 4, 6), torch.randn(1, 256, 8, 12)
+    readout, hidden = torch.randn(1, 2, 16, 2, 3), torch.randn(1, 2, 4, 2, 3)
+    with torch.inference_mode():
+        net(f16, f8, f4, readout, hidden, False)
+        net.fast = False
+        net(f16, f8, f4, readout, hidden, False)
+    assert calls == [(2, 256, 8, 12)]  # both objects in one call, on the fast path only
 
 
 def test_shared_share_of_a_grouped_conv_is_computed_once_with_the_same_result() -> None:

@@ -48,7 +48,7 @@ def in_fp32(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         return fn(*(_float(a) for a in args), **kwargs)
 
 
-def grouped(conv: nn.Module, g: torch.Tensor) -> torch.Tensor:
+def grouped(conv: Callable[[torch.Tensor], torch.Tensor], g: torch.Tensor) -> torch.Tensor:
     """Applies a 2-D module to each object of a grouped tensor (objects folded into the batch)."""
     b, o = g.shape[:2]
     out = conv(g.flatten(0, 1))

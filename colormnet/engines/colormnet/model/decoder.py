@@ -5,11 +5,14 @@ Legend: ``O = 2`` objects (a, b); ``R`` the memory readout ``B x O x 512 x h x w
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from colormnet.engines.colormnet.model.blocks import FusionBlock, GroupResBlock, HiddenUpdater, grouped, upsample_groups
+from colormnet.engines.colormnet.model.rewrites import conv_by_taps
 from colormnet.engines.colormnet.model.winograd import WinogradConv2d
 
 
@@ -31,6 +34,7 @@ class Decoder(nn.Module):
 
     def __init__(self, value_dim: int = 512, hidden_dim: int = 64) -> None:
         super().__init__()
+        self.fast = True  # the 1-channel prediction by its taps on the CPU (rewrites.conv_by_taps)
         self.fuser = FusionBlock(1024, value_dim + hidden_dim, 512, 512)
         self.hidden_update = HiddenUpdater((512, 256, 256 + 1), 256, hidden_dim)
         self.up_16_8 = UpsampleBlock(512, 512, 256)
@@ -51,7 +55,8 @@ class Decoder(nn.Module):
         g16 = self.fuser(f16, torch.cat([readout, hidden], dim=2))  # B x O x 512 x h x w
         g8 = self.up_16_8(f8, g16)  # B x O x 256 x 2h x 2w
         g4 = self.up_8_4(f4, g8)  # B x O x 256 x 4h x 4w
-        logits = grouped(self.pred, F.relu(g4))  # B x O x 1 x 4h x 4w
+        pred = partial(conv_by_taps, self.pred) if self.fast and g4.device.type == "cpu" else self.pred
+        logits = grouped(pred, F.relu(g4))  # B x O x 1 x 4h x 4w
         if update_hidden:
             hidden = self.hidden_update(g16, g8, torch.cat([g4, logits], dim=2), hidden)
         logits = logits.view(b, o, *logits.shape[-2:])
