@@ -67,6 +67,23 @@ def test_round_trip(tmp_path: Path, codec: str) -> None:
         assert errors.mean() < 1 and errors.max() <= 6
 
 
+def _zlib_level_class(png: Path) -> int:
+    """FLEVEL of the zlib stream in a PNG's first IDAT chunk: 0 fastest, 1 fast (levels 2-5), 2 default, 3 best."""
+    data = png.read_bytes()
+    idat = data.index(b"IDAT")
+    return data[idat + 5] >> 6  # the chunk type, then the zlib header: CMF, FLG
+
+
+@pytest.mark.parametrize("codec", ["png", "png16"])
+def test_png_frames_are_written_at_a_fast_zlib_level(tmp_path: Path, codec: str) -> None:
+    output = _output(tmp_path, codec)
+    with VideoReader(SOURCE) as source, VideoWriter(
+        output, codec, width=64, height=48, source=source, frame_indices=range(1), audio=False
+    ) as writer:
+        writer.write(gentle_ramp16(48, 64, 0))
+    assert _zlib_level_class(output / "00000.png") == 1  # level 3; FFmpeg's default would read 2
+
+
 @pytest.mark.parametrize("codec", ["prores", "h265"])
 def test_ten_bit_codecs_keep_more_than_eight_bits(tmp_path: Path, codec: str) -> None:
     """A grey ramp 2.3 8-bit levels high: 8-bit storage could hold at most 4 of its values, 10 bits hold about 10."""

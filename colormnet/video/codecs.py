@@ -81,12 +81,14 @@ CODECS: dict[str, CodecSpec] = {
         options={"level": "3", "slicecrc": "1", "g": "1"}, yuv=False,
         description="FFV1 16-bit RGB, mathematically lossless, for archiving",
     ),
+    # PNG is lossless at every zlib level: level 3 encodes a 960x536 frame in 37 ms against 125 ms at FFmpeg's
+    # default (6), for files 10 % larger, so writing keeps up with a GPU.
     "png": CodecSpec(
-        "png", "png", "rgb24", None, 8, (), yuv=False, image_suffix=".png",
+        "png", "png", "rgb24", None, 8, (), options={"compression_level": "3"}, yuv=False, image_suffix=".png",
         description="8-bit PNG images 00000.png, 00001.png, ... in a folder",
     ),
     "png16": CodecSpec(
-        "png16", "png", "rgb48be", None, 16, (), yuv=False, image_suffix=".png",
+        "png16", "png", "rgb48be", None, 16, (), options={"compression_level": "3"}, yuv=False, image_suffix=".png",
         description="16-bit PNG images in a folder",
     ),
     "tiff16": CodecSpec(

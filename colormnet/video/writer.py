@@ -194,6 +194,7 @@ class VideoWriter:
         context.width, context.height = display_size(self.width, self.height, self._rotation)
         context.pix_fmt = self.spec.pix_fmt
         context.time_base = Fraction(1, 25)
+        context.options = dict(self.spec.options)
         return context
 
     def _open_container(self, source: VideoReader | None) -> None:
