@@ -133,6 +133,24 @@ def test_wide_convolutions_keep_no_transforms(monkeypatch: pytest.MonkeyPatch) -
     assert narrow.keeps_transforms and narrow._transformed is not None
 
 
+@pytest.mark.parametrize("widest", [6 * 6, 512 * 512])  # transforming during the call / kept transforms
+def test_of_relu_convolves_the_rectified_input_band_by_band(monkeypatch: pytest.MonkeyPatch, widest: int) -> None:
+    monkeypatch.setattr(winograd, "_WIDEST", widest)
+    monkeypatch.setattr(winograd, "_MIN_BAND_TILES", 1)
+    monkeypatch.setattr(winograd, "_BAND_BYTES", 1)  # one tile row per band: the ReLU meets every band and halo
+    torch.manual_seed(9)
+    conv = WinogradConv2d(6, 7).eval()
+    x = torch.randn(2, 6, 13, 10)
+    keep = x.clone()
+    with torch.inference_mode():
+        fast = conv.of_relu(x)
+        exact = _exact(F.relu(x), conv.weight, conv.bias)
+        assert torch.equal(x, keep)  # the input itself is not rectified
+        assert (fast.double() - exact).abs().max().item() <= 1e-5 * exact.abs().max().item()
+        conv.fast = False  # the literal path: the direct convolution of F.relu(x)
+        torch.testing.assert_close(conv.of_relu(x), F.conv2d(F.relu(x), conv.weight, conv.bias, padding=1))
+
+
 def test_a_share_of_the_input_channels_uses_a_slice_of_the_transform() -> None:
     torch.manual_seed(2)
     block = GroupResBlock(16 + 8, 12).eval()
@@ -191,13 +209,15 @@ def test_the_decoder_runs_its_3x3_convolutions_by_winograd(monkeypatch: pytest.M
     transforming: list[tuple[int, int]] = []
     real_kept, real_transforming = winograd.conv3x3, winograd.conv3x3_transforming
 
-    def counted_kept(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def counted_kept(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None, relu: bool = False) -> torch.Tensor:
         kept.append((u.shape[2], u.shape[1]))
-        return real_kept(x, u, bias)
+        return real_kept(x, u, bias, relu)
 
-    def counted_transforming(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def counted_transforming(
+        x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, relu: bool = False
+    ) -> torch.Tensor:
         transforming.append((weight.shape[1], weight.shape[0]))
-        return real_transforming(x, weight, bias)
+        return real_transforming(x, weight, bias, relu)
 
     monkeypatch.setattr(winograd, "conv3x3", counted_kept)
     monkeypatch.setattr(winograd, "conv3x3_transforming", counted_transforming)

@@ -99,8 +99,8 @@ class GroupResBlock(nn.Module):
         self.conv2 = WinogradConv2d(out_dim, out_dim)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
-        out = grouped(self.conv1, F.relu(g))
-        out = grouped(self.conv2, F.relu(out))
+        out = grouped(self.conv1.of_relu, g)  # conv1(relu(g))
+        out = grouped(self.conv2.of_relu, out)
         return out + grouped(self.downsample, g)
 
     def forward_shared(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -110,7 +110,7 @@ class GroupResBlock(nn.Module):
         """
         assert isinstance(self.downsample, nn.Conv2d), "the shared-share rewrite needs a conv shortcut"
         out = conv_of_broadcast_cat(self.conv1, F.relu(x), F.relu(g))
-        out = grouped(self.conv2, F.relu(out))
+        out = grouped(self.conv2.of_relu, out)
         return out + conv_of_broadcast_cat(self.downsample, x, g)
 
 

@@ -97,27 +97,35 @@ def transform_weight(weight: torch.Tensor) -> torch.Tensor:
     return torch.matmul(g, rows).view(36, c_out, c_in)  # (G g) G^T, row-major over the 6 x 6 positions
 
 
-def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None, relu: bool = False) -> torch.Tensor:
     """A 3x3 convolution, stride 1, padding 1, from the transformed kernels ``u`` (:func:`transform_weight`).
 
     Args:
         x: ``N x C_in x H x W``.
         u: ``36 x C_out x C_in`` (a slice along ``C_in`` of a wider convolution's transform is fine).
         bias: ``C_out`` or ``None``.
+        relu: convolve ``relu(x)`` instead, the ReLU applied to each band's copy (no full-size pass of its own).
 
     Returns:
         ``N x C_out x H x W``, what ``F.conv2d(x, weight, bias, padding=1)`` returns up to rounding.
     """
     c_out = u.shape[1]
-    return _convolve(x, c_out, lambda start, stop: u[:, start:stop], c_out, _band_tiles(x, _BAND_BYTES), bias)
+    band_tiles = _band_tiles(x, _BAND_BYTES)
+    return _convolve(x, c_out, lambda start, stop: u[:, start:stop], c_out, band_tiles, bias, relu)
 
 
-def conv3x3_transforming(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def conv3x3_transforming(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, relu: bool = False
+) -> torch.Tensor:
     """:func:`conv3x3` from the weights ``C_out x C_in x 3 x 3``, transformed during the call, ``_CHUNK`` output
     channels at a time: nothing is kept, and no more than one chunk's transforms exist at once."""
     c_out = weight.shape[0]
     band_tiles = _band_tiles(x, 2 * _BAND_BYTES)
-    return _convolve(x, c_out, lambda start, stop: transform_weight(weight[start:stop]), _CHUNK, band_tiles, bias)
+
+    def kernels_of(start: int, stop: int) -> torch.Tensor:
+        return transform_weight(weight[start:stop])
+
+    return _convolve(x, c_out, kernels_of, _CHUNK, band_tiles, bias, relu)
 
 
 def _band_tiles(x: torch.Tensor, budget: int) -> int:
@@ -127,10 +135,17 @@ def _band_tiles(x: torch.Tensor, budget: int) -> int:
 
 
 def _convolve(
-    x: torch.Tensor, c_out: int, kernels_of: KernelsOf, chunk: int, band_tiles: int, bias: torch.Tensor | None
+    x: torch.Tensor,
+    c_out: int,
+    kernels_of: KernelsOf,
+    chunk: int,
+    band_tiles: int,
+    bias: torch.Tensor | None,
+    relu: bool = False,
 ) -> torch.Tensor:
-    """The tiles of ``x`` in bands of about ``band_tiles`` (the images of the batch side by side), multiplied by
-    ``kernels_of(start, stop)``, the ``36 x (stop - start) x C_in`` transforms of output channels ``start:stop``."""
+    """The tiles of ``x`` (``relu(x)`` if ``relu``) in bands of about ``band_tiles`` (the images of the batch side by
+    side), multiplied by ``kernels_of(start, stop)``, the ``36 x (stop - start) x C_in`` transforms of output channels
+    ``start:stop``."""
     n, c, h, w = x.shape
     rows, cols = math.ceil(h / TILE), math.ceil(w / TILE)
     band = max(1, math.ceil(band_tiles / (n * cols)))
@@ -143,6 +158,8 @@ def _convolve(
             x[:, :, max(top, 0) : min(bottom, h)],
             (1, cols * TILE + 1 - w, max(0, -top), max(0, bottom - h)),
         )
+        if relu:
+            piece = piece.relu_()  # a copy of x's rows; ReLU keeps the zero padding zero
         # V = B^T d B for every tile and channel: N x C x 36 x L
         tiles = F.conv2d(piece.reshape(n * c, 1, *piece.shape[-2:]), kernels, stride=TILE)  # any input layout
         v = tiles.reshape(n, c, 36, count * cols)
@@ -208,6 +225,14 @@ class WinogradConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.part(x, 0, self.in_channels, self.bias)
+
+    def of_relu(self, x: torch.Tensor) -> torch.Tensor:
+        """``self(F.relu(x))``; by Winograd the ReLU is applied band by band, with no full-size map of its own."""
+        if not self._serves(x):
+            return F.conv2d(F.relu(x), self.weight, self.bias, padding=self.padding)
+        if self.keeps_transforms:
+            return conv3x3(x, self.transformed(), self.bias, relu=True)
+        return conv3x3_transforming(x, self.weight.detach(), self.bias, relu=True)
 
     def part(self, x: torch.Tensor, start: int, stop: int, bias: torch.Tensor | None) -> torch.Tensor:
         """The convolution's share from its input channels ``start:stop`` (``x`` holds only those), plus ``bias``."""
