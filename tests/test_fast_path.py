@@ -34,10 +34,10 @@ def reference_mode(golden_network: ColorMNet) -> Iterator[ColorMNet]:
     golden_network.fast = True
 
 
-@pytest.mark.parametrize("ratio", [2, 4])
-def test_conv_after_upsample_equals_conv_of_the_upsampled_map(ratio: int) -> None:
+@pytest.mark.parametrize(("ratio", "bias"), [(2, True), (4, True), (4, False)])
+def test_conv_after_upsample_equals_conv_of_the_upsampled_map(ratio: int, bias: bool) -> None:
     torch.manual_seed(0)
-    conv = torch.nn.Conv2d(48, 24, 3, padding=1)
+    conv = torch.nn.Conv2d(48, 24, 3, padding=1, bias=bias)
     x = torch.randn(2, 48, 5, 7)
     with torch.inference_mode():
         literal = conv(F.interpolate(x, scale_factor=ratio, mode="bilinear", align_corners=False))

@@ -32,8 +32,9 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
 
     Bilinear interpolation is separable (along the width, then along the height) and a shift along the width passes
     through the interpolation along the height, so the taps of each kernel row are interpolated along the width at
-    the low height, shifted and summed, and only those sums (``kh`` maps, not ``kh * kw``) are interpolated to the
-    full size and shifted along the height.
+    the low height, shifted and summed, and only those sums (``kh`` maps, not ``kh * kw``) go to the full height:
+    interpolating each along the height, shifting it and adding it are one linear map of the stacked sums, applied
+    as a single matrix product along the height (the bias rides on a row of ones).
 
     Args:
         conv: the convolution (3x3 kernel, padding 1, stride 1, with bias).
@@ -49,22 +50,33 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
     taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in, 1, 1)  # (tap, out) x in, as 1x1 kernels
     mixed = F.conv2d(x, taps).view(b, kh, kw, c_out, h, w)  # oneDNN's convolution outruns MKL's matrix product
     height, width = h * ratio, w * ratio
-    bias = conv.bias if conv.bias is not None else weight.new_zeros(c_out)
-    out = bias.view(1, c_out, 1, 1).expand(b, c_out, height, width).contiguous()
+    rows = x.new_zeros(b, c_out, kh * h + 1, width)  # per kernel row ky: sum over dx of shift_dx(up_width(mixed))
+    if conv.bias is not None:
+        rows[:, :, -1] = conv.bias[:, None]
     for ky in range(kh):
-        dy = ky - kh // 2  # out[y, x] += up[y + dy, x + dx]
-        row = x.new_zeros(b, c_out, h, width)  # sum over dx of shift_dx(up_width(mixed[dy, dx]))
+        row = rows[:, :, ky * h : (ky + 1) * h]
         for kx in range(kw):
-            dx = kx - kw // 2
+            dx = kx - kw // 2  # out[y, x] += up[y + dy, x + dx]
             wide = F.interpolate(
                 mixed[:, ky, kx].reshape(b, c_out * h, w), size=width, mode="linear", align_corners=False
             )
             xs, xe = max(0, -dx), min(width, width - dx)
             row[..., xs:xe] += wide.view(b, c_out, h, width)[..., xs + dx : xe + dx]
-        up = F.interpolate(row, size=(height, width), mode="bilinear", align_corners=False)  # the height alone
+    return torch.matmul(_up_and_shift_rows(h, height, kh, x.device), rows)
+
+
+def _up_and_shift_rows(h: int, height: int, kh: int, device: torch.device) -> torch.Tensor:
+    """``height x (kh h + 1)``: row y sums, over the kernel rows ky, row ``y + dy`` of the bilinear interpolation of
+    the ky-th ``h`` rows to ``height`` (``dy = ky - kh // 2``, zero beyond the edge), plus the last input row (ones)."""
+    eye = torch.eye(h, device=device).view(h, 1, h)  # h signals of length h, one per low row
+    up = F.interpolate(eye, size=height, mode="linear", align_corners=False)[:, 0].t()  # height x h
+    operator = up.new_zeros(height, kh * h + 1)
+    for ky in range(kh):
+        dy = ky - kh // 2
         ys, ye = max(0, -dy), min(height, height - dy)
-        out[..., ys:ye, :] += up[..., ys + dy : ye + dy, :]
-    return out
+        operator[ys:ye, ky * h : (ky + 1) * h] = up[ys + dy : ye + dy]
+    operator[:, -1] = 1.0
+    return operator
 
 
 def conv_of_broadcast_cat(conv: nn.Conv2d, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
