@@ -48,6 +48,13 @@ def test_column_norms_in_blocks_equal_the_norms(rows: int) -> None:
     torch.testing.assert_close(_column_norms(x, rows), x.norm(dim=0), atol=1e-5, rtol=1e-6)
 
 
+def test_column_norms_of_bf16_values_are_summed_in_fp32() -> None:
+    x = torch.randn(20000, 4).bfloat16()
+    norms = _column_norms(x, 1000)
+    assert norms.dtype == torch.float32
+    torch.testing.assert_close(norms, x.double().norm(dim=0).float(), atol=0, rtol=1e-5)
+
+
 @pytest.mark.parametrize("batch", [1, 2])
 def test_channel_attention_on_channels_last_maps_equals_the_literal_one(batch: int) -> None:
     attention = _randomised(CrossChannelAttention(16, num_heads=4), 1)
@@ -75,6 +82,23 @@ def test_fuse_block_runs_channels_last_inside_and_returns_the_usual_layout(ratio
     assert fast.is_contiguous()
     torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
     assert F.relu(fast).equal(fast)
+
+
+def test_fuse_block_under_cpu_bf16_autocast_returns_what_the_literal_path_returns() -> None:
+    fuse = _randomised(Fuse(16, dino_dim=24), 5)
+    dino, resnet = torch.randn(1, 24, 4, 5), torch.randn(1, 16, 16, 20)
+    with torch.inference_mode():
+        exact = fuse(dino, resnet, 4)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = fuse(dino, resnet, 4)
+            for m in fuse.modules():
+                if hasattr(m, "fast"):
+                    m.fast = False
+            literal = fuse(dino, resnet, 4)
+    assert fast.dtype == literal.dtype == torch.float32
+    scale = exact.abs().max().item()
+    fast_error, literal_error = (fast - exact).abs().max().item(), (literal - exact).abs().max().item()
+    assert fast_error <= max(2 * literal_error, 0.02 * scale)
 
 
 def test_value_encoder_trunk_runs_channels_last_with_the_literal_values() -> None:

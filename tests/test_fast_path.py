@@ -46,6 +46,23 @@ def test_conv_after_upsample_equals_conv_of_the_upsampled_map(ratio: int, bias: 
     torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
 
 
+def test_conv_after_upsample_keeps_the_literal_dtypes() -> None:
+    """float64 stays float64; under CPU bf16 autocast the sum is fp32, as the literal convolution's bias makes it."""
+    torch.manual_seed(4)
+    conv = torch.nn.Conv2d(16, 8, 3, padding=1).double()
+    x = torch.randn(1, 16, 5, 6, dtype=torch.float64)
+    with torch.inference_mode():
+        literal = conv(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+        fast = conv_after_upsample(conv, x, 2)
+        assert fast.dtype == torch.float64
+        torch.testing.assert_close(fast, literal, atol=1e-12, rtol=0)
+        conv.float()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = conv_after_upsample(conv, x.float(), 2)
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low.double(), literal, atol=0.05 * literal.abs().max().item(), rtol=0)
+
+
 @pytest.mark.parametrize(("c_out", "kernel", "bias"), [(1, 3, True), (2, 3, False), (3, 5, True)])
 def test_conv_by_taps_equals_the_convolution(c_out: int, kernel: int, bias: bool) -> None:
     torch.manual_seed(3)
@@ -53,6 +70,10 @@ def test_conv_by_taps_equals_the_convolution(c_out: int, kernel: int, bias: bool
     x = torch.randn(2, 16, 7, 4)  # narrower than the 5x5 kernel's reach on one side: shifts clip
     with torch.inference_mode():
         torch.testing.assert_close(conv_by_taps(conv, x), conv(x), atol=1e-5, rtol=0)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low, literal = conv_by_taps(conv, x), conv(x)
+    assert low.dtype == literal.dtype == torch.bfloat16
+    torch.testing.assert_close(low.float(), literal.float(), atol=0.05 * literal.abs().max().item(), rtol=0)
 
 
 def test_decoder_predicts_by_taps_on_the_cpu_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,11 @@ def test_a_strided_input_takes_f_linear_with_the_same_result() -> None:
     torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=0, rtol=0)
 
 
+def test_an_empty_input_gives_an_empty_output() -> None:
+    out = linear(torch.empty(0, 12), torch.randn(5, 12), torch.randn(5))
+    assert out.shape == (0, 5)
+
+
 def test_linear_under_cpu_bf16_autocast_computes_in_bf16() -> None:
     torch.manual_seed(2)
     x, weight, bias = torch.randn(30, 16), torch.randn(8, 16), torch.randn(8)

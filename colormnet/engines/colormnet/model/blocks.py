@@ -81,7 +81,8 @@ class LayerNorm2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fast and is_channels_last(x):
-            pixels = x.permute(0, 2, 3, 1)  # B x H x W x C, contiguous
+            # B x H x W x C, contiguous; in the dtype the formula's last step promotes to (fp32 for a bf16 map)
+            pixels = x.permute(0, 2, 3, 1).to(torch.result_type(x, self.weight))
             return F.layer_norm(pixels, (x.shape[1],), self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
         mu = x.mean(1, keepdim=True)
         var = (x - mu).pow(2).mean(1, keepdim=True)

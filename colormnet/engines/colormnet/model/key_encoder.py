@@ -83,9 +83,10 @@ class CrossChannelAttention(nn.Module):
 def _column_norms(x: torch.Tensor, rows: int = 1024) -> torch.Tensor:
     """The L2 norms of the columns of the contiguous ``N x C`` matrix ``x``, summed over blocks of ``rows`` rows that
     stay in cache (a reduction over the outer dimension of the whole matrix runs at a fraction of memory speed)."""
-    sums = x.new_zeros(x.shape[1])
+    total = torch.promote_types(x.dtype, torch.float32)  # summed in fp32 at least (a bf16 sum of thousands drifts)
+    sums = x.new_zeros(x.shape[1], dtype=total)
     for start in range(0, x.shape[0], rows):
-        block = x[start : start + rows]
+        block = x[start : start + rows].to(total)
         sums += (block * block).sum(0)
     return sums.sqrt_()
 

@@ -18,7 +18,7 @@ from torch import nn
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)``, by oneDNN for a contiguous CPU ``x`` (elsewhere ``F.linear`` itself)."""
-    if x.device.type != "cpu" or x.dim() < 2 or not x.is_contiguous():
+    if x.device.type != "cpu" or x.dim() < 2 or not x.is_contiguous() or x.numel() == 0:
         return F.linear(x, weight, bias)
     c_in = x.shape[-1]
     rows = x.numel() // c_in

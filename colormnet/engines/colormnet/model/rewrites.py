@@ -50,7 +50,9 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
     taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in, 1, 1)  # (tap, out) x in, as 1x1 kernels
     mixed = F.conv2d(x, taps).view(b, kh, kw, c_out, h, w)  # oneDNN's convolution outruns MKL's matrix product
     height, width = h * ratio, w * ratio
-    rows = x.new_zeros(b, c_out, kh * h + 1, width)  # per kernel row ky: sum over dx of shift_dx(up_width(mixed))
+    # per kernel row ky: sum over dx of shift_dx(up_width(mixed)); summed at the weights' precision at least, as the
+    # literal convolution's bias makes it
+    rows = x.new_zeros(b, c_out, kh * h + 1, width, dtype=torch.promote_types(x.dtype, weight.dtype))
     if conv.bias is not None:
         rows[:, :, -1] = conv.bias[:, None]
     for ky in range(kh):
@@ -62,7 +64,9 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
             )
             xs, xe = max(0, -dx), min(width, width - dx)
             row[..., xs:xe] += wide.view(b, c_out, h, width)[..., xs + dx : xe + dx]
-    return torch.matmul(_up_and_shift_rows(h, height, kh, x.device), rows)
+    operator = _up_and_shift_rows(h, height, kh, x.device).to(rows.dtype)
+    with torch.autocast(x.device.type, enabled=False):  # a sum of interpolations: no lower precision than before
+        return torch.matmul(operator, rows)
 
 
 def _up_and_shift_rows(h: int, height: int, kh: int, device: torch.device) -> torch.Tensor:
@@ -158,7 +162,8 @@ def conv_by_taps(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in)  # (tap, out) x in
     products = (taps @ x.reshape(n, c_in, h * w)).view(n, kh, kw, c_out, h, w)
     bias = conv.bias if conv.bias is not None else weight.new_zeros(c_out)
-    out = bias.view(1, c_out, 1, 1).expand(n, c_out, h, w).to(products.dtype, copy=True)
+    total = torch.promote_types(products.dtype, torch.float32)  # nine terms summed in fp32 at least
+    out = bias.view(1, c_out, 1, 1).expand(n, c_out, h, w).to(total, copy=True)
     for ky in range(kh):
         dy = ky - kh // 2
         ys, ye = max(0, -dy), min(h, h - dy)
@@ -166,4 +171,4 @@ def conv_by_taps(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
             dx = kx - kw // 2
             xs, xe = max(0, -dx), min(w, w - dx)
             out[..., ys:ye, xs:xe] += products[:, ky, kx, :, ys + dy : ye + dy, xs + dx : xe + dx]
-    return out
+    return out.to(products.dtype)  # the dtype the convolution would return (lower under autocast)
