@@ -9,7 +9,7 @@ from colormnet.engines.colormnet.model.key_encoder import Fuse
 
 def test_named_modules_run_in_fp32_under_autocast_and_are_restored():
     module = Fuse(8, dino_dim=16).eval()
-    dino, resnet = torch.randn(1, 16, 5, 5), torch.randn(1, 8, 10, 10)
+    dino, resnet = torch.randn(1, 16, 5, 5), torch.randn(1, 8, 5, 5)  # at ratio 1 both on one grid
     seen = []
     module.encode_enc.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))  # a convolution inside
     forward = Fuse.forward
