@@ -119,10 +119,8 @@ class Fuse(nn.Module):
         if self.fast and enc.device.type == "cpu":
             enc = enc.contiguous(memory_format=torch.channels_last)
             resnet = resnet.contiguous(memory_format=torch.channels_last)  # no copy from the fast trunk
-            out = self.crossattn(self.norm1(enc), self.norm2(resnet))
-            return F.relu(self.norm3(out + enc)).contiguous()
         out = self.crossattn(self.norm1(enc), self.norm2(resnet))
-        return F.relu(self.norm3(out + enc))
+        return F.relu(self.norm3(out + enc)).contiguous()  # row-major again (no copy on the literal path)
 
 
 class DinoBranch(nn.Module):

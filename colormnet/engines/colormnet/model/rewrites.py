@@ -45,9 +45,9 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
         ``B x C_out x (r h) x (r w)``.
     """
     weight = conv.weight
-    c_out, c_in, kh, kw = weight.shape
+    c_out, _, kh, kw = weight.shape
     b, _, h, w = x.shape
-    taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in, 1, 1)  # (tap, out) x in, as 1x1 kernels
+    taps = _tap_rows(weight)[:, :, None, None]  # as 1x1 kernels
     mixed = F.conv2d(x, taps).view(b, kh, kw, c_out, h, w)  # oneDNN's convolution outruns MKL's matrix product
     height, width = h * ratio, w * ratio
     # per kernel row ky: sum over dx of shift_dx(up_width(mixed)); summed at the weights' precision at least, as the
@@ -62,8 +62,8 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
             wide = F.interpolate(
                 mixed[:, ky, kx].reshape(b, c_out * h, w), size=width, mode="linear", align_corners=False
             )
-            xs, xe = max(0, -dx), min(width, width - dx)
-            row[..., xs:xe] += wide.view(b, c_out, h, width)[..., xs + dx : xe + dx]
+            into, source = _shift(dx, width)
+            row[..., into] += wide.view(b, c_out, h, width)[..., source]
     operator = _up_and_shift_rows(h, height, kh, x.device).to(rows.dtype)
     with torch.autocast(x.device.type, enabled=False):  # a sum of interpolations: no lower precision than before
         return torch.matmul(operator, rows)
@@ -76,11 +76,23 @@ def _up_and_shift_rows(h: int, height: int, kh: int, device: torch.device) -> to
     up = F.interpolate(eye, size=height, mode="linear", align_corners=False)[:, 0].t()  # height x h
     operator = up.new_zeros(height, kh * h + 1)
     for ky in range(kh):
-        dy = ky - kh // 2
-        ys, ye = max(0, -dy), min(height, height - dy)
-        operator[ys:ye, ky * h : (ky + 1) * h] = up[ys + dy : ye + dy]
+        into, source = _shift(ky - kh // 2, height)
+        operator[into, ky * h : (ky + 1) * h] = up[source]
     operator[:, -1] = 1.0
     return operator
+
+
+def _tap_rows(weight: torch.Tensor) -> torch.Tensor:
+    """The kernels ``C_out x C_in x kh x kw`` as ``(kh kw C_out) x C_in`` rows, ordered (tap row, tap column, out)."""
+    c_out, c_in, kh, kw = weight.shape
+    return weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in)
+
+
+def _shift(d: int, n: int) -> tuple[slice, slice]:
+    """``out[into] += src[source]`` adds ``src[i + d]`` to ``out[i]`` along an axis of length ``n`` (nothing from
+    beyond the edge)."""
+    start, stop = max(0, -d), min(n, n - d)
+    return slice(start, stop), slice(start + d, stop + d)
 
 
 def conv_of_broadcast_cat(conv: nn.Conv2d, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -159,16 +171,13 @@ def conv_by_taps(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     weight = conv.weight
     c_out, c_in, kh, kw = weight.shape
     n, _, h, w = x.shape
-    taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in)  # (tap, out) x in
-    products = (taps @ x.reshape(n, c_in, h * w)).view(n, kh, kw, c_out, h, w)
+    products = (_tap_rows(weight) @ x.reshape(n, c_in, h * w)).view(n, kh, kw, c_out, h, w)
     bias = conv.bias if conv.bias is not None else weight.new_zeros(c_out)
     total = torch.promote_types(products.dtype, torch.float32)  # nine terms summed in fp32 at least
     out = bias.view(1, c_out, 1, 1).expand(n, c_out, h, w).to(total, copy=True)
     for ky in range(kh):
-        dy = ky - kh // 2
-        ys, ye = max(0, -dy), min(h, h - dy)
+        rows_into, rows_from = _shift(ky - kh // 2, h)
         for kx in range(kw):
-            dx = kx - kw // 2
-            xs, xe = max(0, -dx), min(w, w - dx)
-            out[..., ys:ye, xs:xe] += products[:, ky, kx, :, ys + dy : ye + dy, xs + dx : xe + dx]
+            cols_into, cols_from = _shift(kx - kw // 2, w)
+            out[..., rows_into, cols_into] += products[:, ky, kx, :, rows_from, cols_from]
     return out.to(products.dtype)  # the dtype the convolution would return (lower under autocast)

@@ -48,8 +48,7 @@ class ValueEncoder(nn.Module):
         own_other = torch.stack([chroma, chroma.flip(1)], dim=1)  # B x O x 2 x Hp x Wp: [a, b] and [b, a]
         planes = image.unsqueeze(1).expand(-1, 2, -1, -1, -1).flatten(0, 1)  # (B*O) x 3 (or 1) x Hp x Wp
         inputs = torch.cat([planes, own_other.flatten(0, 1)], dim=1)  # [L' x3 (or x1), own, other]
-        channels_last = self.fast and inputs.device.type == "cpu"
-        if channels_last:  # the trunk runs channels-last, as the key encoder's does (see there)
+        if self.fast and inputs.device.type == "cpu":  # the trunk runs channels-last, as the key encoder's does
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         if self.fast:
             weight = self.conv1.weight if image.shape[1] == 3 else gray_kernels(self.conv1)
@@ -57,9 +56,7 @@ class ValueEncoder(nn.Module):
         else:
             g = self.bn1(self.conv1(inputs))
         g = self.maxpool(F.relu(g))
-        g = self.layer3(self.layer2(self.layer1(g)))  # (B*O) x 256 x h x w
-        if channels_last:
-            g = g.contiguous()
+        g = self.layer3(self.layer2(self.layer1(g))).contiguous()  # (B*O) x 256 x h x w, row-major again
         if g.shape[-2:] != f16.shape[-2:]:
             g = F.interpolate(g, size=f16.shape[-2:], mode="bilinear", align_corners=False)
         value = self.fuser(f16, g.view(b, 2, *g.shape[1:]))

@@ -228,16 +228,15 @@ class WinogradConv2d(nn.Conv2d):
 
     def of_relu(self, x: torch.Tensor) -> torch.Tensor:
         """``self(F.relu(x))``; by Winograd the ReLU is applied band by band, with no full-size map of its own."""
-        if not self._serves(x):
-            return F.conv2d(F.relu(x), self.weight, self.bias, padding=self.padding)
-        if self.keeps_transforms:
-            return conv3x3(x, self.transformed(), self.bias, relu=True)
-        return conv3x3_transforming(x, self.weight.detach(), self.bias, relu=True)
+        return self.part(x, 0, self.in_channels, self.bias, relu=True)
 
-    def part(self, x: torch.Tensor, start: int, stop: int, bias: torch.Tensor | None) -> torch.Tensor:
-        """The convolution's share from its input channels ``start:stop`` (``x`` holds only those), plus ``bias``."""
+    def part(
+        self, x: torch.Tensor, start: int, stop: int, bias: torch.Tensor | None, relu: bool = False
+    ) -> torch.Tensor:
+        """The convolution's share from its input channels ``start:stop`` (``x`` holds only those), plus ``bias``;
+        of ``relu(x)`` if ``relu``."""
         if not self._serves(x):
-            return F.conv2d(x, self.weight[:, start:stop], bias, padding=self.padding)
+            return F.conv2d(F.relu(x) if relu else x, self.weight[:, start:stop], bias, padding=self.padding)
         if self.keeps_transforms:
-            return conv3x3(x, self.transformed()[:, :, start:stop], bias)
-        return conv3x3_transforming(x, self.weight.detach()[:, start:stop], bias)
+            return conv3x3(x, self.transformed()[:, :, start:stop], bias, relu)
+        return conv3x3_transforming(x, self.weight.detach()[:, start:stop], bias, relu)
