@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,31 @@ def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from colormnet.engines.colormnet.weights import save_random_weights
 
     return save_random_weights(tmp_path_factory.mktemp("weights") / "random.pth", seed=0)
+
+
+SMALL_DEEPEXEMPLAR_CANVAS = (96, 160)  # networks at 48 x 80: the smallest shape family the official nets accept
+
+
+@pytest.fixture
+def small_deepexemplar_canvas(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Deep Exemplar backends loaded during the test (by a session, the CLI or the app) run on a small canvas, their
+    other options kept; yields the options each load got, and fails the test if nothing was loaded through it."""
+    from dataclasses import replace
+
+    from colormnet.engines.deepexemplar import backend
+    from colormnet.engines.deepexemplar.engine import DeepExemplarOptions
+
+    original = backend.load_backend
+    loaded: list[object] = []
+
+    def load(weights: object = None, *, options: DeepExemplarOptions | None = None, **kwargs: object) -> object:
+        options = replace(options or DeepExemplarOptions(), canvas=SMALL_DEEPEXEMPLAR_CANVAS)
+        loaded.append(options)
+        return original(weights, options=options, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend, "load_backend", load)  # where the engine registry looks it up, at each load
+    yield loaded
+    assert loaded, "no Deep Exemplar backend was loaded, so the small canvas was never used"
 
 
 @pytest.fixture(scope="session")

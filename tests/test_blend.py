@@ -197,8 +197,11 @@ def test_colormnet_blend_mechanics_with_random_weights(shot, random_weights: Pat
 
 
 @pytest.mark.parametrize("engine", ["colormnet", "deepexemplar"])
-def test_learned_engines_reset_memory_at_cuts(montage, engine, random_weights: Path, de_weights_dir: Path) -> None:
+def test_learned_engines_reset_memory_at_cuts(montage, engine, random_weights: Path, de_weights_dir: Path,
+                                             request: pytest.FixtureRequest) -> None:
     video, frames = montage
+    if engine == "deepexemplar":
+        request.getfixturevalue("small_deepexemplar_canvas")  # what is reset does not depend on the canvas
     weights = random_weights if engine == "colormnet" else de_weights_dir
     config = SessionConfig(engine=engine, process_size=112)
     exemplars = [keyframe(frames, 8), keyframe(frames, 14)]

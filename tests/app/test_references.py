@@ -3,7 +3,6 @@ offered only with that engine, and handed to the session."""
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -57,14 +56,10 @@ def de_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def small_deepexemplar(de_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def small_deepexemplar(de_weights: Path, small_deepexemplar_canvas: list[object],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The deepexemplar engine finds the random weights and runs on a small canvas."""
-    from colormnet.engines import deepexemplar
-    from colormnet.engines.deepexemplar import DeepExemplarOptions
-
     monkeypatch.setenv("COLORMNET_DEEPEXEMPLAR_WEIGHTS", str(de_weights))
-    options = DeepExemplarOptions(canvas=(96, 160))
-    monkeypatch.setattr(deepexemplar, "load_backend", functools.partial(deepexemplar.load_backend, options=options))
 
 
 @pytest.mark.usefixtures("small_deepexemplar")

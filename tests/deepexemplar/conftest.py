@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from colormnet.engines.deepexemplar.weights import DeepExemplarWeights, random_state_dicts, save_random_weights
+from tests.conftest import SMALL_DEEPEXEMPLAR_CANVAS
 
 DATA = Path(__file__).parent.parent / "data"
 GOLDEN = DATA / "deepexemplar"
 CLIPS = DATA / "clips"
-SMALL_CANVAS = (96, 160)  # networks at 48 x 80: the smallest shape family the official nets accept, fast on a CPU
+SMALL_CANVAS = SMALL_DEEPEXEMPLAR_CANVAS  # networks at 48 x 80, fast on a CPU
 
 
 @pytest.fixture(scope="session")

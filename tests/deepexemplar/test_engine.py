@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +17,6 @@ from colormnet.video import VideoReader
 from .conftest import CLIPS, SMALL_CANVAS
 
 SMALL = DeepExemplarOptions(canvas=SMALL_CANVAS)
-
-
-@pytest.fixture
-def small_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Sessions get the Deep Exemplar engine on the small canvas."""
-    monkeypatch.setattr(deepexemplar, "load_backend", functools.partial(deepexemplar.load_backend, options=SMALL))
-    yield
 
 
 def _frames(clip: str, *indices: int) -> list[np.ndarray]:
@@ -44,7 +35,7 @@ def _colorize(weights: Path, exemplars: list[Exemplar], frames: list[int]) -> di
         return {r.index: r.rgb for r in session.colorize(frames)}
 
 
-@pytest.mark.usefixtures("small_engine")
+@pytest.mark.usefixtures("small_deepexemplar_canvas")
 def test_session_runs_are_deterministic_full_size_and_segment_independent(de_weights_dir: Path) -> None:
     first, other, late = (f.astype(np.float32) / 255 for f in _frames("realshort.mp4", 0, 30, 3))
     exemplars = [Exemplar(frame=1, image=first, kind="reference"), Exemplar(frame=2, image=other, kind="reference")]

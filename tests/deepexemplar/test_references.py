@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,24 +9,14 @@ import pytest
 from PIL import Image
 
 from colormnet.cli import main
-from colormnet.engines import deepexemplar
-from colormnet.engines.deepexemplar import DeepExemplarOptions
 from colormnet.engines.deepexemplar.backend import DeepExemplarBackend
 from colormnet.errors import ExemplarError
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import VideoReader
 
-from .conftest import CLIPS, SMALL_CANVAS
+from .conftest import CLIPS
 
 REALSHORT = CLIPS / "realshort.mp4"
-
-
-@pytest.fixture
-def small_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Sessions (and the CLI) get the Deep Exemplar engine on the small canvas."""
-    options = DeepExemplarOptions(canvas=SMALL_CANVAS)
-    monkeypatch.setattr(deepexemplar, "load_backend", functools.partial(deepexemplar.load_backend, options=options))
-    yield
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +38,7 @@ def _run(weights: Path, exemplars: list[Exemplar], frames: list[int]) -> tuple[l
         return keys, {r.index: r.rgb for r in session.colorize(frames)}
 
 
-@pytest.mark.usefixtures("small_engine")
+@pytest.mark.usefixtures("small_deepexemplar_canvas")
 def test_an_extra_reference_changes_its_own_segment_and_key_only(de_weights_dir: Path, pictures) -> None:
     first = Exemplar(frame=1, image=pictures[0], kind="reference")
     second = Exemplar(frame=2, image=pictures[30], kind="reference")
@@ -64,7 +52,7 @@ def test_an_extra_reference_changes_its_own_segment_and_key_only(de_weights_dir:
     assert other_keys[1] not in (keys[1], extra_keys[1])  # the key follows the references' content
 
 
-@pytest.mark.usefixtures("small_engine")
+@pytest.mark.usefixtures("small_deepexemplar_canvas")
 def test_the_session_hands_the_references_to_the_engine(
     de_weights_dir: Path, pictures, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,7 +103,7 @@ def _png_frames(folder: Path) -> list[np.ndarray]:
     return [np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))]
 
 
-@pytest.mark.usefixtures("small_engine")
+@pytest.mark.usefixtures("small_deepexemplar_canvas")
 def test_cli_extra_reference_end_to_end(capsys, de_weights_dir: Path, pictures, tmp_path: Path) -> None:
     exemplar, extra = _still(pictures[0], tmp_path / "ex.png"), _still(pictures[99], tmp_path / "extra.png")
     common = ["colorize", str(REALSHORT), "-e", f"{exemplar}@0:reference", "--engine", "deepexemplar",
