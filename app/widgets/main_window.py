@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
 
     def _notify(self, text: str) -> None:
         """A note in the status bar for a few seconds."""
-        self.status.showMessage(text, 8000)
+        self.status.showMessage(text, self.status.note_ms)
 
     def _restore_view_state(self) -> None:
         settings = self.controller.settings

@@ -77,6 +77,8 @@ class StudioStatusBar(QStatusBar):
         parent: Parent widget.
     """
 
+    note_ms = 8000  # how long a passing note (a run's end, a confirmation) stays
+
     def __init__(self, cancel: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.video_label = QLabel("No video", self)
@@ -134,7 +136,7 @@ class StudioStatusBar(QStatusBar):
             kind: colorize or export.
             cancelled: Whether the run was cancelled.
             notice: Something the user must be told about the run (a fallback after the GPU ran out of memory);
-                it stays in the status bar until the next message, where the end of a run alone goes in 8 seconds.
+                it stays in the status bar until the next message, where the end of a run alone goes after ``note_ms``.
         """
         self._show_run(False)
         notes = {"colorize": "Colorization finished.", "export": "Export finished."}
@@ -142,7 +144,7 @@ class StudioStatusBar(QStatusBar):
         if notice:
             self.showMessage(f"{ended} {notice}")
         else:
-            self.showMessage(ended, 8000)
+            self.showMessage(ended, self.note_ms)
 
     def _show_run(self, visible: bool) -> None:
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):

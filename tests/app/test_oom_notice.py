@@ -17,6 +17,7 @@ from app.controller import Controller
 from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
+from app.widgets.status_bar import StudioStatusBar
 from colormnet.errors import DeviceOutOfMemoryError
 from colormnet.session.run import RunExecutor
 from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, wait_for_segments
@@ -63,6 +64,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
     expected: str,
 ) -> None:
     app_settings.set_engine_settings(replace(app_settings.engine_settings(), process_size=process_size))
+    monkeypatch.setattr(StudioStatusBar, "note_ms", 1000)  # passing notes go sooner, so waiting them out is short
     sizes = run_out_of_memory_once(monkeypatch)
     controller = Controller(app_settings, app_paths, weights=random_weights)
     window = MainWindow(controller)
@@ -93,14 +95,14 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
         qtbot.waitUntil(lambda: window.viewer.frame_index == 35 and window.viewer.has_color, timeout=10_000)
         assert window.timeline.cached_label.text() == "Colorized 36 of 36 frames"
         # The user is told: the notice shows in the status bar as it happens, is restated when the run ends, and
-        # stays there (the plain "Colorization finished." goes after 8 seconds), so a user back at the end sees it.
+        # stays there (the plain "Colorization finished." goes after note_ms), so a user back at the end sees it.
         assert notices[0] in shown
         # The engine label says the session stepped down, and the tooltip says how.
         label = window.status.device_label
         assert label.text().endswith("— stepped down: the GPU ran out of memory") and "CPU" in label.text()
         assert notices[0] in label.toolTip()
         assert status.currentMessage() == f"Colorization finished. {notices[0]}"
-        qtbot.wait(8_500)
+        qtbot.wait(StudioStatusBar.note_ms + 500)
         assert status.currentMessage() == f"Colorization finished. {notices[0]}"
         # The app stays usable: the progress is gone, the commands are back, and another run goes through.
         assert not window.status.progress_bar.isVisible()
