@@ -19,6 +19,14 @@ from colormnet.engines.colormnet.model.winograd import (
     transform_weight,
 )
 
+MIN_TILES = winograd.MIN_TILES  # the module's own rule, before the fixture below lowers it
+
+
+@pytest.fixture(autouse=True)
+def winograd_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The modules below take Winograd on their small maps too; the size rule has a test of its own."""
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
+
 
 def _exact(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """The convolution in float64: what both fp32 forms approximate."""
@@ -182,6 +190,28 @@ def test_the_module_chooses_the_direct_convolution_where_winograd_does_not_serve
     x.requires_grad_(True)
     conv(x).sum().backward()
     assert x.grad is not None and conv.weight.grad is not None
+
+
+def test_maps_of_fewer_tiles_than_the_rule_take_the_direct_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(winograd, "MIN_TILES", MIN_TILES)
+    taken: list[torch.Size] = []
+    real = winograd.conv3x3
+
+    def counted(x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+        taken.append(x.shape)
+        return real(x, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(winograd, "conv3x3", counted)
+    torch.manual_seed(6)
+    conv = WinogradConv2d(8, 8).eval()
+    small = torch.randn(2, 8, 4, 4 * (MIN_TILES - 1))  # a tile short per image (the rule is per image, not batch)
+    large = torch.randn(1, 8, 4, 4 * MIN_TILES - 3)  # the last tile ragged: exactly the rule
+    assert winograd.tiles_per_image(small) < MIN_TILES <= winograd.tiles_per_image(large)
+    with torch.inference_mode():
+        assert torch.equal(conv(small), F.conv2d(small, conv.weight, conv.bias, padding=1))  # bit for bit direct
+        torch.testing.assert_close(conv(large), F.conv2d(large, conv.weight, conv.bias, padding=1), atol=1e-5, rtol=0)
+        assert conv.of_relu(small).shape == small.shape
+    assert taken == [large.shape]  # only the large map went through the transforms
 
 
 def test_the_transformed_kernels_follow_the_weights() -> None:

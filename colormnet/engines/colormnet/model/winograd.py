@@ -12,7 +12,10 @@ rounding.
 On the CPU the decoder's wide 3x3 convolutions (256 to 1600 channels) run near the machine's fp32 peak as direct
 convolutions, which is why cutting their multiply-adds by 4 shows almost undiminished: the 36 products are large
 matrix products, and the transforms are cheap next to them once the image is taken in bands of tile rows, so that a
-band's transformed input is still in cache when the products read it. CUDA's libraries pick their own algorithms
+band's transformed input is still in cache when the products read it. On small maps (fewer than ``MIN_TILES``
+tiles per image, i.e. the coarse grids of frames processed below ~300 pixels) the products are too narrow to pay:
+their time is then set by streaming the transformed kernels, 4x the weights, and for the widest convolutions by
+transforming them, so the direct convolution serves there. CUDA's libraries pick their own algorithms
 (Winograd among them), so the direct convolution stays there; so it does under autocast (bf16 has too few mantissa
 bits for the transforms) and wherever gradients are wanted.
 
@@ -66,6 +69,10 @@ _WIDEST = 512 * 512  # in x out channels of the widest convolution whose transfo
 # chunk's 36 x 128 x C_in transforms, 28 MB at 1536 input channels, stay in the last-level cache for the products),
 # once per band; their bands may hold twice _BAND_BYTES, which halves how often each chunk is transformed.
 _CHUNK = 128
+# Fewer tiles per image than this and the direct convolution is faster: per convolution on the decoder's shapes
+# (256 to 1600 input channels, one or two objects) Winograd took 1.2-6x the direct time at 4-20 tiles, broke even at
+# 20-48, and gained x1.2-1.7 from 70 on (``benchmarks/notes.md``).
+MIN_TILES = 32
 
 _input_kernels: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
 _output_matrices: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
@@ -184,6 +191,11 @@ def _convolve(
     return out
 
 
+def tiles_per_image(x: torch.Tensor) -> int:
+    """How many 4x4 output tiles cover one image of ``x`` (``N x C x H x W``)."""
+    return math.ceil(x.shape[-2] / TILE) * math.ceil(x.shape[-1] / TILE)
+
+
 def applies(x: torch.Tensor) -> bool:
     """Whether :func:`conv3x3` serves ``x``: fp32 on the CPU, outside autocast, no gradients wanted."""
     return (
@@ -197,7 +209,8 @@ def applies(x: torch.Tensor) -> bool:
 
 class WinogradConv2d(nn.Conv2d):
     """A 3x3, stride 1, padding 1 ``nn.Conv2d`` (same parameters and checkpoint keys) that runs by Winograd on the
-    fast path where :func:`applies`; the literal path (``fast = False``) convolves directly.
+    fast path where :func:`applies` and the image has at least ``MIN_TILES`` tiles; the literal path
+    (``fast = False``) convolves directly.
 
     The transformed kernels are 4x the weights' size. Convolutions of at most 512 x 512 channels compute theirs on
     first use (and again after the weights change) and keep them (:func:`conv3x3`): ~320 MB for the decoder's. The
@@ -221,7 +234,7 @@ class WinogradConv2d(nn.Conv2d):
         return self._transformed[1]
 
     def _serves(self, x: torch.Tensor) -> bool:
-        return self.fast and applies(x)
+        return self.fast and applies(x) and tiles_per_image(x) >= MIN_TILES
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.part(x, 0, self.in_channels, self.bias)
