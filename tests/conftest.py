@@ -101,6 +101,13 @@ def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_random_weights(tmp_path_factory.mktemp("weights") / "random.pth", seed=0)
 
 
+def literal_path(module: torch.nn.Module) -> None:
+    """Switches ``module`` and everything in it to the literal path (what ``ColorMNet.fast = False`` does)."""
+    for m in module.modules():
+        if hasattr(m, "fast"):
+            m.fast = False
+
+
 SMALL_DEEPEXEMPLAR_CANVAS = (96, 160)  # networks at 48 x 80: the smallest shape family the official nets accept
 
 

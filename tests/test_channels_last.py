@@ -10,6 +10,7 @@ from colormnet.engines.colormnet.model.blocks import LayerNorm2d, is_channels_la
 from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
 from colormnet.engines.colormnet.model.key_encoder import CrossChannelAttention, Fuse, KeyEncoder, _column_norms
 from colormnet.engines.colormnet.model.value_encoder import ValueEncoder
+from tests.conftest import literal_path
 
 CL = torch.channels_last
 
@@ -22,13 +23,6 @@ def _randomised(module: torch.nn.Module, seed: int) -> torch.nn.Module:
         for p in module.parameters():
             p.copy_(torch.randn_like(p) * 0.5)
     return module.eval()
-
-
-def _literal(module: torch.nn.Module) -> None:
-    """Switches ``module`` and everything in it to the literal path (what ``ColorMNet.fast = False`` does)."""
-    for m in module.modules():
-        if hasattr(m, "fast"):
-            m.fast = False
 
 
 def test_is_channels_last_tells_the_layouts_apart() -> None:
@@ -81,7 +75,7 @@ def test_fuse_block_runs_channels_last_inside_and_returns_the_usual_layout(ratio
     fuse.crossattn.register_forward_hook(lambda _m, args, _out: seen.append(all(map(is_channels_last, args))))
     with torch.inference_mode():
         fast = fuse(dino, resnet, ratio)
-        _literal(fuse)
+        literal_path(fuse)
         literal = fuse(dino, resnet, ratio)
     assert seen == [True, False]
     assert fast.is_contiguous()
@@ -96,7 +90,7 @@ def test_fuse_block_under_cpu_bf16_autocast_returns_what_the_literal_path_return
         exact = fuse(dino, resnet, 4)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             fast = fuse(dino, resnet, 4)
-            _literal(fuse)
+            literal_path(fuse)
             literal = fuse(dino, resnet, 4)
     assert fast.dtype == literal.dtype == torch.float32
     scale = exact.abs().max().item()
@@ -115,7 +109,7 @@ def test_value_encoder_trunk_runs_channels_last_with_the_literal_values() -> Non
     encoder.layer1.register_forward_pre_hook(lambda _m, args: seen.append(is_channels_last(args[0])))
     with torch.inference_mode():
         value, new_hidden = encoder(image, f16, hidden, chroma, True)
-        _literal(encoder)
+        literal_path(encoder)
         literal_value, literal_hidden = encoder(image, f16, hidden, chroma, True)
     assert seen == [True, False]
     assert value.is_contiguous() and new_hidden.is_contiguous()
@@ -131,7 +125,7 @@ def test_key_encoder_trunk_runs_channels_last_and_returns_row_major_features() -
     x = torch.rand(1, 1, 112, 112)
     with torch.inference_mode():
         fast = encoder(x)
-        _literal(encoder)
+        literal_path(encoder)
         literal = encoder(x)
     assert seen == [True, False]
     for got, expected in zip(fast, literal, strict=True):

@@ -18,6 +18,7 @@ from colormnet.engines.colormnet.model.winograd import (
     conv3x3_transforming,
     transform_weight,
 )
+from tests.conftest import literal_path
 
 MIN_TILES = winograd.MIN_TILES  # the module's own rule, before the fixture below lowers it
 
@@ -257,9 +258,7 @@ def test_the_decoder_runs_its_3x3_convolutions_by_winograd(monkeypatch: pytest.M
     with torch.inference_mode():
         _, fast = decoder(f16, f8, f4, readout, hidden, True)
         calls = len(kept) + len(transforming)
-        for module in decoder.modules():
-            if hasattr(module, "fast"):
-                module.fast = False  # type: ignore[assignment]
+        literal_path(decoder)
         _, literal = decoder(f16, f8, f4, readout, hidden, True)
     assert calls == len(kept) + len(transforming)  # the literal path took neither
     # fuser: block1's conv2, block2's conv1 and conv2; per upsampling block: the skip conv, conv1, conv2 and, where

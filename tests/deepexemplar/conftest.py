@@ -1,5 +1,5 @@
-"""Fixtures of the Deep Exemplar tests: the golden random weights, the full-size network built once, a weights
-folder written once, and a backend on a small canvas for fast whole-pipeline runs."""
+"""Fixtures of the Deep Exemplar tests: the golden random weights, the full-size network built once and a weights
+folder written once (whole-pipeline runs take the small canvas of ``small_deepexemplar_canvas``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ import pytest
 import torch
 
 from colormnet.engines.deepexemplar.weights import DeepExemplarWeights, random_state_dicts, save_random_weights
-from tests.conftest import SMALL_DEEPEXEMPLAR_CANVAS
 
 DATA = Path(__file__).parent.parent / "data"
 GOLDEN = DATA / "deepexemplar"
 CLIPS = DATA / "clips"
-SMALL_CANVAS = SMALL_DEEPEXEMPLAR_CANVAS  # networks at 48 x 80, fast on a CPU
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,11 @@ from colormnet.engines.base import ExemplarInput
 from colormnet.engines.deepexemplar import DeepExemplarOptions
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import VideoReader
+from tests.conftest import SMALL_DEEPEXEMPLAR_CANVAS
 
-from .conftest import CLIPS, SMALL_CANVAS
+from .conftest import CLIPS
 
-SMALL = DeepExemplarOptions(canvas=SMALL_CANVAS)
+SMALL = DeepExemplarOptions(canvas=SMALL_DEEPEXEMPLAR_CANVAS)
 
 
 def _frames(clip: str, *indices: int) -> list[np.ndarray]:
@@ -80,7 +81,7 @@ def test_engine_keyframe_references_and_input_kinds(de_weights_dir: Path) -> Non
 
 @pytest.mark.parametrize("framing", ["official", "fit"])
 def test_any_aspect_ratio_gets_every_pixel(de_weights_dir: Path, framing: str) -> None:
-    options = DeepExemplarOptions(framing=framing, canvas=SMALL_CANVAS)  # type: ignore[arg-type]
+    options = DeepExemplarOptions(framing=framing, canvas=SMALL_DEEPEXEMPLAR_CANVAS)  # type: ignore[arg-type]
     backend = deepexemplar.load_backend(de_weights_dir, device="cpu", options=options)
     assert framing in backend.fingerprint
     frame = _frames("shepard_calais_1906_bw.ogv", 40)[0]

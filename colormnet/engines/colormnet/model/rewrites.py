@@ -58,7 +58,7 @@ def conv_after_upsample(conv: nn.Conv2d, x: torch.Tensor, ratio: int) -> torch.T
     for ky in range(kh):
         row = rows[:, :, ky * h : (ky + 1) * h]
         for kx in range(kw):
-            dx = kx - kw // 2  # out[y, x] += up[y + dy, x + dx]
+            dx = kx - kw // 2  # row[y, x] += wide[y, x + dx]
             wide = F.interpolate(
                 mixed[:, ky, kx].reshape(b, c_out * h, w), size=width, mode="linear", align_corners=False
             )
