@@ -19,6 +19,7 @@ from PIL import Image
 from colormnet.cli import main, parse_frame_range
 from colormnet.errors import ExemplarError
 from colormnet.video import VideoReader
+from colormnet.video.frame_folder import MANIFEST
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +81,10 @@ def test_png_sequence_of_a_frame_range(capsys, realshort: Path, random_weights: 
         "--frames", "18:22", "--weights", random_weights, "--process-size", "112",
     )
     assert code == 0, err
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["00000.png", "00001.png", "00002.png", "00003.png", "frames.colormnet.json"]
+    names = sorted(p.name for p in out.iterdir())  # named by their frame numbers in the source
+    assert names == [MANIFEST, "00018.png", "00019.png", "00020.png", "00021.png", "frames.colormnet.json"]
     with VideoReader(realshort) as source:
-        kept = np.asarray(Image.open(out / "00002.png"))  # frame 20, the keyframe
+        kept = np.asarray(Image.open(out / "00020.png"))  # the keyframe
         assert np.abs(kept.astype(int) - source.read(20).astype(int)).max() <= 2
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from PIL import Image
 from colormnet.cli import main
 from colormnet.fileio import host_tag
 from colormnet.video import VideoReader
+from colormnet.video.frame_folder import MANIFEST
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and process groups are POSIX")
 
@@ -53,20 +55,22 @@ def test_png_overwrite_keeps_the_folders_other_files_and_the_weights(
     (folder / "sub" / "00000.png").write_bytes(b"a scan")
     weights = folder / "colormnet.pth"
     weights.write_bytes(b"checkpoint")
-    for i in range(40):  # an earlier, longer export
-        (folder / f"{i:05d}.png").write_bytes(b"old frame")
+    for i in range(40):  # the restorer's own scans, numbered the way frames are
+        (folder / f"{i:05d}.png").write_bytes(b"a scan")
 
     code, err = _run(capsys, *_colorize(realshort, last_frame, folder, "--frames", "33:36", "--overwrite",
                                         "--weights", weights))
 
     assert code == 0, err
-    assert sorted(p.name for p in folder.iterdir()) == ["00000.png", "00001.png", "00002.png",
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, *(f"{i:05d}.png" for i in range(40)),
                                                         "Desktop.colormnet.json", "colormnet.pth", "notes.txt", "sub"]
     assert weights.read_bytes() == b"checkpoint" and (folder / "notes.txt").read_text() == "do not lose"
     assert (folder / "sub" / "00000.png").read_bytes() == b"a scan"
-    assert np.asarray(Image.open(folder / "00002.png")).shape == (240, 320, 3)
+    assert all((folder / f"{i:05d}.png").read_bytes() == b"a scan" for i in range(40) if i not in (33, 34, 35))
+    assert np.asarray(Image.open(folder / "00035.png")).shape == (240, 320, 3)  # the range: its own frame numbers
 
     exemplar_in_folder = folder / "00001.png"  # an exemplar where a frame would go: refused, untouched
+    shutil.copyfile(last_frame, exemplar_in_folder)
     before = exemplar_in_folder.read_bytes()
     code, err = _run(capsys, "colorize", realshort, "-e", f"{exemplar_in_folder}@0", "-o", folder, "--engine",
                      "propagate", "--codec", "png", "--overwrite")
@@ -85,7 +89,8 @@ def test_the_current_folder_as_output(
                                         "--overwrite"))
     assert code == 0, err
     assert "Wrote '.' (2 frames, png)." in err
-    assert sorted(p.name for p in here.iterdir()) == ["00000.png", "00001.png", "notes.txt", "work.colormnet.json"]
+    assert sorted(p.name for p in here.iterdir()) == [MANIFEST, "00034.png", "00035.png", "notes.txt",
+                                                      "work.colormnet.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["work"]  # nothing beside it
 
 
@@ -227,9 +232,9 @@ def test_an_export_with_the_pipeline_threads_writes_every_frame_in_order(
     out = tmp_path / "out"
     code, err = _run(capsys, *_colorize(realshort, last_frame, out, "--frames", "28:36", "--codec", "png"))
     assert code == 0, err
-    assert sorted(p.name for p in out.glob("*.png")) == [f"{i:05d}.png" for i in range(8)]
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{i:05d}.png" for i in range(28, 36)]
     with VideoReader(realshort) as reader:  # the exemplar's own frame, last in the export, keeps the source's L*
-        assert np.asarray(Image.open(out / "00007.png")).shape == reader.read(35).shape
+        assert np.asarray(Image.open(out / "00035.png")).shape == reader.read(35).shape
     assert _pipeline_threads() == []
 
 

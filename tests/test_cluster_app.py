@@ -18,6 +18,7 @@ from app.model.engine_settings import EngineSettings
 from app.settings import AppSettings
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.main_window import MainWindow
+from colormnet.video.frame_folder import MANIFEST
 from tests.app.conftest import (  # noqa: F401 (fixtures)
     RUN_TIMEOUT_MS,
     add_exemplar,
@@ -91,9 +92,10 @@ def test_render_on_cluster_matches_the_local_export(qtbot, ray_address: str,  # 
     assert len(names) == 7 and names == sorted(p.name for p in on_cluster.glob("*.png"))
     for name in names:
         assert (local / name).read_bytes() == (on_cluster / name).read_bytes(), name
-    # each folder of frames holds its export's record, and nothing else
+    # each folder of frames holds its export's record and the list of its frames, and nothing else
     for folder in (local, on_cluster):
-        assert sorted(p.name for p in folder.iterdir() if p.suffix != ".png") == [f"{folder.name}.colormnet.json"]
+        assert sorted(p.name for p in folder.iterdir() if p.suffix != ".png") == [
+            MANIFEST, f"{folder.name}.colormnet.json"]
     records = {folder.name: json.loads((folder / f"{folder.name}.colormnet.json").read_text())["engine"]
                for folder in (local, on_cluster)}
     assert records["local"]["rendered_on"] == "this machine" and records["local"]["device"] == "cpu"

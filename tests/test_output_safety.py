@@ -1,9 +1,11 @@
-"""The output path loses nothing: an existing folder keeps everything but its numbered frames, read files are never
-written, a full disk is said up front or in one line naming the folder, and dead runs' leftovers are cleared."""
+"""The output path loses nothing: an existing folder keeps everything but the numbered frames this program wrote
+there, read files are never written, a full disk is said up front or in one line naming the folder, and dead runs'
+leftovers are cleared."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -20,15 +22,18 @@ from colormnet.errors import OutputError
 from colormnet.fileio import clear_leftovers, describe_os_error, host_tag, owned_prefix
 from colormnet.output_guard import BYTES_PER_PIXEL, estimate_export_bytes, is_protected, refuse_inside
 from colormnet.spool import in_frame_order
-from colormnet.video import CODECS, VideoWriter, check_output_path
+from colormnet.video import CODECS, VideoReader, VideoWriter, check_output_path
 from colormnet.video import frame_folder as frame_folder_module
+from colormnet.video.frame_folder import MANIFEST
+from tests.test_video_support import write_video
 
 GREY = np.full((8, 8, 3), 100, np.uint8)
 
 
-def _export(output: Path, values: list[int], codec: str = "png", *, fail: bool = False) -> None:
-    with VideoWriter(output, codec, width=8, height=8, fps=Fraction(24), frame_indices=range(len(values)),
-                     overwrite=True) as writer:
+def _export(output: Path, values: list[int], codec: str = "png", *, fail: bool = False,
+            source: VideoReader | None = None, first: int = 0) -> None:
+    with VideoWriter(output, codec, width=8, height=8, fps=None if source else Fraction(24), source=source,
+                     frame_indices=range(first, first + len(values)), overwrite=True, audio=False) as writer:
         for value in values:
             writer.write(GREY * 0 + value)
         if fail:
@@ -41,28 +46,63 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def film_folder(tmp_path: Path) -> Path:
-    """A restorer's folder: notes, a subfolder with its own numbered scans, and an earlier 3-frame export."""
+    """A restorer's folder: notes, numbered scans of their own (in a subfolder and beside the frames), and an earlier
+    3-frame export."""
     folder = tmp_path / "film"
     folder.mkdir()
     (folder / "notes.txt").write_text("reel 1, scanned 1998")
     (folder / "sub").mkdir()
     (folder / "sub" / "00000.png").write_bytes(b"a scan in a subfolder")
+    (folder / "00002.png").write_bytes(b"a scan numbered like a frame")
+    (folder / "00007.png").write_bytes(b"another scan numbered like a frame")
     (folder / "00000.tif").write_bytes(b"another format's frame")
     (folder / "clip.mp4").write_bytes(b"a film")
     _export(folder, [10, 20, 30])
     return folder
 
 
-def test_overwriting_a_folder_replaces_only_its_numbered_frames(film_folder: Path) -> None:
-    before = {name: data for name, data in _snapshot(film_folder).items() if not name[0].isdigit()}
+def _ours(folder: Path) -> list[str]:
+    return sorted(json.loads((folder / MANIFEST).read_text())["frames"])
+
+
+def test_overwriting_a_folder_replaces_only_the_frames_this_program_wrote(film_folder: Path) -> None:
+    # the earlier export replaced the scan named 00002.png: the user named the folder and --overwrite
+    assert _ours(film_folder) == ["00000.png", "00001.png", "00002.png"]
+    (film_folder / "00002.png").unlink()
+    (film_folder / "00002.png").write_bytes(b"a scan put back after the export")
+    (film_folder / "00003.png").write_bytes(b"a scan added after the export")
+    replaced = (MANIFEST, "00000.png", "00001.png")
+    before = {name: data for name, data in _snapshot(film_folder).items() if name not in replaced}
     _export(film_folder, [40, 50])
 
     after = _snapshot(film_folder)
-    assert sorted(name for name in after if name[0].isdigit()) == ["00000.png", "00000.tif", "00001.png"]  # 2 is stale
-    assert {name: data for name, data in after.items() if not name[0].isdigit()} == before
-    assert after["00000.tif"] == b"another format's frame"
+    assert {name: data for name, data in after.items() if name not in replaced} == before  # 00002 was replaced since
+    assert after["00007.png"] == b"another scan numbered like a frame"
     assert np.asarray(Image.open(film_folder / "00001.png"))[0, 0, 0] == 50
-    assert not [p for p in film_folder.iterdir() if p.name.startswith(".")]  # no staging folder left
+    assert _ours(film_folder) == ["00000.png", "00001.png"]
+    assert [p.name for p in film_folder.iterdir() if p.name.startswith(".")] == [MANIFEST]  # no staging folder left
+
+
+def test_its_own_stale_frames_go_when_the_whole_video_is_written_again(film_folder: Path) -> None:
+    _export(film_folder, [40])
+    assert not (film_folder / "00001.png").exists() and not (film_folder / "00002.png").exists()
+    assert (film_folder / "00007.png").read_bytes() == b"another scan numbered like a frame"
+    assert _ours(film_folder) == ["00000.png"]
+
+
+def test_a_range_is_named_by_its_source_frames_and_patches_an_earlier_render(tmp_path: Path) -> None:
+    source_path = tmp_path / "film.mkv"
+    write_video(source_path, [np.full((8, 8, 3), 10 * i, np.uint8) for i in range(6)], codec="ffv1", pix_fmt="bgr0")
+    folder = tmp_path / "frames"
+    with VideoReader(source_path) as source:
+        _export(folder, [1, 2, 3, 4, 5, 6], source=source)  # the whole film
+        (folder / "notes.txt").write_text("keep")
+        _export(folder, [90, 91], source=source, first=3)  # frames 3 and 4 rendered again
+    names = sorted(p.name for p in folder.iterdir() if p.suffix == ".png")
+    assert names == [f"{i:05d}.png" for i in range(6)]
+    values = [int(np.asarray(Image.open(folder / name))[0, 0, 0]) for name in names]
+    assert values == [1, 2, 3, 90, 91, 6]
+    assert _ours(folder) == names and (folder / "notes.txt").read_text() == "keep"
 
 
 def test_a_cancelled_or_failed_swap_leaves_the_folder_as_it_was(
@@ -87,11 +127,11 @@ def test_a_cancelled_or_failed_swap_leaves_the_folder_as_it_was(
         _export(film_folder, [60, 70, 80, 90])
     monkeypatch.undo()
     assert _snapshot(film_folder) == before
-    assert not [p for p in film_folder.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in film_folder.iterdir() if p.name.startswith(".")] == [MANIFEST]
 
 
 def test_a_frame_name_taken_by_a_folder_is_refused_before_any_work(film_folder: Path) -> None:
-    (film_folder / "00007.png").mkdir()
+    (film_folder / "00009.png").mkdir()
     with pytest.raises(OutputError, match="is not an image file"):
         check_output_path(film_folder, inputs=[], codec="png", overwrite=True)
 
@@ -105,7 +145,7 @@ def test_the_current_folder_keeps_its_files_and_nothing_appears_in_the_parent(
     monkeypatch.chdir(here)
     for spelling in (".", "./", str(here) + "/."):
         _export(Path(spelling), [10, 20])
-    assert sorted(p.name for p in here.iterdir()) == ["00000.png", "00001.png", "notes.txt"]
+    assert sorted(p.name for p in here.iterdir()) == [MANIFEST, "00000.png", "00001.png", "notes.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["here"]
     with pytest.raises(OutputError, match=r"^No frame was written, so '\.' was not created\.$"):
         VideoWriter(Path("."), "png", width=8, height=8, overwrite=True).close()

@@ -126,7 +126,7 @@ def test_an_image_sequence_export_is_upright(phone_clip: Path, tmp_path: Path) -
         for _, rgb in reader.frames():
             writer.write(rgb)
         expected = reader.read_upright(2)
-    files = sorted(out.iterdir())
+    files = sorted(out.glob("*.png"))
     assert len(files) == COUNT
     assert np.array_equal(np.asarray(Image.open(files[2]).convert("RGB")), expected)
 

@@ -3,7 +3,8 @@
 Everything is written under a temporary name next to the output (``.name.partial-XXXX.mp4``, or a
 ``.name.partial-XXXX`` folder for image sequences), synced to disk and then renamed into place, so a cancelled or
 failed export never leaves a half-written file under the output name. An image sequence into a folder that already
-exists is staged inside it and replaces only the numbered frames (:mod:`colormnet.video.frame_folder`). Before
+exists is staged inside it and replaces only this program's numbered frames; frames are named by their number in
+the source (:mod:`colormnet.video.frame_folder`). Before
 anything is written, the expected size is compared with the free space
 (:func:`~colormnet.output_guard.check_free_space`).
 
@@ -48,7 +49,7 @@ from colormnet.video.codecs import (
     is_empty_folder,
     tag_colours,
 )
-from colormnet.video.frame_folder import make_staging, merge_frames
+from colormnet.video.frame_folder import frame_name, make_staging, merge_frames, write_manifest
 from colormnet.video.metadata import ExportMetadata
 from colormnet.video.orientation import display_size, to_display
 from colormnet.video.pixels import rgb16_to_yuv_frame, rgb_to_frame, to_uint16
@@ -122,6 +123,7 @@ class VideoWriter:
         self.overwrite = overwrite
         self._folder = self.path if self.spec.is_image_sequence and self.path.is_dir() else self.path.absolute().parent
         self._count = 0
+        self._names: list[str] = []  # the image files written, by frame number
         self._closed = False
         self._reformatter = VideoReformatter()
         # Frames come in the source's stored orientation: movies carry its display matrix, images are turned upright.
@@ -286,12 +288,14 @@ class VideoWriter:
         frame = frame.reformat(format=self.spec.pix_fmt)
         encoder = self._make_image_encoder()  # one per image: each file is a complete, flushed stream
         packets = encoder.encode(frame) + encoder.encode(None)
-        target = self._temp / f"{self._count:05d}{self.spec.image_suffix}"
+        number = self._indices[self._count] if self._indices is not None else self._count
+        target = self._temp / frame_name(number, self.spec.image_suffix)
         with target.open("wb") as handle:
             for packet in packets:
                 handle.write(bytes(packet))
             handle.flush()
             os.fsync(handle.fileno())
+        self._names.append(target.name)
 
     def _write_frame(self, rgb: np.ndarray) -> None:
         assert self._container is not None
@@ -360,9 +364,14 @@ class VideoWriter:
 
     def _move_into_place(self) -> None:
         target = self.path
-        if self._folder == target:
-            merge_frames(self._temp, target, self.spec.image_suffix, self._count)
-            return
+        if self.spec.is_image_sequence:
+            # the whole video: every frame of the source, or everything a writer without a source was given
+            whole = self._indices is None or (
+                self._count == len(self._indices) and (self._source_pts is None or self.full_length))
+            if self._folder == target:
+                merge_frames(self._temp, target, self._names, whole=whole)
+                return
+            write_manifest(self._temp, self._names)
         if target.exists() and (not self.overwrite or target.is_dir()) and not is_empty_folder(target):
             raise OutputError(f"The output {quoted(target)} appeared during the export, which was discarded; "
                               "export again.")
