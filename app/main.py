@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from app.binding_check import binding_fault, write_crashes_to
 from app.controller import Controller
 from app.gui_thread_gc import GuiThreadCollector
 from app.model.paths import AppPaths
@@ -34,6 +35,7 @@ SCREENSHOT_TIMEOUT_MS = 180_000
 STALE_DAYS = 30  # frame caches, unsaved scratch projects and thumbnail sets untouched this long go at start-up
 APP_ICON = "colormnet-studio.svg"
 _SETTLE_MS = 300  # lets the last paint land before the window is grabbed
+CRASH_FILE = "crash.log"  # beside the log: tracebacks of fatal errors
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -168,6 +170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()  # before Qt starts threads: the engine's worker thread then shares the heap that keeps frames
     paths = AppPaths.default()
     setup_logging(paths.log_file)
+    write_crashes_to(paths.log_file.with_name(CRASH_FILE))
+    fault = binding_fault()
+    if fault is not None:
+        print(f"colormnet-studio: error: {fault}", file=sys.stderr)
+        logger.error(fault)
+        return 1
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     GuiThreadCollector(app)  # cyclic garbage is freed on this thread only: Qt objects die where they live
