@@ -178,6 +178,13 @@ class ExportDialog(QDialog):
         if not self.path.text().strip():
             self._show_problem("Choose where to write the export.")
             return False
+        video = self._controller.project.video
+        inputs = [video] if video else []
+        try:  # what no answer can allow (the source film, an unusable folder) is said before any question
+            check_output_path(output, inputs=inputs, codec=self.selected_codec(), overwrite=True)
+        except OutputError as exc:
+            self._show_problem(str(exc))
+            return False
         overwrite = False
         record = sidecar_path(output, folder=not CODECS[self.selected_codec()].extensions)
         existing = output if output.exists() and not (output.is_dir() and not any(output.iterdir())) else None
@@ -194,9 +201,8 @@ class ExportDialog(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
             overwrite = True
-        video = self._controller.project.video
         try:
-            check_output_path(output, inputs=[video] if video else [], codec=self.selected_codec(), overwrite=overwrite)
+            check_output_path(output, inputs=inputs, codec=self.selected_codec(), overwrite=overwrite)
         except OutputError as exc:
             self._show_problem(str(exc))
             return False
@@ -214,13 +220,20 @@ class ExportDialog(QDialog):
 
     def _show_problem(self, message: str) -> None:
         self.status.setText(f"<b>{html.escape(message)}</b>")
+        self.adjustSize()  # a message of two lines or more gets its room instead of overlapping the notes
+
+    def _audio_available(self) -> bool:
+        """Whether the audio box may be ticked: the source has audio and the format can carry it."""
+        spec = CODECS[self.selected_codec()]
+        return not spec.is_image_sequence and bool(getattr(self._controller.video_info, "has_audio", False))
 
     def _set_running(self, running: bool) -> None:
         self._running = running
         self._colorizing = None
         self._written = (0, 0)
-        for widget in (self.codec, self.path, self.range_all, self.audio, self.export_button, self.cluster):
+        for widget in (self.codec, self.path, self.range_all, self.export_button, self.cluster):
             widget.setEnabled(not running)
+        self.audio.setEnabled(not running and self._audio_available())
         self._on_cluster_toggled(self.cluster.isChecked() and not running)
         project = self._controller.project
         self.range_in_out.setEnabled(not running and (project.in_point is not None or project.out_point is not None))
@@ -244,9 +257,7 @@ class ExportDialog(QDialog):
                 else default_output(video, self.selected_codec(), _videos_folder()).with_suffix("")
             )
             self.path.setText(str(base.with_suffix(spec.extensions[0])))
-        self.audio.setEnabled(
-            not spec.is_image_sequence and bool(getattr(self._controller.video_info, "has_audio", False))
-        )
+        self.audio.setEnabled(self._audio_available())
 
     def _on_browse_clicked(self) -> None:
         spec = CODECS[self.selected_codec()]

@@ -57,9 +57,9 @@ def test_refuses_the_source_and_asks_before_replacing(qtbot, window: MainWindow,
     dialog = ExportDialog(controller, window)
     qtbot.addWidget(dialog)
     dialog.path.setText(str(controller.project.video))
-    answers.queue.append(QMessageBox.StandardButton.Yes)  # even when told to replace it, the source is refused
     assert not dialog.start_export()
     assert "is the input" in dialog.status.text()
+    assert answers.asked == []  # refused at once: the user is never offered to replace the source
     assert not controller.runs.busy
 
     existing = tmp_path / "existing.mp4"
@@ -75,6 +75,22 @@ def test_refuses_the_source_and_asks_before_replacing(qtbot, window: MainWindow,
     assert dialog.path.text().endswith("wrong.mov")  # the suffix follows the format
     dialog.codec.setCurrentIndex(dialog.codec.findData("png16"))
     assert not Path(dialog.path.text()).suffix and not dialog.audio.isEnabled()
+
+
+def test_the_audio_box_stays_off_after_an_export_that_cannot_carry_audio(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    controller = window.controller
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    assert dialog.audio.isEnabled()  # the source has audio
+    dialog.codec.setCurrentIndex(dialog.codec.findData("png"))
+    dialog.path.setText(str(tmp_path / "frames"))
+    assert not dialog.audio.isEnabled()
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    assert finished.args[0] is True
+    assert not dialog.audio.isEnabled() and dialog.codec.isEnabled()
 
 
 def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, tmp_path: Path) -> None:
