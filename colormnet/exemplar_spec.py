@@ -85,6 +85,10 @@ def parse_exemplar(text: str, default_kind: str = "auto") -> ExemplarSpec:
             ``default_kind`` is no kind.
     """
     head, separator, tail = text.rpartition(":")
+    after_at = head.rpartition("@")[2].strip()
+    if separator and tail not in KINDS and tail.strip().isalpha() and "@" in head and _FRAME.fullmatch(after_at):
+        raise ExemplarError(f"Unknown exemplar kind {shorten(quote_path(tail))} in {shorten(quote_path(text))}: "
+                            f"choose one of {', '.join(KINDS)}.")
     body, kind = (head, tail) if separator and tail in KINDS and "@" in head else (text, default_kind)
     if kind not in KINDS:
         raise ExemplarError(f"Unknown exemplar kind {shorten(quote_path(kind))}: choose one of {', '.join(KINDS)}.")

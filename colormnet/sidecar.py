@@ -104,6 +104,12 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
     borrowed = [{"shot": src.shot, "exemplar_frame": session.exemplars[src.borrowed].frame, "how": src.how}
                 for src in session.shot_sources() if src.borrowed is not None]
     config = config if config is not None else session.config
+    if cluster is None:  # what the frames were computed in: fp16 asked for on a CPU runs in fp32
+        from colormnet.engines.precision import effective_precision
+
+        precision = effective_precision(model.name, config.precision, model.device)
+    else:  # the workers resolve the setting on their own devices
+        precision = config.precision
     return {
         "program": f"colormnet {__version__}",
         "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -111,7 +117,8 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
                    "size": [info.width, info.height], "fps": str(info.fps)},
         "output": {"file": Path(output).name, "codec": codec, "frames": [min(frames), max(frames) + 1]},
         "engine": {"name": model.name, "weights_fingerprint": model.fingerprint, "random_weights": model.is_random,
-                   "device": str(model.device) if cluster is None else config.device, "precision": config.precision,
+                   "device": str(model.device) if cluster is None else config.device, "precision": precision,
+                   "precision_requested": config.precision,
                    "rendered_on": "this machine" if cluster is None else f"the Ray cluster at {cluster}"},
         "settings": {"process_size": session.process_size, "transition": config.transition,
                      "engine_options": [list(o) for o in config.engine_options],

@@ -53,7 +53,7 @@ def test_colorize_two_exemplars_to_h264_keeps_frames_fps_and_audio(
     out = tmp_path / "out.mp4"
     code, _, err = run_cli(
         capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-e", f"{exemplars['f20']}@20",
-        "-o", out, "--weights", random_weights, "--process-size", "112",
+        "-o", out, "--weights", random_weights, "--process-size", "112", "--precision", "fp16",
     )
     assert code == 0, err
     assert "RANDOM weights" in err
@@ -68,6 +68,8 @@ def test_colorize_two_exemplars_to_h264_keeps_frames_fps_and_audio(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "out.mp4.colormnet.json"]  # no temporary
     record = json.loads((tmp_path / "out.mp4.colormnet.json").read_text())  # how the restoration was made
     assert record["engine"]["name"] == "colormnet" and record["engine"]["random_weights"] is True
+    # fp16 needs CUDA: the record says what the frames were computed in, and what was asked for
+    assert (record["engine"]["precision"], record["engine"]["precision_requested"]) == ("fp32", "fp16")
     assert [(e["frame"], e["file"]) for e in record["exemplars"]] == [(0, "frame0.png"), (20, "frame20.png")]
     assert record["exemplars"][0]["sha256"] == hashlib.sha256(exemplars["f0"].read_bytes()).hexdigest()
     assert record["output"] == {"file": "out.mp4", "codec": "h264", "frames": [0, 36]}
@@ -118,7 +120,8 @@ def bad_cases(realshort: Path, exemplars, weights: Path, tmp: Path) -> dict[str,
                                "grayscale"),
         "output is the input": (["colorize", realshort, "-e", e0, "-o", realshort, "--overwrite", *common], "input"),
         "unwritable destination": (["colorize", realshort, "-e", e0, "-o", parent_is_file / "o.mp4", *common], ""),
-        "existing output": (["colorize", realshort, "-e", e0, "-o", existing, *common], "already exists"),
+        "existing output": (["colorize", realshort, "-e", e0, "-o", existing, *common],
+                            "already exists; choose another name or allow overwriting (--overwrite)"),
         "missing weights": (["colorize", realshort, "-e", e0, "-o", tmp / "o6.mp4", "--weights", tmp / "w.pth"],
                             "weights download"),
         "bad spec": (["colorize", realshort, "-e", "frame.png", "-o", tmp / "o7.mp4", *common], "IMAGE@FRAME"),
@@ -168,6 +171,9 @@ def test_frame_range_parsing() -> None:
     for bad in ("7:3", "a:b", "0:11", "-1:3"):
         with pytest.raises(ExemplarError):
             parse_frame_range(bad, 10)
+    for empty in ("7:3", "5:5"):  # inside the video, but no frame: said so, not "outside the video"
+        with pytest.raises(ExemplarError, match="holds no frame"):
+            parse_frame_range(empty, 10)
 
 
 def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:

@@ -332,9 +332,10 @@ def test_unexpected_errors_are_one_line_and_verbose_shows_where(capsys, monkeypa
     before = sorted(p.name for p in tmp_path.iterdir())
     code, err = run(capsys, "info", tmp_path / "x.mp4")
     assert_one_line_error(code, err, tmp_path, before, f"unexpected {type(error).__name__}: ")
-    assert f"{one_line(str(error))} (a bug in colormnet; run with -v for details)." in err
-    code, err = run(capsys, "info", tmp_path / "x.mp4", "-v")
-    assert code == 1 and "Traceback" in err and err.splitlines()[-1].startswith("colormnet: error: unexpected")
+    assert f"{one_line(str(error))} (a bug in colormnet; run `colormnet -v ...` for details)." in err
+    for verbose in (("info", tmp_path / "x.mp4", "-v"), ("-v", "info", tmp_path / "x.mp4")):  # as the hint says too
+        code, err = run(capsys, *verbose)
+        assert code == 1 and "Traceback" in err and err.splitlines()[-1].startswith("colormnet: error: unexpected")
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,9 @@ def parse_frame_range(text: str, frame_count: int) -> range:
             stop = start + 1
     except ValueError:
         raise ExemplarError(f"Expected --frames A:B (frame numbers), got {shorten(quote_path(text))}.") from None
+    if start >= 0 and stop <= min(start, frame_count):
+        raise ExemplarError(f"--frames {text} holds no frame: A:B runs from frame A up to, not including, B, so B "
+                            "must be greater than A.")
     if not 0 <= start < stop <= frame_count:
         raise ExemplarError(f"--frames {text} is outside the video, which has frames 0 to {frame_count - 1}.")
     return range(start, stop)

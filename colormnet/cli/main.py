@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = False
     try:
         args = build_parser().parse_args(argv)
-        verbose = args.verbose
+        verbose = bool(getattr(args, "verbose", False) or getattr(args, "verbose_first", False))
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
         return int(args.run(args, cancel))
     except KeyboardInterrupt as exc:
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line that says so, the traceback under -v
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        hint = "" if verbose else "; run with -v for details"
+        hint = "" if verbose else "; run `colormnet -v ...` for details"
         return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug in colormnet{hint}).")
 
 

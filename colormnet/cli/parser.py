@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="colormnet", description="Exemplar-based colorization of black-and-white film.")
     parser.add_argument("--version", action="version", version=f"colormnet {__version__}")
+    # also before the command (colormnet -v colorize ...), where every command takes it; a dest of its own, as a
+    # subcommand's default would otherwise replace it
+    parser.add_argument("-v", "--verbose", dest="verbose_first", action="store_true", help="log what happens")
     common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)

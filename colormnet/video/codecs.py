@@ -162,7 +162,8 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
     elif output.is_dir():
         raise OutputError(f"The output {output} is a folder; give a file name ending in {spec.extensions[0]}.")
     if output.exists() and not overwrite and not (spec.is_image_sequence and is_empty_folder(output)):
-        raise OutputError(f"The output {output} already exists; choose another name or allow overwriting.")
+        raise OutputError(
+            f"The output {output} already exists; choose another name or allow overwriting (--overwrite).")
     parent = output.absolute().parent
     if not parent.is_dir():
         raise OutputError(f"The folder {parent} does not exist; create it or choose another output.")
