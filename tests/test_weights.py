@@ -12,6 +12,7 @@ import pickle
 import random
 import socket
 import threading
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,6 +237,8 @@ def _bad_checkpoint(kind: str, tmp_path: Path) -> Path:
         _save([torch.zeros(3)], path)
     elif kind == "python-object":
         _save({"cfg": _Pickled(3)}, path)
+    elif kind == "plain-pickle":  # pickle's own format, no torch.save around it
+        path.write_bytes(pickle.dumps({"a": [1, 2, 3]}, protocol=4))
     elif kind == "empty":
         path.touch()
     elif kind == "directory":
@@ -253,6 +256,7 @@ def _bad_checkpoint(kind: str, tmp_path: Path) -> Path:
         ("other-model", "667 of 667 expected keys are missing (e.g. key_encoder.conv1.weight, key_encoder.bn1"),
         ("not-a-dict", "holds a list"),
         ("python-object", "Python objects besides tensors"),
+        ("plain-pickle", "is a Python pickle, not a PyTorch checkpoint"),
         ("empty", "is empty (0 bytes)"),
         ("directory", "is a folder"),
         ("missing", "No ColorMNet weights at"),
@@ -260,8 +264,10 @@ def _bad_checkpoint(kind: str, tmp_path: Path) -> Path:
 )
 def test_bad_checkpoints_give_one_clear_sentence(tmp_path: Path, kind: str, needle: str) -> None:
     path = _bad_checkpoint(kind, tmp_path)
-    with pytest.raises(WeightsError) as info:
+    with pytest.raises(WeightsError) as info, warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
         load_weights(path)
+    assert [str(w.message) for w in shown] == []  # nothing but the one sentence reaches the user
     message = str(info.value)
     assert needle in message
     assert str(path) in message

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from colormnet.errors import WeightsError
 logger = logging.getLogger(__name__)
 
 _MAGICS = (b"PK\x03\x04", b"\x80")  # a zip archive (torch.save) or a legacy pickle
+_LEGACY = b"\x80\x02\x8a\n"  # torch.save's legacy format starts with a pickled magic number (protocol 2, LONG1)
 _REFUSED = re.compile(r"unsupported\s+(?:global|class)\W*(?:global\s+)?([\w.]+)?", re.IGNORECASE)
 
 
@@ -58,7 +60,9 @@ def refused_global(exc: BaseException) -> str | None:
 def _load(path: Path, magic: bytes, source: Source) -> Any:
     """Loads ``path`` with torch's weights-only loader, turning every failure into one :class:`WeightsError`."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's advice on pickle protocols is for its developers, not our users
+            warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load fails with many unrelated types on a bad file
         logger.debug("torch.load(%s) failed", path, exc_info=True)
         if not magic.startswith(_MAGICS):
@@ -69,6 +73,8 @@ def _load(path: Path, magic: bytes, source: Source) -> Any:
                 f"{path} was refused as unsafe: it holds Python objects besides tensors (it asks for {wanted}, which "
                 "could run code), so nothing of it was loaded; pass a plain state-dict checkpoint you trust."
             ) from exc
+        if not magic.startswith((b"PK\x03\x04", _LEGACY)):
+            raise WeightsError(f"{path} is a Python pickle, not a PyTorch checkpoint; {source.advice}.") from exc
         raise WeightsError(f"{path} is damaged or incomplete (perhaps an interrupted download); delete it and "
                            f"{source.advice}.") from exc
 
