@@ -11,7 +11,9 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
-__all__ = ["Terminated", "exit_status", "install", "what_stopped"]
+__all__ = ["Terminated", "exit_status", "forget", "install", "received", "what_stopped"]
+
+_received: KeyboardInterrupt | None = None  # the interruption a signal raised, once one has
 
 
 class Terminated(KeyboardInterrupt):
@@ -28,12 +30,24 @@ def what_stopped(exc: KeyboardInterrupt) -> str:
     return "Stopped by SIGTERM" if isinstance(exc, Terminated) else "Cancelled"
 
 
+def received() -> KeyboardInterrupt | None:
+    """The interruption a signal raised in this process, or None. Code that runs Python callbacks from C++ (torch's
+    zip writer behind ``torch.save``) may turn the exception into an error of its own: this says what it was."""
+    return _received
+
+
+def forget() -> None:
+    """Starts a new command with no interruption received (a process may run several, as the tests do)."""
+    global _received
+    _received = None
+
+
 def _stop(signum: int, _frame: FrameType | None) -> None:
+    global _received
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if signum == signal.SIGTERM:
-        raise Terminated
-    raise KeyboardInterrupt
+    _received = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    raise _received
 
 
 def install() -> None:

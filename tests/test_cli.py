@@ -186,6 +186,33 @@ def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> No
     assert "present" in out
 
 
+def test_ctrl_c_inside_torch_save_is_a_cancel_not_a_bug(capsys, tmp_path: Path, monkeypatch) -> None:
+    import signal
+
+    import torch
+
+    from colormnet import interrupts
+
+    def save_interrupted(*args, **kwargs) -> None:
+        try:  # Ctrl+C lands while torch's zip writer calls back into Python, which reports it as its own error
+            interrupts._stop(signal.SIGINT, None)
+        except KeyboardInterrupt:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1 vs 2") from None
+
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(torch, "save", save_interrupted)
+    try:
+        code, _, err = run_cli(capsys, "weights", "init-random", tmp_path / "w.pth")
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert code == 130 and "Cancelled: nothing was written" in err and "bug" not in err, err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    code, _, err = run_cli(capsys, "info", tmp_path / "missing.mp4")  # the next command starts afresh
+    assert code == 1 and "Cancelled" not in err
+
+
 def test_extract_frame_8_and_16_bit(capsys, realshort: Path, tmp_path: Path) -> None:
     still = tmp_path / "still.png"
     code, _, err = run_cli(capsys, "extract-frame", realshort, "7", "-o", still)

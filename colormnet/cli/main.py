@@ -22,27 +22,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code (see :func:`entry` for interruptions during start-up)."""
     cancel = threading.Event()
     verbose = False
+    interrupts.forget()
     try:
         args = build_parser().parse_args(argv)
         verbose = bool(getattr(args, "verbose", False) or getattr(args, "verbose_first", False))
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
         return int(args.run(args, cancel))
     except KeyboardInterrupt as exc:
-        cancel.set()
-        clear_bars()
-        print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
-        return interrupts.exit_status(exc)
-    except ColorMNetError as exc:
+        return _cancelled(exc, cancel)
+    except Exception as exc:
+        stop = interrupts.received()
+        if stop is not None:  # the interruption, turned into another error on its way out (torch.save)
+            return _cancelled(stop, cancel)
+        return _failure(exc, verbose)
+
+
+def _cancelled(exc: KeyboardInterrupt, cancel: threading.Event) -> int:
+    cancel.set()
+    clear_bars()
+    print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
+    return interrupts.exit_status(exc)
+
+
+def _failure(exc: Exception, verbose: bool) -> int:
+    """One line for an error: what the user can act on, or, for a bug, that it is one (the traceback under -v)."""
+    if isinstance(exc, ColorMNetError):
         return _fail(str(exc))
-    except OSError as exc:  # e.g. disk full while writing: still one line
+    if isinstance(exc, OSError):  # e.g. disk full while writing: still one line
         return _fail(describe_os_error(exc))
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         return _fail("Out of memory: close other programs, or lower --process-size or the exemplars' size.")
-    except Exception as exc:  # a bug: one line that says so, the traceback under -v
-        if verbose:
-            traceback.print_exc(file=sys.stderr)
-        hint = "" if verbose else "; run `colormnet -v ...` for details"
-        return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug in colormnet{hint}).")
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    hint = "" if verbose else "; run `colormnet -v ...` for details"
+    return _fail(f"unexpected {type(exc).__name__}: {exc} (a bug in colormnet{hint}).")
 
 
 def _fail(message: str) -> int:
