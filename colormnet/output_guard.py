@@ -19,6 +19,7 @@ from colormnet.fileio import quoted
 __all__ = [
     "BYTES_PER_PIXEL",
     "check_free_space",
+    "check_output_folder",
     "estimate_export_bytes",
     "is_protected",
     "refuse_inside",
@@ -127,3 +128,16 @@ def check_free_space(folder: Path, codec: str, *, width: int, height: int, frame
             f"{frames} frames of {width}x{height} as {codec} need at least {_size(needed)}, but the disk holding "
             f"{quoted(folder)} has {_size(free)} free; free some space or choose another drive or codec."
         )
+
+
+def check_output_folder(output: Path) -> None:
+    """Refuses, in one sentence naming the folder, an output whose folder is missing or may not be written.
+
+    Raises:
+        OutputError: The folder does not exist or is not writable.
+    """
+    parent = Path(output).absolute().parent
+    if not parent.is_dir():
+        raise OutputError(f"The folder {parent} does not exist; create it or choose another output.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"The folder {parent} is not writable; choose another output folder.")

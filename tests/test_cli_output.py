@@ -110,6 +110,23 @@ def test_extract_frame_never_writes_into_the_source_sequence(capsys, tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seq", "still.png"]
 
 
+@pytest.mark.parametrize("command", ["extract-frame", "shots --csv", "shots --edl"])
+def test_a_missing_output_folder_is_named_not_a_temporary_file(
+    capsys, realshort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    missing = tmp_path / "no such folder"
+    arguments = {
+        "extract-frame": ["extract-frame", realshort, "0", "-o", missing / "still.png"],
+        "shots --csv": ["shots", realshort, "--csv", missing / "shots.csv"],
+        "shots --edl": ["shots", realshort, "--edl", missing / "shots.edl"],
+    }[command]
+    code, err = _run(capsys, *arguments)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"The folder {missing} does not exist; create it or choose another output." in err
+    assert "partial" not in err and ".tmp" not in err
+
+
 def test_a_full_disk_while_saving_a_still_is_one_line_and_leaves_nothing(
     capsys, realshort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

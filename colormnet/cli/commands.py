@@ -38,7 +38,7 @@ def cmd_info(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 def cmd_extract_frame(args: argparse.Namespace, cancel: threading.Event) -> int:
     """Runs ``colormnet extract-frame``: one frame, upright as a player shows it, as a PNG, TIFF or JPEG still."""
-    from colormnet.output_guard import refuse_inside, refuse_protected
+    from colormnet.output_guard import check_output_folder, refuse_inside, refuse_protected
     from colormnet.video import VideoReader
     from colormnet.video.still import STILL_SUFFIXES, write_still
 
@@ -49,6 +49,7 @@ def cmd_extract_frame(args: argparse.Namespace, cancel: threading.Event) -> int:
     refuse_inside(output, Path(args.input))
     if output.exists() and not args.overwrite:
         raise OutputError(f"The output {quoted(output)} already exists; choose another name or pass --overwrite.")
+    check_output_folder(output)
     with VideoReader(args.input) as reader:
         n = reader.info.frame_count
         if not 0 <= args.frame < n:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from colormnet.errors import OutputError
+from colormnet.output_guard import check_output_folder
 from colormnet.progress import ProgressBar
 from colormnet.shots.cache import shots_for_video
 from colormnet.shots.detect import DEFAULT_DETECTOR, DETECTORS
@@ -53,8 +54,7 @@ def _check_outputs(args: argparse.Namespace) -> list[Path]:
             raise OutputError(f"{out.name} is the input video; choose another output name.")
         if out.exists() and not args.overwrite:
             raise OutputError(f"{out} exists; pass --overwrite to replace it.")
-        if not out.parent.is_dir():
-            raise OutputError(f"The folder of {out} does not exist.")
+        check_output_folder(out)
     return outputs
 
 

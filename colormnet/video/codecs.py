@@ -12,7 +12,7 @@ import av
 import av.video.codeccontext
 
 from colormnet.errors import OutputError
-from colormnet.output_guard import refuse_protected
+from colormnet.output_guard import check_output_folder, refuse_protected
 from colormnet.video.frame_folder import numbered_frames, refuse_unusual_frames
 
 logger = logging.getLogger(__name__)
@@ -164,11 +164,7 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
     if output.exists() and not overwrite and not (spec.is_image_sequence and is_empty_folder(output)):
         raise OutputError(
             f"The output {output} already exists; choose another name or allow overwriting (--overwrite).")
-    parent = output.absolute().parent
-    if not parent.is_dir():
-        raise OutputError(f"The folder {parent} does not exist; create it or choose another output.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"The folder {parent} is not writable; choose another output folder.")
+    check_output_folder(output)
 
 
 _AVCOL_BT709 = 1  # matrix, primaries and transfer share the value 1 for BT.709
