@@ -110,6 +110,28 @@ def test_extract_frame_never_writes_into_the_source_sequence(capsys, tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seq", "still.png"]
 
 
+def test_the_progress_counts_the_frames_computed_to_reach_a_range_from_the_start(
+    capsys, realshort: Path, last_frame: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colormnet.progress import ProgressBar
+
+    reported: list[tuple[str, int]] = []
+    real_update = ProgressBar.update
+
+    def update(bar: ProgressBar, done: int) -> None:
+        reported.append((bar.label, done))
+        real_update(bar, done)
+
+    monkeypatch.setattr(ProgressBar, "update", update)
+    # the exemplar sits at frame 35: frames 35 down to 10 are computed, 10 and 11 written
+    code, err = _run(capsys, *_colorize(realshort, last_frame, tmp_path / "o.mp4", "--frames", "10:12"))
+    assert code == 0, err
+    counts = [done for label, done in reported if label == "colorizing"]
+    assert counts[0] == 0  # shown before the first step
+    assert counts == sorted(counts) and counts[-1] == 26
+    assert len(set(counts)) == 27  # every step, the 24 frames before the range among them
+
+
 @pytest.mark.parametrize("command", ["extract-frame", "shots --csv", "shots --edl"])
 def test_a_missing_output_folder_is_named_not_a_temporary_file(
     capsys, realshort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str

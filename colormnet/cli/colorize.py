@@ -226,15 +226,19 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
         bit_depth = CODECS[codec].bit_depth
         total = session.count_steps(frames)
         with ProgressBar(total, "colorizing") as bar:
+            bar.update(0)  # on screen from the start: the frames computed to reach a range count too
 
             def convert(result: FrameResult) -> np.ndarray:
                 if result.notice:
                     print(f"\n{result.notice}", file=sys.stderr)
-                bar.update(result.done)
                 return encode_frame(result, bit_depth)
 
+            def progress(done: int, steps: int) -> None:
+                bar.total = steps  # grows if the run starts again smaller (the GPU ran out of memory)
+                bar.update(done)
+
             # closed at once on a failure: the run's read-ahead thread stops and the spool folder goes
-            with closing(session.colorize(frames, cancel=cancel)) as results:
+            with closing(session.colorize(frames, cancel=cancel, progress=progress)) as results:
                 writer = VideoWriter(output, codec, width=info.width, height=info.height, source=session.reader,
                                      frame_indices=list(frames), audio=not args.no_audio, overwrite=args.overwrite)
                 # on a GPU the frames are encoded on a thread of their own, behind the model
@@ -249,7 +253,7 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
                         written += 1
                     if cancel.is_set() or written != len(frames):
                         raise KeyboardInterrupt
-            bar.close(total)
+            bar.close(bar.total if bar.total is not None else total)
         record = build_record(session, output=output, codec=codec, frames=frames,
                               exemplar_files=exemplar_files(session, specs))
     write_sidecar(output, record, folder=not CODECS[codec].extensions)

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -291,13 +291,15 @@ class Session:
         return sum(len(run.frames) for run in self.plan(frames))
 
     def colorize(
-        self, frames: Iterable[int] | None = None, *, cancel: threading.Event | None = None
+        self, frames: Iterable[int] | None = None, *, cancel: threading.Event | None = None,
+        progress: Callable[[int, int], object] | None = None,
     ) -> Generator[FrameResult, None, None]:
         """Colorizes ``frames`` (all when ``None``), yielding each requested frame as it is produced.
 
         Frames come in processing order: run by run, each from its anchor outwards (see :meth:`plan`); a frame
         fused from two passes comes with the second of them. The generator returns early, between two frames, once
-        ``cancel`` is set.
+        ``cancel`` is set. ``progress(done, total)`` is told of every model step, the frames computed only to reach
+        the requested ones (and first passes) included, so that a progress bar moves while nothing is yielded.
 
         Raises:
             ColorMNetError: bad exemplars or frames, unusable weights, or a failure inside the model.
@@ -314,6 +316,8 @@ class Session:
                         executor = RunExecutor(self, self.load_model(), stash)
                         for result in executor.run(run, done, total, cancel, yielded):
                             done = result.done
+                            if progress is not None:
+                                progress(done, total)
                             notice = " ".join(filter(None, (notice, self._reader.take_damage_notice())))
                             if result.index < 0:  # progress through frames that are not yielded
                                 continue
