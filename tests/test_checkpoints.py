@@ -208,10 +208,14 @@ def test_download_errors_speak_of_the_release_being_fetched(zip_server: WeightsS
                                            r"download colorization_checkpoint\.zip by hand, unpack it and pass "
                                            r"--weights FOLDER\.$"):
         de_weights.download_weights(tmp_path / "de")
+    assert sorted(tmp_path.iterdir()) == []  # the folder it made for the weights went with the failure
     release = Release("the test file", zip_server.url, "0" * 64, None, "no licence", "copy it by hand")
     with pytest.raises(WeightsError, match=r"^The download of the test file failed its check \(its sha256 is "):
+        checkpoints.download_file(tmp_path / "new" / "deeper" / "t.bin", release)
+    assert sorted(tmp_path.iterdir()) == []  # nothing left, the folders it made included
+    with pytest.raises(WeightsError, match=r"failed its check"):
         checkpoints.download_file(tmp_path / "t.bin", release)
-    assert not (tmp_path / "t.bin.part").exists() and not (tmp_path / "t.bin").exists()
+    assert not (tmp_path / "t.bin.part").exists() and not (tmp_path / "t.bin").exists() and tmp_path.is_dir()
     zip_server.stop_after = 1000
     with pytest.raises(WeightsError, match=r"stopped after 1000 of \d+ bytes .*run it again to resume, or copy it by "
                                            r"hand\.$"):

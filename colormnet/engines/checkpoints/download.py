@@ -189,11 +189,26 @@ def download_file(
         WeightsError: A network or disk error, or a size or checksum mismatch (the partial file is then deleted).
     """
     part = dest.with_name(dest.name + ".part")
+    created = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WeightsError(f"Cannot create the folder {dest.parent} ({exc.strerror or exc}); choose another "
                            "destination.") from exc
+    try:
+        return _fetch(dest, part, release, progress, cancel, timeout)
+    except BaseException:
+        for folder in created:  # innermost first; a partial file kept for resuming keeps its folders
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _fetch(dest: Path, part: Path, release: Release, progress: Progress | None,
+           cancel: threading.Event | None, timeout: float) -> Path:
+    """The body of :func:`download`, once ``dest``'s folder exists."""
     url = release.url
     for _ in range(3):
         offset = part.stat().st_size if part.is_file() else 0
