@@ -271,6 +271,7 @@ def test_an_export_with_the_pipeline_threads_writes_every_frame_in_order(
     out = tmp_path / "out"
     code, err = _run(capsys, *_colorize(realshort, last_frame, out, "--frames", "28:36", "--codec", "png"))
     assert code == 0, err
+    assert "the source's audio is not in the output" in err  # said, not silently dropped
     assert sorted(p.name for p in out.glob("*.png")) == [f"{i:05d}.png" for i in range(28, 36)]
     with VideoReader(realshort) as reader:  # the exemplar's own frame, last in the export, keeps the source's L*
         assert np.asarray(Image.open(out / "00035.png")).shape == reader.read(35).shape

@@ -218,6 +218,9 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
         if model.is_random:
             print(f"Note: the {model.name} engine runs with RANDOM weights (for tests and demos): the colours are "
                   "meaningless.", file=sys.stderr)
+        if CODECS[codec].is_image_sequence and info.has_audio and not args.no_audio:
+            print(f"Note: {codec} frames carry no sound: the source's audio is not in the output (a movie format "
+                  "keeps it).", file=sys.stderr)
         frames_with_exemplars = [ex.frame for ex in session.exemplars]
         session.set_shots(*shots_and_links(args.shots, source, info, cancel, frames_with_exemplars))
         for line in _shot_summary(session):
