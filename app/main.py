@@ -164,6 +164,16 @@ def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSetting
     return window
 
 
+def after_start(window: MainWindow, args: argparse.Namespace) -> None:
+    """What follows once the window is up: the screenshot of ``--screenshot``, else the offer to restore the project
+    a crash left, whatever the app was started with ("Open with" a film, ``--demo``): the film just opened has no
+    edits to lose if the user restores."""
+    if args.screenshot is not None:
+        ScreenshotWhenReady(window, args.screenshot, window.close)
+    else:
+        QTimer.singleShot(0, window.commands.offer_restore)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ColorMNet Studio; returns the exit status."""
     args = parse_args(argv)
@@ -188,10 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     pruner = StalePruner(paths, STALE_DAYS, window.controller.files.folders_in_use)
     QTimer.singleShot(0, pruner.start)  # once the window is on screen
-    if args.screenshot is not None:
-        ScreenshotWhenReady(window, args.screenshot, window.close)
-    elif args.path is None and not args.demo:
-        QTimer.singleShot(0, window.commands.offer_restore)
+    after_start(window, args)
     status = app.exec()
     pruner.wait()
     return status

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.controller import Controller
+from app.main import after_start, parse_args
 from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
@@ -83,7 +85,9 @@ def test_unsaved_changes_are_offered_for_saving(
     assert controller._session_thread.thread.isRunning()
 
 
+@pytest.mark.parametrize("started_with", ["nothing", "a film"])
 def test_crash_recovery_offers_the_autosaved_project(
+    started_with: str,
     qtbot,
     controller: Controller,
     app_settings: AppSettings,
@@ -92,6 +96,7 @@ def test_crash_recovery_offers_the_autosaved_project(
     realshort: Path,
     colour_frames: dict[int, Path],
     answers,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window = MainWindow(controller)
     qtbot.addWidget(window)
@@ -108,9 +113,17 @@ def test_crash_recovery_offers_the_autosaved_project(
     try:
         other = MainWindow(second)
         qtbot.addWidget(other)
+        if started_with == "a film":  # "Open with", a recent-files launcher: the film opens, then the offer comes
+            open_video(qtbot, second, realshort)
+            assert second.project.exemplars == []
         answers.queue.append(QMessageBox.StandardButton.Yes)
+        offered = []
+        real_offer = other.commands.offer_restore
+        monkeypatch.setattr(other.commands, "offer_restore", lambda: offered.append(real_offer()))
+        args = parse_args([] if started_with == "nothing" else [str(realshort)])
         with qtbot.waitSignal(second.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-            assert other.commands.offer_restore()
+            after_start(other, args)
+        assert offered == [True]
         assert answers.asked[-1] == "Restore project?"
         assert [e.frame for e in second.project.exemplars] == [4]
         assert second.project.settings.top_k == 17
