@@ -24,7 +24,7 @@ class ActionSpec:
 
 SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("open_video", "&Open Video…", "Ctrl+O", "Open a video file"),
-    ActionSpec("open_folder", "Open Image &Sequence…", "Ctrl+Shift+O", "Open a folder of numbered images"),
+    ActionSpec("open_folder", "Open &Image Sequence…", "Ctrl+Shift+O", "Open a folder of numbered images"),
     ActionSpec("open_project", "Open &Project…", "Ctrl+Alt+O", "Open a .cmnproj project"),
     ActionSpec("save", "&Save Project", "Ctrl+S", "Save the project"),
     ActionSpec("save_as", "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name"),
@@ -49,13 +49,13 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("shuttle_forward", "Shuttle &Forward", "L", "Play forwards; press again for 2x, 4x, 8x"),
     ActionSpec("clear_in_out", "Clear In/Out", "Alt+X", "Export the whole film again"),
     ActionSpec("add_exemplar", "&Add Exemplar…", "Ctrl+E", "Pin a colour image at the current frame"),
-    ActionSpec("paste_exemplar", "Paste Exemplar", "Ctrl+Shift+V", "Pin the clipboard's image at the current frame"),
+    ActionSpec("paste_exemplar", "&Paste Exemplar", "Ctrl+Shift+V", "Pin the clipboard's image at the current frame"),
     ActionSpec("pin_frame", "Pin &Colorized Frame", "Ctrl+P", "Pin the colorized current frame as a keyframe exemplar"),
     ActionSpec("replace_exemplar", "&Replace Image…", "", "Swap the selected exemplar's image"),
     ActionSpec("add_reference", "Add Reference &Image…", "",
                "Give the selected exemplar a further reference image (Deep Exemplar engine only)"),
     ActionSpec("move_exemplar", "&Move to Frame…", "", "Move the selected exemplar to another frame"),
-    ActionSpec("remove_exemplar", "Re&move Exemplar", "Delete", "Remove the selected exemplar"),
+    ActionSpec("remove_exemplar", "Remo&ve Exemplar", "Delete", "Remove the selected exemplar"),
     ActionSpec("colorize_segment", "Colorize &Segment", "F5", "Colorize the segment under the playhead",
                label="Colorize Segment"),
     ActionSpec("colorize_shot", "Colorize S&hot", "Alt+F5", "Colorize the shot under the playhead",
@@ -73,7 +73,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("find_shots", "&Find Shots Again", "", "Forget the edited cuts and detect the shots again"),
     ActionSpec("stop_shots", "&Stop Finding Shots", "", "Stop detecting the shots (the film stays one shot)"),
     ActionSpec("cancel", "&Cancel", "Esc", "Stop colorizing (within one frame)", label="Cancel"),
-    ActionSpec("follow", "&Follow Playhead", "F",
+    ActionSpec("follow", "Follow &Playhead", "F",
                "Move the playhead to each frame as it is colorized; moving the playhead yourself turns it off",
                checkable=True, label="Follow"),
     ActionSpec("side_by_side", "&Side by Side", "1", "Source and colorized frame side by side", checkable=True),
@@ -82,7 +82,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("compare_before", "Compare &Before/Now", "B",
                "Show the render from before the last exemplar change against the render now (in Colorized Only: "
                "flip between them)", checkable=True, label="Before/Now"),
-    ActionSpec("keep_before", "Keep Be&fore", "", "Undo the change and keep the earlier renders", label="Keep Before"),
+    ActionSpec("keep_before", "Keep Befo&re", "", "Undo the change and keep the earlier renders", label="Keep Before"),
     ActionSpec("keep_now", "Keep &Now", "", "Keep the renders after the change", label="Keep Now"),
     ActionSpec("show_exemplar", "Show &Exemplar", "E",
                "Show the exemplar pinned to this frame in the source's place, against the colorized frame",
@@ -143,7 +143,7 @@ MENUS: dict[str, list[str | None]] = {
         "weights", None, "quit",
     ],
     "&Edit": ["undo", "redo"],
-    "&Exemplars": [
+    "E&xemplars": [
         "add_exemplar", "paste_exemplar", "pin_frame", None, "replace_exemplar", "add_reference", "move_exemplar",
         "remove_exemplar",
     ],

@@ -77,6 +77,22 @@ def test_every_action_has_an_icon_and_shortcut_tooltips(window: MainWindow) -> N
     assert "Ctrl+E" in window.actions_by_name["add_exemplar"].toolTip()
 
 
+def _mnemonic(text: str) -> str | None:
+    """The key that Alt or the open menu takes for ``text`` (``"Re&do"`` -> ``"d"``), None without one."""
+    at = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[at + 1].lower() if at >= 0 else None
+
+
+def test_menu_mnemonics_are_unique_in_the_bar_and_in_each_menu(window: MainWindow) -> None:
+    menus = [action.menu() for action in window.menuBar().actions() if action.menu() is not None]
+    bar = [_mnemonic(menu.title()) for menu in menus]
+    assert None not in bar and len(set(bar)) == len(bar), bar  # Alt+letter opens exactly one menu
+    for menu in menus:
+        keys = [_mnemonic(item.text()) for item in menu.actions() if not item.isSeparator()]
+        taken = [key for key in keys if key is not None]
+        assert len(set(taken)) == len(taken), (menu.title(), keys)  # a letter picks one item, not the first of two
+
+
 def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
     assert window.status.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
     assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
