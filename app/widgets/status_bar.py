@@ -35,7 +35,7 @@ def describe_video(info: VideoInfo) -> str:
 
 
 def describe_progress(progress: Progress) -> str:
-    """``12/21 frames · 40/49 computed (+28 to reach them) · 2.10 fps · ETA 0:05``.
+    """``12/21 frames · 40/49 computed, 28 of them pre-roll · 2.10 fps · ETA 0:05``.
 
     The first count is of the frames asked for; the computed count, shown when it differs, holds every frame the
     engine runs, including those between the exemplar and the range.
@@ -45,7 +45,7 @@ def describe_progress(progress: Progress) -> str:
     frames_done = progress.frames_done if progress.frames_total else progress.done
     parts = [f"{frames_done}/{frames_total} frames"]
     if progress.extra_steps:
-        parts.append(f"{progress.done}/{progress.total} computed (+{progress.extra_steps} to reach them)")
+        parts.append(f"{progress.done}/{progress.total} computed, {progress.extra_steps} of them pre-roll")
     parts += [f"{progress.fps:.2f} fps" if progress.fps > 0 else "– fps", f"ETA {eta}"]
     return " · ".join(parts)
 
@@ -123,8 +123,9 @@ class StudioStatusBar(QStatusBar):
         self.progress_label.setText(describe_progress(progress))
         extra = progress.extra_steps
         self.progress_label.setToolTip(
-            f"{progress.total} frames computed for the {progress.frames_total} frames asked for: {extra} more are "
-            "computed to reach them from their exemplar (the exemplar's own frame runs in both directions)."
+            f"{progress.total} frames are computed for the {progress.frames_total} asked for: the {extra} more "
+            "(pre-roll) carry the exemplar's colours from its frame up to them, and the exemplar's own frame runs in "
+            "both directions."
             if extra
             else ""
         )

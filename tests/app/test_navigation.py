@@ -97,8 +97,8 @@ def test_colorize_in_out_reaches_the_range_from_its_segments_exemplar(
     last = reports[-1]
     assert (last.frames_done, last.frames_total) == (6, 6)
     assert last.total == 22 and last.done == 22  # frames 4..25: the 16 before the range count in the progress
-    assert labels[-1].startswith("6/6 frames · 22/22 computed (+16 to reach them) · ")
-    assert "16 more are computed to reach them" in window.status.progress_label.toolTip()
+    assert labels[-1].startswith("6/6 frames · 22/22 computed, 16 of them pre-roll · ")
+    assert "the 16 more (pre-roll) carry the exemplar's colours" in window.status.progress_label.toolTip()
 
 
 def test_colorize_in_out_without_a_range_says_what_to_do(

@@ -61,9 +61,9 @@ def test_the_rate_is_smoothed_over_a_slow_frame() -> None:
         (Progress(3, 3, 2.0, 0.0, 3, 3), "3/3 frames · 2.00 fps · ETA 0:00"),
         (
             Progress(111, 167, 30.0, 1.9, 110, 166),
-            "110/166 frames · 111/167 computed (+1 to reach them) · 30.00 fps · ETA 0:02",
+            "110/166 frames · 111/167 computed, 1 of them pre-roll · 30.00 fps · ETA 0:02",
         ),
-        (Progress(40, 49, 2.1, None, 12, 21), "12/21 frames · 40/49 computed (+28 to reach them) · 2.10 fps · ETA –"),
+        (Progress(40, 49, 2.1, None, 12, 21), "12/21 frames · 40/49 computed, 28 of them pre-roll · 2.10 fps · ETA –"),
     ],
 )
 def test_progress_says_frames_of_the_range_and_frames_computed(progress: Progress, text: str) -> None:
