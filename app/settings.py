@@ -84,6 +84,31 @@ class AppSettings:
         """Forget the recent files."""
         self._store.setValue("recent/files", [])
 
+    # -- folders and the last export ------------------------------------------------------------------------
+
+    def last_folder(self, kind: str) -> Path | None:
+        """The folder a file dialog of ``kind`` (``video``, ``project``, ``image``, ``export``) last chose from, if it
+        still exists."""
+        value = self._store.value(f"folders/{kind}")
+        folder = Path(str(value)) if value else None
+        return folder if folder is not None and folder.is_dir() else None
+
+    def set_last_folder(self, kind: str, folder: Path) -> None:
+        """Remember ``folder`` for the next file dialog of ``kind``."""
+        self._store.setValue(f"folders/{kind}", str(folder))
+
+    def last_export(self, video: Path) -> tuple[Path, str] | None:
+        """The output and codec of the last export of ``video``, if the last export was of that video."""
+        value = self._store.value("export/last")
+        if (not isinstance(value, list) and not isinstance(value, tuple)) or len(value) != 3:
+            return None
+        source, output, codec = (str(item) for item in value)
+        return (Path(output), codec) if source == str(Path(video).resolve()) and output else None
+
+    def set_last_export(self, video: Path, output: Path, codec: str) -> None:
+        """Remember the output and codec an export of ``video`` was started with."""
+        self._store.setValue("export/last", [str(Path(video).resolve()), str(output), codec])
+
     # -- view --------------------------------------------------------------------------------------------------
 
     @property

@@ -31,7 +31,7 @@ from app.controller import Controller
 from app.icons import icon
 from app.jobs import ExportJob
 from app.model.engine_settings import EXPORT_PRECISION_NOTE
-from app.progress import Progress, format_duration
+from app.progress import Progress, RunMeter, format_duration
 from colormnet.errors import OutputError
 from colormnet.sidecar import sidecar_path
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
@@ -86,6 +86,7 @@ class ExportDialog(QDialog):
         self._running = False
         self._colorizing: Progress | None = None  # the export's colorizing, while it runs
         self._written = (0, 0)  # frames written, frames to write
+        self._writing = RunMeter()  # the rate at which frames are written, for the time left
         video = controller.project.video or Path("output")
         self.codec = QComboBox(self)
         for name, spec in CODECS.items():
@@ -154,6 +155,20 @@ class ExportDialog(QDialog):
         controller.runs.sig_export_progress.connect(self._on_controller_export_progress)
         controller.runs.sig_progress.connect(self._on_controller_progress)
         controller.runs.sig_export_finished.connect(self._on_controller_export_finished)
+        self._start_where_the_last_export_went(controller.project.video)
+
+    def _start_where_the_last_export_went(self, video: Path | None) -> None:
+        """The last export of this film again (output and format), or the folder of the last export of any film."""
+        settings = self._controller.settings
+        remembered = settings.last_export(video) if video is not None else None
+        if remembered is not None and remembered[1] in CODECS:
+            output, codec = remembered
+            self.codec.setCurrentIndex(self.codec.findData(codec))
+            self.path.setText(str(output))
+            return
+        folder = settings.last_folder("export")
+        if video is not None and folder is not None and _a_place_to_write(folder):
+            self.path.setText(str(folder / default_output(video, self.selected_codec()).name))
 
     def selected_codec(self) -> str:
         """The chosen format's name."""
@@ -216,6 +231,9 @@ class ExportDialog(QDialog):
         if not self._controller.runs.busy:  # refused (a message was shown)
             self._set_running(False)
             return False
+        if video is not None:  # the next export of this film starts from here
+            self._controller.settings.set_last_export(video, output, job.codec)
+        self._controller.settings.set_last_folder("export", output.absolute().parent)
         return True
 
     def _show_problem(self, message: str) -> None:
@@ -231,6 +249,7 @@ class ExportDialog(QDialog):
         self._running = running
         self._colorizing = None
         self._written = (0, 0)
+        self._writing.start()
         for widget in (self.codec, self.path, self.range_all, self.export_button, self.cluster):
             widget.setEnabled(not running)
         self.audio.setEnabled(not running and self._audio_available())
@@ -290,6 +309,7 @@ class ExportDialog(QDialog):
             self.progress.setMaximum(max(1, total))
             self.progress.setValue(written)
             self._written = (written, total)
+            self._writing.update(written, total)
             self._show_progress()
 
     def _show_progress(self) -> None:
@@ -297,7 +317,8 @@ class ExportDialog(QDialog):
         parts = []
         written, total = self._written
         if written:
-            parts.append(f"Writing frame {written} / {total}")
+            left = self._writing.progress().eta_seconds
+            parts.append(f"Writing frame {written} / {total}" + (f", {format_duration(left)} left" if left else ""))
         colorizing = self._colorizing
         if colorizing is not None and colorizing.done < colorizing.total:
             eta = f", {format_duration(colorizing.eta_seconds)} left" if colorizing.eta_seconds is not None else ""

@@ -114,21 +114,37 @@ class WindowCommands:
 
     def open_video_dialog(self) -> None:
         """Ask for a video file and open it."""
-        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open video", "", VIDEO_FILTER)
+        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open video", self._start_folder("video"), VIDEO_FILTER)
         if chosen:
+            self._remember_folder("video", Path(chosen).parent)
             self.open_path(Path(chosen))
 
     def open_folder_dialog(self) -> None:
         """Ask for an image-sequence folder and open it."""
-        chosen = QFileDialog.getExistingDirectory(self._window, "Open image sequence")
+        chosen = QFileDialog.getExistingDirectory(self._window, "Open image sequence", self._start_folder("video"))
         if chosen:
+            self._remember_folder("video", Path(chosen).parent)
             self.open_path(Path(chosen))
 
     def open_project_dialog(self) -> None:
         """Ask for a project file and open it."""
-        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open project", "", PROJECT_FILTER)
+        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open project", self._start_folder("project"),
+                                                PROJECT_FILTER)
         if chosen:
+            self._remember_folder("project", Path(chosen).parent)
             self.open_path(Path(chosen))
+
+    def _start_folder(self, kind: str) -> str:
+        """Where a file dialog of ``kind`` opens: the folder last chosen from, else the project's or the film's."""
+        remembered = self.controller.settings.last_folder(kind)
+        if remembered is not None:
+            return str(remembered)
+        project = self.controller.project
+        near = project.path or project.video
+        return str(near.parent) if near is not None else ""
+
+    def _remember_folder(self, kind: str, folder: Path) -> None:
+        self.controller.settings.set_last_folder(kind, folder)
 
     def _fill_recent_menu(self) -> None:
         menu = self.recent_menu
@@ -155,10 +171,12 @@ class WindowCommands:
     def save_project_as(self) -> bool:
         """Ask where to save the project and save it there."""
         project = self.controller.project
-        suggestion = str(
-            project.path or (project.video.with_suffix(PROJECT_SUFFIX) if project.video else "untitled.cmnproj")
-        )
+        name = project.video.with_suffix(PROJECT_SUFFIX).name if project.video else "untitled.cmnproj"
+        folder = self.controller.settings.last_folder("project") or (project.video.parent if project.video else None)
+        suggestion = str(project.path or (folder / name if folder is not None else name))
         chosen, _ = QFileDialog.getSaveFileName(self._window, "Save project", suggestion, PROJECT_FILTER)
+        if chosen:
+            self._remember_folder("project", Path(chosen).parent)
         return bool(chosen) and self._save(Path(chosen))
 
     def _save(self, path: Path) -> bool:
@@ -286,8 +304,9 @@ class WindowCommands:
 
     def add_exemplar_from_file(self) -> None:
         """Ask for an image and pin it at the current frame."""
-        chosen, _ = QFileDialog.getOpenFileName(self._window, "Add exemplar", "", IMAGE_FILTER)
+        chosen, _ = QFileDialog.getOpenFileName(self._window, "Add exemplar", self._start_folder("image"), IMAGE_FILTER)
         if chosen:
+            self._remember_folder("image", Path(chosen).parent)
             self.controller.edits.add_exemplar_file(Path(chosen))
 
     def replace_selected_exemplar(self) -> None:
@@ -307,8 +326,12 @@ class WindowCommands:
         frame = self.exemplars.selected_frame()
         if frame is None:
             return None
-        chosen, _ = QFileDialog.getOpenFileName(self._window, title.format(frame=frame), "", IMAGE_FILTER)
-        return (frame, Path(chosen)) if chosen else None
+        chosen, _ = QFileDialog.getOpenFileName(self._window, title.format(frame=frame), self._start_folder("image"),
+                                                IMAGE_FILTER)
+        if not chosen:
+            return None
+        self._remember_folder("image", Path(chosen).parent)
+        return frame, Path(chosen)
 
     def move_selected_exemplar(self) -> None:
         """Ask for a frame and move the selected exemplar there."""

@@ -47,6 +47,25 @@ def test_unreadable_and_grayscale_images_are_refused(
     assert not folder.exists() or not any(folder.iterdir())  # nothing was copied into the project
 
 
+def test_file_dialogs_open_near_the_film_then_where_the_last_image_came_from(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch
+) -> None:
+    controller = window.controller
+    started_in: list[str] = []
+
+    def choose(parent, title, folder, filters):
+        started_in.append(folder)
+        return str(colour_frames[0]), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", choose)
+    for frame in (0, 4):
+        controller.set_current_frame(frame)
+        with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+            window.actions_by_name["add_exemplar"].trigger()
+    assert controller.project.video is not None and colour_frames[0].parent != controller.project.video.parent
+    assert started_in == [str(controller.project.video.parent), str(colour_frames[0].parent)]
+
+
 def test_add_from_file_clipboard_and_drop(
     qtbot, window: MainWindow, colour_frames: dict[int, Path], monkeypatch
 ) -> None:

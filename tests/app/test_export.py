@@ -45,6 +45,9 @@ def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_p
     assert finished.args == [True, str(output)]
     assert colorized == [2, 3]  # the missing frames were colorized first, the cached ones reused
     assert "Exported to" in dialog.status.text()
+    again = ExportDialog(controller, window)  # the next export of this film starts where this one went
+    qtbot.addWidget(again)
+    assert (again.path.text(), again.selected_codec()) == (str(output), "h264")
     with VideoReader(output) as reader:
         assert reader.info.frame_count == 4
         assert reader.info.has_audio
@@ -153,10 +156,12 @@ def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, 
 
 
 def test_the_status_tells_writing_and_colorizing_in_one_line(qtbot, window: MainWindow) -> None:
-    from app.progress import Progress
+    from app.progress import Progress, RunMeter
 
     dialog = ExportDialog(window.controller, window)
     qtbot.addWidget(dialog)
+    seconds = iter([0.0, 6.0])  # when frames 2 and 5 are written
+    dialog._writing = RunMeter(clock=lambda: next(seconds))
     dialog._set_running(True)  # as when an export starts
     dialog._on_controller_progress(Progress(done=3, total=10, fps=1.0, eta_seconds=7.0))
     assert dialog.status.text().startswith("Colorizing missing frames: 3 / 10, ")
@@ -164,7 +169,8 @@ def test_the_status_tells_writing_and_colorizing_in_one_line(qtbot, window: Main
     assert dialog.status.text().startswith("Writing frame 2 / 12 · colorizing missing frames: 3 / 10, ")
     dialog._on_controller_progress(Progress(done=10, total=10, fps=1.0, eta_seconds=0.0))
     dialog._on_controller_export_progress(5, 12)
-    assert dialog.status.text() == "Writing frame 5 / 12"  # the colorizing is done: writing alone remains
+    # the colorizing is done: writing alone remains, 7 frames at 2 s each
+    assert dialog.status.text() == "Writing frame 5 / 12, 0:14 left"
     assert dialog.progress.value() == 5
 
 
