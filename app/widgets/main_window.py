@@ -353,6 +353,8 @@ class MainWindow(QMainWindow):
         if self.timeline.goto.hasFocus():  # Esc in the go-to field leaves the field; the run goes on
             self.timeline.goto.leave()
         else:
+            if self.controller.runs.busy:
+                self.status.cancelling()
             self.controller.runs.cancel()
 
     def _on_follow_toggled(self, follow: bool) -> None:

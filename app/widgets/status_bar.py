@@ -90,6 +90,7 @@ class StudioStatusBar(QStatusBar):
         self.cancel_button = QToolButton(self)
         self.cancel_button.setDefaultAction(cancel)
         self.cancel_button.setAutoRaise(True)
+        self._cancelling = False
         for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
             self.addPermanentWidget(widget)
         self._show_run(False)
@@ -111,12 +112,18 @@ class StudioStatusBar(QStatusBar):
     def run_started(self, kind: str) -> None:
         """Show a busy bar and the cancel button."""
         self._show_run(True)
-        self.progress_label.setText("Exporting…" if kind == "export" else "Colorizing…")
+        if not self._cancelling:  # Esc may come before the run's start is shown
+            self.progress_label.setText("Exporting…" if kind == "export" else "Colorizing…")
         self.progress_bar.setRange(0, 0)
+
+    def cancelling(self) -> None:
+        """Say at once that the run is stopping: it ends within one frame, which takes seconds on a CPU."""
+        self._cancelling = True
+        self.progress_label.setText("Cancelling… (the frame in progress finishes first)")
 
     def show_progress(self, progress: Progress) -> None:
         """Show the frames of the range delivered, the frames computed beyond it, the rate and the time left."""
-        if not progress.total:
+        if not progress.total or self._cancelling:
             return
         self.progress_bar.setRange(0, progress.total)
         self.progress_bar.setValue(progress.done)
@@ -140,6 +147,7 @@ class StudioStatusBar(QStatusBar):
                 it stays in the status bar until the next message, where the end of a run alone goes after ``note_ms``.
         """
         self._show_run(False)
+        self._cancelling = False
         notes = {"colorize": "Colorization finished.", "export": "Export finished."}
         ended = "Cancelled." if cancelled else notes.get(kind, "Finished.")
         if notice:

@@ -93,6 +93,25 @@ def test_menu_mnemonics_are_unique_in_the_bar_and_in_each_menu(window: MainWindo
         assert len(set(taken)) == len(taken), (menu.title(), keys)  # a letter picks one item, not the first of two
 
 
+def test_esc_says_at_once_that_the_run_is_stopping(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path]
+) -> None:
+    from app.progress import Progress
+
+    controller = window.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    window.viewer.setFocus()
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        controller.runs.colorize_all()
+        qtbot.waitUntil(window.actions_by_name["cancel"].isEnabled, timeout=RUN_TIMEOUT_MS)  # the run is on screen
+        press(qtbot, window, Qt.Key.Key_Escape)
+        assert window.status.progress_label.text().startswith("Cancelling…")
+        window.status.show_progress(Progress(3, 36, 2.0, 16.5, 3, 36))  # a frame that was under way lands
+        assert window.status.progress_label.text().startswith("Cancelling…")
+    assert finished.args == ["colorize", True]
+    assert window.status.currentMessage() == "Cancelled."
+
+
 def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
     assert window.status.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
     assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
