@@ -56,6 +56,15 @@ class AppSettings:
         self._store.setValue("engine/weights_path", str(path) if path is not None else "")
 
     @property
+    def offer_weights(self) -> bool:
+        """Whether the weights dialog opens by itself while the weight-free engine stands in for ColorMNet."""
+        return _as_bool(self._store.value("engine/offer_weights"), True)
+
+    @offer_weights.setter
+    def offer_weights(self, value: bool) -> None:
+        self._store.setValue("engine/offer_weights", bool(value))
+
+    @property
     def cache_limit_bytes(self) -> int:
         """Size bound of a project's frame cache."""
         return _as_int(self._store.value("cache/limit_bytes"), DEFAULT_LIMIT_BYTES)

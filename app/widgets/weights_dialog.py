@@ -1,13 +1,15 @@
 """The dialog shown when no usable checkpoint is installed: download it, or locate a file on disk.
 
-"Later" only closes it: File ▸ Weights… and the Weights section of the settings offer the same again."""
+"Later" only closes it: File ▸ Weights… and the Weights section of the settings offer the same again. While the
+weight-free engine stands in, the user may ask not to have it open by itself again (a restorer who works with that
+engine on purpose)."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.controller import Controller
 from app.icons import icon
@@ -47,10 +49,16 @@ class WeightsDialog(QDialog):
         self.close_button = QPushButton(icon("cancel"), "Later", self)
         self.close_button.clicked.connect(self._on_close_clicked)
         self.controls.buttons.addWidget(self.close_button)
+        self.dont_offer = QCheckBox("Don't open this by itself while the propagate engine stands in "
+                                    "(File ▸ ColorMNet Weights… offers it)", self)
+        self.dont_offer.setChecked(not controller.settings.offer_weights)
+        self.dont_offer.toggled.connect(self._on_dont_offer_toggled)
+        self.dont_offer.setVisible(controller.engine.fallback_active)
         layout = QVBoxLayout(self)
         layout.addWidget(self.explanation)
         layout.addWidget(self.reason)
         layout.addWidget(self.controls)
+        layout.addWidget(self.dont_offer)
         controller.engine.sig_model_state.connect(self._on_engine_model_state)
         self.adjustSize()
 
@@ -66,11 +74,16 @@ class WeightsDialog(QDialog):
                 "meanwhile: open videos, scrub and pin exemplars."
             )
         self.explanation.setText(f"{lead}<br><br><small>{html.escape(WEIGHTS_LICENCE)}</small>")
+        if hasattr(self, "dont_offer"):
+            self.dont_offer.setVisible(self._controller.engine.fallback_active)
         self.reason.setText(f"<i>{html.escape(reason)}</i>")
 
     def locate(self, path: Path) -> None:
         """Use the checkpoint at ``path`` (the model is reloaded in the background)."""
         self.controls.locate(path)
+
+    def _on_dont_offer_toggled(self, checked: bool) -> None:
+        self._controller.settings.offer_weights = not checked
 
     def _on_controls_busy(self, busy: bool) -> None:
         self.close_button.setText("Cancel" if busy else "Later")

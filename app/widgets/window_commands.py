@@ -279,6 +279,10 @@ class WindowCommands:
         """Explain that the weights are missing and offer to download or locate them (not modal)."""
         from app.widgets.weights_dialog import WeightsDialog
 
+        quiet = self.controller.engine.fallback_active and not self.controller.settings.offer_weights
+        if quiet and (self.weights_dialog is None or not self.weights_dialog.isVisible()):
+            logger.info("weights missing, not offered (the user asked not to): %s", reason)
+            return
         if self.weights_dialog is None:
             self.weights_dialog = WeightsDialog(self.controller, reason, self._window)
         else:

@@ -82,6 +82,28 @@ def slow_download(dest: Path | None = None, *, progress=None, cancel=None, **kwa
     raise weights.DownloadCancelledError("The download was cancelled; start it again to resume.")
 
 
+def test_the_weights_dialog_can_stop_opening_by_itself_while_the_fallback_stands_in(
+    qtbot, no_weights: MainWindow, app_settings: AppSettings, app_paths: AppPaths, tmp_path: Path, realshort: Path
+) -> None:
+    dialog = no_weights.commands.weights_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.dont_offer.isVisible()
+    dialog.dont_offer.setChecked(True)  # a restorer who works with the propagate engine on purpose
+    dialog.close()
+    assert app_settings.offer_weights is False
+
+    controller = Controller(app_settings, app_paths, weights=tmp_path / "missing" / "colormnet.pth")  # next start
+    try:
+        window = MainWindow(controller)
+        qtbot.addWidget(window)
+        window.show()
+        with qtbot.waitSignal(controller.engine.sig_weights_missing, timeout=RUN_TIMEOUT_MS):
+            controller.files.open_video(realshort)
+        assert controller.engine.fallback_active
+        assert window.commands.weights_dialog is None  # not opened; File ▸ ColorMNet Weights… still offers it
+    finally:
+        controller.shutdown()
+
+
 def test_download_shows_progress_and_can_be_cancelled(qtbot, no_weights: MainWindow, monkeypatch) -> None:
     controller = no_weights.controller
     dialog = no_weights.commands.weights_dialog
