@@ -112,23 +112,35 @@ class ProjectFiles(QObject):
         True means its video is being opened: as with :meth:`open_video`, the project replaces the current one only
         once its video has opened, and a video that cannot be opened leaves the current project as it was.
         """
+        project = self.read_project(path)
+        if project is None:
+            return False
+        self.open_read_project(project, path)
+        return True
+
+    def read_project(self, path: str | Path) -> Project | None:
+        """Read and check a ``.cmnproj`` file without opening it; None (and a message) when it cannot be used, so
+        that nothing is asked of the user (save the current changes?) for a file that will not open."""
         try:
             project = Project.load(path)
         except ProjectError as exc:
             self.sig_error.emit(str(exc))
-            return False
+            return None
         except Exception as exc:  # a bug must reach the user as one message, and the open project stays
             logger.exception("opening the project %s failed", path)
             self.sig_error.emit(
                 f"The project file {quoted(Path(path).name)} cannot be opened ({exc!r:.120}); see the log file."
             )
-            return False
+            return None
         if project.video is None or not project.video.exists():
             video = quoted(project.video)
             self.sig_error.emit(f"The project's video {video} is missing; move it back or open the video.")
-            return False
+            return None
+        return project
+
+    def open_read_project(self, project: Project, path: str | Path) -> None:
+        """Open a project :meth:`read_project` returned from ``path`` (see :meth:`open_project`)."""
         self._request_open(project, source=Path(path))
-        return True
 
     def adopt_project(self, project: Project) -> None:
         """Make ``project`` (for example a restored autosave) the current one once its video has opened."""

@@ -99,15 +99,16 @@ class WindowCommands:
         The open project stays until the new one's video has opened; ``path`` joins Recent files only then (see
         :meth:`_on_files_file_opened`). When it cannot be opened, a message says why and nothing changes.
         """
-        if not self.confirm_discard():
-            return
-        path = Path(path)
+        path = Path(path)  # what cannot be opened is said before the current project's changes are asked about
+        files = self.controller.files
         if path.suffix == PROJECT_SUFFIX:
-            self.controller.files.open_project(path)
+            project = files.read_project(path)
+            if project is not None and self.confirm_discard():
+                files.open_read_project(project, path)
         elif not path.exists():
             self.show_error(f"{path} does not exist; check the path.")
-        else:
-            self.controller.files.open_video(path)
+        elif self.confirm_discard():
+            files.open_video(path)
 
     def _on_files_file_opened(self, path: Path) -> None:
         self.controller.settings.add_recent(path)

@@ -73,7 +73,7 @@ def test_save_and_open_round_trip(
 
 
 def test_unsaved_changes_are_offered_for_saving(
-    qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path], answers
+    qtbot, controller: Controller, realshort: Path, colour_frames: dict[int, Path], answers, tmp_path: Path
 ) -> None:
     window = MainWindow(controller)
     qtbot.addWidget(window)
@@ -83,6 +83,15 @@ def test_unsaved_changes_are_offered_for_saving(
     assert not window.close()  # the user cancelled: the window stays
     assert answers.asked == ["Unsaved changes"]
     assert controller._session_thread.thread.isRunning()
+
+    damaged = tmp_path / "damaged.cmnproj"
+    damaged.write_text("{ not a project")
+    errors: list[str] = []
+    controller.files.sig_error.connect(errors.append)
+    for unusable in (damaged, tmp_path / "missing.mp4"):  # said at once: no question about changes first
+        window.commands.open_path(unusable)
+    assert answers.asked == ["Unsaved changes"] and len(errors) == 1 and "damaged.cmnproj" in errors[0]
+    assert controller.project.video == realshort and controller.project.dirty
 
 
 @pytest.mark.parametrize("started_with", ["nothing", "a film"])
