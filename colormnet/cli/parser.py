@@ -70,8 +70,9 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
                    help="shots bound the memory: auto (found in the video, cached), off (one shot), or a shot list "
                         "(JSON, CSV or EDL as `colormnet shots` writes)")
     p.add_argument("--transition", choices=TRANSITIONS, default="blend",
-                   help="how two exemplars of one shot meet: blend (a forward and a backward pass fused smoothly) "
-                        "or cut (each exemplar up to the next)")
+                   help="how two exemplars of one shot meet: blend (a forward and a backward pass fused smoothly), "
+                        "memory (one pass from the shot's first exemplar holding the others too; colormnet and "
+                        "deepexemplar only) or cut (each exemplar up to the next)")
     p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
 

@@ -36,8 +36,9 @@ def add_shots_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
                    help=f"default {DEFAULT_DETECTOR}: PySceneDetect's cuts and fades plus TransNetV2's dissolves")
     p.add_argument("--threshold", type=float, metavar="X",
-                   help="sensitivity: the cut ratio for scenedetect (default 3), the probability for transnetv2 and "
-                   "the dissolves of combined (default 0.5)")
+                   help="sensitivity, lower finds more: the cut ratio for scenedetect (default 3; it is adaptive, so a "
+                   "lower ratio can also move a cut), the probability for transnetv2 and the dissolves of combined "
+                   "(default 0.5)")
     p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--edl files")
 
 
