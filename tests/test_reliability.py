@@ -7,6 +7,7 @@ and size.
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from fractions import Fraction
@@ -123,6 +124,26 @@ def test_variable_frame_rate_timestamps_survive(capsys, frames, colour_png, rand
     with VideoReader(source) as src, VideoReader(out) as dst:
         assert dst.info.variable_frame_rate
         np.testing.assert_allclose(dst.timestamps(), src.timestamps(), atol=1e-3)
+
+
+def test_an_image_sequence_runs_at_the_frame_rate_given(capsys, frames, colour_png, tmp_path, realshort) -> None:
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for n, f in enumerate(frames):
+        Image.fromarray(f).save(scans / f"reel_{n:03d}.png")
+    out = tmp_path / "reel.mp4"
+    code, err = run(capsys, "colorize", scans, "-e", f"{colour_png}@0", "-o", out, "--engine", "propagate",
+                    "--fps", "18")  # a silent film's scans
+    assert code == 0, err
+    with VideoReader(out) as result:
+        assert result.info.fps == 18 and result.info.frame_count == len(frames)
+    record = json.loads((tmp_path / "reel.mp4.colormnet.json").read_text())
+    assert record["source"]["fps"] == "18"
+    code, err = run(capsys, "colorize", realshort, "-e", f"{colour_png}@0", "-o", tmp_path / "x.mp4", "--engine",
+                    "propagate", "--fps", "18")
+    assert code == 1 and "is a video file and keeps its own timing" in err
+    code, err = run(capsys, "colorize", scans, "-e", f"{colour_png}@0", "-o", tmp_path / "y.mp4", "--fps", "0")
+    assert code == 1 and "above 0" in err
 
 
 def test_sequences_with_a_gap_and_16_bit(capsys, frames, colour_png, random_weights, tmp_path) -> None:

@@ -165,6 +165,7 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
         process_size=args.process_size,
         inference=InferenceConfig(mem_every=args.mem_every, top_k=args.top_k),
         transition=args.transition,
+        sequence_fps=getattr(args, "fps", None),
     )
 
 
@@ -179,6 +180,9 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     from colormnet.video import CODECS, check_output_path
 
     source, output = Path(args.input), Path(args.output)
+    if getattr(args, "fps", None) is not None and not source.is_dir():
+        raise ExemplarError(f"--fps sets the frame rate of an image sequence (a folder of frames); "
+                            f"{quote_path(source.name)} is a video file and keeps its own timing.")
     codec = args.codec or infer_codec(output)
     shot_file = [Path(args.shots)] if args.shots not in ("auto", "off") else []
     weights = [Path(args.weights).expanduser()] if args.weights else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
+from fractions import Fraction
 from typing import NoReturn
 
 from colormnet import __version__
@@ -47,6 +48,18 @@ def whole_number(least: int) -> Callable[[str], int]:
     return parse
 
 
+def frame_rate(text: str) -> Fraction:
+    """An argparse type: frames per second as a number or a ratio (``18``, ``23.976``, ``24000/1001``)."""
+    try:
+        rate = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected frames per second such as 18 or 24000/1001, got {shorten(quote_path(text))}") from None
+    if not 0 < rate <= 1000:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1000 frames per second, got {text.strip()}")
+    return rate
+
+
 def _engines_that(capable: Callable[[str], bool]) -> str:
     """The available engines for which ``capable(name)`` holds, as ``a/b`` for help texts."""
     return "/".join(name for name in available_engines() if capable(name)) or "no installed engine"
@@ -74,6 +87,9 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
                         "memory (one pass from the shot's first exemplar holding the others too; colormnet and "
                         "deepexemplar only) or cut (each exemplar up to the next)")
     p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
+    p.add_argument("--fps", type=frame_rate, metavar="RATE",
+                   help="the frame rate of an image-sequence input (default 24; silent film scans often run at "
+                        "16-20), e.g. 18 or 24000/1001")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 

@@ -45,7 +45,7 @@ class Session:
         self.config = config or SessionConfig()
         self.weights = weights
         self.video_path = Path(video)
-        self._reader = VideoReader(self.video_path)
+        self._reader = VideoReader(self.video_path, fps=self.config.sequence_fps)
         self.video_info: VideoInfo = self._reader.info
         self.exemplars: tuple[Exemplar, ...] = ()
         self._shots: list[ShotSpan] = normalise_shots(None, self.frame_count)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -71,7 +72,9 @@ class SessionConfig:
         process_size: cap on the short side of the frames the model sees.
         inference: the memory schedule.
         transition: how two exemplars of one shot meet: ``blend`` (a forward pass from the first fused with a
-            backward pass from the second, smoothly by position) or ``cut`` (each exemplar governs up to the next).
+            backward pass from the second, smoothly by position), ``memory`` (one pass holding every exemplar of
+            the shot) or ``cut`` (each exemplar governs up to the next).
+        sequence_fps: the frame rate of an image-sequence input (24 when None); a video file keeps its own.
     """
 
     engine: str = "colormnet"
@@ -81,10 +84,13 @@ class SessionConfig:
     process_size: int = 540
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     transition: Transition = "blend"
+    sequence_fps: Fraction | None = None
 
     def __post_init__(self) -> None:
         if self.process_size < 16:
             raise ValueError("process_size must be at least 16 pixels")
+        if self.sequence_fps is not None and not 0 < self.sequence_fps <= 1000:
+            raise ValueError("sequence_fps must be above 0 and at most 1000 frames per second")
         if self.transition not in TRANSITIONS:
             raise ValueError(f"Unknown transition {self.transition!r}: use {' or '.join(TRANSITIONS)}.")
 
