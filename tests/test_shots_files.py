@@ -96,9 +96,10 @@ def test_file_contents(tmp_path: Path) -> None:
     assert data["shots"][3] == {"start": 126, "stop": 300, "boundary": "dissolve", "start_timecode": "00:00:05:01",
                                 "transition": [121, 132]}
     csv_lines = save_shot_list(tmp_path / "s.csv", SHOTS, 25).read_text().splitlines()
-    assert csv_lines[0] == "start,stop,boundary,start_timecode,transition_start,transition_stop"
-    assert csv_lines[1] == "0,57,start,00:00:00:00,,"
-    assert csv_lines[4] == "126,300,dissolve,00:00:05:01,121,132"
+    # the link column is always there, empty (automatic), for a restorer to fill in by hand
+    assert csv_lines[0] == "start,stop,boundary,start_timecode,transition_start,transition_stop,colours_from"
+    assert csv_lines[1] == "0,57,start,00:00:00:00,,,"
+    assert csv_lines[4] == "126,300,dissolve,00:00:05:01,121,132,"
     edl = to_edl(SHOTS, 25, "my film").splitlines()
     assert edl[:2] == ["TITLE: my film", "FCM: NON-DROP FRAME"]
     assert edl[3].split() == ["001", "AX", "V", "C", "00:00:00:00", "00:00:02:07", "00:00:00:00", "00:00:02:07"]

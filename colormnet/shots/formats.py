@@ -73,14 +73,15 @@ def to_json(shots: Sequence[Shot], fps: Fraction | float, links: dict[int, int] 
 
 
 def to_csv(shots: Sequence[Shot], fps: Fraction | float, links: dict[int, int] | None = None) -> str:
-    """The CSV text of a shot list (header row, one row a shot; a ``colours_from`` column when ``links`` has any)."""
+    """The CSV text of a shot list: a header row, one row a shot, and the ``colours_from`` column always (empty:
+    chosen automatically), so that a shot's colours can be linked by hand in a spreadsheet without knowing its name."""
+    links = links or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS + ((LINK_FIELD,) if links else ()))
+    writer.writerow((*CSV_FIELDS, LINK_FIELD))
     for s in shots:
         a, b = s.transition if s.transition else ("", "")
-        row: list[Any] = [s.start, s.stop, s.boundary, timecode(s.start, fps), a, b]
-        writer.writerow(row + ([links.get(s.start, "")] if links else []))
+        writer.writerow([s.start, s.stop, s.boundary, timecode(s.start, fps), a, b, links.get(s.start, "")])
     return out.getvalue()
 
 
