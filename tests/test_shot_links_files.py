@@ -27,8 +27,9 @@ def test_the_field_as_written(tmp_path: Path) -> None:
     assert "colours_from" not in data["shots"][0]
     lines = save_shot_list(tmp_path / "s.csv", SHOTS, 25, LINKS).read_text().splitlines()
     assert lines[0].endswith(",colours_from") and lines[1].endswith(",") and lines[3].endswith(",10")
-    plain = save_shot_list(tmp_path / "p.csv", SHOTS, 25).read_text().splitlines()
-    assert "colours_from" not in plain[0]  # no links: the file is as before
+    plain = save_shot_list(tmp_path / "p.csv", SHOTS, 25)  # no links: the column is there to be filled in, empty
+    assert plain.read_text().splitlines()[0].endswith(",colours_from")
+    assert load_shot_file(plain, fps=25).links == {}
 
 
 def test_an_edl_carries_no_links(tmp_path: Path) -> None:
