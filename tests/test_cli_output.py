@@ -132,6 +132,23 @@ def test_the_progress_counts_the_frames_computed_to_reach_a_range_from_the_start
     assert len(set(counts)) == 27  # every step, the 24 frames before the range among them
 
 
+def test_a_keyframe_pinned_by_hand_that_shows_another_picture_is_warned_of(
+    capsys, realshort: Path, last_frame: Path, tmp_path: Path
+) -> None:
+    code, err = _run(capsys, *_colorize(realshort, last_frame, tmp_path / "a.mp4", "--frames", "34:36", "--kind",
+                                        "keyframe"))
+    assert code == 0 and "Warning" not in err, err  # the frame's own colours: no warning
+    other = tmp_path / "bars.png"  # another picture, of another shape
+    bars = np.zeros((90, 160, 3), np.uint8)
+    for i, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]):
+        bars[:, i * 40:(i + 1) * 40] = colour
+    Image.fromarray(bars).save(other)
+    code, err = _run(capsys, "colorize", realshort, "-e", f"{other}@35:keyframe", "-o", tmp_path / "b.mp4",
+                     "--engine", "propagate", "--frames", "34:36")
+    assert code == 0, err
+    assert "Warning: the exemplar pinned as a keyframe at frame 35 does not look like that frame" in err
+
+
 @pytest.mark.parametrize("command", ["extract-frame", "shots --csv", "shots --edl"])
 def test_a_missing_output_folder_is_named_not_a_temporary_file(
     capsys, realshort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str

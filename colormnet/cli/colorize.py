@@ -225,6 +225,10 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
         if CODECS[codec].is_image_sequence and info.has_audio and not args.no_audio:
             print(f"Note: {codec} frames carry no sound: the source's audio is not in the output (a movie format "
                   "keeps it).", file=sys.stderr)
+        for frame, score in session.unlike_keyframes():
+            print(f"Warning: the exemplar pinned as a keyframe at frame {frame} does not look like that frame "
+                  f"(luminance similarity {score:.2f}); a keyframe's colours are laid on its frame pixel for pixel: "
+                  "pin it as :reference if it shows another picture.", file=sys.stderr)
         frames_with_exemplars = [ex.frame for ex in session.exemplars]
         session.set_shots(*shots_and_links(args.shots, source, info, cancel, frames_with_exemplars))
         for line in _shot_summary(session):

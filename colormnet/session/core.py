@@ -266,6 +266,18 @@ class Session:
             self._kinds[cache_key] = (kind, score)
         return self._kinds[cache_key]
 
+    def unlike_keyframes(self) -> list[tuple[int, float]]:
+        """The exemplars pinned as ``keyframe`` by hand that do not look like their frame, as ``(frame, luminance
+        SSIM)``: a keyframe's colours are laid on its frame pixel for pixel, which goes wrong for another picture
+        (``auto`` would have taken it as a reference). Reads each such frame with the session's reader."""
+        unlike = []
+        for ex in self.exemplars:
+            if ex.kind == "keyframe":
+                kind, score = classify_exemplar(ex.image, self._reader.read(ex.frame))
+                if kind == "reference":
+                    unlike.append((ex.frame, score))
+        return unlike
+
     # -- colorizing -----------------------------------------------------------------------------------------------
 
     def plan(self, frames: Iterable[int] | None = None) -> list[Run]:
