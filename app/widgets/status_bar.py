@@ -94,6 +94,13 @@ class StudioStatusBar(QStatusBar):
         for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
             self.addPermanentWidget(widget)
         self._show_run(False)
+        self.messageChanged.connect(self._on_message_changed)
+
+    def _on_message_changed(self, message: str) -> None:
+        """A message gets the room of the video's description while it shows (which comes back when the message
+        goes), and its whole text as the tooltip where even that is too narrow."""
+        self.video_label.setVisible(not message)
+        self.setToolTip(message)
 
     def show_video(self, info: VideoInfo | None) -> None:
         """Describe the open video (None: no video)."""

@@ -115,6 +115,11 @@ def test_esc_says_at_once_that_the_run_is_stopping(
 def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
     assert window.status.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
     assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
+    message = "'abc' is not a frame number or a timecode. Type a frame number (192), a timecode HH:MM:SS:FF or 12.5s."
+    window.status.showMessage(message)  # a long message takes the video's room, and shows whole as the tooltip
+    assert window.status.video_label.isHidden() and window.status.toolTip() == message
+    window.status.clearMessage()
+    assert not window.status.video_label.isHidden() and window.status.toolTip() == ""
 
 
 def test_view_modes_zoom_and_pan_in_step(qtbot, window: MainWindow) -> None:
