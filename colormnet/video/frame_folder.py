@@ -145,8 +145,10 @@ def merge_frames(staging: Path, folder: Path, names: list[str], *, whole: bool) 
     for suffix in suffixes:
         refuse_unusual_frames(folder, suffix)
     ours = own_frames(folder)
-    stale = sorted(name for name in ours if Path(name).suffix in suffixes and name not in names) if whole else []
-    kept = {name: stamp for name, stamp in ours.items() if name not in stale and name not in names}
+    writing = set(names)  # a film has up to hundreds of thousands of frames: membership by hash
+    stale = sorted(name for name in ours if Path(name).suffix in suffixes and name not in writing) if whole else []
+    dropped = writing | set(stale)
+    kept = {name: stamp for name, stamp in ours.items() if name not in dropped}
     write_manifest(staging, names, kept)  # renaming keeps the new frames' stamps
     incoming = [*names, MANIFEST]
     old = [name for name in [*incoming, *stale] if (folder / name).is_file() or (folder / name).is_symlink()]
