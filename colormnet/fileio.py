@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "clear_leftovers",
+    "current_umask",
     "describe_os_error",
     "describe_write_error",
     "fsync_path",
@@ -31,6 +32,7 @@ __all__ = [
     "owned_prefix",
     "owned_temp_file",
     "quoted",
+    "remove_path",
     "remove_stale",
     "write_bytes_atomic",
 ]
@@ -90,14 +92,28 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             with contextlib.suppress(OSError):
                 tmp.chmod(path.stat().st_mode & 0o777)
         else:
-            umask = os.umask(0)
-            os.umask(umask)
-            tmp.chmod(0o666 & ~umask)
+            tmp.chmod(0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_path(path.absolute().parent)
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back): the permissions an ordinary new
+    file would get, for temporary files that ``mkstemp`` and ``mkdtemp`` make private."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def remove_path(path: Path) -> None:
+    """Deletes a temporary file or folder, ignoring one that is already gone."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def owned_prefix(prefix: str) -> str:
@@ -114,9 +130,7 @@ def owned_temp_file(path: Path) -> Path:
     descriptor, name = tempfile.mkstemp(prefix=owned_prefix(f".{path.name}.partial-"), suffix=path.suffix,
                                         dir=path.absolute().parent)
     try:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.fchmod(descriptor, 0o666 & ~umask)
+        os.fchmod(descriptor, 0o666 & ~current_umask())
     finally:
         os.close(descriptor)
     return Path(name)

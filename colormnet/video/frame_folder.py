@@ -30,7 +30,7 @@ from colormnet.errors import OutputError
 from colormnet.fileio import fsync_path, owned_prefix, quoted
 
 __all__ = [
-    "MANIFEST", "STAGING_PREFIX", "frame_name", "merge_frames", "numbered_frames", "own_frames",
+    "MANIFEST", "STAGING_PREFIX", "finish_frames", "frame_name", "merge_frames", "numbered_frames", "own_frames",
     "refuse_unusual_frames", "write_manifest",
 ]
 
@@ -168,3 +168,14 @@ def merge_frames(staging: Path, folder: Path, names: list[str], *, whole: bool) 
         shutil.rmtree(aside, ignore_errors=True)
         with contextlib.suppress(OSError):
             staging.rmdir()
+
+
+def finish_frames(staging: Path, target: Path, names: list[str], *, whole: bool, existing: bool) -> bool:
+    """Completes the image sequence ``names`` staged in ``staging`` for ``target``: merged into ``target`` when that
+    is an ``existing`` folder it was staged in (True: nothing is left to do), else given its list of frames, ready to
+    be renamed ``target`` (False). ``whole``: the sequence covers the whole video (see :func:`merge_frames`)."""
+    if existing:
+        merge_frames(staging, target, names, whole=whole)
+        return True
+    write_manifest(staging, names)
+    return False

@@ -2,11 +2,10 @@
 
 Everything is written under a temporary name next to the output (``.name.partial-XXXX.mp4``, or a
 ``.name.partial-XXXX`` folder for image sequences), synced to disk and then renamed into place, so a cancelled or
-failed export never leaves a half-written file under the output name. An image sequence into a folder that already
-exists is staged inside it and replaces only this program's numbered frames; frames are named by their number in
-the source (:mod:`colormnet.video.frame_folder`). Before
-anything is written, the expected size is compared with the free space
-(:func:`~colormnet.output_guard.check_free_space`).
+failed export never leaves a half-written file under the output name. An image sequence's frames are named by their
+number in the source; into a folder that already exists it is staged inside it and replaces only this program's
+frames (:mod:`colormnet.video.frame_folder`). Before anything is written, the expected size is compared with the
+free space (:func:`~colormnet.output_guard.check_free_space`).
 
 YUV codecs get RGB converted with the BT.709 matrix in limited range, and the stream is tagged BT.709 (matrix,
 primaries, transfer, range) so players decode it the same way. 4:2:0 and 4:2:2 need even sizes; for an odd width
@@ -24,7 +23,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import shutil
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -38,7 +36,16 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 
 from colormnet.errors import OutputError
-from colormnet.fileio import clear_leftovers, describe_write_error, fsync_path, owned_prefix, quoted, remove_stale
+from colormnet.fileio import (
+    clear_leftovers,
+    current_umask,
+    describe_write_error,
+    fsync_path,
+    owned_prefix,
+    quoted,
+    remove_path,
+    remove_stale,
+)
 from colormnet.output_guard import check_free_space
 from colormnet.video.audio import AudioPassthrough
 from colormnet.video.codecs import (
@@ -49,7 +56,7 @@ from colormnet.video.codecs import (
     is_empty_folder,
     tag_colours,
 )
-from colormnet.video.frame_folder import frame_name, make_staging, merge_frames, write_manifest
+from colormnet.video.frame_folder import finish_frames, frame_name, make_staging
 from colormnet.video.metadata import ExportMetadata
 from colormnet.video.orientation import display_size, to_display
 from colormnet.video.pixels import rgb16_to_yuv_frame, rgb_to_frame, to_uint16
@@ -59,21 +66,6 @@ logger = logging.getLogger(__name__)
 
 _CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _DEFAULT_FPS = Fraction(24)
-
-
-def _remove(path: Path) -> None:
-    """Deletes a temporary file or folder, ignoring one that is already gone."""
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    """The process's file-creation mask (read by setting it and putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 class VideoWriter:
@@ -137,7 +129,7 @@ class VideoWriter:
         if self._indices is not None:
             check_free_space(self._folder, self.spec.name, width=width, height=height, frames=len(self._indices))
         self._temp = self._make_temp()
-        self._finalizer = weakref.finalize(self, _remove, self._temp)
+        self._finalizer = weakref.finalize(self, remove_path, self._temp)
         try:
             if not self.spec.is_image_sequence:
                 self._open_container(source if audio else None)
@@ -175,16 +167,16 @@ class VideoWriter:
         try:
             if self._folder == self.path:  # an existing folder: staged inside it, on the same drive
                 folder = make_staging(self._folder)
-                folder.chmod(0o777 & ~_umask())
+                folder.chmod(0o777 & ~current_umask())
                 return folder
             remove_stale(parent, prefix)  # also the names of earlier versions, without a host tag
             prefix = owned_prefix(prefix)
             if self.spec.is_image_sequence:
                 folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-                folder.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the output is an ordinary folder
+                folder.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the output is an ordinary folder
                 return folder
             descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=self.path.suffix.lower(), dir=parent)
-            os.fchmod(descriptor, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
+            os.fchmod(descriptor, 0o666 & ~current_umask())  # mkstemp makes it private; the output is an ordinary file
             os.close(descriptor)
             return Path(name)
         except OSError as exc:
@@ -364,14 +356,13 @@ class VideoWriter:
 
     def _move_into_place(self) -> None:
         target = self.path
-        if self.spec.is_image_sequence:
-            # the whole video: every frame of the source, or everything a writer without a source was given
-            whole = self._indices is None or (
-                self._count == len(self._indices) and (self._source_pts is None or self.full_length))
-            if self._folder == target:
-                merge_frames(self._temp, target, self._names, whole=whole)
-                return
-            write_manifest(self._temp, self._names)
+        # the whole video: every frame of the source, or everything a writer without a source was given
+        whole = self._indices is None or (self._count == len(self._indices) and (
+            self._source_pts is None or self.full_length))
+        existing = self._folder == target
+        if self.spec.is_image_sequence and finish_frames(self._temp, target, self._names, whole=whole,
+                                                         existing=existing):
+            return
         if target.exists() and (not self.overwrite or target.is_dir()) and not is_empty_folder(target):
             raise OutputError(f"The output {quoted(target)} appeared during the export, which was discarded; "
                               "export again.")
