@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from colormnet import __version__
+from colormnet.engines.registry import ENGINES
 from colormnet.errors import OutputError
 from colormnet.fileio import quoted, write_bytes_atomic
 from colormnet.output_guard import refuse_protected
@@ -104,6 +105,8 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
     borrowed = [{"shot": src.shot, "exemplar_frame": session.exemplars[src.borrowed].frame, "how": src.how}
                 for src in session.shot_sources() if src.borrowed is not None]
     config = config if config is not None else session.config
+    # only an engine that reads the memory schedule has it in its record
+    memory_schedule = config.engine in ENGINES and ENGINES[config.engine].memory_schedule
     if cluster is None:  # what the frames were computed in: fp16 asked for on a CPU runs in fp32
         from colormnet.engines.precision import effective_precision
 
@@ -122,7 +125,7 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
                    "rendered_on": "this machine" if cluster is None else f"the Ray cluster at {cluster}"},
         "settings": {"process_size": session.process_size, "transition": config.transition,
                      "engine_options": [list(o) for o in config.engine_options],
-                     "inference": dataclasses.asdict(config.inference)},
+                     **({"inference": dataclasses.asdict(config.inference)} if memory_schedule else {})},
         "exemplars": exemplars,
         "shots": shots,
         "borrowed": borrowed,

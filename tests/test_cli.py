@@ -70,6 +70,7 @@ def test_colorize_two_exemplars_to_h264_keeps_frames_fps_and_audio(
     assert record["engine"]["name"] == "colormnet" and record["engine"]["random_weights"] is True
     # fp16 needs CUDA: the record says what the frames were computed in, and what was asked for
     assert (record["engine"]["precision"], record["engine"]["precision_requested"]) == ("fp32", "fp16")
+    assert record["settings"]["inference"]["top_k"] == 30  # the memory schedule this engine reads
     assert [(e["frame"], e["file"]) for e in record["exemplars"]] == [(0, "frame0.png"), (20, "frame20.png")]
     assert record["exemplars"][0]["sha256"] == hashlib.sha256(exemplars["f0"].read_bytes()).hexdigest()
     assert record["output"] == {"file": "out.mp4", "codec": "h264", "frames": [0, 36]}

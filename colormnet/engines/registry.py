@@ -37,6 +37,7 @@ class EngineInfo:
             ColorMNet in its permanent memory, Deep Exemplar as joint references.
         reduced_precision: it computes in fp16/bf16 when asked (else always fp32).
         cpu_bf16: it runs under CPU bf16 autocast.
+        memory_schedule: it reads the session's memory schedule (``InferenceConfig``: ``mem_every``, ``top_k``).
         options: ``module:Class`` of its engine-specific options (built from keyword values); empty if none.
     """
 
@@ -50,6 +51,7 @@ class EngineInfo:
     holds_several_exemplars: bool = False
     reduced_precision: bool = True
     cpu_bf16: bool = False
+    memory_schedule: bool = False
     options: str = ""
 
 
@@ -58,7 +60,7 @@ ENGINES: dict[str, EngineInfo] = {
     for info in (
         EngineInfo("colormnet", "ColorMNet", "the memory network (needs its weights)",
                    "colormnet.engines.colormnet.backend:load_model",
-                   holds_several_exemplars=True, cpu_bf16=True),
+                   holds_several_exemplars=True, cpu_bf16=True, memory_schedule=True),
         EngineInfo("propagate", "Propagate", "no weights, fast",
                    "colormnet.engines.propagate.backend:load_backend",
                    needs_weights=False, weights_layout="", reduced_precision=False),

@@ -44,7 +44,8 @@ def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: d
     assert export(qtbot, editor, ExportJob(output, "ffv1", 0, 6, audio=False, overwrite=False)) == [True, str(output)]
     record = json.loads((tmp_path / "film.mkv.colormnet.json").read_text())
     assert record["engine"]["name"] == "propagate"
-    assert record["engine"]["precision"]
+    assert record["engine"]["precision"] == "fp32"
+    assert "inference" not in record["settings"]  # ColorMNet's memory schedule: not this engine's
     assert record["output"] == {"file": "film.mkv", "codec": "ffv1", "frames": [0, 6]}
     assert record["source"]["file"] == "realshort.mp4"
     exemplars = [(e["frame"], e["kind"], e["sha256"]) for e in record["exemplars"]]
