@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         c.engine.sig_changed.connect(self._on_engine_changed)
         c.engine.sig_weights_missing.connect(self.commands.show_weights_dialog)
         c.runs.sig_run_started.connect(self._on_runs_run_started)
+        c.engine.sig_model_state.connect(self.status.show_model_state)
         c.runs.sig_progress.connect(self.status.show_progress)
         c.runs.sig_run_finished.connect(self._on_runs_run_finished)
         c.sig_error.connect(self.show_error)
@@ -315,7 +316,7 @@ class MainWindow(QMainWindow):
         self.status.show_engine(self.controller.engine.status())
 
     def _on_runs_run_started(self, kind: str) -> None:
-        self.status.run_started(kind)
+        self.status.run_started(kind, loading=self.controller.engine.model_state == "loading")
         self._update_enabled()
 
     def _on_runs_run_finished(self, kind: str, cancelled: bool) -> None:

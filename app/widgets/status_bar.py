@@ -91,6 +91,7 @@ class StudioStatusBar(QStatusBar):
         self.cancel_button.setDefaultAction(cancel)
         self.cancel_button.setAutoRaise(True)
         self._cancelling = False
+        self._kind = "colorize"
         for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
             self.addPermanentWidget(widget)
         self._show_run(False)
@@ -116,11 +117,20 @@ class StudioStatusBar(QStatusBar):
             tips.append(_PREVIEW_PRECISION_TIP)
         self.device_label.setToolTip("\n".join(tips))
 
-    def run_started(self, kind: str) -> None:
-        """Show a busy bar and the cancel button."""
+    def run_started(self, kind: str, *, loading: bool = False) -> None:
+        """Show a busy bar and the cancel button; ``loading``: the model is still loading, which the run waits for."""
         self._show_run(True)
+        self._kind = kind
         if not self._cancelling:  # Esc may come before the run's start is shown
-            self.progress_label.setText("Exporting…" if kind == "export" else "Colorizing…")
+            self.progress_label.setText("Loading the model…" if loading else self._running_text())
+
+    def show_model_state(self, state: str) -> None:
+        """Once the model a run waited for is ``ready``, the run goes on (its progress follows with its first frame)."""
+        if state == "ready" and self.progress_label.text() == "Loading the model…":
+            self.progress_label.setText(self._running_text())
+
+    def _running_text(self) -> str:
+        return "Exporting…" if self._kind == "export" else "Colorizing…"
         self.progress_bar.setRange(0, 0)
 
     def cancelling(self) -> None:

@@ -112,6 +112,19 @@ def test_esc_says_at_once_that_the_run_is_stopping(
     assert window.status.currentMessage() == "Cancelled."
 
 
+def test_a_run_that_waits_for_the_model_says_so(window: MainWindow) -> None:
+    status = window.status
+    status.run_started("colorize", loading=True)
+    assert status.progress_label.text() == "Loading the model…"
+    status.show_model_state("loading")
+    assert status.progress_label.text() == "Loading the model…"
+    status.show_model_state("ready")
+    assert status.progress_label.text() == "Colorizing…"
+    status.run_finished("colorize", cancelled=False)
+    status.run_started("export")
+    assert status.progress_label.text() == "Exporting…"
+
+
 def test_status_bar_shows_the_video_and_device(qtbot, window: MainWindow) -> None:
     assert window.status.video_label.text() == "36 frames · 30.020 fps · 320×240 · 0:01 · 8-bit mp4"
     assert window.status.device_label.text() == "ColorMNet · CPU · fp32 (random weights)"
