@@ -123,6 +123,7 @@ class StudioStatusBar(QStatusBar):
         self._kind = kind
         if not self._cancelling:  # Esc may come before the run's start is shown
             self.progress_label.setText("Loading the model…" if loading else self._running_text())
+        self.progress_bar.setRange(0, 0)  # busy until the first progress
 
     def show_model_state(self, state: str) -> None:
         """Once the model a run waited for is ``ready``, the run goes on (its progress follows with its first frame)."""
@@ -131,7 +132,6 @@ class StudioStatusBar(QStatusBar):
 
     def _running_text(self) -> str:
         return "Exporting…" if self._kind == "export" else "Colorizing…"
-        self.progress_bar.setRange(0, 0)
 
     def cancelling(self) -> None:
         """Say at once that the run is stopping: it ends within one frame, which takes seconds on a CPU."""

@@ -114,8 +114,10 @@ def test_esc_says_at_once_that_the_run_is_stopping(
 
 def test_a_run_that_waits_for_the_model_says_so(window: MainWindow) -> None:
     status = window.status
+    status.progress_bar.setRange(0, 36)  # a finished earlier run's bar
     status.run_started("colorize", loading=True)
     assert status.progress_label.text() == "Loading the model…"
+    assert (status.progress_bar.minimum(), status.progress_bar.maximum()) == (0, 0)  # busy, not the old count
     status.show_model_state("loading")
     assert status.progress_label.text() == "Loading the model…"
     status.show_model_state("ready")
