@@ -195,7 +195,7 @@ class ExportDialog(QDialog):
             return False
         video = self._controller.project.video
         inputs = [video] if video else []
-        try:  # what no answer can allow (the source film, an unusable folder) is said before any question
+        try:  # all but an existing output, which is asked about: the source film, an unusable folder, ...
             check_output_path(output, inputs=inputs, codec=self.selected_codec(), overwrite=True)
         except OutputError as exc:
             self._show_problem(str(exc))
@@ -215,12 +215,7 @@ class ExportDialog(QDialog):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-            overwrite = True
-        try:
-            check_output_path(output, inputs=inputs, codec=self.selected_codec(), overwrite=overwrite)
-        except OutputError as exc:
-            self._show_problem(str(exc))
-            return False
+            overwrite = True  # the writer checks the path once more as the export starts
         job = self.job(overwrite)
         if job.stop <= job.start:
             self._show_problem("The range is empty; set the in and out points again.")
