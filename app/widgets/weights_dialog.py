@@ -39,6 +39,10 @@ class WeightsDialog(QDialog):
         self.explanation.setWordWrap(True)
         self.reason = QLabel(self)
         self.reason.setWordWrap(True)
+        self.dont_offer = QCheckBox("Don't open this by itself while the propagate engine stands in "
+                                    "(File ▸ ColorMNet Weights… offers it)", self)
+        self.dont_offer.setChecked(not controller.settings.offer_weights)
+        self.dont_offer.toggled.connect(self._on_dont_offer_toggled)
         self.set_reason(reason)
         self.controls = WeightsControls(controller, with_cancel=False, parent=self)
         self.controls.sig_busy.connect(self._on_controls_busy)
@@ -49,11 +53,6 @@ class WeightsDialog(QDialog):
         self.close_button = QPushButton(icon("cancel"), "Later", self)
         self.close_button.clicked.connect(self._on_close_clicked)
         self.controls.buttons.addWidget(self.close_button)
-        self.dont_offer = QCheckBox("Don't open this by itself while the propagate engine stands in "
-                                    "(File ▸ ColorMNet Weights… offers it)", self)
-        self.dont_offer.setChecked(not controller.settings.offer_weights)
-        self.dont_offer.toggled.connect(self._on_dont_offer_toggled)
-        self.dont_offer.setVisible(controller.engine.fallback_active)
         layout = QVBoxLayout(self)
         layout.addWidget(self.explanation)
         layout.addWidget(self.reason)
@@ -74,8 +73,7 @@ class WeightsDialog(QDialog):
                 "meanwhile: open videos, scrub and pin exemplars."
             )
         self.explanation.setText(f"{lead}<br><br><small>{html.escape(WEIGHTS_LICENCE)}</small>")
-        if hasattr(self, "dont_offer"):
-            self.dont_offer.setVisible(self._controller.engine.fallback_active)
+        self.dont_offer.setVisible(self._controller.engine.fallback_active)
         self.reason.setText(f"<i>{html.escape(reason)}</i>")
 
     def locate(self, path: Path) -> None:

@@ -115,25 +115,22 @@ class WindowCommands:
 
     def open_video_dialog(self) -> None:
         """Ask for a video file and open it."""
-        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open video", self._start_folder("video"), VIDEO_FILTER)
-        if chosen:
-            self._remember_folder("video", Path(chosen).parent)
-            self.open_path(Path(chosen))
+        chosen = self._ask_file("video", "Open video", VIDEO_FILTER)
+        if chosen is not None:
+            self.open_path(chosen)
 
     def open_folder_dialog(self) -> None:
         """Ask for an image-sequence folder and open it."""
         chosen = QFileDialog.getExistingDirectory(self._window, "Open image sequence", self._start_folder("video"))
         if chosen:
-            self._remember_folder("video", Path(chosen).parent)
+            self.controller.settings.set_last_folder("video", Path(chosen).parent)
             self.open_path(Path(chosen))
 
     def open_project_dialog(self) -> None:
         """Ask for a project file and open it."""
-        chosen, _ = QFileDialog.getOpenFileName(self._window, "Open project", self._start_folder("project"),
-                                                PROJECT_FILTER)
-        if chosen:
-            self._remember_folder("project", Path(chosen).parent)
-            self.open_path(Path(chosen))
+        chosen = self._ask_file("project", "Open project", PROJECT_FILTER)
+        if chosen is not None:
+            self.open_path(chosen)
 
     def _start_folder(self, kind: str) -> str:
         """Where a file dialog of ``kind`` opens: the folder last chosen from, else the project's or the film's."""
@@ -144,8 +141,14 @@ class WindowCommands:
         near = project.path or project.video
         return str(near.parent) if near is not None else ""
 
-    def _remember_folder(self, kind: str, folder: Path) -> None:
-        self.controller.settings.set_last_folder(kind, folder)
+    def _ask_file(self, kind: str, title: str, filters: str) -> Path | None:
+        """A file the user picks to open, the dialog starting in :meth:`_start_folder`; its folder is remembered for
+        the next dialog of ``kind``. None when the user cancels."""
+        chosen, _ = QFileDialog.getOpenFileName(self._window, title, self._start_folder(kind), filters)
+        if not chosen:
+            return None
+        self.controller.settings.set_last_folder(kind, Path(chosen).parent)
+        return Path(chosen)
 
     def _fill_recent_menu(self) -> None:
         menu = self.recent_menu
@@ -177,7 +180,7 @@ class WindowCommands:
         suggestion = str(project.path or (folder / name if folder is not None else name))
         chosen, _ = QFileDialog.getSaveFileName(self._window, "Save project", suggestion, PROJECT_FILTER)
         if chosen:
-            self._remember_folder("project", Path(chosen).parent)
+            self.controller.settings.set_last_folder("project", Path(chosen).parent)
         return bool(chosen) and self._save(Path(chosen))
 
     def _save(self, path: Path) -> bool:
@@ -309,10 +312,9 @@ class WindowCommands:
 
     def add_exemplar_from_file(self) -> None:
         """Ask for an image and pin it at the current frame."""
-        chosen, _ = QFileDialog.getOpenFileName(self._window, "Add exemplar", self._start_folder("image"), IMAGE_FILTER)
-        if chosen:
-            self._remember_folder("image", Path(chosen).parent)
-            self.controller.edits.add_exemplar_file(Path(chosen))
+        chosen = self._ask_file("image", "Add exemplar", IMAGE_FILTER)
+        if chosen is not None:
+            self.controller.edits.add_exemplar_file(chosen)
 
     def replace_selected_exemplar(self) -> None:
         """Ask for an image and swap it into the selected exemplar."""
@@ -331,12 +333,8 @@ class WindowCommands:
         frame = self.exemplars.selected_frame()
         if frame is None:
             return None
-        chosen, _ = QFileDialog.getOpenFileName(self._window, title.format(frame=frame), self._start_folder("image"),
-                                                IMAGE_FILTER)
-        if not chosen:
-            return None
-        self._remember_folder("image", Path(chosen).parent)
-        return frame, Path(chosen)
+        chosen = self._ask_file("image", title.format(frame=frame), IMAGE_FILTER)
+        return (frame, chosen) if chosen is not None else None
 
     def move_selected_exemplar(self) -> None:
         """Ask for a frame and move the selected exemplar there."""
