@@ -20,6 +20,7 @@ from colormnet.engines.registry import ENGINES, FALLBACK_ENGINE, available_engin
 from colormnet.errors import UsageError, one_line, quote_path, shorten
 from colormnet.exemplar_spec import KINDS
 from colormnet.plan import TRANSITIONS
+from colormnet.video.sequence_source import MAX_SEQUENCE_FPS
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")  # more digits than that is no count of frames or pixels
 
@@ -55,8 +56,9 @@ def frame_rate(text: str) -> Fraction:
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(
             f"expected frames per second such as 18 or 24000/1001, got {shorten(quote_path(text))}") from None
-    if not 0 < rate <= 1000:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1000 frames per second, got {text.strip()}")
+    if not 0 < rate <= MAX_SEQUENCE_FPS:
+        raise argparse.ArgumentTypeError(
+            f"must be above 0 and at most {MAX_SEQUENCE_FPS} frames per second, got {text.strip()}")
     return rate
 
 

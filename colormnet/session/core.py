@@ -257,26 +257,24 @@ class Session:
         :meth:`colorize` runs (``colorize`` resolves the kinds it needs itself).
         """
         ex = self.exemplars[exemplar_index]
-        if ex.kind != "auto":
-            return ex.kind, math.nan
-        cache_key = (ex.frame, self._digests(ex)[0])
-        if cache_key not in self._kinds:
-            kind, score = classify_exemplar(ex.image, self._reader.read(ex.frame))
-            logger.info("Exemplar at frame %d used as a %s (luminance SSIM %.3f)", ex.frame, kind, score)
-            self._kinds[cache_key] = (kind, score)
-        return self._kinds[cache_key]
+        return (ex.kind, math.nan) if ex.kind != "auto" else self._likeness(ex)
 
     def unlike_keyframes(self) -> list[tuple[int, float]]:
         """The exemplars pinned as ``keyframe`` by hand that do not look like their frame, as ``(frame, luminance
         SSIM)``: a keyframe's colours are laid on its frame pixel for pixel, which goes wrong for another picture
         (``auto`` would have taken it as a reference). Reads each such frame with the session's reader."""
-        unlike = []
-        for ex in self.exemplars:
-            if ex.kind == "keyframe":
-                kind, score = classify_exemplar(ex.image, self._reader.read(ex.frame))
-                if kind == "reference":
-                    unlike.append((ex.frame, score))
-        return unlike
+        likeness = [(ex.frame, self._likeness(ex)) for ex in self.exemplars if ex.kind == "keyframe"]
+        return [(frame, score) for frame, (kind, score) in likeness if kind == "reference"]
+
+    def _likeness(self, ex: Exemplar) -> tuple[str, float]:
+        """What ``ex`` looks like beside its frame, ``keyframe`` or ``reference``, and the luminance similarity that
+        says so; kept per frame and image."""
+        cache_key = (ex.frame, self._digests(ex)[0])
+        if cache_key not in self._kinds:
+            kind, score = classify_exemplar(ex.image, self._reader.read(ex.frame))
+            logger.info("Exemplar at frame %d looks like a %s (luminance SSIM %.3f)", ex.frame, kind, score)
+            self._kinds[cache_key] = (kind, score)
+        return self._kinds[cache_key]
 
     # -- colorizing -----------------------------------------------------------------------------------------------
 

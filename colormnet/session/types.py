@@ -15,6 +15,7 @@ from colormnet.engines.base import process_shape
 from colormnet.errors import ExemplarError
 from colormnet.exemplar import is_grayscale
 from colormnet.plan import TRANSITIONS, Transition
+from colormnet.video.sequence_source import MAX_SEQUENCE_FPS
 
 __all__ = ["Exemplar", "ExemplarKind", "FrameResult", "SessionConfig", "check_colour_image", "process_shape"]
 
@@ -89,8 +90,8 @@ class SessionConfig:
     def __post_init__(self) -> None:
         if self.process_size < 16:
             raise ValueError("process_size must be at least 16 pixels")
-        if self.sequence_fps is not None and not 0 < self.sequence_fps <= 1000:
-            raise ValueError("sequence_fps must be above 0 and at most 1000 frames per second")
+        if self.sequence_fps is not None and not 0 < self.sequence_fps <= MAX_SEQUENCE_FPS:
+            raise ValueError(f"sequence_fps must be above 0 and at most {MAX_SEQUENCE_FPS} frames per second")
         if self.transition not in TRANSITIONS:
             raise ValueError(f"Unknown transition {self.transition!r}: use {' or '.join(TRANSITIONS)}.")
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from colormnet.errors import OutputError
-from colormnet.fileio import fsync_path, owned_prefix, quoted
+from colormnet.fileio import fsync_path, owned_prefix, quoted, write_bytes_atomic
 
 __all__ = [
     "MANIFEST", "STAGING_PREFIX", "finish_frames", "frame_name", "merge_frames", "numbered_frames", "own_frames",
@@ -51,12 +51,13 @@ def numbered_frames(folder: Path, suffix: str) -> list[Path]:
         entries = list(Path(folder).iterdir())
     except OSError:
         return []
-    return sorted(e for e in entries if e.suffix == suffix and _NUMBERED.match(e.stem) and e.name == e.stem + suffix)
+    return sorted(e for e in entries if e.suffix == suffix and _is_frame_name(e.name))
 
 
 def _is_frame_name(name: str) -> bool:
-    stem, dot, suffix = name.partition(".")
-    return bool(_NUMBERED.match(stem)) and bool(dot) and bool(suffix) and "/" not in name and "\\" not in name
+    """Whether ``name`` is a file name as :func:`frame_name` writes one (digits, a suffix, no folder part)."""
+    path = Path(name)
+    return path.name == name and bool(path.suffix) and bool(_NUMBERED.match(path.stem))
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -93,10 +94,7 @@ def write_manifest(folder: Path, names: Iterable[str], earlier: dict[str, list[i
         if stamp is not None:
             entries[name] = stamp
     data = json.dumps({"frames": dict(sorted(entries.items()))}, indent=0).encode()
-    with (Path(folder) / MANIFEST).open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_bytes_atomic(Path(folder) / MANIFEST, data)
 
 
 def refuse_unusual_frames(folder: Path, suffix: str) -> None:

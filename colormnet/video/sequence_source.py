@@ -32,6 +32,7 @@ MAX_FRAME_PIXELS = 120_000_000
 a header that claims more is damaged or hostile. Below Pillow's own refusal (179 megapixels) on purpose, so that
 every file is refused by this check, with its name."""
 DEFAULT_SEQUENCE_FPS = Fraction(24)
+MAX_SEQUENCE_FPS = 1000  # the fastest rate a sequence may be given (the command line and the session check it)
 
 _DIGITS = re.compile(r"(\d+)")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

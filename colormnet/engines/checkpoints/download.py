@@ -208,7 +208,7 @@ def download_file(
 
 def _fetch(dest: Path, part: Path, release: Release, progress: Progress | None,
            cancel: threading.Event | None, timeout: float) -> Path:
-    """The body of :func:`download`, once ``dest``'s folder exists."""
+    """The body of :func:`download_file`, once ``dest``'s folder exists."""
     url = release.url
     for _ in range(3):
         offset = part.stat().st_size if part.is_file() else 0

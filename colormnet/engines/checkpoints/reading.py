@@ -26,7 +26,8 @@ from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
 
-_MAGICS = (b"PK\x03\x04", b"\x80")  # a zip archive (torch.save) or a legacy pickle
+_ZIP = b"PK\x03\x04"  # torch.save's archive
+_MAGICS = (_ZIP, b"\x80")  # a zip archive or a legacy pickle
 _LEGACY = b"\x80\x02\x8a\n"  # torch.save's legacy format starts with a pickled magic number (protocol 2, LONG1)
 _REFUSED = re.compile(r"unsupported\s+(?:global|class)\W*(?:global\s+)?([\w.]+)?", re.IGNORECASE)
 
@@ -73,7 +74,7 @@ def _load(path: Path, magic: bytes, source: Source) -> Any:
                 f"{path} was refused as unsafe: it holds Python objects besides tensors (it asks for {wanted}, which "
                 "could run code), so nothing of it was loaded; pass a plain state-dict checkpoint you trust."
             ) from exc
-        if not magic.startswith((b"PK\x03\x04", _LEGACY)):
+        if not magic.startswith((_ZIP, _LEGACY)):
             raise WeightsError(f"{path} is a Python pickle, not a PyTorch checkpoint; {source.advice}.") from exc
         raise WeightsError(f"{path} is damaged or incomplete (perhaps an interrupted download); delete it and "
                            f"{source.advice}.") from exc
