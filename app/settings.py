@@ -109,7 +109,7 @@ class AppSettings:
     def last_export(self, video: Path) -> tuple[Path, str] | None:
         """The output and codec of the last export of ``video``, if the last export was of that video."""
         value = self._store.value("export/last")
-        if (not isinstance(value, list) and not isinstance(value, tuple)) or len(value) != 3:
+        if not isinstance(value, (list, tuple)) or len(value) != 3:
             return None
         source, output, codec = (str(item) for item in value)
         return (Path(output), codec) if source == str(Path(video).resolve()) and output else None
