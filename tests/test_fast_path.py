@@ -14,6 +14,7 @@ from colormnet.config import InferenceConfig
 from colormnet.engines.base import ExemplarInput
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.engines.colormnet.inference.memory_manager import similarity, sparse_top_k_readout, top_k_affinity
+from colormnet.engines.colormnet.model import winograd
 from colormnet.engines.colormnet.model.blocks import GroupResBlock, broadcast_cat
 from colormnet.engines.colormnet.model.local_attention import LocalAttention, dense_local_attention
 from colormnet.engines.colormnet.model.network import ColorMNet
@@ -173,8 +174,16 @@ def run_engine(
     return torch.from_numpy(np.stack(out)), engine
 
 
-@pytest.mark.parametrize("mode", ["reference", "keyframe"])
-def test_fast_engine_matches_the_reference_on_a_real_clip(reference_mode: ColorMNet, realshort, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "winograd_everywhere"), [("reference", False), ("keyframe", False), ("reference", True)]
+)
+def test_fast_engine_matches_the_reference_on_a_real_clip(
+    reference_mode: ColorMNet, realshort, mode: str, winograd_everywhere: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the test size most maps are too small for Winograd; ``winograd_everywhere`` takes it on every map, so
+    that fuse1's F(2x2) (the memory keys) and the decoder's F(4x4) meet the top-k readout on a real clip."""
+    if winograd_everywhere:
+        monkeypatch.setattr(winograd, "MIN_TILES", 1)
     network = reference_mode
     size = (104, 110)  # one padding unit (112 x 112): a 7 x 7 grid, so the window reaches past every border
     planes, first_rgb = clip_lightness(str(realshort), 8)

@@ -1,4 +1,5 @@
-"""Winograd F(4x4, 3x3) convolutions of the fast path against the direct convolution, and where they are used."""
+"""Winograd F(4x4, 3x3) and F(2x2, 3x3) convolutions of the fast path against the direct convolution, and where
+they are used."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from colormnet.engines.colormnet.model.blocks import GroupResBlock, broadcast_ca
 from colormnet.engines.colormnet.model.decoder import Decoder
 from colormnet.engines.colormnet.model.rewrites import conv_of_broadcast_cat
 from colormnet.engines.colormnet.model.winograd import (
+    F2,
+    F4,
     WinogradConv2d,
     conv3x3,
     conv3x3_transforming,
@@ -44,19 +47,38 @@ def _exact(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> 
         ((2, 16, 17, 64), False),
     ],
 )
-def test_winograd_convolution_equals_the_direct_one(shape: tuple[int, int, int, int], with_bias: bool) -> None:
+@pytest.mark.parametrize("scheme", [F4, F2], ids=["F4", "F2"])
+def test_winograd_convolution_equals_the_direct_one(
+    shape: tuple[int, int, int, int], with_bias: bool, scheme: winograd.Scheme
+) -> None:
     torch.manual_seed(0)
     n, c, h, w = shape
     x = torch.randn(n, c, h, w)
     weight, bias = torch.randn(11, c, 3, 3), torch.randn(11) if with_bias else None
     exact = _exact(x, weight, bias)
-    got = conv3x3(x, transform_weight(weight), bias)
+    got = conv3x3(x, transform_weight(weight, scheme), bias)
     assert got.shape == (n, 11, h, w) and got.dtype == torch.float32 and got.is_contiguous()
     scale = exact.abs().max().item()
     assert (got.double() - exact).abs().max().item() <= 1e-5 * scale
     # as close to the exact value as the direct fp32 convolution, within a small factor
     direct = F.conv2d(x, weight, bias, padding=1)
     assert (got.double() - exact).abs().max() <= 20 * (direct.double() - exact).abs().max() + 1e-6 * scale
+
+
+def test_f2_rounds_like_the_direct_convolution_and_f4_does_not() -> None:
+    """F(2x2)'s transforms are exact in binary (0, +-1, +-1/2): its error is a direct convolution's; F(4x4)'s is
+    several times larger. What fuse1 relies on: its output becomes the memory keys."""
+    torch.manual_seed(10)
+    x, weight, bias = torch.randn(1, 256, 18, 30), torch.randn(64, 256, 3, 3) / 48, torch.randn(64)
+    exact = _exact(x, weight, bias)
+
+    def error(y: torch.Tensor) -> float:
+        return (y.double() - exact).abs().max().item()
+
+    direct = error(F.conv2d(x, weight, bias, padding=1))
+    f2, f4 = error(conv3x3(x, transform_weight(weight, F2), bias)), error(conv3x3(x, transform_weight(weight), bias))
+    assert f2 <= 2 * direct
+    assert f4 >= 4 * direct
 
 
 @pytest.mark.parametrize(
@@ -101,11 +123,35 @@ def test_bands_hold_a_bounded_transformed_input() -> None:
 def test_the_kernel_transform_is_g_g_gt_of_every_kernel() -> None:
     torch.manual_seed(6)
     weight = torch.randn(5, 7, 3, 3, dtype=torch.float64)
-    g = torch.tensor(winograd._G, dtype=torch.float64)
+    g = torch.tensor(F4.g, dtype=torch.float64)
     expected = torch.einsum("ia,oxab,jb->ijox", g, weight, g).reshape(36, 5, 7)
     torch.testing.assert_close(transform_weight(weight), expected, rtol=0, atol=1e-14)
     # a slice along the input channels (not contiguous) transforms like a copy of it
     torch.testing.assert_close(transform_weight(weight[:, 2:5]), expected[:, :, 2:5], rtol=0, atol=1e-14)
+    g2 = torch.tensor(F2.g, dtype=torch.float64)
+    expected2 = torch.einsum("ia,oxab,jb->ijox", g2, weight, g2).reshape(16, 5, 7)
+    torch.testing.assert_close(transform_weight(weight, F2), expected2, rtol=0, atol=1e-14)
+
+
+def test_fuse1_convolves_by_f2_and_the_upsampled_blocks_by_taps(golden_network) -> None:
+    """fuse1's convolution (on the DINOv2 grid, its output the memory keys) is an F(2x2) Winograd convolution that
+    keeps its transforms (16 x 1024 x 1536); fuse2 and fuse3 keep plain convolutions (conv_after_upsample reads
+    their kernels); the checkpoint's keys are those of nn.Conv2d."""
+    encoder = golden_network.key_encoder
+    conv = encoder.fuse1.encode_enc
+    assert isinstance(conv, WinogradConv2d) and conv.scheme is F2 and conv.keeps_transforms
+    assert type(encoder.fuse2.encode_enc) is torch.nn.Conv2d and type(encoder.fuse3.encode_enc) is torch.nn.Conv2d
+    assert {k for k in encoder.fuse1.state_dict() if k.startswith("encode_enc")} == {
+        "encode_enc.weight",
+        "encode_enc.bias",
+    }
+    x = torch.randn(1, 1536, 4, 6)
+    with torch.inference_mode():
+        direct = F.conv2d(x, conv.weight, conv.bias, padding=1)
+        fast = conv(x)
+        assert conv.transformed().shape == (16, 1024, 1536)
+    assert not torch.equal(fast, direct)  # the other algorithm ...
+    torch.testing.assert_close(fast, direct, atol=1e-5 * direct.abs().max().item(), rtol=0)  # ... to the same values
 
 
 @pytest.mark.parametrize(("chunk", "band_bytes"), [(128, 64 * 2**20), (3, 1)])
@@ -245,10 +291,10 @@ def test_the_decoder_runs_its_3x3_convolutions_by_winograd(monkeypatch: pytest.M
         return real_kept(x, u, bias, relu)
 
     def counted_transforming(
-        x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, relu: bool = False
+        x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, relu: bool = False, *scheme: winograd.Scheme
     ) -> torch.Tensor:
         transforming.append((weight.shape[1], weight.shape[0]))
-        return real_transforming(x, weight, bias, relu)
+        return real_transforming(x, weight, bias, relu, *scheme)
 
     monkeypatch.setattr(winograd, "conv3x3", counted_kept)
     monkeypatch.setattr(winograd, "conv3x3_transforming", counted_transforming)

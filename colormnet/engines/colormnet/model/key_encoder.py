@@ -18,6 +18,7 @@ from colormnet.engines.colormnet.model.blocks import LayerNorm2d, in_fp32, is_ch
 from colormnet.engines.colormnet.model.dinov2 import VisionTransformer
 from colormnet.engines.colormnet.model.resnet import bottleneck_layer
 from colormnet.engines.colormnet.model.rewrites import conv_after_upsample, conv_bn, gray_kernels
+from colormnet.engines.colormnet.model.winograd import F2, WinogradConv2d
 
 
 class CrossChannelAttention(nn.Module):
@@ -98,12 +99,16 @@ class Fuse(nn.Module):
     fast path never builds the upsampled 1536-channel map (:func:`~.rewrites.conv_after_upsample`).
     """
 
-    def __init__(self, dim: int, dino_dim: int = 1536) -> None:
+    def __init__(self, dim: int, dino_dim: int = 1536, on_dino_grid: bool = False) -> None:
         super().__init__()
         self.fast = True
-        # Direct, not Winograd: f16 becomes the memory keys, whose top-k selection turns Winograd's larger rounding
-        # (1e-5 against 3e-7) into jumps of 4e-3 in the chroma on a real clip (a near-tie flips).
-        self.encode_enc = nn.Conv2d(dino_dim, dim, 3, padding=1)
+        # On the DINOv2 grid (fuse1) the convolution runs by Winograd F(2x2, 3x3) on the fast path, whose rounding is
+        # a direct convolution's: f16 becomes the memory keys, where F(4x4)'s larger rounding (1e-5 against 3e-7) is
+        # not wanted (the top-k selection turns a flipped near-tie into a jump in the chroma). The upsampled blocks
+        # convolve by taps (conv_after_upsample).
+        self.encode_enc = (
+            WinogradConv2d(dino_dim, dim, scheme=F2) if on_dino_grid else nn.Conv2d(dino_dim, dim, 3, padding=1)
+        )
         self.norm1 = LayerNorm2d(dim)
         self.norm2 = LayerNorm2d(dim)
         self.crossattn = CrossChannelAttention(dim)
@@ -162,7 +167,7 @@ class KeyEncoder(nn.Module):
         self.layer2 = bottleneck_layer(256, 128, 4, stride=2)
         self.layer3 = bottleneck_layer(512, 256, 6, stride=2)
         self.network2 = DinoBranch(vit)
-        self.fuse1 = Fuse(1024)
+        self.fuse1 = Fuse(1024, on_dino_grid=True)
         self.fuse2 = Fuse(512)
         self.fuse3 = Fuse(256)
 
