@@ -165,6 +165,20 @@ def test_ctrl_c_leaves_no_output(realshort: Path, exemplars, random_weights: Pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_random_weights_are_told_once(realshort: Path, exemplars, random_weights: Path, tmp_path: Path) -> None:
+    # in a process of its own, as from a terminal: here the engines' log would go to pytest, not to stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "colormnet.cli", "colorize", str(realshort), "-e", f"{exemplars['f0']}@0",
+         "-o", str(tmp_path / "out.mp4"), "--weights", str(random_weights), "--frames", "0:1",
+         "--process-size", "112", "--shots", "off"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    told = [line for line in proc.stderr.splitlines() if "meaningless" in line]
+    assert told == ["Note: the colormnet engine runs with RANDOM weights (for tests and demos): the colours are "
+                    "meaningless."], proc.stderr
+
+
 def test_frame_range_parsing() -> None:
     assert parse_frame_range("3:7", 10) == range(3, 7)
     assert parse_frame_range(":4", 10) == range(0, 4) and parse_frame_range("5:", 10) == range(5, 10)

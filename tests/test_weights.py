@@ -22,6 +22,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from colormnet.engines.base import RANDOM_WEIGHTS_LOGGER
 from colormnet.engines.checkpoints import reading, refused_global
 from colormnet.engines.colormnet import weights
 from colormnet.engines.colormnet.weights import (
@@ -182,6 +183,16 @@ def test_seed_marker_is_reported_and_removed(tmp_path: Path) -> None:
     loaded = load_weights(_save(state, tmp_path / "w.pth"))
     assert loaded.random_seed == 7 and loaded.is_random
     assert RANDOM_SEED_KEY not in loaded.state_dict
+
+
+def test_random_weights_are_warned_of_on_their_own_logger(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = _cheap_state()
+    state[RANDOM_SEED_KEY] = torch.tensor(7, dtype=torch.int64)
+    path = _save(state, tmp_path / "w.pth")
+    with caplog.at_level(logging.WARNING):
+        load_weights(path)
+    assert [(r.name, r.levelno) for r in caplog.records] == [(RANDOM_WEIGHTS_LOGGER, logging.WARNING)]
+    assert f"{path} holds RANDOM ColorMNet weights (seed 7)" in caplog.text and "meaningless" in caplog.text
 
 
 def test_half_precision_is_cast_to_float32(tmp_path: Path) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from colormnet import interrupts
 from colormnet.cli.parser import build_parser
+from colormnet.engines.base import RANDOM_WEIGHTS_LOGGER
 from colormnet.errors import ColorMNetError, one_line
 from colormnet.fileio import describe_os_error
 from colormnet.progress import clear_bars
@@ -27,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         verbose = bool(getattr(args, "verbose", False) or getattr(args, "verbose_first", False))
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
-        return int(args.run(args, cancel))
+        with _commands_tell_random_weights():
+            return int(args.run(args, cancel))
     except KeyboardInterrupt as exc:
         return _cancelled(exc, cancel)
     except Exception as exc:
@@ -35,6 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stop is not None:  # the interruption, turned into another error on its way out (torch.save)
             return _cancelled(stop, cancel)
         return _failure(exc, verbose)
+
+
+@contextlib.contextmanager
+def _commands_tell_random_weights() -> Iterator[None]:
+    """Turns down the engines' random-weights warning while a command runs: a render says so itself, once and in
+    its own words, from the engine's ``is_random``, however often it loads the weights (again for its record)."""
+    log = logging.getLogger(RANDOM_WEIGHTS_LOGGER)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _cancelled(exc: KeyboardInterrupt, cancel: threading.Event) -> int:

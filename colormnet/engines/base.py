@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import torch
 
 ExemplarMode = Literal["keyframe", "reference"]
+#: The logger of the warning an engine gives when it loads random weights, for library users. A front end that tells
+#: its user itself (from :attr:`Backend.is_random`) turns this logger down, so that the user reads it once.
+RANDOM_WEIGHTS_LOGGER = "colormnet.engines.random_weights"
 
 
 @dataclass(frozen=True)

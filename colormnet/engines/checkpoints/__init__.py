@@ -21,7 +21,14 @@ from colormnet.engines.checkpoints.manifest import (
     parse_shape,
     read_data_table,
 )
-from colormnet.engines.checkpoints.reading import Source, check_finite, pop_seed, read_state_dict, refused_global
+from colormnet.engines.checkpoints.reading import (
+    Source,
+    check_finite,
+    pop_seed,
+    read_state_dict,
+    refused_global,
+    warn_random,
+)
 
 __all__ = [
     "DTYPES",
@@ -42,5 +49,6 @@ __all__ = [
     "resolve_path",
     "save_state_dict",
     "user_data_dir",
+    "warn_random",
     "write_atomic",
 ]

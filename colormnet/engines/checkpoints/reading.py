@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from colormnet.engines.base import RANDOM_WEIGHTS_LOGGER
 from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,14 @@ def pop_seed(state: dict[str, Any], key: str, path: Path) -> int | None:
     if not isinstance(marker, torch.Tensor) or marker.numel() != 1 or marker.is_floating_point():
         raise WeightsError(f"{path} has a malformed {key} entry; write it again with `save_random_weights`.")
     return int(marker.item())
+
+
+def warn_random(where: Path, seed: int, source: Source) -> None:
+    """Warns that ``where`` holds random weights (those :func:`pop_seed` found), on the logger
+    :data:`~colormnet.engines.base.RANDOM_WEIGHTS_LOGGER` that a front end saying so itself turns down."""
+    logging.getLogger(RANDOM_WEIGHTS_LOGGER).warning(
+        "%s holds RANDOM %s weights (seed %d), made for tests and demos: the colours are meaningless",
+        where, source.label, seed)
 
 
 def all_finite(tensor: torch.Tensor) -> bool:

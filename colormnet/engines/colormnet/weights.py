@@ -230,8 +230,8 @@ def load_weights(path: str | Path) -> LoadedWeights:
     _convert_legacy(state)
     checked = checkpoints.check_against_manifest(state, _manifest_rows(), path, SOURCE, "a ColorMNet checkpoint")
     weights = LoadedWeights(state_dict=checked, path=path, random_seed=seed)
-    if weights.is_random:
-        logger.warning("%s holds random weights (seed %d): the output colours are meaningless", path, seed)
+    if seed is not None:
+        checkpoints.warn_random(path, seed, SOURCE)
     return weights
 
 

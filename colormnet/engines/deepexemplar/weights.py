@@ -219,7 +219,7 @@ def load_weights(folder: str | Path | None = None) -> DeepExemplarWeights:
                            f"{SOURCE.advice}.")
     seed = seeds.pop()
     if seed is not None:
-        logger.warning("%s holds random Deep Exemplar weights (seed %d): the colours are meaningless", root, seed)
+        checkpoints.warn_random(root, seed, SOURCE)
     return DeepExemplarWeights(states[VGG_FILE], states[CORRESPONDENCE_FILE], states[COLORIZATION_FILE], root, seed)
 
 
