@@ -53,6 +53,15 @@ def test_a_shot_list_file_bounds_the_memory_and_the_summary_says_where_colours_c
     assert shots.read_text().startswith("start")  # the shot list is read, never written
 
 
+def test_a_hand_written_csv_of_start_and_stop_cuts_there(capsys, montage, tmp_path: Path) -> None:
+    video, still = montage
+    shots = tmp_path / "shots.csv"
+    shots.write_text("start,stop\n0,12\n12,24\n")
+    code, err = colorize(capsys, video, still, tmp_path / "out", "--shots", str(shots))
+    assert code == 0, err
+    assert "shot 2 (frames 12-23): borrows the exemplar at frame 2 as a reference" in err
+
+
 def test_shots_off_is_one_shot_and_auto_finds_the_cut(capsys, montage, tmp_path: Path) -> None:
     video, still = montage
     code, err = colorize(capsys, video, still, tmp_path / "off", "--shots", "off", "--transition", "cut")
@@ -65,7 +74,7 @@ def test_shots_off_is_one_shot_and_auto_finds_the_cut(capsys, montage, tmp_path:
     assert not np.array_equal(off, auto)  # after the cut the memory starts again from the borrowed exemplar
 
 
-@pytest.mark.parametrize("content", ["start,stop\n0,5\n", "{not json", ""])
+@pytest.mark.parametrize("content", ["start,stop\n0,5\n", "start,boundary\n0,start\n", "{not json", ""])
 def test_a_bad_shot_list_is_one_line(capsys, montage, tmp_path: Path, content: str) -> None:
     video, still = montage
     bad = tmp_path / ("shots.json" if content.startswith("{") else "shots.csv")

@@ -116,11 +116,34 @@ def test_plain_edl_from_an_editor(tmp_path: Path) -> None:
     assert load_shot_list(edl, fps=25) == [Shot(0, 50, "start"), Shot(50, 100, "dissolve", (45, 55))]
 
 
+@pytest.mark.parametrize(("name", "content"), [
+    ("a.csv", b"start,stop\n0,57\n57,120\n120,400\n"),
+    ("a.csv", b"\xef\xbb\xbf start , stop ,note\r\n0,57,day\r\n57,120,night\r\n120,400,\r\n"),  # a spreadsheet's
+    ("a.json", b'{"shots": [{"start": 0, "stop": 57}, {"start": 57, "stop": 120}, {"start": 120, "stop": 400}]}'),
+])
+def test_a_list_without_boundaries_opens_every_later_shot_at_a_cut(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert load_shot_list(path, frame_count=400) == [Shot(0, 57, "start"), Shot(57, 120, "cut"), Shot(120, 400, "cut")]
+
+
+def test_boundaries_given_for_some_shots_only(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"shots": [{"start": 0, "stop": 57},
+                                          {"start": 57, "stop": 120, "boundary": "dissolve", "transition": [55, 60]},
+                                          {"start": 120, "stop": 400}]}))
+    assert load_shot_list(path) == [Shot(0, 57, "start"), Shot(57, 120, "dissolve", (55, 60)), Shot(120, 400, "cut")]
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("a.json", b"{", "not valid JSON"),
     ("a.json", b"[1, 2]", 'a list "shots"'),
     ("a.json", b'{"shots": [7]}', "must be an object"),
-    ("a.json", b'{"shots": [{"start": 0, "stop": 5}]}', "has no boundary"),
+    ("a.json", b'{"shots": [{"start": 0, "boundary": "start"}]}', "has no stop"),
+    ("a.json", b'{"shots": [{"stop": 5}]}', "has no start"),
+    ("a.json", b'{"shots": [{"start": 0, "stop": 5, "boundary": null}]}', "must be text"),
+    ("a.json", b'{"shots": [{"start": 0, "stop": 5}, {"start": 5, "stop": 9, "boundary": "wipe"}]}',
+     "Unknown boundary"),
     ("a.json", b'{"shots": [{"start": true, "stop": 5, "boundary": "start"}]}', "frame number"),
     ("a.json", b'{"shots": [{"start": 0, "stop": 1e99, "boundary": "start"}]}', "frame number"),
     ("a.json", b'{"shots": [{"start": 0, "stop": 5, "boundary": {"x": 1}}]}', "must be text"),
@@ -135,6 +158,10 @@ def test_plain_edl_from_an_editor(tmp_path: Path) -> None:
     ("a.csv", b"start,stop,boundary\n0,5,start\n5,x,cut\n", "frame number"),
     ("a.csv", b"start,stop,boundary\n0,5,start\n5,9,wipe\n", "Unknown boundary"),
     ("a.csv", b"start,stop,boundary\n0,5,start\n5,9\n", "row 3"),
+    ("a.csv", b"start,boundary\n0,start\n", "header row"),
+    ("a.csv", b"start,stop\n0,5\n5,x\n", "frame number"),
+    ("a.csv", b"start,stop\n0,5\n7,9\n", "gap"),
+    ("a.csv", b"start,stop,transition_start,transition_stop\n0,5,,\n5,9,4,6\n", "dissolve or a fade"),
     ("a.edl", b"TITLE: x\nrm -rf /\n", "not a CMX3600 event"),
     ("a.edl", b"001  AX V C 00:00:00:00 00:00:99:00 00:00:00:00 00:00:99:00\n", "out of range"),
     ("a.txt", b"", "a .json, .csv or .edl"),

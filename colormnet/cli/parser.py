@@ -83,7 +83,8 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
     p.add_argument("--top-k", type=whole_number(1), default=30, help=argparse.SUPPRESS)
     p.add_argument("--shots", default="auto", metavar="auto|off|FILE",
                    help="shots bound the memory: auto (found in the video, cached), off (one shot), or a shot list "
-                        "(JSON, CSV or EDL as `colormnet shots` writes)")
+                        "(JSON, CSV or EDL as `colormnet shots` writes; a CSV needs only the columns start and "
+                        "stop, each shot then opening at a cut)")
     p.add_argument("--transition", choices=TRANSITIONS, default="blend",
                    help="how two exemplars of one shot meet: blend (a forward and a backward pass fused smoothly), "
                         "memory (one pass from the shot's first exemplar holding the others too; colormnet and "

@@ -2,9 +2,11 @@
 
 JSON: ``{"shots": [{"start", "stop", "boundary", "start_timecode", "transition"}, ...]}`` (``transition`` is
 ``[a, b]`` for a dissolve or a fade, else null). CSV: the same fields as columns under a header row, the transition
-as ``transition_start`` and ``transition_stop`` (empty for none). Both forms may give a shot without an exemplar of
-its own a ``colours_from`` field: the frame of the exemplar it takes its colours from, chosen by hand (absent, null
-or empty: chosen automatically); :func:`load_shot_file` returns these as links for
+as ``transition_start`` and ``transition_stop`` (empty for none). Only ``start`` and ``stop`` are required: without
+``boundary`` (no such key in JSON, no such column in CSV) the first shot is the ``start`` and every other opens at a
+hard ``cut``, as a list written by hand or kept in a spreadsheet means. Both forms may give a shot without an
+exemplar of its own a ``colours_from`` field: the frame of the exemplar it takes its colours from, chosen by hand
+(absent, null or empty: chosen automatically); :func:`load_shot_file` returns these as links for
 :meth:`~colormnet.session.Session.set_shots`, and :func:`check_links` holds them against the exemplars.
 
 EDL: one event per shot, record timecodes at the video's frame rate; a dissolve or fade is a ``D`` event whose
@@ -27,7 +29,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from colormnet.fileio import write_bytes_atomic
-from colormnet.shots.model import Shot, ShotListError, as_kind, parse_timecode, timecode, validate_shots
+from colormnet.shots.model import (
+    BoundaryKind,
+    Shot,
+    ShotListError,
+    as_kind,
+    parse_timecode,
+    timecode,
+    validate_shots,
+)
 
 #: Largest shot list file read, in bytes.
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -35,6 +45,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_SHOTS = 200_000
 FORMATS = ("json", "csv", "edl")
 CSV_FIELDS = ("start", "stop", "boundary", "start_timecode", "transition_start", "transition_stop")
+#: The fields (JSON) or columns (CSV) a shot list cannot do without; the others are optional.
+REQUIRED_FIELDS = ("start", "stop")
 #: The optional field (JSON) or column (CSV) of a hand-chosen link.
 LINK_FIELD = "colours_from"
 _EVENT = re.compile(r"^(\d{1,6})\s+(\S+)\s+(V|A|B|AA|AA/V|A/V)\s+(C|D)\s*(\d{1,4})?\s+"
@@ -123,6 +135,11 @@ def _int(value: Any, what: str) -> int:
     return number
 
 
+def _unstated_boundary(number: int) -> BoundaryKind:
+    """The boundary of shot ``number`` (from 1) in a file that gives none: ``start`` for the first, else a hard cut."""
+    return "start" if number == 1 else "cut"
+
+
 def _shot(start: Any, stop: Any, boundary: Any, transition: tuple[Any, Any] | None, where: str) -> Shot:
     if not isinstance(boundary, str):
         raise ShotListError(f"{where}: the boundary must be text, not {str(boundary)[:40]!r}.")
@@ -152,14 +169,15 @@ def parse_json_file(text: str) -> ShotFile:
     for number, item in enumerate(data["shots"][:MAX_SHOTS + 1], start=1):
         where = f"shot {number}"
         if not isinstance(item, dict):
-            raise ShotListError(f"{where} must be an object with start, stop and boundary.")
-        missing = [k for k in ("start", "stop", "boundary") if k not in item]
+            raise ShotListError(f"{where} must be an object with start and stop.")
+        missing = [k for k in REQUIRED_FIELDS if k not in item]
         if missing:
             raise ShotListError(f"{where} has no {', '.join(missing)}.")
         span = item.get("transition")
         if span is not None and (not isinstance(span, list) or len(span) != 2):
             raise ShotListError(f"{where}: the transition must be [first, last + 1] or null.")
-        shots.append(_shot(item["start"], item["stop"], item["boundary"], tuple(span) if span else None, where))
+        boundary = item["boundary"] if "boundary" in item else _unstated_boundary(number)
+        shots.append(_shot(item["start"], item["stop"], boundary, tuple(span) if span else None, where))
         if item.get(LINK_FIELD) is not None:
             links[shots[-1].start] = _int(item[LINK_FIELD], f"{where}: {LINK_FIELD}")
     return ShotFile(shots, links)
@@ -171,11 +189,12 @@ def parse_csv(text: str) -> list[Shot]:
 
 
 def parse_csv_file(text: str) -> ShotFile:
-    """Reads the CSV form with its links (header row; extra columns are ignored)."""
+    """Reads the CSV form with its links (header row; extra columns are ignored, ``boundary`` may be left out)."""
     try:
         rows = csv.DictReader(io.StringIO(text))
-        if rows.fieldnames is None or not {"start", "stop", "boundary"} <= {f.strip() for f in rows.fieldnames}:
-            raise ShotListError("The shot list CSV needs a header row with the columns start, stop and boundary.")
+        columns = {f.strip() for f in rows.fieldnames or ()}
+        if not set(REQUIRED_FIELDS) <= columns:
+            raise ShotListError("The shot list CSV needs a header row with at least the columns start and stop.")
         shots, links = [], {}
         for number, row in enumerate(rows, start=1):
             if number > MAX_SHOTS:
@@ -183,8 +202,8 @@ def parse_csv_file(text: str) -> ShotFile:
             row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
             a, b = row.get("transition_start", ""), row.get("transition_stop", "")
             span = (a, b) if a or b else None
-            shots.append(_shot(row.get("start", ""), row.get("stop", ""), row.get("boundary", ""), span,
-                               f"row {number + 1}"))
+            boundary = row.get("boundary", "") if "boundary" in columns else _unstated_boundary(number)
+            shots.append(_shot(row.get("start", ""), row.get("stop", ""), boundary, span, f"row {number + 1}"))
             if row.get(LINK_FIELD):
                 links[shots[-1].start] = _int(row[LINK_FIELD], f"row {number + 1}: {LINK_FIELD}")
         return ShotFile(shots, links)
