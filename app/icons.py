@@ -73,6 +73,8 @@ ICONS: dict[str, str] = {
     "weights": "mdi6.download-box",
     "locate": "mdi6.file-find",
     "help": "mdi6.help-circle",
+    "toolbar_overflow": "mdi6.chevron-double-right",
+    "toolbar_overflow_vertical": "mdi6.chevron-double-down",
 }
 
 

@@ -1,9 +1,25 @@
-"""A neutral dark-gray theme: no tint anywhere, because colour in the frames is judged against neutral gray."""
+"""A neutral dark-gray theme: no tint anywhere, because colour in the frames is judged against neutral gray.
+
+Fusion draws the keyboard focus ring and the toolbar's overflow chevron in shades meant for light themes, which
+vanish on these grays; :class:`StudioStyle` draws both in light gray instead (the focus ring's accent is a light
+neutral, not a hue, for the same reason as above).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleOption,
+    QStyleOptionComplex,
+    QStyleOptionToolButton,
+    QWidget,
+)
+
+from app.icons import icon
 
 #: Gray levels used by the palette and by the painted widgets (viewer, timeline).
 WINDOW = QColor(45, 45, 45)
@@ -15,6 +31,7 @@ DIM_TEXT = QColor(130, 130, 130)
 HIGHLIGHT = QColor(96, 96, 96)
 MID = QColor(70, 70, 70)
 BRIGHT = QColor(235, 235, 235)
+FOCUS = QColor(200, 200, 200)  # the keyboard focus ring: found at a glance on every gray above
 
 _STYLE = """
 QToolTip { color: #e0e0e0; background-color: #3a3a3a; border: 1px solid #5a5a5a; }
@@ -27,9 +44,88 @@ QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }
 """
 
 
+_OVERFLOW_ICONS = {
+    QStyle.StandardPixmap.SP_ToolBarHorizontalExtensionButton: "toolbar_overflow",
+    QStyle.StandardPixmap.SP_ToolBarVerticalExtensionButton: "toolbar_overflow_vertical",
+}
+
+
+class StudioStyle(QProxyStyle):
+    """Fusion with a focus ring and a toolbar overflow chevron that stand out on the dark grays."""
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def standardIcon(  # noqa: N802 (Qt override)
+        self, standard_icon: QStyle.StandardPixmap, option: QStyleOption | None = None, widget: QWidget | None = None
+    ) -> QIcon:
+        name = _OVERFLOW_ICONS.get(standard_icon)
+        return icon(name) if name is not None else super().standardIcon(standard_icon, option, widget)
+
+    def drawPrimitive(  # noqa: N802 (Qt override)
+        self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter, widget: QWidget | None = None
+    ) -> None:
+        if element == QStyle.PrimitiveElement.PE_FrameFocusRect:  # check boxes, radio buttons, list rows
+            if _shows_focus(option):
+                _draw_focus_ring(painter, option.rect)
+            return
+        super().drawPrimitive(element, option, painter, widget)
+        typing = _RINGED_PRIMITIVES.get(element)
+        if typing is not None and _shows_focus(option, typing):
+            _draw_focus_ring(painter, option.rect)
+
+    def drawComplexControl(  # noqa: N802 (Qt override)
+        self,
+        control: QStyle.ComplexControl,
+        option: QStyleOptionComplex,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        if control == QStyle.ComplexControl.CC_ToolButton and _shows_focus(option):
+            unfocused = QStyleOptionToolButton(option)  # type: ignore[call-overload]
+            unfocused.state = option.state & ~QStyle.StateFlag.State_HasFocus  # ring round the button, not its icon
+            super().drawComplexControl(control, unfocused, painter, widget)
+            _draw_focus_ring(painter, option.rect)
+            return
+        super().drawComplexControl(control, option, painter, widget)
+        typing = _RINGED_CONTROLS.get(control)
+        if typing is not None and _shows_focus(option, typing or getattr(option, "editable", False)):
+            _draw_focus_ring(painter, option.rect)
+
+
+# The widgets Fusion draws a focus outline on (instead of calling PE_FrameFocusRect), and whether they take typing.
+_RINGED_PRIMITIVES = {
+    QStyle.PrimitiveElement.PE_PanelButtonCommand: False,  # push buttons
+    QStyle.PrimitiveElement.PE_FrameLineEdit: True,
+}
+_RINGED_CONTROLS = {
+    QStyle.ComplexControl.CC_ComboBox: False,  # an editable one takes typing
+    QStyle.ComplexControl.CC_SpinBox: True,
+}
+
+
+def _shows_focus(option: QStyleOption, typing: bool = False) -> bool:
+    """Whether a widget drawn with ``option`` shows the focus ring: as in Fusion, a field that takes typing shows it
+    whenever it has the focus, anything else only once the focus has moved by keyboard (not after a click)."""
+    state = option.state
+    return bool(state & QStyle.StateFlag.State_HasFocus) and (
+        typing or bool(state & QStyle.StateFlag.State_KeyboardFocusChange)
+    )
+
+
+def _draw_focus_ring(painter: QPainter, rect: QRect) -> None:
+    """A 2-pixel ring in :data:`FOCUS` just inside ``rect``."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(QPen(FOCUS, 2))
+    painter.drawRect(rect.adjusted(1, 1, -1, -1))
+    painter.restore()
+
+
 def apply_dark_theme(app: QApplication) -> None:
-    """Give ``app`` the Fusion style with a neutral dark-gray palette."""
-    app.setStyle("Fusion")
+    """Give ``app`` the Fusion style (see :class:`StudioStyle`) with a neutral dark-gray palette."""
+    app.setStyle(StudioStyle())
     palette = QPalette()
     roles = {
         QPalette.ColorRole.Window: WINDOW,
