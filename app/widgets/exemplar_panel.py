@@ -14,11 +14,13 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMainWindow,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.icons import icon
 from app.image_loader import ImageLoader
 from app.model.project import KINDS, ExemplarEntry
+from app.widgets.dock_share import DockShare
 
 THUMB_SIZE = QSize(112, 63)
 REFERENCE_SIZE = QSize(56, 32)
@@ -42,6 +45,20 @@ def kind_label(entry: ExemplarEntry, resolved: dict[int, tuple[str, float]]) -> 
     """The exemplar's kind as the panel shows it: ``auto → keyframe`` once the session has chosen."""
     chosen = resolved.get(entry.frame) if entry.kind == "auto" else None
     return f"auto → {chosen[0]}" if chosen is not None else entry.kind
+
+
+def dock_exemplar_panel(panel: ExemplarPanel, window: QMainWindow) -> QDockWidget:
+    """Put ``panel`` in a dock on the right of ``window``; the dock keeps its share of the window's width when the
+    window is resized (:class:`~app.widgets.dock_share.DockShare`), so that a larger window shows longer names."""
+    dock = QDockWidget("Exemplars", window)
+    dock.setObjectName("exemplar_dock")  # the key of its place and width in the saved window state
+    dock.setWidget(panel)
+    dock.setFeatures(
+        QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    )
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    DockShare(window, dock)
+    return dock
 
 
 def _references_label(entry: ExemplarEntry) -> str:

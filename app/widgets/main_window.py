@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QMainWindow,
-    QMessageBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app.autosave import AutosaveWriter
 from app.controller import Controller
@@ -23,7 +17,7 @@ from app.shuttle import Shuttle
 from app.thumbnails import ThumbnailStrip
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.compare_view import CompareView
-from app.widgets.exemplar_panel import ExemplarPanel
+from app.widgets.exemplar_panel import ExemplarPanel, dock_exemplar_panel
 from app.widgets.marker_menu import MarkerCommands
 from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
@@ -82,13 +76,7 @@ class MainWindow(QMainWindow):
         remove = self.actions_by_name["remove_exemplar"]
         remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # Delete only where exemplars are
         self.exemplars.addAction(remove)
-        dock = QDockWidget("Exemplars", self)
-        dock.setObjectName("exemplar_dock")
-        dock.setWidget(self.exemplars)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.exemplar_dock = dock_exemplar_panel(self.exemplars, self)
         self.status = StudioStatusBar(self.actions_by_name["cancel"], self)
         self.setStatusBar(self.status)
         self._build_menus_and_toolbar()
