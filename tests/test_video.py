@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shutil
 from fractions import Fraction
@@ -241,6 +242,23 @@ def test_truncated_file_exposes_the_frames_that_decode(tmp_path: Path, name: str
         last = len(reader) - 1
         for index in (last, 0, last // 2, last - 1, last):
             assert digest(reader.read(index)) == expected[index]
+
+
+def test_a_cut_short_mp4_counts_the_frames_its_index_lost_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The index at the front lists all 166 frames; only the first ones still have their data."""
+    source = tmp_path / "faststart.mp4"
+    _faststart_copy(CLIPS / "movie.mp4", source)
+    data = source.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with caplog.at_level(logging.WARNING, logger="colormnet.video"):
+        counts = [probe(cut).frame_count for _ in range(2)]  # a command opens its input more than once
+    kept = counts[0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert 0 < kept < 166 and warnings == [
+        f"cut.mp4: the file is cut short: only its first {kept} frames decode; the last {166 - kept} are lost"]
 
 
 @pytest.mark.parametrize(("width", "height", "count"), [(64, 48, 1), (101, 57, 3), (1, 1, 2)])

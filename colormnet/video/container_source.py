@@ -37,7 +37,7 @@ from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth, frame_luma8
 
 logger = logging.getLogger(__name__)
-
+_TOLD_CUT_SHORT: set[tuple[str, int]] = set()  # the cut-short files warned of: (path, frames lost)
 
 
 class _Late:
@@ -123,9 +123,11 @@ class ContainerSource:
     def _build_index(self) -> bool:
         """Demuxes all video packets; returns False when their timestamps cannot identify frames."""
         entries: list[tuple[int, bool]] = []  # (pts, keyframe) in decode order
+        self._discarded = 0  # packets the index counts that are no frame (an edit list's pre-roll)
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:
+                    self._discarded += packet.size > 0  # not the empty packet that ends the demuxing
                     continue
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None:
@@ -178,8 +180,12 @@ class ContainerSource:
                 continue  # this whole group fails to decode: look at the one before
             missing = len(self.pts) - last_decoded - 1
             if missing and self._ended_early:
-                logger.warning("%s: the file is cut short and its last %d frame(s) do not decode; they are left out",
-                               self.path.name, missing)
+                # counting the frames lost with the data where the container's index (an MP4's moov) lists them
+                lost = max((self._stream.frames or 0) - self._discarded, len(self.pts)) - last_decoded - 1
+                if (told := (str(self.path.absolute()), lost)) not in _TOLD_CUT_SHORT:  # once, if opened again
+                    _TOLD_CUT_SHORT.add(told)
+                    logger.warning("%s: the file is cut short: only its first %d frames decode; the last %d are lost",
+                                   self.path.name, last_decoded + 1, lost)
                 self._truncate(last_decoded + 1)
             elif missing:
                 self.damaged.update(range(last_decoded + 1, len(self.pts)))
