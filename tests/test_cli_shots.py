@@ -47,7 +47,7 @@ def test_a_shot_list_file_bounds_the_memory_and_the_summary_says_where_colours_c
     save_shot_list(shots, [Shot(0, 12, "start"), Shot(12, 24, "cut")], fps=24)
     code, err = colorize(capsys, video, still, tmp_path / "out", "--shots", str(shots))
     assert code == 0, err
-    assert "shot 1 (frames 0-11): exemplars at frames 2" in err
+    assert "shot 1 (frames 0-11): exemplar at frame 2\n" in err
     assert "shot 2 (frames 12-23): borrows the exemplar at frame 2 as a reference" in err
     assert len(list((tmp_path / "out").glob("*.png"))) == 24
     assert shots.read_text().startswith("start")  # the shot list is read, never written
@@ -137,3 +137,16 @@ def test_a_chunked_run_takes_the_links_too(capsys, montage, tmp_path: Path) -> N
         renders[out.name] = (out / "00020.png").read_bytes()
     assert renders["out2"] != renders["out12"]  # the link decides the third shot's colours
     assert renders["out2-chunked"] == renders["out2"]  # and the chunked run follows it (not the similar shot 2)
+
+
+def test_the_summary_names_one_exemplar_in_the_singular_and_several_in_the_plural() -> None:
+    from types import SimpleNamespace
+
+    from colormnet.cli.colorize import _shot_summary
+
+    sources = [SimpleNamespace(shot=0, start=0, stop=39, how="own", own=[0], borrowed=None, similarity=None),
+               SimpleNamespace(shot=1, start=39, stop=288, how="own", own=[1, 2], borrowed=None, similarity=None)]
+    session = SimpleNamespace(shot_sources=lambda: sources,
+                              exemplars=[SimpleNamespace(frame=f) for f in (0, 150, 200)])
+    assert _shot_summary(session) == ["shot 1 (frames 0-38): exemplar at frame 0",
+                                      "shot 2 (frames 39-287): exemplars at frames 150, 200"]

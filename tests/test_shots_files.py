@@ -196,3 +196,29 @@ def test_missing_huge_and_folder_files(tmp_path: Path) -> None:
         load_shot_list(edl)
     with pytest.raises(ShotListError, match="another video"):
         load_shot_list(edl, fps=25, frame_count=500)
+
+
+@pytest.mark.parametrize("content", [
+    b"Start;Stop\n0;57\n57;120\n120;400\n",  # a spreadsheet in a locale whose decimal mark is a comma
+    b"START\tSTOP\n0\t57\n57\t120\n120\t400\n",
+])
+def test_a_spreadsheets_csv_is_read_whatever_its_separator_and_case(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "cuts.csv"
+    path.write_bytes(content)
+    assert load_shot_list(path, frame_count=400) == [Shot(0, 57, "start"), Shot(57, 120, "cut"), Shot(120, 400, "cut")]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("cuts.csv", b"start,stop\n0,39\n39,abc\n", "cuts.csv: row 3: stop must be a frame number, not 'abc'."),
+    ("cuts.csv", b"first,last\n0,5\n", "cuts.csv: The shot list CSV needs a header row"),
+    ("cuts.json", b'{"shots": [7]}', "cuts.json: shot 1 must be an object"),
+    ("cuts.edl", b"TITLE: x\nrm -rf /\n", "cuts.edl: Line 2 of the EDL"),
+])
+def test_a_fault_in_a_shot_list_names_the_file_and_the_row_once(tmp_path: Path, name: str, content: bytes,
+                                                                 message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ShotListError) as info:
+        load_shot_list(path, fps=25)
+    assert str(info.value).startswith(message)
+    assert str(info.value).count("row 3") <= 1

@@ -115,7 +115,9 @@ def _shot_summary(session: Session) -> list[str]:
     for src in sources:
         head = f"shot {src.shot + 1} (frames {src.start}-{src.stop - 1}): "
         if src.how == "own":
-            lines.append(head + "exemplars at frames " + ", ".join(str(frames[i]) for i in src.own))
+            own = [str(frames[i]) for i in src.own]
+            lines.append(head + (f"exemplar at frame {own[0]}" if len(own) == 1 else
+                                 f"exemplars at frames {', '.join(own)}"))
         elif src.borrowed is not None:
             why = {"linked": "linked by hand", "similar": f"the most similar set-up, {src.similarity:.2f}",
                    "nearest": "no shot looks alike: the nearest in time"}[src.how]

@@ -1,8 +1,9 @@
 """Shot list files: JSON, CSV and CMX3600 EDL, written atomically and read back with strict checks.
 
 JSON: ``{"shots": [{"start", "stop", "boundary", "start_timecode", "transition"}, ...]}`` (``transition`` is
-``[a, b]`` for a dissolve or a fade, else null). CSV: the same fields as columns under a header row, the transition
-as ``transition_start`` and ``transition_stop`` (empty for none). Only ``start`` and ``stop`` are required: without
+``[a, b]`` for a dissolve or a fade, else null). CSV: the same fields as columns under a header row (names in any case;
+commas, or a spreadsheet's semicolons or tabs, between them), the transition as ``transition_start`` and
+``transition_stop`` (empty for none). Only ``start`` and ``stop`` are required: without
 ``boundary`` (no such key in JSON, no such column in CSV) the first shot is the ``start`` and every other opens at a
 hard ``cut``, as a list written by hand or kept in a spreadsheet means. Both forms may give a shot without an
 exemplar of its own a ``colours_from`` field: the frame of the exemplar it takes its colours from, chosen by hand
@@ -146,8 +147,9 @@ def _shot(start: Any, stop: Any, boundary: Any, transition: tuple[Any, Any] | No
     span = None
     if transition is not None:
         span = (_int(transition[0], f"{where}: transition start"), _int(transition[1], f"{where}: transition stop"))
+    first, last = _int(start, f"{where}: start"), _int(stop, f"{where}: stop")  # their messages name the row
     try:
-        return Shot(_int(start, f"{where}: start"), _int(stop, f"{where}: stop"), as_kind(boundary), span)
+        return Shot(first, last, as_kind(boundary), span)
     except ShotListError as exc:
         raise ShotListError(f"{where}: {exc}") from None
 
@@ -191,15 +193,15 @@ def parse_csv(text: str) -> list[Shot]:
 def parse_csv_file(text: str) -> ShotFile:
     """Reads the CSV form with its links (header row; extra columns are ignored, ``boundary`` may be left out)."""
     try:
-        rows = csv.DictReader(io.StringIO(text))
-        columns = {f.strip() for f in rows.fieldnames or ()}
+        rows = csv.DictReader(io.StringIO(text), delimiter=_csv_delimiter(text))
+        columns = {f.strip().lower() for f in rows.fieldnames or ()}
         if not set(REQUIRED_FIELDS) <= columns:
             raise ShotListError("The shot list CSV needs a header row with at least the columns start and stop.")
         shots, links = [], {}
         for number, row in enumerate(rows, start=1):
             if number > MAX_SHOTS:
                 break
-            row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+            row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
             a, b = row.get("transition_start", ""), row.get("transition_stop", "")
             span = (a, b) if a or b else None
             boundary = row.get("boundary", "") if "boundary" in columns else _unstated_boundary(number)
@@ -209,6 +211,15 @@ def parse_csv_file(text: str) -> ShotFile:
         return ShotFile(shots, links)
     except csv.Error as exc:
         raise ShotListError(f"The shot list CSV is malformed ({exc}).") from None
+
+
+def _csv_delimiter(text: str) -> str:
+    """The separator of a CSV's header row: a comma, or the semicolon or tab a spreadsheet writes in locales whose
+    decimal mark is a comma."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((mark for mark in (";", "\t") if mark in header), ",")
 
 
 def parse_edl(text: str, fps: Fraction | float) -> list[Shot]:
@@ -286,12 +297,15 @@ def load_shot_file(path: str | Path, *, fps: Fraction | float | None = None,
         raise ShotListError(f"{path.name} is not UTF-8 text; a shot list is JSON, CSV or EDL text.") from None
     except OSError as exc:
         raise ShotListError(f"The shot list {path.name} cannot be read ({exc.strerror or exc}).") from None
-    if kind == "edl":
-        if fps is None:
-            raise ShotListError(f"Reading the EDL {path.name} needs the video's frame rate.")
-        read = ShotFile(parse_edl(text, fps), {})
-    else:
-        read = parse_json_file(text) if kind == "json" else parse_csv_file(text)
+    if kind == "edl" and fps is None:
+        raise ShotListError(f"Reading the EDL {path.name} needs the video's frame rate.")
+    try:
+        if kind == "edl":
+            read = ShotFile(parse_edl(text, fps or 0), {})
+        else:
+            read = parse_json_file(text) if kind == "json" else parse_csv_file(text)
+    except ShotListError as exc:  # which file, as every later fault says
+        raise ShotListError(f"{path.name}: {exc}") from None
     if len(read.shots) > MAX_SHOTS:
         raise ShotListError(f"{path.name} lists more than {MAX_SHOTS} shots.")
     try:
