@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -147,3 +148,34 @@ def test_progress_bar_takes_totals_draws_from_the_first_report_and_clears_itself
         raise KeyboardInterrupt
     assert "3/10" in stream.getvalue() and "\n" not in stream.getvalue()
     assert stream.getvalue().rsplit("\r", 2)[-2].strip() == ""  # the last thing drawn is a cleared line
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every (sub)command's parser, nested ones included, with its name."""
+    found = [(parser.prog, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _subparsers(child)
+    return found
+
+
+def test_every_argument_of_every_command_says_what_it_is() -> None:
+    undescribed = []
+    for prog, parser in _subparsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):  # its commands are described one by one
+                undescribed += [f"{prog} {choice.dest}" for choice in action._choices_actions if choice.help is None]
+            elif action.help is None:
+                undescribed.append(f"{prog} {action.dest}")
+    assert undescribed == []
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ([], "colormnet: error: choose a command: colorize, info, demo, extract-frame, eval, shots, weights "),
+    (["weights"], "colormnet: error: choose a command: download, init-random, path (see `colormnet weights --help`)"),
+])
+def test_a_command_group_without_its_command_lists_them(capsys, argv: list[str], message: str) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "weights_command" not in err

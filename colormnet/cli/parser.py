@@ -22,6 +22,8 @@ from colormnet.exemplar_spec import KINDS
 from colormnet.plan import TRANSITIONS
 from colormnet.video.sequence_source import MAX_SEQUENCE_FPS
 
+COMMAND = "COMMAND"  # how usage lines and errors name a command group's command
+
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")  # more digits than that is no count of frames or pixels
 
 
@@ -30,6 +32,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Raises the mistake as a UsageError naming the subcommand's help (argparse prints the usage instead)."""
+        if message.endswith(f"required: {COMMAND}"):  # a command group without its command: list them
+            commands = next((", ".join(action.choices or ()) for action in self._actions
+                             if isinstance(action, argparse._SubParsersAction)), "")
+            message = f"choose a command: {commands}"
         raise UsageError(f"{one_line(message)} (see `{self.prog} --help`).")
 
 
@@ -74,7 +80,8 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
                    help=f"{_engines_that(lambda name: bool(ENGINES[name].options))} only: fit (every pixel, "
                    "default) or official (the reference's cover-crop)")
     p.add_argument("--weights", help="checkpoint path (default: $COLORMNET_WEIGHTS or the per-user data folder)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the engine runs (default auto: a CUDA GPU when there is one, else the CPU)")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
                    help="auto: fp16 autocast on CUDA, fp32 on the CPU; bf16: autocast on CUDA or the CPU")
     p.add_argument("--process-size", type=whole_number(16), default=540, metavar="N",
@@ -130,17 +137,20 @@ def _add_weights(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     with_weights = [name for name in available_engines() if ENGINES[name].needs_weights]
     p = sub.add_parser("weights", parents=[common], help="download, locate or create checkpoints")
     p.set_defaults(run=weights.cmd_weights)
-    wsub = p.add_subparsers(dest="weights_command", required=True)
+    wsub = p.add_subparsers(dest="weights_command", metavar=COMMAND, required=True)
     d = wsub.add_parser("download", help="download the official weights (licence shown first)")
     d.add_argument("--dest", help="where to save them (default: the engine's variable or the per-user data folder)")
     r = wsub.add_parser("init-random", help="write randomly initialised weights (tests and demos)")
     r.add_argument("path", help=" or ".join(f"a {ENGINES[name].weights_layout} ({name})" for name in with_weights))
-    r.add_argument("--seed", type=whole_number(0), default=0)
+    r.add_argument("--seed", type=whole_number(0), default=0, help="the same seed writes the same weights "
+                   "(default 0)")
     r.add_argument("--overwrite", action="store_true", help="replace existing weights")
     w = wsub.add_parser("path", help="show where the weights are looked for")
-    w.add_argument("--weights")
+    w.add_argument("--weights", metavar="PATH",
+                   help="check this path instead of the default (as --weights of colorize)")
     for sp in (d, r, w):
-        sp.add_argument("--engine", choices=with_weights, default=DEFAULT_ENGINE)
+        sp.add_argument("--engine", choices=with_weights, default=DEFAULT_ENGINE,
+                        help=f"whose weights (default {DEFAULT_ENGINE})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,23 +165,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", dest="verbose_first", action="store_true", help="log what happens")
     common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", metavar=COMMAND, required=True)
     _add_colorize(sub, common)
 
     p = sub.add_parser("info", parents=[common], help="describe a video or image sequence")
     p.set_defaults(run=commands.cmd_info)
-    p.add_argument("input")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("input", help="video file or folder of numbered images")
+    p.add_argument("--json", action="store_true", help="print everything as one JSON object")
 
     _add_demo(sub, common)
 
     p = sub.add_parser("extract-frame", parents=[common],
                        help="save one frame as an image (to colorize elsewhere and pin back as a keyframe)")
     p.set_defaults(run=commands.cmd_extract_frame)
-    p.add_argument("input")
-    p.add_argument("frame", type=whole_number(0))
+    p.add_argument("input", help="video file or folder of numbered images")
+    p.add_argument("frame", type=whole_number(0), help="the frame's number, counted from 0 (as -e IMAGE@FRAME "
+                   "and `colormnet shots` count)")
     p.add_argument("-o", "--output", required=True, help="a .png, .tif or .jpg file")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     add_eval_parser(sub, [common])
     add_shots_parser(sub, [common])
