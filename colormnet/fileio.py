@@ -42,6 +42,7 @@ __all__ = [
 #: with the owner's process id and host tag as :func:`owned_prefix` writes them.
 _LEFTOVER = re.compile(r"^\.(?:.+\.partial-|colormnet-spool-|colormnet-partial-)(\d+)@([0-9a-f]{8})-")
 
+_TEMPORARY = re.compile(r"^\..+\.(?:tmp-|partial)")  # a file written under a temporary name, then renamed
 _SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's words for a write the disk cut short
 
 
@@ -238,4 +239,9 @@ def describe_os_error(exc: OSError) -> str:
     if is_disk_full(exc):
         return describe_write_error(exc, Path(name).absolute().parent if name else Path.cwd())
     reason = exc.strerror or str(exc)
+    if name and _TEMPORARY.match(Path(name).name):  # the user named the file it stands for, not this name
+        folder = Path(name).absolute().parent
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"The folder {quoted(folder)} cannot be written ({reason}); choose another output folder."
+        return f"Writing into {quoted(folder)} failed ({reason})."
     return f"{reason}: {quoted(name)}" if name else reason

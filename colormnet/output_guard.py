@@ -137,6 +137,8 @@ def check_output_folder(output: Path) -> None:
         OutputError: The folder does not exist or is not writable.
     """
     parent = Path(output).absolute().parent
+    if parent.exists() and not parent.is_dir():
+        raise OutputError(f"{quoted(parent)} is a file, not a folder; choose an output in a folder.")
     if not parent.is_dir():
         raise OutputError(f"The folder {parent} does not exist; create it or choose another output.")
     if not os.access(parent, os.W_OK | os.X_OK):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from colormnet.fileio import owned_prefix, remove_stale, write_bytes_atomic
+from colormnet.fileio import describe_os_error, owned_prefix, remove_stale, write_bytes_atomic
 
 
 def test_atomic_write_replaces_keeps_the_mode_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -60,3 +61,13 @@ def test_remove_stale_clears_only_what_dead_processes_left(tmp_path: Path) -> No
     assert sorted(p.name for p in removed) == [f".reel.mp4.partial-{dead}-abc.mp4", f".reel.mp4.partial-{dead}-def"]
     assert mine.exists() and live.exists() and old_style.exists() and other.exists()
     assert remove_stale(tmp_path / "missing", ".x-") == []
+
+
+@pytest.mark.parametrize("temporary", [".shots.csv.tmp-kzh0yezh", ".still.png.partial-281@0a7c9cdf-mtt9t1ee.png"])
+def test_a_refused_temporary_file_is_told_as_its_folder(tmp_path: Path, temporary: str) -> None:
+    """Where the folder's permissions say yes but the file system says no (a share that maps root to nobody)."""
+    message = describe_os_error(PermissionError(errno.EACCES, "Permission denied", str(tmp_path / temporary)))
+    assert message == (f"The folder {str(tmp_path)!r} cannot be written (Permission denied); choose another output "
+                       "folder.")
+    assert describe_os_error(PermissionError(errno.EACCES, "Permission denied", "/x/film.mp4")) == (
+        "Permission denied: '/x/film.mp4'")

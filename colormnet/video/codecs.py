@@ -12,6 +12,7 @@ import av
 import av.video.codeccontext
 
 from colormnet.errors import OutputError
+from colormnet.fileio import quoted
 from colormnet.output_guard import check_output_folder, refuse_protected
 from colormnet.video.frame_folder import numbered_frames, refuse_unusual_frames
 
@@ -133,7 +134,7 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
 
     Args:
         output: The file (movie codecs) or folder (image-sequence codecs) to write.
-        inputs: Every file or folder the export reads (input, exemplars, references, weights); none may be written,
+        inputs: Every file or folder the export reads, the video first (then exemplars, weights); none may be written,
             replaced or deleted. An image sequence goes into a folder that may hold them, as long as none of them is
             one of the numbered frames the export replaces.
         codec: A key of :data:`CODECS`.
@@ -145,10 +146,11 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
     """
     spec = codec_spec(codec)
     output = Path(output)
-    for source in inputs:
+    for number, source in enumerate(inputs):
         source = Path(source)
         if _same_file(output, source):
-            raise OutputError(f"The output {output} is the input {source}; choose another output name.")
+            what = "the input itself" if number == 0 else f"{quoted(source)}, a file this render reads"
+            raise OutputError(f"The output {quoted(output)} is {what}; choose another output name.")
     if spec.is_image_sequence:
         if output.suffix.lower() in _MOVIE_EXTENSIONS or (output.exists() and not output.is_dir()):
             raise OutputError(f"The {codec} codec writes numbered images into a folder, so {output} must be a folder.")
