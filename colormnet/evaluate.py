@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -169,11 +170,30 @@ def parse_frames(text: str) -> tuple[int, int | None]:
         raise VideoError(f"Expected --frames A:B (frame numbers of PRED), got {text!r}.") from None
 
 
-def _compared_frames(pred_count: int, gt_count: int, frames: tuple[int, int | None] | None, gt_start: int) -> range:
-    """The PRED frames to compare; checks that GT has their partners."""
+def _first_number(path: Path) -> int:
+    """The number of the first image of a folder of frames (a range's render is numbered by its source frames), or
+    0 for a video file."""
+    from colormnet.video.sequence_source import list_images
+
+    if not path.is_dir():
+        return 0
+    images = list_images(path)
+    digits = re.findall(r"\d+", images[0].stem) if images else []
+    return int(digits[-1]) if digits else 0
+
+
+def _compared_frames(pred_count: int, gt_count: int, frames: tuple[int, int | None] | None, gt_start: int,
+                     pred_first: int = 0) -> range:
+    """The PRED frames to compare; checks that GT has their partners (``pred_first``: PRED's first frame number)."""
     if gt_start < 0 or gt_start >= gt_count:
         raise VideoError(f"--gt-start {gt_start} is outside GT, which has frames 0 to {gt_count - 1}.")
     if frames is None:
+        if pred_count != gt_count - gt_start and gt_start == 0 and 0 < pred_first <= gt_count - pred_count:
+            raise VideoError(
+                f"PRED has {pred_count} frames, numbered from {pred_first}, but GT has {gt_count}; pass --gt-start "
+                f"{pred_first} --frames 0:{pred_count} to compare them with GT's frames {pred_first} to "
+                f"{pred_first + pred_count - 1}."
+            )
         if pred_count != gt_count - gt_start:
             raise VideoError(
                 f"PRED has {pred_count} frames but GT has {gt_count - gt_start} from frame {gt_start} on; pass "
@@ -270,7 +290,7 @@ def evaluate(
     notes: list[str] = []
     with VideoReader(pred) as pred_reader, VideoReader(gt) as gt_reader:
         pi, gi = pred_reader.info, gt_reader.info
-        compared = _compared_frames(pi.frame_count, gi.frame_count, frames, gt_start)
+        compared = _compared_frames(pi.frame_count, gi.frame_count, frames, gt_start, _first_number(Path(pred)))
         resized = _check_sizes((pi.width, pi.height), (gi.width, gi.height), resize_gt)
         networks = _perceptual_scores(lpips_weights, fid_weights, device, notes, len(compared), (pi.width, pi.height))
         with_ssim = min(pi.width, pi.height) >= SSIM_WINDOW

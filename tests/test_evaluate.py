@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from colormnet.cli.evaluate import add_eval_parser, cmd_eval
@@ -111,6 +112,20 @@ def test_gt_start_pairs_pred_frame_zero_with_a_later_gt_frame(realshort: Path, c
     assert all(f.psnr == math.inf for f in report.frames)
     shifted = evaluate(later, realshort, gt_start=1, frames=(0, None))
     assert all(math.isfinite(f.psnr) for f in shifted.frames)
+
+
+def test_a_rendered_range_numbered_from_its_source_frames_is_pointed_at_them(realshort: Path, clips: dict,
+                                                                             tmp_path: Path) -> None:
+    """``colorize --frames 2:5`` into a folder writes 00002.png to 00004.png: GT's frames 2 to 4, not 0 to 2."""
+    rendered = tmp_path / "range"
+    rendered.mkdir()
+    for number, frame in enumerate(clips["gt"][2:5], start=2):
+        Image.fromarray(frame).save(rendered / f"{number:05d}.png")
+    with pytest.raises(VideoError, match=r"^PRED has 3 frames, numbered from 2, but GT has 36; pass --gt-start 2 "
+                                         r"--frames 0:3 to compare them with GT's frames 2 to 4\.$"):
+        evaluate(rendered, realshort)
+    report = evaluate(rendered, realshort, gt_start=2, frames=(0, 3))
+    assert all(f.psnr == math.inf for f in report.frames)
 
 
 @pytest.mark.parametrize(
