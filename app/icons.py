@@ -75,6 +75,8 @@ ICONS: dict[str, str] = {
     "help": "mdi6.help-circle",
     "toolbar_overflow": "mdi6.chevron-double-right",
     "toolbar_overflow_vertical": "mdi6.chevron-double-down",
+    "dock_float": "mdi6.window-restore",
+    "dock_close": "mdi6.close",
 }
 
 

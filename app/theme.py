@@ -1,8 +1,8 @@
 """A neutral dark-gray theme: no tint anywhere, because colour in the frames is judged against neutral gray.
 
-Fusion draws the keyboard focus ring and the toolbar's overflow chevron in shades meant for light themes, which
-vanish on these grays; :class:`StudioStyle` draws both in light gray instead (the focus ring's accent is a light
-neutral, not a hue, for the same reason as above).
+Fusion draws the keyboard focus ring, the toolbar's overflow chevron and a dock's float and close buttons in shades
+meant for light themes, which vanish on these grays; :class:`StudioStyle` draws them in light gray instead (the
+focus ring's accent is a light neutral, not a hue, for the same reason as above).
 """
 
 from __future__ import annotations
@@ -44,14 +44,18 @@ QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }
 """
 
 
-_OVERFLOW_ICONS = {
+_LIGHT_ICONS = {
     QStyle.StandardPixmap.SP_ToolBarHorizontalExtensionButton: "toolbar_overflow",
     QStyle.StandardPixmap.SP_ToolBarVerticalExtensionButton: "toolbar_overflow_vertical",
+    QStyle.StandardPixmap.SP_TitleBarNormalButton: "dock_float",  # a dock's title bar: float / dock again
+    QStyle.StandardPixmap.SP_TitleBarCloseButton: "dock_close",
+    QStyle.StandardPixmap.SP_DockWidgetCloseButton: "dock_close",
 }
 
 
 class StudioStyle(QProxyStyle):
-    """Fusion with a focus ring and a toolbar overflow chevron that stand out on the dark grays."""
+    """Fusion with a focus ring, a toolbar overflow chevron and dock title-bar buttons that stand out on the dark
+    grays."""
 
     def __init__(self) -> None:
         super().__init__("Fusion")
@@ -59,7 +63,7 @@ class StudioStyle(QProxyStyle):
     def standardIcon(  # noqa: N802 (Qt override)
         self, standard_icon: QStyle.StandardPixmap, option: QStyleOption | None = None, widget: QWidget | None = None
     ) -> QIcon:
-        name = _OVERFLOW_ICONS.get(standard_icon)
+        name = _LIGHT_ICONS.get(standard_icon)
         return icon(name) if name is not None else super().standardIcon(standard_icon, option, widget)
 
     def drawPrimitive(  # noqa: N802 (Qt override)

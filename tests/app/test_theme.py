@@ -1,4 +1,5 @@
-"""The dark theme: the toolbar's overflow chevron and the keyboard focus ring stand out from the grays."""
+"""The dark theme: the toolbar's overflow chevron, a dock's title-bar buttons and the keyboard focus ring stand out
+from the grays."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction, QImage, QPainter
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QApplication,
     QComboBox,
+    QDockWidget,
     QLineEdit,
     QMainWindow,
     QPushButton,
@@ -55,6 +58,24 @@ def test_the_toolbar_overflow_chevron_is_light(qtbot: object, dark_theme: QAppli
     chevron = toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
     assert chevron is not None and chevron.isVisible()
     assert _brightest(chevron.grab().toImage()) >= _VISIBLE
+
+
+def test_a_docks_float_and_close_buttons_are_light(qtbot: object, dark_theme: QApplication) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    dock = QDockWidget("Exemplars", window)
+    dock.setFeatures(
+        QDockWidget.DockWidgetFeature.DockWidgetFloatable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+    )
+    dock.setWidget(QWidget())
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.resize(400, 300)
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    for name in ("qt_dockwidget_floatbutton", "qt_dockwidget_closebutton"):
+        button = dock.findChild(QAbstractButton, name)
+        assert button is not None and button.isVisible()
+        assert _brightest(button.grab().toImage()) >= _VISIBLE, name
 
 
 def _ring(state: QStyle.StateFlag) -> QImage:
