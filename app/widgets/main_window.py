@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.viewer.sig_files_dropped.connect(self._on_viewer_files_dropped)
         self.viewer.sig_image_dropped.connect(lambda image: c.edits.add_exemplar_image(image, name="dropped image"))
         self.exemplars.sig_activated.connect(c.navigate)
+        c.sig_current_frame_changed.connect(self.exemplars.select_frame)  # the exemplar on screen is the one edited
         self.exemplars.sig_kind_changed.connect(c.edits.set_exemplar_kind)
         self.exemplars.sig_selected.connect(lambda frame: self._update_enabled())
         triggers = {
@@ -337,6 +338,8 @@ class MainWindow(QMainWindow):
         if speed:
             direction = "forwards" if speed > 0 else "backwards"
             self.statusBar().showMessage(f"Playing {direction} at {abs(speed)}x (K stops).", 3000)
+        elif self.statusBar().currentMessage().startswith("Playing "):  # stopped: the note must not outlive it
+            self.statusBar().clearMessage()
 
     def _on_cancel_triggered(self) -> None:
         if self.timeline.goto.hasFocus():  # Esc in the go-to field leaves the field; the run goes on

@@ -166,3 +166,18 @@ def test_move_remove_and_kind(qtbot, window: MainWindow, colour_frames: dict[int
     assert [e.frame for e in controller.project.exemplars] == [0]
     wait_for_segments(qtbot, controller, 1)
     assert (controller.segments[0].start, controller.segments[0].stop) == (0, 36)
+
+
+def test_the_exemplar_at_the_playhead_is_the_one_the_exemplar_commands_act_on(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path]
+) -> None:
+    controller = window.controller
+    add_exemplar(qtbot, controller, colour_frames[0], 0)
+    add_exemplar(qtbot, controller, colour_frames[18], 18)
+    window.exemplars.select_frame(0)
+    controller.navigate(18)  # the exemplar at frame 18 is on screen
+    assert window.exemplars.selected_frame() == 18
+    window.actions_by_name["remove_exemplar"].trigger()  # Exemplars > Remove Exemplar
+    assert [e.frame for e in controller.project.exemplars] == [0]
+    controller.navigate(10)  # no exemplar here: the selection stays
+    assert window.exemplars.selected_frame() == 0

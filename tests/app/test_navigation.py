@@ -216,6 +216,20 @@ def test_jkl_shuttle(qtbot, window: MainWindow) -> None:
     assert c.current_frame == 0
 
 
+def test_the_status_bar_stops_saying_playing_once_stopped(qtbot, window: MainWindow) -> None:
+    status = window.statusBar()
+    window.viewer.setFocus()
+    qtbot.keyClick(window.viewer, Qt.Key.Key_L)
+    assert status.currentMessage().startswith("Playing forwards at 1x")
+    qtbot.keyClick(window.viewer, Qt.Key.Key_K)
+    assert window.shuttle.speed == 0 and not status.currentMessage().startswith("Playing")
+    window.controller.navigate(window.controller.frame_count - 3)
+    qtbot.keyClick(window.viewer, Qt.Key.Key_L)
+    assert status.currentMessage().startswith("Playing forwards")
+    qtbot.waitUntil(lambda: window.shuttle.speed == 0, timeout=10_000)  # stopped at the last frame
+    assert not status.currentMessage().startswith("Playing")
+
+
 # -- the ruler and the toolbar -----------------------------------------------------------------------------------
 
 
