@@ -252,6 +252,8 @@ class ExportDialog(QDialog):
         project = self._controller.project
         self.range_in_out.setEnabled(not running and (project.in_point is not None or project.out_point is not None))
         self.progress.setVisible(running)
+        if running:  # "Close" after an earlier export would read as leaving the export to run on; it stops it
+            self.cancel_button.setText("Cancel")
         self.adjustSize()  # room for the progress bar: the word-wrapped notes above keep their lines
 
     def _on_cluster_toggled(self, checked: bool) -> None:

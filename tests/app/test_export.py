@@ -112,6 +112,23 @@ def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, t
     assert dialog.export_button.isEnabled()
 
 
+def test_the_button_that_stops_an_export_says_cancel_even_after_an_earlier_export(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    controller = window.controller
+    dialog = ExportDialog(controller, window)
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(tmp_path / "first.mp4"))
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS):
+        assert dialog.start_export()
+    assert dialog.cancel_button.text() == "Close"  # done: the button closes the dialog
+    dialog.path.setText(str(tmp_path / "second.mp4"))
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS):
+        assert dialog.start_export()
+        assert dialog.cancel_button.text() == "Cancel"  # while it runs, the button stops the export
+    assert dialog.cancel_button.text() == "Close"
+
+
 def test_default_output_names() -> None:
     assert default_output(Path("/films/a.mp4"), "h264") == Path("/films/a_colorized.mp4")
     assert default_output(Path("/films/a.mp4"), "prores") == Path("/films/a_colorized.mov")
