@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import weakref
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -22,9 +22,25 @@ def format_duration(seconds: float) -> str:
 
 
 class _Bar(tqdm):
-    """tqdm without its monitor thread: the bar is redrawn on every update, so nothing needs watching."""
+    """tqdm without its monitor thread: the bar is redrawn on every update, so nothing needs watching.
+
+    Away from a terminal (a log file, a pipe) every redraw stays in the text, so a state already drawn is not drawn
+    again: a bar whose first report is its last (a short video) shows one line, not the same line twice.
+    """
 
     monitor_interval = 0
+
+    def __init__(self, *args: Any, terminal: bool, **kwargs: Any) -> None:
+        self._terminal = terminal
+        self._shown: tuple[float, float | None, str] | None = None  # (count, total, label) last drawn
+        super().__init__(*args, **kwargs)
+
+    def display(self, msg: str | None = None, pos: int | None = None) -> bool:
+        state = (self.n, self.total, self.desc) if msg is None else None
+        if state is not None and state == self._shown and not self._terminal:
+            return True
+        self._shown = state
+        return bool(super().display(msg, pos))
 
 
 _drawn: weakref.WeakSet[ProgressBar] = weakref.WeakSet()  # bars on screen and not yet closed
@@ -103,10 +119,11 @@ class ProgressBar:
         """Shows ``done`` units finished in all."""
         self.last_done = done
         if self._bar is None:
-            interval = 0.1 if self._stream.isatty() else 1.0
+            terminal = self._stream.isatty()
+            interval = 0.1 if terminal else 1.0
             self._bar = _Bar(total=self._total, desc=self._label, unit=self._unit, unit_scale=self._unit_scale,
                              initial=done, file=self._stream, leave=False, mininterval=interval,
-                             maxinterval=interval, dynamic_ncols=self._stream.isatty())
+                             maxinterval=interval, dynamic_ncols=terminal, terminal=terminal)
             _drawn.add(self)
         else:
             self._bar.update(done - self._bar.n)

@@ -150,3 +150,20 @@ def test_the_summary_names_one_exemplar_in_the_singular_and_several_in_the_plura
                               exemplars=[SimpleNamespace(frame=f) for f in (0, 150, 200)])
     assert _shot_summary(session) == ["shot 1 (frames 0-38): exemplar at frame 0",
                                       "shot 2 (frames 39-287): exemplars at frames 150, 200"]
+
+
+def test_finding_shots_draws_one_line_once_and_nothing_when_the_cache_has_them(
+    capsys, montage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Standard error here is no terminal: every redraw of a bar stays in the text, as in a log file."""
+    video, still = montage
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, err = colorize(capsys, video, still, tmp_path / "first")
+    assert code == 0, err
+    assert err.count("finding shots:") == 1 and "finding shots: 100%" in err, err  # 24 frames: one report, drawn once
+    code, err = colorize(capsys, video, still, tmp_path / "cached")
+    assert code == 0 and "shot 2 (frames 12-23)" in err, err
+    assert "finding shots" not in err.lower(), err  # from the cache: no bar at all
+    code = main(["shots", str(video), "--detector", "scenedetect"])
+    err = capsys.readouterr().err
+    assert code == 0 and err.count("finding shots: 100%") == 1, err  # the same words in both commands

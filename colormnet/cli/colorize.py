@@ -84,7 +84,8 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
     Raises:
         ShotListError: the file is bad, or a link names no exemplar, its own shot, or leaves a shot with its own.
     """
-    from colormnet.shots import DetectionCancelledError, check_links, load_shot_file, shots_for_video
+    from colormnet.shots import DetectionCancelledError, check_links, load_shot_file
+    from colormnet.shots.command import find_shots
 
     if option == "off":
         return None, {}
@@ -96,13 +97,10 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
             except ShotListError as exc:
                 raise ShotListError(f"{Path(option).name}: {exc}") from None
         return read.shots, read.links
-    with ProgressBar(info.frame_count, "finding shots") as bar:
-        try:
-            shots = shots_for_video(video, progress=lambda done, total: bar.update(done), cancel=cancel)
-        except DetectionCancelledError:
-            raise KeyboardInterrupt from None
-        bar.close(info.frame_count)
-    return shots, {}
+    try:
+        return find_shots(video, info.frame_count, cancel=cancel), {}
+    except DetectionCancelledError:
+        raise KeyboardInterrupt from None
 
 
 def _shot_summary(session: Session) -> list[str]:

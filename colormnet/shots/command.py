@@ -19,7 +19,7 @@ from colormnet.progress import ProgressBar
 from colormnet.shots.cache import shots_for_video
 from colormnet.shots.detect import DEFAULT_DETECTOR, DETECTORS
 from colormnet.shots.formats import save_shot_list, shot_record
-from colormnet.shots.model import timecode
+from colormnet.shots.model import Shot, timecode
 from colormnet.video import probe
 
 #: Fields of each shot in ``--json`` output.
@@ -40,6 +40,22 @@ def add_shots_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    "lower ratio can also move a cut), the probability for transnetv2 and the dissolves of combined "
                    "(default 0.5)")
     p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--edl files")
+
+
+def find_shots(video: str | Path, frame_count: int, *, detector: str = DEFAULT_DETECTOR,
+               threshold: float | None = None, cancel: threading.Event | None = None) -> list[Shot]:
+    """The shots of ``video`` for the command line: a detection draws its progress bar on standard error, a list
+    from the cache draws nothing (``--verbose`` says where it came from).
+
+    Raises:
+        DetectionCancelledError: ``cancel`` was set.
+    """
+    with ProgressBar(frame_count, "finding shots") as bar:
+        shots = shots_for_video(video, detector=detector, threshold=threshold, cancel=cancel,
+                                progress=lambda done, _total: bar.update(done))
+        if bar.last_done is not None:  # a detection ran
+            bar.close(frame_count)
+    return shots
 
 
 def _check_outputs(args: argparse.Namespace) -> list[Path]:
@@ -63,17 +79,7 @@ def cmd_shots(args: argparse.Namespace, cancel: threading.Event) -> int:
     """Runs ``colormnet shots``; returns the exit code."""
     _check_outputs(args)
     info = probe(args.input)
-    bars: list[ProgressBar] = []  # made at the first progress report: none on a cache hit
-
-    def progress(done: int, _total: int) -> None:
-        if not bars:
-            bars.append(ProgressBar(info.frame_count, "Finding shots"))
-        bars[0].update(done)
-
-    shots = shots_for_video(args.input, detector=args.detector, threshold=args.threshold, progress=progress,
-                            cancel=cancel)
-    if bars:
-        bars[0].close(info.frame_count)
+    shots = find_shots(args.input, info.frame_count, detector=args.detector, threshold=args.threshold, cancel=cancel)
     if args.csv:
         save_shot_list(args.csv, shots, info.fps)
     if args.edl:
