@@ -9,8 +9,8 @@ Damaged frames. A frame whose packet is in the file but does not decode (a corru
 broken tail) keeps its place: reading it returns the last good frame before it (the first good frame after it at
 the very start of the file), so the frame count, the timestamps and the audio stay in sync. Such frames are recorded
 in :attr:`ContainerSource.damaged` as they are met; the last group of pictures is decoded on open, so a broken tail
-is known from the start. Only a file cut short (its data ends before its index does) loses its undecodable last
-frames, since nothing of them is left to hold a place.
+is known from the start. Only a file cut short (its data ends before its index does, or before the length that a
+Matroska header records) loses its undecodable last frames, since nothing of them is left to hold a place.
 
 If a seek lands after the wanted frame (imprecise demuxers such as Ogg), earlier keyframes are tried. A file whose
 timestamps are missing or repeated is indexed by decoding it once and then read in decode order, which is exact but
@@ -32,12 +32,12 @@ import av
 import numpy as np
 
 from colormnet.errors import VideoError, quote_path
+from colormnet.video.cut_short import frames_lost_by_duration, tell_cut_short
 from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate, source_timecode, stored_bit_depth
 from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth, frame_luma8
 
 logger = logging.getLogger(__name__)
-_TOLD_CUT_SHORT: set[tuple[str, int]] = set()  # the cut-short files warned of: (path, frames lost)
 
 
 class _Late:
@@ -124,6 +124,7 @@ class ContainerSource:
         """Demuxes all video packets; returns False when their timestamps cannot identify frames."""
         entries: list[tuple[int, bool]] = []  # (pts, keyframe) in decode order
         self._discarded = 0  # packets the index counts that are no frame (an edit list's pre-roll)
+        self._index_end = 0  # where the last frame indexed ends (its pts plus its duration, where known)
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:
@@ -134,12 +135,15 @@ class ContainerSource:
                     logger.info("%s has packets without timestamps; indexing it by decoding", self.path.name)
                     return False
                 entries.append((ts, bool(packet.is_keyframe)))
+                self._index_end = max(self._index_end, ts + (packet.duration or 0))
                 # The demuxer flags a packet it could read only in part; as the last one, the file was cut short.
                 self._ended_early = bool(packet.is_corrupt)
         except av.error.FFmpegError as exc:  # a truncated file ends with a read error; keep what was read
             logger.warning("%s ends early (%s); using the %d packets before that", self.path.name, exc, len(entries))
             self._ended_early = True
         self.pts = sorted(entry[0] for entry in entries)
+        if not self.pts:  # not one packet (a file cut before its first frame): decoding it says what is left
+            return False
         if len(set(self.pts)) != len(self.pts):
             logger.info("%s repeats timestamps; indexing it by decoding", self.path.name)
             return False
@@ -179,23 +183,19 @@ class ContainerSource:
             if sample is None:
                 continue  # this whole group fails to decode: look at the one before
             missing = len(self.pts) - last_decoded - 1
-            if missing and self._ended_early:
-                # counting the frames lost with the data where the container's index (an MP4's moov) lists them
+            if self._ended_early:  # counting the frames lost where the container's index (an MP4's moov) lists them
                 lost = max((self._stream.frames or 0) - self._discarded, len(self.pts)) - last_decoded - 1
-                if (told := (str(self.path.absolute()), lost)) not in _TOLD_CUT_SHORT:  # once, if opened again
-                    _TOLD_CUT_SHORT.add(told)
-                    logger.warning("%s: the file is cut short: only its first %d frames decode; the last %d are lost",
-                                   self.path.name, last_decoded + 1, lost)
-                self._truncate(last_decoded + 1)
+                tell_cut_short(self.path, last_decoded + 1, lost, exact=True)
+            elif lost := frames_lost_by_duration(self._container, self._stream, self._index_end * self.time_base):
+                tell_cut_short(self.path, last_decoded + 1, missing + lost, exact=False)  # a Matroska length says so
+                self._ended_early = True
+            if missing and self._ended_early:
+                del self.pts[last_decoded + 1:]
+                self._key_positions = [k for k in self._key_positions if k < max(last_decoded + 1, 1)]
             elif missing:
                 self.damaged.update(range(last_decoded + 1, len(self.pts)))
             return sample
         return None
-
-    def _truncate(self, count: int) -> None:
-        del self.pts[count:]
-        while self._key_positions and self._key_positions[-1] >= max(count, 1):
-            self._key_positions.pop()
 
     def _index_by_decoding(self) -> av.VideoFrame | None:
         """Counts the frames of a stream whose timestamps are unusable; frames are then named by decode order."""
@@ -222,20 +222,10 @@ class ContainerSource:
             typical_gap = max(1, round(1 / (fps * self.time_base)))
         duration = float((self.pts[-1] - self.pts[0] + typical_gap) * self.time_base)
         return VideoInfo(
-            path=self.path,
-            frame_count=n,
-            fps=fps,
-            width=self.size[0],
-            height=self.size[1],
-            duration=duration,
-            bit_depth=self.bit_depth,
-            is_image_sequence=False,
-            variable_frame_rate=is_variable_frame_rate(self.pts),
-            streams=tuple(describe_stream(stream) for stream in self._container.streams),
-            rotation=rotation,
-            stored_bit_depth=self.stored_bits,
-            timecode=source_timecode(self._container),
-            display_matrix=display_matrix,
+            path=self.path, frame_count=n, fps=fps, width=self.size[0], height=self.size[1], duration=duration,
+            bit_depth=self.bit_depth, is_image_sequence=False, variable_frame_rate=is_variable_frame_rate(self.pts),
+            streams=tuple(describe_stream(stream) for stream in self._container.streams), rotation=rotation,
+            stored_bit_depth=self.stored_bits, timecode=source_timecode(self._container), display_matrix=display_matrix,
         )
 
     # ---------------------------------------------------------------------------------------------- decoding
