@@ -44,6 +44,7 @@ ICONS: dict[str, str] = {
     "add_cut": "mdi6.content-cut",
     "remove_cut": "mdi6.vector-combine",
     "next_shot_without_exemplar": "mdi6.debug-step-over",
+    "take_colours": "mdi6.link-variant",
     "find_shots": "mdi6.movie-search",
     "stop_shots": "mdi6.stop",
     "goto_frame": "mdi6.numeric",

@@ -70,6 +70,9 @@ SPECS: tuple[ActionSpec, ...] = (
                "Remove the cut that opens the shot under the playhead (it joins the shot before)"),
     ActionSpec("next_shot_without_exemplar", "&Next Shot Without an Exemplar", "N",
                "Go to the next shot that has no exemplar of its own"),
+    ActionSpec("take_colours", "&Take Colours From", "Ctrl+L",
+               "Choose the exemplar of another shot whose colours the shot under the playhead takes (a shot without "
+               "an exemplar of its own), or Automatic"),
     ActionSpec("find_shots", "&Find Shots Again", "", "Forget the edited cuts and detect the shots again"),
     ActionSpec("stop_shots", "&Stop Finding Shots", "", "Stop detecting the shots (the film stays one shot)"),
     ActionSpec("cancel", "&Cancel", "Esc", "Stop colorizing (within one frame)", label="Cancel"),
@@ -151,7 +154,9 @@ MENUS: dict[str, list[str | None]] = {
         "colorize_segment", "colorize_shot", "colorize_in_out", "colorize_from_here", "colorize_all", "cancel", None,
         "follow",
     ],
-    "&Shots": ["add_cut", "remove_cut", None, "next_shot_without_exemplar", None, "find_shots", "stop_shots"],
+    "&Shots": [
+        "add_cut", "remove_cut", None, "next_shot_without_exemplar", "take_colours", None, "find_shots", "stop_shots",
+    ],
     "&Playback": [
         "play", "shuttle_reverse", "shuttle_stop", "shuttle_forward", None, "previous_frame", "next_frame",
         "back_ten", "forward_ten", "first_frame", "last_frame", "goto_frame", None, "in_point", "out_point",

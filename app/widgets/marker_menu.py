@@ -1,9 +1,9 @@
 """Exemplar markers on the timeline: dragging one moves its exemplar, right-clicking one offers its edits.
 
 A keyframe is the colour version of its own frame; moved to another frame it no longer matches the picture there, so
-a dragged keyframe becomes a reference in the same undoable step ("Move Exemplar" undoes both), and the status bar
-says so. The menu's Replace, Add Reference and Remove select the marker's exemplar and trigger the window's own
-actions, so they ask and behave exactly as the Exemplars menu does.
+a dragged keyframe becomes a reference in the same undoable step ("Move Exemplar from Frame 10 to Frame 40" undoes
+both), and the status bar says so. The menu's Replace, Add Reference and Remove select the marker's exemplar and
+trigger the window's own actions, so they ask and behave exactly as the Exemplars menu does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from app.icons import icon
 from app.model.project import KINDS
+from app.project_edits import move_text
 from colormnet.engines.registry import takes_references
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class MarkerCommands(QObject):
         if entry.kind != "keyframe" or not fits:
             return c.edits.move_exemplar(frame, new_frame)  # refusals explain themselves
         stack = c.history.stack
-        stack.beginMacro("Move Exemplar")
+        stack.beginMacro(move_text(frame, new_frame))
         try:
             moved = c.edits.move_exemplar(frame, new_frame) and c.edits.set_exemplar_kind(new_frame, "reference")
         finally:

@@ -4,7 +4,8 @@ detection's progress in the status bar, and the Shots menu's actions wired to th
 The strip says where each shot's colours come from: green for its own exemplar(s), amber for one borrowed from
 another shot (a thin line joins it to the exemplar it borrows), red for none. A dissolve or fade is shaded over its
 frames. Right-clicking a shot without an exemplar of its own offers "Take Colours From", the exemplars of the other
-shots and "Automatic": a link chosen by hand, undoable and kept by the project.
+shots and "Automatic": a link chosen by hand, undoable and kept by the project. Shots ▸ Take Colours From (Ctrl+L
+opens it at the playhead) offers the same choices for the shot under the playhead, from the keyboard.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ CUT = QColor(255, 196, 60)
 STATE_COLOURS = {"own": QColor(90, 180, 100), "borrowed": QColor(220, 160, 50), "none": QColor(210, 70, 60)}
 """Colour of a shot in the strip by state."""
 _TRANSITION = QColor(255, 196, 60, 60)
+HAS_OWN_EXEMPLAR = "Only a shot without an exemplar of its own takes its colours from another shot's."
+"""Why a shot offers no exemplar to take its colours from."""
 
 
 def state_of(shot: ShotState) -> str:
@@ -144,7 +147,13 @@ class ShotsPresenter(QObject):
         c.shot_edits.sig_shot_progress.connect(self._on_progress)
         self.menu: QMenu | None = None  # the shot menu last shown (kept for tests and to close it)
         timeline.bar.sig_shot_menu.connect(self.show_shot_menu)
-        for signal in (c.runs.sig_run_started, c.runs.sig_run_finished, c.sig_video_opened):
+        self.take_menu = QMenu(timeline)  # Shots ▸ Take Colours From: for the shot under the playhead
+        self.take_menu.setObjectName("take_colours_menu")
+        self.take_menu.aboutToShow.connect(lambda: self.fill_take_colours(self.take_menu, c.current_frame))
+        actions["take_colours"].setMenu(self.take_menu)
+        actions["take_colours"].triggered.connect(self.show_take_colours_at_playhead)
+        for signal in (c.runs.sig_run_started, c.runs.sig_run_finished, c.sig_video_opened,
+                       c.sig_current_frame_changed):
             signal.connect(lambda *args: self.update_enabled())
         self.refresh()
 
@@ -162,6 +171,7 @@ class ShotsPresenter(QObject):
         a["colorize_shot"].setEnabled(c.frame_count > 0 and not c.runs.busy and bool(c.project.exemplars))
         a["find_shots"].setEnabled(c.frame_count > 0 and not c.shot_edits.detection.running)
         a["stop_shots"].setEnabled(c.shot_edits.detection.running)
+        a["take_colours"].setEnabled(has_shots and bool(c.shot_edits.link_choices(c.current_frame)))
 
     def _on_progress(self, done: int, total: int) -> None:
         self.indicator.show_progress(done, total)
@@ -169,18 +179,27 @@ class ShotsPresenter(QObject):
 
     def build_shot_menu(self, frame: int, parent: QWidget | None = None) -> QMenu:
         """The context menu of the shot holding ``frame``: where its colours come from, chosen by hand."""
-        edits = self.controller.shot_edits
         menu = QMenu(parent)
         menu.setObjectName("shot_menu")
         take = menu.addMenu("Take Colours From…")
         take.setObjectName("take_colours_menu")
+        self.fill_take_colours(take, frame)
+        return menu
+
+    def fill_take_colours(self, take: QMenu, frame: int) -> None:
+        """Fill ``take`` with the choices of the shot holding ``frame``: "Automatic" and the exemplars of the other
+        shots, the one in use checked, each an undoable edit (``take`` is disabled when the shot has its own)."""
+        edits = self.controller.shot_edits
+        take.clear()
+        for old in take.findChildren(QActionGroup):
+            old.deleteLater()
         choices = edits.link_choices(frame)
         take.setEnabled(bool(choices))
-        if not choices:
-            take.setToolTip("Only a shot without an exemplar of its own takes its colours from another shot's.")
+        take.setToolTip("" if choices else HAS_OWN_EXEMPLAR)
         linked = edits.link_of(frame)
         group = QActionGroup(take)
-        for option, text in [(None, "Automatic"), *((f, f"Frame {f} – {name}") for f, name in choices)]:
+        named = ((f, f"Frame {f} – {name.replace('&', '&&')}") for f, name in choices)  # & is no mnemonic here
+        for option, text in [(None, "&Automatic"), *named]:
             action = take.addAction(text)
             action.setObjectName("colours_automatic" if option is None else f"colours_from_{option}")
             action.setCheckable(True)
@@ -189,7 +208,15 @@ class ShotsPresenter(QObject):
             group.addAction(action)
             if option is None:
                 take.addSeparator()
-        return menu
+
+    def show_take_colours_at_playhead(self) -> None:
+        """Open Take Colours From (for the shot under the playhead) on the timeline, under the playhead."""
+        bar = self.timeline.bar
+        x = round(bar.x_of(self.controller.current_frame + 0.5))
+        self.take_menu.popup(bar.mapToGlobal(QPoint(x, bar.height())))  # filled as it shows
+        chosen = [a for a in self.take_menu.actions() if a.isChecked()]
+        if chosen:  # the keys start from the choice in use: Up/Down pick another, Enter takes it
+            self.take_menu.setActiveAction(chosen[0])
 
     def show_shot_menu(self, frame: int, where: QPoint) -> None:
         """Show the context menu of the shot holding ``frame`` at ``where`` (global coordinates)."""

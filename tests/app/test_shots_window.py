@@ -261,7 +261,7 @@ def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_pro
     other = 0
     menu = studio.shots.build_shot_menu(35)
     take = menu.findChild(QMenu, "take_colours_menu")
-    assert [a.text() for a in take.actions() if a.text()] == [
+    assert [a.text().replace("&", "") for a in take.actions() if a.text()] == [
         "Automatic", f"Frame 0 – {colour_frames[0].name}", f"Frame 25 – {colour_frames[4].name}"]
     assert take.findChild(QAction, "colours_automatic").isChecked()
     take.findChild(QAction, f"colours_from_{other}").trigger()
@@ -323,3 +323,40 @@ def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_pro
     assert c.project.shot_links == {30: other}
     qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how == "linked"
                     and studio.timeline.bar.shots[2].borrowed == other, timeout=30_000)
+
+
+def test_the_shots_menu_takes_colours_from_the_keyboard_for_the_shot_at_the_playhead(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
+) -> None:
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
+    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
+    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    take = studio.actions_by_name["take_colours"]
+    shots_menu = next(a.menu() for a in studio.menuBar().actions() if a.text() == "&Shots")
+    assert take in shots_menu.actions() and take.menu() is studio.shots.take_menu  # a submenu of Shots
+    c.navigate(10)
+    assert not take.isEnabled()  # the shot under the playhead has an exemplar of its own
+    c.navigate(35)
+    assert take.isEnabled()
+
+    studio.viewer.setFocus()
+    qtbot.keyClick(studio.viewer, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # opens it at the playhead
+    menu = studio.shots.take_menu
+    qtbot.waitUntil(menu.isVisible)
+    assert [a.text().replace("&", "") for a in menu.actions() if a.text()] == [  # the right-click menu's choices
+        "Automatic", f"Frame 0 – {colour_frames[0].name}", f"Frame 25 – {colour_frames[4].name}"]
+    automatic = menu.findChild(QAction, "colours_automatic")
+    assert automatic.isChecked() and menu.activeAction() is automatic  # the keys start from the choice in use
+    for key in (Qt.Key.Key_Down, Qt.Key.Key_Return):  # the next one, frame 0: chosen
+        qtbot.keyClick(menu, key)
+    assert c.project.shot_links == {30: 0}
+    assert c.history.stack.undoText() == "Take Colours from Frame 0"
+    qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how == "linked", timeout=30_000)
+    qtbot.waitUntil(lambda: not menu.isVisible())
+
+    menu.aboutToShow.emit()  # opened again (from the menu bar): the link in use is checked
+    assert menu.findChild(QAction, "colours_from_0").isChecked()
+    menu.findChild(QAction, "colours_automatic").trigger()
+    assert c.project.shot_links == {} and c.history.stack.undoText() == "Automatic Colours"
+    studio.actions_by_name["undo"].trigger()
+    assert c.project.shot_links == {30: 0}
