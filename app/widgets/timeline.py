@@ -36,6 +36,7 @@ _IN_OUT = QColor(255, 255, 255, 28)
 _LABEL_SPACING = 110  # pixels at least between two ruler labels (a timecode is about 70 wide)
 _MINOR_SPACING = 6  # pixels at least between two minor ticks
 _SECOND_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+NO_VIDEO = "No video open"  # what the frame row reads while no video is open (no go-to field, no timecode)
 
 
 def ruler_steps(frame_count: int, fps: float, width: float) -> tuple[int, int]:
@@ -292,8 +293,8 @@ class Timeline(QWidget):
         self.bar.setToolTip("Click or drag to scrub. Left/Right: one frame, Shift+Left/Right: ten, Home/End, J/K/L")
         self.goto = GoToField(self)
         self.goto.sig_go_to.connect(self.sig_scrubbed)
-        self.frame_label = QLabel("Frame -", self)
-        self.timecode_label = QLabel("--:--:--:--", self)
+        self.frame_caption, self.frame_label = QLabel("Frame", self), QLabel(NO_VIDEO, self)
+        self.timecode_label = QLabel("", self)
         self.range_label = QLabel("", self)
         self.cached_label = QLabel("", self)
         self.shot_label = QLabel("", self)
@@ -301,7 +302,7 @@ class Timeline(QWidget):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
         row.setContentsMargins(_MARGIN, 0, _MARGIN, 0)
-        row.addWidget(QLabel("Frame", self))
+        row.addWidget(self.frame_caption)
         row.addWidget(self.goto)
         row.addWidget(self.frame_label)
         row.addSpacing(16)
@@ -312,12 +313,12 @@ class Timeline(QWidget):
         row.addWidget(self.range_label)
         row.addSpacing(16)
         row.addWidget(self.cached_label)
-        layout = QVBoxLayout(self)
-        self._layout = layout
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(2)
         layout.addLayout(row)
         layout.addWidget(self.bar)
+        self.set_current(0)  # no video yet
 
     def add_notice(self, notice: QWidget) -> None:
         """Show ``notice`` (a bar that comes and goes) above the timeline's readouts."""
@@ -336,9 +337,11 @@ class Timeline(QWidget):
         self.bar.current = frame
         count = self.bar.frame_count
         self.goto.show_frame(frame)
+        for widget in (self.frame_caption, self.goto, self.timecode_label):  # no video: only "No video open"
+            widget.setVisible(count > 0)
         self.goto.setEnabled(count > 0)
-        self.frame_label.setText(f"of 0–{count - 1}" if count else "Frame -")
-        self.timecode_label.setText(format_timecode(frame, self.bar.fps) if count else "--:--:--:--")
+        self.frame_label.setText(f"of 0–{count - 1}" if count else NO_VIDEO)
+        self.timecode_label.setText(format_timecode(frame, self.bar.fps) if count else "")
         self._update_shot_label()
         self.bar.update()
 

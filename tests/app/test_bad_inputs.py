@@ -170,7 +170,7 @@ def assert_no_video(window: MainWindow) -> None:
     assert window.viewer.frame_index == -1
     assert not controller.runs.busy
     assert window.status.video_label.text() == "No video"
-    assert window.timeline.frame_label.text() == "Frame -"
+    assert window.timeline.frame_label.text() == "No video open" and window.timeline.goto.isHidden()
     assert window.windowTitle().startswith("Untitled")
     for name in ("play", "save", "add_exemplar", "colorize_all", "export"):
         assert not actions[name].isEnabled(), name
