@@ -2,7 +2,8 @@
 
 Exemplars can be added (file, clipboard, drop, pinned frame), replaced, moved, removed and given a kind; with the
 deepexemplar engine an exemplar can also be given further reference images. Every applied edit, in and out points
-included, is one step of the project's history (:mod:`app.undo`), which Edit ▸ Undo and Redo walk.
+included, is one step of the project's history (:mod:`app.undo`), which Edit ▸ Undo and Redo walk; the name of an
+exemplar edit says which frame it changed ("Undo Add Exemplar at Frame 250").
 
 Adding, replacing and adding a reference need the image checked first (unreadable and grayscale images are refused
 with the library's one-sentence message). Decoding an image can take longer than a GUI handler may, and the
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
     from app.undo import ProjectHistory
 
 logger = logging.getLogger(__name__)
+
+def move_text(frame: int, new_frame: int) -> str:
+    """The name of moving an exemplar in the edit history (Edit ▸ Undo names it)."""
+    return f"Move Exemplar from Frame {frame} to Frame {new_frame}"
+
 
 ImageWriter = Callable[[], None]
 """Writes a pending edit's image file into the project (a pinned frame, a pasted image) on the frame loader's thread;
@@ -182,7 +188,7 @@ class ProjectEdits(QObject):
             return
         texts = {"add": "Add Exemplar", "reference": "Add Reference Image", "replace": "Replace Exemplar Image"}
         try:
-            with self._history.edit(texts[edit.op]):
+            with self._history.edit(f"{texts[edit.op]} at Frame {edit.frame}"):
                 if edit.op == "add":
                     self._workspace.project.add_exemplar(
                         edit.frame, edit.image, kind=edit.kind, name=edit.name, copy=not edit.owned
@@ -215,7 +221,7 @@ class ProjectEdits(QObject):
     def move_exemplar(self, frame: int, new_frame: int) -> bool:
         """Move the exemplar at ``frame`` to ``new_frame``; False when refused."""
         try:
-            with self._history.edit("Move Exemplar"):
+            with self._history.edit(move_text(frame, new_frame)):
                 self._workspace.project.move_exemplar(frame, new_frame)
         except ColorMNetError as exc:
             self._report(exc)
@@ -226,7 +232,7 @@ class ProjectEdits(QObject):
     def remove_exemplar(self, frame: int) -> bool:
         """Remove the exemplar at ``frame``; False when there is none."""
         try:
-            with self._history.edit("Remove Exemplar"):
+            with self._history.edit(f"Remove Exemplar at Frame {frame}"):
                 self._workspace.project.remove_exemplar(frame)
         except ColorMNetError as exc:
             self._report(exc)
@@ -240,7 +246,7 @@ class ProjectEdits(QObject):
         if entry is not None and entry.kind == kind:
             return True
         try:
-            with self._history.edit("Change Exemplar Kind"):
+            with self._history.edit(f"Use Exemplar at Frame {frame} as {kind.capitalize()}"):
                 self._workspace.project.set_kind(frame, kind)
         except ColorMNetError as exc:
             self._report(exc)
@@ -250,12 +256,12 @@ class ProjectEdits(QObject):
 
     def remove_reference(self, frame: int, index: int) -> bool:
         """Remove the further reference ``index`` of the exemplar at ``frame``; False when there is none."""
-        return self._edit_references(frame, index, None, "Remove Reference Image")
+        return self._edit_references(frame, index, None, f"Remove Reference Image at Frame {frame}")
 
     def move_reference(self, frame: int, index: int, new_index: int) -> bool:
         """Put the further reference ``index`` of the exemplar at ``frame`` at ``new_index`` (the order in which the
         engine matches them); False when either is out of range."""
-        return self._edit_references(frame, index, new_index, "Reorder Reference Images")
+        return self._edit_references(frame, index, new_index, f"Reorder Reference Images at Frame {frame}")
 
     def _edit_references(self, frame: int, index: int, new_index: int | None, text: str) -> bool:
         project = self._workspace.project

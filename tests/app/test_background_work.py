@@ -70,7 +70,7 @@ def test_pinning_encodes_the_frame_off_the_gui_thread(qtbot, colorized: MainWind
     assert encoder.threads and threading.main_thread().ident not in encoder.threads
     entry = controller.project.exemplar_at(2)
     assert entry is not None and entry.kind == "keyframe" and entry.image.is_file()
-    assert colorized.actions_by_name["undo"].text() == "&Undo Add Exemplar"
+    assert colorized.actions_by_name["undo"].text() == "&Undo Add Exemplar at Frame 2"
     colorized.actions_by_name["undo"].trigger()
     assert controller.project.exemplar_at(2) is None
 

@@ -43,13 +43,14 @@ def test_every_edit_undoes_and_redoes_with_the_standard_keys(
     c.edits.set_out_point(30)
     assert c.edits.remove_exemplar(0)
     assert _exemplars(window) == [(20, "reference")]
-    assert window.actions_by_name["undo"].text() == "&Undo Remove Exemplar"
+    assert window.actions_by_name["undo"].text() == "&Undo Remove Exemplar at Frame 0"
     assert [window.controller.history.stack.text(i) for i in range(c.history.stack.count())] == [
-        "Add Exemplar", "Add Exemplar", "Move Exemplar", "Change Exemplar Kind", "Set In Point", "Set Out Point",
-        "Remove Exemplar",
+        "Add Exemplar at Frame 0", "Add Exemplar at Frame 18", "Move Exemplar from Frame 18 to Frame 20",
+        "Use Exemplar at Frame 20 as Reference", "Set In Point", "Set Out Point", "Remove Exemplar at Frame 0",
     ]  # fmt: skip
 
     _undo(qtbot, window)
+    assert window.actions_by_name["redo"].text() == "&Redo Remove Exemplar at Frame 0"
     assert _exemplars(window) == [(0, "auto"), (20, "reference")]
     _undo(qtbot, window)
     _undo(qtbot, window)
@@ -68,6 +69,29 @@ def test_every_edit_undoes_and_redoes_with_the_standard_keys(
     assert _exemplars(window) == [(0, "auto"), (20, "reference")]
     qtbot.waitUntil(lambda: sorted({s.exemplar_frame for s in c.segments}) == [0, 20], timeout=30_000)
     assert window.exemplars.list.count() == 2  # the panel shows the restored list
+
+
+def test_undo_and_redo_name_the_frame_of_each_exemplar_edit(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path], tmp_path: Path
+) -> None:
+    c, undo, redo = window.controller, window.actions_by_name["undo"], window.actions_by_name["redo"]
+    assert add_exemplar(qtbot, c, colour_frames[0], 0, kind="keyframe")
+    assert undo.text() == "&Undo Add Exemplar at Frame 0"
+    with qtbot.waitSignal(c.edits.sig_edit_finished, timeout=30_000):
+        c.edits.replace_exemplar(0, colour_frames[4])
+    assert undo.text() == "&Undo Replace Exemplar Image at Frame 0"
+    assert window.markers.move(0, 5)  # a keyframe dragged on the timeline: moved and made a reference, one step
+    assert undo.text() == "&Undo Move Exemplar from Frame 0 to Frame 5"
+    assert c.edits.set_exemplar_kind(5, "auto")
+    assert undo.text() == "&Undo Use Exemplar at Frame 5 as Auto"
+    c.project.add_reference(5, colour_frames[18])
+    assert c.edits.remove_reference(5, 0)
+    assert undo.text() == "&Undo Remove Reference Image at Frame 5"
+    undo.trigger()
+    undo.trigger()
+    assert redo.text() == "&Redo Use Exemplar at Frame 5 as Auto"
+    undo.trigger()
+    assert redo.text() == "&Redo Move Exemplar from Frame 0 to Frame 5" and c.project.exemplar_at(0) is not None
 
 
 def test_the_unsaved_mark_follows_the_undo_stack(
