@@ -2,10 +2,11 @@
 further reference images.
 
 Names too long for the panel are shortened in the middle (the extension stays; the tooltip has the whole name) and
-shortened again when the panel is resized. An exemplar set to ``auto`` shows what the session chose for it
-("auto → keyframe"). Further references (and the "+N references" badge) are shown only while the engine uses them;
-they can be removed and put in another order there. Thumbnails are decoded off the GUI thread
-(:mod:`app.image_loader`) and appear when ready.
+shortened again when the panel is resized; where "Frame 250 · auto → keyframe" does not fit beside the thumbnail, the
+kind goes on a line of its own, so every row fits the panel's width and the list never scrolls sideways. An
+exemplar set to ``auto`` shows what the session chose for it ("auto → keyframe"). Further references (and the "+N
+references" badge) are shown only while the engine uses them; they can be removed and put in another order there.
+Thumbnails are decoded off the GUI thread (:mod:`app.image_loader`) and appear when ready.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class ExemplarPanel(QWidget):
         self.list.setSpacing(2)
         self.list.setUniformItemSizes(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows are fitted to the width
         self.list.viewport().installEventFilter(self)  # names are shortened to the width the list has
         self.list.currentItemChanged.connect(self._on_list_current_changed)
         self.list.itemDoubleClicked.connect(self._on_list_double_clicked)
@@ -160,6 +162,10 @@ class ExemplarPanel(QWidget):
         item = self.list.currentItem()
         return int(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
 
+    def frames(self) -> set[int]:
+        """The frames of the exemplars shown."""
+        return {entry.frame for entry in self._entries}
+
     def select_frame(self, frame: int) -> None:
         """Select the exemplar at ``frame`` (if there is one)."""
         for row in range(self.list.count()):
@@ -208,14 +214,17 @@ class ExemplarPanel(QWidget):
         """Write each row's text, names shortened in the middle to the width the list has now."""
         metrics = self.list.fontMetrics()
         width = max(40, self.list.viewport().width() - THUMB_SIZE.width() - _TEXT_MARGIN)
-        for row, entry in enumerate(self._entries):
+        heads = [(f"Frame {entry.frame}", kind_label(entry, self._resolved)) for entry in self._entries]
+        # one layout for every row (the list sizes all rows alike): the kind on its own line where one row needs it
+        apart = any(metrics.horizontalAdvance(f"{frame} · {kind}") > width for frame, kind in heads)
+        for row, (entry, (frame, kind)) in enumerate(zip(self._entries, heads, strict=True)):
             item = self.list.item(row)
             if item is None:
                 continue
             extra = _references_label(entry) if self._takes_references else ""
-            kind = kind_label(entry, self._resolved)
             name = metrics.elidedText(entry.name, Qt.TextElideMode.ElideMiddle, width)
-            item.setText(f"Frame {entry.frame} · {kind}\n{name}" + (f"\n{extra}" if extra else ""))
+            head = f"{frame}\n{kind}" if apart else f"{frame} · {kind}"
+            item.setText(f"{head}\n{name}" + (f"\n{extra}" if extra else ""))
             more = f" ({extra}, matched jointly)" if extra else ""
             score = self._resolved.get(entry.frame, ("", float("nan")))[1] if entry.kind == "auto" else float("nan")
             why = f" (luminance similarity {score:.2f})" if score == score else ""

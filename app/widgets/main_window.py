@@ -279,7 +279,10 @@ class MainWindow(QMainWindow):
         project = self.controller.project
         self.setWindowTitle(f"{project.title}[*] — ColorMNet Studio")
         self.setWindowModified(project.dirty)
+        known = self.exemplars.frames()
         self.exemplars.set_exemplars(project.exemplars)
+        if self.controller.current_frame not in known:  # one added on screen is the one the commands act on
+            self.exemplars.select_frame(self.controller.current_frame)
         self.timeline.set_in_out(project.in_point, project.out_point)
         self._on_controller_segments_changed()
         if project.dirty:

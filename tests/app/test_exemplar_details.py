@@ -100,8 +100,8 @@ def test_the_panel_says_what_auto_chose(
     with qtbot.waitSignal(c.engine.sig_resolved_kinds, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
         assert add_exemplar(qtbot, c, colour_frames[30], 4)  # another frame's colours: a reference
     panel = editor.exemplars
-    assert panel.item_lines(0)[0] == "Frame 0 · auto → keyframe"
-    assert panel.item_lines(1)[0] == "Frame 4 · auto → reference"
+    assert panel.item_lines(0)[:2] == ["Frame 0", "auto → keyframe"]  # on two lines at the panel's default width
+    assert panel.item_lines(1)[:2] == ["Frame 4", "auto → reference"]
     assert "luminance similarity" in panel.list.item(0).toolTip()
     panel.select_frame(0)
     assert panel.kind.itemText(0) == "Auto → keyframe"
@@ -111,6 +111,25 @@ def test_the_panel_says_what_auto_chose(
     inside = [image.pixelColor(round(bar.x_of(frame + 0.5)), timeline._MARKER_TOP + timeline._MARKER_SIZE // 3)
               for frame in (0, 4)]
     assert inside[0] == theme.BRIGHT and inside[1] != theme.BRIGHT
+
+
+def test_the_labels_fit_the_panel_at_its_default_width_without_scrolling_sideways(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c, panel = editor.controller, editor.exemplars
+    for frame, image in ((0, colour_frames[0]), (30, colour_frames[18])):
+        with qtbot.waitSignal(c.engine.sig_resolved_kinds, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+            assert add_exemplar(qtbot, c, image, frame)
+    qtbot.waitUntil(lambda: not any(panel.list.item(r).icon().isNull() for r in range(2)))  # type: ignore[attr-defined]
+    qtbot.wait(50)  # type: ignore[attr-defined]  # the list lays out its rows again with their thumbnails
+    viewport = panel.list.viewport().width()
+    for row in range(2):
+        assert panel.list.visualItemRect(panel.list.item(row)).right() < viewport, row  # nothing cut off
+    assert not panel.list.horizontalScrollBar().isVisible() and panel.list.horizontalScrollBar().maximum() == 0
+    assert panel.item_lines(0)[:2] == ["Frame 0", "auto → keyframe"]  # too wide beside the thumbnail on one line
+    assert panel.item_lines(1)[0] == "Frame 30" and panel.item_lines(1)[1].startswith("auto → ")
+    editor.resize(2400, 900)  # a wider panel: one line again
+    qtbot.waitUntil(lambda: panel.item_lines(0)[0] == "Frame 0 · auto → keyframe")  # type: ignore[attr-defined]
 
 
 def test_references_are_removed_and_reordered_undoably(

@@ -181,3 +181,9 @@ def test_the_exemplar_at_the_playhead_is_the_one_the_exemplar_commands_act_on(
     assert [e.frame for e in controller.project.exemplars] == [0]
     controller.navigate(10)  # no exemplar here: the selection stays
     assert window.exemplars.selected_frame() == 0
+    controller.navigate(25)
+    add_exemplar(qtbot, controller, colour_frames[18], 25)  # added where the playhead stands: selected
+    assert window.exemplars.selected_frame() == 25
+    window.exemplars.select_frame(0)  # chosen in the list: another edit leaves the choice alone
+    add_exemplar(qtbot, controller, colour_frames[18], 30)
+    assert window.exemplars.selected_frame() == 0

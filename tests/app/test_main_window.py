@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.widgets.main_window import MainWindow
 from app.widgets.settings_dialog import SettingsDialog
-from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video
 
 
 def press(
@@ -49,6 +49,19 @@ def test_keyboard_navigation(qtbot, window: MainWindow, colour_frames: dict[int,
     with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
         press(qtbot, window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert [e.frame for e in controller.project.exemplars] == [35]
+
+
+def test_the_frame_row_says_no_video_is_open_until_one_is(qtbot, controller, realshort: Path) -> None:
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    row = window.timeline
+    assert row.frame_label.text() == "No video open"
+    assert row.frame_caption.isHidden() and row.goto.isHidden() and row.timecode_label.isHidden()
+    open_video(qtbot, controller, realshort)
+    assert row.frame_label.text() == "of 0–35" and row.goto.text() == "0"
+    assert row.frame_caption.isVisible() and row.goto.isVisible() and row.timecode_label.text() == "00:00:00:00"
 
 
 def test_space_plays_at_the_source_rate_and_stops(qtbot, window: MainWindow) -> None:
