@@ -297,7 +297,7 @@ def test_parent_folder_and_codec_name(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="does not exist"):
         check_output_path(tmp_path / "missing" / "a.mp4", inputs=[], codec="h264", overwrite=False)
     (tmp_path / "file").write_bytes(b"")
-    with pytest.raises(OutputError, match="does not exist"):
+    with pytest.raises(OutputError, match="is a file, not a folder"):
         check_output_path(tmp_path / "file" / "a.mp4", inputs=[], codec="h264", overwrite=False)
     with pytest.raises(OutputError, match="Unknown codec 'vp9'"):
         check_output_path(tmp_path / "a.webm", inputs=[], codec="vp9", overwrite=False)
