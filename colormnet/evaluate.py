@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -173,13 +172,12 @@ def parse_frames(text: str) -> tuple[int, int | None]:
 def _first_number(path: Path) -> int:
     """The number of the first image of a folder of frames (a range's render is numbered by its source frames), or
     0 for a video file."""
-    from colormnet.video.sequence_source import list_images
+    from colormnet.video.sequence_source import frame_number, list_images
 
     if not path.is_dir():
         return 0
     images = list_images(path)
-    digits = re.findall(r"\d+", images[0].stem) if images else []
-    return int(digits[-1]) if digits else 0
+    return (frame_number(images[0]) or 0) if images else 0
 
 
 def _compared_frames(pred_count: int, gt_count: int, frames: tuple[int, int | None] | None, gt_start: int,

@@ -61,14 +61,15 @@ def list_images(folder: Path) -> list[Path]:
     return [folder / name for name in sorted(names, key=natural_key)]
 
 
-def _frame_number(path: Path) -> int | None:
+def frame_number(path: Path) -> int | None:
+    """The frame number a file name gives (the last run of digits in its stem), or None when it has none."""
     numbers = _DIGITS.findall(path.stem)
     return int(numbers[-1]) if numbers else None
 
 
 def warn_about_gaps(files: list[Path]) -> None:
     """Logs a warning when the trailing frame numbers of the file names skip values."""
-    numbers = [_frame_number(path) for path in files]
+    numbers = [frame_number(path) for path in files]
     for index in range(1, len(files)):
         previous, number = numbers[index - 1], numbers[index]
         if previous is not None and number is not None and number - previous > 1:
