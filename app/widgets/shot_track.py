@@ -152,9 +152,9 @@ class ShotsPresenter(QObject):
         self.take_menu.aboutToShow.connect(lambda: self.fill_take_colours(self.take_menu, c.current_frame))
         actions["take_colours"].setMenu(self.take_menu)
         actions["take_colours"].triggered.connect(self.show_take_colours_at_playhead)
-        for signal in (c.runs.sig_run_started, c.runs.sig_run_finished, c.sig_video_opened,
-                       c.sig_current_frame_changed):
+        for signal in (c.runs.sig_run_started, c.runs.sig_run_finished, c.sig_video_opened):
             signal.connect(lambda *args: self.update_enabled())
+        c.sig_current_frame_changed.connect(lambda frame: self._update_take_colours())  # the shot under the playhead
         self.refresh()
 
     def refresh(self) -> None:
@@ -165,13 +165,21 @@ class ShotsPresenter(QObject):
     def update_enabled(self) -> None:
         """Enable the shot actions that can act now."""
         c, a = self.controller, self.actions
-        has_shots = c.frame_count > 0 and bool(c.shot_edits.shots)
+        has_shots = self._has_shots()
         for name in ("add_cut", "remove_cut", "next_shot_without_exemplar"):
             a[name].setEnabled(has_shots)
         a["colorize_shot"].setEnabled(c.frame_count > 0 and not c.runs.busy and bool(c.project.exemplars))
         a["find_shots"].setEnabled(c.frame_count > 0 and not c.shot_edits.detection.running)
         a["stop_shots"].setEnabled(c.shot_edits.detection.running)
-        a["take_colours"].setEnabled(has_shots and bool(c.shot_edits.link_choices(c.current_frame)))
+        self._update_take_colours()
+
+    def _update_take_colours(self) -> None:
+        """Take Colours From acts on the shot under the playhead: enabled where that shot may borrow."""
+        c = self.controller
+        self.actions["take_colours"].setEnabled(self._has_shots() and bool(c.shot_edits.link_choices(c.current_frame)))
+
+    def _has_shots(self) -> bool:
+        return self.controller.frame_count > 0 and bool(self.controller.shot_edits.shots)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.indicator.show_progress(done, total)
