@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
 def move_text(frame: int, new_frame: int) -> str:
     """The name of moving an exemplar in the edit history (Edit ▸ Undo names it)."""
     return f"Move Exemplar from Frame {frame} to Frame {new_frame}"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from colormnet.video import VideoInfo
 
 STARTING_TEXT = "Starting the engine…"  # torch is being imported
+_LOADING = "Loading the model…"  # a run waiting for the model, until it is ready
 
 
 _PREVIEW_PRECISION_TIP = (
@@ -122,12 +123,12 @@ class StudioStatusBar(QStatusBar):
         self._show_run(True)
         self._kind = kind
         if not self._cancelling:  # Esc may come before the run's start is shown
-            self.progress_label.setText("Loading the model…" if loading else self._running_text())
+            self.progress_label.setText(_LOADING if loading else self._running_text())
         self.progress_bar.setRange(0, 0)  # busy until the first progress
 
     def show_model_state(self, state: str) -> None:
         """Once the model a run waited for is ``ready``, the run goes on (its progress follows with its first frame)."""
-        if state == "ready" and self.progress_label.text() == "Loading the model…":
+        if state == "ready" and self.progress_label.text() == _LOADING:
             self.progress_label.setText(self._running_text())
 
     def _running_text(self) -> str:
