@@ -24,6 +24,20 @@ def window(qtbot, controller: Controller, realshort: Path, colour_frames: dict[i
     return window
 
 
+def open_dialog(qtbot, window: MainWindow) -> ExportDialog:
+    """The export dialog of ``window``'s project, closed with the test."""
+    dialog = ExportDialog(window.controller, window)
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def export(qtbot, dialog: ExportDialog, controller: Controller) -> list:
+    """Starts the dialog's export and waits for its end: what ``sig_export_finished`` said (success, detail)."""
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert dialog.start_export()
+    return finished.args
+
+
 def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_path: Path) -> None:
     controller = window.controller
     with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
@@ -32,21 +46,17 @@ def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_p
     controller.edits.set_in_point()
     controller.set_current_frame(3)
     controller.edits.set_out_point()
-    dialog = ExportDialog(controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     assert dialog.range_in_out.isChecked() and dialog.audio.isChecked()
     output = tmp_path / "out" / "colorized.mp4"
     output.parent.mkdir()
     dialog.path.setText(str(output))
     colorized: list[int] = []
     controller._session_worker.sig_frame.connect(lambda frame: colorized.append(frame.index))
-    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        assert dialog.start_export()
-    assert finished.args == [True, str(output)]
+    assert export(qtbot, dialog, controller) == [True, str(output)]
     assert colorized == [2, 3]  # the missing frames were colorized first, the cached ones reused
     assert "Exported to" in dialog.status.text()
-    again = ExportDialog(controller, window)  # the next export of this film starts where this one went
-    qtbot.addWidget(again)
+    again = open_dialog(qtbot, window)  # the next export of this film starts where this one went
     assert (again.path.text(), again.selected_codec()) == (str(output), "h264")
     with VideoReader(output) as reader:
         assert reader.info.frame_count == 4
@@ -57,8 +67,7 @@ def test_export_in_out_range_to_h264_with_audio(qtbot, window: MainWindow, tmp_p
 
 def test_refuses_the_source_and_asks_before_replacing(qtbot, window: MainWindow, tmp_path: Path, answers) -> None:
     controller = window.controller
-    dialog = ExportDialog(controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     dialog.path.setText(str(controller.project.video))
     assert not dialog.start_export()
     assert "is the input" in dialog.status.text()
@@ -84,30 +93,24 @@ def test_the_audio_box_stays_off_after_an_export_that_cannot_carry_audio(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
     controller = window.controller
-    dialog = ExportDialog(controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     assert dialog.audio.isEnabled()  # the source has audio
     dialog.codec.setCurrentIndex(dialog.codec.findData("png"))
     dialog.path.setText(str(tmp_path / "frames"))
     assert not dialog.audio.isEnabled()
-    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        assert dialog.start_export()
-    assert finished.args[0] is True
+    assert export(qtbot, dialog, controller)[0] is True
     assert not dialog.audio.isEnabled() and dialog.codec.isEnabled()
 
 
 def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, tmp_path: Path) -> None:
     controller = window.controller
-    dialog = ExportDialog(controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     output = tmp_path / "cancelled.mkv"
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     dialog.path.setText(str(output))
     # The controller reports progress on the GUI thread as each frame arrives: press Cancel at the first one.
     controller.runs.sig_progress.connect(lambda progress: progress.done and dialog.cancel_button.click())
-    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        assert dialog.start_export()
-    assert finished.args == [False, "The export was cancelled."]
+    assert export(qtbot, dialog, controller) == [False, "The export was cancelled."]
     assert not output.exists()
     assert dialog.export_button.isEnabled()
 
@@ -116,11 +119,9 @@ def test_the_button_that_stops_an_export_says_cancel_even_after_an_earlier_expor
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
     controller = window.controller
-    dialog = ExportDialog(controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     dialog.path.setText(str(tmp_path / "first.mp4"))
-    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS):
-        assert dialog.start_export()
+    export(qtbot, dialog, controller)
     assert dialog.cancel_button.text() == "Close"  # done: the button closes the dialog
     dialog.path.setText(str(tmp_path / "second.mp4"))
     with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS):
@@ -157,16 +158,13 @@ def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, 
     cache = controller._session_worker._cache
     assert cache is not None
     cache.set_limit(1)  # every frame but the last one put is forgotten at once
-    dialog = ExportDialog(controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     output = tmp_path / "small_cache.mkv"
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     dialog.path.setText(str(output))
     exporting: list[bool] = []
     controller.runs.sig_progress.connect(lambda _progress: exporting.append(controller.runs.exporting))
-    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS) as finished:
-        assert dialog.start_export()
-    assert finished.args == [True, str(output)]
+    assert export(qtbot, dialog, controller) == [True, str(output)]
     assert exporting and all(exporting) and not controller.runs.exporting
     with VideoReader(output) as reader:
         assert reader.info.frame_count == controller.frame_count
@@ -175,8 +173,7 @@ def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, 
 def test_the_status_tells_writing_and_colorizing_in_one_line(qtbot, window: MainWindow) -> None:
     from app.progress import Progress, RunMeter
 
-    dialog = ExportDialog(window.controller, window)
-    qtbot.addWidget(dialog)
+    dialog = open_dialog(qtbot, window)
     seconds = iter([0.0, 6.0])  # when frames 2 and 5 are written
     dialog._writing = RunMeter(clock=lambda: next(seconds))
     dialog._set_running(True)  # as when an export starts
