@@ -326,3 +326,31 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
             assert mode == (0o755 if codec == "png" else 0o644), oct(mode)
     finally:
         os.umask(old)
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    """The names of an ISO media file's top-level boxes, in file order."""
+    data, names, at = path.read_bytes(), [], 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        names.append(data[at + 4 : at + 8].decode("latin-1"))
+        if size == 1:  # a 64-bit size follows the name
+            size = int.from_bytes(data[at + 8 : at + 16], "big")
+        if size < 8:
+            break
+        at += size
+    return names
+
+
+def test_mp4_puts_its_index_before_the_frames(tmp_path: Path) -> None:
+    """A player (or a browser) starts an MP4 whose index comes first before the whole file has arrived."""
+    output = tmp_path / "out.mp4"
+    with VideoReader(SOURCE) as source, VideoWriter(
+        output, "h264", width=64, height=48, source=source, frame_indices=range(6)
+    ) as writer:
+        for rgb in numbered_frames(6, 48, 64):
+            writer.write(rgb)
+    boxes = _top_level_boxes(output)
+    assert "moov" in boxes and "mdat" in boxes
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+    assert probe(output).has_audio and probe(output).frame_count == 6

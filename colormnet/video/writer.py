@@ -65,6 +65,7 @@ from colormnet.video.reader import VideoReader
 logger = logging.getLogger(__name__)
 
 _CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
+_CONTAINER_OPTIONS = {".mp4": {"movflags": "+faststart"}}  # the index first: a player starts before the file is whole
 _DEFAULT_FPS = Fraction(24)
 
 
@@ -193,7 +194,8 @@ class VideoWriter:
 
     def _open_container(self, source: VideoReader | None) -> None:
         suffix = self.path.suffix.lower()
-        self._container = container = av.open(str(self._temp), mode="w", format=_CONTAINER_FORMATS[suffix])
+        self._container = container = av.open(str(self._temp), mode="w", format=_CONTAINER_FORMATS[suffix],
+                                                options=_CONTAINER_OPTIONS.get(suffix, {}))
         pix_fmt, options = choose_pix_fmt(self.spec, self.width, self.height)
         stream = cast(av.video.stream.VideoStream,
                       container.add_stream(self.spec.encoder, rate=self.fps, options=options))
