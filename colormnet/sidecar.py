@@ -102,7 +102,9 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
         })
     shots = [{"start": s.start, "stop": s.stop, "transition": list(s.transition) if s.transition else None}
              for s in session.shots]
-    borrowed = [{"shot": src.shot, "exemplar_frame": session.exemplars[src.borrowed].frame, "how": src.how}
+    # "shot" indexes "shots" (from 0; the command line's messages count from 1), "frames" says which it is
+    borrowed = [{"shot": src.shot, "frames": [src.start, src.stop],
+                 "exemplar_frame": session.exemplars[src.borrowed].frame, "how": src.how}
                 for src in session.shot_sources() if src.borrowed is not None]
     config = config if config is not None else session.config
     # only an engine that reads the memory schedule has it in its record

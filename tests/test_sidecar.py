@@ -54,3 +54,19 @@ def test_the_record_never_replaces_a_file_the_export_reads(capsys, realshort: Pa
                  "propagate", "--process-size", "64", "--shots", str(shots), "--overwrite"])
     assert code == 1 and "reads and never writes" in capsys.readouterr().err
     assert shots.read_bytes() == before and not out.exists()
+
+
+def test_a_borrowing_shot_is_named_by_its_frames_as_well_as_its_index(capsys, realshort: Path, still: Path,
+                                                                      tmp_path: Path) -> None:
+    shots = tmp_path / "cuts.csv"
+    shots.write_text("start,stop\n0,18\n18,36\n")
+    out = tmp_path / "reel.mkv"
+    code = main(["colorize", str(realshort), "-e", f"{still}@3:keyframe", "-o", str(out), "--codec", "ffv1",
+                 "--engine", "propagate", "--process-size", "64", "--shots", str(shots)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    record = json.loads((tmp_path / "reel.mkv.colormnet.json").read_text())
+    assert [s["start"] for s in record["shots"]] == [0, 18]
+    (entry,) = record["borrowed"]
+    assert (entry["shot"], entry["frames"], entry["exemplar_frame"]) == (1, [18, 36], 3)
+    assert "shot 2 (frames 18-35)" in err  # the messages count shots from 1; the record's frames say which
