@@ -135,11 +135,36 @@ def build_record(session: Any, *, output: Path, codec: str, frames: Sequence[int
 
 
 def write_sidecar(output: Path, record: dict[str, Any], *, folder: bool = False) -> Path:
-    """Writes ``record`` for ``output`` atomically (see :func:`sidecar_path`); returns its path."""
+    """Writes ``record`` for ``output`` atomically (see :func:`sidecar_path`); returns its path.
+
+    A range rendered again into a folder of frames patches the earlier render, so the folder's record keeps the
+    earlier renders' records (``earlier``, newest first) beside this one's; a render of the whole video starts afresh.
+    """
     path = sidecar_path(output, folder=folder)
+    if folder and not _covers_the_source(record):
+        record = {**record, "earlier": _renders_in(path)}
     try:
         write_bytes_atomic(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"The export is complete, but its record {quoted(path)} could not be written "
                           f"({exc.strerror or exc}).") from exc
     return path
+
+
+def _covers_the_source(record: dict[str, Any]) -> bool:
+    return bool(record["output"]["frames"] == [0, record["source"]["frames"]])
+
+
+def _renders_in(path: Path, limit: int = 16 << 20) -> list[dict[str, Any]]:
+    """The records of the renders held in the record at ``path``, newest first; none where it is missing, too large,
+    or not a record this program wrote (a file in the user's folder is read as untrusted)."""
+    try:
+        if path.stat().st_size > limit:
+            return []
+        earlier = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return []
+    if not (isinstance(earlier, dict) and str(earlier.get("program", "")).startswith("colormnet ")):
+        return []
+    older = earlier.pop("earlier", [])
+    return [earlier, *(r for r in older if isinstance(r, dict))] if isinstance(older, list) else [earlier]

@@ -70,3 +70,26 @@ def test_a_borrowing_shot_is_named_by_its_frames_as_well_as_its_index(capsys, re
     (entry,) = record["borrowed"]
     assert (entry["shot"], entry["frames"], entry["exemplar_frame"]) == (1, [18, 36], 3)
     assert "shot 2 (frames 18-35)" in err  # the messages count shots from 1; the record's frames say which
+
+
+def test_a_folder_patched_by_ranges_keeps_the_earlier_renders_records(capsys, realshort: Path, still: Path,
+                                                                       tmp_path: Path) -> None:
+    out = tmp_path / "reel"
+    base = ["colorize", str(realshort), "-e", f"{still}@3:keyframe", "-o", str(out), "--codec", "png", "--engine",
+            "propagate", "--process-size", "64", "--shots", "off", "--overwrite"]
+
+    def render(*extra: str) -> dict:
+        assert main([*base, *extra]) == 0, capsys.readouterr().err
+        return json.loads((out / "reel.colormnet.json").read_text())
+
+    assert "earlier" not in render()
+    patched = render("--frames", "6:12")
+    assert patched["output"]["frames"] == [6, 12]
+    assert [r["output"]["frames"] for r in patched["earlier"]] == [[0, 36]]
+    again = render("--frames", "20:24", "--transition", "cut")
+    assert [r["output"]["frames"] for r in again["earlier"]] == [[6, 12], [0, 36]]  # newest first, none nested
+    assert all("earlier" not in r for r in again["earlier"])
+    assert "earlier" not in render()  # the whole video again: every frame is this render's
+
+    (out / "reel.colormnet.json").write_text('{"not": "a record"}')  # a file this program did not write
+    assert render("--frames", "0:4")["earlier"] == []
