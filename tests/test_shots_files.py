@@ -120,6 +120,8 @@ def test_plain_edl_from_an_editor(tmp_path: Path) -> None:
     ("a.csv", b"start,stop\n0,57\n57,120\n120,400\n"),
     ("a.csv", b"\xef\xbb\xbf start , stop ,note\r\n0,57,day\r\n57,120,night\r\n120,400,\r\n"),  # a spreadsheet's
     ("a.json", b'{"shots": [{"start": 0, "stop": 57}, {"start": 57, "stop": 120}, {"start": 120, "stop": 400}]}'),
+    ("a.json", b'[{"start": 0, "stop": 57}, {"start": 57, "stop": 120}, {"start": 120, "stop": 400}]'),  # the list
+    ("a.json", b"[[0, 57], [57, 120], [120, 400]]"),  # [start, stop] pairs
 ])
 def test_a_list_without_boundaries_opens_every_later_shot_at_a_cut(tmp_path: Path, name: str, content: bytes) -> None:
     path = tmp_path / name
@@ -137,7 +139,9 @@ def test_boundaries_given_for_some_shots_only(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("a.json", b"{", "not valid JSON"),
-    ("a.json", b"[1, 2]", 'a list "shots"'),
+    ("a.json", b'"shots"', 'a list "shots"'),
+    ("a.json", b"[1, 2]", r"shot 1 must be an object with start and stop, or \[start, stop\]"),
+    ("a.json", b"[[0, 5, 9]]", "must be an object"),
     ("a.json", b'{"shots": [7]}', "must be an object"),
     ("a.json", b'{"shots": [{"start": 0, "boundary": "start"}]}', "has no stop"),
     ("a.json", b'{"shots": [{"stop": 5}]}', "has no start"),

@@ -165,13 +165,17 @@ def parse_json_file(text: str) -> ShotFile:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ShotListError(f"The shot list is not valid JSON ({exc}).") from None
+    if isinstance(data, list):  # written by hand: the list of shots alone
+        data = {"shots": data}
     if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
-        raise ShotListError('The shot list JSON must be an object with a list "shots".')
+        raise ShotListError('The shot list JSON must be a list of shots, or an object with a list "shots".')
     shots, links = [], {}
     for number, item in enumerate(data["shots"][:MAX_SHOTS + 1], start=1):
         where = f"shot {number}"
+        if isinstance(item, list) and len(item) == 2:  # [start, stop]
+            item = dict(zip(REQUIRED_FIELDS, item, strict=True))
         if not isinstance(item, dict):
-            raise ShotListError(f"{where} must be an object with start and stop.")
+            raise ShotListError(f"{where} must be an object with start and stop, or [start, stop].")
         missing = [k for k in REQUIRED_FIELDS if k not in item]
         if missing:
             raise ShotListError(f"{where} has no {', '.join(missing)}.")
