@@ -101,3 +101,32 @@ def test_intact_files_give_no_warning(tmp_path: Path, caplog: pytest.LogCaptureF
     assert _warnings(caplog) == []
     assert counts["all.mkv"] == 36 and counts["part.mkv"] == 7 and counts["vfr-export.mkv"] == len(pts)
     assert counts["movie.mkv"] == 166 and counts["shepard_calais_1906_bw.mkv"] == 288
+
+
+_OGG_CUT = re.compile(r"cut\.ogv: the file is cut short: only its first (\d+) frames decode; it does not say how "
+                      r"many more it had")
+
+
+@pytest.mark.parametrize("where", ["mid-page 0.3", "mid-page 0.6", "mid-page 0.95", "before the last page"])
+def test_a_cut_short_ogg_file_says_it_is_cut_short_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    """An Ogg file records no length up front, but its streams end with a page marked as their last: a file that
+    stops in the middle of a page, or on a page without the mark, was cut short."""
+    data = (CLIPS / "shepard_calais_1906_bw.ogv").read_bytes()
+    end = data.rfind(b"OggS") if where == "before the last page" else int(len(data) * float(where.split()[-1]))
+    cut = tmp_path / "cut.ogv"
+    cut.write_bytes(data[:end])
+    with caplog.at_level(logging.WARNING, logger="colormnet.video"):
+        counts = [probe(cut).frame_count for _ in range(2)]  # a command opens its input more than once
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1 and (match := _OGG_CUT.fullmatch(warnings[0])), warnings
+    assert int(match.group(1)) == counts[0] == counts[1] == len(reference_digests(cut)) <= 288
+
+
+def test_intact_ogg_files_give_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    made = tmp_path / "vp8.ogv"  # another muxer's file: VP8 with an Opus track that ends after the video
+    write_video(made, numbered_frames(20, 48, 64), codec="libvpx", pix_fmt="yuv420p", audio_codec="libopus")
+    with caplog.at_level(logging.WARNING):
+        counts = [probe(path).frame_count for path in (made, CLIPS / "shepard_calais_1906_bw.ogv")]
+    assert _warnings(caplog) == [] and counts == [20, 288]

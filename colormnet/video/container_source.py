@@ -32,7 +32,7 @@ import av
 import numpy as np
 
 from colormnet.errors import VideoError, quote_path
-from colormnet.video.cut_short import frames_lost_by_duration, tell_cut_short
+from colormnet.video.cut_short import frames_lost_by_duration, tell_cut_short, unfinished_ogg
 from colormnet.video.info import VideoInfo, describe_stream, is_variable_frame_rate, source_timecode, stored_bit_depth
 from colormnet.video.orientation import DisplayMatrix, frame_orientation
 from colormnet.video.pixels import RgbConverter, frame_bit_depth, frame_luma8
@@ -188,6 +188,9 @@ class ContainerSource:
                 tell_cut_short(self.path, last_decoded + 1, lost, exact=True)
             elif lost := frames_lost_by_duration(self._container, self._stream, self._index_end * self.time_base):
                 tell_cut_short(self.path, last_decoded + 1, missing + lost, exact=False)  # a Matroska length says so
+                self._ended_early = True
+            elif unfinished_ogg(self._container, self.path):  # an Ogg file's streams end with a mark
+                tell_cut_short(self.path, last_decoded + 1, None, exact=False)
                 self._ended_early = True
             if missing and self._ended_early:
                 del self.pts[last_decoded + 1:]

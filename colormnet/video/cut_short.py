@@ -3,8 +3,9 @@
 What a cut file still says about its lost end depends on the container. An MP4 whose index (moov) is at the front
 lists every frame, so the frames lost are counted exactly. A Matroska or WebM file records its length near the start
 (each track's ``DURATION`` tag, as FFmpeg and mkvmerge write it, and the segment's duration), so the frames lost are
-estimated from the time missing. An Ogg file (.ogv) records its length nowhere but in its last pages: a cut-short
-.ogv reads as a shorter film without a warning, since nothing left in it says that more was to follow.
+estimated from the time missing. An Ogg file (.ogv) records its length nowhere but in its last pages, so what it lost
+is unknown; but each stream's last page carries an end-of-stream mark, so a file that ends in the middle of a page, or
+on a page without the mark, was cut short.
 """
 
 from __future__ import annotations
@@ -22,21 +23,50 @@ _TOLD: set[tuple[str, int]] = set()  # the cut-short files warned of: (path, fra
 _CLOCK = re.compile(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)")  # a Matroska DURATION tag: "01:02:03.040000000"
 
 
-def tell_cut_short(path: Path, kept: int, lost: int, *, exact: bool) -> None:
+def tell_cut_short(path: Path, kept: int, lost: int | None, *, exact: bool) -> None:
     """Warns, in one line and once per file even if it is opened again, that only its first ``kept`` frames decode.
 
     Args:
         path: The video file.
         kept: The frames that decode.
-        lost: The frames lost with the end of the file (nothing is said when 0).
+        lost: The frames lost with the end of the file (nothing is said when 0; None: the file does not say).
         exact: ``lost`` is counted from an index (else estimated from a duration: "about").
     """
-    told = (str(path.absolute()), lost)
-    if lost <= 0 or told in _TOLD:
+    told = (str(path.absolute()), -1 if lost is None else lost)
+    if (lost is not None and lost <= 0) or told in _TOLD:
         return
     _TOLD.add(told)
+    if lost is None:
+        logger.warning("%s: the file is cut short: only its first %d frames decode; it does not say how many more it "
+                       "had", path.name, kept)
+        return
     logger.warning("%s: the file is cut short: only its first %d frames decode; %s %d are lost", path.name, kept,
                    "the last" if exact else "about", lost)
+
+
+_OGG_PAGE_MAX = 27 + 255 + 255 * 255  # header, segment table, and at most 255 segments of 255 bytes
+
+
+def unfinished_ogg(container: av.container.InputContainer, path: Path) -> bool:
+    """Whether an Ogg file ends without closing its streams: in the middle of a page, or on a page that does not
+    carry the end-of-stream mark. False for other formats, and where the end cannot be read."""
+    if "ogg" not in container.format.name.split(","):
+        return False
+    try:
+        with Path(path).open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - 2 * _OGG_PAGE_MAX))
+            tail = handle.read()
+    except OSError:
+        return False
+    at = tail.rfind(b"OggS")
+    while at >= 0:  # the last page that ends where the file ends
+        if at + 27 <= len(tail) and tail[at + 4] == 0 and at + 27 + tail[at + 26] <= len(tail):
+            segments = tail[at + 27 : at + 27 + tail[at + 26]]
+            if at + 27 + len(segments) + sum(segments) == len(tail):
+                return not tail[at + 5] & 0x04
+        at = tail.rfind(b"OggS", 0, at)
+    return True
 
 
 def _tag_seconds(tags: Mapping[str, str]) -> float | None:
