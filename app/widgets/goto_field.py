@@ -75,7 +75,9 @@ class GoToField(QLineEdit):
         self.setObjectName("goto_field")
         self.setToolTip(HELP)
         self.setPlaceholderText("frame")
-        self.setMaximumWidth(100)
+        room = self.fontMetrics().horizontalAdvance("00:00:00:00") + 12  # a timecode fits, however narrow the row
+        self.setMinimumWidth(room)
+        self.setMaximumWidth(max(100, room))
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Ctrl+G or a click: the one-key shortcuts stay usable
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.frame_count = 0

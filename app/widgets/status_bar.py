@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 STARTING_TEXT = "Starting the engine…"  # torch is being imported
 _LOADING = "Loading the model…"  # a run waiting for the model, until it is ready
+_NARROWEST_LABEL = 48  # pixels a readout keeps on a small screen; its tooltip holds the whole text
 
 
 _PREVIEW_PRECISION_TIP = (
@@ -95,6 +96,10 @@ class StudioStatusBar(QStatusBar):
         self._kind = "colorize"
         for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
             self.addPermanentWidget(widget)
+        for label in (self.progress_label, self.video_label, self.device_label):
+            # the whole text where there is room, else cut off: a readout as long as its text would hold the window
+            # wider than a small screen (Qt grows a window to its layout's minimum)
+            label.setMinimumWidth(_NARROWEST_LABEL)
         self._show_run(False)
         self.messageChanged.connect(self._on_message_changed)
 
@@ -107,11 +112,12 @@ class StudioStatusBar(QStatusBar):
     def show_video(self, info: VideoInfo | None) -> None:
         """Describe the open video (None: no video)."""
         self.video_label.setText(describe_video(info) if info is not None else "No video")
+        self.video_label.setToolTip(self.video_label.text())
 
     def show_engine(self, status: EngineStatus) -> None:
         """Show the engine actually running, its device and precision, and why it is not the one chosen."""
         self.device_label.setText(describe_engine(status))
-        tips = [status.detail] if status.detail else []
+        tips = [self.device_label.text()] + ([status.detail] if status.detail else [])
         if status.state == "ready" and status.why.startswith("fallback"):
             tips.append(FALLBACK_NOTICE)
         if status.state == "ready" and "preview" in status.precision:
@@ -148,11 +154,14 @@ class StudioStatusBar(QStatusBar):
         self.progress_label.setText(describe_progress(progress))
         extra = progress.extra_steps
         self.progress_label.setToolTip(
-            f"{progress.total} frames are computed for the {progress.frames_total} asked for: the {extra} more "
-            "(pre-roll) carry the exemplar's colours from its frame up to them, and the exemplar's own frame runs in "
-            "both directions."
-            if extra
-            else ""
+            self.progress_label.text()
+            + (
+                f"\n{progress.total} frames are computed for the {progress.frames_total} asked for: the {extra} more "
+                "(pre-roll) carry the exemplar's colours from its frame up to them, and the exemplar's own frame runs "
+                "in both directions."
+                if extra
+                else ""
+            )
         )
 
     def run_finished(self, kind: str, cancelled: bool, notice: str = "") -> None:

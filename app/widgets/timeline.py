@@ -295,9 +295,8 @@ class Timeline(QWidget):
         self.goto.sig_go_to.connect(self.sig_scrubbed)
         self.frame_caption, self.frame_label = QLabel("Frame", self), QLabel(NO_VIDEO, self)
         self.timecode_label = QLabel("", self)
-        self.range_label = QLabel("", self)
-        self.cached_label = QLabel("", self)
-        self.shot_label = QLabel("", self)
+        self.range_label, self.cached_label, self.shot_label = QLabel("", self), QLabel("", self), QLabel("", self)
+        self.shot_label.setMinimumWidth(40)  # cut off where the row is narrow (its tooltip says it all), not the field
         for label in (self.frame_label, self.timecode_label, self.shot_label, self.range_label, self.cached_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
@@ -308,8 +307,8 @@ class Timeline(QWidget):
         row.addSpacing(16)
         row.addWidget(self.timecode_label)
         row.addSpacing(16)
-        row.addWidget(self.shot_label)
-        row.addStretch(1)
+        row.addWidget(self.shot_label, 1)
+        row.addSpacing(16)
         row.addWidget(self.range_label)
         row.addSpacing(16)
         row.addWidget(self.cached_label)
