@@ -71,6 +71,7 @@ class RunControl(QObject):
         self._restart: RunRequest | None = None
         self._meter = RunMeter()
         self.run_notice = ""  # what the user must be told about the current or last run
+        self.run_failed = False  # whether the last run ended on an error (its message was shown)
 
     @property
     def busy(self) -> bool:
@@ -191,6 +192,7 @@ class RunControl(QObject):
     def on_run_finished(self, kind: str, cancelled: bool, error: str) -> None:
         """The worker ended a run (``error``: why it failed, "" when it did not)."""
         run, self._run = self._run, None
+        self.run_failed = bool(error)
         if error:
             self.sig_error.emit(error)
         if run is not None and isinstance(run.request, ExportJob):

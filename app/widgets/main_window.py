@@ -312,7 +312,8 @@ class MainWindow(QMainWindow):
         self._update_enabled()
 
     def _on_runs_run_finished(self, kind: str, cancelled: bool) -> None:
-        self.status.run_finished(kind, cancelled, self.controller.runs.run_notice)
+        runs = self.controller.runs
+        self.status.run_finished(kind, cancelled, runs.run_notice, failed=runs.run_failed)
         self._update_enabled()
 
     # -- playback ----------------------------------------------------------------------------------------------

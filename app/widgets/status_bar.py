@@ -164,7 +164,7 @@ class StudioStatusBar(QStatusBar):
             )
         )
 
-    def run_finished(self, kind: str, cancelled: bool, notice: str = "") -> None:
+    def run_finished(self, kind: str, cancelled: bool, notice: str = "", *, failed: bool = False) -> None:
         """Hide the progress and say how the run ended.
 
         Args:
@@ -172,11 +172,14 @@ class StudioStatusBar(QStatusBar):
             cancelled: Whether the run was cancelled.
             notice: Something the user must be told about the run (a fallback after the GPU ran out of memory);
                 it stays in the status bar until the next message, where the end of a run alone goes after ``note_ms``.
+            failed: Whether the run stopped on an error or was refused (its message was shown).
         """
         self._show_run(False)
         self._cancelling = False
         notes = {"colorize": "Colorization finished.", "export": "Export finished."}
-        ended = "Cancelled." if cancelled else notes.get(kind, "Finished.")
+        if failed:
+            notes = {"colorize": "Colorization stopped on an error.", "export": "Export stopped on an error."}
+        ended = "Cancelled." if cancelled else notes.get(kind, "Stopped on an error." if failed else "Finished.")
         if notice:
             self.showMessage(f"{ended} {notice}")
         else:
