@@ -26,14 +26,22 @@ class ExemplarImages:
         self._images: dict[tuple[Path, int], np.ndarray] = {}
 
     def exemplars(
-        self, specs: Sequence[ExemplarSpec], *, with_references: bool, on_error: Callable[[str], None]
+        self,
+        specs: Sequence[ExemplarSpec],
+        *,
+        with_references: bool,
+        on_error: Callable[[str], None],
+        frame_count: int | None = None,
     ) -> list[Exemplar]:
-        """The session's exemplars for ``specs``; one whose image cannot be read is left out, and told to ``on_error``.
+        """The session's exemplars for ``specs``; one whose image cannot be read, or pinned past the film's end (a
+        project opened on a shorter copy of its film), is left out and told to ``on_error``, so the others still
+        colorize.
 
         Args:
             specs: The project's exemplars.
             with_references: Whether to hand over further reference images (only engines that take them get them).
             on_error: Called with the one-sentence reason of each exemplar left out.
+            frame_count: The film's number of frames (None: not checked here).
         """
         from colormnet.exemplar import load_exemplar_image
         from colormnet.session import Exemplar
@@ -41,6 +49,9 @@ class ExemplarImages:
         exemplars = []
         loaded: dict[tuple[Path, int], np.ndarray] = {}
         for spec in specs:
+            if frame_count is not None and not 0 <= spec.frame < frame_count:
+                on_error(_past_the_end(spec, frame_count))
+                continue
             try:
                 paths = (spec.image, *(spec.references if with_references else ()))
                 images = [self._load(path, load_exemplar_image) for path in paths]
@@ -64,3 +75,12 @@ class ExemplarImages:
         key = (path, stamp)
         image = self._images.get(key)
         return key, image if image is not None else loader(path)
+
+
+def _past_the_end(spec: ExemplarSpec, frame_count: int) -> str:
+    """Why the exemplar of ``spec``, pinned past the last of ``frame_count`` frames, is left out."""
+    name = spec.name or f"The exemplar at frame {spec.frame}"
+    return (
+        f"{name} is pinned to frame {spec.frame}, past the end of the film (frames 0 to {frame_count - 1}); it is "
+        "left out until you move it (Exemplars ▸ Move to Frame…) or remove it."
+    )

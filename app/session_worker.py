@@ -256,7 +256,8 @@ class SessionWorker(QObject):
         from colormnet.engines import takes_references
 
         exemplars = self._images.exemplars(
-            self._specs, with_references=takes_references(self._session.config.engine), on_error=self.sig_error.emit
+            self._specs, with_references=takes_references(self._session.config.engine), on_error=self.sig_error.emit,
+            frame_count=self._session.frame_count,
         )
         try:
             self._session.set_exemplars(exemplars)

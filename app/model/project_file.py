@@ -87,16 +87,22 @@ def read_project_data(path: Path) -> dict[str, Any]:
 
 
 def parse_project_json(raw: bytes, name: str) -> Any:
-    """Strict JSON of ``raw`` (UTF-8; finite numbers only).
+    """Strict JSON of ``raw`` (UTF-8, with or without the byte-order mark some text editors write; finite numbers
+    only).
 
     Raises:
-        ProjectError: It is not such JSON, or is nested too deeply to parse.
+        ProjectError: It is not such JSON, or is nested too deeply to parse; a syntax error is named by its line and
+            column, for whoever edited the file by hand.
     """
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise ProjectError(f"The project file {name} is nested too deeply to be a project; it is damaged.") from exc
-    except (ValueError, OverflowError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit, ...
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ProjectError(f"The project file {name} cannot be read: its text is broken at {where} "
+                           f"({exc.msg.lower()}); it is damaged or not a project.") from exc
+    except (ValueError, OverflowError) as exc:  # UnicodeDecodeError, int digit limit, a constant refused, ...
         raise ProjectError(f"The project file {name} cannot be read; it is damaged or not a project.") from exc
 
 
