@@ -94,11 +94,12 @@ class ExportDialog(QDialog):
         self.codec.setCurrentIndex(list(CODECS).index(DEFAULT_CODEC))
         self.codec.currentIndexChanged.connect(self._on_codec_changed)
         self.path = QLineEdit(str(default_output(video, DEFAULT_CODEC, _videos_folder())), self)
-        browse = QPushButton(icon("open_project"), "Browse…", self)
-        browse.clicked.connect(self._on_browse_clicked)
+        self.path.textChanged.connect(self._on_path_changed)
+        self.browse = QPushButton(icon("open_project"), "Browse…", self)
+        self.browse.clicked.connect(self._on_browse_clicked)
         path_row = QHBoxLayout()
         path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
+        path_row.addWidget(self.browse)
         project = controller.project
         has_range = project.in_point is not None or project.out_point is not None
         self.range_all = QRadioButton(f"All frames (0 – {max(0, controller.frame_count - 1)})", self)
@@ -245,7 +246,7 @@ class ExportDialog(QDialog):
         self._colorizing = None
         self._written = (0, 0)
         self._writing.start()
-        for widget in (self.codec, self.path, self.range_all, self.export_button, self.cluster):
+        for widget in (self.codec, self.path, self.browse, self.range_all, self.export_button, self.cluster):
             widget.setEnabled(not running)
         self.audio.setEnabled(not running and self._audio_available())
         self._on_cluster_toggled(self.cluster.isChecked() and not running)
@@ -260,7 +261,14 @@ class ExportDialog(QDialog):
         self.cluster_address.setEnabled(checked)
         self.cluster_workers.setEnabled(checked)
 
+    def _on_path_changed(self, text: str) -> None:
+        """What was said about the output before (a problem with it, where the last export went) is out of date."""
+        if not self._running:
+            self.status.setText("")
+
     def _on_codec_changed(self, index: int) -> None:
+        if not self._running:
+            self.status.setText("")  # a problem with the format before is out of date
         video = self._controller.project.video or Path("output")
         current = Path(self.path.text())
         spec = CODECS[self.selected_codec()]

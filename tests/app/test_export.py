@@ -202,3 +202,29 @@ def test_while_exporting_the_viewer_shows_the_frames_the_export_colorizes(window
     monkeypatch.setattr(RunControl, "exporting", property(lambda _self: True))
     assert controller._fresh_colour(5) is rgb
     assert controller._fresh_colour(6) is None
+
+
+def test_a_problem_with_the_output_goes_once_the_output_is_changed(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    dialog = open_dialog(qtbot, window)
+    dialog.path.setText(str(window.controller.project.video))
+    assert not dialog.start_export()
+    assert "is the input" in dialog.status.text()
+
+    dialog.path.setText(str(tmp_path / "film.mp4"))
+    assert dialog.status.text() == ""  # no longer about what the field holds
+    dialog.path.setText(str(window.controller.project.video))
+    assert not dialog.start_export()
+    dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
+    assert dialog.status.text() == ""
+
+
+def test_browse_is_off_while_the_export_runs(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    controller = window.controller
+    dialog = open_dialog(qtbot, window)
+    assert dialog.browse.isEnabled()
+    dialog.path.setText(str(tmp_path / "film.mp4"))
+    with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS):
+        assert dialog.start_export()
+        assert not dialog.browse.isEnabled() and not dialog.path.isEnabled()  # the output cannot change mid-way
+    assert dialog.browse.isEnabled()
+    assert dialog.status.text().startswith("Exported to")
