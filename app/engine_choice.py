@@ -102,6 +102,7 @@ class EngineChoice(QObject):
         self._weights_override = weights
         self.engine_ready = False  # the library said which engines it has
         self.available_engines = [CHECKPOINT_ENGINE]  # until the library says which it has
+        self.available_devices: list[str] | None = None  # the devices this machine has (None: not known yet)
         self.fallback_active = False  # the ColorMNet checkpoint is unusable: FALLBACK_ENGINE stands in for it
         self.model_state = "idle"
         self.model_problem = ""
@@ -195,11 +196,12 @@ class EngineChoice(QObject):
 
     # -- the session's answers ---------------------------------------------------------------------------------
 
-    def engines_known(self, engines: list[str]) -> None:
-        """The library is imported and has ``engines``."""
+    def engines_known(self, engines: list[str], devices: list[str]) -> None:
+        """The library is imported and has ``engines``; this machine computes on ``devices``."""
         from app.model.engine_settings import ENGINES
 
         self.engine_ready = True
+        self.available_devices = list(devices)
         self.available_engines = [name for name in engines if name in ENGINES] or [CHECKPOINT_ENGINE]
         if self.fallback_active and FALLBACK_ENGINE not in self.available_engines:
             self.fallback_active = False  # asked for before the engines were known; ColorMNet explains itself

@@ -11,10 +11,15 @@ def session_config(settings: EngineSettings, *, preview: bool) -> Any:
     """The SessionConfig of previews or of exports for ``settings`` (raises ValueError for invalid memory parameters).
 
     Exports take the precision as set; previews may run faster (see :func:`colormnet.engines.interactive_precision`).
+    A project set to CUDA runs on the CPU of a machine without a CUDA device (the status bar names the device).
     """
     from colormnet.config import InferenceConfig
-    from colormnet.engines.precision import interactive_precision
+    from colormnet.engines.precision import available_devices, interactive_precision
     from colormnet.session import SessionConfig
+
+    device = settings.device
+    if device == "cuda" and "cuda" not in available_devices():  # a project set up on a machine with a GPU
+        device = "cpu"
 
     inference = InferenceConfig(
         mem_every=settings.mem_every,
@@ -26,8 +31,8 @@ def session_config(settings: EngineSettings, *, preview: bool) -> Any:
     )
     return SessionConfig(
         engine=settings.engine,
-        device=settings.device,  # type: ignore[arg-type]
-        precision=interactive_precision(settings.engine, settings.precision, settings.device)  # type: ignore[arg-type]
+        device=device,  # type: ignore[arg-type]
+        precision=interactive_precision(settings.engine, settings.precision, device)  # type: ignore[arg-type]
         if preview else settings.precision,
         process_size=settings.process_size,
         inference=inference,

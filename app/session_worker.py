@@ -41,7 +41,7 @@ _NO_MODEL = "The model is not available; install the ColorMNet weights and expor
 class SessionWorker(QObject):
     """Owns the :class:`~colormnet.session.Session`; lives on its own QThread."""
 
-    sig_engine_ready = Signal(list)
+    sig_engine_ready = Signal(list, list)  # the engines this installation has, the devices this machine has
     """torch and the session module are imported; carries the names of the engines this installation has."""
     sig_opened = Signal(object)
     """The video opened; carries its VideoInfo."""
@@ -92,13 +92,14 @@ class SessionWorker(QObject):
             import colormnet.engines.tensors  # torch: the session itself does not import it
             import colormnet.session  # noqa: F401
             from colormnet.engines import available_engines
+            from colormnet.engines.precision import available_devices
 
-            engines = available_engines()
+            engines, devices = available_engines(), available_devices()
         except Exception as exc:
             logger.exception("cannot import the colorization engine")
             self.sig_error.emit(f"The colorization engine cannot start ({exc}); see the log file.")
             return
-        self.sig_engine_ready.emit(engines)
+        self.sig_engine_ready.emit(engines, devices)
 
     @Slot(object)
     def open(self, request: OpenRequest) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import cast
 
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,6 +27,7 @@ from app.model.engine_settings import DEVICES, ENGINES, PRECISIONS, EngineSettin
 from colormnet.config import InferenceConfig
 
 _GIB = 1024**3
+NO_CUDA = "No CUDA device on this machine"
 _LABELS = {
     "colormnet": "ColorMNet (memory network, for the final render)",
     "propagate": "Propagate (optical flow, no weights, fast on the CPU)",
@@ -67,6 +70,7 @@ class SettingsDialog(QDialog):
         engines: The engines this installation has (the library says which once it has loaded).
         parent: Parent widget.
         running: What runs now where it is not the engine chosen (the fallback, a step down); "" when it is.
+        devices: The devices this machine has, once the library has said (None: all are offered).
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         running: str = "",
+        devices: Sequence[str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -86,6 +91,12 @@ class SettingsDialog(QDialog):
         self.device = _combo(
             self, DEVICES, settings.device, "Where the model runs; Automatic picks CUDA when available"
         )
+        if devices is not None and "cuda" not in devices:
+            cuda = cast(QStandardItemModel, self.device.model()).item(DEVICES.index("cuda"))
+            cuda.setEnabled(False)
+            cuda.setToolTip(NO_CUDA)
+            if settings.device == "cuda":
+                self.device.setToolTip(f"{NO_CUDA}: the model runs on the CPU")
         self.precision = _combo(
             self, PRECISIONS, settings.precision,
             "Arithmetic precision. Automatic: fp16 on CUDA; on the CPU, bf16 previews where the CPU computes bf16 "

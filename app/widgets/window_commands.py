@@ -260,7 +260,8 @@ class WindowCommands:
 
         c = self.controller
         dialog = SettingsDialog(c.project.settings, c.settings.cache_limit_bytes, c.engine.available_engines,
-                                self._window, running=c.engine.status().running_note())
+                                self._window, running=c.engine.status().running_note(),
+                                devices=c.engine.available_devices)
         dialog.add_weights(WeightsSection(c))
 
         def apply() -> None:

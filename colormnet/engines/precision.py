@@ -36,6 +36,11 @@ def native_cpu_bf16() -> bool:
     return any(bool(capabilities.get(flag, False)) for flag in _NATIVE_BF16_FLAGS)
 
 
+def available_devices() -> list[str]:
+    """The devices this machine computes on: ``cpu``, and ``cuda`` where a CUDA device is present."""
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
 def interactive_precision(engine: str, precision: Precision, device: Device) -> Precision:
     """The precision of interactive previews: ``auto`` becomes ``bf16`` where the CPU runs it natively.
 
@@ -75,7 +80,7 @@ def resolve_device(device: Device) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise InferenceError("No CUDA device is available: use --device cpu (or auto).")
+        raise InferenceError("No CUDA device is available on this machine: run on the CPU (device cpu, or auto).")
     return torch.device(device)
 
 

@@ -108,3 +108,35 @@ def test_frames_of_a_followed_run_reach_the_viewer_without_reading_the_cache(
     controller.set_current_frame(5)  # a frame the run has moved past is read back from the cache
     qtbot.waitUntil(lambda: window.viewer.frame_index == 5 and window.viewer.has_color, timeout=10_000)
     assert len(decoded) == 1
+
+
+def test_cuda_is_offered_only_where_the_machine_has_it(qtbot, window: MainWindow) -> None:
+    from app.model.engine_settings import DEVICES, EngineSettings
+    from app.widgets.settings_dialog import NO_CUDA, SettingsDialog
+    from colormnet.engines.precision import available_devices
+
+    assert window.controller.engine.available_devices == available_devices()  # told when the engine started
+    cuda = DEVICES.index("cuda")
+    for devices, offered in ((None, True), (["cpu", "cuda"], True), (["cpu"], False)):
+        dialog = SettingsDialog(EngineSettings(device="cuda"), 1 << 30, ["colormnet"], devices=devices)
+        qtbot.addWidget(dialog)
+        item = dialog.device.model().item(cuda)  # type: ignore[attr-defined]
+        assert item.isEnabled() is offered
+        assert (NO_CUDA in item.toolTip() and NO_CUDA in dialog.device.toolTip()) is not offered
+    window.commands.show_settings_dialog()
+    shown = window.commands.settings_dialog
+    assert shown is not None
+    assert shown.device.model().item(cuda).isEnabled() is ("cuda" in available_devices())  # type: ignore[attr-defined]
+    shown.reject()
+
+
+def test_a_project_set_to_cuda_runs_on_the_cpu_of_a_machine_without_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.model.engine_settings import EngineSettings
+    from app.session_config import session_config
+    from colormnet.engines import precision
+
+    monkeypatch.setattr(precision, "available_devices", lambda: ["cpu"])
+    for preview in (True, False):
+        assert session_config(EngineSettings(device="cuda"), preview=preview).device == "cpu"
+    monkeypatch.setattr(precision, "available_devices", lambda: ["cpu", "cuda"])
+    assert session_config(EngineSettings(device="cuda"), preview=False).device == "cuda"
