@@ -138,11 +138,12 @@ def write_sidecar(output: Path, record: dict[str, Any], *, folder: bool = False)
     """Writes ``record`` for ``output`` atomically (see :func:`sidecar_path`); returns its path.
 
     A range rendered again into a folder of frames patches the earlier render, so the folder's record keeps the
-    earlier renders' records (``earlier``, newest first) beside this one's; a render of the whole video starts afresh.
+    earlier renders' records (``earlier``, newest first; past 50 the oldest are counted in ``earlier_left_out``) beside
+    this one's; a render of the whole video starts afresh.
     """
     path = sidecar_path(output, folder=folder)
     if folder and not _covers_the_source(record):
-        record = {**record, "earlier": _renders_in(path)}
+        record = {**record, **_renders_in(path)}
     try:
         write_bytes_atomic(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
@@ -155,16 +156,19 @@ def _covers_the_source(record: dict[str, Any]) -> bool:
     return bool(record["output"]["frames"] == [0, record["source"]["frames"]])
 
 
-def _renders_in(path: Path, limit: int = 16 << 20) -> list[dict[str, Any]]:
-    """The records of the renders held in the record at ``path``, newest first; none where it is missing, too large,
-    or not a record this program wrote (a file in the user's folder is read as untrusted)."""
+def _renders_in(path: Path, limit: int = 64 << 20, keep: int = 50) -> dict[str, Any]:
+    """``earlier`` and ``earlier_left_out`` for a record replacing the one at ``path``: the renders it holds (itself
+    and its own ``earlier``), newest first, at most ``keep`` of them, and how many older ones are left out. None where
+    the file is missing, too large, or not a record this program wrote (a file in the user's folder is untrusted)."""
     try:
         if path.stat().st_size > limit:
-            return []
+            return {"earlier": []}
         earlier = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return []
+    except (OSError, ValueError, RecursionError):
+        return {"earlier": []}
     if not (isinstance(earlier, dict) and str(earlier.get("program", "")).startswith("colormnet ")):
-        return []
-    older = earlier.pop("earlier", [])
-    return [earlier, *(r for r in older if isinstance(r, dict))] if isinstance(older, list) else [earlier]
+        return {"earlier": []}
+    older, left_out = earlier.pop("earlier", []), earlier.pop("earlier_left_out", 0)
+    renders = [earlier, *(r for r in older if isinstance(r, dict))] if isinstance(older, list) else [earlier]
+    left_out = (left_out if isinstance(left_out, int) and left_out > 0 else 0) + max(0, len(renders) - keep)
+    return {"earlier": renders[:keep], **({"earlier_left_out": left_out} if left_out else {})}

@@ -91,5 +91,18 @@ def test_a_folder_patched_by_ranges_keeps_the_earlier_renders_records(capsys, re
     assert all("earlier" not in r for r in again["earlier"])
     assert "earlier" not in render()  # the whole video again: every frame is this render's
 
-    (out / "reel.colormnet.json").write_text('{"not": "a record"}')  # a file this program did not write
-    assert render("--frames", "0:4")["earlier"] == []
+    for stranger in ('{"not": "a record"}', "[" * 100000 + "]" * 100000):  # files this program did not write
+        (out / "reel.colormnet.json").write_text(stranger)
+        assert render("--frames", "0:4")["earlier"] == []
+
+
+def test_a_long_history_keeps_the_newest_renders_and_counts_the_others(tmp_path: Path) -> None:
+    from colormnet.sidecar import write_sidecar
+
+    out = tmp_path / "reel"
+    out.mkdir()
+    for number in range(53):
+        record = {"program": "colormnet 1", "source": {"frames": 100}, "output": {"frames": [number, number + 1]}}
+        written = json.loads(write_sidecar(out, record, folder=True).read_text())
+    assert [r["output"]["frames"][0] for r in written["earlier"]] == list(range(51, 1, -1))
+    assert written["earlier_left_out"] == 2
