@@ -125,8 +125,10 @@ def test_a_cut_short_ogg_file_says_it_is_cut_short_once(
 
 
 def test_intact_ogg_files_give_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    made = tmp_path / "vp8.ogv"  # another muxer's file: VP8 with an Opus track that ends after the video
+    made = tmp_path / "vp8.ogv"  # other codecs: VP8 with an Opus track that ends after the video
     write_video(made, numbered_frames(20, 48, 64), codec="libvpx", pix_fmt="yuv420p", audio_codec="libopus")
+    padded = tmp_path / "padded.ogv"  # a copy padded with zeros after its last page
+    padded.write_bytes((CLIPS / "shepard_calais_1906_bw.ogv").read_bytes() + bytes(4096))
     with caplog.at_level(logging.WARNING):
-        counts = [probe(path).frame_count for path in (made, CLIPS / "shepard_calais_1906_bw.ogv")]
-    assert _warnings(caplog) == [] and counts == [20, 288]
+        counts = [probe(path).frame_count for path in (made, padded, CLIPS / "shepard_calais_1906_bw.ogv")]
+    assert _warnings(caplog) == [] and counts == [20, 288, 288]

@@ -49,7 +49,8 @@ _OGG_PAGE_MAX = 27 + 255 + 255 * 255  # header, segment table, and at most 255 s
 
 def unfinished_ogg(container: av.container.InputContainer, path: Path) -> bool:
     """Whether an Ogg file ends without closing its streams: in the middle of a page, or on a page that does not
-    carry the end-of-stream mark. False for other formats, and where the end cannot be read."""
+    carry the end-of-stream mark (bytes after the last page are not looked at). False for other formats, and where
+    the end cannot be read."""
     if "ogg" not in container.format.name.split(","):
         return False
     try:
@@ -60,11 +61,11 @@ def unfinished_ogg(container: av.container.InputContainer, path: Path) -> bool:
     except OSError:
         return False
     at = tail.rfind(b"OggS")
-    while at >= 0:  # the last page that ends where the file ends
+    while at >= 0:  # the last page whose header is whole (bytes after the last page, a copy's padding, are no page)
         if at + 27 <= len(tail) and tail[at + 4] == 0 and at + 27 + tail[at + 26] <= len(tail):
             segments = tail[at + 27 : at + 27 + tail[at + 26]]
-            if at + 27 + len(segments) + sum(segments) == len(tail):
-                return not tail[at + 5] & 0x04
+            ends = at + 27 + len(segments) + sum(segments)
+            return ends > len(tail) or not tail[at + 5] & 0x04  # its data cut off, or no end-of-stream mark
         at = tail.rfind(b"OggS", 0, at)
     return True
 
