@@ -5,7 +5,8 @@ JSON: ``{"shots": [{"start", "stop", "boundary", "start_timecode", "transition"}
 commas, or a spreadsheet's semicolons or tabs, between them), the transition as ``transition_start`` and
 ``transition_stop`` (empty for none). Only ``start`` and ``stop`` are required: without
 ``boundary`` (no such key in JSON, no such column in CSV) the first shot is the ``start`` and every other opens at a
-hard ``cut``, as a list written by hand or kept in a spreadsheet means. Both forms may give a shot without an
+hard ``cut``, as a list written by hand or kept in a spreadsheet means; by hand, JSON may also be the bare list of
+shots, each an object or a ``[start, stop]`` pair. Both forms may give a shot without an
 exemplar of its own a ``colours_from`` field: the frame of the exemplar it takes its colours from, chosen by hand
 (absent, null or empty: chosen automatically); :func:`load_shot_file` returns these as links for
 :meth:`~colormnet.session.Session.set_shots`, and :func:`check_links` holds them against the exemplars.
