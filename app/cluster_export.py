@@ -6,6 +6,7 @@ with the same atomic writer as a local export; the frame cache is neither read n
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def export_on_cluster(session: Session, job: ExportJob, cancel: threading.Event,
-                      progress: Callable[[int, int], None]) -> None:
+                      progress: Callable[[int, int], None], *, device: str | None = None) -> None:
     """Renders ``job`` on the cluster ``job.cluster`` and writes it; returns quietly when cancelled.
 
     Args:
@@ -25,6 +26,8 @@ def export_on_cluster(session: Session, job: ExportJob, cancel: threading.Event,
         job: the export, with its cluster address and worker count.
         cancel: set to stop; finished chunks stay in the work folder for the next try.
         progress: called with (frames processed, frames to process).
+        device: the project's device setting, which the workers resolve on their own machines (the session's is
+            this machine's: the CPU for a project set to CUDA where it has none); None: the session's.
 
     Raises:
         ColorMNetError: what the same export would raise from the command line (one sentence).
@@ -34,8 +37,9 @@ def export_on_cluster(session: Session, job: ExportJob, cancel: threading.Event,
     def report(status: RunStatus) -> None:
         progress(status.done, max(1, status.total))
 
+    config = session.config if device is None else dataclasses.replace(session.config, device=device)
     run = ChunkedRun(video=session.video_path, output=job.path, codec=job.codec, exemplars=session.exemplars,
-                     config=session.config, weights=session.weights, frames=range(job.start, job.stop),
+                     config=config, weights=session.weights, frames=range(job.start, job.stop),
                      audio=job.audio, overwrite=job.overwrite, cluster=job.cluster, workers=job.workers,
                      shots=session.shots, links=session.shot_links or None)
     try:

@@ -182,7 +182,8 @@ class SessionWorker(QObject):
                     from app.cluster_export import export_on_cluster
 
                     self.sig_run_started.emit("export", job.stop - job.start)
-                    export_on_cluster(session, job, cancel, self.sig_export_progress.emit)
+                    export_on_cluster(session, job, cancel, self.sig_export_progress.emit,
+                                      device=self._request.settings.device if self._request else None)
                 else:
                     missing = self._prepare(job.start, job.stop)
                     if missing is None:

@@ -120,3 +120,26 @@ def test_a_cluster_export_takes_the_shots_and_the_links_chosen_by_hand(monkeypat
                     cluster="local")
     export_on_cluster(session, job, threading.Event(), lambda done, total: None)  # type: ignore[arg-type]
     assert len(seen) == 1 and seen[0].shots == [(0, 8), (8, 20)] and seen[0].links == {8: 2}
+
+
+def test_a_cluster_export_hands_the_workers_the_projects_own_device(monkeypatch, tmp_path: Path) -> None:
+    """A project set to CUDA previews on this machine's CPU where it has no CUDA device; the workers, on their own
+    machines, get CUDA as the project asks."""
+    import threading
+    from types import SimpleNamespace
+
+    from app.cluster_export import export_on_cluster
+    from app.jobs import ExportJob
+    from colormnet.cluster import driver
+    from colormnet.session import SessionConfig
+
+    seen: list[driver.ChunkedRun] = []
+    monkeypatch.setattr(driver, "run_chunked", lambda run, **_: seen.append(run))
+    session = SimpleNamespace(video_path=tmp_path / "film.mp4", exemplars=[], config=SessionConfig(device="cpu"),
+                              weights=None, shots=[(0, 20)], shot_links={})
+    job = ExportJob(path=tmp_path / "out.mp4", codec="h264", start=0, stop=20, audio=False, overwrite=False,
+                    cluster="local")
+    for device, expected in (("cuda", "cuda"), (None, "cpu")):
+        export_on_cluster(session, job, threading.Event(), lambda done, total: None,  # type: ignore[arg-type]
+                          device=device)
+        assert seen[-1].config.device == expected and session.config.device == "cpu"
