@@ -47,8 +47,8 @@ class EngineStatus:
         device: The device the model runs on ("" until it is loaded).
         precision: What it computes in, e.g. ``bf16 preview · fp32 export`` ("" until it is loaded).
         random_weights: Whether the checkpoint holds random weights.
-        why: In a few words, why ``running`` is not ``chosen`` as chosen: the fallback, or a step down after the
-            GPU ran out of memory ("" when neither).
+        why: In a few words, why ``running`` is not ``chosen`` as chosen: the fallback, a step down after the
+            GPU ran out of memory, or no CUDA device for a project set to CUDA ("" when none).
         detail: The same at length (the checkpoint's problem, the session's notice), for tooltips.
     """
 
@@ -153,6 +153,8 @@ class EngineChoice(QObject):
             why, detail = f"fallback: no usable {engine_label(self.chosen)} weights", self.model_problem
         elif self.step_down:
             why, detail = "stepped down: the GPU ran out of memory", self.step_down
+        elif self._workspace.project.settings.device == "cuda" and "cuda" not in (self.available_devices or ["cuda"]):
+            why, detail = "no CUDA device on this machine", "The project asks for CUDA; the model runs on the CPU."
         return EngineStatus(self.model_state, self.engine_ready, self.chosen, self.session_engine, self.device,
                             self.precision, self.weights_are_random, why, detail)
 

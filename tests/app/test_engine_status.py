@@ -140,3 +140,18 @@ def test_a_project_set_to_cuda_runs_on_the_cpu_of_a_machine_without_one(monkeypa
         assert session_config(EngineSettings(device="cuda"), preview=preview).device == "cpu"
     monkeypatch.setattr(precision, "available_devices", lambda: ["cpu", "cuda"])
     assert session_config(EngineSettings(device="cuda"), preview=False).device == "cuda"
+
+
+def test_the_status_bar_says_why_a_project_set_to_cuda_runs_on_the_cpu(qtbot, window: MainWindow) -> None:
+    from dataclasses import replace
+
+    engine = window.controller.engine
+    project = window.controller.project
+    project.settings = replace(project.settings, device="cuda")
+    engine.available_devices = ["cpu"]
+    status = engine.status()
+    assert status.why == "no CUDA device on this machine" and "runs on the CPU" in status.detail
+    window.status.show_engine(status)
+    assert window.status.device_label.text().endswith("— no CUDA device on this machine")
+    engine.available_devices = ["cpu", "cuda"]
+    assert engine.status().why == ""
