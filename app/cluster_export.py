@@ -37,7 +37,9 @@ def export_on_cluster(session: Session, job: ExportJob, cancel: threading.Event,
     def report(status: RunStatus) -> None:
         progress(status.done, max(1, status.total))
 
-    config = session.config if device is None else dataclasses.replace(session.config, device=device)
+    config = session.config
+    if device is not None:  # the setting as the project holds it, checked when the project was read
+        config = dataclasses.replace(config, device=device)  # type: ignore[arg-type]
     run = ChunkedRun(video=session.video_path, output=job.path, codec=job.codec, exemplars=session.exemplars,
                      config=config, weights=session.weights, frames=range(job.start, job.stop),
                      audio=job.audio, overwrite=job.overwrite, cluster=job.cluster, workers=job.workers,
