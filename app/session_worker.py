@@ -80,6 +80,7 @@ class SessionWorker(QObject):
         self._links: dict[int, int] = {}  # shot's first frame -> exemplar frame, chosen by hand
         self._segments: list[SegmentInfo] = []
         self._images = ExemplarImages()
+        self._told: set[str] = set()  # why exemplars are left out, as last told (told again once fixed and broken)
         self._bit_depth = 8
         self._model_announced = False
 
@@ -222,6 +223,7 @@ class SessionWorker(QObject):
             self._export_session = None
         self._segments = []
         self._model_announced = False
+        self._told = set()
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
@@ -257,10 +259,14 @@ class SessionWorker(QObject):
             return
         from colormnet.engines import takes_references
 
+        left_out: list[str] = []
         exemplars = self._images.exemplars(
-            self._specs, with_references=takes_references(self._session.config.engine), on_error=self.sig_error.emit,
+            self._specs, with_references=takes_references(self._session.config.engine), on_error=left_out.append,
             frame_count=self._session.frame_count,
         )
+        if news := [why for why in left_out if why not in self._told]:  # one message, not again at every edit
+            self.sig_error.emit("\n\n".join(news))
+        self._told = set(left_out)
         try:
             self._session.set_exemplars(exemplars)
             self._exemplars = exemplars

@@ -65,3 +65,30 @@ def test_an_exemplar_past_the_end_of_the_film_leaves_the_others_working(
 
     assert [s.exemplar_frame for s in controller.segments] == [0]  # the exemplar at frame 0 still colorizes
     assert errors and all("frame 500" in e and "past the end" in e and "Move to Frame" in e for e in errors), errors
+
+
+def test_exemplars_left_out_are_told_in_one_message_and_not_again_at_every_edit(
+    qtbot, controller: Controller, project: Project, tmp_path: Path
+) -> None:
+    path = saved(project, tmp_path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["exemplars"].append({**data["exemplars"][1], "frame": 600})
+    data["exemplars"][1]["frame"] = 500  # realshort.mp4 has 36 frames: two exemplars past its end
+    path.write_text(json.dumps(data), encoding="utf-8")
+    errors: list[str] = []
+    controller.sig_error.connect(errors.append)
+
+    opened = controller.files.read_project(path)
+    assert opened is not None
+    with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        controller.files.open_read_project(opened, path)
+    qtbot.waitUntil(lambda: any(s.key for s in controller.segments), timeout=RUN_TIMEOUT_MS)
+    assert len(errors) == 1 and "frame 500" in errors[0] and "frame 600" in errors[0], errors
+
+    with qtbot.waitSignal(controller.sig_segments_changed, timeout=RUN_TIMEOUT_MS):
+        assert controller.edits.set_exemplar_kind(0, "reference")  # an edit elsewhere
+    assert len(errors) == 1, errors
+    with qtbot.waitSignal(controller.sig_segments_changed, timeout=RUN_TIMEOUT_MS):
+        assert controller.edits.move_exemplar(500, 20)  # one mended: the other is not told again
+    qtbot.wait(200)
+    assert len(errors) == 1, errors
