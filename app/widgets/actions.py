@@ -146,7 +146,7 @@ MENUS: dict[str, list[str | None]] = {
         "weights", None, "quit",
     ],
     "&Edit": ["undo", "redo"],
-    "E&xemplars": [
+    "Exe&mplars": [
         "add_exemplar", "paste_exemplar", "pin_frame", None, "replace_exemplar", "add_reference", "move_exemplar",
         "remove_exemplar",
     ],

@@ -106,6 +106,16 @@ def test_menu_mnemonics_are_unique_in_the_bar_and_in_each_menu(window: MainWindo
         assert len(set(taken)) == len(taken), (menu.title(), keys)  # a letter picks one item, not the first of two
 
 
+def test_no_shortcut_takes_the_alt_letter_of_a_menu(window: MainWindow) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    bar = {f"Alt+{_mnemonic(a.menu().title()).upper()}" for a in window.menuBar().actions() if a.menu() is not None}
+    for name, action in window.actions_by_name.items():
+        for sequence in action.shortcuts():
+            key = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+            assert key not in bar, (name, key)  # both would be ambiguous: neither the menu nor the action would come
+
+
 def test_esc_says_at_once_that_the_run_is_stopping(
     qtbot, window: MainWindow, colour_frames: dict[int, Path]
 ) -> None:
