@@ -231,6 +231,7 @@ class Controller(QObject):
     def _on_files_opened(self, pending: PendingOpen, info: VideoInfo) -> None:
         self._adopt(pending.project, pending.cache)
         self.workspace.video_opened(info)
+        self.sig_colorized_changed.emit()  # none yet: the project before's must not show until the session answers
         self.sig_video_opened.emit(info)
         self.sig_current_frame_changed.emit(self.current_frame)
         if self.project.left_out:  # told once, now that the project is open

@@ -330,6 +330,7 @@ class Timeline(QWidget):
         self.goto.frame_count = frame_count
         self.goto.fps = fps
         self.set_current(0)
+        self.set_in_out(*self.bar.in_out)  # an open end of the range is the last frame, known only now
 
     def set_current(self, frame: int) -> None:
         """Move the playhead."""

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.icons import icon
-from app.model import autosave
-from app.model.project import PROJECT_SUFFIX, ProjectError
+from app.model.project import PROJECT_SUFFIX
+from app.widgets import project_questions
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
@@ -153,9 +153,10 @@ class WindowCommands:
     def _fill_recent_menu(self) -> None:
         menu = self.recent_menu
         menu.clear()
+        menu.setToolTipsVisible(True)  # the whole path of each entry
         recent = self.controller.settings.recent_files()
-        for path in recent:
-            action = menu.addAction(icon("open_project" if path.suffix == PROJECT_SUFFIX else "open_video"), path.name)
+        for path, label in zip(recent, project_questions.recent_labels(recent), strict=True):
+            action = menu.addAction(icon("open_project" if path.suffix == PROJECT_SUFFIX else "open_video"), label)
             action.setToolTip(str(path))
             action.triggered.connect(lambda checked=False, p=path: self.open_path(p))
         if not recent:
@@ -196,7 +197,10 @@ class WindowCommands:
         self.autosaver.wait()
 
     def confirm_discard(self) -> bool:
-        """Offer to save unsaved changes; False when the user cancels."""
+        """The open project goes away: offer to stop the run that goes on and to save unsaved changes; False when the
+        user cancels."""
+        if not project_questions.confirm_stop_run(self._window, self.controller):
+            return False
         project = self.controller.project
         if not project.dirty or project.video is None:
             return True
@@ -212,33 +216,8 @@ class WindowCommands:
         return answer == QMessageBox.StandardButton.Discard
 
     def offer_restore(self) -> bool:
-        """After a crash, offer to restore the newest autosaved project; True when one was restored."""
-        orphans = autosave.find_orphans(self.controller.paths.autosave)
-        if not orphans:
-            return False
-        answer = QMessageBox.question(
-            self._window,
-            "Restore project?",
-            "ColorMNet Studio did not close properly last time. Restore the unsaved project?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes,
-        )
-        restored = False
-        if answer == QMessageBox.StandardButton.Yes:
-            try:
-                project = autosave.restore(orphans[0])
-            except Exception as exc:  # a damaged snapshot must not stop the program from starting
-                if not isinstance(exc, ProjectError):
-                    logger.exception("restoring %s failed", orphans[0])
-                reason = " ".join(str(exc).split())[:200]  # one line, whatever the error says
-                self.show_error(f"The autosaved project cannot be restored ({reason}).")
-            else:
-                self.controller.files.adopt_project(project)
-                restored = True
-        for path in orphans:
-            if not restored or path != orphans[0]:
-                path.unlink(missing_ok=True)
-        return restored
+        """After a crash, offer to restore the autosaved projects; True when one was restored."""
+        return project_questions.offer_restore(self._window, self.controller, self.show_error)
 
     # -- dialogs -----------------------------------------------------------------------------------------------
 
