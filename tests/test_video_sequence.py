@@ -56,7 +56,11 @@ def test_gap_in_numbering_is_allowed_and_logged(tmp_path: Path, caplog: pytest.L
     with caplog.at_level(logging.WARNING, logger="colormnet.video"):
         info = probe(tmp_path, fps=Fraction(18))
     assert info.frame_count == 3 and info.fps == Fraction(18)
-    assert "jumps from 2 to 5" in caplog.text
+    assert "jumps from 2 to 5 at scan_0005.png; the frames are read back to back, so scan_0005.png is frame 2" in (
+        caplog.text)
+    with caplog.at_level(logging.WARNING, logger="colormnet.video"), VideoReader(tmp_path) as reader:
+        assert len(reader) == 3  # a render opens the folder more than once: the gap is told once
+    assert caplog.text.count("jumps from") == 1
 
 
 def test_sixteen_bit_png_keeps_every_bit(tmp_path: Path) -> None:

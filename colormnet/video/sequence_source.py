@@ -67,14 +67,20 @@ def frame_number(path: Path) -> int | None:
     return int(numbers[-1]) if numbers else None
 
 
+_gaps_told: set[Path] = set()  # the files after which a gap was logged: once per process, however often opened
+
+
 def warn_about_gaps(files: list[Path]) -> None:
-    """Logs a warning when the trailing frame numbers of the file names skip values."""
+    """Logs a warning when the trailing frame numbers of the file names skip values (once per folder and gap)."""
     numbers = [frame_number(path) for path in files]
     for index in range(1, len(files)):
         previous, number = numbers[index - 1], numbers[index]
         if previous is not None and number is not None and number - previous > 1:
-            logger.warning("Image sequence numbering jumps from %d to %d at %s; the frames are read back to back",
-                           previous, number, files[index].name)
+            if files[index] not in _gaps_told:
+                _gaps_told.add(files[index])
+                logger.warning("Image sequence numbering jumps from %d to %d at %s; the frames are read back to "
+                               "back, so %s is frame %d", previous, number, files[index].name, files[index].name,
+                               index)
             return
 
 
