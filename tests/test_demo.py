@@ -33,3 +33,13 @@ def test_demo_command_writes_the_colorized_clip(capsys, random_weights: Path, tm
         assert result.info.frame_count == 36 and result.info.has_audio
         assert np.abs(result.read(0).astype(int) - source.read(0).astype(int)).mean() < 3  # frame 0: true colours
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.mp4", "demo.mp4.colormnet.json"]  # and its record
+
+
+def test_demo_without_weights_says_why_it_runs_the_fallback(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("COLORMNET_WEIGHTS", str(tmp_path / "missing.pth"))
+    out = tmp_path / "demo.mp4"
+    code = main(["demo", str(out), "--process-size", "32"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert ("engine propagate (the ColorMNet weights are not installed: `colormnet weights download` fetches them, "
+            "or pass --weights).") in err

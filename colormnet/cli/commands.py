@@ -8,7 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
-from colormnet.cli.colorize import render
+from colormnet.cli.colorize import DEFAULT_ENGINE, render
+from colormnet.engines.registry import engine_info
 from colormnet.errors import ExemplarError, OutputError, quote_path
 from colormnet.exemplar_spec import ExemplarSpec
 from colormnet.fileio import quoted
@@ -70,8 +71,13 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
 
     video = demo_video_path()
     args.input = str(video)
-    args.engine = args.engine or demo_engine(args.weights)
+    why = ""
+    if args.engine is None:
+        args.engine = demo_engine(args.weights)
+        if args.engine != DEFAULT_ENGINE:  # chosen because the ColorMNet checkpoint is not there
+            why = (f" (the {engine_info(DEFAULT_ENGINE).label} weights are not installed: `colormnet weights "
+                   "download` fetches them, or pass --weights)")
     print(f"Demo: {video.name} as a black-and-white film, frame 0's true colours pinned as a keyframe; "
-          f"engine {args.engine}.", file=sys.stderr)
+          f"engine {args.engine}{why}.", file=sys.stderr)
     spec = ExemplarSpec(video, 0, "keyframe")
     return render(args, cancel, [spec], lambda _: demo_exemplar(video))
