@@ -199,6 +199,9 @@ def _compared_frames(pred_count: int, gt_count: int, frames: tuple[int, int | No
             )
         return range(pred_count)
     start, stop = frames[0], pred_count if frames[1] is None else frames[1]
+    if 0 <= stop <= start < pred_count:
+        raise VideoError(f"--frames {start}:{stop} holds no frame: A:B runs from PRED frame A up to, not including, "
+                         "B, so B must be greater than A.")
     if not 0 <= start < stop <= pred_count:
         raise VideoError(f"--frames {start}:{stop} is outside PRED, which has frames 0 to {pred_count - 1}.")
     if stop + gt_start > gt_count:

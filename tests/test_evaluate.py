@@ -134,7 +134,9 @@ def test_a_rendered_range_numbered_from_its_source_frames_is_pointed_at_them(rea
         ({}, r"PRED has 36 frames but GT has 6 from frame 0 on; pass --frames 0:6"),
         ({"frames": (0, 7)}, r"GT has no frame 6 to compare with PRED frame 6"),
         ({"frames": (5, 40)}, r"--frames 5:40 is outside PRED, which has frames 0 to 35"),
-        ({"frames": (3, 3)}, r"--frames 3:3 is outside PRED"),
+        ({"frames": (3, 3)}, r"--frames 3:3 holds no frame: A:B runs from PRED frame A up to, not including, B"),
+        ({"frames": (7, 3)}, r"--frames 7:3 holds no frame"),
+        ({"frames": (36, None)}, r"--frames 36:36 is outside PRED, which has frames 0 to 35"),
         ({"gt_start": 6}, r"--gt-start 6 is outside GT, which has frames 0 to 5"),
     ],
 )
