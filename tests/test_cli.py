@@ -192,6 +192,9 @@ def test_frame_range_parsing() -> None:
     for empty in ("7:3", "5:5"):  # inside the video, but no frame: said so, not "outside the video"
         with pytest.raises(ExemplarError, match="holds no frame"):
             parse_frame_range(empty, 10)
+    for beyond in ("10:", "50:", "12:3"):  # A past the last frame: not a matter of B, whether given or not
+        with pytest.raises(ExemplarError, match="outside the video, which has frames 0 to 9"):
+            parse_frame_range(beyond, 10)
 
 
 def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:
@@ -202,6 +205,32 @@ def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> No
     assert code == 0 and "RANDOM" in err
     code, out, _ = run_cli(capsys, "weights", "path")
     assert "present" in out
+
+
+@pytest.mark.parametrize("engine", ["colormnet", "deepexemplar"])
+def test_weights_download_into_a_folder_and_onto_weights_already_there(capsys, tmp_path: Path, monkeypatch,
+                                                                       engine: str) -> None:
+    from colormnet.cli.weights import weights_module
+    from colormnet.engines.registry import engine_info
+
+    module = weights_module(engine_info(engine))
+    asked: list[Path] = []
+
+    def download(dest: Path | None, **_: object) -> Path:
+        assert dest is not None
+        asked.append(dest)
+        return dest
+
+    monkeypatch.setattr(module, "download_weights", download)
+    code, _, err = run_cli(capsys, "weights", "download", "--engine", engine, "--dest", tmp_path)
+    # a folder given for a one-file checkpoint holds it under its published name
+    expected = tmp_path / module.WEIGHTS_FILENAME if engine == "colormnet" else tmp_path
+    assert code == 0 and asked == [expected], err
+    existing = tmp_path / "random.pth" if engine == "colormnet" else tmp_path / "random"
+    assert run_cli(capsys, "weights", "init-random", "--engine", engine, existing)[0] == 0
+    code, _, err = run_cli(capsys, "weights", "download", "--engine", engine, "--dest", existing)
+    assert code == 0 and asked == [expected], err  # nothing fetched, and nothing said to be saved
+    assert f"weights are already at {existing}: nothing was downloaded" in err and "Saved" not in err, err
 
 
 def test_ctrl_c_inside_torch_save_is_a_cancel_not_a_bug(capsys, tmp_path: Path, monkeypatch) -> None:

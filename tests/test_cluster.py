@@ -175,6 +175,42 @@ def test_local_chunked_run_resumes_from_its_chunks(stills: dict[str, Path], base
     _same_images(baseline, run.output)
 
 
+def test_a_one_frame_render_is_told_alike_here_and_in_chunks(stills: dict[str, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    for name, extra in (("here", []), ("chunked", ["--work-dir", str(tmp_path / "work")])):
+        out = tmp_path / f"{name}.mkv"
+        code = main(["colorize", str(CLIP), *_exemplar_args(stills), "-o", str(out), "--codec", "ffv1", "--engine",
+                     "propagate", "--process-size", "32", "--frames", "3:4", *extra])
+        err = capsys.readouterr().err
+        assert code == 0 and f"Wrote '{out}' (1 frame, ffv1" in err, err
+
+
+def test_a_cancelled_run_names_its_kept_chunks_or_leaves_no_folder(stills: dict[str, Path], tmp_path: Path) -> None:
+    told: list[str] = []
+    cancel = threading.Event()
+
+    def progress(status: RunStatus) -> None:
+        if status.done >= 1:  # during the first unit: no chunk finished yet
+            cancel.set()
+
+    run = _run(stills, tmp_path / "early", work_dir=tmp_path / "early-work")
+    with pytest.raises(KeyboardInterrupt):
+        run_chunked(run, cancel=cancel, progress=progress, notice=told.append)
+    assert list((tmp_path / "early-work").iterdir()) == [] and told == []  # nothing to resume from: no folder
+    cancel.clear()
+
+    def after_one(status: RunStatus) -> None:
+        if status.units_done >= 1:
+            cancel.set()
+
+    run = _run(stills, tmp_path / "late", work_dir=tmp_path / "late-work")
+    with pytest.raises(KeyboardInterrupt):
+        run_chunked(run, cancel=cancel, progress=after_one, notice=told.append)
+    (folder,) = (tmp_path / "late-work").iterdir()
+    assert told == [f"The 1 finished chunk(s) stay in {folder}: the same command resumes from them (delete that "
+                    "folder to start afresh)."]
+
+
 # -- on Ray ----------------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colormnet.progress import ProgressBar
+from colormnet.progress import ProgressBar, clear_bars
 
 if TYPE_CHECKING:
     from colormnet.cluster.driver import ChunkedRun
@@ -37,9 +37,10 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
     ``exemplars``, ``config`` and ``codec`` are those the command line built and checked for a local run, from
     ``specs`` (their files, which the record names with their hashes).
     """
-    from colormnet.cli.colorize import parse_frame_range, shots_and_links
+    from colormnet.cli.colorize import frames_text, parse_frame_range, shots_and_links
     from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
     from colormnet.errors import ExemplarError
+    from colormnet.fileio import quoted
     from colormnet.video import probe
 
     if args.workers is not None and args.workers < 1:
@@ -66,14 +67,18 @@ def colorize_chunked(args: argparse.Namespace, cancel: threading.Event, *, exemp
                      f"colorizing [units {status.units_done}/{status.units_total}]")
         if status.stage == "assembling":
             bar.close(status.done)
-            print(f"Assembling {len(frames)} frames into {output}…", file=sys.stderr)
+            print(f"Assembling {frames_text(len(frames))} into {quoted(output)}…", file=sys.stderr)
         else:
             bar.update(status.done)
 
-    summary = run_chunked(run, cancel=cancel, progress=progress, notice=lambda text: print(text, file=sys.stderr))
+    def notice(text: str) -> None:
+        clear_bars()  # a line of its own, not the rest of the bar's
+        print(text, file=sys.stderr)
+
+    summary = run_chunked(run, cancel=cancel, progress=progress, notice=notice)
     _write_record(run, args.cluster, specs)
-    print(f"Wrote {output} ({len(frames)} frames, {codec}; {len(summary.rendered)} chunk(s) rendered, "
-          f"{len(summary.reused)} reused).", file=sys.stderr)
+    print(f"Wrote {quoted(output)} ({frames_text(len(frames))}, {codec}; {len(summary.rendered)} chunk(s) "
+          f"rendered, {len(summary.reused)} reused).", file=sys.stderr)
     return 0
 
 

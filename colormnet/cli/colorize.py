@@ -53,12 +53,17 @@ def parse_frame_range(text: str, frame_count: int) -> range:
             stop = start + 1
     except ValueError:
         raise ExemplarError(f"Expected --frames A:B (frame numbers), got {shorten(quote_path(text))}.") from None
-    if start >= 0 and stop <= min(start, frame_count):
+    if 0 <= stop <= start < frame_count:
         raise ExemplarError(f"--frames {text} holds no frame: A:B runs from frame A up to, not including, B, so B "
                             "must be greater than A.")
     if not 0 <= start < stop <= frame_count:
         raise ExemplarError(f"--frames {text} is outside the video, which has frames 0 to {frame_count - 1}.")
     return range(start, stop)
+
+
+def frames_text(n: int) -> str:
+    """``1 frame``, ``36 frames``: how the messages count frames."""
+    return f"{n} frame{'' if n == 1 else 's'}"
 
 
 def infer_codec(output: Path) -> str:
@@ -268,7 +273,7 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
         record = build_record(session, output=output, codec=codec, frames=frames,
                               exemplar_files=exemplar_files(session, specs))
     write_sidecar(output, record, folder=not CODECS[codec].extensions)
-    print(f"Wrote {quoted(output)} ({len(frames)} frames, {codec}).", file=sys.stderr)
+    print(f"Wrote {quoted(output)} ({frames_text(len(frames))}, {codec}).", file=sys.stderr)
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Each such engine keeps its weights code in ``colormnet/engines/NAME/weights.py`` with the same names:
 ``WEIGHTS_LICENCE``, ``download_weights(dest, progress=, cancel=)`` and ``save_random_weights(path, seed=)``; where
-they live is ``resolve_weights_path(explicit)`` for a one-file checkpoint (registry layout ``file``) or
-``resolve_weights_dir(explicit)`` and its ``WEIGHT_FILES`` for a folder (layout ``folder``).
+they live is ``resolve_weights_path(explicit)`` and its ``WEIGHTS_FILENAME`` for a one-file checkpoint (registry
+layout ``file``) or ``resolve_weights_dir(explicit)`` and its ``WEIGHT_FILES`` for a folder (layout ``folder``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     info = engine_info(args.engine)
     module = weights_module(info)
     if args.weights_command == "download":
-        return _download(info, module, args.dest, cancel)
+        return _download(info, module, _location(info, module, args.dest), cancel)
     if args.weights_command == "init-random":
         taken = next((path for path in _files(info, module, Path(args.path)) if path.exists()), None)
         if taken is not None and not args.overwrite:
@@ -66,8 +66,18 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     return 0
 
 
-def _download(info: EngineInfo, module: ModuleType, dest: str | None, cancel: threading.Event) -> int:
-    """Downloads the engine's official weights with a progress bar, after showing their licence."""
+def _download(info: EngineInfo, module: ModuleType, dest: Path, cancel: threading.Event) -> int:
+    """Downloads the engine's official weights to ``dest`` with a progress bar, after showing their licence.
+
+    A one-file checkpoint given a folder goes into it under its published name; weights already at ``dest`` are
+    left alone (they may be random ones: the user deletes them to download the real ones).
+    """
+    if info.weights_layout == "file" and dest.is_dir():
+        dest = dest / module.WEIGHTS_FILENAME
+    if all(path.is_file() for path in _files(info, module, dest)):
+        print(f"The {info.label} weights are already at {dest}: nothing was downloaded (delete them to download "
+              "them again).", file=sys.stderr)
+        return 0
     print(module.WEIGHTS_LICENCE, file=sys.stderr)
     with ProgressBar(None, "downloading", unit="B", unit_scale=True) as bar:
 
@@ -75,7 +85,7 @@ def _download(info: EngineInfo, module: ModuleType, dest: str | None, cancel: th
             bar.total = total
             bar.update(done)
 
-        path = module.download_weights(Path(dest) if dest else None, progress=progress, cancel=cancel)
+        path = module.download_weights(dest, progress=progress, cancel=cancel)
         bar.close(bar.last_done or 0)
     where = "in" if info.weights_layout == "folder" else "to"
     print(f"Saved the {info.label} weights {where} {path}.", file=sys.stderr)

@@ -148,7 +148,8 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
     Raises:
         ColorMNetError: bad inputs (the same one-line errors as a single-machine run), a unit that failed for good,
             an unreachable cluster, or an output that cannot be written; nothing is left under the output name.
-        KeyboardInterrupt: ``cancel`` was set (finished chunks are kept for the next run).
+        KeyboardInterrupt: ``cancel`` was set (finished chunks are kept for the next run, and ``notice`` says where;
+            a run folder without any is removed).
     """
     spec = CODECS[run.codec]
     source = Path(run.video)
@@ -176,13 +177,28 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
                    "colours are meaningless.")
         if reused and notice is not None:
             notice(f"Reusing {len(reused)} finished chunk(s) of {len(units)} from {folder}.")
-        _render(run, job, todo, folder, manifest, tracker, cancel, weights)
-        tracker.status.stage = "assembling"
-        if progress is not None:
-            progress(tracker.status)
-        _assemble(run, session, units, folder, frames, job.bit_depth, cancel)
+        try:
+            _render(run, job, todo, folder, manifest, tracker, cancel, weights)
+            tracker.status.stage = "assembling"
+            if progress is not None:
+                progress(tracker.status)
+            _assemble(run, session, units, folder, frames, job.bit_depth, cancel)
+        except KeyboardInterrupt:
+            _leave_for_resume(folder, manifest, notice)
+            raise
     shutil.rmtree(folder, ignore_errors=True)
     return RunSummary(rendered=[unit.index for unit in todo], reused=reused, folder=folder)
+
+
+def _leave_for_resume(folder: Path, manifest: Manifest, notice: Callable[[str], None] | None) -> None:
+    """After a cancel: a run folder without a finished chunk goes; one with finished chunks stays, and is named."""
+    if not manifest.records:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    remove_partials(folder)
+    if notice is not None:
+        notice(f"The {len(manifest.records)} finished chunk(s) stay in {folder}: the same command resumes from "
+               "them (delete that folder to start afresh).")
 
 
 def _run_folder(run: ChunkedRun, units: Sequence[Unit]) -> Path:
