@@ -233,6 +233,23 @@ def test_weights_download_into_a_folder_and_onto_weights_already_there(capsys, t
     assert f"weights are already at {existing}: nothing was downloaded" in err and "Saved" not in err, err
 
 
+def test_a_cancelled_command_speaks_of_an_output_only_where_it_names_one(capsys, tmp_path: Path, monkeypatch,
+                                                                       realshort: Path) -> None:
+    from colormnet.cli import commands, evaluate
+
+    def interrupted(*args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "cmd_info", interrupted)
+    monkeypatch.setattr(evaluate, "cmd_eval", interrupted)
+    code, _, err = run_cli(capsys, "info", realshort)
+    assert code == 130 and err.strip() == "Cancelled.", err
+    code, _, err = run_cli(capsys, "eval", realshort, realshort)  # scores on the terminal only
+    assert code == 130 and err.strip() == "Cancelled.", err
+    code, _, err = run_cli(capsys, "eval", realshort, realshort, "--csv", tmp_path / "scores.csv")
+    assert code == 130 and err.strip() == "Cancelled: nothing was written under the output name.", err
+
+
 def test_ctrl_c_inside_torch_save_is_a_cancel_not_a_bug(capsys, tmp_path: Path, monkeypatch) -> None:
     import signal
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import signal
@@ -18,12 +19,14 @@ from colormnet.fileio import describe_os_error
 from colormnet.progress import clear_bars
 
 EXIT_ERROR = 1
+_OUTPUTS = ("output", "csv", "edl", "dest")  # where the commands that write take what they write
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code (see :func:`entry` for interruptions during start-up)."""
     cancel = threading.Event()
     verbose = False
+    args = None
     interrupts.forget()
     try:
         args = build_parser().parse_args(argv)
@@ -32,11 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _commands_tell_random_weights():
             return int(args.run(args, cancel))
     except KeyboardInterrupt as exc:
-        return _cancelled(exc, cancel)
+        return _cancelled(exc, cancel, _writes(args))
     except Exception as exc:
         stop = interrupts.received()
         if stop is not None:  # the interruption, turned into another error on its way out (torch.save)
-            return _cancelled(stop, cancel)
+            return _cancelled(stop, cancel, _writes(args))
         return _failure(exc, verbose)
 
 
@@ -53,10 +56,18 @@ def _commands_tell_random_weights() -> Iterator[None]:
         log.setLevel(level)
 
 
-def _cancelled(exc: KeyboardInterrupt, cancel: threading.Event) -> int:
+def _writes(args: argparse.Namespace | None) -> bool:
+    """Whether the command names a file or folder it writes (a command that only reports names none)."""
+    if args is None:  # interrupted while the arguments were read
+        return False
+    return getattr(args, "command", None) == "weights" or any(getattr(args, name, None) for name in _OUTPUTS)
+
+
+def _cancelled(exc: KeyboardInterrupt, cancel: threading.Event, writes: bool) -> int:
     cancel.set()
     clear_bars()
-    print(f"\n{interrupts.what_stopped(exc)}: nothing was written under the output name.", file=sys.stderr)
+    told = ": nothing was written under the output name." if writes else "."
+    print(f"\n{interrupts.what_stopped(exc)}{told}", file=sys.stderr)
     return interrupts.exit_status(exc)
 
 

@@ -128,7 +128,7 @@ def _add_colorize(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 def _add_demo(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("demo", parents=[common], help="colorize the bundled demo clip from its first frame's colours")
     p.set_defaults(run=commands.cmd_demo, codec=None, frames=None, extra_reference=[])
-    p.add_argument("output", help="output video (H.264), e.g. demo.mp4")
+    p.add_argument("output", help="a movie file (H.264 for .mp4, .mov, .mkv), e.g. demo.mp4, or a folder of PNG frames")
     add_render_options(p, engine_default=None, engine_help=f"default: {DEFAULT_ENGINE} when its weights are "
                        f"installed, else {FALLBACK_ENGINE}")
 
