@@ -4,14 +4,19 @@ SIGTERM is what ``timeout``, systemd and job schedulers send. :func:`install` ma
 :class:`KeyboardInterrupt`, so every ``finally`` and ``except KeyboardInterrupt`` that cleans up after Ctrl+C
 (temporary outputs, the spool) runs for it too. After the first signal, further ones are ignored so that the clean-up
 itself is not cut short. This module imports nothing heavy: it is set up before anything else.
+
+The exception can be lost on its way: raised while a C extension calls back into Python (PyAV's demuxer does), it is
+dropped there, and the command would run on to its end. So a command's :class:`Cancel` event reads as set once a
+signal has arrived, and the loops that check it stop at their next step.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from types import FrameType
 
-__all__ = ["Terminated", "exit_status", "forget", "install", "received", "what_stopped"]
+__all__ = ["Cancel", "Terminated", "exit_status", "forget", "install", "received", "what_stopped"]
 
 _received: KeyboardInterrupt | None = None  # the interruption a signal raised, once one has
 
@@ -28,6 +33,14 @@ def exit_status(exc: KeyboardInterrupt) -> int:
 def what_stopped(exc: KeyboardInterrupt) -> str:
     """The start of the one line that reports an interruption: "Cancelled" (Ctrl+C) or "Stopped by SIGTERM"."""
     return "Stopped by SIGTERM" if isinstance(exc, Terminated) else "Cancelled"
+
+
+class Cancel(threading.Event):
+    """A command's cancel event, set too once SIGINT or SIGTERM has arrived (the handler itself sets nothing: it may
+    run while the main thread holds the event's lock)."""
+
+    def is_set(self) -> bool:
+        return _received is not None or super().is_set()
 
 
 def received() -> KeyboardInterrupt | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -248,6 +249,34 @@ def test_a_cancelled_command_speaks_of_an_output_only_where_it_names_one(capsys,
     assert code == 130 and err.strip() == "Cancelled.", err
     code, _, err = run_cli(capsys, "eval", realshort, realshort, "--csv", tmp_path / "scores.csv")
     assert code == 130 and err.strip() == "Cancelled: nothing was written under the output name.", err
+
+
+def test_a_signal_whose_exception_a_library_drops_still_stops_the_render(
+    capsys, tmp_path: Path, monkeypatch, realshort: Path, exemplars: dict[str, Path]
+) -> None:
+    """SIGTERM landing while PyAV's demuxer calls back into Python raises there, and PyAV drops the exception; the
+    render stops at its next frame all the same, and says what stopped it."""
+    from colormnet import interrupts
+    from colormnet.video import container_source
+
+    index = container_source.ContainerSource._build_index
+
+    def index_through_a_signal(self: object) -> bool:
+        with contextlib.suppress(KeyboardInterrupt):  # what the library does with it
+            interrupts._stop(signal.SIGTERM, None)
+        return index(self)  # type: ignore[arg-type]
+
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(container_source.ContainerSource, "_build_index", index_through_a_signal)
+    output = tmp_path / "reel.mp4"
+    try:
+        code, _, err = run_cli(capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-o", output,
+                               "--engine", "propagate", "--shots", "off")
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert code == 143 and "Stopped by SIGTERM: nothing was written under the output name." in err, err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ctrl_c_inside_torch_save_is_a_cancel_not_a_bug(capsys, tmp_path: Path, monkeypatch) -> None:

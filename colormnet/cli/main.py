@@ -24,7 +24,7 @@ _OUTPUTS = ("output", "csv", "edl", "dest")  # where the commands that write tak
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code (see :func:`entry` for interruptions during start-up)."""
-    cancel = threading.Event()
+    cancel = interrupts.Cancel()  # a signal whose exception got lost on its way still stops the loops
     verbose = False
     args = None
     interrupts.forget()
@@ -66,6 +66,7 @@ def _writes(args: argparse.Namespace | None) -> bool:
 def _cancelled(exc: KeyboardInterrupt, cancel: threading.Event, writes: bool) -> int:
     cancel.set()
     clear_bars()
+    exc = interrupts.received() or exc  # what the signal was, where a loop stopped for it
     told = ": nothing was written under the output name." if writes else "."
     print(f"\n{interrupts.what_stopped(exc)}{told}", file=sys.stderr)
     return interrupts.exit_status(exc)
