@@ -150,6 +150,10 @@ def test_the_summary_names_one_exemplar_in_the_singular_and_several_in_the_plura
                               exemplars=[SimpleNamespace(frame=f) for f in (0, 150, 200)])
     assert _shot_summary(session) == ["shot 1 (frames 0-38): exemplar at frame 0",
                                       "shot 2 (frames 39-287): exemplars at frames 150, 200"]
+    # a range render speaks of the shots it meets only, numbered as in the whole film
+    assert _shot_summary(session, range(100, 120)) == ["shot 2 (frames 39-287): exemplars at frames 150, 200"]
+    assert len(_shot_summary(session, range(30, 40))) == 2 and _shot_summary(session, range(0, 39))[0].startswith(
+        "shot 1") and len(_shot_summary(session, range(0, 39))) == 1
 
 
 def test_finding_shots_draws_one_line_once_and_nothing_when_the_cache_has_them(

@@ -108,14 +108,17 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
         raise KeyboardInterrupt from None
 
 
-def _shot_summary(session: Session) -> list[str]:
-    """One line per shot saying where its colours come from (nothing for a video of one shot)."""
+def _shot_summary(session: Session, rendered: range | None = None) -> list[str]:
+    """One line per shot (of those that meet the ``rendered`` frames) saying where its colours come from (nothing for
+    a video of one shot)."""
     sources = session.shot_sources()
     if len(sources) < 2:
         return []
     frames = [ex.frame for ex in session.exemplars]
     lines = []
     for src in sources:
+        if rendered is not None and not (src.start < rendered.stop and rendered.start < src.stop):
+            continue
         head = f"shot {src.shot + 1} (frames {src.start}-{src.stop - 1}): "
         if src.how == "own":
             own = [str(frames[i]) for i in src.own]
@@ -236,7 +239,7 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
                   "pin it as :reference if it shows another picture.", file=sys.stderr)
         frames_with_exemplars = [ex.frame for ex in session.exemplars]
         session.set_shots(*shots_and_links(args.shots, source, info, cancel, frames_with_exemplars))
-        for line in _shot_summary(session):
+        for line in _shot_summary(session, frames):
             print(line, file=sys.stderr)
         _log_segments(session)
         bit_depth = CODECS[codec].bit_depth
