@@ -57,7 +57,9 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
               file=sys.stderr)
         return 0
     location = _location(info, module, args.weights)
-    if all(path.is_file() for path in _files(info, module, location)):
+    if info.weights_layout == "file" and location.is_dir():
+        state = f"a folder, not a checkpoint: give the {module.WEIGHTS_FILENAME} file in it"
+    elif all(path.is_file() for path in _files(info, module, location)):
         state = "present"
     else:
         engine = "" if args.engine == DEFAULT_ENGINE else f" --engine {args.engine}"
