@@ -206,6 +206,19 @@ def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> No
     assert code == 0 and "RANDOM" in err
     code, out, _ = run_cli(capsys, "weights", "path")
     assert "present" in out
+    code, out, _ = run_cli(capsys, "weights", "path", "--weights", tmp_path)  # the folder, not the file in it
+    assert code == 0 and "a folder, not a checkpoint: give the" in out and "present" not in out
+
+
+def test_weights_given_to_an_engine_that_takes_none_are_said_to_be_unused(
+    capsys, tmp_path: Path, realshort: Path, exemplars: dict[str, Path]
+) -> None:
+    args = ["colorize", realshort, "-e", f"{exemplars['f0']}@0", "-o", tmp_path / "out", "--engine", "propagate",
+            "--frames", "0:2", "--shots", "off", "--process-size", "64"]
+    code, _, err = run_cli(capsys, *args, "--weights", tmp_path / "w.pth")
+    assert code == 0 and "Note: the propagate engine takes no weights: --weights is not used." in err, err
+    code, _, err = run_cli(capsys, *args, "--overwrite")
+    assert code == 0 and "--weights" not in err
 
 
 @pytest.mark.parametrize("engine", ["colormnet", "deepexemplar"])

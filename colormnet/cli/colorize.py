@@ -199,6 +199,8 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     check_sidecar(output, args.overwrite, folder=not CODECS[codec].extensions, inputs=protected)
     exemplars = [load(spec) for spec in specs]
     config = session_config(args)
+    if args.weights and not engine_info(args.engine).needs_weights:
+        print(f"Note: the {args.engine} engine takes no weights: --weights is not used.", file=sys.stderr)
     if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
         from colormnet.cli.cluster import colorize_chunked
 
