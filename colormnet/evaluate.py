@@ -56,6 +56,11 @@ LPIPS_MIN_SIDE = 31
 SSIM_TOO_SMALL = ("SSIM not measured: the frames are {}x{}, smaller than its 7x7 window (a smaller window would not "
                   "be comparable with published SSIM).")
 LPIPS_TOO_SMALL = "LPIPS skipped: the frames are {}x{}; its network needs at least 31 pixels a side."
+#: Mean colourfulness of GT below which it is taken for gray: a gray frame scores 0, and compression noise a fraction
+#: of a unit, where Hasler and Süsstrunk's least colourful photographs score about 15.
+GRAY_GT_COLORFULNESS = 1.0
+GRAY_GT = ("GT has no colour (mean colourfulness {:.2f}): it is not the true colours, so the scores say how far PRED "
+           "is from gray.")
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,8 @@ def evaluate(
                                       lpips=networks.add(p, g)))
             if progress is not None:
                 progress(done, len(compared))
+    if scores and _mean([s.gt_colorfulness for s in scores]) < GRAY_GT_COLORFULNESS:
+        notes.append(GRAY_GT.format(_mean([s.gt_colorfulness for s in scores])))
     if len(scores) > 1:  # each frame's share of CDC at distance 1, to find where colours flicker
         next_js = js_divergence(np.stack(pred_hist[:-1]), np.stack(pred_hist[1:])).mean(axis=-1)
         scores[:-1] = [replace(s, cdc_next=float(v)) for s, v in zip(scores[:-1], next_js, strict=True)]

@@ -278,3 +278,12 @@ def test_colormnet_eval_end_to_end_and_user_errors_in_one_line(capsys, realshort
     assert exit_info.value.code == 0
     usage = capsys.readouterr().out
     assert all(option in usage for option in ("--json", "--csv", "--lpips-weights", "--fid-weights", "--resize-gt"))
+
+
+def test_gray_ground_truth_is_told_and_colour_ground_truth_is_not(capsys, clips: dict, tmp_path: Path) -> None:
+    gray = [np.repeat(f.mean(axis=2, keepdims=True).round().astype(np.uint8), 3, axis=2) for f in clips["gt"]]
+    gray_dir = write_folder(tmp_path / "gray", gray)
+    _, _, err = run_eval(capsys, clips["pred_dir"], gray_dir)
+    assert "Note: GT has no colour (mean colourfulness 0.00)" in err, err
+    _, _, err = run_eval(capsys, clips["pred_dir"], clips["gt_dir"])
+    assert "no colour" not in err
