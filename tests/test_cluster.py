@@ -211,6 +211,20 @@ def test_a_cancelled_run_names_its_kept_chunks_or_leaves_no_folder(stills: dict[
                     "folder to start afresh)."]
 
 
+def test_a_run_cancelled_while_its_weights_load_leaves_no_folder(stills: dict[str, Path], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.session import Session
+
+    def interrupted(self: Session) -> None:
+        raise KeyboardInterrupt  # Ctrl+C while the checkpoint is read, the likeliest moment of a long start
+
+    monkeypatch.setattr(Session, "load_model", interrupted)
+    run = _run(stills, tmp_path / "out", work_dir=tmp_path / "work")
+    with pytest.raises(KeyboardInterrupt):
+        run_chunked(run)
+    assert list((tmp_path / "work").iterdir()) == []
+
+
 # -- on Ray ----------------------------------------------------------------------------------------------------
 
 

@@ -167,17 +167,17 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
         todo = [unit for unit in units if not manifest.reusable(unit)]
         reused = [unit.index for unit in units if unit not in todo]
         tracker = _Tracker(todo, len(reused), progress)
-        weights, is_random = (None, False)
-        if todo and run.cluster is not None:
-            weights, is_random = _weights_for_tasks(run.config, run.weights)
-        elif todo:
-            is_random = session.load_model().is_random  # cached: the units' sessions reuse it
-        if is_random and notice is not None:
-            notice(f"Note: the {run.config.engine} engine runs with RANDOM weights (for tests and demos): the "
-                   "colours are meaningless.")
-        if reused and notice is not None:
-            notice(f"Reusing {len(reused)} finished chunk(s) of {len(units)} from {folder}.")
-        try:
+        try:  # from here on, a cancel (loading the weights takes seconds) leaves the folder only with chunks in it
+            weights, is_random = (None, False)
+            if todo and run.cluster is not None:
+                weights, is_random = _weights_for_tasks(run.config, run.weights)
+            elif todo:
+                is_random = session.load_model().is_random  # cached: the units' sessions reuse it
+            if is_random and notice is not None:
+                notice(f"Note: the {run.config.engine} engine runs with RANDOM weights (for tests and demos): the "
+                       "colours are meaningless.")
+            if reused and notice is not None:
+                notice(f"Reusing {len(reused)} finished chunk(s) of {len(units)} from {folder}.")
             _render(run, job, todo, folder, manifest, tracker, cancel, weights)
             tracker.status.stage = "assembling"
             if progress is not None:
