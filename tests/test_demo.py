@@ -43,3 +43,12 @@ def test_demo_without_weights_says_why_it_runs_the_fallback(capsys, tmp_path: Pa
     assert code == 0, err
     assert ("engine propagate (the ColorMNet weights are not installed: `colormnet weights download` fetches them, "
             "or pass --weights).") in err
+
+
+def test_demo_given_weights_that_are_not_there_says_so_once(capsys, tmp_path: Path) -> None:
+    missing = tmp_path / "typo.pth"
+    code = main(["demo", str(tmp_path / "demo.mp4"), "--process-size", "32", "--weights", str(missing)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"engine propagate (no ColorMNet weights at '{missing}')." in err, err
+    assert "pass --weights" not in err and "--weights is not used" not in err

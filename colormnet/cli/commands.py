@@ -74,9 +74,12 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
     why = ""
     if args.engine is None:
         args.engine = demo_engine(args.weights)
-        if args.engine != DEFAULT_ENGINE:  # chosen because the ColorMNet checkpoint is not there
-            why = (f" (the {engine_info(DEFAULT_ENGINE).label} weights are not installed: `colormnet weights "
-                   "download` fetches them, or pass --weights)")
+        label = engine_info(DEFAULT_ENGINE).label
+        if args.engine != DEFAULT_ENGINE and args.weights:  # the checkpoint named is not there
+            why, args.weights = f" (no {label} weights at {quoted(args.weights)})", None
+        elif args.engine != DEFAULT_ENGINE:  # chosen because the ColorMNet checkpoint is not there
+            why = (f" (the {label} weights are not installed: `colormnet weights download` fetches them, or pass "
+                   "--weights)")
     print(f"Demo: {video.name} as a black-and-white film, frame 0's true colours pinned as a keyframe; "
           f"engine {args.engine}{why}.", file=sys.stderr)
     spec = ExemplarSpec(video, 0, "keyframe")
