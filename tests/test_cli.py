@@ -262,6 +262,13 @@ def test_a_cancelled_command_speaks_of_an_output_only_where_it_names_one(capsys,
     assert code == 130 and err.strip() == "Cancelled.", err
     code, _, err = run_cli(capsys, "eval", realshort, realshort, "--csv", tmp_path / "scores.csv")
     assert code == 130 and err.strip() == "Cancelled: nothing was written under the output name.", err
+    from colormnet.cli import weights
+
+    monkeypatch.setattr(weights, "cmd_weights", interrupted)
+    code, _, err = run_cli(capsys, "weights", "path")  # says where they are looked for, writes nothing
+    assert code == 130 and err.strip() == "Cancelled.", err
+    code, _, err = run_cli(capsys, "weights", "download")
+    assert code == 130 and "nothing was written under the output name" in err, err
 
 
 def test_a_signal_whose_exception_a_library_drops_still_stops_the_render(

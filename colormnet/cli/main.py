@@ -60,7 +60,9 @@ def _writes(args: argparse.Namespace | None) -> bool:
     """Whether the command names a file or folder it writes (a command that only reports names none)."""
     if args is None:  # interrupted while the arguments were read
         return False
-    return getattr(args, "command", None) == "weights" or any(getattr(args, name, None) for name in _OUTPUTS)
+    if getattr(args, "command", None) == "weights":
+        return getattr(args, "weights_command", None) != "path"
+    return any(getattr(args, name, None) for name in _OUTPUTS)
 
 
 def _cancelled(exc: KeyboardInterrupt, cancel: threading.Event, writes: bool) -> int:
