@@ -79,6 +79,11 @@ class RunControl(QObject):
         return self._run is not None
 
     @property
+    def stopping(self) -> bool:
+        """Whether the run going on was told to stop (it ends when the worker answers)."""
+        return self._run is not None and self._run.cancel.is_set()
+
+    @property
     def exporting(self) -> bool:
         """Whether an export is going on (its frames are computed at the export's precision, under its own keys)."""
         return self._run is not None and isinstance(self._run.request, ExportJob)

@@ -27,7 +27,7 @@ def confirm_stop_run(parent: QWidget, controller: Controller) -> bool:
     """Ask before the run that goes on is stopped (the program quits, or another project opens); False when the user
     cancels. True at once when nothing runs."""
     runs = controller.runs
-    if not runs.busy:
+    if not runs.busy or runs.stopping:  # nothing to ask: it ends anyway
         return True
     if runs.exporting:
         title, text = "Stop the export?", "An export is still being written. Stop it? The file is not written."
@@ -54,35 +54,42 @@ def _changed_at(path: Path) -> str:
 
 def offer_restore(parent: QWidget, controller: Controller, show_error: Callable[[str], None]) -> bool:
     """After a crash, offer the autosaved projects one at a time, newest first, until one is restored; True when one
-    was. A project declined (or damaged) is deleted; those not yet offered when one is restored stay for the next
-    start, so no unsaved work goes without being asked about."""
+    was. A project declined, or damaged, is deleted (those that fail for another reason are kept and logged); those
+    not yet offered when one is restored stay for the next start, so no unsaved work goes without being asked about.
+    The damaged ones are told in one message, each by its date."""
     orphans = autosave.find_orphans(controller.paths.autosave)
+    damaged: list[str] = []
+    restored = False
     for index, path in enumerate(orphans):
         try:
             project = autosave.restore(path)
-        except Exception as exc:  # a damaged snapshot must not stop the program from starting
-            if not isinstance(exc, ProjectError):
-                logger.exception("restoring %s failed", path)
+        except ProjectError as exc:
             reason = " ".join(str(exc).split())[:200]  # one line, whatever the error says
-            show_error(f"The autosaved project cannot be restored ({reason}).")
+            damaged.append(f"The unsaved project last changed {_changed_at(path)} cannot be restored ({reason}).")
             path.unlink(missing_ok=True)
             continue
+        except Exception:  # not the snapshot's fault: kept for a later start, and the program still starts
+            logger.exception("restoring %s failed", path)
+            continue
         others = len(orphans) - index - 1
-        waits = "s wait" if others > 1 else " waits"
-        later = f" If you do, the {others} other unsaved project{waits} until the next start."
+        waits = f"{others} other unsaved projects wait" if others > 1 else "one other unsaved project waits"
+        later = f" If you restore them, {waits} until the next start." if others else ""
         answer = QMessageBox.question(
             parent,
             "Restore project?",
             f"ColorMNet Studio did not close properly last time. Restore the unsaved changes to {project.title}, "
-            f"last changed {_changed_at(path)}?{later if others else ''}",
+            f"last changed {_changed_at(path)}? No discards them.{later}",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
         if answer == QMessageBox.StandardButton.Yes:
             controller.files.adopt_project(project)
-            return True
+            restored = True
+            break
         path.unlink(missing_ok=True)
-    return False
+    if damaged:
+        show_error("\n\n".join(damaged))
+    return restored
 
 
 def recent_labels(paths: list[Path]) -> list[str]:

@@ -71,7 +71,8 @@ def test_every_project_a_crash_left_is_offered_before_it_is_deleted(
     window = _restored_window(qtbot, controller)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
         assert window.commands.offer_restore()
-    assert "realshort.mp4" in asked[0] and "the 1 other unsaved project waits until the next start" in asked[0]
+    assert "realshort.mp4" in asked[0] and "No discards them." in asked[0]
+    assert "one other unsaved project waits until the next start" in asked[0]
     assert controller.project.project_id == project.project_id
     assert second.exists()  # not offered yet: kept for the next start
 
@@ -129,3 +130,36 @@ def test_a_project_opened_shows_none_of_the_colorized_frames_of_the_one_before(
     controller.sig_video_opened.connect(lambda info: seen.append(window.timeline.cached_label.text()))
     open_video(qtbot, controller, realshort)  # a new project on the same film
     assert seen == ["Colorized 0 of 36 frames"]
+
+
+def test_damaged_autosaves_are_told_in_one_message_each_by_its_date(
+    qtbot, controller: Controller, project, app_paths, answers, tmp_path: Path
+) -> None:
+    from app.model.project import Project
+    from app.widgets import project_questions
+
+    made = [_orphan(app_paths, project, 10), _orphan(app_paths, Project.scratch(tmp_path / "other"), 600)]
+    assert made[0] != made[1]
+    for path in made:
+        path.write_text("{")  # cut short as the machine went down
+    errors: list[str] = []
+    window = _restored_window(qtbot, controller)
+    assert not project_questions.offer_restore(window, controller, errors.append)
+    assert answers.asked == [] and len(errors) == 1, errors
+    assert errors[0].count("The unsaved project last changed") == 2 and errors[0].count("cannot be restored") == 2
+    assert not any(path.exists() for path in made)
+
+
+def test_a_run_already_stopping_is_not_asked_about_again(
+    qtbot, window: MainWindow, colour_frames: dict[int, Path], answers
+) -> None:
+    from tests.app.conftest import add_exemplar
+
+    controller = window.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    controller.project.dirty = False
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_all()
+        controller.runs.cancel()  # Esc: the run ends when the worker answers
+        assert controller.runs.busy and controller.runs.stopping
+        assert window.commands.confirm_discard() and answers.asked == []
