@@ -245,6 +245,9 @@ def test_weights_download_into_a_folder_and_onto_weights_already_there(capsys, t
     code, _, err = run_cli(capsys, "weights", "download", "--engine", engine, "--dest", existing)
     assert code == 0 and asked == [expected], err  # nothing fetched, and nothing said to be saved
     assert f"weights are already at {existing}: nothing was downloaded" in err and "Saved" not in err, err
+    code, _, err = run_cli(capsys, "weights", "download", "--engine", engine, "--dest", f"{tmp_path / 'new'}/")
+    assert code == 0 and asked[-1] == (tmp_path / "new" / module.WEIGHTS_FILENAME if engine == "colormnet" else
+                                       tmp_path / "new"), err  # a folder yet to be made, named as one
 
 
 def test_a_cancelled_command_speaks_of_an_output_only_where_it_names_one(capsys, tmp_path: Path, monkeypatch,

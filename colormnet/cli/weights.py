@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import threading
 from pathlib import Path
@@ -46,7 +47,10 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     info = engine_info(args.engine)
     module = weights_module(info)
     if args.weights_command == "download":
-        return _download(info, module, _location(info, module, args.dest), cancel)
+        dest = _location(info, module, args.dest)
+        if args.dest and args.dest.endswith(("/", os.sep)) and info.weights_layout == "file":
+            dest = dest / module.WEIGHTS_FILENAME  # a folder to be made, named as one
+        return _download(info, module, dest, cancel)
     if args.weights_command == "init-random":
         taken = next((path for path in _files(info, module, Path(args.path)) if path.exists()), None)
         if taken is not None and not args.overwrite:
