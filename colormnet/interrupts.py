@@ -37,7 +37,7 @@ def what_stopped(exc: KeyboardInterrupt) -> str:
 
 class Cancel(threading.Event):
     """A command's cancel event, set too once SIGINT or SIGTERM has arrived (the handler itself sets nothing: it may
-    run while the main thread holds the event's lock)."""
+    run while the main thread holds the event's lock). Only :meth:`is_set` sees the signal; :meth:`wait` does not."""
 
     def is_set(self) -> bool:
         return _received is not None or super().is_set()
