@@ -47,10 +47,7 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     info = engine_info(args.engine)
     module = weights_module(info)
     if args.weights_command == "download":
-        dest = _location(info, module, args.dest)
-        if args.dest and args.dest.endswith(("/", os.sep)) and info.weights_layout == "file":
-            dest = dest / module.WEIGHTS_FILENAME  # a folder to be made, named as one
-        return _download(info, module, dest, cancel)
+        return _download(info, module, _download_dest(info, module, args.dest), cancel)
     if args.weights_command == "init-random":
         taken = next((path for path in _files(info, module, Path(args.path)) if path.exists()), None)
         if taken is not None and not args.overwrite:
@@ -72,14 +69,17 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
     return 0
 
 
-def _download(info: EngineInfo, module: ModuleType, dest: Path, cancel: threading.Event) -> int:
-    """Downloads the engine's official weights to ``dest`` with a progress bar, after showing their licence.
+def _download_dest(info: EngineInfo, module: ModuleType, given: str | None) -> Path:
+    """Where ``weights download`` puts the weights: ``--dest`` or the default; a one-file checkpoint given a folder
+    (one that exists, or a name ending in a slash: one to be made) goes into it under its published name."""
+    dest = _location(info, module, given)
+    folder = dest.is_dir() or bool(given and given.endswith(("/", os.sep)))
+    return dest / module.WEIGHTS_FILENAME if info.weights_layout == "file" and folder else dest
 
-    A one-file checkpoint given a folder goes into it under its published name; weights already at ``dest`` are
-    left alone (they may be random ones: the user deletes them to download the real ones).
-    """
-    if info.weights_layout == "file" and dest.is_dir():
-        dest = dest / module.WEIGHTS_FILENAME
+
+def _download(info: EngineInfo, module: ModuleType, dest: Path, cancel: threading.Event) -> int:
+    """Downloads the engine's official weights to ``dest`` with a progress bar, after showing their licence; weights
+    already at ``dest`` are left alone (they may be random ones: the user deletes them to download the real ones)."""
     if all(path.is_file() for path in _files(info, module, dest)):
         print(f"The {info.label} weights are already at {dest}: nothing was downloaded (delete them to download "
               "them again).", file=sys.stderr)
