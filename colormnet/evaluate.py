@@ -322,8 +322,9 @@ def evaluate(
                                       lpips=networks.add(p, g)))
             if progress is not None:
                 progress(done, len(compared))
-    if scores and _mean([s.gt_colorfulness for s in scores]) < GRAY_GT_COLORFULNESS:
-        notes.append(GRAY_GT.format(_mean([s.gt_colorfulness for s in scores])))
+    gt_colour = _mean([s.gt_colorfulness for s in scores])
+    if gt_colour < GRAY_GT_COLORFULNESS:  # false for no frames (nan)
+        notes.append(GRAY_GT.format(gt_colour))
     if len(scores) > 1:  # each frame's share of CDC at distance 1, to find where colours flicker
         next_js = js_divergence(np.stack(pred_hist[:-1]), np.stack(pred_hist[1:])).mean(axis=-1)
         scores[:-1] = [replace(s, cdc_next=float(v)) for s, v in zip(scores[:-1], next_js, strict=True)]

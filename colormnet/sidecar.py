@@ -158,8 +158,9 @@ def _covers_the_source(record: dict[str, Any]) -> bool:
 
 def _renders_in(path: Path, limit: int = 64 << 20, keep: int = 50) -> dict[str, Any]:
     """``earlier`` and ``earlier_left_out`` for a record replacing the one at ``path``: the renders it holds (itself
-    and its own ``earlier``), newest first, at most ``keep`` of them, and how many older ones are left out. None where
-    the file is missing, too large, or not a record this program wrote (a file in the user's folder is untrusted)."""
+    and its own ``earlier``), newest first, at most ``keep`` of them, and how many older ones are left out. No earlier
+    render where the file is missing, too large, or not a record this program wrote (a file in the user's folder is
+    untrusted)."""
     try:
         if path.stat().st_size > limit:
             return {"earlier": []}
