@@ -47,21 +47,30 @@ def test_a_syntax_error_is_named_by_its_line_and_column(tmp_path: Path, project:
     assert "\n" not in message
 
 
-def test_an_exemplar_past_the_end_of_the_film_leaves_the_others_working(
-    qtbot, controller: Controller, project: Project, tmp_path: Path
-) -> None:
+def open_with_exemplars_past_the_end(
+    qtbot, controller: Controller, project: Project, tmp_path: Path, frames: list[int]
+) -> list[str]:
+    """Opens ``project`` saved with its second exemplar moved to ``frames[0]`` and copies of it at the other
+    ``frames`` (realshort.mp4 has 36 frames); returns the errors told from then on."""
     path = saved(project, tmp_path)
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["exemplars"][1]["frame"] = 500  # realshort.mp4 has 36 frames
+    data["exemplars"] += [{**data["exemplars"][1], "frame": frame} for frame in frames[1:]]
+    data["exemplars"][1]["frame"] = frames[0]
     path.write_text(json.dumps(data), encoding="utf-8")
     errors: list[str] = []
     controller.sig_error.connect(errors.append)
-
     opened = controller.files.read_project(path)
     assert opened is not None
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
         controller.files.open_read_project(opened, path)
     qtbot.waitUntil(lambda: any(s.key for s in controller.segments), timeout=RUN_TIMEOUT_MS)
+    return errors
+
+
+def test_an_exemplar_past_the_end_of_the_film_leaves_the_others_working(
+    qtbot, controller: Controller, project: Project, tmp_path: Path
+) -> None:
+    errors = open_with_exemplars_past_the_end(qtbot, controller, project, tmp_path, [500])
 
     assert [s.exemplar_frame for s in controller.segments] == [0]  # the exemplar at frame 0 still colorizes
     assert errors and all("frame 500" in e and "past the end" in e and "Move to Frame" in e for e in errors), errors
@@ -70,19 +79,7 @@ def test_an_exemplar_past_the_end_of_the_film_leaves_the_others_working(
 def test_exemplars_left_out_are_told_in_one_message_and_not_again_at_every_edit(
     qtbot, controller: Controller, project: Project, tmp_path: Path
 ) -> None:
-    path = saved(project, tmp_path)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["exemplars"].append({**data["exemplars"][1], "frame": 600})
-    data["exemplars"][1]["frame"] = 500  # realshort.mp4 has 36 frames: two exemplars past its end
-    path.write_text(json.dumps(data), encoding="utf-8")
-    errors: list[str] = []
-    controller.sig_error.connect(errors.append)
-
-    opened = controller.files.read_project(path)
-    assert opened is not None
-    with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
-        controller.files.open_read_project(opened, path)
-    qtbot.waitUntil(lambda: any(s.key for s in controller.segments), timeout=RUN_TIMEOUT_MS)
+    errors = open_with_exemplars_past_the_end(qtbot, controller, project, tmp_path, [500, 600])
     assert len(errors) == 1 and "frame 500" in errors[0] and "frame 600" in errors[0], errors
 
     with qtbot.waitSignal(controller.sig_segments_changed, timeout=RUN_TIMEOUT_MS):
