@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -26,6 +27,9 @@ from app.model.paths import AppPaths
 from app.model.project import Project
 from app.settings import AppSettings
 from app.worker import running_threads
+
+if TYPE_CHECKING:
+    from app.widgets.main_window import MainWindow
 
 RUN_TIMEOUT_MS = 120_000
 # Qt messages that say nothing about our code (the offscreen platform lacks some window-manager features).
@@ -187,14 +191,20 @@ def window(qtbot: object, controller: Controller, realshort: Path) -> Iterator[o
     yield show_main_window(qtbot, controller, realshort)
 
 
-def show_main_window(qtbot: object, controller: Controller, video: Path) -> object:
-    """The main window on ``controller``, shown, with ``video`` open and its first frame on screen."""
+def show_empty_main_window(qtbot: object, controller: Controller) -> MainWindow:
+    """The main window on ``controller``, shown, with no video open."""
     from app.widgets.main_window import MainWindow
 
     window = MainWindow(controller)
     qtbot.addWidget(window)  # type: ignore[attr-defined]
     window.show()
     qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    return window
+
+
+def show_main_window(qtbot: object, controller: Controller, video: Path) -> object:
+    """The main window on ``controller``, shown, with ``video`` open and its first frame on screen."""
+    window = show_empty_main_window(qtbot, controller)
     window.activateWindow()
     open_video(qtbot, controller, video)
     qtbot.waitUntil(lambda: window.viewer.frame_index == 0, timeout=10_000)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ import colormnet.video
 from app.controller import Controller
 from app.widgets.main_window import MainWindow
 from colormnet.video import VideoReader
-from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, wait_for_segments
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, show_empty_main_window, wait_for_segments
 from tests.test_reliability import make_bad_video
 
 REALSHORT_FRAMES = 36
@@ -49,11 +49,7 @@ def frames(realshort: Path) -> list[np.ndarray]:
 
 @pytest.fixture
 def window(qtbot, controller: Controller) -> MainWindow:
-    window = MainWindow(controller)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return show_empty_main_window(qtbot, controller)
 
 
 def make_unopenable(kind: str, folder: Path, realshort: Path, frames: list[np.ndarray]) -> Path:

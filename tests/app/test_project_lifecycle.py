@@ -8,15 +8,7 @@ from pathlib import Path
 from app.controller import Controller
 from app.model import autosave
 from app.widgets.main_window import MainWindow
-from tests.app.conftest import RUN_TIMEOUT_MS
-
-
-def _restored_window(qtbot, controller: Controller) -> MainWindow:
-    window = MainWindow(controller)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+from tests.app.conftest import RUN_TIMEOUT_MS, show_empty_main_window
 
 
 def test_a_project_opened_with_only_an_in_point_ends_its_range_at_the_last_frame(
@@ -29,7 +21,7 @@ def test_a_project_opened_with_only_an_in_point_ends_its_range_at_the_last_frame
     autosave.write_autosave(app_paths.autosave, project)
     snapshot = next(app_paths.autosave.glob("*.cmnproj"))
     snapshot.write_text(snapshot.read_text().replace(f'"pid": {__import__("os").getpid()}', '"pid": 0'))
-    window = _restored_window(qtbot, controller)
+    window = show_empty_main_window(qtbot, controller)
     answers.queue.append(QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
         assert window.commands.offer_restore()
@@ -68,7 +60,7 @@ def test_every_project_a_crash_left_is_offered_before_it_is_deleted(
         return replies.pop(0) if replies else QMessageBox.StandardButton.Discard  # closing at the end: no save
 
     monkeypatch.setattr(QMessageBox, "question", question)
-    window = _restored_window(qtbot, controller)
+    window = show_empty_main_window(qtbot, controller)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
         assert window.commands.offer_restore()
     assert "realshort.mp4" in asked[0] and "No discards them." in asked[0]
@@ -85,7 +77,7 @@ def test_every_project_a_crash_left_is_offered_before_it_is_deleted(
 
 
 def test_recent_files_name_each_entry_plainly(qtbot, controller: Controller, tmp_path: Path) -> None:
-    window = _restored_window(qtbot, controller)
+    window = show_empty_main_window(qtbot, controller)
     for path in (tmp_path / "a" / "reel.cmnproj", tmp_path / "b" / "reel.cmnproj", tmp_path / "Tom & Jerry.mp4"):
         controller.settings.add_recent(path)
     window.recent_menu.aboutToShow.emit()
@@ -143,7 +135,7 @@ def test_damaged_autosaves_are_told_in_one_message_each_by_its_date(
     for path in made:
         path.write_text("{")  # cut short as the machine went down
     errors: list[str] = []
-    window = _restored_window(qtbot, controller)
+    window = show_empty_main_window(qtbot, controller)
     assert not project_questions.offer_restore(window, controller, errors.append)
     assert answers.asked == [] and len(errors) == 1, errors
     assert errors[0].count("The unsaved project last changed") == 2 and errors[0].count("cannot be restored") == 2
