@@ -4,7 +4,7 @@ Views call its parts and subscribe to their ``sig_*`` signals; they never touch 
 
     Controller            the workspace, the playhead, the frame shown; wires the parts to the two threads
       workspace           Workspace (Qt-free): project, frame cache, VideoInfo, segments, colorized frames, playhead
-      files               ProjectFiles: open a video/folder/project/autosave (adopted once its video opens), save
+      files               ProjectFiles: open a video/folder/project/autosave (adopted once its video opens), save, close
       edits               ProjectEdits: exemplars, references, In/Out, engine settings; one undo step each
       shot_edits          ShotEdits: shot detection, cuts, where each shot's colours come from
       engine              EngineChoice: the engine that runs (fallback, step down), the model's state, auto's kinds
@@ -141,6 +141,7 @@ class Controller(QObject):
         worker.sig_shot_sources.connect(self.shot_edits.on_shot_sources)
         worker.sig_resolved_kinds.connect(self.engine.sig_resolved_kinds)
         self.shot_edits.sig_send_shots.connect(worker.set_shots)
+        self.files.sig_close_video.connect(worker.close)  # a closed project's model and video are let go
         self._sig_worker_open.connect(worker.open)
         self._sig_worker_exemplars.connect(worker.set_exemplars)
         self._sig_worker_load_model.connect(worker.load_model)
@@ -226,6 +227,7 @@ class Controller(QObject):
         self._source = self._fresh = None
         if project.video is None:
             self.engine.closed()
+            self.sig_colorized_changed.emit()  # none: a closed project's must not stay on screen
         self.sig_project_changed.emit()
 
     def _on_files_opened(self, pending: PendingOpen, info: VideoInfo) -> None:

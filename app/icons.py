@@ -12,6 +12,7 @@ ICONS: dict[str, str] = {
     "open_video": "mdi6.file-video",
     "open_folder": "mdi6.folder-multiple-image",
     "open_project": "mdi6.folder-open",
+    "close_project": "mdi6.close-box-outline",
     "recent": "mdi6.history",
     "save": "mdi6.content-save",
     "save_as": "mdi6.content-save-edit",

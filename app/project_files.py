@@ -1,4 +1,4 @@
-"""Opening and saving projects: a video, an image folder, a ``.cmnproj`` file or a restored autosave.
+"""Opening, saving and closing projects: a video, an image folder, a ``.cmnproj`` file or a restored autosave.
 
 A project asked for replaces the open one only once its video has opened (on the frame loader's thread): a video that
 cannot be opened leaves the open project exactly as it was, and ``sig_error`` says why. ``sig_opened`` hands the new
@@ -55,7 +55,7 @@ def scratch_project(settings: AppSettings, paths: AppPaths) -> Project:
 
 
 class ProjectFiles(QObject):
-    """Opens projects (through the frame loader, which opens their video) and saves the open one.
+    """Opens projects (through the frame loader, which opens their video), saves and closes the open one.
 
     Args:
         workspace: The open project.
@@ -146,6 +146,16 @@ class ProjectFiles(QObject):
         """Make ``project`` (for example a restored autosave) the current one once its video has opened."""
         self._request_open(project, source=None)
 
+    def close_project(self) -> None:
+        """Close the open project and its video: an empty project without a video replaces it at once, as at start.
+
+        A video still being opened is not waited for: it is dropped, so nothing replaces the empty project.
+        """
+        for pending in self._opening.values():
+            _discard_empty_scratch(pending.project, self._paths.scratch)
+        self._opening.clear()
+        self._request_open(scratch_project(self._settings, self._paths), source=None)
+
     def _request_open(self, project: Project, *, source: Path | None) -> None:
         cache = FrameCache(self._paths.cache, project.project_id, limit_bytes=self._settings.cache_limit_bytes)
         if project.video is None:
@@ -160,8 +170,8 @@ class ProjectFiles(QObject):
     def on_video_opened(self, token: int, info: VideoInfo) -> None:
         """The frame loader opened the video of the request ``token``."""
         pending = self._opening.pop(token, None)
-        if pending is None:  # not asked for here (cannot happen; the loader answers this object alone)
-            logger.error("the frame loader opened %s, which no one asked for", info.path)
+        if pending is None:  # dropped by close_project (the loader closes the video next)
+            logger.info("the frame loader opened %s after the project was closed", info.path)
             return
         self.sig_opened.emit(pending, info)
         if pending.source is not None:

@@ -4,6 +4,7 @@ One run goes at a time. The worker checks the run's cancel event before each fra
 cancel are still cached (they are correct) but neither counted nor followed. An exemplar edit or a changed shot list
 during a colorize run cancels it and starts the same request again on the new segments (:meth:`RunControl.restart`),
 which skips the frames still cached; so does the fallback engine taking over from a checkpoint that failed to load.
+A run of a project that another replaces, or that is closed, stops and ends unseen (:meth:`RunControl.forget`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Run:
     kind: str  # colorize | export
     request: RunRequest | ExportJob
     cancel: threading.Event
+    forgotten: bool = False  # the project it ran for was replaced or closed: it stops unseen
 
 
 class RunControl(QObject):
@@ -58,6 +60,10 @@ class RunControl(QObject):
     """A run was refused or failed; carries a one-sentence message."""
     sig_status = Signal(str)
     """A short note for the status bar (what the session did about a problem during the run)."""
+    sig_forgotten = Signal()
+    """The open project's runs were forgotten (another project replaced it, it was closed, or the program ends): the
+    run going on stops unseen, its end is not told (see :attr:`RunControl.run_forgotten`), and how the last one ended
+    is no longer news."""
 
     def __init__(
         self, workspace: Workspace, engine: EngineChoice, colorize: SignalInstance, export: SignalInstance
@@ -72,6 +78,7 @@ class RunControl(QObject):
         self._meter = RunMeter()
         self.run_notice = ""  # what the user must be told about the current or last run
         self.run_failed = False  # whether the last run ended on an error (its message was shown)
+        self.run_forgotten = False  # whether the last run was of a project replaced or closed since (its end is untold)
 
     @property
     def busy(self) -> bool:
@@ -152,9 +159,12 @@ class RunControl(QObject):
         self._restart = run.request if go_on and run is not None and isinstance(run.request, RunRequest) else None
 
     def forget(self) -> None:
-        """Cancel the run and start nothing again (another project, or the end of the program)."""
+        """Cancel the run and start nothing again (another project, none, or the end of the program)."""
         self._restart = None
+        if self._run is not None:
+            self._run.forgotten = True
         self.cancel()
+        self.sig_forgotten.emit()
 
     def _start_colorize(self, request: RunRequest) -> None:
         if not self._can_run():
@@ -181,6 +191,8 @@ class RunControl(QObject):
 
     def on_run_started(self, kind: str, total: int) -> None:
         """The worker started a run that colorizes ``total`` frames."""
+        if self._run is not None and self._run.forgotten:
+            return  # asked for by the project before, and stopped at once: nothing to show
         self.sig_progress.emit(self._meter.start(total))
         self.sig_run_started.emit(kind)
 
@@ -198,6 +210,7 @@ class RunControl(QObject):
         """The worker ended a run (``error``: why it failed, "" when it did not)."""
         run, self._run = self._run, None
         self.run_failed = bool(error)
+        self.run_forgotten = run is not None and run.forgotten
         if error:
             self.sig_error.emit(error)
         if run is not None and isinstance(run.request, ExportJob):

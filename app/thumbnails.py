@@ -215,9 +215,11 @@ class ThumbnailStrip(QObject):
         self.building = False
 
     def attach(self, controller: Controller, timeline: Timeline) -> None:
-        """Build the thumbnails of each video ``controller`` opens and show them on ``timeline``."""
+        """Build the thumbnails of each video ``controller`` opens and show them on ``timeline`` (none once the project
+        is closed)."""
         self.sig_changed.connect(timeline.set_thumbnails)
         controller.sig_video_opened.connect(lambda info: self.start(Path(info.path)))
+        controller.files.sig_close_video.connect(lambda: self.start(None))  # the project was closed: no film
 
     def _on_worker_thumbnails(self, token: int, images: dict[int, np.ndarray]) -> None:
         if token != self._token:

@@ -26,6 +26,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("open_video", "&Open Video…", "Ctrl+O", "Open a video file"),
     ActionSpec("open_folder", "Open &Image Sequence…", "Ctrl+Shift+O", "Open a folder of numbered images"),
     ActionSpec("open_project", "Open &Project…", "Ctrl+Alt+O", "Open a .cmnproj project"),
+    ActionSpec("close_project", "&Close Project", "Ctrl+W", "Close the film and its project"),
     ActionSpec("save", "&Save Project", "Ctrl+S", "Save the project"),
     ActionSpec("save_as", "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name"),
     ActionSpec("export", "&Export…", "Ctrl+Shift+E", "Export the colorized film"),
@@ -142,8 +143,8 @@ def create_history_actions(stack: QUndoStack, parent: QObject) -> dict[str, QAct
 
 MENUS: dict[str, list[str | None]] = {
     "&File": [
-        "open_video", "open_folder", "open_project", None, "save", "save_as", None, "export", None, "settings",
-        "weights", None, "quit",
+        "open_video", "open_folder", "open_project", "close_project", None, "save", "save_as", None, "export", None,
+        "settings", "weights", None, "quit",
     ],
     "&Edit": ["undo", "redo"],
     "Exe&mplars": [

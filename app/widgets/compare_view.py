@@ -98,6 +98,7 @@ class CompareView(QObject):
         self._loader = loader
         self._thread: WorkerThread | None = WorkerThread(loader, "colormnet-before-frames")
         controller.sig_video_opened.connect(self._on_controller_video_opened)
+        controller.files.sig_close_video.connect(self._forget_film)
         controller.sig_segments_changed.connect(self._on_controller_segments_changed)
         controller.sig_frame_shown.connect(self._on_controller_frame_shown)
         controller.sig_project_changed.connect(self._refresh)
@@ -142,14 +143,19 @@ class CompareView(QObject):
     # -- controller signals ------------------------------------------------------------------------------------
 
     def _on_controller_video_opened(self, info: VideoInfo) -> None:
-        self.renders.reset()
-        self._exemplars_seen = self._exemplar_state()
-        self._exemplar_images.clear()  # another film: let the last one's exemplars go
-        self._update_bar()
+        self._forget_film()
         c = self._controller
         if c.project.video is not None and c.cache is not None:
             self._token += 1
             self._sig_loader_open.emit(self._token, str(c.project.video), c.cache)
+
+    def _forget_film(self) -> None:
+        """Another film opened, or the project was closed: nothing of the film before is compared or shown."""
+        self.renders.reset()
+        self._exemplars_seen = self._exemplar_state()
+        self._exemplar_images.clear()  # let the last film's exemplars go
+        self._actions["compare_before"].setChecked(False)
+        self._update_bar()
 
     def _on_controller_segments_changed(self) -> None:
         c = self._controller

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         c.engine.sig_model_state.connect(self.status.show_model_state)
         c.runs.sig_progress.connect(self.status.show_progress)
         c.runs.sig_run_finished.connect(self._on_runs_run_finished)
+        c.runs.sig_forgotten.connect(self.status.forget_run)
         c.sig_error.connect(self.show_error)
         c.sig_status.connect(self._notify)
         self.timeline.sig_scrubbed.connect(c.navigate)
@@ -249,6 +250,7 @@ class MainWindow(QMainWindow):
             "pin_frame",
             "save",
             "save_as",
+            "close_project",
         ):
             a[name].setEnabled(has_video)
         for name in ("replace_exemplar", "move_exemplar", "remove_exemplar"):
@@ -313,7 +315,8 @@ class MainWindow(QMainWindow):
 
     def _on_runs_run_finished(self, kind: str, cancelled: bool) -> None:
         runs = self.controller.runs
-        self.status.run_finished(kind, cancelled, runs.run_notice, failed=runs.run_failed)
+        if not runs.run_forgotten:  # a run of the project before ends unseen (its progress went with the project)
+            self.status.run_finished(kind, cancelled, runs.run_notice, failed=runs.run_failed)
         self._update_enabled()
 
     # -- playback ----------------------------------------------------------------------------------------------
@@ -332,7 +335,7 @@ class MainWindow(QMainWindow):
         """Move the playhead ``delta`` frames for the shuttle; False once it stands at either end."""
         c = self.controller
         target = min(max(0, c.current_frame + delta), c.frame_count - 1)
-        if target == c.current_frame:
+        if target == c.current_frame or not c.frame_count:  # at either end, or the film was closed
             return False
         c.navigate(target)
         return True

@@ -164,6 +164,13 @@ class StudioStatusBar(QStatusBar):
             )
         )
 
+    def forget_run(self) -> None:
+        """The open project was replaced or closed: the progress of its run goes (the run stops unseen), and so does
+        any note about it or its runs."""
+        self._show_run(False)
+        self._cancelling = False
+        self.clearMessage()
+
     def run_finished(self, kind: str, cancelled: bool, notice: str = "", *, failed: bool = False) -> None:
         """Hide the progress and say how the run ended.
 

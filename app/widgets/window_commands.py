@@ -73,6 +73,7 @@ class WindowCommands:
             "open_video": self.open_video_dialog,
             "open_folder": self.open_folder_dialog,
             "open_project": self.open_project_dialog,
+            "close_project": self.close_project,
             "save": self.save_project,
             "save_as": self.save_project_as,
             "export": self.show_export_dialog,
@@ -109,6 +110,16 @@ class WindowCommands:
             self.show_error(f"{path} does not exist; check the path.")
         elif self.confirm_discard():
             files.open_video(path)
+
+    def close_project(self) -> None:
+        """Close the film and its project, after what opening another asks; the window is empty again, as at start.
+
+        The project stays in Recent files; its recovery copy goes, as when the program quits.
+        """
+        if not self.confirm_discard():
+            return
+        self.autosaver.discard(self.controller.project)
+        self.controller.files.close_project()
 
     def _on_files_file_opened(self, path: Path) -> None:
         self.controller.settings.add_recent(path)

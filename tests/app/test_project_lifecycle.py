@@ -3,12 +3,22 @@ that opening or quitting would stop."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from app.controller import Controller
 from app.model import autosave
+from app.session_worker import SessionWorker
 from app.widgets.main_window import MainWindow
-from tests.app.conftest import RUN_TIMEOUT_MS, show_empty_main_window
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, show_empty_main_window, wait_for_segments
+from tests.app.editor_fixtures import editor, propagate_controller  # noqa: F401 (fixtures)
+
+RUN_NOTES = ("Colorizing…", "Cancelled.", "Colorization finished.", "Colorization stopped on an error.")
+"""What the status bar says of a run, while it goes and once it ends."""
 
 
 def test_a_project_opened_with_only_an_in_point_ends_its_range_at_the_last_frame(
@@ -155,3 +165,121 @@ def test_a_run_already_stopping_is_not_asked_about_again(
         controller.runs.cancel()  # Esc: the run ends when the worker answers
         assert controller.runs.busy and controller.runs.stopping
         assert window.commands.confirm_discard() and answers.asked == []
+
+
+def _held_runs(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Colorize runs wait before their first frame until the returned event is set (so that the window can be told
+    to open or close something while one goes on, however fast the engine)."""
+    held = threading.Event()
+    colorized = SessionWorker._colorized
+
+    def held_back(self, frames, cancel):
+        held.wait(30)
+        yield from colorized(self, frames, cancel)
+
+    monkeypatch.setattr(SessionWorker, "_colorized", held_back)
+    return held
+
+
+def _start_held_run(qtbot, window: MainWindow, colour_frames: dict[int, Path]) -> None:
+    controller = window.controller
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    wait_for_segments(qtbot, controller, 1)
+    controller.project.dirty = False  # as if saved: only the run is at stake
+    controller.runs.colorize_all()
+    qtbot.waitUntil(window.status.progress_label.isVisible, timeout=RUN_TIMEOUT_MS)
+    assert window.status.progress_label.text() == "Colorizing…"
+
+
+def test_opening_another_film_during_a_run_leaves_no_note_of_that_run(
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], realshort: Path, answers, monkeypatch  # noqa: F811
+) -> None:
+    controller, status = editor.controller, editor.status
+    held = _held_runs(monkeypatch)
+    shown: list[str] = []
+    try:
+        _start_held_run(qtbot, editor, colour_frames)
+        with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+            editor.commands.open_path(realshort)  # "Stop colorizing?" answered yes
+        status.messageChanged.connect(shown.append)
+        assert answers.asked == ["Stop colorizing?"] and controller.runs.busy  # the run still stops
+        assert not status.progress_label.isVisible() and status.currentMessage() not in RUN_NOTES
+    finally:
+        held.set()
+    qtbot.waitUntil(lambda: not controller.runs.busy, timeout=RUN_TIMEOUT_MS)
+    assert not status.progress_label.isVisible() and not status.cancel_button.isVisible()
+    assert not set(shown) & set(RUN_NOTES), shown  # its end is not told over the new film
+
+
+def test_close_project_empties_the_window_and_the_film_opens_again(
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], realshort: Path, answers  # noqa: F811
+) -> None:
+    controller, a, timeline = editor.controller, editor.actions_by_name, editor.timeline
+    assert add_exemplar(qtbot, controller, colour_frames[0], 0)
+    wait_for_segments(qtbot, controller, 1)
+    with qtbot.waitSignal(controller.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        controller.runs.colorize_range(0, 3)
+    with qtbot.waitSignal(controller.edits.sig_edit_finished, timeout=RUN_TIMEOUT_MS):
+        controller.edits.replace_exemplar(0, colour_frames[30])
+    qtbot.waitUntil(editor.compare.bar.isVisible, timeout=RUN_TIMEOUT_MS)  # frames 0-2 have a render from before
+    controller.edits.set_in_point(2)
+    editor.commands.write_autosave()
+    assert list(controller.paths.autosave.glob("*.cmnproj"))  # the unsaved changes' recovery copy
+    qtbot.waitUntil(editor.isActiveWindow)
+    editor.viewer.setFocus()
+    a["play"].trigger()
+    qtbot.keyClick(editor.viewer, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert answers.asked == ["Unsaved changes"]  # answered Discard
+    qtbot.waitUntil(lambda: editor.shuttle.speed == 0, timeout=5_000)  # playback stops with no film to play
+    assert not a["play"].isChecked()
+    assert controller.project.video is None and controller.frame_count == 0 and controller.engine.model_state == "idle"
+    assert editor.windowTitle() == "Untitled[*] — ColorMNet Studio" and not editor.isWindowModified()  # as at start
+    assert editor.viewer.frame_index == -1 and timeline.frame_label.text() == "No video open"
+    assert timeline.cached_label.text() == timeline.range_label.text() == timeline.shot_label.text() == ""
+    assert timeline.bar.thumbnails == {} and timeline.bar.markers == [] and not editor.exemplars.frames()
+    assert not editor.compare.bar.isVisible() and not editor.compare.renders.runs
+    assert editor.status.video_label.text() == "No video" and editor.status.currentMessage() == ""
+    needs_a_film = ["play", "next_frame", "goto_frame", "in_point", "add_exemplar", "colorize_all", "export", "save",
+                    "save_as", "close_project", "undo", "add_cut", "keep_before"]
+    assert [name for name in needs_a_film if a[name].isEnabled()] == []
+    editor.autosaver.wait()
+    assert not list(controller.paths.autosave.glob("*.cmnproj"))  # discarded, as the user chose
+    assert realshort.resolve() in [path.resolve() for path in controller.settings.recent_files()]
+    open_video(qtbot, controller, realshort)
+    qtbot.waitUntil(lambda: editor.viewer.frame_index == 0, timeout=10_000)
+    assert a["close_project"].isEnabled() and editor.windowTitle() == "realshort.mp4[*] — ColorMNet Studio"
+    assert timeline.frame_label.text() == "of 0–35"
+
+
+def test_closing_the_project_during_a_run_asks_first(
+    qtbot, editor: MainWindow, colour_frames: dict[int, Path], answers, monkeypatch  # noqa: F811
+) -> None:
+    controller, status, close = editor.controller, editor.status, editor.actions_by_name["close_project"]
+    held = _held_runs(monkeypatch)
+    try:
+        _start_held_run(qtbot, editor, colour_frames)
+        answers.queue.append(QMessageBox.StandardButton.Cancel)
+        close.trigger()
+        assert answers.asked == ["Stop colorizing?"]
+        assert controller.frame_count == 36 and controller.runs.busy and not controller.runs.stopping  # as it was
+        close.trigger()  # answered yes this time
+        assert answers.asked == ["Stop colorizing?"] * 2 and controller.frame_count == 0 and controller.runs.stopping
+        assert not status.progress_label.isVisible()
+    finally:
+        held.set()
+    qtbot.waitUntil(lambda: not controller.runs.busy, timeout=RUN_TIMEOUT_MS)
+    assert status.currentMessage() == "" and not close.isEnabled()
+
+
+def test_a_film_still_opening_when_the_project_closes_stays_closed(
+    qtbot, editor: MainWindow, realshort: Path, caplog  # noqa: F811
+) -> None:
+    controller = editor.controller
+    controller.files.open_video(realshort)
+    assert controller.files.opening
+    with caplog.at_level("INFO", logger="app.project_files"):
+        editor.commands.close_project()
+        assert not controller.files.opening
+        qtbot.waitUntil(lambda: "after the project was closed" in caplog.text, timeout=RUN_TIMEOUT_MS)
+    assert controller.project.video is None and controller.frame_count == 0 and editor.viewer.frame_index == -1
+
