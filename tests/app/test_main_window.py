@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.widgets.main_window import MainWindow
 from app.widgets.settings_dialog import SettingsDialog
-from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video
+from tests.app.conftest import RUN_TIMEOUT_MS, add_exemplar, open_video, show_empty_main_window
 
 
 def press(
@@ -114,6 +114,40 @@ def test_no_shortcut_takes_the_alt_letter_of_a_menu(window: MainWindow) -> None:
         for sequence in action.shortcuts():
             key = sequence.toString(QKeySequence.SequenceFormat.PortableText)
             assert key not in bar, (name, key)  # both would be ambiguous: neither the menu nor the action would come
+
+
+def test_no_two_actions_share_a_key(qtbot, controller) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    window = show_empty_main_window(qtbot, controller)
+    owner: dict[str, str] = {}
+    for name, action in window.actions_by_name.items():  # undo and redo with their standard keys included
+        for sequence in action.shortcuts():
+            key = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+            assert key not in owner, (key, owner.get(key), name)  # an ambiguous key fires neither action
+            owner[key] = name
+    assert {"Ctrl+Z", "Ctrl+Y", "Ctrl+W"} <= owner.keys()
+
+
+def test_the_exemplar_edits_and_keeping_a_render_have_keys(qtbot, controller) -> None:
+    window = show_empty_main_window(qtbot, controller)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # shortcuts reach the active window only
+    window.viewer.setFocus()
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    keys = {
+        "replace_exemplar": (Qt.Key.Key_R, ctrl),
+        "move_exemplar": (Qt.Key.Key_G, ctrl | shift),
+        "keep_before": (Qt.Key.Key_B, shift),
+        "keep_now": (Qt.Key.Key_N, shift),
+    }
+    fired: list[str] = []
+    for name, (key, modifiers) in keys.items():
+        action = window.actions_by_name[name]
+        action.setEnabled(True)  # as with an exemplar selected, or renders to compare (with no film they do nothing)
+        action.triggered.connect(lambda *_, name=name: fired.append(name))
+        qtbot.keyClick(window.viewer, key, modifiers)
+    assert fired == list(keys)
 
 
 def test_esc_says_at_once_that_the_run_is_stopping(
