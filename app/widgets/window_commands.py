@@ -91,6 +91,8 @@ class WindowCommands:
             a[name].triggered.connect(slot)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         controller.files.sig_file_opened.connect(self._on_files_file_opened)
+        self._open_project = controller.project
+        controller.sig_project_changed.connect(self._on_controller_project_changed)
 
     # -- opening -----------------------------------------------------------------------------------------------
 
@@ -116,10 +118,14 @@ class WindowCommands:
 
         The project stays in Recent files; its recovery copy goes, as when the program quits.
         """
-        if not self.confirm_discard():
-            return
-        self.autosaver.discard(self.controller.project)
-        self.controller.files.close_project()
+        if self.confirm_discard():
+            self.controller.files.close_project()
+
+    def _on_controller_project_changed(self) -> None:
+        project = self.controller.project
+        if project is not self._open_project:  # another took its place, after the user was asked about its changes
+            self.autosaver.discard(self._open_project)  # or the next start would offer it as after a crash
+            self._open_project = project
 
     def _on_files_file_opened(self, path: Path) -> None:
         self.controller.settings.add_recent(path)

@@ -283,3 +283,24 @@ def test_a_film_still_opening_when_the_project_closes_stays_closed(
         qtbot.waitUntil(lambda: "after the project was closed" in caplog.text, timeout=RUN_TIMEOUT_MS)
     assert controller.project.video is None and controller.frame_count == 0 and editor.viewer.frame_index == -1
 
+
+def test_the_recovery_copy_goes_once_another_film_takes_the_project_s_place(
+    qtbot, editor: MainWindow, realshort: Path, answers, tmp_path: Path  # noqa: F811
+) -> None:
+    controller = editor.controller
+    controller.edits.set_in_point(2)
+    editor.commands.write_autosave()
+    copies = list(controller.paths.autosave.glob("*.cmnproj"))
+    assert len(copies) == 1  # the unsaved change's recovery copy
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video" * 100)
+    with qtbot.waitSignal(controller.sig_error, timeout=RUN_TIMEOUT_MS):
+        editor.commands.open_path(broken)  # "Unsaved changes" answered Discard; then the film does not open
+    assert answers.asked == ["Unsaved changes"] and controller.project.in_point == 2  # the project stays...
+    editor.autosaver.wait()
+    assert list(controller.paths.autosave.glob("*.cmnproj")) == copies  # ...and so does its recovery copy
+    with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        editor.commands.open_path(realshort)  # Discard again: now another project takes its place
+    editor.autosaver.wait()
+    assert controller.project.in_point is None
+    assert not list(controller.paths.autosave.glob("*.cmnproj"))  # the next start offers nothing to restore
