@@ -15,7 +15,23 @@ class ColorMNetError(Exception):
 
 
 class WeightsError(ColorMNetError):
-    """A checkpoint is missing, unreadable, truncated, or belongs to another model."""
+    """A checkpoint is missing, unreadable, truncated, or belongs to another model.
+
+    Attributes:
+        fault: What is wrong with the file, naming it, as the message says it before its advice (``"w.pth is empty
+            (0 bytes)"``), for a front end that gives advice of its own; None for a message of another form (a
+            missing or unreadable file, a network error).
+    """
+
+    def __init__(self, message: str, *, fault: str | None = None) -> None:
+        super().__init__(message)
+        self.fault = fault
+
+
+class DamagedWeightsError(WeightsError):
+    """A weights file that is empty, or a checkpoint that is cut short or damaged (it does not read, or holds values
+    that are not numbers): it holds nothing worth keeping, so a download of the weights goes over it. A file of any
+    other kind (a checkpoint of other weights, a video or a web page given by mistake) is the user's: left alone."""
 
 
 class VideoError(ColorMNetError):

@@ -1,9 +1,14 @@
 """``colormnet weights download | init-random | path``, for any engine the registry says needs weights.
 
 Each such engine keeps its weights code in ``colormnet/engines/NAME/weights.py`` with the same names:
-``WEIGHTS_LICENCE``, ``download_weights(dest, progress=, cancel=)`` and ``save_random_weights(path, seed=)``; where
-they live is ``resolve_weights_path(explicit)`` and its ``WEIGHTS_FILENAME`` for a one-file checkpoint (registry
-layout ``file``) or ``resolve_weights_dir(explicit)`` and its ``WEIGHT_FILES`` for a folder (layout ``folder``).
+``WEIGHTS_LICENCE``, ``download_weights(dest, progress=, cancel=)``, ``save_random_weights(path, seed=)`` and
+``load_weights(location)`` (the check a render makes, which ``path`` and ``download`` make too); where they live is
+``resolve_weights_path(explicit)`` and its ``WEIGHTS_FILENAME`` for a one-file checkpoint (registry layout ``file``)
+or ``resolve_weights_dir(explicit)`` and its ``WEIGHT_FILES`` for a folder (layout ``folder``).
+
+Weights there that are empty, or a checkpoint cut short or damaged (:class:`~colormnet.errors.DamagedWeightsError`),
+are not "present": ``path`` says so and ``download`` goes over them. Any other file that is not the weights (a
+checkpoint of other weights, a video or a web page given by mistake) is said to be unusable and left alone.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -18,7 +24,7 @@ from types import ModuleType
 
 from colormnet.cli.colorize import DEFAULT_ENGINE
 from colormnet.engines.registry import EngineInfo, engine_info
-from colormnet.errors import OutputError
+from colormnet.errors import DamagedWeightsError, OutputError, WeightsError
 from colormnet.fileio import quoted
 from colormnet.progress import ProgressBar
 
@@ -58,15 +64,35 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
               file=sys.stderr)
         return 0
     location = _location(info, module, args.weights)
-    if info.weights_layout == "file" and location.is_dir():
-        state = f"a folder, not a checkpoint: give the {module.WEIGHTS_FILENAME} file in it"
-    elif all(path.is_file() for path in _files(info, module, location)):
-        state = "present"
-    else:
-        engine = "" if args.engine == DEFAULT_ENGINE else f" --engine {args.engine}"
-        state = f"missing (run `colormnet weights download{engine}`)"
-    print(f"{location}  [{state}]")
+    print(f"{location}  [{_state(info, module, location, args)}]")
     return 0
+
+
+def _state(info: EngineInfo, module: ModuleType, location: Path, args: argparse.Namespace) -> str:
+    """What ``weights path`` says of the weights at ``location``: present (random or not), unusable, or missing."""
+    engine = "" if args.engine == DEFAULT_ENGINE else f" --engine {args.engine}"
+    dest = f" --dest {shlex.quote(str(location))}" if args.weights else ""  # else it downloads to the same place
+    download = f"`colormnet weights download{engine}{dest}`"
+    if info.weights_layout == "file" and location.is_dir():
+        return f"a folder, not a checkpoint: give the {module.WEIGHTS_FILENAME} file in it"
+    if not all(path.is_file() for path in _files(info, module, location)):
+        return f"missing (run {download})"
+    try:
+        seed = module.load_weights(location).random_seed
+    except DamagedWeightsError as exc:
+        return f"not usable: {_fault(exc, location)}; run {download} to replace it"
+    except WeightsError as exc:
+        return f"not usable: {_fault(exc, location)}"
+    return "present" if seed is None else f"present: RANDOM weights (seed {seed}), for tests and demos"
+
+
+def _fault(exc: WeightsError, location: Path) -> str:
+    """What is wrong with the weights at ``location``, without advice, and naming ``location`` itself "it"."""
+    fault = exc.fault or str(exc).removesuffix(".")
+    for prefix, subject in ((f"{location} ", "it "), (f"{location}{os.sep}", "")):
+        if fault.startswith(prefix):
+            return subject + fault.removeprefix(prefix)
+    return fault
 
 
 def _download_dest(info: EngineInfo, module: ModuleType, given: str | None) -> Path:
@@ -78,12 +104,27 @@ def _download_dest(info: EngineInfo, module: ModuleType, given: str | None) -> P
 
 
 def _download(info: EngineInfo, module: ModuleType, dest: Path, cancel: threading.Event) -> int:
-    """Downloads the engine's official weights to ``dest`` with a progress bar, after showing their licence; weights
-    already at ``dest`` are left alone (they may be random ones: the user deletes them to download the real ones)."""
+    """Downloads the engine's official weights to ``dest`` with a progress bar, after showing their licence.
+
+    Weights already at ``dest`` are left alone (they may be random ones: the user deletes them to download the real
+    ones), and so is any other file that is not the weights (a checkpoint of other weights, a video given by
+    mistake); an empty file or a checkpoint cut short or damaged is downloaded over, the download replacing it only
+    once complete.
+    """
     if all(path.is_file() for path in _files(info, module, dest)):
-        print(f"The {info.label} weights are already at {dest}: nothing was downloaded (delete them to download "
-              "them again).", file=sys.stderr)
-        return 0
+        try:
+            module.load_weights(dest)
+        except DamagedWeightsError as exc:
+            print(f"{exc.fault or exc}: downloading the {info.label} weights over it.", file=sys.stderr)
+        except WeightsError as exc:
+            if exc.fault is None:  # unreadable: the message says what to do
+                raise
+            raise WeightsError(f"{exc.fault}, so nothing was downloaded over it; move it away or choose another "
+                               "--dest.") from exc
+        else:
+            print(f"The {info.label} weights are already at {dest}: nothing was downloaded (delete them to download "
+                  "them again).", file=sys.stderr)
+            return 0
     print(module.WEIGHTS_LICENCE, file=sys.stderr)
     with ProgressBar(None, "downloading", unit="B", unit_scale=True) as bar:
 

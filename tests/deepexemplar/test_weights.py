@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -132,6 +133,33 @@ def test_download_extracts_the_three_files(tmp_path: Path, de_weights_dir: Path,
     assert load_weights(folder).random_seed == 0
     deepexemplar.download_weights(tmp_path / "dl")  # already there: nothing fetched
     assert len(calls) == 1
+
+
+def test_download_goes_over_a_file_that_is_no_checkpoint(tmp_path: Path, de_weights_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fake_download(dest: Path, release, **kwargs) -> Path:
+        calls.append(release.url)
+        with zipfile.ZipFile(dest, "w") as zf:
+            for file in WEIGHT_FILES:
+                zf.write(de_weights_dir / file, ZIP_MEMBERS[file])
+        return dest
+
+    monkeypatch.setattr(de_weights.checkpoints, "download_file", fake_download)
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    for file in WEIGHT_FILES:
+        os.link(de_weights_dir / file, folder / file)  # the files themselves, not copies
+    (folder / CORRESPONDENCE_FILE).unlink()
+    (folder / CORRESPONDENCE_FILE).write_bytes(b"")  # a copy that failed
+    assert deepexemplar.download_weights(folder) == folder
+    assert calls == [de_weights.ZIP_URL] and load_weights(folder).random_seed == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted(WEIGHT_FILES)
+    torch.save({"a": torch.ones(1)}, folder / CORRESPONDENCE_FILE)  # a checkpoint of other weights: left alone
+    with pytest.raises(WeightsError, match=r"is not the Deep Exemplar nonlocal_net_iter_76000\.pth: 43 of 43"):
+        deepexemplar.download_weights(folder)
+    assert calls == [de_weights.ZIP_URL]
 
 
 def test_download_of_a_damaged_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,8 +16,7 @@ from typing import Any
 
 import torch
 
-from colormnet.engines.checkpoints.reading import Source, check_finite
-from colormnet.errors import WeightsError
+from colormnet.engines.checkpoints.reading import Source, check_finite, file_error
 
 ManifestRow = tuple[str, tuple[int, ...], torch.dtype]
 
@@ -74,10 +73,9 @@ def check_against_manifest(
     missing = [key for key, _, _ in rows if key not in state]
     unexpected = [key for key in state if key not in expected]
     if missing or unexpected:
-        raise WeightsError(
+        raise file_error(
             f"{path} is not {what}: {len(missing)} of {len(rows)} expected keys are missing{_examples(missing)} and "
-            f"{len(unexpected)} are unexpected{_examples(unexpected)}; {source.advice}."
-        )
+            f"{len(unexpected)} are unexpected{_examples(unexpected)}", source.advice)
     wrong = [(key, shape) for key, shape, _ in rows
              if not isinstance(state[key], torch.Tensor) or tuple(state[key].shape) != shape]
     if wrong:
@@ -85,13 +83,13 @@ def check_against_manifest(
         value = state[key]
         got = shape_text(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
         more = f" (and {len(wrong) - 1} more entries differ)" if len(wrong) > 1 else ""
-        raise WeightsError(f"{path} does not fit the {source.label} network: {key} is {got} where "
-                           f"{shape_text(shape)} is expected{more}; {source.advice}.")
+        raise file_error(f"{path} does not fit the {source.label} network: {key} is {got} where "
+                         f"{shape_text(shape)} is expected{more}", source.advice)
     out: dict[str, torch.Tensor] = {}
     for key, _, dtype in rows:
         tensor = state[key]
         if dtype.is_floating_point != tensor.is_floating_point():
-            raise WeightsError(f"{path} stores {key} as {tensor.dtype} where {dtype} is expected; {source.advice}.")
+            raise file_error(f"{path} stores {key} as {tensor.dtype} where {dtype} is expected", source.advice)
         out[key] = tensor.to(device="cpu", dtype=torch.float32 if dtype.is_floating_point else dtype)
     check_finite(out, path, source)
     return out

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from colormnet.engines.base import RANDOM_WEIGHTS_LOGGER
-from colormnet.errors import WeightsError
+from colormnet.errors import DamagedWeightsError, WeightsError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ class Source:
 
     label: str
     advice: str
+
+
+def file_error(fault: str, advice: str, kind: type[WeightsError] = WeightsError) -> WeightsError:
+    """The one sentence ``"<fault>; <advice>."`` as ``kind``, keeping ``fault`` (which names the file) apart."""
+    return kind(f"{fault}; {advice}.", fault=fault)
 
 
 def refused_global(exc: BaseException) -> str | None:
@@ -68,17 +73,16 @@ def _load(path: Path, magic: bytes, source: Source) -> Any:
     except Exception as exc:  # torch.load fails with many unrelated types on a bad file
         logger.debug("torch.load(%s) failed", path, exc_info=True)
         if not magic.startswith(_MAGICS):
-            raise WeightsError(f"{path} is not a PyTorch checkpoint; {source.advice}.") from exc
+            raise file_error(f"{path} is not a PyTorch checkpoint", source.advice) from exc
         wanted = refused_global(exc)
         if wanted is not None:
-            raise WeightsError(
+            raise file_error(
                 f"{path} was refused as unsafe: it holds Python objects besides tensors (it asks for {wanted}, which "
-                "could run code), so nothing of it was loaded; pass a plain state-dict checkpoint you trust."
-            ) from exc
+                "could run code), so nothing of it was loaded", "pass a plain state-dict checkpoint you trust") from exc
         if not magic.startswith((_ZIP, _LEGACY)):
-            raise WeightsError(f"{path} is a Python pickle, not a PyTorch checkpoint; {source.advice}.") from exc
-        raise WeightsError(f"{path} is damaged or incomplete (perhaps an interrupted download); delete it and "
-                           f"{source.advice}.") from exc
+            raise file_error(f"{path} is a Python pickle, not a PyTorch checkpoint", source.advice) from exc
+        raise file_error(f"{path} is damaged or incomplete (perhaps an interrupted download)",
+                         source.advice, DamagedWeightsError) from exc
 
 
 def _unwrap(obj: Any, path: Path, source: Source) -> dict[str, Any]:
@@ -89,8 +93,7 @@ def _unwrap(obj: Any, path: Path, source: Source) -> dict[str, Any]:
             break
         obj = inner
     if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
-        raise WeightsError(f"{path} holds a {type(obj).__name__}, not a state dict of named tensors; "
-                           f"{source.advice}.")
+        raise file_error(f"{path} holds a {type(obj).__name__}, not a state dict of named tensors", source.advice)
     if obj and all(k.startswith("module.") for k in obj):
         obj = {k.removeprefix("module."): v for k, v in obj.items()}
     return dict(obj)
@@ -104,9 +107,10 @@ def read_state_dict(path: Path, source: Source) -> dict[str, Any]:
     :func:`colormnet.engines.checkpoints.manifest.check_against_manifest`).
 
     Raises:
-        WeightsError: The file is missing, a folder, unreadable, empty, not a PyTorch checkpoint, refused as unsafe
-            (it holds Python objects besides tensors), damaged, or not a mapping of names; one sentence ending with
-            ``source.advice`` where a fresh copy helps.
+        DamagedWeightsError: The file is empty, or a PyTorch checkpoint that is damaged or cut short; one sentence
+            ending with ``source.advice``.
+        WeightsError: The file is missing, a folder, unreadable, not a PyTorch checkpoint, refused as unsafe (it
+            holds Python objects besides tensors), or not a mapping of names.
     """
     if not path.exists():
         raise WeightsError(f"No {source.label} weights at {path}; {source.advice}.")
@@ -118,7 +122,7 @@ def read_state_dict(path: Path, source: Source) -> dict[str, Any]:
     except OSError as exc:
         raise WeightsError(f"Cannot read {path} ({exc.strerror or exc}); check the file's permissions.") from exc
     if not magic:
-        raise WeightsError(f"{path} is empty (0 bytes); delete it and {source.advice}.")
+        raise file_error(f"{path} is empty (0 bytes)", source.advice, DamagedWeightsError)
     return _unwrap(_load(path, magic, source), path, source)
 
 
@@ -135,7 +139,7 @@ def pop_seed(state: dict[str, Any], key: str, path: Path) -> int | None:
     if marker is None:
         return None
     if not isinstance(marker, torch.Tensor) or marker.numel() != 1 or marker.is_floating_point():
-        raise WeightsError(f"{path} has a malformed {key} entry; write it again with `save_random_weights`.")
+        raise file_error(f"{path} has a malformed {key} entry", "write it again with `save_random_weights`")
     return int(marker.item())
 
 
@@ -170,9 +174,9 @@ def check_finite(state: Mapping[str, torch.Tensor], path: Path, source: Source) 
     """Refuses weights with a NaN or an infinity: they would render garbage (or black) without any error.
 
     Raises:
-        WeightsError: Naming the first such parameter.
+        DamagedWeightsError: Naming the first such parameter.
     """
     key = first_non_finite(state)
     if key is not None:
-        raise WeightsError(f"{path} is damaged: its parameter {key} holds values that are not numbers (NaN or "
-                           f"infinity); delete it and {source.advice}.")
+        raise file_error(f"{path} is damaged: its parameter {key} holds values that are not numbers (NaN or "
+                         "infinity)", source.advice, DamagedWeightsError)

@@ -220,9 +220,11 @@ def load_weights(path: str | Path) -> LoadedWeights:
         Every manifest key with the manifest's shape; floating tensors as float32 on the CPU.
 
     Raises:
-        WeightsError: The file is missing, a folder, empty, not a torch file, truncated, refused as unsafe (it
-            holds Python objects besides tensors), holds a NaN or an infinity, or does not match the manifest; the
-            message is one sentence saying what to do.
+        DamagedWeightsError: The file is empty, or a torch file that is truncated or damaged, or holds a NaN or an
+            infinity: a fresh copy replaces it.
+        WeightsError: The file is missing, a folder, unreadable, not a torch file, refused as unsafe (it holds
+            Python objects besides tensors), or does not match the manifest. Every message is one sentence saying
+            what to do.
     """
     path = Path(path).expanduser()
     state = checkpoints.read_state_dict(path, SOURCE)

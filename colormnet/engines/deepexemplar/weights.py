@@ -30,7 +30,7 @@ import torch
 
 from colormnet.engines import checkpoints
 from colormnet.engines.checkpoints import ManifestRow, Progress
-from colormnet.errors import WeightsError
+from colormnet.errors import DamagedWeightsError, WeightsError
 
 logger = logging.getLogger(__name__)
 
@@ -264,8 +264,9 @@ def download_weights(
 ) -> Path:
     """Fetches the official release zip (resumable, checked) and unpacks the three inference files.
 
-    Nothing is fetched when the three files are already there. The zip (about 0.8 GB, most of it files this engine
-    does not use) is deleted once unpacked.
+    Nothing is fetched when the three files are already there and read as checkpoints; one that does not (empty, cut
+    short) is replaced, each file only once its new copy is complete. The zip (about 0.8 GB, most of it files this
+    engine does not use) is deleted once unpacked.
 
     Args:
         dest_dir: target folder (None: :func:`resolve_weights_dir`).
@@ -276,12 +277,18 @@ def download_weights(
         The folder holding the three files.
 
     Raises:
-        WeightsError: network, disk, size or checksum failure (``DownloadCancelledError`` when cancelled).
+        WeightsError: network, disk, size or checksum failure (``DownloadCancelledError`` when cancelled), or a file
+            there that is a checkpoint of other weights (it is left alone).
     """
     folder = resolve_weights_dir(dest_dir)
     if all((folder / f).is_file() for f in WEIGHT_FILES):
-        logger.info("The Deep Exemplar weights are already in %s", folder)
-        return folder
+        try:
+            load_weights(folder)
+        except DamagedWeightsError as exc:
+            logger.info("%s; downloading the Deep Exemplar weights again", exc.fault)
+        else:
+            logger.info("The Deep Exemplar weights are already in %s", folder)
+            return folder
     archive = checkpoints.download_file(folder / ZIP_NAME, RELEASE, progress=progress, cancel=cancel)
     _extract(archive, folder)
     archive.unlink(missing_ok=True)

@@ -1,0 +1,121 @@
+"""``colormnet weights path`` and ``weights download`` on what is already at the destination: an empty file or a
+checkpoint cut short is not "present" and is downloaded over; the weights stay, and so does any other file (a
+checkpoint of other weights, a video or a web page given by mistake)."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from colormnet.cli import main
+from colormnet.engines.colormnet import weights as cm_weights
+from colormnet.engines.deepexemplar import weights as de_weights
+from tests.weights_server import WeightsServer, serve
+
+PAYLOAD = b"the published weights " * 50_000
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _cut_short_checkpoint() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"a.weight": torch.ones(64, 64)}, buffer)
+    return buffer.getvalue()[:5000]  # an archive whose end never arrived
+
+
+NOT_CHECKPOINTS = {
+    "empty": (b"", "is empty (0 bytes)"),
+    "cut short": (_cut_short_checkpoint(), "is damaged or incomplete (perhaps an interrupted download)"),
+}
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[WeightsServer]:
+    """The ColorMNet download, fetching ``PAYLOAD`` from a local server."""
+    with serve(PAYLOAD) as state:
+        monkeypatch.setattr(cm_weights, "download_weights", functools.partial(cm_weights.download_weights,
+                                                                              url=state.url))
+        yield state
+
+
+@pytest.mark.parametrize("kind", NOT_CHECKPOINTS)
+def test_a_file_that_is_no_checkpoint_is_said_so_and_downloaded_over(capsys, tmp_path: Path, server: WeightsServer,
+                                                                     kind: str) -> None:
+    content, fault = NOT_CHECKPOINTS[kind]
+    dest = tmp_path / "w.pth"
+    dest.write_bytes(content)
+    code, out, _ = run_cli(capsys, "weights", "path", "--weights", dest)
+    assert code == 0 and out.strip() == (f"{dest}  [not usable: it {fault}; run `colormnet weights download --dest "
+                                         f"{dest}` to replace it]"), out
+    code, _, err = run_cli(capsys, "weights", "download", "--dest", dest)
+    assert code == 0, err
+    assert f"{dest} {fault}: downloading the ColorMNet weights over it.\n" in err, err
+    assert f"Saved the ColorMNet weights to {dest}." in err and "already" not in err, err
+    assert dest.read_bytes() == PAYLOAD and server.ranges == [None]
+    assert sorted(tmp_path.iterdir()) == [dest]  # fetched beside it and renamed over it
+
+
+def test_a_checkpoint_at_the_destination_stays_as_it_is(capsys, tmp_path: Path, server: WeightsServer,
+                                                        random_weights: Path) -> None:
+    before = random_weights.stat()
+    code, out, _ = run_cli(capsys, "weights", "path", "--weights", random_weights)
+    assert code == 0 and out.strip() == f"{random_weights}  [present: RANDOM weights (seed 0), for tests and demos]"
+    code, _, err = run_cli(capsys, "weights", "download", "--dest", random_weights)
+    assert code == 0 and f"weights are already at {random_weights}: nothing was downloaded" in err, err
+    after = random_weights.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def test_a_weights_folder_with_a_file_that_is_no_checkpoint_is_downloaded_again(capsys, tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    asked: list[Path] = []
+    monkeypatch.setattr(de_weights, "download_weights", lambda dest, **_: asked.append(dest) or dest)
+    folder = tmp_path / "de"
+    folder.mkdir()
+    for file in de_weights.WEIGHT_FILES:
+        (folder / file).write_bytes(b"")
+    code, out, _ = run_cli(capsys, "weights", "path", "--engine", "deepexemplar", "--weights", folder)
+    assert code == 0 and out.strip() == (f"{folder}  [not usable: {de_weights.VGG_FILE} is empty (0 bytes); run "
+                                         f"`colormnet weights download --engine deepexemplar --dest {folder}` to "
+                                         "replace it]"), out
+    code, _, err = run_cli(capsys, "weights", "download", "--engine", "deepexemplar", "--dest", folder)
+    vgg = folder / de_weights.VGG_FILE
+    assert code == 0 and f"{vgg} is empty (0 bytes): downloading the Deep Exemplar weights over it." in err, err
+    assert asked == [folder]
+
+
+def _other_weights() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"a.weight": torch.ones(2)}, buffer)
+    return buffer.getvalue()
+
+
+NOT_THE_WEIGHTS = {
+    "other weights": (_other_weights(), "is not a ColorMNet checkpoint: "),
+    "web page": (b"<!DOCTYPE html><html>Not Found</html>", "is not a PyTorch checkpoint"),
+    "video": (b"\x00\x00\x00\x18ftypmp42" + bytes(4096), "is not a PyTorch checkpoint"),
+}
+
+
+@pytest.mark.parametrize("kind", NOT_THE_WEIGHTS)
+def test_a_file_that_is_not_the_weights_is_the_user_s_and_stays(capsys, tmp_path: Path, server: WeightsServer,
+                                                                 kind: str) -> None:
+    content, fault = NOT_THE_WEIGHTS[kind]
+    other = tmp_path / "other.pth"
+    other.write_bytes(content)
+    code, out, _ = run_cli(capsys, "weights", "path", "--weights", other)
+    assert code == 0 and out.startswith(f"{other}  [not usable: it {fault}") and "download" not in out, out
+    code, _, err = run_cli(capsys, "weights", "download", "--dest", other)
+    assert code == 1 and err.startswith(f"colormnet: error: {other} {fault}") and \
+        err.endswith(", so nothing was downloaded over it; move it away or choose another --dest.\n"), err
+    assert len(err.splitlines()) == 1, err
+    assert other.read_bytes() == content and server.ranges == []
