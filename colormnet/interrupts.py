@@ -7,7 +7,8 @@ itself is not cut short. This module imports nothing heavy: it is set up before 
 
 The exception can be lost on its way: raised while a C extension calls back into Python (PyAV's demuxer does), it is
 dropped there, and the command would run on to its end. So a command's :class:`Cancel` event reads as set once a
-signal has arrived, and the loops that check it stop at their next step.
+signal has arrived, and the loops that check it stop at their next step; a command without a loop calls
+:func:`stop_if_cancelled` after each such call.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import threading
 from types import FrameType
 
-__all__ = ["Cancel", "Terminated", "exit_status", "forget", "install", "received", "what_stopped"]
+__all__ = ["Cancel", "Terminated", "exit_status", "forget", "install", "received", "stop_if_cancelled", "what_stopped"]
 
 _received: KeyboardInterrupt | None = None  # the interruption a signal raised, once one has
 
@@ -41,6 +42,13 @@ class Cancel(threading.Event):
 
     def is_set(self) -> bool:
         return _received is not None or super().is_set()
+
+
+def stop_if_cancelled(cancel: threading.Event) -> None:
+    """Raises :class:`KeyboardInterrupt` when ``cancel`` is set: called after a library call that may have dropped
+    the exception of a signal (PyAV opening or reading a video), so that the command stops there all the same."""
+    if cancel.is_set():
+        raise KeyboardInterrupt
 
 
 def received() -> KeyboardInterrupt | None:

@@ -302,6 +302,40 @@ def test_a_signal_whose_exception_a_library_drops_still_stops_the_render(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("command", "number", "told"), [
+    (["info"], signal.SIGINT, "Cancelled."),
+    (["info", "--json"], signal.SIGTERM, "Stopped by SIGTERM."),
+    (["extract-frame", "3", "-o", "still.png"], signal.SIGINT, "Cancelled: nothing was written under the output name."),
+    (["extract-frame", "3", "-o", "still.tif"], signal.SIGTERM,
+     "Stopped by SIGTERM: nothing was written under the output name."),
+])
+def test_a_signal_whose_exception_pyav_drops_still_stops_the_small_commands(
+    capsys, tmp_path: Path, monkeypatch, realshort: Path, command: list[str], number: int, told: str
+) -> None:
+    """As for a render: Ctrl+C or SIGTERM landing while PyAV's demuxer calls back into Python is dropped there, and
+    the command ends all the same with the one line and the exit status of an interruption."""
+    from colormnet import interrupts
+    from colormnet.video import container_source
+
+    index = container_source.ContainerSource._build_index
+
+    def index_through_a_signal(self: object) -> bool:
+        with contextlib.suppress(KeyboardInterrupt):  # what the library does with it
+            interrupts._stop(number, None)
+        return index(self)  # type: ignore[arg-type]
+
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(container_source.ContainerSource, "_build_index", index_through_a_signal)
+    monkeypatch.chdir(tmp_path)
+    try:
+        code, out, err = run_cli(capsys, command[0], realshort, *command[1:])
+    finally:
+        for n, handler in handlers.items():
+            signal.signal(n, handler)
+    assert (code, out, err.strip()) == (128 + number, "", told), err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_ctrl_c_inside_torch_save_is_a_cancel_not_a_bug(capsys, tmp_path: Path, monkeypatch) -> None:
     import signal
 

@@ -13,6 +13,7 @@ from colormnet.engines.registry import engine_info
 from colormnet.errors import ExemplarError, OutputError, quote_path
 from colormnet.exemplar_spec import ExemplarSpec
 from colormnet.fileio import quoted
+from colormnet.interrupts import stop_if_cancelled
 from colormnet.progress import format_duration
 
 
@@ -21,6 +22,7 @@ def cmd_info(args: argparse.Namespace, cancel: threading.Event) -> int:
     from colormnet.video import probe
 
     info = probe(args.input)
+    stop_if_cancelled(cancel)  # a signal PyAV's demuxer swallowed while it indexed the video
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
         return 0
@@ -52,10 +54,12 @@ def cmd_extract_frame(args: argparse.Namespace, cancel: threading.Event) -> int:
         raise OutputError(f"The output {quoted(output)} already exists; choose another name or pass --overwrite.")
     check_output_folder(output)
     with VideoReader(args.input) as reader:
+        stop_if_cancelled(cancel)  # a signal PyAV's demuxer swallowed while it indexed the video
         n = reader.info.frame_count
         if not 0 <= args.frame < n:
             raise ExemplarError(f"Frame {args.frame} is out of range: the video has frames 0 to {n - 1}.")
         rgb = reader.read_upright(args.frame)  # the frame as a player shows it
+    stop_if_cancelled(cancel)  # or while it sought and decoded the frame
     write_still(rgb, output)
     print(f"Wrote frame {args.frame} to {quoted(output)}.", file=sys.stderr)
     return 0

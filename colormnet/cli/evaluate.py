@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colormnet.errors import OutputError, quote_path
+from colormnet.interrupts import stop_if_cancelled
 from colormnet.metrics import CDC_DILATIONS
 from colormnet.progress import ProgressBar
 
@@ -158,6 +159,8 @@ def cmd_eval(args: argparse.Namespace, cancel: threading.Event | None = None) ->
                           fid_weights=args.fid_weights, device=args.device, progress=progress, cancel=cancel)
         if bar.last_done is not None:
             bar.close(len(report.frames))
+    if cancel is not None:
+        stop_if_cancelled(cancel)  # a signal PyAV's demuxer swallowed while it read the last frames
     for note in report.notes:
         print(f"Note: {note}", file=sys.stderr)
     if csv_path is not None:

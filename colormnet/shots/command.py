@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from colormnet.errors import OutputError
+from colormnet.interrupts import stop_if_cancelled
 from colormnet.output_guard import check_output_folder
 from colormnet.progress import ProgressBar
 from colormnet.shots.cache import shots_for_video
@@ -79,7 +80,9 @@ def cmd_shots(args: argparse.Namespace, cancel: threading.Event) -> int:
     """Runs ``colormnet shots``; returns the exit code."""
     _check_outputs(args)
     info = probe(args.input)
+    stop_if_cancelled(cancel)  # a signal PyAV's demuxer swallowed while it indexed the video
     shots = find_shots(args.input, info.frame_count, detector=args.detector, threshold=args.threshold, cancel=cancel)
+    stop_if_cancelled(cancel)  # or while it read the last frames
     if args.csv:
         save_shot_list(args.csv, shots, info.fps)
     if args.edl:
