@@ -70,6 +70,14 @@ def test_info_reports_the_stored_bit_depth(tmp_path: Path, capsys: pytest.Captur
     assert "10-bit" in out and "16-bit" not in out
 
 
+def test_info_says_what_a_stream_without_a_codec_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(_source(tmp_path / "source.mov"))]) == 0
+    assert "  stream 2   data: timecode 01:00:10:00 (eng)\n" in capsys.readouterr().out  # MOV's timecode track
+    assert main(["info", str(Path(__file__).parent / "data" / "clips" / "shepard_calais_1906_bw.ogv")]) == 0
+    out = capsys.readouterr().out
+    assert "  stream 0   data: no codec named (not picture or sound)\n" in out and "unknown" not in out, out
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv"])
 def test_export_keeps_languages_titles_and_timecode(tmp_path: Path, suffix: str,
                                                     caplog: pytest.LogCaptureFixture) -> None:

@@ -157,6 +157,8 @@ def describe_stream(stream: av.stream.Stream) -> StreamInfo:
     except (AttributeError, ValueError) as exc:  # unusual streams may lack some fields; the summary stays short
         logger.debug("Stream %d described partially: %s", stream.index, exc)
     tags = stream_tags(stream.metadata)
+    if context is None:  # FFmpeg names no codec: a MOV timecode track, an Ogg skeleton; "unknown" would alarm
+        parts = [f"timecode {tags['timecode']}" if tags.get("timecode") else "no codec named (not picture or sound)"]
     if tags.get("title"):
         parts.append(repr(tags["title"]))
     if tags.get("language"):
