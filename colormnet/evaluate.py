@@ -174,28 +174,32 @@ def parse_frames(text: str) -> tuple[int, int | None]:
         raise VideoError(f"Expected --frames A:B (frame numbers of PRED), got {text!r}.") from None
 
 
-def _first_number(path: Path) -> int:
-    """The number of the first image of a folder of frames (a range's render is numbered by its source frames), or
-    0 for a video file."""
+def _first_source_frame(path: Path, frame_count: int) -> tuple[int, str]:
+    """The source frame PRED's frame 0 shows, and how that is known: a folder of a range's render is numbered by its
+    source frames, a video file of one says so in its record (``NAME.colormnet.json``); 0 otherwise."""
+    from colormnet.sidecar import recorded_first_frame, sidecar_path
     from colormnet.video.sequence_source import frame_number, list_images
 
-    if not path.is_dir():
-        return 0
-    images = list_images(path)
-    return (frame_number(images[0]) or 0) if images else 0
+    if path.is_dir():
+        images = list_images(path)
+        first = (frame_number(images[0]) or 0) if images else 0
+        return first, f"numbered from {first}"
+    first = recorded_first_frame(path, frame_count) or 0
+    return first, f"rendered from source frame {first} (as {sidecar_path(path).name} records)"
 
 
 def _compared_frames(pred_count: int, gt_count: int, frames: tuple[int, int | None] | None, gt_start: int,
-                     pred_first: int = 0) -> range:
-    """The PRED frames to compare; checks that GT has their partners (``pred_first``: PRED's first frame number)."""
+                     pred_first: tuple[int, str] = (0, "")) -> range:
+    """The PRED frames to compare; checks that GT has their partners (``pred_first``: the source frame PRED's frame 0
+    shows, and how that is known)."""
+    first, known_from = pred_first
     if gt_start < 0 or gt_start >= gt_count:
         raise VideoError(f"--gt-start {gt_start} is outside GT, which has frames 0 to {gt_count - 1}.")
     if frames is None:
-        if pred_count != gt_count - gt_start and gt_start == 0 and 0 < pred_first <= gt_count - pred_count:
+        if pred_count != gt_count - gt_start and gt_start == 0 and 0 < first <= gt_count - pred_count:
             raise VideoError(
-                f"PRED has {pred_count} frames, numbered from {pred_first}, but GT has {gt_count}; pass --gt-start "
-                f"{pred_first} --frames 0:{pred_count} to compare them with GT's frames {pred_first} to "
-                f"{pred_first + pred_count - 1}."
+                f"PRED has {pred_count} frames, {known_from}, but GT has {gt_count}; pass --gt-start {first} "
+                f"--frames 0:{pred_count} to compare them with GT's frames {first} to {first + pred_count - 1}."
             )
         if pred_count != gt_count - gt_start:
             raise VideoError(
@@ -296,7 +300,8 @@ def evaluate(
     notes: list[str] = []
     with VideoReader(pred) as pred_reader, VideoReader(gt) as gt_reader:
         pi, gi = pred_reader.info, gt_reader.info
-        compared = _compared_frames(pi.frame_count, gi.frame_count, frames, gt_start, _first_number(Path(pred)))
+        compared = _compared_frames(pi.frame_count, gi.frame_count, frames, gt_start,
+                                    _first_source_frame(Path(pred), pi.frame_count))
         resized = _check_sizes((pi.width, pi.height), (gi.width, gi.height), resize_gt)
         networks = _perceptual_scores(lpips_weights, fid_weights, device, notes, len(compared), (pi.width, pi.height))
         with_ssim = min(pi.width, pi.height) >= SSIM_WINDOW

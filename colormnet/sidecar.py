@@ -173,3 +173,25 @@ def _renders_in(path: Path, limit: int = 64 << 20, keep: int = 50) -> dict[str, 
     renders = [earlier, *(r for r in older if isinstance(r, dict))] if isinstance(older, list) else [earlier]
     left_out = (left_out if isinstance(left_out, int) and left_out > 0 else 0) + max(0, len(renders) - keep)
     return {"earlier": renders[:keep], **({"earlier_left_out": left_out} if left_out else {})}
+
+
+def recorded_first_frame(output: Path, frame_count: int, limit: int = 1 << 20) -> int | None:
+    """The source frame that the first frame of the video file ``output`` shows, as its record says (a range render
+    starts past 0); None without a record this program wrote for that file and its ``frame_count`` frames (the
+    record is an untrusted file: one that does not fit is ignored)."""
+    path = sidecar_path(output)
+    try:
+        if not output.is_file() or path.stat().st_size > limit:
+            return None
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not (isinstance(record, dict) and str(record.get("program", "")).startswith("colormnet ")):
+        return None
+    written = record.get("output")
+    frames = written.get("frames") if isinstance(written, dict) else None
+    if not (isinstance(written, dict) and written.get("file") == output.name and isinstance(frames, list)
+            and len(frames) == 2 and all(type(n) is int for n in frames)):
+        return None
+    start, stop = frames
+    return start if start >= 0 and stop - start == frame_count else None

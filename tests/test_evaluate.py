@@ -128,6 +128,23 @@ def test_a_rendered_range_numbered_from_its_source_frames_is_pointed_at_them(rea
     assert all(f.psnr == math.inf for f in report.frames)
 
 
+def test_a_rendered_range_in_a_video_file_is_pointed_at_its_source_frames_by_its_record(
+        realshort: Path, clips: dict, tmp_path: Path) -> None:
+    """``colorize --frames 2:5 -o range.mkv`` starts the file at source frame 2; its record says so."""
+    rendered = tmp_path / "range.mkv"
+    write_folder(rendered, clips["gt"][2:5], codec="ffv1")
+    record = tmp_path / "range.mkv.colormnet.json"
+    record.write_text(json.dumps({"program": "colormnet 0.1.0", "output": {"file": "range.mkv", "frames": [2, 5]}}))
+    with pytest.raises(VideoError, match=r"^PRED has 3 frames, rendered from source frame 2 \(as "
+                                         r"range\.mkv\.colormnet\.json records\), but GT has 36; pass --gt-start 2 "
+                                         r"--frames 0:3 to compare them with GT's frames 2 to 4\.$"):
+        evaluate(rendered, realshort)
+    # a record that does not describe this file's frames is ignored
+    record.write_text(json.dumps({"program": "colormnet 0.1.0", "output": {"file": "range.mkv", "frames": [2, 9]}}))
+    with pytest.raises(VideoError, match=r"^PRED has 3 frames but GT has 36 from frame 0 on"):
+        evaluate(rendered, realshort)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
