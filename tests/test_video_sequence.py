@@ -63,6 +63,28 @@ def test_gap_in_numbering_is_allowed_and_logged(tmp_path: Path, caplog: pytest.L
     assert caplog.text.count("jumps from") == 1
 
 
+@pytest.mark.parametrize(
+    ("names", "told"),
+    [
+        (["scan_0001.png", "scan_0002.png", "scan_0002.jpg"],
+         "files scan_0002.jpg and scan_0002.png both carry frame number 2; both are read, scan_0002.png as frame 2"),
+        (["a_0001.png", "a_0002.png", "b_0001.png"],
+         "numbering goes from 2 back to 1 at b_0001.png; the frames are read back to back in name order, so "
+         "b_0001.png is frame 2"),
+        (["scan_0001.png", "scan_0002.png", "poster.png"],
+         "file poster.png has no frame number, unlike the others; it is read as frame 0"),
+    ],
+)
+def test_a_stray_image_among_the_frames_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                  names: list[str], told: str) -> None:
+    """A duplicate number, a second sequence or an unnumbered still would silently become a frame of the film."""
+    for name in names:
+        Image.fromarray(_flat(9)).save(tmp_path / name)
+    with caplog.at_level(logging.WARNING, logger="colormnet.video"):
+        assert probe(tmp_path).frame_count == 3
+    assert told in caplog.text and len(caplog.records) == 1
+
+
 def test_sixteen_bit_png_keeps_every_bit(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     frames = [rng.integers(0, 65536, (12, 20, 3), dtype=np.uint16) for _ in range(2)]

@@ -1,9 +1,10 @@
 """Reading a folder of numbered images (PNG, TIFF, JPEG, DPX) as a video.
 
 Files are put in natural order (``f2.png`` before ``f10.png``); hidden files and other extensions are ignored.
-Gaps in the numbering are allowed and logged. Sizes are read from the headers on open, so mixed sizes are reported
-before any work starts. 8-bit PNG, TIFF and JPEG files are decoded with Pillow; 16-bit PNG and TIFF files and DPX
-files with PyAV, which keeps every bit. Grey, palette and alpha images all become RGB (alpha is dropped).
+Gaps in the numbering, numbers that repeat or go back and names without a number are allowed and logged. Sizes
+are read from the headers on open, so mixed sizes are reported before any work starts. 8-bit PNG, TIFF and JPEG
+files are decoded with Pillow; 16-bit PNG and TIFF files and DPX files with PyAV, which keeps every bit. Grey,
+palette and alpha images all become RGB (alpha is dropped).
 """
 
 from __future__ import annotations
@@ -67,21 +68,44 @@ def frame_number(path: Path) -> int | None:
     return int(numbers[-1]) if numbers else None
 
 
-_gaps_told: set[Path] = set()  # the files after which a gap was logged: once per process, however often opened
+_numbering_told: set[Path] = set()  # the files at which an odd numbering was logged: once per process
 
 
-def warn_about_gaps(files: list[Path]) -> None:
-    """Logs a warning when the trailing frame numbers of the file names skip values (once per folder and gap)."""
+def warn_about_numbering(files: list[Path]) -> None:
+    """Logs a warning at the first gap in the trailing frame numbers of the file names, and one at the first number
+    that repeats or goes back (two sequences, or a stray image, in one folder) or is missing among numbered names;
+    once per file, however often the folder is opened. Every file is still read, back to back in name order."""
     numbers = [frame_number(path) for path in files]
-    for index in range(1, len(files)):
-        previous, number = numbers[index - 1], numbers[index]
-        if previous is not None and number is not None and number - previous > 1:
-            if files[index] not in _gaps_told:
-                _gaps_told.add(files[index])
-                logger.warning("Image sequence numbering jumps from %d to %d at %s; the frames are read back to "
-                               "back, so %s is frame %d", previous, number, files[index].name, files[index].name,
-                               index)
-            return
+    numbered = any(number is not None for number in numbers)
+    told_gap = told_order = False
+    for index, (path, number) in enumerate(zip(files, numbers, strict=True)):
+        previous = numbers[index - 1] if index else None
+        if number is not None and previous is not None and number - previous > 1 and not told_gap:
+            told_gap = True
+            _warn_once(path, "Image sequence numbering jumps from %d to %d at %s; the frames are read back to back, "
+                             "so %s is frame %d", previous, number, path.name, path.name, index)
+        elif told_order or not numbered:
+            continue
+        elif number is None:
+            told_order = True
+            _warn_once(path, "Image sequence file %s has no frame number, unlike the others; it is read as frame %d "
+                             "(move it out of the folder if it is not one)", path.name, index)
+        elif number == previous:
+            told_order = True
+            _warn_once(path, "Image sequence files %s and %s both carry frame number %d; both are read, %s as frame "
+                             "%d (move out the one that is not a frame of this film)", files[index - 1].name,
+                       path.name, number, path.name, index)
+        elif previous is not None and number < previous:
+            told_order = True
+            _warn_once(path, "Image sequence numbering goes from %d back to %d at %s; the frames are read back to "
+                             "back in name order, so %s is frame %d (move out the images that are not frames of "
+                             "this film)", previous, number, path.name, path.name, index)
+
+
+def _warn_once(path: Path, message: str, *args: object) -> None:
+    if path not in _numbering_told:
+        _numbering_told.add(path)
+        logger.warning(message, *args)
 
 
 def read_header(path: Path) -> tuple[int, int, int]:
@@ -156,7 +180,7 @@ class SequenceSource:
             raise VideoError(
                 f"The folder {quote_path(folder)} contains no PNG, TIFF, JPEG or DPX images; choose another folder."
             )
-        warn_about_gaps(self.files)
+        warn_about_numbering(self.files)
         headers = []
         for path in self.files:
             try:
