@@ -435,3 +435,18 @@ def test_extra_reference_errors_in_one_line(capsys, realshort: Path, exemplars, 
     code, _, err = run_cli(capsys, *base, "--engine", "deepexemplar", "--extra-reference", f"{exemplars['gray']}@0")
     assert code == 1 and err.count("\n") == 1 and "grayscale" in err
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_memory_transition_on_a_one_exemplar_engine_is_refused_before_the_shots_are_found(
+        capsys, realshort: Path, exemplars, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colormnet.shots.command
+
+    def no_detection(*args: object, **kwargs: object) -> None:
+        raise AssertionError("shots detected for a render that cannot run")
+
+    monkeypatch.setattr(colormnet.shots.command, "find_shots", no_detection)
+    code, _, err = run_cli(capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-e", f"{exemplars['f20']}@20",
+                           "-o", tmp_path / "o.mp4", "--engine", "propagate", "--transition", "memory")
+    assert code == 1 and err == ("colormnet: error: The propagate engine holds one exemplar at a time: use "
+                                 "--transition blend or cut.\n")
+    assert not (tmp_path / "o.mp4").exists()

@@ -157,7 +157,8 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
     """The session settings the render options ask for.
 
     Raises:
-        ExemplarError: engine options given to an engine that takes none.
+        ExemplarError: engine options given to an engine that takes none, or ``--transition memory`` to an engine
+            that holds one exemplar at a time.
     """
     from colormnet.config import InferenceConfig
     from colormnet.session import SessionConfig
@@ -165,6 +166,9 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
     if args.framing and not engine_info(args.engine).options:
         with_options = ", ".join(name for name, info in ENGINES.items() if info.options)
         raise ExemplarError(f"--framing applies to the {with_options} engine only.")
+    if args.transition == "memory" and not engine_info(args.engine).holds_several_exemplars:
+        # the session refuses it too, but only once the shots are known: on a long film, after minutes of detection
+        raise ExemplarError(f"The {args.engine} engine holds one exemplar at a time: use --transition blend or cut.")
     return SessionConfig(
         engine=args.engine,
         engine_options=(("framing", args.framing),) if args.framing else (),
