@@ -26,6 +26,7 @@ from app.settings import AppSettings
 from app.stale_pruning import StalePruner
 from app.theme import apply_dark_theme
 from app.widgets.main_window import MainWindow
+from app.widgets.window_placement import DEFAULT_SIZE
 from colormnet import __version__
 from colormnet.engines.host_memory import keep_freed_memory
 
@@ -55,7 +56,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weights", type=Path, metavar="PATH", help="the ColorMNet checkpoint to use")
     parser.add_argument("--version", action="version", version=f"colormnet-studio {__version__}")
     parser.add_argument(
-        "--screenshot", type=Path, metavar="PNG", help="save a picture of the window once the frame is shown, then exit"
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="save a 1400x860 picture of the window once the frame is shown, then exit",
     )
     args = parser.parse_args(argv)
     if args.demo and args.path is not None:
@@ -151,6 +155,8 @@ def build_window(args: argparse.Namespace, paths: AppPaths, settings: AppSetting
     """Create the controller and the window, and open the path of the command line."""
     controller = Controller(settings, paths, weights=args.weights)
     window = MainWindow(controller)
+    if args.screenshot is not None:  # the pictures of the docs come out alike whatever the screen or the last run
+        window.resize(DEFAULT_SIZE)
     if args.demo:
         from app.demo import open_demo
         from colormnet.errors import ColorMNetError

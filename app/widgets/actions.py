@@ -177,3 +177,10 @@ TOOLBAR: list[str | None] = [
     "actual_size", None, "settings",
 ]
 """The main toolbar (actions with a toolbar label show it beside their icon)."""
+
+LABELS_GIVEN_UP: tuple[tuple[str, ...], ...] = (
+    ("follow",), ("cancel",), ("in_point", "out_point"), ("colorize_in_out",), ("colorize_segment",),
+    ("colorize_shot",), ("colorize_all",),
+)
+"""The toolbar's labels in the order they go where the window is too narrow for them all (least needed first; the
+labels of a group go together)."""

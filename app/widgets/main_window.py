@@ -18,12 +18,14 @@ from app.thumbnails import ThumbnailStrip
 from app.widgets.actions import MENUS, TOOLBAR, create_actions, create_history_actions
 from app.widgets.compare_view import CompareView
 from app.widgets.exemplar_panel import ExemplarPanel, dock_exemplar_panel
+from app.widgets.fitting_toolbar import FittingToolBar
 from app.widgets.marker_menu import MarkerCommands
 from app.widgets.shot_track import ShotsPresenter
 from app.widgets.status_bar import StudioStatusBar
 from app.widgets.timeline import Timeline
 from app.widgets.viewer import FrameViewer
 from app.widgets.window_commands import WindowCommands
+from app.widgets.window_placement import place_window
 from colormnet.engines.registry import takes_references
 
 if TYPE_CHECKING:
@@ -46,7 +48,6 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.setWindowTitle("ColorMNet Studio")
         self.setWindowIcon(icon("colorize_all"))
-        self.resize(1400, 860)
         self.actions_by_name = create_actions(self)
         self.actions_by_name.update(create_history_actions(controller.history.stack, self))
         self.last_message: QMessageBox | None = None
@@ -106,9 +107,8 @@ class MainWindow(QMainWindow):
                     menu.addAction(a[name])
                 if name == "open_project":
                     self.recent_menu = menu.addMenu(icon("recent"), "Open &Recent")
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main_toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar = FittingToolBar("Main", self)
+        self.addToolBar(toolbar)
         for name in TOOLBAR:
             if name is None:
                 toolbar.addSeparator()
@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         c.runs.sig_run_started.connect(self._on_runs_run_started)
         c.engine.sig_model_state.connect(self.status.show_model_state)
         c.runs.sig_progress.connect(self.status.show_progress)
+        c.runs.sig_export_progress.connect(self.status.show_export_progress)
         c.runs.sig_run_finished.connect(self._on_runs_run_finished)
         c.runs.sig_forgotten.connect(self.status.forget_run)
         c.sig_error.connect(self.show_error)
@@ -199,8 +200,7 @@ class MainWindow(QMainWindow):
     def _restore_view_state(self) -> None:
         settings = self.controller.settings
         geometry, state = settings.window_state()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        place_window(self, geometry)
         if state is not None:
             self.restoreState(state)
         self.actions_by_name["follow"].setChecked(self.controller.follow_playhead)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.model.engine_settings import FALLBACK_NOTICE, engine_label
-from app.progress import Progress, format_duration
+from app.progress import Progress, RunMeter, format_duration
 
 if TYPE_CHECKING:
     from app.engine_choice import EngineStatus
@@ -37,18 +37,19 @@ def describe_video(info: VideoInfo) -> str:
 
 
 def describe_progress(progress: Progress) -> str:
-    """``12/21 frames · 40/49 computed, 28 of them pre-roll · 2.10 fps · ETA 0:05``.
+    """``12/21 frames · ETA 0:05 · 2.10 fps · 40/49 computed, 28 of them pre-roll``.
 
     The first count is of the frames asked for; the computed count, shown when it differs, holds every frame the
-    engine runs, including those between the exemplar and the range.
+    engine runs, including those between the exemplar and the range. The time left comes first after it: where the
+    status bar is too narrow for the whole line, its end is cut off.
     """
     eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "–"
     frames_total = progress.frames_total or progress.total
     frames_done = progress.frames_done if progress.frames_total else progress.done
-    parts = [f"{frames_done}/{frames_total} frames"]
+    rate = f"{progress.fps:.2f} fps" if progress.fps > 0 else "– fps"
+    parts = [f"{frames_done}/{frames_total} frames", f"ETA {eta}", rate]
     if progress.extra_steps:
         parts.append(f"{progress.done}/{progress.total} computed, {progress.extra_steps} of them pre-roll")
-    parts += [f"{progress.fps:.2f} fps" if progress.fps > 0 else "– fps", f"ETA {eta}"]
     return " · ".join(parts)
 
 
@@ -94,6 +95,7 @@ class StudioStatusBar(QStatusBar):
         self.cancel_button.setAutoRaise(True)
         self._cancelling = False
         self._kind = "colorize"
+        self._writing = RunMeter()  # an export's frames written, for its rate and time left
         for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
             self.addPermanentWidget(widget)
         for label in (self.progress_label, self.video_label, self.device_label):
@@ -106,8 +108,13 @@ class StudioStatusBar(QStatusBar):
     def _on_message_changed(self, message: str) -> None:
         """A message gets the room of the video's description while it shows (which comes back when the message
         goes), and its whole text as the tooltip where even that is too narrow."""
-        self.video_label.setVisible(not message)
+        self._show_video_label()
         self.setToolTip(message)
+
+    def _show_video_label(self) -> None:
+        """The video's description, unless a message or a run's progress needs its room (on a laptop's screen the
+        progress would else be cut off before the time left)."""
+        self.video_label.setVisible(not self.currentMessage() and self.progress_bar.isHidden())
 
     def show_video(self, info: VideoInfo | None) -> None:
         """Describe the open video (None: no video)."""
@@ -128,6 +135,7 @@ class StudioStatusBar(QStatusBar):
         """Show a busy bar and the cancel button; ``loading``: the model is still loading, which the run waits for."""
         self._show_run(True)
         self._kind = kind
+        self._writing.start()
         if not self._cancelling:  # Esc may come before the run's start is shown
             self.progress_label.setText(_LOADING if loading else self._running_text())
         self.progress_bar.setRange(0, 0)  # busy until the first progress
@@ -146,8 +154,12 @@ class StudioStatusBar(QStatusBar):
         self.progress_label.setText("Cancelling… (the frame in progress finishes first)")
 
     def show_progress(self, progress: Progress) -> None:
-        """Show the frames of the range delivered, the frames computed beyond it, the rate and the time left."""
-        if not progress.total or self._cancelling:
+        """Show the frames of the range delivered, the frames computed beyond it, the rate and the time left.
+
+        An export's colorizing goes segment by segment, each with counts of its own: an export shows the frames it
+        has written instead (:meth:`show_export_progress`).
+        """
+        if not progress.total or self._cancelling or self._kind == "export":
             return
         self.progress_bar.setRange(0, progress.total)
         self.progress_bar.setValue(progress.done)
@@ -163,6 +175,16 @@ class StudioStatusBar(QStatusBar):
                 else ""
             )
         )
+
+    def show_export_progress(self, written: int, total: int) -> None:
+        """Show the frames an export has written of those it writes, its rate and the time left."""
+        if not total or self._cancelling or self._kind != "export":
+            return
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(written)
+        measured = self._writing.update(written, total) if written else self._writing.start()
+        self.progress_label.setText(describe_progress(Progress(written, total, measured.fps, measured.eta_seconds)))
+        self.progress_label.setToolTip(self.progress_label.text() + "\nFrames written to the export")
 
     def forget_run(self) -> None:
         """The open project was replaced or closed: the progress of its run goes (the run stops unseen), and so does
@@ -195,3 +217,4 @@ class StudioStatusBar(QStatusBar):
     def _show_run(self, visible: bool) -> None:
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
             widget.setVisible(visible)
+        self._show_video_label()

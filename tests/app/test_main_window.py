@@ -310,7 +310,7 @@ def test_playhead_stays_when_not_following_and_status_shows_progress(
         controller.runs.colorize_range(0, 3)
     assert controller.current_frame == 10  # the playhead stayed
     assert controller.colorized[:3].all()
-    assert re.fullmatch(r"3/3 frames · \d+\.\d\d fps · ETA 0:00", labels[-1]), labels
+    assert re.fullmatch(r"3/3 frames · ETA 0:00 · \d+\.\d\d fps", labels[-1]), labels
     assert not window.status.progress_bar.isVisible()
     assert window.status.currentMessage() == "Colorization finished."
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QToolBar, QToolButton
+from PySide6.QtWidgets import QApplication, QToolBar, QToolButton
 
 from app.progress import Progress
 from app.widgets.goto_field import parse_position
@@ -259,6 +259,8 @@ def test_the_timeline_has_a_timecode_ruler(window: MainWindow) -> None:
 
 
 def test_toolbar_names_colorize_and_tells_in_from_out(window: MainWindow) -> None:
+    window.resize(2000, 860)  # room for every label (a narrower window shows the icons alone)
+    QApplication.processEvents()
     toolbar = window.findChild(QToolBar, "main_toolbar")
     texts = {
         button.defaultAction().objectName(): button.text()

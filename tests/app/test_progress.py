@@ -58,12 +58,12 @@ def test_the_rate_is_smoothed_over_a_slow_frame() -> None:
 @pytest.mark.parametrize(
     ("progress", "text"),
     [
-        (Progress(3, 3, 2.0, 0.0, 3, 3), "3/3 frames · 2.00 fps · ETA 0:00"),
+        (Progress(3, 3, 2.0, 0.0, 3, 3), "3/3 frames · ETA 0:00 · 2.00 fps"),
         (
             Progress(111, 167, 30.0, 1.9, 110, 166),
-            "110/166 frames · 111/167 computed, 1 of them pre-roll · 30.00 fps · ETA 0:02",
+            "110/166 frames · ETA 0:02 · 30.00 fps · 111/167 computed, 1 of them pre-roll",
         ),
-        (Progress(40, 49, 2.1, None, 12, 21), "12/21 frames · 40/49 computed, 28 of them pre-roll · 2.10 fps · ETA –"),
+        (Progress(40, 49, 2.1, None, 12, 21), "12/21 frames · ETA – · 2.10 fps · 40/49 computed, 28 of them pre-roll"),
     ],
 )
 def test_progress_says_frames_of_the_range_and_frames_computed(progress: Progress, text: str) -> None:
