@@ -135,6 +135,7 @@ class Controller(QObject):
         worker.sig_stepped_down.connect(self.engine.stepped_down)
         worker.sig_run_started.connect(self.runs.on_run_started)
         worker.sig_frame.connect(self.runs.on_frame)
+        worker.sig_steps.connect(self.runs.on_steps)
         worker.sig_export_progress.connect(self.runs.sig_export_progress)
         worker.sig_run_finished.connect(self.runs.on_run_finished)
         worker.sig_error.connect(self.sig_error)

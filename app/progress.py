@@ -67,14 +67,24 @@ class RunMeter:
 
     def update(self, done: int, total: int) -> Progress:
         """Record that one more requested frame arrived, with ``done`` of ``total`` steps computed."""
+        self.step(done, total)
+        self._frames_done += 1
+        return self.progress()
+
+    def step(self, done: int, total: int) -> Progress:
+        """Record that ``done`` of ``total`` steps are computed, with no requested frame among the new ones (the
+        frames computed only to reach the range); a count already recorded changes nothing, and a smaller one starts
+        the count of another run (an export colorizes segment by segment)."""
         now = self._clock()
-        if self._last is not None and done > self._last[1] and now > self._last[0]:
-            sample = (now - self._last[0]) / (done - self._last[1])
+        last = self._last
+        if last is not None and done == last[1]:
+            return self.progress()
+        if last is not None and done > last[1] and now > last[0]:
+            sample = (now - last[0]) / (done - last[1])
             previous = self._seconds_per_step
             self._seconds_per_step = sample if previous is None else previous + _SMOOTHING * (sample - previous)
         self._last = (now, done)
         self._done, self._total = done, total
-        self._frames_done += 1
         return self.progress()
 
     def progress(self) -> Progress:

@@ -196,6 +196,12 @@ class RunControl(QObject):
         self.sig_progress.emit(self._meter.start(total))
         self.sig_run_started.emit(kind)
 
+    def on_steps(self, done: int, total: int) -> None:
+        """The session computed ``done`` of the ``total`` steps of the run: the progress moves while the frames that
+        only lead up to the range (the pre-roll) are computed, when no frame comes."""
+        if self._run is not None and not self._run.cancel.is_set() and not self._run.forgotten:
+            self.sig_progress.emit(self._meter.step(done, total))
+
     def on_frame(self, frame: ColorizedFrame) -> None:
         """The worker colorized and cached a frame."""
         live = self._run is not None and not self._run.cancel.is_set()

@@ -57,6 +57,8 @@ class SessionWorker(QObject):
     """A colorize or export run started: its kind and the number of requested frames it will colorize."""
     sig_frame = Signal(object)
     """A frame was colorized and cached; carries a ColorizedFrame."""
+    sig_steps = Signal(int, int)
+    """Steps of the run computed and to compute, the frames that only lead up to the requested ones included."""
     sig_export_progress = Signal(int, int)
     """Frames written so far and the number to write."""
     sig_run_finished = Signal(str, bool, str)
@@ -383,7 +385,7 @@ class SessionWorker(QObject):
         if not frames:
             return
         session = self._require_session()
-        with contextlib.closing(session.colorize(frames, cancel=cancel)) as results:
+        with contextlib.closing(session.colorize(frames, cancel=cancel, progress=self.sig_steps.emit)) as results:
             for result in results:
                 key = self._segments[result.segment].key if result.segment < len(self._segments) else ""
                 stored = result.to_uint16() if self._bit_depth > 8 else result.to_uint8()

@@ -55,6 +55,24 @@ def test_the_rate_is_smoothed_over_a_slow_frame() -> None:
     assert 41.0 < slow.eta_seconds < 40 * 5.0 / 2  # moves, but far less than the raw 5 s per frame would
 
 
+def test_steps_before_the_range_move_the_progress_and_the_rate() -> None:
+    now = [0.0]
+    meter = RunMeter(clock=lambda: now[0])
+    meter.start(10)
+    for done in range(1, 6):  # the pre-roll: steps, no requested frame yet
+        now[0] += 0.5
+        progress = meter.step(done, 15)
+    assert (progress.done, progress.total, progress.frames_done) == (5, 15, 0)
+    assert progress.fps == pytest.approx(2.0) and progress.eta_seconds == pytest.approx(5.0)
+    now[0] += 0.5
+    meter.step(6, 15)
+    progress = meter.update(6, 15)  # the step's frame is a requested one: counted once, as a frame
+    assert (progress.done, progress.frames_done) == (6, 1)
+    assert progress.fps == pytest.approx(2.0)
+    restarted = meter.step(1, 4)  # an export's next segment counts its steps anew
+    assert (restarted.done, restarted.total) == (1, 4)
+
+
 @pytest.mark.parametrize(
     ("progress", "text"),
     [
