@@ -79,6 +79,7 @@ ICONS: dict[str, str] = {
     "toolbar_overflow_vertical": "mdi6.chevron-double-down",
     "dock_float": "mdi6.window-restore",
     "dock_close": "mdi6.close",
+    "close": "mdi6.close",  # a dialog's Close button
 }
 
 

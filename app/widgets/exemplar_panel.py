@@ -145,17 +145,25 @@ class ExemplarPanel(QWidget):
         box.setContentsMargins(0, 4, 0, 0)
         box.addLayout(reference_row)
         box.addWidget(self.references)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.list, 1)
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 1)  # in the list's place: "Use as" stays at the foot of the panel
         layout.addLayout(form)
         layout.addWidget(self.reference_box)
         self._entries: list[ExemplarEntry] = []
         self._resolved: dict[int, tuple[str, float]] = {}
         self._takes_references = False
         self.reference_box.hide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        """As wide with no exemplars as with some: the dock does not widen (and the viewer shift) as the first
+        exemplar comes, nor narrow as the last goes."""
+        hint = super().sizeHint()
+        margins = self.contentsMargins() + self._layout.contentsMargins()
+        listed = self.list.sizeHint().width() + margins.left() + margins.right()
+        return QSize(max(hint.width(), listed), hint.height())
 
     def selected_frame(self) -> int | None:
         """The frame of the selected exemplar."""

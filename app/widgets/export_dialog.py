@@ -255,6 +255,7 @@ class ExportDialog(QDialog):
         self.progress.setVisible(running)
         if running:  # "Close" after an earlier export would read as leaving the export to run on; it stops it
             self.cancel_button.setText("Cancel")
+            self.cancel_button.setIcon(icon("cancel"))
         self.adjustSize()  # room for the progress bar: the word-wrapped notes above keep their lines
 
     def _on_cluster_toggled(self, checked: bool) -> None:
@@ -337,6 +338,7 @@ class ExportDialog(QDialog):
         if ok:
             self.status.setText(f"Exported to {message}")
             self.cancel_button.setText("Close")
+            self.cancel_button.setIcon(icon("close"))  # not the stop sign of a run to cancel
         else:
             self.status.setText(message)
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.ogv *.webm *.m4v *.mxf *.mpg *.mpeg);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
 PROJECT_FILTER = f"ColorMNet Studio projects (*{PROJECT_SUFFIX})"
+SAVED_NOTE_MS = 5000  # how long "Saved film.cmnproj." stays in the status bar
 
 
 class WindowCommands:
@@ -205,7 +206,9 @@ class WindowCommands:
         if not self.controller.files.save_project(path):
             return False
         self.autosaver.discard(self.controller.project)
-        self.controller.settings.add_recent(self.controller.project.path or path)
+        saved = self.controller.project.path or path
+        self.controller.settings.add_recent(saved)
+        self._window.statusBar().showMessage(f"Saved {saved.name}.", SAVED_NOTE_MS)  # a window title may not show
         return True
 
     def write_autosave(self) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from app import image_loader, theme
 from app.model.project import ExemplarEntry
@@ -150,3 +151,14 @@ def test_references_are_removed_and_reordered_undoably(
     c.history.stack.undo()
     assert names() == first
     assert editor.exemplars.reference_box.isHidden()  # propagate does not use them
+
+
+def test_the_first_exemplar_moves_neither_the_dock_s_edge_nor_the_use_as_row(
+    qtbot: object, colour_frames: dict[int, Path]
+) -> None:
+    panel = _panel(qtbot, [])
+    QApplication.processEvents()
+    empty = (panel.sizeHint().width(), panel.kind.geometry().y())
+    panel.set_exemplars([ExemplarEntry(0, colour_frames[0], "auto", "frame00.png")])
+    QApplication.processEvents()
+    assert (panel.sizeHint().width(), panel.kind.geometry().y()) == empty

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMessageBox
 
 from app.controller import Controller
+from app.icons import icon
 from app.widgets.export_dialog import ExportDialog, default_output
 from app.widgets.main_window import MainWindow
 from colormnet.video import VideoReader
@@ -123,11 +125,17 @@ def test_the_button_that_stops_an_export_says_cancel_even_after_an_earlier_expor
     dialog.path.setText(str(tmp_path / "first.mp4"))
     export(qtbot, dialog, controller)
     assert dialog.cancel_button.text() == "Close"  # done: the button closes the dialog
+    assert _looks_alike(dialog.cancel_button.icon(), icon("close"))  # not the stop sign of a run
     dialog.path.setText(str(tmp_path / "second.mp4"))
     with qtbot.waitSignal(controller.runs.sig_export_finished, timeout=RUN_TIMEOUT_MS):
         assert dialog.start_export()
         assert dialog.cancel_button.text() == "Cancel"  # while it runs, the button stops the export
+        assert _looks_alike(dialog.cancel_button.icon(), icon("cancel"))
     assert dialog.cancel_button.text() == "Close"
+
+
+def _looks_alike(shown: QIcon, expected: QIcon) -> bool:
+    return shown.pixmap(16, 16).toImage() == expected.pixmap(16, 16).toImage()
 
 
 def test_default_output_names() -> None:

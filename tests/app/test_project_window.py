@@ -45,6 +45,7 @@ def test_save_and_open_round_trip(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
     window.actions_by_name["save"].trigger()
     assert target.is_file() and not window.isWindowModified()
+    assert window.status.currentMessage() == "Saved office.cmnproj."
     assert window.windowTitle().startswith("office[*]")
     assert controller.settings.recent_files()[0] == target.resolve()
 
