@@ -89,6 +89,10 @@ class AppSettings:
         items = [path] + [p for p in self.recent_files() if p != path]
         self._store.setValue("recent/files", [str(p) for p in items[:MAX_RECENT]])
 
+    def remove_recent(self, path: Path) -> None:
+        """Take ``path`` off the recent files."""
+        self._store.setValue("recent/files", [str(p) for p in self.recent_files() if p != Path(path)])
+
     def clear_recent(self) -> None:
         """Forget the recent files."""
         self._store.setValue("recent/files", [])

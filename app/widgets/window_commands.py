@@ -176,12 +176,29 @@ class WindowCommands:
         for path, label in zip(recent, project_questions.recent_labels(recent), strict=True):
             action = menu.addAction(icon("open_project" if path.suffix == PROJECT_SUFFIX else "open_video"), label)
             action.setToolTip(str(path))
-            action.triggered.connect(lambda checked=False, p=path: self.open_path(p))
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
         if not recent:
             menu.addAction("No recent files").setEnabled(False)
         else:
             menu.addSeparator()
             menu.addAction(icon("clear_in_out"), "Clear list", self.controller.settings.clear_recent)
+
+    def open_recent(self, path: Path) -> None:
+        """Open a recent file; one that is no longer there is offered for removal from the list instead (it is not
+        looked for as the menu opens: a drive that is not connected could keep the menu from opening)."""
+        if path.exists():
+            self.open_path(path)
+            return
+        answer = QMessageBox.question(
+            self._window,
+            "Not found",
+            f"{path} is no longer there: moved, renamed, or on a drive that is not connected.\n\n"
+            "Remove it from Recent files?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.settings.remove_recent(path)
 
     # -- saving ------------------------------------------------------------------------------------------------
 

@@ -304,3 +304,24 @@ def test_the_recovery_copy_goes_once_another_film_takes_the_project_s_place(
     editor.autosaver.wait()
     assert controller.project.in_point is None
     assert not list(controller.paths.autosave.glob("*.cmnproj"))  # the next start offers nothing to restore
+
+
+def test_a_recent_file_no_longer_there_is_offered_for_removal(
+    qtbot, controller: Controller, tmp_path: Path, answers
+) -> None:
+    window = show_empty_main_window(qtbot, controller)
+    gone, kept = tmp_path / "moved away.mp4", tmp_path / "reel.cmnproj"
+    for path in (kept, gone):
+        controller.settings.add_recent(path)
+
+    def choose(path: Path) -> None:
+        window.recent_menu.aboutToShow.emit()
+        [action] = [a for a in window.recent_menu.actions() if a.toolTip() == str(path)]
+        action.trigger()
+
+    choose(gone)  # answered No: it stays (its drive may come back)
+    assert answers.asked == ["Not found"] and gone.resolve() in controller.settings.recent_files()
+    answers.queue.append(QMessageBox.StandardButton.Yes)
+    choose(gone)
+    assert controller.settings.recent_files() == [kept.resolve()]
+    assert controller.project.video is None  # nothing was opened, nor an error shown beside the question
