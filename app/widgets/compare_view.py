@@ -217,8 +217,8 @@ class CompareView(QObject):
         self.bar.setVisible(has_before)
         if has_before:
             self.bar.label.setText(
-                f"The last change re-renders {self.renders.describe()}; their earlier render is kept. "
-                "Compare them (B), then keep one."
+                f"The last change affects {self.renders.describe()}; their earlier render is kept to compare with "
+                "the new one (B). Then keep one."
             )
 
     def _exemplar_image(self, entry: ExemplarEntry) -> QImage | None:

@@ -74,7 +74,7 @@ def test_after_a_swap_before_and_now_can_be_compared_and_now_kept(
 ) -> None:
     c = _swap_exemplar(editor, qtbot, colour_frames)
     a = editor.actions_by_name
-    assert editor.compare.bar.isVisible() and "frames 0–35" in editor.compare.bar.label.text()
+    assert editor.compare.bar.isVisible() and "The last change affects frames 0–35;" in editor.compare.bar.label.text()
     assert a["keep_before"].isEnabled() and not c.colorized.any()  # the new renders are not made yet
     c.navigate(5)
     qtbot.waitUntil(lambda: editor.viewer.frame_index == 5, timeout=10_000)  # type: ignore[attr-defined]
