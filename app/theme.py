@@ -1,8 +1,8 @@
 """A neutral dark-gray theme: no tint anywhere, because colour in the frames is judged against neutral gray.
 
-Fusion draws the keyboard focus ring, the toolbar's overflow chevron and a dock's float and close buttons in shades
-meant for light themes, which vanish on these grays; :class:`StudioStyle` draws them in light gray instead (the
-focus ring's accent is a light neutral, not a hue, for the same reason as above).
+Fusion draws the keyboard focus ring, the toolbar's overflow chevron, a dock's float and close buttons and a checked
+tool button's face in shades meant for light themes, which vanish on these grays; :class:`StudioStyle` draws them in
+lighter grays instead (the focus ring's accent is a light neutral, not a hue, for the same reason as above).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ HIGHLIGHT = QColor(96, 96, 96)
 MID = QColor(70, 70, 70)
 BRIGHT = QColor(235, 235, 235)
 FOCUS = QColor(200, 200, 200)  # the keyboard focus ring: found at a glance on every gray above
+CHECKED = QColor(78, 78, 78)  # a checked tool button's face (Before/Now, Follow, the view modes), its edge CHECKED_EDGE
+CHECKED_EDGE = QColor(125, 125, 125)
 
 _STYLE = """
 QToolTip { color: #e0e0e0; background-color: #3a3a3a; border: 1px solid #5a5a5a; }
@@ -72,6 +74,9 @@ class StudioStyle(QProxyStyle):
         if element == QStyle.PrimitiveElement.PE_FrameFocusRect:  # check boxes, radio buttons, list rows
             if _shows_focus(option):
                 _draw_focus_ring(painter, option.rect)
+            return
+        if element == QStyle.PrimitiveElement.PE_PanelButtonTool and _checked_not_pressed(option):
+            _draw_checked_face(painter, option.rect)  # Fusion's sunken face is a shade off the window's gray
             return
         super().drawPrimitive(element, option, painter, widget)
         typing = _RINGED_PRIMITIVES.get(element)
@@ -115,6 +120,22 @@ def _shows_focus(option: QStyleOption, typing: bool = False) -> bool:
     return bool(state & QStyle.StateFlag.State_HasFocus) and (
         typing or bool(state & QStyle.StateFlag.State_KeyboardFocusChange)
     )
+
+
+def _checked_not_pressed(option: QStyleOption) -> bool:
+    state = option.state
+    return bool(state & QStyle.StateFlag.State_On) and not state & QStyle.StateFlag.State_Sunken
+
+
+def _draw_checked_face(painter: QPainter, rect: QRect) -> None:
+    """A checked tool button's face: lighter than the window's gray, with a light edge, so that a toggle's state
+    reads at a glance."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setPen(QPen(CHECKED_EDGE, 1))
+    painter.setBrush(CHECKED)
+    painter.drawRoundedRect(rect.adjusted(0, 0, -1, -1), 2.0, 2.0)
+    painter.restore()
 
 
 def _draw_focus_ring(painter: QPainter, rect: QRect) -> None:

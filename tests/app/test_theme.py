@@ -125,3 +125,25 @@ def test_tabbing_rings_each_widget_it_reaches(qtbot: object, dark_theme: QApplic
         image = widget.grab().toImage()
         left_edge = [image.pixelColor(1, y) for y in range(2, image.height() - 2)]
         assert left_edge.count(theme.FOCUS) >= len(left_edge) // 2, type(widget).__name__
+
+
+def test_a_checked_tool_button_reads_at_a_glance(qtbot: object, dark_theme: QApplication) -> None:
+    """Before/Now, Follow and the view modes are toggles: checked, the face is a lighter gray with a light edge."""
+    window = QMainWindow()
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    toolbar = window.addToolBar("Main")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    buttons = []
+    for checked in (True, False):
+        action = QAction(icon("compare_before"), "Before/Now", window)
+        action.setCheckable(True)
+        action.setChecked(checked)
+        toolbar.addAction(action)
+        buttons.append(toolbar.widgetForAction(action))
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    checked, unchecked = (button.grab().toImage() for button in buttons)
+    face = QRect(2, checked.height() // 2, 2, 1)  # left of the icon: the button's face alone
+    assert checked.pixelColor(face.topLeft()).value() >= theme.WINDOW.value() + 25
+    assert unchecked.pixelColor(face.topLeft()).value() <= theme.WINDOW.value() + 5
+    assert _brightest(checked, QRect(0, checked.height() // 2, 2, 1)) >= 90  # its edge
