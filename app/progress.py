@@ -95,6 +95,30 @@ class RunMeter:
         return Progress(self._done, self._total, fps, eta, self._frames_done, self._frames_total)
 
 
+class ExportMeter:
+    """An export's progress as one count, frames written of frames to write, with the rate measured over the export.
+
+    An export colorizes the frames it misses segment by segment, each run with counts of its own; the frames written
+    alone tell how long the whole export has left.
+
+    Args:
+        clock: Time source in seconds (a fake one in tests).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._meter = RunMeter(clock)
+
+    def start(self) -> None:
+        """Begin an export."""
+        self._meter.start()
+
+    def written(self, written: int, total: int) -> Progress:
+        """Record that ``written`` of ``total`` frames are written; the time up to the first (the model's loading,
+        the first frames' colorizing) is left out of the rate, as :class:`RunMeter` leaves out its warm-up."""
+        measured = self._meter.step(written, total) if written else self._meter.start()
+        return Progress(written, total, measured.fps, measured.eta_seconds)
+
+
 def format_timecode(frame: int, fps: float) -> str:
     """A frame index as ``hh:mm:ss:ff`` at ``fps`` (rounded to whole frames per second)."""
     per_second = max(1, round(fps))

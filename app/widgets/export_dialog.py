@@ -31,7 +31,7 @@ from app.controller import Controller
 from app.icons import icon
 from app.jobs import ExportJob
 from app.model.engine_settings import EXPORT_PRECISION_NOTE
-from app.progress import Progress, RunMeter, format_duration
+from app.progress import ExportMeter, Progress, format_duration
 from colormnet.errors import OutputError
 from colormnet.sidecar import sidecar_path
 from colormnet.video.codecs import CODECS, DEFAULT_CODEC, check_output_path
@@ -84,9 +84,10 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(560)
         self._controller = controller
         self._running = False
-        self._colorizing: Progress | None = None  # the export's colorizing, while it runs
-        self._written = (0, 0)  # frames written, frames to write
-        self._writing = RunMeter()  # the rate at which frames are written, for the time left
+        self._job: ExportJob | None = None  # the export started last
+        self._colorizing: Progress | None = None  # the colorizing of the segment in turn, while the export runs
+        self._written: Progress | None = None  # frames written of frames to write, with the export's time left
+        self._writing = ExportMeter()
         video = controller.project.video or Path("output")
         self.codec = QComboBox(self)
         for name, spec in CODECS.items():
@@ -221,6 +222,7 @@ class ExportDialog(QDialog):
         if job.stop <= job.start:
             self._show_problem("The range is empty; set the in and out points again.")
             return False
+        self._job = job
         self._set_running(True)
         self.status.setText("Preparing…")
         self._controller.runs.export(job)
@@ -244,7 +246,7 @@ class ExportDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self._running = running
         self._colorizing = None
-        self._written = (0, 0)
+        self._written = None
         self._writing.start()
         for widget in (self.codec, self.path, self.browse, self.range_all, self.export_button, self.cluster):
             widget.setEnabled(not running)
@@ -314,24 +316,31 @@ class ExportDialog(QDialog):
         if self._running:
             self.progress.setMaximum(max(1, total))
             self.progress.setValue(written)
-            self._written = (written, total)
-            self._writing.update(written, total)
+            self._written = self._writing.written(written, total)
             self._show_progress()
 
     def _show_progress(self) -> None:
-        """One line for both halves of an export, which run together: frames written, and the colorizing left."""
-        parts = []
-        written, total = self._written
-        if written:
-            left = self._writing.progress().eta_seconds
-            parts.append(f"Writing frame {written} / {total}" + (f", {format_duration(left)} left" if left else ""))
-        colorizing = self._colorizing
-        if colorizing is not None and colorizing.done < colorizing.total:
-            eta = f", {format_duration(colorizing.eta_seconds)} left" if colorizing.eta_seconds is not None else ""
-            parts.append(f"colorizing missing frames: {colorizing.done} / {colorizing.total}{eta}")
-        if parts:
-            text = " · ".join(parts)
-            self.status.setText(text[0].upper() + text[1:])
+        """One time left, the whole export's: from the frames written (the colorizing of each segment has counts of
+        its own, and runs in step with the writing); before it, what the export does now."""
+        written = self._written
+        if written is None:
+            return
+        text = f"{written.done} / {written.total} frames written"
+        if written.eta_seconds:
+            text += f", {format_duration(written.eta_seconds)} left"
+        doing = self._doing_now(written.done)
+        self.status.setText(f"{doing} · {text}" if doing else text)
+
+    def _doing_now(self, written: int) -> str:
+        """``Colorizing frames 92–199`` while the export colorizes the segment it writes in, else ""."""
+        colorizing, job = self._colorizing, self._job
+        if colorizing is None or colorizing.done >= colorizing.total or job is None:
+            return ""
+        turn = job.start + written  # the frame the writer waits for: the segment colorized is the one holding it
+        segment = next((s for s in self._controller.segments if s.start <= turn < s.stop), None)
+        if segment is None:
+            return "Colorizing"
+        return f"Colorizing frames {max(job.start, segment.start)}–{min(job.stop, segment.stop) - 1}"
 
     def _on_controller_export_finished(self, ok: bool, message: str) -> None:
         self._set_running(False)

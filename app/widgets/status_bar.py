@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.model.engine_settings import FALLBACK_NOTICE, engine_label
-from app.progress import Progress, RunMeter, format_duration
+from app.progress import ExportMeter, Progress, format_duration
 
 if TYPE_CHECKING:
     from app.engine_choice import EngineStatus
@@ -95,7 +95,7 @@ class StudioStatusBar(QStatusBar):
         self.cancel_button.setAutoRaise(True)
         self._cancelling = False
         self._kind = "colorize"
-        self._writing = RunMeter()  # an export's frames written, for its rate and time left
+        self._writing = ExportMeter()  # an export's frames written, for its rate and time left
         for widget in (self.progress_label, self.progress_bar, self.cancel_button, self.video_label, self.device_label):
             self.addPermanentWidget(widget)
         for label in (self.progress_label, self.video_label, self.device_label):
@@ -182,8 +182,7 @@ class StudioStatusBar(QStatusBar):
             return
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(written)
-        measured = self._writing.update(written, total) if written else self._writing.start()
-        self.progress_label.setText(describe_progress(Progress(written, total, measured.fps, measured.eta_seconds)))
+        self.progress_label.setText(describe_progress(self._writing.written(written, total)))
         self.progress_label.setToolTip(self.progress_label.text() + "\nFrames written to the export")
 
     def forget_run(self) -> None:

@@ -178,22 +178,40 @@ def test_a_range_larger_than_the_frame_cache_exports(qtbot, window: MainWindow, 
         assert reader.info.frame_count == controller.frame_count
 
 
-def test_the_status_tells_writing_and_colorizing_in_one_line(qtbot, window: MainWindow) -> None:
-    from app.progress import Progress, RunMeter
+def test_the_status_tells_one_time_left_for_the_whole_export(qtbot, window: MainWindow, monkeypatch) -> None:
+    from app.jobs import ExportJob, SegmentInfo
+    from app.progress import ExportMeter, Progress
 
+    segments = [SegmentInfo(0, 6, 0, 0, "a"), SegmentInfo(6, 36, 6, 6, "b")]
+    monkeypatch.setattr(Controller, "segments", property(lambda _self: segments))
     dialog = open_dialog(qtbot, window)
-    seconds = iter([0.0, 6.0])  # when frames 2 and 5 are written
-    dialog._writing = RunMeter(clock=lambda: next(seconds))
+    seconds = iter([0.0, 6.0, 8.0])  # when frames 2, 5 and 6 are written
+    dialog._writing = ExportMeter(clock=lambda: next(seconds))
+    dialog._job = ExportJob(Path("film.mkv"), "ffv1", 0, 12, audio=False, overwrite=False)
     dialog._set_running(True)  # as when an export starts
-    dialog._on_controller_progress(Progress(done=3, total=10, fps=1.0, eta_seconds=7.0))
-    assert dialog.status.text().startswith("Colorizing missing frames: 3 / 10, ")
-    dialog._on_controller_export_progress(2, 12)
-    assert dialog.status.text().startswith("Writing frame 2 / 12 · colorizing missing frames: 3 / 10, ")
-    dialog._on_controller_progress(Progress(done=10, total=10, fps=1.0, eta_seconds=0.0))
-    dialog._on_controller_export_progress(5, 12)
-    # the colorizing is done: writing alone remains, 7 frames at 2 s each
-    assert dialog.status.text() == "Writing frame 5 / 12, 0:14 left"
-    assert dialog.progress.value() == 5
+    shown = []
+
+    def report(colorizing: Progress | None = None, written: int | None = None) -> str:
+        if colorizing is not None:
+            dialog._on_controller_progress(colorizing)
+        if written is not None:
+            dialog._on_controller_export_progress(written, 12)
+        shown.append(dialog.status.text())
+        return shown[-1]
+
+    assert report(written=0) == "0 / 12 frames written"
+    # the first segment's colorizing, with counts and a time left of its own: told in words, not as a second ETA
+    first = Progress(done=3, total=10, fps=1.0, eta_seconds=7.0)
+    assert report(first) == "Colorizing frames 0–5 · 0 / 12 frames written"
+    assert report(written=2) == "Colorizing frames 0–5 · 2 / 12 frames written"
+    assert report(written=5) == "Colorizing frames 0–5 · 5 / 12 frames written, 0:14 left"  # 7 frames at 2 s each
+    assert report(Progress(done=10, total=10, fps=1.0, eta_seconds=0.0)) == "5 / 12 frames written, 0:14 left"
+    assert report(written=6) == "6 / 12 frames written, 0:12 left"
+    # the next segment's colorizing starts its own count: the time left still follows the frames written
+    second = Progress(done=2, total=40, fps=10.0, eta_seconds=3.8)
+    assert report(second) == "Colorizing frames 6–11 · 6 / 12 frames written, 0:12 left"
+    assert all(text.count("left") <= 1 for text in shown)
+    assert dialog.progress.value() == 6 and dialog.progress.maximum() == 12
 
 
 def test_while_exporting_the_viewer_shows_the_frames_the_export_colorizes(window: MainWindow, monkeypatch) -> None:
