@@ -31,6 +31,7 @@ class Run:
     request: RunRequest | ExportJob
     cancel: threading.Event
     forgotten: bool = False  # the project it ran for was replaced or closed: it stops unseen
+    end_note: str = ""  # said at its end in place of the usual note (its frames were colorized already)
 
 
 class RunControl(QObject):
@@ -79,6 +80,7 @@ class RunControl(QObject):
         self.run_notice = ""  # what the user must be told about the current or last run
         self.run_failed = False  # whether the last run ended on an error (its message was shown)
         self.run_forgotten = False  # whether the last run was of a project replaced or closed since (its end is untold)
+        self.run_end_note = ""  # what the end of the last run says in place of the usual note ("": the usual one)
 
     @property
     def busy(self) -> bool:
@@ -191,8 +193,11 @@ class RunControl(QObject):
 
     def on_run_started(self, kind: str, total: int) -> None:
         """The worker started a run that colorizes ``total`` frames."""
-        if self._run is not None and self._run.forgotten:
+        run = self._run
+        if run is not None and run.forgotten:
             return  # asked for by the project before, and stopped at once: nothing to show
+        if run is not None and isinstance(run.request, RunRequest) and not total:  # it ends at once: say why
+            run.end_note = colorized_already(run.request, self._workspace)
         self.sig_progress.emit(self._meter.start(total))
         self.sig_run_started.emit(kind)
 
@@ -217,6 +222,7 @@ class RunControl(QObject):
         run, self._run = self._run, None
         self.run_failed = bool(error)
         self.run_forgotten = run is not None and run.forgotten
+        self.run_end_note = run.end_note if run is not None and not (cancelled or error) else ""
         if error:
             self.sig_error.emit(error)
         if run is not None and isinstance(run.request, ExportJob):
@@ -230,3 +236,20 @@ class RunControl(QObject):
             self._start_colorize(restart)
         if self._run is None:
             self.run_notice = ""  # told with the end of this run; a run started again carries it on
+
+
+def colorized_already(request: RunRequest, workspace: Workspace) -> str:
+    """The note that every frame ``request`` asks for is colorized already: its frames as the open project knows
+    them (the session's own reckoning is :meth:`RunRequest.span`)."""
+    count = workspace.frame_count
+    start, stop = (0, count) if request.scope == "all" else (request.frame, min(request.stop or count, count))
+    if request.scope == "segment" and (i := workspace.segment_index_at(request.frame)) is not None:
+        start, stop = workspace.segments[i].start, workspace.segments[i].stop
+    elif request.scope == "shot":
+        shots = workspace.project.shots or []  # none known: the film is one shot
+        start, stop = next(((s.start, s.stop) for s in shots if s.start <= request.frame < s.stop), (0, count))
+    if start <= 0 and stop >= count:
+        return "Every frame is colorized already."
+    if stop - start == 1:
+        return f"Frame {start} is colorized already."
+    return f"Frames {start}–{stop - 1} are colorized already."

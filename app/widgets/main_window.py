@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
     def _on_runs_run_finished(self, kind: str, cancelled: bool) -> None:
         runs = self.controller.runs
         if not runs.run_forgotten:  # a run of the project before ends unseen (its progress went with the project)
-            self.status.run_finished(kind, cancelled, runs.run_notice, failed=runs.run_failed)
+            self.status.run_finished(kind, cancelled, runs.run_notice, failed=runs.run_failed, ended=runs.run_end_note)
         self._update_enabled()
 
     # -- playback ----------------------------------------------------------------------------------------------

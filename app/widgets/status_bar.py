@@ -192,7 +192,9 @@ class StudioStatusBar(QStatusBar):
         self._cancelling = False
         self.clearMessage()
 
-    def run_finished(self, kind: str, cancelled: bool, notice: str = "", *, failed: bool = False) -> None:
+    def run_finished(
+        self, kind: str, cancelled: bool, notice: str = "", *, failed: bool = False, ended: str = ""
+    ) -> None:
         """Hide the progress and say how the run ended.
 
         Args:
@@ -201,17 +203,21 @@ class StudioStatusBar(QStatusBar):
             notice: Something the user must be told about the run (a fallback after the GPU ran out of memory);
                 it stays in the status bar until the next message, where the end of a run alone goes after ``note_ms``.
             failed: Whether the run stopped on an error or was refused (its message was shown).
+            ended: What the run's end says in place of the usual note, when it neither failed nor was cancelled
+                (every frame it was asked for was colorized already).
         """
         self._show_run(False)
         self._cancelling = False
         notes = {"colorize": "Colorization finished.", "export": "Export finished."}
         if failed:
             notes = {"colorize": "Colorization stopped on an error.", "export": "Export stopped on an error."}
-        ended = "Cancelled." if cancelled else notes.get(kind, "Stopped on an error." if failed else "Finished.")
+        said = "Cancelled." if cancelled else notes.get(kind, "Stopped on an error." if failed else "Finished.")
+        if ended and not (cancelled or failed):
+            said = ended
         if notice:
-            self.showMessage(f"{ended} {notice}")
+            self.showMessage(f"{said} {notice}")
         else:
-            self.showMessage(ended, self.note_ms)
+            self.showMessage(said, self.note_ms)
 
     def _show_run(self, visible: bool) -> None:
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
