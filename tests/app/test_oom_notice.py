@@ -114,7 +114,7 @@ def test_out_of_memory_fallback_is_shown_and_the_run_completes(
             window.actions_by_name["colorize_segment"].trigger()
         assert again.args == ["colorize", False] and errors == []
         assert controller.colorized.all()
-        assert status.currentMessage() == "Colorization finished."  # that run had nothing to report
+        assert status.currentMessage() == "Every frame is colorized already."  # and the step-down is not told again
     finally:
         window.close()
         controller.shutdown()
