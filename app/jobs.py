@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -13,6 +14,16 @@ from app.model.frame_cache import FrameCache
 
 if TYPE_CHECKING:
     from colormnet.session import Session
+
+
+class ShotLike(Protocol):
+    """A shot's frames ``[start, stop)`` (the session's and the project's shots alike)."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def stop(self) -> int: ...
 
 RunScope = Literal["segment", "shot", "from_here", "all", "range"]
 
@@ -71,13 +82,18 @@ class RunRequest:
 
     def span(self, session: Session) -> tuple[int, int]:
         """The frames ``[start, stop)`` it asks for in ``session``."""
-        count = session.video_info.frame_count
-        if self.scope == "segment":
-            segment = session.segment_at(self.frame)
-            return segment.start, segment.stop
+        found = session.segment_at(self.frame) if self.scope == "segment" else None
+        segment = None if found is None else (found.start, found.stop)
+        return self.frames_in(session.video_info.frame_count, segment, session.shots)
+
+    def frames_in(self, count: int, segment: tuple[int, int] | None, shots: Sequence[ShotLike]) -> tuple[int, int]:
+        """The frames ``[start, stop)`` it asks for in a film of ``count`` frames, given the ``[start, stop)`` of the
+        segment under :attr:`frame` (for the ``segment`` scope; None: unknown) and the film's shots (none holding
+        :attr:`frame`: the film is one shot)."""
+        if self.scope == "segment" and segment is not None:
+            return segment
         if self.scope == "shot":
-            shot = next(s for s in session.shots if s.start <= self.frame < s.stop)
-            return shot.start, shot.stop
+            return next(((s.start, s.stop) for s in shots if s.start <= self.frame < s.stop), (0, count))
         if self.scope == "all":
             return 0, count
         return max(0, self.frame), count if self.stop is None else min(self.stop, count)

@@ -240,14 +240,11 @@ class RunControl(QObject):
 
 def colorized_already(request: RunRequest, workspace: Workspace) -> str:
     """The note that every frame ``request`` asks for is colorized already: its frames as the open project knows
-    them (the session's own reckoning is :meth:`RunRequest.span`)."""
+    them (:meth:`RunRequest.frames_in`, as the session's :meth:`RunRequest.span`)."""
     count = workspace.frame_count
-    start, stop = (0, count) if request.scope == "all" else (request.frame, min(request.stop or count, count))
-    if request.scope == "segment" and (i := workspace.segment_index_at(request.frame)) is not None:
-        start, stop = workspace.segments[i].start, workspace.segments[i].stop
-    elif request.scope == "shot":
-        shots = workspace.project.shots or []  # none known: the film is one shot
-        start, stop = next(((s.start, s.stop) for s in shots if s.start <= request.frame < s.stop), (0, count))
+    i = workspace.segment_index_at(request.frame)
+    segment = None if i is None else (workspace.segments[i].start, workspace.segments[i].stop)
+    start, stop = request.frames_in(count, segment, workspace.project.shots or [])  # no shots known: one shot
     if start <= 0 and stop >= count:
         return "Every frame is colorized already."
     if stop - start == 1:
