@@ -26,15 +26,26 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str
     return code, out, err
 
 
-def _cut_short_checkpoint() -> bytes:
+def _saved(state: dict[str, torch.Tensor]) -> bytes:
     buffer = io.BytesIO()
-    torch.save({"a.weight": torch.ones(64, 64)}, buffer)
-    return buffer.getvalue()[:5000]  # an archive whose end never arrived
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _path_then_download(capsys: pytest.CaptureFixture[str], dest: Path, content: bytes) -> tuple[str, int, str]:
+    """``content`` at ``dest``; what ``weights path`` prints of it, then ``weights download``'s exit code and
+    stderr."""
+    dest.write_bytes(content)
+    code, out, _ = run_cli(capsys, "weights", "path", "--weights", dest)
+    assert code == 0, out
+    code, _, err = run_cli(capsys, "weights", "download", "--dest", dest)
+    return out, code, err
 
 
 NOT_CHECKPOINTS = {
     "empty": (b"", "is empty (0 bytes)"),
-    "cut short": (_cut_short_checkpoint(), "is damaged or incomplete (perhaps an interrupted download)"),
+    "cut short": (_saved({"a.weight": torch.ones(64, 64)})[:5000],  # an archive whose end never arrived
+                  "is damaged or incomplete (perhaps an interrupted download)"),
 }
 
 
@@ -52,11 +63,9 @@ def test_a_file_that_is_no_checkpoint_is_said_so_and_downloaded_over(capsys, tmp
                                                                      kind: str) -> None:
     content, fault = NOT_CHECKPOINTS[kind]
     dest = tmp_path / "w.pth"
-    dest.write_bytes(content)
-    code, out, _ = run_cli(capsys, "weights", "path", "--weights", dest)
-    assert code == 0 and out.strip() == (f"{dest}  [not usable: it {fault}; run `colormnet weights download --dest "
-                                         f"{dest}` to replace it]"), out
-    code, _, err = run_cli(capsys, "weights", "download", "--dest", dest)
+    out, code, err = _path_then_download(capsys, dest, content)
+    assert out.strip() == (f"{dest}  [not usable: it {fault}; run `colormnet weights download --dest {dest}` to "
+                           "replace it]"), out
     assert code == 0, err
     assert f"{dest} {fault}: downloading the ColorMNet weights over it.\n" in err, err
     assert f"Saved the ColorMNet weights to {dest}." in err and "already" not in err, err
@@ -93,14 +102,8 @@ def test_a_weights_folder_with_a_file_that_is_no_checkpoint_is_downloaded_again(
     assert asked == [folder]
 
 
-def _other_weights() -> bytes:
-    buffer = io.BytesIO()
-    torch.save({"a.weight": torch.ones(2)}, buffer)
-    return buffer.getvalue()
-
-
 NOT_THE_WEIGHTS = {
-    "other weights": (_other_weights(), "is not a ColorMNet checkpoint: "),
+    "other weights": (_saved({"a.weight": torch.ones(2)}), "is not a ColorMNet checkpoint: "),
     "web page": (b"<!DOCTYPE html><html>Not Found</html>", "is not a PyTorch checkpoint"),
     "video": (b"\x00\x00\x00\x18ftypmp42" + bytes(4096), "is not a PyTorch checkpoint"),
 }
@@ -111,10 +114,8 @@ def test_a_file_that_is_not_the_weights_is_the_user_s_and_stays(capsys, tmp_path
                                                                  kind: str) -> None:
     content, fault = NOT_THE_WEIGHTS[kind]
     other = tmp_path / "other.pth"
-    other.write_bytes(content)
-    code, out, _ = run_cli(capsys, "weights", "path", "--weights", other)
-    assert code == 0 and out.startswith(f"{other}  [not usable: it {fault}") and "download" not in out, out
-    code, _, err = run_cli(capsys, "weights", "download", "--dest", other)
+    out, code, err = _path_then_download(capsys, other, content)
+    assert out.startswith(f"{other}  [not usable: it {fault}") and "download" not in out, out
     assert code == 1 and err.startswith(f"colormnet: error: {other} {fault}") and \
         err.endswith(", so nothing was downloaded over it; move it away or choose another --dest.\n"), err
     assert len(err.splitlines()) == 1, err
