@@ -1,6 +1,7 @@
 """``colormnet weights path`` and ``weights download`` on what is already at the destination: an empty file or a
 checkpoint cut short is not "present" and is downloaded over; the weights stay, and so does any other file (a
-checkpoint of other weights, a video or a web page given by mistake)."""
+checkpoint of other weights, a video or a web page given by mistake). The library's own downloads (the app's) keep the
+same rule."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 from colormnet.cli import main
 from colormnet.engines.colormnet import weights as cm_weights
 from colormnet.engines.deepexemplar import weights as de_weights
+from colormnet.errors import WeightsError
 from tests.weights_server import WeightsServer, serve
 
 PAYLOAD = b"the published weights " * 50_000
@@ -120,3 +122,28 @@ def test_a_file_that_is_not_the_weights_is_the_user_s_and_stays(capsys, tmp_path
         err.endswith(", so nothing was downloaded over it; move it away or choose another --dest.\n"), err
     assert len(err.splitlines()) == 1, err
     assert other.read_bytes() == content and server.ranges == []
+
+
+@pytest.mark.parametrize("kind", NOT_THE_WEIGHTS)
+def test_the_library_download_leaves_a_file_that_is_not_the_weights_alone(tmp_path: Path, server: WeightsServer,
+                                                                          kind: str) -> None:
+    content, fault = NOT_THE_WEIGHTS[kind]
+    other = tmp_path / "other.pth"
+    other.write_bytes(content)
+    with pytest.raises(WeightsError) as caught:
+        cm_weights.download_weights(other)
+    message = str(caught.value)
+    assert message.startswith(f"{other} {fault}") and message.endswith(
+        ", so nothing was downloaded over it; move it away or choose another destination."), message
+    assert other.read_bytes() == content and server.ranges == []
+
+
+def test_the_library_download_keeps_weights_and_replaces_an_empty_file(tmp_path: Path, server: WeightsServer,
+                                                                       random_weights: Path) -> None:
+    before = random_weights.read_bytes()
+    assert cm_weights.download_weights(random_weights) == random_weights
+    assert random_weights.read_bytes() == before and server.ranges == []
+    empty = tmp_path / "w.pth"
+    empty.write_bytes(b"")
+    assert cm_weights.download_weights(empty) == empty
+    assert empty.read_bytes() == PAYLOAD and server.ranges == [None]

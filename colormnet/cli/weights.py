@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from colormnet.cli.colorize import DEFAULT_ENGINE
+from colormnet.engines import checkpoints
 from colormnet.engines.registry import EngineInfo, engine_info
 from colormnet.errors import DamagedWeightsError, OutputError, WeightsError
 from colormnet.fileio import quoted
@@ -111,20 +112,14 @@ def _download(info: EngineInfo, module: ModuleType, dest: Path, cancel: threadin
     mistake); an empty file or a checkpoint cut short or damaged is downloaded over, the download replacing it only
     once complete.
     """
-    if all(path.is_file() for path in _files(info, module, dest)):
-        try:
-            module.load_weights(dest)
-        except DamagedWeightsError as exc:
-            print(f"{exc.fault or exc}: downloading the {info.label} weights over it.", file=sys.stderr)
-        except WeightsError as exc:
-            if exc.fault is None:  # unreadable: the message says what to do
-                raise
-            raise WeightsError(f"{exc.fault}, so nothing was downloaded over it; move it away or choose another "
-                               "--dest.") from exc
-        else:
-            print(f"The {info.label} weights are already at {dest}: nothing was downloaded (delete them to download "
-                  "them again).", file=sys.stderr)
-            return 0
+    def damaged(exc: DamagedWeightsError) -> None:
+        print(f"{exc.fault or exc}: downloading the {info.label} weights over it.", file=sys.stderr)
+
+    if checkpoints.already_there(dest, _files(info, module, dest), module.load_weights, on_damaged=damaged,
+                                 elsewhere="choose another --dest"):
+        print(f"The {info.label} weights are already at {dest}: nothing was downloaded (delete them to download "
+              "them again).", file=sys.stderr)
+        return 0
     print(module.WEIGHTS_LICENCE, file=sys.stderr)
     with ProgressBar(None, "downloading", unit="B", unit_scale=True) as bar:
 

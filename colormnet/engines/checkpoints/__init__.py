@@ -6,13 +6,20 @@ facts (file names, URL, checksum, licence, manifest, random-weight rule).
 * :mod:`~colormnet.engines.checkpoints.reading`: reading an untrusted file (torch's safe loader, the usual
   wrappings taken off, the random-weights seed marker, finite weights).
 * :mod:`~colormnet.engines.checkpoints.manifest`: key manifests in ``colormnet/data`` and the check against them.
-* :mod:`~colormnet.engines.checkpoints.download`: the resumable, checked download of a published file.
+* :mod:`~colormnet.engines.checkpoints.download`: the resumable, checked download of a published file, and whether
+  what is at its destination already may be downloaded over.
 
 Every failure is a :class:`colormnet.errors.WeightsError` of one sentence, worded with the engine's
 :class:`Source` (its name and how to get a good copy).
 """
 
-from colormnet.engines.checkpoints.download import DownloadCancelledError, Progress, Release, download_file
+from colormnet.engines.checkpoints.download import (
+    DownloadCancelledError,
+    Progress,
+    Release,
+    already_there,
+    download_file,
+)
 from colormnet.engines.checkpoints.files import fingerprint, resolve_path, save_state_dict, user_data_dir, write_atomic
 from colormnet.engines.checkpoints.manifest import (
     DTYPES,
@@ -37,6 +44,7 @@ __all__ = [
     "Progress",
     "Release",
     "Source",
+    "already_there",
     "check_against_manifest",
     "check_finite",
     "download_file",

@@ -15,11 +15,11 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from colormnet.errors import WeightsError
+from colormnet.errors import DamagedWeightsError, WeightsError
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +159,49 @@ class _Transfer:
             return response.read(_CHUNK)
         except (OSError, http.client.HTTPException) as exc:
             raise _interrupted(self.release, self.url, done, self.total, exc) from exc
+
+
+def _log_damaged(exc: DamagedWeightsError) -> None:
+    logger.info("%s; downloading the weights over it", exc.fault or exc)
+
+
+def already_there(
+    dest: Path,
+    files: Iterable[Path],
+    load: Callable[[Path], object],
+    *,
+    on_damaged: Callable[[DamagedWeightsError], None] = _log_damaged,
+    elsewhere: str = "choose another destination",
+) -> bool:
+    """Whether a download of weights to ``dest`` has nothing to do, and may go there at all.
+
+    Args:
+        dest: where the weights go (a file, or a folder of ``files``).
+        files: the files that make up the weights at ``dest``.
+        load: the engine's check (its ``load_weights``).
+        on_damaged: told of a damaged copy at ``dest``, which the download then replaces.
+        elsewhere: the advice when something else is there.
+
+    Returns:
+        True when the weights are there and read; False when a file is missing, or a copy there is empty, cut short
+        or damaged (a download replaces it once complete).
+
+    Raises:
+        WeightsError: Something else is at ``dest`` (a checkpoint of other weights, a video named by mistake): a
+            user's file is never downloaded over; or it cannot be read (the message says what to do).
+    """
+    if not all(path.is_file() for path in files):
+        return False
+    try:
+        load(dest)
+    except DamagedWeightsError as exc:
+        on_damaged(exc)
+        return False
+    except WeightsError as exc:
+        if exc.fault is None:  # unreadable: the message says what to do
+            raise
+        raise WeightsError(f"{exc.fault}, so nothing was downloaded over it; move it away or {elsewhere}.") from exc
+    return True
 
 
 def download_file(

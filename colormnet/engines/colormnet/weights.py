@@ -253,6 +253,9 @@ def download_weights(
     """Download the checkpoint to ``dest`` through ``dest.part``, resuming a partial file left by an earlier try.
 
     See :func:`colormnet.engines.checkpoints.download_file`: ``dest`` is either absent or complete and checked.
+    Nothing is fetched when a checkpoint that reads is there already (random weights too: delete them to download
+    the real ones). An empty, cut-short or damaged one is replaced once the new copy is complete; any other file
+    there is the user's and is left alone (:func:`colormnet.engines.checkpoints.already_there`).
 
     Args:
         dest: Target file; None means :func:`resolve_weights_path` (``$COLORMNET_WEIGHTS`` or the default).
@@ -268,8 +271,12 @@ def download_weights(
 
     Raises:
         DownloadCancelledError: ``cancel`` was set; a later call resumes.
-        WeightsError: A network error, or a size or checksum mismatch (the partial file is then deleted).
+        WeightsError: A network error, a size or checksum mismatch (the partial file is then deleted), or a file at
+            ``dest`` that is not this checkpoint (a checkpoint of other weights, a video named by mistake).
     """
     dest = Path(dest).expanduser() if dest is not None else resolve_weights_path()
+    if checkpoints.already_there(dest, [dest], load_weights):
+        logger.info("The ColorMNet weights are already at %s", dest)
+        return dest
     release = replace(RELEASE, url=url, sha256=expected_sha256, size=expected_size)
     return checkpoints.download_file(dest, release, progress=progress, cancel=cancel, timeout=timeout)

@@ -30,7 +30,7 @@ import torch
 
 from colormnet.engines import checkpoints
 from colormnet.engines.checkpoints import ManifestRow, Progress
-from colormnet.errors import DamagedWeightsError, WeightsError
+from colormnet.errors import WeightsError
 
 logger = logging.getLogger(__name__)
 
@@ -281,14 +281,9 @@ def download_weights(
             there that is a checkpoint of other weights (it is left alone).
     """
     folder = resolve_weights_dir(dest_dir)
-    if all((folder / f).is_file() for f in WEIGHT_FILES):
-        try:
-            load_weights(folder)
-        except DamagedWeightsError as exc:
-            logger.info("%s; downloading the Deep Exemplar weights again", exc.fault)
-        else:
-            logger.info("The Deep Exemplar weights are already in %s", folder)
-            return folder
+    if checkpoints.already_there(folder, [folder / f for f in WEIGHT_FILES], load_weights):
+        logger.info("The Deep Exemplar weights are already in %s", folder)
+        return folder
     archive = checkpoints.download_file(folder / ZIP_NAME, RELEASE, progress=progress, cancel=cancel)
     _extract(archive, folder)
     archive.unlink(missing_ok=True)
