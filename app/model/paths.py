@@ -1,4 +1,5 @@
-"""Where the app keeps its files (scratch projects, frame caches, autosaves, the log), and their clean-up."""
+"""Where the app keeps its files (scratch projects, frame caches, autosaves, the log), and their clean-up; where it
+suggests the user's own files go."""
 
 from __future__ import annotations
 
@@ -48,6 +49,25 @@ class AppPaths:
             scratch=root / "untitled", cache=root / "frames", autosave=root / "autosave", log_file=root / "studio.log",
             thumbnails=root / "thumbnails",
         )
+
+
+def a_place_to_write(folder: Path) -> bool:
+    """Whether ``folder`` exists, may be written and is not the program's own (the bundled demo clip lies there):
+    whether a dialog may suggest a new file in it. Read-only archive media are not."""
+    import colormnet
+
+    program = Path(colormnet.__file__).resolve().parent
+    try:
+        resolved = folder.resolve()
+    except OSError:
+        return False
+    return resolved.is_dir() and os.access(resolved, os.W_OK | os.X_OK) and not resolved.is_relative_to(program)
+
+
+def user_folder(kind: str) -> Path:
+    """The user's ``"videos"`` or ``"documents"`` folder; their home where the system names none."""
+    found = platformdirs.user_videos_path() if kind == "videos" else platformdirs.user_documents_path()
+    return found if found.is_dir() else Path.home()
 
 
 def child_folder(parent: Path, name: str) -> Path:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -31,6 +29,7 @@ from app.controller import Controller
 from app.icons import icon
 from app.jobs import ExportJob
 from app.model.engine_settings import EXPORT_PRECISION_NOTE
+from app.model.paths import a_place_to_write, user_folder
 from app.progress import ExportMeter, Progress, format_duration
 from colormnet.errors import OutputError
 from colormnet.sidecar import sidecar_path
@@ -45,28 +44,10 @@ def default_output(video: Path, codec: str, elsewhere: Path | None = None) -> Pa
     """
     spec = CODECS[codec]
     folder = video.parent
-    if elsewhere is not None and not _a_place_to_write(folder):
+    if elsewhere is not None and not a_place_to_write(folder):
         folder = elsewhere
     stem = folder / f"{video.stem}_colorized"
     return stem if spec.is_image_sequence else stem.with_suffix(spec.extensions[0])
-
-
-def _a_place_to_write(folder: Path) -> bool:
-    """Whether ``folder`` exists, may be written (what check_output_path asks) and is not the program's own."""
-    import colormnet
-
-    program = Path(colormnet.__file__).resolve().parent
-    try:
-        resolved = folder.resolve()
-    except OSError:
-        return False
-    return resolved.is_dir() and os.access(resolved, os.W_OK | os.X_OK) and not resolved.is_relative_to(program)
-
-
-def _videos_folder() -> Path:
-    """The user's videos folder (their home where the system names none)."""
-    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
-    return Path(found) if found and Path(found).is_dir() else Path.home()
 
 
 class ExportDialog(QDialog):
@@ -94,7 +75,7 @@ class ExportDialog(QDialog):
             self.codec.addItem(f"{name} — {spec.description}", name)
         self.codec.setCurrentIndex(list(CODECS).index(DEFAULT_CODEC))
         self.codec.currentIndexChanged.connect(self._on_codec_changed)
-        self.path = QLineEdit(str(default_output(video, DEFAULT_CODEC, _videos_folder())), self)
+        self.path = QLineEdit(str(default_output(video, DEFAULT_CODEC, user_folder("videos"))), self)
         self.path.textChanged.connect(self._on_path_changed)
         self.browse = QPushButton(icon("open_project"), "Browse…", self)
         self.browse.clicked.connect(self._on_browse_clicked)
@@ -169,7 +150,7 @@ class ExportDialog(QDialog):
             self.path.setText(str(output))
             return
         folder = settings.last_folder("export")
-        if video is not None and folder is not None and _a_place_to_write(folder):
+        if video is not None and folder is not None and a_place_to_write(folder):
             self.path.setText(str(folder / default_output(video, self.selected_codec()).name))
 
     def selected_codec(self) -> str:
@@ -281,7 +262,7 @@ class ExportDialog(QDialog):
             base = (
                 current.with_suffix("")
                 if current.suffix
-                else default_output(video, self.selected_codec(), _videos_folder()).with_suffix("")
+                else default_output(video, self.selected_codec(), user_folder("videos")).with_suffix("")
             )
             self.path.setText(str(base.with_suffix(spec.extensions[0])))
         self.audio.setEnabled(self._audio_available())

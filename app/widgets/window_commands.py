@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.icons import icon
+from app.model.paths import a_place_to_write, user_folder
 from app.model.project import PROJECT_SUFFIX
 from app.widgets import project_questions
 
@@ -213,7 +214,9 @@ class WindowCommands:
         project = self.controller.project
         name = project.video.with_suffix(PROJECT_SUFFIX).name if project.video else "untitled.cmnproj"
         folder = self.controller.settings.last_folder("project") or (project.video.parent if project.video else None)
-        suggestion = str(project.path or (folder / name if folder is not None else name))
+        if folder is None or not a_place_to_write(folder):  # read-only media, a drive gone, the bundled demo clip
+            folder = user_folder("documents")
+        suggestion = str(project.path or folder / name)
         chosen, _ = QFileDialog.getSaveFileName(self._window, "Save project", suggestion, PROJECT_FILTER)
         if chosen:
             self.controller.settings.set_last_folder("project", Path(chosen).parent)

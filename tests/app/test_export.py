@@ -146,7 +146,7 @@ def test_default_output_names() -> None:
 
 def test_the_default_output_leaves_read_only_media_and_the_program_alone(tmp_path: Path, monkeypatch) -> None:
     import colormnet
-    from app.widgets import export_dialog
+    from app.model import paths
 
     videos = tmp_path / "Videos"
     film = tmp_path / "film.mp4"
@@ -154,7 +154,7 @@ def test_the_default_output_leaves_read_only_media_and_the_program_alone(tmp_pat
     demo = Path(colormnet.__file__).parent / "data" / "demo" / "realshort.mp4"
     assert default_output(demo, "h264", videos) == videos / "realshort_colorized.mp4"  # not into the program
     assert default_output(tmp_path / "gone" / "a.mp4", "ffv1", videos) == videos / "a_colorized.mkv"
-    monkeypatch.setattr(export_dialog.os, "access", lambda _path, _mode: False)  # read-only media
+    monkeypatch.setattr(paths.os, "access", lambda _path, _mode: False)  # read-only media
     assert default_output(film, "tiff16", videos) == videos / "film_colorized"
 
 

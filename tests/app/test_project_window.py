@@ -143,3 +143,27 @@ def test_crash_recovery_offers_the_autosaved_project(
         assert not snapshot.exists()  # a clean exit removes the snapshot
     finally:
         second.shutdown()
+
+
+def test_save_as_suggests_a_folder_one_may_write(qtbot, controller: Controller, realshort: Path, tmp_path: Path,
+                                                 monkeypatch) -> None:
+    import shutil
+
+    from app.model import paths
+
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    film = tmp_path / "films" / "reel.mp4"
+    film.parent.mkdir()
+    shutil.copyfile(realshort, film)
+    open_video(qtbot, controller, film)
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    monkeypatch.setattr(paths.platformdirs, "user_documents_path", lambda: documents)
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda _parent, _title, suggestion, _filters: asked.append(suggestion) or ("", ""))
+    assert not window.commands.save_project_as()
+    monkeypatch.setattr(paths.os, "access", lambda _path, _mode: False)  # the film on read-only archive media
+    assert not window.commands.save_project_as()
+    assert asked == [str(film.parent / "reel.cmnproj"), str(documents / "reel.cmnproj")]
