@@ -102,6 +102,15 @@ def test_info_json(capsys, realshort: Path) -> None:
     assert [s["kind"] for s in info["streams"]] == ["video", "audio"]
 
 
+def test_info_on_numbered_images_says_their_rate_is_assumed(capsys, tmp_path: Path) -> None:
+    for i in range(3):
+        Image.fromarray(np.full((8, 12), 40 * i, np.uint8)).save(tmp_path / f"f{i:03d}.png")
+    code, out, _ = run_cli(capsys, "info", tmp_path)
+    assert code == 0 and "  fps        24.000 (24/1), assumed: images carry no frame rate" in out, out
+    code, out, _ = run_cli(capsys, "info", tmp_path, "--json")
+    assert code == 0 and "assumed" not in out
+
+
 def bad_cases(realshort: Path, exemplars, weights: Path, tmp: Path) -> dict[str, tuple[list, str]]:
     text = tmp / "notes.mp4"
     text.write_text("not a video")

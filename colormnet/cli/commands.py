@@ -29,6 +29,8 @@ def cmd_info(args: argparse.Namespace, cancel: threading.Event) -> int:
     print(f"{info.path}")
     print(f"  frames     {info.frame_count}")
     fps = f"{float(info.fps):.3f} ({info.fps.numerator}/{info.fps.denominator})"
+    if info.is_image_sequence:
+        fps += ", assumed: images carry no frame rate (colorize --fps sets one)"
     print(f"  fps        {fps}{'  variable frame rate' if info.variable_frame_rate else ''}")
     print(f"  size       {info.width}x{info.height}, {info.bits_per_component}-bit")
     if info.rotation:
