@@ -180,6 +180,15 @@ def after_start(window: MainWindow, args: argparse.Namespace) -> None:
         QTimer.singleShot(0, window.commands.offer_restore)
 
 
+def start_cleanup(window: MainWindow, paths: AppPaths) -> StalePruner:
+    """The clean-up of the app's folders: stale ones once the window is on screen, and those of each project the
+    user replaces without saving it."""
+    pruner = StalePruner(paths, STALE_DAYS, window.controller.files.folders_in_use)
+    window.controller.files.sig_left_behind.connect(pruner.discard)
+    QTimer.singleShot(0, pruner.start)
+    return pruner
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ColorMNet Studio; returns the exit status."""
     args = parse_args(argv)
@@ -202,8 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_dark_theme(app)
     window = build_window(args, paths, AppSettings())
     window.show()
-    pruner = StalePruner(paths, STALE_DAYS, window.controller.files.folders_in_use)
-    QTimer.singleShot(0, pruner.start)  # once the window is on screen
+    pruner = start_cleanup(window, paths)
     after_start(window, args)
     status = app.exec()
     pruner.wait()

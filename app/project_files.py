@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +81,9 @@ class ProjectFiles(QObject):
     """A file cannot be opened or saved; carries the one-sentence reason."""
     sig_status = Signal(str)
     """A short note for the status bar."""
+    sig_left_behind = Signal(list)
+    """A project never saved was replaced (the user was asked about its changes first): its scratch folder and frame
+    cache, which nothing reads any more, to delete."""
 
     def __init__(self, workspace: Workspace, history: ProjectHistory, settings: AppSettings, paths: AppPaths) -> None:
         super().__init__()
@@ -160,7 +164,8 @@ class ProjectFiles(QObject):
         cache = FrameCache(self._paths.cache, project.project_id, limit_bytes=self._settings.cache_limit_bytes)
         if project.video is None:
             self.sig_close_video.emit()
-            self.sig_adopt.emit(project, cache)
+            with self._replacing():
+                self.sig_adopt.emit(project, cache)
             return
         self._token += 1
         self._opening[self._token] = PendingOpen(project, cache, source)
@@ -173,9 +178,26 @@ class ProjectFiles(QObject):
         if pending is None:  # dropped by close_project (the loader closes the video next)
             logger.info("the frame loader opened %s after the project was closed", info.path)
             return
-        self.sig_opened.emit(pending, info)
+        with self._replacing():
+            self.sig_opened.emit(pending, info)
         if pending.source is not None:
             self.sig_file_opened.emit(pending.source)
+
+    @contextlib.contextmanager
+    def _replacing(self) -> Iterator[None]:
+        """Around the controller adopting another project: the one it replaced leaves its files behind if it was
+        never saved."""
+        old, cache = self._workspace.project, self._workspace.cache
+        yield
+        if self._workspace.project is not old and old.path is None:
+            self.sig_left_behind.emit(self._unsaved_folders(old, cache))
+
+    def _unsaved_folders(self, project: Project, cache: FrameCache | None) -> list[Path]:
+        """The scratch folder and frame cache of ``project``, never saved."""
+        folders = [cache.root] if cache is not None and cache.root.is_dir() else []
+        if project.files_dir.resolve().is_relative_to(self._paths.scratch.resolve()):
+            folders.append(project.files_dir)
+        return folders
 
     def on_video_open_failed(self, token: int, message: str) -> None:
         """The frame loader could not open the video of the request ``token``."""

@@ -1,5 +1,5 @@
 """Deleting stale frame caches, scratch projects (possibly gigabytes) and thumbnail sets in the background, after
-the window shows.
+the window shows; and those of a project replaced without being saved, once it is.
 
 Three steps, so that no folder the open project uses is ever deleted and the GUI thread never waits on the disk:
 
@@ -9,7 +9,7 @@ Three steps, so that no folder the open project uses is ever deleted and the GUI
 3. on a pool thread, delete the renamed folders, and the thumbnail sets untouched for as long (reading one touches
    it; one deleted while its film is open is only made again).
 
-A folder renamed but not deleted (the program ended meanwhile) keeps its old dates and goes at the next start.
+A folder renamed but not deleted (the program ended meanwhile) goes at the next start, whatever its age.
 """
 
 from __future__ import annotations
@@ -79,22 +79,36 @@ class StalePruner(QObject):
         keep = frozenset(autosave.referenced_folders(self._paths.autosave))
         found = stale_folders(self._paths.cache, self._days)
         found += stale_folders(self._paths.scratch, self._days, keep=keep)
+        found += [folder for root in (self._paths.cache, self._paths.scratch) if root.is_dir()
+                  for folder in root.glob(f"{STALE_PREFIX}*")  # set aside, but the program ended before deleting
+                  if folder not in found and folder.is_dir() and not folder.is_symlink()]
         self._sig_found.emit(found, stale_files(self._paths.thumbnails, self._days))
 
+    def discard(self, folders: Sequence[Path]) -> None:
+        """Delete ``folders`` (those of a project replaced without being saved) in the background, whatever their
+        age; any the open project or one being opened uses stays."""
+        moved = self._set_aside(folders)
+        self._pool.start(_Job(lambda: self._delete(moved, [])))
+
     def _on_found(self, found: Sequence[Path], files: Sequence[Path]) -> None:  # on the GUI thread
+        moved = self._set_aside(found)
+        self._pool.start(_Job(lambda: self._delete(moved, files)))
+
+    def _set_aside(self, folders: Sequence[Path]) -> list[tuple[Path, Path]]:  # on the GUI thread
+        """Rename ``folders`` that nothing uses to a ``.stale-`` name; each with its new name."""
         in_use = {path.resolve() for path in self._in_use()}
         moved: list[tuple[Path, Path]] = []
-        for folder in found:
+        for folder in folders:
             if folder.resolve() in in_use:
                 continue
             target = folder.with_name(f"{STALE_PREFIX}{uuid.uuid4().hex}")
             try:
                 folder.rename(target)
             except OSError as exc:
-                logger.warning("cannot set aside the stale folder %s: %s", folder, exc)
+                logger.warning("cannot set aside the folder %s: %s", folder, exc)
                 continue
             moved.append((folder, target))
-        self._pool.start(_Job(lambda: self._delete(moved, files)))
+        return moved
 
     def _delete(self, moved: Sequence[tuple[Path, Path]], files: Sequence[Path]) -> None:  # on a pool thread
         for _, target in moved:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 
 import app.project_edits
 import app.stale_pruning
+from app.main import start_cleanup
 from app.model.paths import AppPaths
 from app.stale_pruning import StalePruner
 from app.widgets.main_window import MainWindow
@@ -136,6 +137,8 @@ def test_stale_folders_go_in_the_background_but_not_the_open_projects(
     old_scratch = stale_folder(paths.scratch, "old-untitled")
     fresh = paths.cache / "recent-project"
     fresh.mkdir()
+    set_aside = paths.scratch / f"{app.stale_pruning.STALE_PREFIX}0123"  # the last run ended before deleting it
+    set_aside.mkdir()
     paths.thumbnails.mkdir(parents=True, exist_ok=True)
     old_thumbnails, fresh_thumbnails = paths.thumbnails / "old.npz", paths.thumbnails / "recent.npz"
     reread = paths.thumbnails / "reread.npz"  # old when found, read (its film opened) before it is deleted
@@ -153,10 +156,39 @@ def test_stale_folders_go_in_the_background_but_not_the_open_projects(
         os.utime(reread)  # as app.thumbnails.load_cached marks a set it reads
         deleter.release()
     assert pruner.wait(RUN_TIMEOUT_MS)
-    assert sorted(finished.args[0]) == sorted([old_cache, old_scratch, old_thumbnails])
+    assert sorted(finished.args[0]) == sorted([old_cache, old_scratch, set_aside, old_thumbnails])
     assert reread.exists()
     assert deleter.threads and threading.main_thread().ident not in deleter.threads
-    assert not old_cache.exists() and not old_scratch.exists()
+    assert not old_cache.exists() and not old_scratch.exists() and not set_aside.exists()
     assert used_cache.is_dir() and fresh.is_dir() and used_files.is_dir()
     assert not old_thumbnails.exists() and fresh_thumbnails.exists()
     assert not [p for p in paths.cache.iterdir() if p.name.startswith(app.stale_pruning.STALE_PREFIX)]
+
+
+def test_a_project_never_saved_leaves_nothing_behind_once_another_replaces_it(
+    qtbot, colorized: MainWindow, realshort: Path, tmp_path: Path
+) -> None:
+    controller = colorized.controller
+    files = controller.files
+    pruner = start_cleanup(colorized, controller.paths)  # as the app starts it
+    with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS):
+        pass  # nothing stale yet
+    unsaved_files, unsaved_cache = controller.project.files_dir, controller.cache.root  # type: ignore[union-attr]
+    assert any(unsaved_files.rglob("*.png")) and any(unsaved_cache.rglob("*.png"))
+    with (qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS) as finished,
+          qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS)):
+        files.open_video(realshort)  # the window asks about unsaved changes before it calls this
+    assert sorted(finished.args[0]) == sorted([unsaved_files, unsaved_cache])
+    assert not unsaved_files.exists() and not unsaved_cache.exists()
+    assert controller.project.files_dir.is_dir()  # the new project's own
+
+    assert files.save_project(tmp_path / "kept.cmnproj")
+    left: list[list[Path]] = []
+    files.sig_left_behind.connect(left.append)
+    files.close_project()  # a saved project keeps its files and frame cache for the next time it opens
+    assert left == [] and (tmp_path / "kept_files").is_dir()
+    empty = controller.project.files_dir
+    with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS):
+        files.open_video(realshort)  # the empty project that Close left, never saved, goes in its turn
+    assert left == [[empty]] and not empty.exists()
+    assert pruner.wait(RUN_TIMEOUT_MS)
