@@ -25,6 +25,7 @@ from app.model.paths import AppPaths
 from app.settings import AppSettings
 from app.stale_pruning import StalePruner
 from app.theme import apply_dark_theme
+from app.unexpected_errors import UnexpectedErrors
 from app.widgets.main_window import MainWindow
 from app.widgets.window_placement import DEFAULT_SIZE
 from colormnet import __version__
@@ -210,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(QIcon(str(app_icon_path())))
     apply_dark_theme(app)
     window = build_window(args, paths, AppSettings())
+    UnexpectedErrors(window).install()
     window.show()
     pruner = start_cleanup(window, paths)
     after_start(window, args)
