@@ -57,6 +57,7 @@ class MarkerCommands(QObject):
     ) -> None:
         super().__init__(timeline)
         self._controller = controller
+        self._timeline = timeline
         self._exemplars = exemplars
         self._actions = actions
         self._notify = notify
@@ -67,7 +68,9 @@ class MarkerCommands(QObject):
     def move(self, frame: int, new_frame: int) -> bool:
         """Move the exemplar at ``frame`` to ``new_frame`` as one undoable step; False when refused.
 
-        A keyframe becomes a reference there (it is the colour version of the frame it left).
+        A keyframe becomes a reference there (it is the colour version of the frame it left), and so does an
+        ``auto`` exemplar the session used as a keyframe: at the new frame it may still pass for one where the
+        camera hardly moves, and its colours would be laid on a frame they do not show.
         """
         c = self._controller
         entry = c.project.exemplar_at(frame)
@@ -75,7 +78,8 @@ class MarkerCommands(QObject):
             return False
         count = c.project.frame_count or c.frame_count
         fits = 0 <= new_frame < count and c.project.exemplar_at(new_frame) is None
-        if entry.kind != "keyframe" or not fits:
+        used_as = self._timeline.bar.resolved.get(frame) if entry.kind == "auto" else entry.kind
+        if used_as != "keyframe" or not fits:
             return c.edits.move_exemplar(frame, new_frame)  # refusals explain themselves
         stack = c.history.stack
         stack.beginMacro(move_text(frame, new_frame))

@@ -44,6 +44,21 @@ def test_dragging_a_keyframe_moves_it_as_a_reference_and_undo_puts_it_back(
     assert back is not None and back.kind == "keyframe" and c.project.exemplar_at(20) is None
 
 
+def test_an_auto_exemplar_used_as_a_keyframe_moves_as_a_reference(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
+) -> None:
+    c = editor.controller
+    with qtbot.waitSignal(c.engine.sig_resolved_kinds, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
+        assert add_exemplar(qtbot, c, colour_frames[4], 4)  # frame 4's own colours: the session takes a keyframe
+    assert c.project.exemplar_at(4).kind == "auto" and editor.timeline.bar.resolved == {4: "keyframe"}  # type: ignore[union-attr]
+    assert editor.markers.move(4, 6)  # two frames on, it would still pass for one: the camera hardly moves
+    entry = c.project.exemplar_at(6)
+    assert entry is not None and entry.kind == "reference"
+    assert "now used as a reference" in editor.statusBar().currentMessage()
+    c.history.stack.undo()
+    assert c.project.exemplar_at(4).kind == "auto" and c.project.exemplar_at(6) is None  # type: ignore[union-attr]
+
+
 def test_a_reference_keeps_its_kind_and_a_refused_move_changes_nothing(
     editor: MainWindow, qtbot: object, colour_frames: dict[int, Path]  # noqa: F811
 ) -> None:
