@@ -46,7 +46,8 @@ def write_record(session: Session, job: ExportJob, specs: Sequence[ExemplarSpec]
     Args:
         session: the session that colorized it (its exemplars are those of ``specs`` that could be read).
         job: the export just written.
-        specs: the project's exemplars, for their image files (the session holds only pixels).
+        specs: the project's exemplars, for their image files (the session holds only pixels) and where each came
+            from (``from``: the file the user pinned, or ``clipboard``).
 
     Raises:
         OutputError: the record cannot be written (the export itself stays).
@@ -55,4 +56,8 @@ def write_record(session: Session, job: ExportJob, specs: Sequence[ExemplarSpec]
 
     record = build_record(session, output=job.path, codec=job.codec, frames=range(job.start, job.stop),
                           exemplar_files=exemplar_files(session, specs), cluster=job.cluster)
+    origins = {spec.frame: spec.name for spec in specs if spec.name}
+    for exemplar in record["exemplars"]:  # "file" is the project's copy, which the restorer never named
+        if exemplar["frame"] in origins:
+            exemplar["from"] = origins[exemplar["frame"]]
     return write_sidecar(job.path, record, folder=_is_folder(job.codec))

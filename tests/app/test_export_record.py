@@ -52,6 +52,7 @@ def test_an_export_writes_its_record(qtbot, editor: MainWindow, colour_frames: d
     assert exemplars == [(0, "keyframe", sha256(colour_frames[0])), (18, "reference", sha256(colour_frames[18]))]
     project_files = {e.frame: e.image for e in controller.project.exemplars}
     assert [e["file"] for e in record["exemplars"]] == [project_files[0].name, project_files[18].name]
+    assert [e["from"] for e in record["exemplars"]] == [colour_frames[0].name, colour_frames[18].name]  # as pinned
     shots = [(s["start"], s["stop"]) for s in record["shots"]]
     assert shots == ([(s.start, s.stop) for s in controller.shot_edits.shots] or [(0, 36)])
     assert shots[0][0] == 0 and shots[-1][1] == 36
