@@ -234,12 +234,8 @@ class FrameViewer(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._empty_text)
             return
         panes = self.panes()
-        left, left_caption = self._source, "Source"
-        color, color_caption = self._color, "Colorized"
-        if color is None and self._stand_in is not None:
-            color, color_caption = self._stand_in
-        if self._override is not None:
-            left, left_caption, color_caption = self._override
+        (left, left_caption), (color, color_caption) = self._panes_shown()
+        assert left is not None  # the source, or the image in its place
         if self._mode == "side_by_side":
             self._draw_pane(painter, panes[0], left, left_caption)
             self._draw_pane(painter, panes[1], color, color_caption)
@@ -249,6 +245,25 @@ class FrameViewer(QWidget):
             self._draw_pane(painter, panes[0], color, color_caption)
         else:
             self._draw_wipe(painter, panes[0], left, color, f"{left_caption}  |  {color_caption}")
+
+    @property
+    def captions(self) -> tuple[str, str]:
+        """The captions of the two side-by-side panes: the source's (or what takes its place) and the colorized
+        frame's (or its stand-in's)."""
+        (_, left), (_, color) = self._panes_shown()
+        return left, color
+
+    def _panes_shown(self) -> tuple[tuple[QImage | None, str], tuple[QImage | None, str]]:
+        left, left_caption = self._source, "Source"
+        color, color_caption = self._color, "Colorized"
+        stand_in = color is None and self._stand_in is not None
+        if stand_in:
+            color, color_caption = self._stand_in  # type: ignore[misc]
+        if self._override is not None:
+            left, left_caption, override_color_caption = self._override
+            if not stand_in:  # the stand-in keeps its own caption: it is not the colorized frame
+                color_caption = override_color_caption
+        return (left, left_caption), (color, color_caption)
 
     def _draw_pane(self, painter: QPainter, pane: QRectF, image: QImage | None, caption: str) -> None:
         painter.save()

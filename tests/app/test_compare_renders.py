@@ -154,3 +154,6 @@ def test_a_frame_pinned_with_ctrl_p_shows_its_own_colours(
         lambda: editor.viewer.stand_in_caption == "Keyframe exemplar (not colorized yet)", timeout=10_000
     )
     assert not editor.viewer.has_color
+    editor.actions_by_name["show_exemplar"].setChecked(True)  # E: the exemplar takes the source's place
+    qtbot.waitUntil(lambda: editor.viewer.override_caption.startswith("Exemplar · "), timeout=10_000)  # type: ignore[attr-defined]
+    assert editor.viewer.captions == (editor.viewer.override_caption, "Keyframe exemplar (not colorized yet)")
