@@ -96,7 +96,6 @@ class ExportDialog(QDialog):
         has_audio = bool(getattr(info, "has_audio", False))
         self.audio = QCheckBox("Include the source's audio", self)
         self.audio.setChecked(has_audio)
-        self.audio.setEnabled(has_audio)
         self.cluster = QCheckBox("Render on cluster…", self)
         self.cluster.setToolTip("Render the units as Ray tasks on render nodes and assemble them here (needs ray)")
         self.cluster_address = QLineEdit("local", self)
@@ -139,6 +138,7 @@ class ExportDialog(QDialog):
         controller.runs.sig_progress.connect(self._on_controller_progress)
         controller.runs.sig_export_finished.connect(self._on_controller_export_finished)
         self._start_where_the_last_export_went(controller.project.video)
+        self._update_audio()
 
     def _start_where_the_last_export_went(self, video: Path | None) -> None:
         """The last export of this film again (output and format), or the folder of the last export of any film."""
@@ -224,6 +224,17 @@ class ExportDialog(QDialog):
         spec = CODECS[self.selected_codec()]
         return not spec.is_image_sequence and bool(getattr(self._controller.video_info, "has_audio", False))
 
+    def _update_audio(self) -> None:
+        """Enable the audio box where it can be ticked; where not, its text says why."""
+        available = self._audio_available()
+        self.audio.setEnabled(available and not self._running)
+        if available:
+            self.audio.setText("Include the source's audio")
+        elif not getattr(self._controller.video_info, "has_audio", False):
+            self.audio.setText("None: the source has no audio")
+        else:
+            self.audio.setText("None: a folder of images carries no audio")
+
     def _set_running(self, running: bool) -> None:
         self._running = running
         self._colorizing = None
@@ -231,7 +242,7 @@ class ExportDialog(QDialog):
         self._writing.start()
         for widget in (self.codec, self.path, self.browse, self.range_all, self.export_button, self.cluster):
             widget.setEnabled(not running)
-        self.audio.setEnabled(not running and self._audio_available())
+        self._update_audio()
         self._on_cluster_toggled(self.cluster.isChecked() and not running)
         project = self._controller.project
         self.range_in_out.setEnabled(not running and (project.in_point is not None or project.out_point is not None))
@@ -265,7 +276,7 @@ class ExportDialog(QDialog):
                 else default_output(video, self.selected_codec(), user_folder("videos")).with_suffix("")
             )
             self.path.setText(str(base.with_suffix(spec.extensions[0])))
-        self.audio.setEnabled(self._audio_available())
+        self._update_audio()
 
     def _on_browse_clicked(self) -> None:
         spec = CODECS[self.selected_codec()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,16 @@ def test_the_audio_box_stays_off_after_an_export_that_cannot_carry_audio(
     assert not dialog.audio.isEnabled()
     assert export(qtbot, dialog, controller)[0] is True
     assert not dialog.audio.isEnabled() and dialog.codec.isEnabled()
+    assert dialog.audio.text() == "None: a folder of images carries no audio"  # greyed, and why
+    dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
+    assert dialog.audio.isEnabled() and dialog.audio.text() == "Include the source's audio"
+    dialog.close()
+    info = controller.video_info
+    silent_film = tuple(s for s in info.streams if s.kind != "audio")
+    controller.workspace.video_info = dataclasses.replace(info, streams=silent_film)
+    silent = open_dialog(qtbot, window)
+    assert not silent.audio.isEnabled() and not silent.audio.isChecked()
+    assert silent.audio.text() == "None: the source has no audio"
 
 
 def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, tmp_path: Path) -> None:
