@@ -159,6 +159,14 @@ class ThumbnailWorker(QObject):
         return True
 
 
+def _gray_qimage(rgb: np.ndarray) -> QImage:
+    """A thumbnail as the viewer shows the source: its luma, whatever tint or colour the film's copy has (the model
+    sees only the luminance; the demo clip's true colours would give the answer away)."""
+    from app.frame_loader import to_gray8
+
+    return to_qimage(np.repeat(to_gray8(rgb)[..., None], 3, axis=2))
+
+
 def to_qimage(rgb: np.ndarray) -> QImage:
     """A QImage owning a copy of ``rgb`` (HxWx3 uint8); call on the GUI thread."""
     rgb = np.ascontiguousarray(rgb)
@@ -224,7 +232,7 @@ class ThumbnailStrip(QObject):
     def _on_worker_thumbnails(self, token: int, images: dict[int, np.ndarray]) -> None:
         if token != self._token:
             return  # a cancelled build's late answer
-        self.thumbnails.update({frame: to_qimage(rgb) for frame, rgb in images.items()})
+        self.thumbnails.update({frame: _gray_qimage(rgb) for frame, rgb in images.items()})
         self.sig_changed.emit(dict(self.thumbnails))
 
     def _on_worker_finished(self, token: int, complete: bool) -> None:

@@ -59,6 +59,10 @@ def test_the_strip_shows_thumbnails_and_reuses_the_cache(
     bar = editor.timeline.bar
     assert sorted(bar.thumbnails) == thumbnail_frames(36)
     assert {image.height() for image in bar.thumbnails.values()} == {THUMB_HEIGHT}
+    for image in bar.thumbnails.values():  # a colour film's too: the source as the viewer shows it, its luma
+        pixels = [image.pixelColor(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)]
+        assert all(p.red() == p.green() == p.blue() for p in pixels)
+    assert len({image.pixelColor(20, 20).red() for image in bar.thumbnails.values()}) > 1
     tiles = bar.thumbnail_tiles()
     assert tiles and tiles[0][0].left() < tiles[-1][0].right() <= bar.width()
     assert tiles[0][1] < tiles[-1][1]  # left tiles show early frames
