@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RANDOM_WEIGHTS_NOTICE = "These weights are random: the colours are meaningless (pipeline check only)."
+WEIGHTS_ADVICE = "download the weights, or locate a copy you have"  # the weights dialog offers both
+
+
+def in_app_words(message: str) -> str:
+    """A message about the ColorMNet weights with the app's advice in place of the command line's (``run `colormnet
+    weights download`, or pass --weights ...``)."""
+    from colormnet.engines.colormnet.weights import SOURCE  # torch is loaded by then: the worker read the weights
+
+    return message.replace(f"; {SOURCE.advice}.", f"; {WEIGHTS_ADVICE}.")
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,8 @@ class EngineChoice(QObject):
             stands in now and the session reopens on it) or ``failed`` (nothing can run; the user was told).
         """
         checkpoint = weights_problem and self.chosen == CHECKPOINT_ENGINE
+        if checkpoint:
+            message = in_app_words(message)
         if checkpoint and self.fallback_active:
             return "late"
         if checkpoint and self.use_fallback_engine(message):

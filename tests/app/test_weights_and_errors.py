@@ -220,7 +220,7 @@ def test_weights_error_from_a_bad_file(
     try:
         with qtbot.waitSignal(controller.engine.sig_weights_missing, timeout=RUN_TIMEOUT_MS) as missing:
             controller.files.open_video(realshort)
-        assert "bad.pth" in missing.args[0]
+        assert missing.args[0] == f"{bad} is not a PyTorch checkpoint; download the weights, or locate a copy you have."
         with pytest.raises(WeightsError):
             colormnet.engines.colormnet.weights.load_weights(bad)
     finally:
