@@ -3,14 +3,14 @@
 A :class:`~PySide6.QtWidgets.QMainWindow` gives all the width a resize adds or takes to its central widget, so a
 dock beside it stays as narrow as it started however large the window grows. :class:`DockShare` resizes the dock
 with the window instead, in proportion: a dock a fifth as wide as the window stays a fifth as wide, and the central
-widget keeps the rest. The share is the one the user chose: the width the dock has when the window is first resized
-(the saved layout's, once restored), and afterwards whatever width the user drags the dock to. A smaller window
+widget keeps the rest. The share is the one the user chose: the width the dock has when the window first shows (the
+saved layout's, once restored), and afterwards whatever width the user drags the dock to. A smaller window
 does not squeeze the dock below the width its contents ask for (or below the user's, if they chose a narrower one).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
@@ -42,6 +42,8 @@ class DockShare(QObject):
         return self._share
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Show and watched is self._window and self._share is None:
+            QTimer.singleShot(0, self._on_window_shown)  # once laid out at the size it shows at
         if event.type() == QEvent.Type.Resize and isinstance(event, QResizeEvent):
             if watched is self._window:
                 self._on_window_resized(event.oldSize().width())
@@ -53,6 +55,13 @@ class DockShare(QObject):
         """Whether the dock stands beside the central widget (not floating, hidden, above or below it)."""
         dock = self._dock
         return dock.isVisible() and not dock.isFloating() and self._window.dockWidgetArea(dock) in _SIDE_AREAS
+
+    def _on_window_shown(self) -> None:
+        """The share is the dock's as the window first shows it (the saved layout's): on a system that resizes a
+        window's children before telling the window, a first resize that squeezes the dock would set it too low."""
+        if self._share is None and self._window.width() > 0 and self._beside():
+            self._choose(self._dock.width(), self._window.width())
+            self._window_width = self._window.width()
 
     def _on_window_resized(self, old_width: int) -> None:
         width = self._window.width()

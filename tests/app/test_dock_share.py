@@ -83,3 +83,19 @@ def test_a_width_dragged_by_the_user_is_kept_in_proportion_and_restored(qtbot: o
     assert abs(restored_dock.width() - dragged * 1400) <= 2
     _resize(qtbot, restored_window, 1800)
     assert abs(restored_dock.width() - dragged * 1800) <= 3
+
+
+def test_the_share_is_the_docks_as_the_window_first_shows(qtbot: object) -> None:
+    window, dock, share = _side_dock_window(qtbot)
+    window.centralWidget().setMinimumWidth(600)
+    window.resizeDocks([dock], [300], Qt.Orientation.Horizontal)
+    _show(qtbot, window)
+    qtbot.waitUntil(lambda: share.share is not None)  # type: ignore[attr-defined]
+    shown = dock.width()
+    assert abs(share.share - shown / 1400) < 0.002  # type: ignore[operator]
+    # A first resize that squeezes the dock (some window systems lay the dock out before the window hears of the
+    # resize) leaves the share as it was, so the dock gets its width back with the window's.
+    _resize(qtbot, window, 700)
+    assert dock.width() < shown
+    _resize(qtbot, window, 1400)
+    assert abs(dock.width() - shown) <= 2
