@@ -285,7 +285,7 @@ class Controller(QObject):
         """Move the playhead as the user asked; during a run this stops the playhead following the new frames."""
         if self.runs.busy and self.follow_playhead and self.frame_count:
             self.set_follow_playhead(False, remember=False)
-            self.sig_status.emit("Follow Playhead is off: you moved the playhead. Press F to follow again.")
+            self.sig_status.emit("Follow is off; F turns it on.")
         self.set_current_frame(index)
 
     def step(self, delta: int) -> None:
