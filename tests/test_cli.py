@@ -393,9 +393,13 @@ def test_extract_frame_8_and_16_bit(capsys, realshort: Path, tmp_path: Path) -> 
     still16 = tmp_path / "still16.png"
     code, _, err = run_cli(capsys, "extract-frame", seq, "1", "-o", still16)
     assert code == 0, err
-    with VideoReader(still16.parent / "seq") as reader, av.open(str(still16)) as c:
-        back = next(c.decode(video=0)).to_ndarray(format="rgb48le")
-        assert np.array_equal(back, reader.read(1)) and back.dtype == np.uint16
+    tiff16 = tmp_path / "still16.tif"  # the restorer's usual master still; FFmpeg's TIFF encoder is little-endian
+    code, _, err = run_cli(capsys, "extract-frame", seq, "1", "-o", tiff16)
+    assert code == 0, err
+    for written in (still16, tiff16):
+        with VideoReader(still16.parent / "seq") as reader, av.open(str(written)) as c:
+            back = next(c.decode(video=0)).to_ndarray(format="rgb48le")
+            assert np.array_equal(back, reader.read(1)) and back.dtype == np.uint16
     code, _, err = run_cli(capsys, "extract-frame", realshort, "7", "-o", still)
     assert code == 1 and "already exists" in err
 
