@@ -248,6 +248,19 @@ def test_command_csv_per_frame_rows_and_output_checks(capsys, clips: dict, tmp_p
     assert not list(tmp_path.glob(".*partial*"))
 
 
+def test_a_csv_folder_that_may_not_be_written_is_refused_before_the_scoring(capsys, clips: dict, tmp_path: Path,
+                                                                            monkeypatch) -> None:
+    import colormnet.evaluate
+    from colormnet import output_guard
+
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    monkeypatch.setattr(output_guard.os, "access", lambda path, mode: Path(path) != read_only)  # as root may
+    monkeypatch.setattr(colormnet.evaluate, "evaluate", lambda *a, **k: pytest.fail("scored before the check"))
+    with pytest.raises(OutputError, match="is not writable"):
+        run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", read_only / "x.csv")
+
+
 def test_command_lpips_and_fid_from_weight_files(capsys, clips: dict, tmp_path: Path) -> None:
     torch.manual_seed(0)
     lpips_state = LPIPS().state_dict()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from colormnet.errors import OutputError, quote_path
 from colormnet.interrupts import stop_if_cancelled
 from colormnet.metrics import CDC_DILATIONS
+from colormnet.output_guard import check_output_folder
 from colormnet.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ def _check_csv_path(csv_path: Path, inputs: Sequence[Path], overwrite: bool) -> 
         raise OutputError(
             f"The folder of --csv {quote_path(csv_path)} does not exist; create it or choose another path."
         )
+    check_output_folder(csv_path)  # a folder that may not be written, before minutes of scoring
 
 
 def cmd_eval(args: argparse.Namespace, cancel: threading.Event | None = None) -> int:
