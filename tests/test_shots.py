@@ -125,6 +125,9 @@ def test_unknown_detector_and_bad_threshold_are_refused(montage: tuple[Path, lis
         detect_shots(montage[0], detector="magic")
     with pytest.raises(ColorMNetError, match="positive"):
         detect_shots(montage[0], detector="scenedetect", threshold=float("nan"))
+    for detector in ("transnetv2", "combined"):  # a probability, where a ratio above 1 would find nothing at all
+        with pytest.raises(ColorMNetError, match="is a probability, below 1"):
+            detect_shots(montage[0], detector=detector, threshold=2.0)
 
 
 def test_cache_hit_miss_and_key(montage: tuple[Path, list[int]], tmp_path: Path,

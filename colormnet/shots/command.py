@@ -38,8 +38,9 @@ def add_shots_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help=f"default {DEFAULT_DETECTOR}: PySceneDetect's cuts and fades plus TransNetV2's dissolves")
     p.add_argument("--threshold", type=float, metavar="X",
                    help="sensitivity, lower finds more: the cut ratio for scenedetect (default 3; it is adaptive, so a "
-                   "lower ratio can also move a cut), the probability for transnetv2 and the dissolves of combined "
-                   "(default 0.5)")
+                   "lower ratio can also move a cut, and as a cut closer than 6 frames to the one before is dropped, "
+                   "a much lower ratio can lose real cuts), the probability for transnetv2 and the dissolves of "
+                   "combined (below 1, default 0.5)")
     p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--edl files")
 
 

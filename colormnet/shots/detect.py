@@ -117,6 +117,9 @@ def detect_shots(
         raise ColorMNetError(f"Unknown shot detector {detector!r}; choose one of {', '.join(DETECTORS)}.")
     if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
         raise ColorMNetError(f"The detection threshold must be a positive number, not {threshold}.")
+    if threshold is not None and detector != "scenedetect" and threshold >= 1:
+        raise ColorMNetError(f"The {detector} detector's threshold is a probability, below 1 (default 0.5), not "
+                             f"{threshold}; a ratio such as 3 is scenedetect's.")
     reader = video if isinstance(video, VideoReader) else VideoReader(video)
     try:
         info = reader.info
