@@ -35,8 +35,9 @@ def write_still(rgb: np.ndarray, output: Path) -> None:
         else:  # 16-bit: Pillow cannot write 16-bit RGB, PyAV's image encoders can
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le")
             with av.open(str(tmp), "w", format="image2") as container:
-                encoder, pix_fmt = ("png", "rgb48be") if suffix == ".png" else ("tiff", "rgb48le")  # what each takes
-                stream = container.add_stream(encoder)
+                png = suffix == ".png"
+                stream = container.add_stream("png") if png else container.add_stream("tiff")
+                pix_fmt = "rgb48be" if png else "rgb48le"  # what each encoder takes
                 stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], pix_fmt
                 for packet in stream.encode(frame):
                     container.mux(packet)
