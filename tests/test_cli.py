@@ -227,7 +227,13 @@ def test_weights_given_to_an_engine_that_takes_none_are_said_to_be_unused(
     code, _, err = run_cli(capsys, *args, "--weights", tmp_path / "w.pth")
     assert code == 0 and "Note: the propagate engine takes no weights: --weights is not used." in err, err
     code, _, err = run_cli(capsys, *args, "--overwrite")
-    assert code == 0 and "--weights" not in err
+    assert code == 0 and "--weights" not in err and "is not used" not in err
+    code, _, err = run_cli(capsys, *args, "--overwrite", "--precision", "fp16", "--device", "cuda")
+    assert code == 0, err
+    assert "Note: the propagate engine computes in fp32: --precision fp16 is not used." in err, err
+    assert "Note: the propagate engine computes on the CPU: --device cuda is not used." in err, err
+    code, _, err = run_cli(capsys, *args, "--overwrite", "--workers", "2")  # without --cluster: nothing to share
+    assert code == 1 and "--workers applies to --cluster runs only." in err, err
 
 
 @pytest.mark.parametrize("engine", ["colormnet", "deepexemplar"])

@@ -192,6 +192,8 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     from colormnet.video import CODECS, check_output_path
 
     source, output = Path(args.input), Path(args.output)
+    if getattr(args, "workers", None) is not None and not getattr(args, "cluster", None):
+        raise ExemplarError("--workers applies to --cluster runs only.")
     if getattr(args, "fps", None) is not None and not source.is_dir():
         raise ExemplarError(f"--fps sets the frame rate of an image sequence (a folder of frames); "
                             f"{quote_path(source.name)} is a video file and keeps its own timing.")
@@ -203,13 +205,26 @@ def render(args: argparse.Namespace, cancel: threading.Event, specs: Sequence[Ex
     check_sidecar(output, args.overwrite, folder=not CODECS[codec].extensions, inputs=protected)
     exemplars = [load(spec) for spec in specs]
     config = session_config(args)
-    if args.weights and not engine_info(args.engine).needs_weights:
-        print(f"Note: the {args.engine} engine takes no weights: --weights is not used.", file=sys.stderr)
+    _note_unused_options(args)
     if getattr(args, "cluster", None) or getattr(args, "work_dir", None):
         from colormnet.cli.cluster import colorize_chunked
 
         return colorize_chunked(args, cancel, exemplars=exemplars, config=config, codec=codec, specs=specs)
     return _render_here(args, cancel, exemplars, config, codec, specs)
+
+
+def _note_unused_options(args: argparse.Namespace) -> None:
+    """A note for each option the engine does not use (the render goes on without it)."""
+    info = engine_info(args.engine)
+    unused = []
+    if args.weights and not info.needs_weights:
+        unused.append(("takes no weights", "--weights"))
+    if args.precision in ("fp16", "bf16") and not info.reduced_precision:
+        unused.append(("computes in fp32", f"--precision {args.precision}"))
+    if args.device == "cuda" and info.cpu_only:
+        unused.append(("computes on the CPU", "--device cuda"))
+    for what, option in unused:
+        print(f"Note: the {args.engine} engine {what}: {option} is not used.", file=sys.stderr)
 
 
 def encode_frame(result: FrameResult, bit_depth: int) -> np.ndarray:

@@ -36,6 +36,7 @@ class EngineInfo:
         holds_several_exemplars: it can run a shot in one pass with all its exemplars (``--transition memory``):
             ColorMNet in its permanent memory, Deep Exemplar as joint references.
         reduced_precision: it computes in fp16/bf16 when asked (else always fp32).
+        cpu_only: it computes on the CPU whatever device is asked for.
         cpu_bf16: it runs under CPU bf16 autocast.
         memory_schedule: it reads the session's memory schedule (``InferenceConfig``: ``mem_every``, ``top_k``).
         options: ``module:Class`` of its engine-specific options (built from keyword values); empty if none.
@@ -50,6 +51,7 @@ class EngineInfo:
     takes_references: bool = False
     holds_several_exemplars: bool = False
     reduced_precision: bool = True
+    cpu_only: bool = False
     cpu_bf16: bool = False
     memory_schedule: bool = False
     options: str = ""
@@ -63,7 +65,7 @@ ENGINES: dict[str, EngineInfo] = {
                    holds_several_exemplars=True, cpu_bf16=True, memory_schedule=True),
         EngineInfo("propagate", "Propagate", "no weights, fast",
                    "colormnet.engines.propagate.backend:load_backend",
-                   needs_weights=False, weights_layout="", reduced_precision=False),
+                   needs_weights=False, weights_layout="", reduced_precision=False, cpu_only=True),
         EngineInfo("deepexemplar", "Deep Exemplar", "Zhang et al. 2019 (needs its weights)",
                    "colormnet.engines.deepexemplar.backend:load_backend",
                    weights_layout="folder", takes_references=True, holds_several_exemplars=True,
