@@ -311,6 +311,7 @@ def test_malformed_exemplar_specs(capsys, spec, needle, option, frames, colour_p
         (["weights", "init-random", "{out}", "--seed", "-1"], "--seed: must be at least 0"),
         (["weights"], "choose a command: download, init-random, path"),
         (["demo", "{out}", "--process-size", "0"], "at least 16"),
+        (["demo", "{out}", "--fps", "18"], "unrecognized arguments: --fps 18"),  # its clip is a video, not images
     ],
 )
 def test_bad_command_lines_end_in_one_line(capsys, argv, needle, frames, colour_png, tmp_path) -> None:

@@ -97,9 +97,6 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
                         "memory (one pass from the shot's first exemplar holding the others too; colormnet and "
                         "deepexemplar only) or cut (each exemplar up to the next)")
     p.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
-    p.add_argument("--fps", type=frame_rate, metavar="RATE",
-                   help="the frame rate of an image-sequence input (default 24; silent film scans often run at "
-                        "16-20), e.g. 18 or 24000/1001")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
@@ -122,6 +119,9 @@ def _add_colorize(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                    help="keyframe: the exemplar is that frame colorized; reference: any colour photo (default auto)")
     add_render_options(p, engine_default=DEFAULT_ENGINE, engine_help="; ".join(
         f"{name}: {ENGINES[name].summary}" for name in available_engines()))
+    p.add_argument("--fps", type=frame_rate, metavar="RATE",  # not the demo's: its clip is a video file
+                   help="the frame rate of an image-sequence input (default 24; silent film scans often run at "
+                        "16-20), e.g. 18 or 24000/1001")
     add_cluster_arguments(p)
 
 
