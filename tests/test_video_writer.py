@@ -241,6 +241,15 @@ def test_missing_encoder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 # --------------------------------------------------------------------------------------------- path checks
+def test_an_image_name_for_a_movie_codec_points_to_the_image_codecs(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"not 'x\.png'; for numbered images choose the png or png16 codec and give"):
+        check_output_path(tmp_path / "x.png", inputs=[], codec="h264", overwrite=False)
+    with pytest.raises(OutputError, match=r"not 'x\.tif'; for numbered images choose the tiff16 codec"):
+        check_output_path(tmp_path / "x.tif", inputs=[], codec="prores", overwrite=False)
+    with pytest.raises(OutputError, match=r"not 'x\.avi'\.$"):
+        check_output_path(tmp_path / "x.avi", inputs=[], codec="h264", overwrite=False)
+
+
 def test_output_may_not_be_an_input(tmp_path: Path) -> None:
     video = tmp_path / "in.mp4"
     video.write_bytes(b"x")

@@ -158,8 +158,12 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
             refuse_unusual_frames(output, spec.image_suffix)
             refuse_protected(numbered_frames(output, spec.image_suffix), inputs, instead="folder")
     elif output.suffix.lower() not in spec.extensions:
+        suffix = output.suffix.lower()
+        image_codecs = [c.name for c in CODECS.values() if c.is_image_sequence and c.image_suffix == suffix]
+        images = (f"; for numbered images choose the {' or '.join(image_codecs)} codec and give a folder name"
+                  if image_codecs else "")
         raise OutputError(
-            f"The {codec} codec needs an output ending in {' or '.join(spec.extensions)}, not {output.name!r}."
+            f"The {codec} codec needs an output ending in {' or '.join(spec.extensions)}, not {output.name!r}{images}."
         )
     elif output.is_dir():
         raise OutputError(f"The output {output} is a folder; give a file name ending in {spec.extensions[0]}.")
