@@ -128,18 +128,21 @@ def test_unreported_damage_is_logged_when_the_reader_closes(tmp_path: Path, capl
 
 
 def test_the_command_line_names_the_damaged_frames_and_writes_them_all(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     source = damaged_copy(tmp_path, range(12, 16))
     with VideoReader(source) as reader:
         still = reader.read(10)
     Image.fromarray(still).save(tmp_path / "still.png")
     out = tmp_path / "out.mkv"
-    code = main(["colorize", str(source), "-e", f"{tmp_path / 'still.png'}@10", "-o", str(out), "--engine",
-                 "propagate", "--codec", "ffv1", "--process-size", "64", "--frames", "10:18"])
+    with caplog.at_level(logging.WARNING, logger="colormnet"):
+        code = main(["colorize", str(source), "-e", f"{tmp_path / 'still.png'}@10", "-o", str(out), "--engine",
+                     "propagate", "--codec", "ffv1", "--process-size", "64", "--frames", "10:18"])
     err = capsys.readouterr().err
     assert code == 0, err
     lines = [line for line in err.splitlines() if "do not decode" in line]
     assert len(lines) == 1 and "frames 12-15" in lines[0], err
+    logged = [r.getMessage() for r in caplog.records if "do not decode" in r.getMessage()]
+    assert logged == []  # the shot pass read them first, and left the telling to the render
     with VideoReader(out) as written:
         assert len(written) == 8  # frames 10 to 17, the damaged ones included: the timing stays whole

@@ -91,6 +91,7 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
     """
     from colormnet.shots import DetectionCancelledError, check_links, load_shot_file
     from colormnet.shots.command import find_shots
+    from colormnet.video.reader import DAMAGE_LOGGER
 
     if option == "off":
         return None, {}
@@ -102,10 +103,18 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
             except ShotListError as exc:
                 raise ShotListError(f"{Path(option).name}: {exc}") from None
         return read.shots, read.links
+    damage = logging.getLogger(DAMAGE_LOGGER)
+    damage.addFilter(_told_by_the_render)  # the render tells the damaged frames as it reaches them: once, not twice
     try:
         return find_shots(video, info.frame_count, cancel=cancel), {}
     except DetectionCancelledError:
         raise KeyboardInterrupt from None
+    finally:
+        damage.removeFilter(_told_by_the_render)
+
+
+def _told_by_the_render(record: logging.LogRecord) -> bool:
+    return False
 
 
 def _shot_summary(session: Session, rendered: range | None = None) -> list[str]:

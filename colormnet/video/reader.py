@@ -19,6 +19,7 @@ from colormnet.video.pixels import rgb_luma8
 from colormnet.video.sequence_source import SequenceSource
 
 logger = logging.getLogger(__name__)
+DAMAGE_LOGGER = "colormnet.video.damage"  # the damaged frames a reader met and did not tell (see VideoReader.close)
 
 #: Frames decoded forward per step of a reverse iteration; bounds memory to this many frames.
 REVERSE_CHUNK = 32
@@ -190,11 +191,12 @@ class VideoReader:
     def close(self) -> None:
         """Releases the file; the reader cannot be used afterwards. Calling it twice is harmless.
 
-        Damaged frames met and not yet told (see :meth:`take_damage_notice`) are logged as a warning.
+        Damaged frames met and not yet told (see :meth:`take_damage_notice`) are logged as a warning, on the logger
+        :data:`DAMAGE_LOGGER` (a pass that reads the film before a render that tells them can silence it).
         """
         notice = self.take_damage_notice(final=True)
         if notice:
-            logger.warning("%s", notice)
+            logging.getLogger(DAMAGE_LOGGER).warning("%s", notice)
         source, self._source = self._source, None
         if source is not None:
             source.close()
