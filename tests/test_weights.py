@@ -10,6 +10,7 @@ import math
 import os
 import pickle
 import random
+import re
 import socket
 import threading
 import warnings
@@ -287,6 +288,18 @@ def test_bad_checkpoints_give_one_clear_sentence(tmp_path: Path, kind: str, need
         assert "2 are unexpected (e.g. weight, bias)" in message
     if kind in ("missing", "empty", "truncated"):
         assert "colormnet weights download" in message
+
+
+def test_a_missing_file_named_by_the_variable_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.engines.colormnet.backend import load_model
+
+    gone = tmp_path / "gone.pth"
+    monkeypatch.setenv("COLORMNET_WEIGHTS", str(gone))
+    with pytest.raises(WeightsError, match=rf"^No ColorMNet weights at {re.escape(str(gone))}, the file "
+                                           r"\$COLORMNET_WEIGHTS names; run `colormnet weights download`"):
+        load_model(None, device="cpu")
+    with pytest.raises(WeightsError, match=rf"^No ColorMNet weights at {re.escape(str(gone))}; run"):
+        load_model(gone, device="cpu")  # named by --weights: the variable has nothing to do with it
 
 
 def test_an_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ app's bf16 previews and its fp32 exports costs nothing).
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.engines.colormnet.inference.exemplar_cache import ExemplarCache
 from colormnet.engines.colormnet.model.network import ColorMNet
-from colormnet.engines.colormnet.weights import fingerprint, load_weights, resolve_weights_path
+from colormnet.engines.colormnet.weights import ENV_VAR, SOURCE, fingerprint, load_weights, resolve_weights_path
 from colormnet.engines.host_memory import keep_freed_memory
 from colormnet.engines.precision import resolve_autocast, resolve_device
 from colormnet.errors import WeightsError
@@ -116,6 +117,8 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
     autocast = resolve_autocast("colormnet", precision, torch_device)
     if torch_device.type == "cpu":
         keep_freed_memory()
+    if not path.exists() and weights is None and os.environ.get(ENV_VAR, "").strip():
+        raise WeightsError(f"No ColorMNet weights at {path}, the file ${ENV_VAR} names; {SOURCE.advice}.")
     if not path.is_file():
         load_weights(path)  # raises the one-sentence WeightsError for a missing path or a folder
     ident = fingerprint(path)
