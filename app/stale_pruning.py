@@ -88,7 +88,7 @@ class StalePruner(QObject):
         """Delete ``folders`` (those of a project replaced without being saved) in the background, whatever their
         age; any the open project or one being opened uses stays."""
         moved = self._set_aside(folders)
-        self._pool.start(_Job(lambda: self._delete(moved, [])))
+        self._pool.start(_Job(lambda: self._delete(moved, [], "of a project never saved")))
 
     def _on_found(self, found: Sequence[Path], files: Sequence[Path]) -> None:  # on the GUI thread
         moved = self._set_aside(found)
@@ -110,7 +110,8 @@ class StalePruner(QObject):
             moved.append((folder, target))
         return moved
 
-    def _delete(self, moved: Sequence[tuple[Path, Path]], files: Sequence[Path]) -> None:  # on a pool thread
+    def _delete(self, moved: Sequence[tuple[Path, Path]], files: Sequence[Path],
+                whose: str = "stale") -> None:  # on a pool thread
         for _, target in moved:
             shutil.rmtree(target, ignore_errors=True)
         still_stale = set(stale_files(self._paths.thumbnails, self._days))  # not those read since they were found
@@ -124,5 +125,5 @@ class StalePruner(QObject):
                 continue
             deleted.append(file)
         if moved or deleted:
-            logger.info("removed %d stale folders and %d stale thumbnail sets", len(moved), len(deleted))
+            logger.info("removed %d folders (%s) and %d stale thumbnail sets", len(moved), whose, len(deleted))
         self.sig_finished.emit([folder for folder, _ in moved] + deleted)
