@@ -146,3 +146,17 @@ def test_the_command_line_names_the_damaged_frames_and_writes_them_all(
     assert logged == []  # the shot pass read them first, and left the telling to the render
     with VideoReader(out) as written:
         assert len(written) == 8  # frames 10 to 17, the damaged ones included: the timing stays whole
+
+
+def test_a_chunked_render_still_names_the_damaged_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    source = damaged_copy(tmp_path, range(12, 16))
+    with VideoReader(source) as reader:
+        Image.fromarray(reader.read(10)).save(tmp_path / "still.png")
+    with caplog.at_level(logging.WARNING, logger="colormnet"):  # its chunks tell nothing: the shot pass does
+        code = main(["colorize", str(source), "-e", f"{tmp_path / 'still.png'}@10", "-o", str(tmp_path / "out.mkv"),
+                     "--engine", "propagate", "--codec", "ffv1", "--process-size", "64", "--frames", "10:18",
+                     "--work-dir", str(tmp_path / "work")])
+    assert code == 0, capsys.readouterr().err
+    logged = [r.getMessage() for r in caplog.records if "do not decode" in r.getMessage()]
+    assert len(logged) == 1 and "frames 12-15" in logged[0], logged

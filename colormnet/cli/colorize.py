@@ -77,7 +77,8 @@ def shot_list_option(option: str, video: Path, info: Any, cancel: threading.Even
 
 
 def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event,
-                    exemplar_frames: Sequence[int] | None) -> tuple[list[Any] | None, dict[int, int]]:
+                    exemplar_frames: Sequence[int] | None,
+                    render_tells_damage: bool = False) -> tuple[list[Any] | None, dict[int, int]]:
     """The shots ``--shots`` asks for, and the links a shot list file chose by hand (``colours_from``).
 
     Args:
@@ -85,6 +86,8 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
         video: the video; info: its :class:`~colormnet.video.VideoInfo`.
         cancel: set to stop the detection (it then raises KeyboardInterrupt).
         exemplar_frames: the exemplars' frames every link must name (None: not checked against exemplars).
+        render_tells_damage: a render on this machine follows and tells the damaged frames as it reaches them, so
+            the detection leaves them untold (a chunked render does not tell them: the detection does).
 
     Raises:
         ShotListError: the file is bad, or a link names no exemplar, its own shot, or leaves a shot with its own.
@@ -104,7 +107,8 @@ def shots_and_links(option: str, video: Path, info: Any, cancel: threading.Event
                 raise ShotListError(f"{Path(option).name}: {exc}") from None
         return read.shots, read.links
     damage = logging.getLogger(DAMAGE_LOGGER)
-    damage.addFilter(_told_by_the_render)  # the render tells the damaged frames as it reaches them: once, not twice
+    if render_tells_damage:  # once, not twice
+        damage.addFilter(_told_by_the_render)
     try:
         return find_shots(video, info.frame_count, cancel=cancel), {}
     except DetectionCancelledError:
@@ -268,7 +272,8 @@ def _render_here(args: argparse.Namespace, cancel: threading.Event, exemplars: l
                   f"(luminance similarity {score:.2f}); a keyframe's colours are laid on its frame pixel for pixel: "
                   "pin it as :reference if it shows another picture.", file=sys.stderr)
         frames_with_exemplars = [ex.frame for ex in session.exemplars]
-        session.set_shots(*shots_and_links(args.shots, source, info, cancel, frames_with_exemplars))
+        session.set_shots(*shots_and_links(args.shots, source, info, cancel, frames_with_exemplars,
+                                           render_tells_damage=True))
         for line in _shot_summary(session, frames):
             print(line, file=sys.stderr)
         _log_segments(session)
