@@ -130,6 +130,18 @@ def test_unknown_detector_and_bad_threshold_are_refused(montage: tuple[Path, lis
             detect_shots(montage[0], detector=detector, threshold=2.0)
 
 
+def test_a_cached_list_does_not_answer_for_a_setting_refused(montage: tuple[Path, list[int]], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.errors import ColorMNetError
+    from colormnet.shots import cache
+
+    monkeypatch.setattr(cache, "read_cached", lambda file, key: pytest.fail("the cache was read first"))
+    with pytest.raises(ColorMNetError, match="is a probability, below 1"):
+        shots_for_video(montage[0], detector="transnetv2", threshold=2.0, cache_dir=tmp_path)
+    with pytest.raises(ColorMNetError, match="Unknown shot detector"):
+        shots_for_video(montage[0], detector="magic", cache_dir=tmp_path)
+
+
 def test_cache_hit_miss_and_key(montage: tuple[Path, list[int]], tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     video = tmp_path / "video.mp4"

@@ -20,7 +20,7 @@ from pathlib import Path
 import platformdirs
 
 from colormnet.fileio import write_bytes_atomic
-from colormnet.shots.detect import DEFAULT_DETECTOR, ProgressCallback, detect_shots
+from colormnet.shots.detect import DEFAULT_DETECTOR, ProgressCallback, check_detector, detect_shots
 from colormnet.shots.formats import parse_json, read_text_bounded, shot_record
 from colormnet.shots.model import Shot, ShotListError, validate_shots
 from colormnet.video import VideoReader
@@ -101,6 +101,7 @@ def shots_for_video(
         detector, threshold, progress, cancel: As for :func:`~colormnet.shots.detect_shots`.
         cache_dir: Where cached lists live (default :func:`default_cache_dir`).
     """
+    check_detector(detector, threshold)  # a list cached for the film must not answer for a setting refused
     key = content_key(video, detector=detector, threshold=threshold)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     file = folder / f"{key}.json"

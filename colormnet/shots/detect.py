@@ -87,6 +87,21 @@ def _consumers(detector: str, fps: Any, threshold: float | None) -> list[_Consum
     return [ClassicDetector(fps), LearnedDetector(threshold=threshold, gated=True)]
 
 
+def check_detector(detector: str, threshold: float | None) -> None:
+    """Refuses an unknown detector or a threshold it cannot use (before a cached list could answer for it).
+
+    Raises:
+        ColorMNetError: One sentence saying what to give instead.
+    """
+    if detector not in DETECTORS:
+        raise ColorMNetError(f"Unknown shot detector {detector!r}; choose one of {', '.join(DETECTORS)}.")
+    if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
+        raise ColorMNetError(f"The detection threshold must be a positive number, not {threshold}.")
+    if threshold is not None and detector != "scenedetect" and threshold >= 1:
+        raise ColorMNetError(f"The {detector} detector's threshold is a probability, below 1 (default 0.5), not "
+                             f"{threshold}; a ratio such as 3 is scenedetect's.")
+
+
 def detect_shots(
     video: str | Path | VideoReader,
     *,
@@ -113,13 +128,7 @@ def detect_shots(
         ColorMNetError: An unknown detector, a bad threshold, or a video that cannot be read.
         DetectionCancelledError: ``cancel`` was set.
     """
-    if detector not in DETECTORS:
-        raise ColorMNetError(f"Unknown shot detector {detector!r}; choose one of {', '.join(DETECTORS)}.")
-    if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
-        raise ColorMNetError(f"The detection threshold must be a positive number, not {threshold}.")
-    if threshold is not None and detector != "scenedetect" and threshold >= 1:
-        raise ColorMNetError(f"The {detector} detector's threshold is a probability, below 1 (default 0.5), not "
-                             f"{threshold}; a ratio such as 3 is scenedetect's.")
+    check_detector(detector, threshold)
     reader = video if isinstance(video, VideoReader) else VideoReader(video)
     try:
         info = reader.info
