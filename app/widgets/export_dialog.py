@@ -96,6 +96,8 @@ class ExportDialog(QDialog):
         has_audio = bool(getattr(info, "has_audio", False))
         self.audio = QCheckBox("Include the source's audio", self)
         self.audio.setChecked(has_audio)
+        self._audio_wanted = True  # ticked by default where it can be
+        self.audio.toggled.connect(self._on_audio_toggled)
         self.cluster = QCheckBox("Render on cluster…", self)
         self.cluster.setToolTip("Render the units as Ray tasks on render nodes and assemble them here (needs ray)")
         self.cluster_address = QLineEdit("local", self)
@@ -225,15 +227,22 @@ class ExportDialog(QDialog):
         return not spec.is_image_sequence and bool(getattr(self._controller.video_info, "has_audio", False))
 
     def _update_audio(self) -> None:
-        """Enable the audio box where it can be ticked; where not, its text says why."""
+        """Enable the audio box where it can be ticked, as the user last left it; where not, it is unticked and its
+        text says why."""
         available = self._audio_available()
         self.audio.setEnabled(available and not self._running)
+        self.audio.blockSignals(True)  # not the user's choice
+        self.audio.setChecked(available and self._audio_wanted)
+        self.audio.blockSignals(False)
         if available:
             self.audio.setText("Include the source's audio")
         elif not getattr(self._controller.video_info, "has_audio", False):
             self.audio.setText("None: the source has no audio")
         else:
             self.audio.setText("None: a folder of images carries no audio")
+
+    def _on_audio_toggled(self, checked: bool) -> None:
+        self._audio_wanted = checked
 
     def _set_running(self, running: bool) -> None:
         self._running = running

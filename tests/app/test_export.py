@@ -104,8 +104,14 @@ def test_the_audio_box_stays_off_after_an_export_that_cannot_carry_audio(
     assert export(qtbot, dialog, controller)[0] is True
     assert not dialog.audio.isEnabled() and dialog.codec.isEnabled()
     assert dialog.audio.text() == "None: a folder of images carries no audio"  # greyed, and why
+    assert not dialog.audio.isChecked() and not dialog.job(overwrite=False).audio  # and unticked: no sound goes
     dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
     assert dialog.audio.isEnabled() and dialog.audio.text() == "Include the source's audio"
+    assert dialog.audio.isChecked()  # as the user left it
+    dialog.audio.setChecked(False)
+    dialog.codec.setCurrentIndex(dialog.codec.findData("png"))
+    dialog.codec.setCurrentIndex(dialog.codec.findData("ffv1"))
+    assert not dialog.audio.isChecked()  # still as the user left it
     dialog.close()
     info = controller.video_info
     silent_film = tuple(s for s in info.streams if s.kind != "audio")
