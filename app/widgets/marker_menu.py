@@ -87,8 +87,9 @@ class MarkerCommands(QObject):
             moved = c.edits.move_exemplar(frame, new_frame) and c.edits.set_exemplar_kind(new_frame, "reference")
         finally:
             stack.endMacro()
+        what = "keyframe" if entry.kind == "keyframe" else "exemplar (used as a keyframe)"
         if moved:
-            self._notify(f"The keyframe moved from frame {frame} to frame {new_frame} is now used as a reference "
+            self._notify(f"The {what} moved from frame {frame} to frame {new_frame} is now used as a reference "
                          "(it shows another frame); Undo moves it back.")
         return moved
 

@@ -54,7 +54,8 @@ def test_an_auto_exemplar_used_as_a_keyframe_moves_as_a_reference(
     assert editor.markers.move(4, 6)  # two frames on, it would still pass for one: the camera hardly moves
     entry = c.project.exemplar_at(6)
     assert entry is not None and entry.kind == "reference"
-    assert "now used as a reference" in editor.statusBar().currentMessage()
+    assert editor.statusBar().currentMessage().startswith(
+        "The exemplar (used as a keyframe) moved from frame 4 to frame 6 is now used as a reference")
     c.history.stack.undo()
     assert c.project.exemplar_at(4).kind == "auto" and c.project.exemplar_at(6) is None  # type: ignore[union-attr]
 
