@@ -244,8 +244,9 @@ def test_missing_encoder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_an_image_name_for_a_movie_codec_points_to_the_image_codecs(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match=r"not 'x\.png'; for numbered images choose the png or png16 codec and give"):
         check_output_path(tmp_path / "x.png", inputs=[], codec="h264", overwrite=False)
-    with pytest.raises(OutputError, match=r"not 'x\.tif'; for numbered images choose the tiff16 codec"):
-        check_output_path(tmp_path / "x.tif", inputs=[], codec="prores", overwrite=False)
+    for name in ("x.tif", "x.TIFF"):
+        with pytest.raises(OutputError, match=rf"not '{name}'; for numbered images choose the tiff16 codec"):
+            check_output_path(tmp_path / name, inputs=[], codec="prores", overwrite=False)
     with pytest.raises(OutputError, match=r"not 'x\.avi'\.$"):
         check_output_path(tmp_path / "x.avi", inputs=[], codec="h264", overwrite=False)
 

@@ -158,7 +158,7 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
             refuse_unusual_frames(output, spec.image_suffix)
             refuse_protected(numbered_frames(output, spec.image_suffix), inputs, instead="folder")
     elif output.suffix.lower() not in spec.extensions:
-        suffix = output.suffix.lower()
+        suffix = {".tiff": ".tif", ".jpeg": ".jpg"}.get(output.suffix.lower(), output.suffix.lower())
         image_codecs = [c.name for c in CODECS.values() if c.is_image_sequence and c.image_suffix == suffix]
         images = (f"; for numbered images choose the {' or '.join(image_codecs)} codec and give a folder name"
                   if image_codecs else "")
