@@ -82,8 +82,10 @@ class DownloadWorker(QObject):
 
         self.cancel_event.clear()
         last_emit = [0.0]
+        fetched = [False]
 
         def progress(done: int, total: int | None) -> None:
+            fetched[0] = True
             now = time.monotonic()
             if now - last_emit[0] >= _PROGRESS_INTERVAL_S or (total is not None and done >= total):
                 last_emit[0] = now
@@ -97,4 +99,8 @@ class DownloadWorker(QObject):
             logger.exception("weights download failed")
             self.sig_failed.emit(f"The download failed unexpectedly ({exc}); see the log file.", False)
         else:
-            self.sig_finished.emit(str(path))
+            if fetched[0]:
+                self.sig_finished.emit(str(path))
+            else:  # weights that read were there already (random ones, say): the library leaves them
+                self.sig_failed.emit(f"Weights are already at {path}, so nothing was downloaded; to download the "
+                                     "published ones there, move that file away first.", False)

@@ -225,3 +225,20 @@ def test_weights_error_from_a_bad_file(
             colormnet.engines.colormnet.weights.load_weights(bad)
     finally:
         controller.shutdown()
+
+
+def test_a_download_onto_weights_already_there_says_nothing_was_downloaded(qtbot, random_weights: Path,
+                                                                          tmp_path: Path) -> None:
+    from app.worker import DownloadWorker
+
+    dest = tmp_path / "w.pth"
+    shutil.copyfile(random_weights, dest)
+    before = dest.read_bytes()
+    worker = DownloadWorker()
+    finished: list[str] = []
+    worker.sig_finished.connect(finished.append)
+    with qtbot.waitSignal(worker.sig_failed, timeout=RUN_TIMEOUT_MS) as failed:
+        worker.download(str(dest))  # the library leaves weights that read alone, random ones too
+    assert failed.args == [f"Weights are already at {dest}, so nothing was downloaded; to download the published "
+                           "ones there, move that file away first.", False]
+    assert finished == [] and dest.read_bytes() == before
