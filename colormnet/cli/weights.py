@@ -23,7 +23,6 @@ from pathlib import Path
 from types import ModuleType
 
 from colormnet.cli.colorize import DEFAULT_ENGINE
-from colormnet.engines import checkpoints
 from colormnet.engines.registry import EngineInfo, engine_info
 from colormnet.errors import DamagedWeightsError, OutputError, WeightsError
 from colormnet.fileio import quoted
@@ -112,6 +111,8 @@ def _download(info: EngineInfo, module: ModuleType, dest: Path, cancel: threadin
     mistake); an empty file or a checkpoint cut short or damaged is downloaded over, the download replacing it only
     once complete.
     """
+    from colormnet.engines import checkpoints  # torch: not for --help
+
     def damaged(exc: DamagedWeightsError) -> None:
         print(f"{exc.fault or exc}: downloading the {info.label} weights over it.", file=sys.stderr)
 
