@@ -190,6 +190,8 @@ class ProjectFiles(QObject):
         old, cache = self._workspace.project, self._workspace.cache
         yield
         if self._workspace.project is not old and old.path is None:
+            if cache is not None:
+                cache.drop()  # the frame a stopped run still computes must not make its folder again
             self.sig_left_behind.emit(self._unsaved_folders(old, cache))
 
     def _unsaved_folders(self, project: Project, cache: FrameCache | None) -> list[Path]:

@@ -66,6 +66,7 @@ class FrameCache:
         self._by_folder: dict[str, set[int]] = {}
         self._total = 0
         self._scanned = False
+        self._dropped = False
 
     @property
     def root(self) -> Path:
@@ -130,21 +131,43 @@ class FrameCache:
         self.scan()  # before writing: the first scan deletes temporary files it finds
         folder = _folder_name(key)
         path = self._path(folder, index)
+        if self._dropped:
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.parent.is_symlink():  # never write through a link put in place of a key's folder
             logger.warning("not caching frame %d: %s is a symlink", index, path.parent)
             return
         data = encode_png(rgb)
         tmp = path.with_suffix(f".tmp{threading.get_ident()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError:
+            if not self._dropped:
+                raise
+            tmp.unlink(missing_ok=True)  # its folder was set aside under it
         with self._locked():
+            if self._dropped:  # dropped while it was written: its folder may have gone, and come back with it
+                self._unwrite(path)
+                return
             old = self._entries.pop((folder, index), 0)
             self._entries[(folder, index)] = len(data)
             self._by_folder.setdefault(folder, set()).add(index)
             self._total += len(data) - old
             doomed = self._evict_locked(keep=(folder, index))
         self._unlink(doomed)
+
+    def drop(self) -> None:
+        """Write nothing more: the project it served was replaced, and its folder goes. A frame being written as it
+        is dropped is taken away again, with the folders its write made."""
+        with self._lock:
+            self._dropped = True
+
+    def _unwrite(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        for folder in (path.parent, self._root):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
 
     def remove_key(self, key: str) -> None:
         """Delete every frame cached under ``key``."""

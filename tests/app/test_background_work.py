@@ -173,13 +173,17 @@ def test_a_project_never_saved_leaves_nothing_behind_once_another_replaces_it(
     pruner = start_cleanup(colorized, controller.paths)  # as the app starts it
     with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS):
         pass  # nothing stale yet
-    unsaved_files, unsaved_cache = controller.project.files_dir, controller.cache.root  # type: ignore[union-attr]
+    old_cache = controller.cache
+    assert old_cache is not None
+    unsaved_files, unsaved_cache = controller.project.files_dir, old_cache.root
     assert any(unsaved_files.rglob("*.png")) and any(unsaved_cache.rglob("*.png"))
     with (qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS) as finished,
           qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS)):
         files.open_video(realshort)  # the window asks about unsaved changes before it calls this
     assert sorted(finished.args[0]) == sorted([unsaved_files, unsaved_cache])
     assert not unsaved_files.exists() and not unsaved_cache.exists()
+    old_cache.put("a" * 24, 3, np.zeros((8, 8, 3), np.uint8))  # the frame a stopped run was still computing
+    assert not unsaved_cache.exists()  # does not make the folder again
     assert controller.project.files_dir.is_dir()  # the new project's own
 
     assert files.save_project(tmp_path / "kept.cmnproj")

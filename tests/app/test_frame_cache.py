@@ -33,6 +33,26 @@ def test_put_get_and_keys(tmp_path: Path) -> None:
     assert cache.frames("a" * 24) == frozenset() and cache.contains("b" * 24, 3)
 
 
+def test_a_dropped_cache_writes_nothing_and_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.model.frame_cache as frame_cache
+
+    cache = FrameCache(tmp_path, "p")
+    cache.put("a" * 24, 0, frame(0))
+    encode = frame_cache.encode_png
+
+    def replaced_meanwhile(rgb: np.ndarray) -> bytes:  # the project is replaced while this frame is encoded
+        cache.drop()
+        cache.root.rename(tmp_path / ".stale-p")  # as the clean-up sets the folder aside
+        return encode(rgb)
+
+    monkeypatch.setattr(frame_cache, "encode_png", replaced_meanwhile)
+    cache.put("a" * 24, 1, frame(1))
+    assert not cache.root.exists()  # the late frame did not make the folder again
+    assert not (tmp_path / ".stale-p" / ("a" * 24) / "0000001.png").exists()
+    cache.put("a" * 24, 2, frame(2))  # nor does any frame after
+    assert not cache.root.exists() and not cache.contains("a" * 24, 2)
+
+
 def test_keys_that_are_not_plain_hashes_are_stored_safely(tmp_path: Path) -> None:
     cache = FrameCache(tmp_path, "p")
     cache.put("../../etc/passwd", 0, frame(0))
