@@ -81,6 +81,9 @@ class ProjectFiles(QObject):
     """A file cannot be opened or saved; carries the one-sentence reason."""
     sig_status = Signal(str)
     """A short note for the status bar."""
+    sig_replaced = Signal(object)
+    """Another project took the place of the open one (after the user was asked about its changes); carries the
+    project replaced."""
     sig_left_behind = Signal(list)
     """A project never saved was replaced (the user was asked about its changes first): its scratch folder and frame
     cache, which nothing reads any more, to delete."""
@@ -185,11 +188,14 @@ class ProjectFiles(QObject):
 
     @contextlib.contextmanager
     def _replacing(self) -> Iterator[None]:
-        """Around the controller adopting another project: the one it replaced leaves its files behind if it was
-        never saved."""
+        """Around the controller adopting another project: the one it replaced is told, and leaves its files behind
+        if it was never saved."""
         old, cache = self._workspace.project, self._workspace.cache
         yield
-        if self._workspace.project is not old and old.path is None:
+        if self._workspace.project is old:
+            return
+        self.sig_replaced.emit(old)
+        if old.path is None:
             if cache is not None:
                 cache.drop()  # the frame a stopped run still computes must not make its folder again
             self.sig_left_behind.emit(self._unsaved_folders(old, cache))

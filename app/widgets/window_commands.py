@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.icons import icon
 from app.model.paths import a_place_to_write, user_folder
-from app.model.project import PROJECT_SUFFIX
+from app.model.project import PROJECT_SUFFIX, Project
 from app.widgets import project_questions
 
 if TYPE_CHECKING:
@@ -93,8 +93,7 @@ class WindowCommands:
             a[name].triggered.connect(slot)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         controller.files.sig_file_opened.connect(self._on_files_file_opened)
-        self._open_project = controller.project
-        controller.sig_project_changed.connect(self._on_controller_project_changed)
+        controller.files.sig_replaced.connect(self._on_files_replaced)
 
     # -- opening -----------------------------------------------------------------------------------------------
 
@@ -123,11 +122,8 @@ class WindowCommands:
         if self.confirm_discard():
             self.controller.files.close_project()
 
-    def _on_controller_project_changed(self) -> None:
-        project = self.controller.project
-        if project is not self._open_project:  # another took its place, after the user was asked about its changes
-            self.autosaver.discard(self._open_project)  # or the next start would offer it as after a crash
-            self._open_project = project
+    def _on_files_replaced(self, project: Project) -> None:
+        self.autosaver.discard(project)  # or the next start would offer it as after a crash
 
     def _on_files_file_opened(self, path: Path) -> None:
         self.controller.settings.add_recent(path)
