@@ -92,10 +92,7 @@ class ExportDialog(QDialog):
         group = QButtonGroup(self)
         group.addButton(self.range_all)
         group.addButton(self.range_in_out)
-        info = controller.video_info
-        has_audio = bool(getattr(info, "has_audio", False))
-        self.audio = QCheckBox("Include the source's audio", self)
-        self.audio.setChecked(has_audio)
+        self.audio = QCheckBox(self)  # its state and text: _update_audio, once the format is chosen
         self._audio_wanted = True  # ticked by default where it can be
         self.audio.toggled.connect(self._on_audio_toggled)
         self.cluster = QCheckBox("Render on cluster…", self)
