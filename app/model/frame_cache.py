@@ -128,11 +128,11 @@ class FrameCache:
             index: Frame index in the video.
             rgb: HxWx3 uint8 or uint16 RGB.
         """
+        if self._dropped:
+            return
         self.scan()  # before writing: the first scan deletes temporary files it finds
         folder = _folder_name(key)
         path = self._path(folder, index)
-        if self._dropped:
-            return
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.parent.is_symlink():  # never write through a link put in place of a key's folder
             logger.warning("not caching frame %d: %s is a symlink", index, path.parent)
