@@ -156,18 +156,25 @@ def _covers_the_source(record: dict[str, Any]) -> bool:
     return bool(record["output"]["frames"] == [0, record["source"]["frames"]])
 
 
+def _own_record(path: Path, limit: int) -> dict[str, Any] | None:
+    """The record at ``path`` if this program wrote it; None where the file is missing, larger than ``limit``, not
+    JSON or another program's (a file in the user's folder is untrusted)."""
+    try:
+        if path.stat().st_size > limit:
+            return None
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) and str(record.get("program", "")).startswith("colormnet ") else None
+
+
 def _renders_in(path: Path, limit: int = 64 << 20, keep: int = 50) -> dict[str, Any]:
     """``earlier`` and ``earlier_left_out`` for a record replacing the one at ``path``: the renders it holds (itself
     and its own ``earlier``), newest first, at most ``keep`` of them, and how many older ones are left out. No earlier
     render where the file is missing, too large, or not a record this program wrote (a file in the user's folder is
     untrusted)."""
-    try:
-        if path.stat().st_size > limit:
-            return {"earlier": []}
-        earlier = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return {"earlier": []}
-    if not (isinstance(earlier, dict) and str(earlier.get("program", "")).startswith("colormnet ")):
+    earlier = _own_record(path, limit)
+    if earlier is None:
         return {"earlier": []}
     older, left_out = earlier.pop("earlier", []), earlier.pop("earlier_left_out", 0)
     renders = [earlier, *(r for r in older if isinstance(r, dict))] if isinstance(older, list) else [earlier]
@@ -179,14 +186,8 @@ def recorded_first_frame(output: Path, frame_count: int, limit: int = 1 << 20) -
     """The source frame that the first frame of the video file ``output`` shows, as its record says (a range render
     starts past 0); None without a record this program wrote for that file and its ``frame_count`` frames (the
     record is an untrusted file: one that does not fit is ignored)."""
-    path = sidecar_path(output)
-    try:
-        if not output.is_file() or path.stat().st_size > limit:
-            return None
-        record = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not (isinstance(record, dict) and str(record.get("program", "")).startswith("colormnet ")):
+    record = _own_record(sidecar_path(output), limit) if output.is_file() else None
+    if record is None:
         return None
     written = record.get("output")
     frames = written.get("frames") if isinstance(written, dict) else None
