@@ -41,11 +41,22 @@ class PendingOpen:
     source: Path | None  # what the user opened, for Recent files (None for a restored autosave or the demo)
 
 
+def own_scratch_folder(project: Project, scratch: Path) -> Path | None:
+    """The scratch folder of ``project`` when it was never saved and its files live in a folder of its own directly
+    inside ``scratch`` (a restored autosave names its folder itself: never the scratch folder itself, nor a link
+    leading elsewhere); None otherwise."""
+    if project.path is not None:
+        return None
+    folder = project.files_dir.resolve()
+    return folder if folder.parent == scratch.resolve() else None
+
+
 def _discard_empty_scratch(project: Project, scratch: Path) -> None:
     """Remove the scratch folder made for ``project`` if nothing was put in it (its video failed to open)."""
-    if project.path is None and project.files_dir.resolve().is_relative_to(scratch.resolve()):
+    folder = own_scratch_folder(project, scratch)
+    if folder is not None:
         with contextlib.suppress(OSError):
-            project.files_dir.rmdir()  # only when empty
+            folder.rmdir()  # only when empty
 
 
 def scratch_project(settings: AppSettings, paths: AppPaths) -> Project:
@@ -203,9 +214,8 @@ class ProjectFiles(QObject):
     def _unsaved_folders(self, project: Project, cache: FrameCache | None) -> list[Path]:
         """The scratch folder and frame cache of ``project``, never saved."""
         folders = [cache.root] if cache is not None and cache.root.is_dir() else []
-        if project.files_dir.resolve().is_relative_to(self._paths.scratch.resolve()):
-            folders.append(project.files_dir)
-        return folders
+        scratch = own_scratch_folder(project, self._paths.scratch)
+        return folders if scratch is None else [*folders, scratch]
 
     def on_video_open_failed(self, token: int, message: str) -> None:
         """The frame loader could not open the video of the request ``token``."""
@@ -250,7 +260,8 @@ class ProjectFiles(QObject):
         project = self._workspace.project
         if project.path is not None or not self._closed:
             return
-        if project.files_dir.resolve().is_relative_to(self._paths.scratch.resolve()):
-            shutil.rmtree(project.files_dir, ignore_errors=True)
+        scratch = own_scratch_folder(project, self._paths.scratch)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(ValueError):  # an id that is not a plain folder name has no cache to delete
             remove_cache_folder(self._paths.cache, project.project_id)

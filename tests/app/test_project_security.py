@@ -253,3 +253,18 @@ def test_a_damaged_autosave_is_one_message_at_start(
     box = window.last_message
     assert box is not None and "cannot be restored" in box.text() and "\n" not in box.text()
     assert controller.project.video is None and not snapshot.exists()
+
+
+def test_only_a_projects_own_scratch_folder_is_ever_deleted_as_its_files(tmp_path: Path) -> None:
+    from app.project_files import own_scratch_folder
+
+    scratch = tmp_path / "untitled"
+    own = Project.scratch(scratch)
+    assert own_scratch_folder(own, scratch) == own.files_dir.resolve()
+    elsewhere = tmp_path / "films"
+    (scratch / "link").symlink_to(elsewhere, target_is_directory=True)
+    for named in (scratch, scratch / "link", scratch / "a" / "b", elsewhere):  # as a restored autosave may name it
+        assert own_scratch_folder(Project(files_dir=named), scratch) is None, named
+    saved = Project.scratch(scratch)
+    saved.path = tmp_path / "film.cmnproj"
+    assert own_scratch_folder(saved, scratch) is None  # a saved project's files are the user's
