@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -105,4 +106,8 @@ def entry() -> None:
     except KeyboardInterrupt as exc:  # during start-up (imports, parsing), before main() guards the work
         print(f"\n{interrupts.what_stopped(exc)} while starting: nothing was written.", file=sys.stderr)
         code = interrupts.exit_status(exc)
+    # The command's files are written and closed. The interpreter's teardown then runs the cycle collector over
+    # every object still alive (torch alone leaves about 200 000): 0.3-0.4 s of each exit. Frozen, they are left
+    # to the teardown's reference counting and to the system.
+    gc.freeze()
     sys.exit(code)
