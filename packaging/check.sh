@@ -109,10 +109,14 @@ shots = json.load(sys.stdin)["shots"]
 print(f"{len(shots)} shot(s): {shots}")
 assert shots[0]["start"] == 0 and shots[-1]["stop"] == 36' || fail "the shots of the demo clip"
 
-step "weights path: the per-user data folder"
+step "weights path: the per-user data folder, exit status 1 while nothing is there"
+set +e
 where=$(clean "$cli" weights path)
+code=$?
+set -e
 echo "$where"
 [[ "$where" == *"$HOME/.local/share/"* ]] || fail "colormnet weights path does not point into $HOME/.local/share"
+[[ $code -eq 1 || "$where" == *"[present"* ]] || fail "colormnet weights path: exit $code without usable weights"
 
 step "a missing checkpoint: one line"
 clean "$cli" extract-frame "$clip" 0 -o "$out/still0.png" || fail "extract-frame"

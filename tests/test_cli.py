@@ -210,13 +210,13 @@ def test_frame_range_parsing() -> None:
 def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COLORMNET_WEIGHTS", str(tmp_path / "w.pth"))
     code, out, _ = run_cli(capsys, "weights", "path")
-    assert code == 0 and "missing" in out and str(tmp_path / "w.pth") in out
+    assert code == 1 and "missing" in out and str(tmp_path / "w.pth") in out
     code, _, err = run_cli(capsys, "weights", "init-random", tmp_path / "w.pth", "--seed", "3")
     assert code == 0 and "RANDOM" in err
     code, out, _ = run_cli(capsys, "weights", "path")
-    assert "present" in out
+    assert code == 0 and "present" in out
     code, out, _ = run_cli(capsys, "weights", "path", "--weights", tmp_path)  # the folder, not the file in it
-    assert code == 0 and "a folder, not a checkpoint: give the" in out and "present" not in out
+    assert code == 1 and "a folder, not a checkpoint: give the" in out and "present" not in out
 
 
 def test_weights_given_to_an_engine_that_takes_none_are_said_to_be_unused(
@@ -413,11 +413,11 @@ def test_extract_frame_8_and_16_bit(capsys, realshort: Path, tmp_path: Path) -> 
 def test_weights_commands_for_deep_exemplar(capsys, tmp_path: Path) -> None:
     folder = tmp_path / "deepexemplar"
     code, out, _ = run_cli(capsys, "weights", "path", "--engine", "deepexemplar", "--weights", folder)
-    assert code == 0 and "missing" in out
+    assert code == 1 and "missing" in out
     code, _, err = run_cli(capsys, "weights", "init-random", folder, "--engine", "deepexemplar")
     assert code == 0 and "RANDOM" in err, err
     code, out, _ = run_cli(capsys, "weights", "path", "--engine", "deepexemplar", "--weights", folder)
-    assert "present" in out
+    assert code == 0 and "present" in out
 
 
 def test_eval_is_wired(capsys, realshort: Path) -> None:

@@ -145,7 +145,8 @@ def _add_weights(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     r.add_argument("--seed", type=whole_number(0), default=0, help="the same seed writes the same weights "
                    "(default 0)")
     r.add_argument("--overwrite", action="store_true", help="replace existing weights")
-    w = wsub.add_parser("path", help="show where the weights are looked for")
+    w = wsub.add_parser("path", help="show where the weights are looked for (exit status 1 unless usable ones are "
+                                          "there)")
     w.add_argument("--weights", metavar="PATH",
                    help="check this path instead of the default (as --weights of colorize)")
     for sp in (d, r, w):

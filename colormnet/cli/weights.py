@@ -64,8 +64,9 @@ def cmd_weights(args: argparse.Namespace, cancel: threading.Event) -> int:
               file=sys.stderr)
         return 0
     location = _location(info, module, args.weights)
-    print(f"{location}  [{_state(info, module, location, args)}]")
-    return 0
+    state = _state(info, module, location, args)
+    print(f"{location}  [{state}]")
+    return 0 if state.startswith("present") else 1  # a script can test it: `colormnet weights path && ...`
 
 
 def _state(info: EngineInfo, module: ModuleType, location: Path, args: argparse.Namespace) -> str:
