@@ -207,6 +207,21 @@ def test_frame_range_parsing() -> None:
             parse_frame_range(beyond, 10)
 
 
+@pytest.mark.parametrize("empty", ["", " "])
+def test_an_empty_argument_is_refused_and_never_names_the_current_folder(
+    capsys, realshort: Path, exemplars, tmp_path: Path, monkeypatch, empty: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # Path("") is the current folder: an unset $OUT wrote a frame sequence here
+    code, _, err = run_cli(capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", "-o", empty, "--codec",
+                           "png", "--engine", "propagate")
+    assert code == 1 and err.startswith("colormnet: error: an empty argument after -o (an unset variable?)"), err
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = run_cli(capsys, "info", empty)
+    assert code == 1 and "an empty argument after info" in err, err
+    code, _, err = run_cli(capsys, "colorize", realshort, f"--output={empty}")
+    assert code == 1 and "--output= is given nothing" in err, err
+
+
 def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COLORMNET_WEIGHTS", str(tmp_path / "w.pth"))
     code, out, _ = run_cli(capsys, "weights", "path")

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 
 from colormnet import interrupts
-from colormnet.cli.parser import build_parser
+from colormnet.cli.parser import build_parser, refuse_empty
 from colormnet.engines.base import RANDOM_WEIGHTS_LOGGER
 from colormnet.errors import ColorMNetError, one_line
 from colormnet.fileio import describe_os_error
@@ -30,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     interrupts.forget()
     try:
-        args = build_parser().parse_args(argv)
+        words = [str(word) for word in (sys.argv[1:] if argv is None else argv)]
+        refuse_empty(words)
+        args = build_parser().parse_args(words)
         verbose = bool(getattr(args, "verbose", False) or getattr(args, "verbose_first", False))
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
         with _commands_tell_random_weights():

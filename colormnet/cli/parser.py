@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import NoReturn
 
@@ -37,6 +37,18 @@ class _Parser(argparse.ArgumentParser):
                              if isinstance(action, argparse._SubParsersAction)), "")
             message = f"choose a command: {commands}"
         raise UsageError(f"{one_line(message)} (see `{self.prog} --help`).")
+
+
+def refuse_empty(words: Sequence[str]) -> None:
+    """Raises UsageError for an empty argument: no name or value of this program is empty, and ``Path("")`` is the
+    current folder, which a script's unset variable (``-o "$OUT"``) would otherwise have read or written."""
+    for i, word in enumerate(words):
+        option, equals, value = word.partition("=")
+        given = option if word.startswith("--") and equals else ""
+        if not (value if given else word).strip():
+            what = (f"{given}= is given nothing" if given else
+                    f"an empty argument after {shorten(words[i - 1])}" if i else "the first argument is empty")
+            raise UsageError(f"{what} (an unset variable?): give the name or value it stands for.")
 
 
 def whole_number(least: int) -> Callable[[str], int]:
