@@ -342,12 +342,10 @@ class ExportDialog(QDialog):
 
     def _on_controller_export_finished(self, ok: bool, message: str) -> None:
         self._set_running(False)
-        if ok:
-            self.status.setText(f"Exported to {message}")
-            self.cancel_button.setText("Close")
-            self.cancel_button.setIcon(icon("close"))  # not the stop sign of a run to cancel
-        else:
-            self.status.setText(message)
+        self.status.setText(f"Exported to {message}" if ok else message)
+        # Nothing runs any more, done, failed or cancelled: the button closes the dialog (not a stop sign)
+        self.cancel_button.setText("Close")
+        self.cancel_button.setIcon(icon("close"))
 
     def reject(self) -> None:
         if self._running:

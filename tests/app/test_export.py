@@ -132,6 +132,7 @@ def test_cancel_stops_the_export_and_leaves_no_file(qtbot, window: MainWindow, t
     assert export(qtbot, dialog, controller) == [False, "The export was cancelled."]
     assert not output.exists()
     assert dialog.export_button.isEnabled()
+    assert dialog.cancel_button.text() == "Close"  # nothing left to cancel: the button closes the dialog
 
 
 def test_the_button_that_stops_an_export_says_cancel_even_after_an_earlier_export(
