@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -75,6 +76,18 @@ def test_missing_folder_and_file(tmp_path: Path, de_weights_dir: Path) -> None:
     (folder / COLORIZATION_FILE).unlink()
     with pytest.raises(WeightsError, match=f"{COLORIZATION_FILE} is missing"):
         load_weights(folder)
+
+
+def test_a_missing_folder_named_by_the_variable_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colormnet.engines.deepexemplar.backend import load_backend
+
+    gone = tmp_path / "gone"
+    monkeypatch.setenv(de_weights.ENV_VAR, str(gone))
+    with pytest.raises(WeightsError, match=rf"^No Deep Exemplar weights folder at {re.escape(str(gone))}, the folder "
+                                           r"\$COLORMNET_DEEPEXEMPLAR_WEIGHTS names; run `colormnet weights download"):
+        load_backend(None, device="cpu")
+    with pytest.raises(WeightsError, match=rf"^No Deep Exemplar weights folder at {re.escape(str(gone))}; run"):
+        load_backend(gone, device="cpu")  # named by --weights: the variable has nothing to do with it
 
 
 def test_truncated_foreign_and_misshapen_files(tmp_path: Path, de_weights_dir: Path) -> None:

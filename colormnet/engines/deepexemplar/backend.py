@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,13 @@ import torch
 from colormnet.config import Device, InferenceConfig, Precision
 from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
 from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
-from colormnet.engines.deepexemplar.weights import fingerprint, load_weights, resolve_weights_dir
+from colormnet.engines.deepexemplar.weights import (
+    ENV_VAR,
+    SOURCE,
+    fingerprint,
+    load_weights,
+    resolve_weights_dir,
+)
 from colormnet.engines.host_memory import keep_freed_memory
 from colormnet.engines.precision import resolve_autocast, resolve_device
 from colormnet.errors import WeightsError
@@ -98,6 +105,9 @@ def load_backend(
         InferenceError: the device is unavailable.
     """
     folder = resolve_weights_dir(weights)
+    if not folder.exists() and weights is None and os.environ.get(ENV_VAR, "").strip():
+        raise WeightsError(f"No Deep Exemplar weights folder at {folder}, the folder ${ENV_VAR} names; "
+                           f"{SOURCE.advice}.")
     torch_device = resolve_device(device)
     autocast = resolve_autocast("deepexemplar", precision, torch_device)
     if torch_device.type == "cpu":
