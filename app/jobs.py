@@ -47,6 +47,7 @@ class OpenRequest:
     weights: Path | None
     settings: EngineSettings
     cache: FrameCache
+    exemplars: tuple[ExemplarSpec, ...] = ()  # the project's: checked against this video, not the one open before
 
 
 @dataclass(frozen=True)

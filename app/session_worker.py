@@ -110,6 +110,7 @@ class SessionWorker(QObject):
         from colormnet.session import Session
 
         self.close()
+        self._specs = list(request.exemplars)
         self._cache = request.cache
         self._cache.scan()  # index what earlier runs cached here, off the GUI thread
         try:

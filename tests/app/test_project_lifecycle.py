@@ -325,3 +325,27 @@ def test_a_recent_file_no_longer_there_is_offered_for_removal(
     choose(gone)
     assert controller.settings.recent_files() == [kept.resolve()]
     assert controller.project.video is None  # nothing was opened, nor an error shown beside the question
+
+
+def test_a_project_opened_over_a_shorter_film_checks_its_exemplars_against_its_own(
+    qtbot, controller: Controller, project, colour_frames: dict[int, Path], realshort: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from colormnet.video import VideoReader
+
+    short = tmp_path / "five frames"
+    short.mkdir()
+    with VideoReader(realshort) as reader:
+        for index in range(5):
+            Image.fromarray(reader.read(index)).save(short / f"{index:03d}.png")
+    project.add_exemplar(30, colour_frames[30])
+    project.save(tmp_path / "long.cmnproj")
+    open_video(qtbot, controller, short)
+    errors: list[str] = []
+    controller.sig_error.connect(errors.append)
+    with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
+        controller.files.open_project(tmp_path / "long.cmnproj")
+    wait_for_segments(qtbot, controller, 3)  # the three exemplars, each in use
+    assert errors == []  # they were checked against the five frames open before: "past the end of the film"
+    assert controller.frame_count == 36
