@@ -320,7 +320,11 @@ class Controller(QObject):
             self._show(source, self._fresh_colour(index))  # decoded already: nothing to read
             return
         with_colour = self._fresh_colour(index) is None  # else the colour comes from memory, not the cache
-        self._loader.request(FrameRequest(index, self.key_at(index), with_colour))
+        self._ask(index, self.key_at(index), with_colour)
+
+    def _ask(self, index: int, key: str, with_colour: bool = True) -> None:
+        """Ask the loader for a frame of the open project's video (not of one it opens meanwhile)."""
+        self._loader.request(FrameRequest(index, key, with_colour, str(self.project.video or "")))
 
     def _on_loader_loaded(self, frame: LoadedFrame) -> None:
         if frame.index != self.current_frame:
@@ -331,7 +335,7 @@ class Controller(QObject):
         self._source = frame
         colour = frame.color if frame.color is not None else self._fresh_colour(frame.index)
         if colour is None and not frame.with_colour and self.colorized[frame.index]:
-            self._loader.request(FrameRequest(frame.index, frame.key))  # the run moved on: read it from the cache
+            self._ask(frame.index, frame.key)  # the run moved on: read it from the cache
         self._show(frame, colour)
 
     def _show(self, frame: LoadedFrame, colour: np.ndarray | None) -> None:

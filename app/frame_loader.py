@@ -41,6 +41,7 @@ class FrameRequest:
     index: int
     key: str
     with_colour: bool = True
+    video: str = ""  # the video it is asked of, as given to FrameLoader.open ("": whichever is open)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class FrameLoader(QObject):
         self._lock = threading.Lock()
         self._pending: FrameRequest | None = None
         self._reader: Any = None
+        self._video = ""  # the path the reader was opened with
         self._cache: FrameCache | None = None
         self._sig_wake.connect(self._on_wake)
 
@@ -126,7 +128,7 @@ class FrameLoader(QObject):
             self.sig_open_failed.emit(token, one_line(message))
             return
         self.close()
-        self._reader = reader
+        self._reader, self._video = reader, path
         self._cache = cache
         self.sig_opened.emit(token, info)
 
@@ -167,6 +169,8 @@ class FrameLoader(QObject):
         with self._lock:
             request, self._pending = self._pending, None
         if request is None or self._reader is None:
+            return
+        if request.video and request.video != self._video:  # asked of the video before, just replaced: not this one's
             return
         rotation = self._reader.info.rotation
         try:

@@ -205,7 +205,8 @@ class CompareView(QObject):
             return
         self._viewer.set_override(None)
         if self._comparing_before():
-            self._loader.request(FrameRequest(index, self.renders.key_at(index)))
+            video = self._controller.project.video
+            self._loader.request(FrameRequest(index, self.renders.key_at(index), video=str(video) if video else ""))
 
     def _comparing_before(self) -> bool:
         return self._actions["compare_before"].isChecked() and bool(self.renders.key_at(self._shown[0]))

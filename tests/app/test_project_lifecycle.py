@@ -349,3 +349,30 @@ def test_a_project_opened_over_a_shorter_film_checks_its_exemplars_against_its_o
     wait_for_segments(qtbot, controller, 3)  # the three exemplars, each in use
     assert errors == []  # they were checked against the five frames open before: "past the end of the film"
     assert controller.frame_count == 36
+
+
+def test_a_frame_asked_of_the_film_before_is_not_read_from_the_one_opened_after(
+    qtbot, realshort: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from app.frame_loader import FrameLoader, FrameRequest
+    from colormnet.video import VideoReader
+
+    short = tmp_path / "five frames"
+    short.mkdir()
+    with VideoReader(realshort) as reader:
+        for index in range(5):
+            Image.fromarray(reader.read(index)).save(short / f"{index:03d}.png")
+    loader = FrameLoader()
+    failed: list[str] = []
+    shown: list[int] = []
+    loader.sig_failed.connect(lambda _index, message: failed.append(message))
+    loader.sig_loaded.connect(lambda frame: shown.append(frame.index))
+    loader.open(1, str(realshort), None)
+    loader.open(2, str(short), None)  # opened before the request below, made for the film before, was served
+    loader.request(FrameRequest(30, "", video=str(realshort)))
+    loader.request(FrameRequest(3, "", video=str(short)))
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    loader.close()
+    assert failed == [] and shown == [3]  # not "Frame 30 is outside 'five frames'"
