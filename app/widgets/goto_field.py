@@ -69,6 +69,8 @@ class GoToField(QLineEdit):
     """What the user typed names no frame; carries the one-sentence reason."""
     sig_done = Signal()
     """The user finished with the field (Enter or Esc): focus can go back to the frames."""
+    sig_withdrawn = Signal(str)
+    """A position was read after all: the last refusal (``sig_invalid``'s text) no longer holds."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +85,7 @@ class GoToField(QLineEdit):
         self.frame_count = 0
         self.fps = 24.0
         self._current = 0
+        self._refusal = ""
         self.returnPressed.connect(self._on_return_pressed)
         self.editingFinished.connect(self._on_editing_finished)
         self.escape = QAction("Leave", self)  # Esc while no run goes on (during one, Esc is the window's Cancel)
@@ -115,14 +118,20 @@ class GoToField(QLineEdit):
         try:
             frame = parse_position(self.text(), self.fps)
         except ValueError as exc:
-            self.sig_invalid.emit(str(exc))
+            self._refuse(str(exc))
             self.selectAll()
             return
         last = max(0, self.frame_count - 1)
         if frame > last:
-            self.sig_invalid.emit(
-                f"Frame {frame} is past the end; the last frame is {last} ({format_timecode(last, self.fps)})."
-            )
+            end = format_timecode(last, self.fps)
+            self._refuse(f"Frame {frame} is past the end; the last frame is {last} ({end}).")
             frame = last
+        elif self._refusal:
+            self.sig_withdrawn.emit(self._refusal)
+            self._refusal = ""
         self.sig_go_to.emit(frame)
         self.sig_done.emit()
+
+    def _refuse(self, why: str) -> None:
+        self._refusal = why
+        self.sig_invalid.emit(why)

@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         c.sig_status.connect(self._notify)
         self.timeline.sig_scrubbed.connect(c.navigate)
         self.timeline.goto.sig_invalid.connect(self._notify)
+        self.timeline.goto.sig_withdrawn.connect(self.status.withdraw)
         self.timeline.goto.sig_done.connect(self.viewer.setFocus)
         self.shuttle.sig_speed_changed.connect(self._on_shuttle_speed_changed)
         self.viewer.sig_files_dropped.connect(self._on_viewer_files_dropped)

@@ -185,6 +185,11 @@ class StudioStatusBar(QStatusBar):
         self.progress_label.setText(describe_progress(self._writing.written(written, total)))
         self.progress_label.setToolTip(self.progress_label.text() + "\nFrames written to the export")
 
+    def withdraw(self, text: str) -> None:
+        """Take the note ``text`` away if it is still shown (what it said no longer holds)."""
+        if self.currentMessage() == text:
+            self.clearMessage()
+
     def forget_run(self) -> None:
         """The open project was replaced or closed: the progress of its run goes (the run stops unseen), and so does
         any note about it or its runs."""

@@ -172,6 +172,18 @@ def test_typing_digits_into_the_go_to_field_fires_no_shortcut(qtbot, window: Mai
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert c.current_frame == 35 and "the last frame is 35" in window.statusBar().currentMessage()
 
+    field.setFocus()
+    field.setText("half past")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    field.setText("20")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert c.current_frame == 20 and window.statusBar().currentMessage() == ""  # the refusal no longer holds
+    window.statusBar().showMessage("another note")
+    field.setFocus()
+    field.setText("35")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert window.statusBar().currentMessage() == "another note"  # only a refusal of its own is taken away
+
     window.actions_by_name["goto_frame"].trigger()
     field.setText("4")
     qtbot.keyClick(field, Qt.Key.Key_Escape)  # gives up: the playhead stays
