@@ -242,3 +242,17 @@ def test_finite_values_whose_sum_overflows_are_finite() -> None:
     big = torch.full((8,), torch.finfo(torch.float32).max)
     assert not torch.isfinite(big.sum()) and reading.all_finite(big)
     assert reading.first_non_finite({"a": big, "b": torch.tensor([1.0, float("nan")])}) == "b"
+
+
+def test_an_entry_is_seen_from_the_names_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marked, plain = tmp_path / "marked.pth", tmp_path / "plain.pth"
+    torch.save({"a.weight": torch.ones(2), "colormnet.random_init_seed": torch.tensor(3)}, marked)
+    torch.save({"a.weight": torch.ones(2)}, plain)
+    assert checkpoints.names_entry(marked, "colormnet.random_init_seed")
+    assert not checkpoints.names_entry(plain, "colormnet.random_init_seed")
+    for other in (tmp_path / "none.pth", tmp_path, tmp_path / "text.pth"):
+        if other.name == "text.pth":
+            other.write_text("colormnet.random_init_seed")  # not an archive: whatever it says
+        assert not checkpoints.names_entry(other, "colormnet.random_init_seed")
+    monkeypatch.setattr(reading, "_MAX_PICKLE_BYTES", 10)  # a pickle too large to be a state dict's is not read
+    assert not checkpoints.names_entry(marked, "colormnet.random_init_seed")

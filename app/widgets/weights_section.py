@@ -160,18 +160,21 @@ class WeightsSection(QGroupBox):
 
     def refresh(self) -> None:
         """Show the checkpoint's path and state as they are now."""
-        from colormnet.engines.colormnet.weights import resolve_weights_path
+        from colormnet.engines.colormnet.weights import looks_random, resolve_weights_path
 
         c = self._controller.engine
         path = resolve_weights_path(c.weights_path())
         self.path.setText(str(path))
         self.path.setCursorPosition(0)
+        random = "Random weights: the colours are meaningless (a pipeline check)."
         if c.weights_are_random and c.session_engine == CHECKPOINT_ENGINE:
-            state = "Random weights: the colours are meaningless (a pipeline check)."
+            state = random
         elif c.on_fallback or c.fallback_active:
             state = f"Not usable: {c.model_problem} The {FALLBACK_ENGINE} engine stands in meanwhile."
         elif not path.is_file():
             state = "Not installed yet: download it, or locate a checkpoint you have."
+        elif looks_random(path):  # not loaded yet (another engine runs, or none has): told from the file
+            state = random
         elif c.model_state == "ready" and c.session_engine == CHECKPOINT_ENGINE:
             state = "Installed and in use."
         else:

@@ -42,6 +42,10 @@ def test_the_weights_menu_item_opens_settings_at_the_weights(
     section.controls.locate_button.click()
     assert editor.controller.settings.weights_path == chosen
     assert section.path.text() == str(chosen) and section.state.text() == "Installed."
+    random_ones = weights.save_random_weights(tmp_path / "random.pth")  # propagate runs: the file was never loaded
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(random_ones), ""))
+    section.controls.locate_button.click()
+    assert section.state.text() == "Random weights: the colours are meaningless (a pipeline check)."
     editor.commands.settings_dialog.reject()
 
 

@@ -31,6 +31,7 @@ from colormnet.engines.checkpoints.manifest import (
 from colormnet.engines.checkpoints.reading import (
     Source,
     check_finite,
+    names_entry,
     pop_seed,
     read_state_dict,
     refused_global,
@@ -49,6 +50,7 @@ __all__ = [
     "check_finite",
     "download_file",
     "fingerprint",
+    "names_entry",
     "parse_shape",
     "pop_seed",
     "read_data_table",

@@ -15,6 +15,7 @@ import logging
 import pickle
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,9 @@ class Source:
 
     label: str
     advice: str
+
+
+_MAX_PICKLE_BYTES = 16 * 2**20  # a state dict's pickle holds names and shapes: a few hundred KB for ColorMNet
 
 
 def file_error(fault: str, advice: str, kind: type[WeightsError] = WeightsError) -> WeightsError:
@@ -124,6 +128,20 @@ def read_state_dict(path: Path, source: Source) -> dict[str, Any]:
     if not magic:
         raise file_error(f"{path} is empty (0 bytes)", source.advice, DamagedWeightsError)
     return _unwrap(_load(path, magic, source), path, source)
+
+
+def names_entry(path: Path, key: str) -> bool:
+    """Whether the PyTorch checkpoint at ``path`` names an entry ``key``, seen in its pickle alone: no tensor is read
+    (milliseconds for a file of any size). False for anything else, a file that is not a PyTorch zip archive or
+    whose pickle is implausibly large included."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickled = next((i for i in archive.infolist() if i.filename.endswith("/data.pkl")), None)
+            if pickled is None or pickled.file_size > _MAX_PICKLE_BYTES:
+                return False
+            return key.encode() in archive.read(pickled)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, ValueError):
+        return False
 
 
 def pop_seed(state: dict[str, Any], key: str, path: Path) -> int | None:

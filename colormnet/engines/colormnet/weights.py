@@ -43,6 +43,7 @@ __all__ = [
     "download_weights",
     "fingerprint",
     "load_weights",
+    "looks_random",
     "random_state_dict",
     "read_key_manifest",
     "resolve_weights_path",
@@ -198,6 +199,12 @@ def save_random_weights(path: str | Path, seed: int = 0) -> Path:
 
 
 # --- loading -------------------------------------------------------------------------------------------------------
+
+
+def looks_random(path: str | Path) -> bool:
+    """Whether ``path`` is a file of :func:`save_random_weights`, told from its entries' names alone (cheap enough to
+    ask on the GUI thread); :func:`load_weights` reads and checks the file itself."""
+    return checkpoints.names_entry(Path(path).expanduser(), RANDOM_SEED_KEY)
 
 
 def _convert_legacy(state: dict[str, Any]) -> None:
