@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -198,3 +201,19 @@ def test_magnification_weight_falls_only_past_the_set_zoom(scale: float, expecte
     weight = PropagationEngine(PropagateConfig(magnify_area=0.25))._magnification_weight(chain_x, chain_y)
     assert weight.shape == (60, 80)
     np.testing.assert_allclose(weight[10:-10, 10:-10], expected, rtol=1e-4)
+
+
+def test_flow_on_frames_with_a_short_side_does_not_bring_the_process_down() -> None:
+    # OpenCV's DIS crashed the process (a segmentation fault) on 320x24 frames, and failed an assertion on 20000x20
+    child = (
+        "import numpy as np\n"
+        "from colormnet.engines.propagate.flow import FlowEstimator\n"
+        "for h, w in ((24, 320), (320, 24), (20, 2000)):\n"
+        "    a = np.random.default_rng(0).integers(0, 256, (h, w), dtype=np.uint8)\n"
+        "    flow = FlowEstimator().estimate(a, np.roll(a, 2, axis=1))\n"
+        "    again = FlowEstimator().estimate(a, np.roll(a, 2, axis=1), flow)\n"
+        "    assert flow.shape == again.shape == (h, w, 2) and np.isfinite(again).all()\n"
+        "print('done')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "done", (done.returncode, done.stderr[-2000:])

@@ -40,6 +40,12 @@ def exposure_gain(std: float, target: float) -> float:
     return min(max(target / std, 0.5), 2.0) if std > 1e-3 else 1.0
 
 
+# OpenCV's DIS takes its number of scales from the longer side and crashes (a segmentation fault, or a failed
+# assertion in resize) where the shorter one then runs out first: 320x24 or 20000x20 frames. Shorter sides are
+# padded to this.
+_MIN_SIDE = 32
+
+
 class FlowEstimator:
     """DIS optical flow (Kroeger et al., 2016) from OpenCV.
 
@@ -66,9 +72,14 @@ class FlowEstimator:
             initial: a first guess of the flow (``H x W x 2``), refined rather than started from zero; lets the
                 flow follow motions larger than DIS's coarsest scale reaches.
         """
-        if initial is None:
-            return self._dis.calc(first, second, None)
-        return self._dis.calc(first, second, np.array(initial, dtype=np.float32, order="C"))
+        height, width = first.shape[:2]
+        grow = ((0, max(0, _MIN_SIDE - height)), (0, max(0, _MIN_SIDE - width)))
+        if grow[0][1] or grow[1][1]:  # repeated edges: no motion of their own, cut off again below
+            first, second = np.pad(first, grow, mode="edge"), np.pad(second, grow, mode="edge")
+            initial = None if initial is None else np.pad(initial, (*grow, (0, 0)), mode="edge")
+        guess = None if initial is None else np.array(initial, dtype=np.float32, order="C")
+        flow = self._dis.calc(first, second, guess)
+        return flow if flow.shape[:2] == (height, width) else np.ascontiguousarray(flow[:height, :width])
 
 
 _grids: dict[tuple[int, int], np.ndarray] = {}
