@@ -243,8 +243,16 @@ def test_command_csv_per_frame_rows_and_output_checks(capsys, clips: dict, tmp_p
     assert run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", out_csv, "--overwrite")[0] == 0
     with pytest.raises(OutputError, match="does not exist"):
         run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", tmp_path / "no" / "x.csv")
+    (tmp_path / "a folder.csv").mkdir()
     with pytest.raises(OutputError, match="names a folder or an input"):
-        run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", clips["gt_dir"], "--overwrite")
+        run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", tmp_path / "a folder.csv", "--overwrite")
+    frames = sorted(Path(clips["gt_dir"]).iterdir())
+    before = [frame.read_bytes() for frame in frames]
+    with pytest.raises(OutputError, match=r"must end in \.csv, not '.*'"):  # --overwrite would have replaced it
+        run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", frames[1], "--overwrite")
+    with pytest.raises(OutputError, match="lies in a folder of frames this command reads"):
+        run_eval(capsys, clips["pred_dir"], clips["gt_dir"], "--csv", Path(clips["gt_dir"]) / "scores.csv")
+    assert sorted(Path(clips["gt_dir"]).iterdir()) == frames and [f.read_bytes() for f in frames] == before
     assert not list(tmp_path.glob(".*partial*"))
 
 

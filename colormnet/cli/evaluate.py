@@ -125,6 +125,12 @@ def add_eval_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser])
 
 
 def _check_csv_path(csv_path: Path, inputs: Sequence[Path], overwrite: bool) -> None:
+    if csv_path.suffix.lower() != ".csv":  # --overwrite must not reach a frame, a film or weights given by mistake
+        raise OutputError(f"The file for --csv must end in .csv, not {quote_path(csv_path.name)}.")
+    inside = [p.resolve() for p in inputs if p.is_dir()]
+    if any(csv_path.resolve().is_relative_to(folder) for folder in inside):
+        raise OutputError(f"--csv {quote_path(csv_path)} lies in a folder of frames this command reads and never "
+                          "writes; choose another folder.")
     if csv_path.exists() and not overwrite:
         raise OutputError(
             f"The CSV file {quote_path(csv_path)} already exists; choose another name or pass --overwrite."
@@ -149,7 +155,8 @@ def cmd_eval(args: argparse.Namespace, cancel: threading.Event | None = None) ->
     pred, gt = Path(args.pred), Path(args.gt)
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None:
-        _check_csv_path(csv_path, [pred, gt], args.overwrite)
+        weights = [Path(w) for w in (*args.lpips_weights, *([args.fid_weights] if args.fid_weights else []))]
+        _check_csv_path(csv_path, [pred, gt, *weights], args.overwrite)
     with ProgressBar(None, "evaluating") as bar:  # drawn from the first frame on
 
         def progress(done: int, total: int) -> None:
