@@ -222,6 +222,15 @@ def test_an_empty_argument_is_refused_and_never_names_the_current_folder(
     assert code == 1 and "--output= is given nothing" in err, err
 
 
+def test_a_symlink_loop_is_told_in_one_line(capsys, realshort: Path, exemplars, tmp_path: Path) -> None:
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    code, _, err = run_cli(capsys, "colorize", tmp_path / "loop1", "-e", f"{exemplars['f0']}@0", "-o",
+                           tmp_path / "out.mp4", "--engine", "propagate")
+    assert code == 1 and err.startswith("colormnet: error: Symlink loop from") and "leads back to itself" in err, err
+    assert "a bug" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_weights_init_random_and_path(capsys, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COLORMNET_WEIGHTS", str(tmp_path / "w.pth"))
     code, out, _ = run_cli(capsys, "weights", "path")

@@ -83,6 +83,8 @@ def _failure(exc: Exception, verbose: bool) -> int:
         return _fail(str(exc))
     if isinstance(exc, OSError):  # e.g. disk full while writing: still one line
         return _fail(describe_os_error(exc))
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from"):  # what Path.resolve raises
+        return _fail(f"{exc}: the link leads back to itself; give the file or folder it should name.")
     if isinstance(exc, MemoryError):
         return _fail("Out of memory: close other programs, or lower --process-size or the exemplars' size.")
     if verbose:
