@@ -249,9 +249,8 @@ class Controller(QObject):
             return
         self.runs.cancel()
         self.engine.loading()
-        request = OpenRequest(self.project.video, self.engine.session_weights(), self.engine.session_settings(),
-                              self.cache, tuple(self._specs()))
-        self._sig_worker_open.emit(request)
+        self._sig_worker_open.emit(OpenRequest(self.project.video, self.engine.session_weights(),
+                                               self.engine.session_settings(), self.cache, tuple(self._specs())))
         self._sig_worker_load_model.emit()
 
     def _on_files_saved(self) -> None:
