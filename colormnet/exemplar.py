@@ -84,6 +84,9 @@ def load_exemplar_image(path: str | Path) -> np.ndarray:
         raise ExemplarError(f"Exemplar image {quote_path(path)} does not exist: check the path.")
     if path.is_dir():
         raise ExemplarError(f"{quote_path(path)} is a folder, not an image file: choose an image file as exemplar.")
+    if not path.is_file():  # a pipe would be waited on for ever
+        raise ExemplarError(f"{quote_path(path)} is a pipe or a device, not an image file: choose an image file as "
+                            "exemplar.")
     rgb = _read_rgb(path)
     if is_grayscale(rgb):
         raise ExemplarError(f"{quote_path(path.name)} is a grayscale image: an exemplar must carry colour.")

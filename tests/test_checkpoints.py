@@ -256,3 +256,12 @@ def test_an_entry_is_seen_from_the_names_alone(tmp_path: Path, monkeypatch: pyte
         assert not checkpoints.names_entry(other, "colormnet.random_init_seed")
     monkeypatch.setattr(reading, "_MAX_PICKLE_BYTES", 10)  # a pickle too large to be a state dict's is not read
     assert not checkpoints.names_entry(marked, "colormnet.random_init_seed")
+
+
+def test_a_pipe_named_as_checkpoint_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "weights.pth"
+    os.mkfifo(pipe)
+    with pytest.raises(WeightsError, match="is a pipe or a device, not a checkpoint file"):
+        cm_weights.load_weights(pipe)

@@ -515,3 +515,12 @@ def test_classification_does_not_depend_on_the_input_dtype() -> None:
     by_uint8 = classify_exemplar(graded(colour), frame)
     by_float = classify_exemplar(graded(colour) / 255.0, frame[..., 0].astype(np.float32) / 255.0)
     assert by_uint8[0] == by_float[0] and by_uint8[1] == pytest.approx(by_float[1], abs=1e-4)
+
+
+def test_a_pipe_named_as_exemplar_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "still.png"
+    os.mkfifo(pipe)  # nobody writes it: opening it to read would wait for ever
+    with pytest.raises(ExemplarError, match="is a pipe or a device, not an image file"):
+        load_exemplar_image(pipe)

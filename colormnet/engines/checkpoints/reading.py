@@ -120,6 +120,8 @@ def read_state_dict(path: Path, source: Source) -> dict[str, Any]:
         raise WeightsError(f"No {source.label} weights at {path}; {source.advice}.")
     if path.is_dir():
         raise WeightsError(f"{path} is a folder, not a checkpoint file; pass the path of the .pth file itself.")
+    if not path.is_file():  # a pipe would be waited on for ever, a device read without end
+        raise WeightsError(f"{path} is a pipe or a device, not a checkpoint file; pass the .pth file itself.")
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
