@@ -271,17 +271,13 @@ class InceptionFeatures(nn.Module):
 
 
 def _read_state_dict(path: Path, what: str) -> dict[str, torch.Tensor]:
-    if not path.is_file():
+    if not path.exists():
         raise WeightsError(f"The {what} weights file {quote_path(path)} does not exist; give the path of a local copy.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint we can read"
-        raise WeightsError(
-            f"The {what} weights file {quote_path(path)} cannot be read as a PyTorch checkpoint ({exc})."
-        ) from exc
-    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
-        state = state["state_dict"]
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    from colormnet.engines import checkpoints
+
+    # the engines' reader: safe loading and one sentence for each way a file fails (torch's own texts run long)
+    state = checkpoints.read_state_dict(path, checkpoints.Source(f"{what}", "give the path of a local copy"))
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"The {what} weights file {quote_path(path)} does not hold a state dict of tensors.")
     return dict(state)
 

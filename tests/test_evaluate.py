@@ -294,6 +294,18 @@ def test_command_lpips_and_fid_from_weight_files(capsys, clips: dict, tmp_path: 
 # -- through the colormnet command line ----------------------------------------------------------------------------
 
 
+def _cut_short(folder: Path) -> Path:
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"w": torch.ones(64, 64)}, buffer)
+    path = folder / "cut.pth"
+    path.write_bytes(buffer.getvalue()[:5000])
+    return path
+
+
 def test_colormnet_eval_end_to_end_and_user_errors_in_one_line(capsys, realshort: Path, clips: dict,
                                                                 tmp_path: Path) -> None:
     from colormnet.cli import main
@@ -306,11 +318,16 @@ def test_colormnet_eval_end_to_end_and_user_errors_in_one_line(capsys, realshort
         ([str(clips["pred_dir"]), str(clips["gt_dir"]), "--lpips-weights", str(tmp_path / "alex.pth")],
          "The LPIPS weights file"),
         ([str(tmp_path / "none.mp4"), str(clips["gt_dir"])], "none.mp4"),
+        # a file that is no checkpoint, and one cut short: one sentence each, not torch's page of text
+        ([*map(str, (clips["pred_dir"], clips["gt_dir"])), "--fid-weights", str(sorted(clips["gt_dir"].iterdir())[0])],
+         "is not a PyTorch checkpoint; give the path of a local copy."),
+        ([*map(str, (clips["pred_dir"], clips["gt_dir"])), "--lpips-weights", str(_cut_short(tmp_path))],
+         "is damaged or incomplete (perhaps an interrupted download)"),
     ):
         assert main(["eval", *args]) == 1
         out, err = capsys.readouterr()
         assert out == "" and len(err.strip().splitlines()) == 1, err
-        assert err.startswith("colormnet: error: ") and message in err
+        assert err.startswith("colormnet: error: ") and message in err and len(err) < 300, err
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", "--help"])
     assert exit_info.value.code == 0
