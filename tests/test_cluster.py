@@ -26,7 +26,7 @@ from colormnet.cli import main
 from colormnet.cluster.driver import ChunkedRun, RunStatus, run_chunked
 from colormnet.cluster.manifest import MANIFEST_NAME, Manifest
 from colormnet.cluster.units import JobSpec, plan_units, weights_identity
-from colormnet.errors import ExemplarError
+from colormnet.errors import ExemplarError, OutputError
 from colormnet.exemplar import load_exemplar_image
 from colormnet.session import Exemplar, Session, SessionConfig
 from colormnet.video import VideoReader, VideoWriter, probe
@@ -225,6 +225,27 @@ def test_a_run_cancelled_while_its_weights_load_leaves_no_folder(stills: dict[st
     assert list((tmp_path / "work").iterdir()) == []
 
 
+@pytest.mark.parametrize("where", ["output", "inside the output", "source"])
+def test_a_work_folder_in_the_output_or_the_source_is_refused_before_rendering(
+    stills: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from colormnet.cluster import driver
+
+    monkeypatch.setattr(driver, "plan_units", lambda *a, **k: pytest.fail("planned before the check"))
+    sequence = tmp_path / "frames"  # a source that is a folder of frames
+    sequence.mkdir()
+    with VideoReader(CLIP) as reader:
+        for index in range(3):
+            Image.fromarray(reader.read(index)).save(sequence / f"{index:03d}.png")
+    out = tmp_path / "film.mkv"
+    work = {"output": out, "inside the output": out / "work", "source": sequence / "work"}[where]
+    run = _run(stills, out, codec="ffv1", work_dir=work, **({"video": sequence, "frames": range(3)}
+                                                            if where == "source" else {}))
+    with pytest.raises(OutputError, match=f"The work folder .* is the {where.split()[-1]} or lies inside it"):
+        run_chunked(run)
+    assert not work.exists() and not out.exists()
+
+
 # -- on Ray ----------------------------------------------------------------------------------------------------
 
 
@@ -332,6 +353,7 @@ def test_unreachable_cluster_is_one_line(stills: dict[str, Path], tmp_path: Path
     assert len(lines) == 1 and lines[0].startswith("colormnet: error:"), done.stderr
     assert lines[0].startswith(f"colormnet: error: Cannot reach the Ray cluster at 127.0.0.1:{port}")
     assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # nor a run folder beside it, with no chunk to resume from
 
 
 def _cli(*args: str) -> list[str]:

@@ -154,6 +154,8 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
     spec = CODECS[run.codec]
     source = Path(run.video)
     check_output_path(run.output, inputs=[source], codec=run.codec, overwrite=run.overwrite)
+    if run.work_dir is not None:
+        _check_work_dir(Path(run.work_dir), run.output, source)
     job = JobSpec(video=str(source.resolve()), weights=str(run.weights) if run.weights else None, config=run.config,
                   bit_depth=16 if spec.bit_depth > 8 else 8, threads=torch.get_num_threads(),
                   shots=tuple(run.shots) if run.shots is not None else None, links=run.links)
@@ -183,15 +185,25 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
             if progress is not None:
                 progress(tracker.status)
             _assemble(run, session, units, folder, frames, job.bit_depth, cancel)
-        except KeyboardInterrupt:
+        except BaseException:  # cancelled, or failed (an unreachable cluster, a unit failed for good)
             _leave_for_resume(folder, manifest, notice)
             raise
     shutil.rmtree(folder, ignore_errors=True)
     return RunSummary(rendered=[unit.index for unit in todo], reused=reused, folder=folder)
 
 
+def _check_work_dir(work: Path, output: Path, source: Path) -> None:
+    """Refuses a work folder that is the output or lies in it, or is the source or lies in its folder of frames:
+    chunks would go under the output's name, or into what the run reads."""
+    where = work.resolve()
+    for what, place in (("the output", output), ("the source", source)):
+        if where == place.resolve() or (where.is_relative_to(place.resolve()) and (place.is_dir() or place is output)):
+            raise OutputError(f"The work folder {work} is {what} or lies inside it; choose a folder of its own.")
+
+
 def _leave_for_resume(folder: Path, manifest: Manifest, notice: Callable[[str], None] | None) -> None:
-    """After a cancel: a run folder without a finished chunk goes; one with finished chunks stays, and is named."""
+    """After a cancel or a failure: a run folder without a finished chunk goes; one with finished chunks stays, and
+    is named."""
     if not manifest.records:
         shutil.rmtree(folder, ignore_errors=True)
         return
