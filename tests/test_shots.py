@@ -254,12 +254,19 @@ def test_cli_table_and_errors(montage: tuple[Path, list[int]], tmp_path: Path,
         (["shots", str(tmp_path / "missing.mp4")], "does not exist"),
         (["shots", str(montage[0]), "--csv", str(existing)], "--overwrite"),
         (["shots", str(montage[0]), "--csv", str(tmp_path / "x.txt")], "must end in .csv"),
+        (["shots", str(montage[0]), "--csv", str(_folder(tmp_path / "d.csv")), "--overwrite"],
+         f"{tmp_path / 'd.csv'} is a folder; give the name of a file ending in .csv"),
         (["shots", str(montage[0]), "--threshold", "-1"], "positive"),
     ):
         code, out, err = run(capsys, *args)
         assert code == 1 and out == ""
         assert len(err.strip().splitlines()) == 1 and message in err
     assert existing.read_text() == "keep"
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
 
 
 def test_importing_shots_does_not_import_torch() -> None:

@@ -71,6 +71,8 @@ def _check_outputs(args: argparse.Namespace) -> list[Path]:
             raise OutputError(f"{out.name}: the file for --{suffix[1:]} must end in {suffix}.")
         if out.resolve() == source:
             raise OutputError(f"{out.name} is the input video; choose another output name.")
+        if out.is_dir():  # --overwrite replaces a file, never a folder
+            raise OutputError(f"{out} is a folder; give the name of a file ending in {suffix}.")
         if out.exists() and not args.overwrite:
             raise OutputError(f"{out} exists; pass --overwrite to replace it.")
         check_output_folder(out)
