@@ -257,3 +257,17 @@ def test_leftovers_of_this_hosts_dead_runs_are_cleared_and_nothing_else(tmp_path
 
     assert sorted(p.name for p in removed) == sorted(gone)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+def test_an_existing_frames_folder_that_may_not_be_written_is_refused_before_the_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colormnet.video import codecs
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "00000.png").write_bytes(b"an earlier export")
+    monkeypatch.setattr(codecs.os, "access", lambda path, mode: Path(path) != frames)  # as root may not see it
+    with pytest.raises(OutputError, match=f"The folder {frames} is not writable"):
+        check_output_path(frames, inputs=[tmp_path / "film.mp4"], codec="png", overwrite=True)
+    check_output_path(tmp_path / "elsewhere", inputs=[tmp_path / "film.mp4"], codec="png", overwrite=True)

@@ -155,6 +155,8 @@ def check_output_path(output: Path, *, inputs: Sequence[Path], codec: str, overw
         if output.suffix.lower() in _MOVIE_EXTENSIONS or (output.exists() and not output.is_dir()):
             raise OutputError(f"The {codec} codec writes numbered images into a folder, so {output} must be a folder.")
         if output.is_dir():
+            if not os.access(output, os.W_OK | os.X_OK):  # its frames are made inside it, not in its parent
+                raise OutputError(f"The folder {output} is not writable; choose another output folder.")
             refuse_unusual_frames(output, spec.image_suffix)
             refuse_protected(numbered_frames(output, spec.image_suffix), inputs, instead="folder")
     elif output.suffix.lower() not in spec.extensions:
