@@ -219,11 +219,14 @@ class ProjectEdits(QObject):
 
     # -- edits applied at once ---------------------------------------------------------------------------------
 
-    def move_exemplar(self, frame: int, new_frame: int) -> bool:
-        """Move the exemplar at ``frame`` to ``new_frame``; False when refused."""
+    def move_exemplar(self, frame: int, new_frame: int, kind: str | None = None) -> bool:
+        """Move the exemplar at ``frame`` to ``new_frame``, used as ``kind`` there (None: as before); one edit, the
+        session told once; False when refused."""
         try:
             with self._history.edit(move_text(frame, new_frame)):
                 self._workspace.project.move_exemplar(frame, new_frame)
+                if kind is not None:
+                    self._workspace.project.set_kind(new_frame, kind)
         except ColorMNetError as exc:
             self._report(exc)
             return False

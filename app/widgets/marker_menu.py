@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from app.icons import icon
 from app.model.project import KINDS
-from app.project_edits import move_text
 from colormnet.engines.registry import takes_references
 
 if TYPE_CHECKING:
@@ -81,12 +80,7 @@ class MarkerCommands(QObject):
         used_as = self._timeline.bar.resolved.get(frame) if entry.kind == "auto" else entry.kind
         if used_as != "keyframe" or not fits:
             return c.edits.move_exemplar(frame, new_frame)  # refusals explain themselves
-        stack = c.history.stack
-        stack.beginMacro(move_text(frame, new_frame))
-        try:
-            moved = c.edits.move_exemplar(frame, new_frame) and c.edits.set_exemplar_kind(new_frame, "reference")
-        finally:
-            stack.endMacro()
+        moved = c.edits.move_exemplar(frame, new_frame, kind="reference")  # one edit: Before/Now compares it whole
         what = "keyframe" if entry.kind == "keyframe" else "exemplar (used as a keyframe)"
         if moved:
             self._notify(f"The {what} moved from frame {frame} to frame {new_frame} is now used as a reference "

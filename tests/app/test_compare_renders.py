@@ -157,3 +157,21 @@ def test_a_frame_pinned_with_ctrl_p_shows_its_own_colours(
     editor.actions_by_name["show_exemplar"].setChecked(True)  # E: the exemplar takes the source's place
     qtbot.waitUntil(lambda: editor.viewer.override_caption.startswith("Exemplar · "), timeout=10_000)  # type: ignore[attr-defined]
     assert editor.viewer.captions == (editor.viewer.override_caption, "Keyframe exemplar (not colorized yet)")
+
+
+@pytest.mark.parametrize("edit", ["move", "kind", "drag"])
+def test_moving_an_exemplar_or_changing_its_use_can_be_compared_too(
+    editor: MainWindow, qtbot: object, colour_frames: dict[int, Path], edit: str  # noqa: F811
+) -> None:
+    c = editor.controller
+    assert add_exemplar(qtbot, c, colour_frames[0], 0) and add_exemplar(qtbot, c, colour_frames[18], 18, "keyframe")
+    wait_for_segments(qtbot, c, 2)
+    _colorize_all(qtbot, c)
+    told: list[list[str]] = []
+    c.sig_segments_changed.connect(lambda: told.append([s.key for s in c.segments]))
+    {"move": lambda: c.edits.move_exemplar(18, 24), "kind": lambda: c.edits.set_exemplar_kind(18, "reference"),
+     "drag": lambda: editor.markers.move(18, 24)}[edit]()
+    qtbot.waitUntil(lambda: any(all(keys) for keys in told), timeout=20_000)  # type: ignore[attr-defined]
+    qtbot.wait(200)  # a second answer (the drag told the session twice: moved, then a reference) would end it
+    assert editor.compare.bar.isVisible(), edit
+    assert editor.compare.renders.describe() == "frames 0–35"  # blended between the two exemplars: every frame
