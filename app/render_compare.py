@@ -4,8 +4,9 @@ The frame cache keys every render by its segment's inputs (see :mod:`app.model.f
 moves or re-kinds an exemplar leaves the earlier renders of the frames it affects in the cache under their old keys.
 :class:`BeforeRenders` compares each new list of segments with the one before it and remembers, for the frames whose
 key changed and that had been rendered, the old key: that is the render "before this change". Only a change of the
-exemplars starts a comparison; keys that change for another reason (the shots were found or edited, the settings
-changed) end it, since the renders before and after would differ in more than the exemplar. Qt-free.
+exemplars (or of the exemplar a shot takes its colours from by hand) starts a comparison; keys that change for
+another reason (the shots were found or edited, the settings changed) end it, since the renders before and after
+would differ in more than the exemplar. Qt-free.
 """
 
 from __future__ import annotations

@@ -170,7 +170,11 @@ class CompareView(QObject):
             self._update_bar()
 
     def _exemplar_state(self) -> list[tuple[object, ...]]:
-        return [(e.frame, e.image, e.kind, tuple(e.references)) for e in self._controller.project.exemplars]
+        """What the restorer chose of the exemplars: each one, and the shots linked by hand to one (Take Colours
+        From); the renders before and after a change of it are compared."""
+        project = self._controller.project
+        links = tuple(sorted(project.shot_links.items()))
+        return [(e.frame, e.image, e.kind, tuple(e.references)) for e in project.exemplars] + [("links", links)]
 
     def _on_controller_frame_shown(self, index: int, source: QImage, color: QImage | None) -> None:
         self._shown = (index, color is not None)

@@ -360,3 +360,18 @@ def test_the_shots_menu_takes_colours_from_the_keyboard_for_the_shot_at_the_play
     assert c.project.shot_links == {} and c.history.stack.undoText() == "Automatic Colours"
     studio.actions_by_name["undo"].trigger()
     assert c.project.shot_links == {30: 0}
+
+
+def test_taking_a_shot_s_colours_from_another_can_be_compared_before_and_now(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
+) -> None:
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
+    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
+    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    qtbot.waitUntil(lambda: len(c.segments) == 3 and all(s.key for s in c.segments), timeout=30_000)
+    with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        c.runs.colorize_all()
+    chosen = next(s.exemplar_frame for s in c.segments if s.start == 30)  # what the third shot borrows by itself
+    c.shot_edits.link_shot(30, 0 if chosen == 25 else 25)  # the other exemplar, by hand
+    qtbot.waitUntil(lambda: studio.compare.bar.isVisible(), timeout=30_000)
+    assert studio.compare.renders.describe() == "frames 30–39"
