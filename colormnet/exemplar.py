@@ -183,7 +183,7 @@ def _decode_high_bit_depth(img: ImageFile.ImageFile, path: Path) -> np.ndarray |
     img.load()  # PyAV conceals some damage; Pillow's decoder raises on a truncated or corrupt file.
     rgb = stored[..., :3].astype(np.float32) / 65535.0
     if stored.shape[2] == 4:
-        rgb[stored[..., 3] == 0] = _TRANSPARENT_FILL
+        _fill_transparent(rgb, stored[..., 3], path)
     return rgb
 
 
@@ -261,8 +261,17 @@ def _decode_with_pillow(img: Image.Image, path: Path) -> np.ndarray:
     rgb = stored[..., :3].astype(np.float32)
     rgb /= 255.0
     if has_alpha:
-        rgb[stored[..., 3] == 0] = _TRANSPARENT_FILL
+        _fill_transparent(rgb, stored[..., 3], path)
     return rgb
+
+
+def _fill_transparent(rgb: np.ndarray, alpha: np.ndarray, path: Path) -> None:
+    """Gives fully transparent pixels the neutral fill; refuses an image that has nothing else (it would pass for
+    a grayscale one, whatever colours its invisible pixels store)."""
+    clear = alpha == 0
+    if clear.all():
+        raise ExemplarError(f"{quote_path(path.name)} is fully transparent: an exemplar must show its colours.")
+    rgb[clear] = _TRANSPARENT_FILL
 
 
 def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:

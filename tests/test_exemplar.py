@@ -185,6 +185,23 @@ def test_rgba_keeps_visible_colours_and_neutralizes_fully_transparent_ones(tmp_p
     np.testing.assert_allclose(rgb[40:], movie()[40:] / 255.0, atol=1e-7)
 
 
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_fully_transparent_image_is_refused_as_such(tmp_path: Path, depth: int) -> None:
+    rgba = np.concatenate([movie(), np.zeros((320, 560, 1), np.uint8)], axis=-1)  # colours, none of them shown
+    path = tmp_path / "invisible.png"
+    if depth == 8:
+        Image.fromarray(rgba).save(path)
+    else:
+        frame = av.VideoFrame.from_ndarray(rgba.astype(np.uint16) * 257, format="rgba64le")
+        with av.open(str(path), "w", format="image2") as out:
+            stream = out.add_stream("png", rate=1)
+            stream.width, stream.height, stream.pix_fmt = 560, 320, "rgba64be"
+            for packet in (*stream.encode(frame), *stream.encode()):
+                out.mux(packet)
+    with pytest.raises(ExemplarError, match=r"'invisible\.png' is fully transparent: an exemplar must show"):
+        load_exemplar_image(path)
+
+
 def test_palette_png_with_transparency(tmp_path: Path) -> None:
     palette = Image.fromarray(movie()).quantize(colors=64)
     palette.info["transparency"] = 0
