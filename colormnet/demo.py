@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from colormnet.engines import FALLBACK_ENGINE, available_engines
-from colormnet.engines.colormnet.weights import resolve_weights_path
 from colormnet.errors import ColorMNetError
 from colormnet.session import Exemplar
 from colormnet.video import VideoReader
@@ -42,6 +41,7 @@ def demo_exemplar(video: Path | None = None) -> Exemplar:
 
 def demo_engine(weights: str | Path | None = None) -> str:
     """``colormnet`` when its weights are installed (or given), else the fallback (``propagate``) when available."""
+    from colormnet.engines.colormnet.weights import resolve_weights_path  # torch: not before the command needs it
     if resolve_weights_path(weights).is_file() or FALLBACK_ENGINE not in available_engines():
         return "colormnet"
     return FALLBACK_ENGINE

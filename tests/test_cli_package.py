@@ -133,6 +133,16 @@ def test_demo_refuses_to_write_over_the_demo_clip(capsys, tmp_path: Path) -> Non
     assert clip.stat().st_mtime_ns == before
 
 
+def test_demo_onto_an_existing_file_is_refused_before_anything_is_said_or_loaded(tmp_path: Path) -> None:
+    taken = tmp_path / "demo.mp4"
+    taken.write_bytes(b"an earlier demo")
+    assert _heavy_modules_after("demo", str(taken)) == []  # refused before the engine is chosen: torch not loaded
+    done = subprocess.run([sys.executable, "-m", "colormnet.cli", "demo", str(taken)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and done.stderr.startswith("colormnet: error: The output ") and "Demo:" not in done.stderr
+    assert taken.read_bytes() == b"an earlier demo"
+
+
 def test_progress_bar_takes_totals_draws_from_the_first_report_and_clears_itself_when_interrupted() -> None:
     stream = io.StringIO()
     with ProgressBar(10, "working", stream=stream) as bar:

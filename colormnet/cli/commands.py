@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from colormnet.cli.colorize import DEFAULT_ENGINE, render
+from colormnet.cli.colorize import DEFAULT_ENGINE, infer_codec, render
 from colormnet.engines.registry import engine_info
 from colormnet.errors import ExemplarError, OutputError, quote_path
 from colormnet.exemplar_spec import ExemplarSpec
@@ -74,9 +74,12 @@ def cmd_demo(args: argparse.Namespace, cancel: threading.Event) -> int:
     names the clip as the exemplar's file, since its colours are the clip's own frame 0.
     """
     from colormnet.demo import demo_engine, demo_exemplar, demo_video_path
+    from colormnet.video import check_output_path
 
     video = demo_video_path()
     args.input = str(video)
+    output = Path(args.output)  # refused before the engine is chosen (which imports torch) and anything is said
+    check_output_path(output, inputs=[video], codec=args.codec or infer_codec(output), overwrite=args.overwrite)
     why = ""
     if args.engine is None:
         args.engine = demo_engine(args.weights)
