@@ -7,6 +7,7 @@ removed once the output is in place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -164,6 +165,7 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
         frames = run.frames if run.frames is not None else range(session.frame_count)
         weights_id = weights_identity(run.config.engine, run.weights)
         units = plan_units(session, job, frames, weights_id)
+        made = run.work_dir is not None and not Path(run.work_dir).exists()  # taken away again once empty
         folder = _run_folder(run, units)
         manifest = Manifest(folder)
         todo = [unit for unit in units if not manifest.reusable(unit)]
@@ -187,9 +189,18 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
             _assemble(run, session, units, folder, frames, job.bit_depth, cancel)
         except BaseException:  # cancelled, or failed (an unreachable cluster, a unit failed for good)
             _leave_for_resume(folder, manifest, notice)
+            _remove_if_empty(Path(run.work_dir) if made else None)
             raise
     shutil.rmtree(folder, ignore_errors=True)
+    _remove_if_empty(Path(run.work_dir) if made else None)
     return RunSummary(rendered=[unit.index for unit in todo], reused=reused, folder=folder)
+
+
+def _remove_if_empty(folder: Path | None) -> None:
+    """Removes ``folder`` (a work folder the run made) if nothing is left in it."""
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _check_work_dir(work: Path, output: Path, source: Path) -> None:
