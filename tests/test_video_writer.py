@@ -364,3 +364,13 @@ def test_mp4_puts_its_index_before_the_frames(tmp_path: Path) -> None:
     assert "moov" in boxes and "mdat" in boxes
     assert boxes.index("moov") < boxes.index("mdat"), boxes
     assert probe(output).has_audio and probe(output).frame_count == 6
+
+
+def test_a_frame_size_the_encoder_cannot_take_is_refused_before_any_frame(tmp_path: Path) -> None:
+    out = tmp_path / "wide.mp4"
+    with pytest.raises(OutputError, match=r"The h264 codec cannot take frames of 16400x16 .*choose another codec"):
+        VideoWriter(out, "h264", width=16400, height=16)  # H.264 takes no side over 16384 pixels
+    assert list(tmp_path.iterdir()) == []
+    with VideoWriter(tmp_path / "wide.mkv", "ffv1", width=16400, height=16) as writer:
+        writer.write(np.zeros((16, 16400, 3), np.uint8))
+    assert (tmp_path / "wide.mkv").stat().st_size > 0

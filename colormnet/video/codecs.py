@@ -6,7 +6,9 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import av.video.codeccontext
@@ -181,14 +183,27 @@ _AVCOL_RANGE_MPEG = 1
 _AVCOL_RANGE_JPEG = 2
 
 
-def check_encoder(spec: CodecSpec) -> None:
-    """Raises OutputError unless this FFmpeg build has the encoder ``spec`` needs."""
+def check_encoder(spec: CodecSpec, width: int | None = None, height: int | None = None) -> None:
+    """Raises OutputError unless this FFmpeg build has the encoder ``spec`` needs and, given a frame size, the encoder
+    opens at that size (H.264 takes no side over 16384 pixels): said before a render, not at its first frame."""
     try:
-        av.Codec(spec.encoder, "w")
+        codec = av.Codec(spec.encoder, "w")
     except (av.error.FFmpegError, ValueError) as exc:
         raise OutputError(
             f"This FFmpeg build has no {spec.encoder} encoder, which the {spec.name} codec needs; pick another codec."
         ) from exc
+    if width is None or height is None:
+        return
+    pix_fmt, options = choose_pix_fmt(spec, width, height)
+    context = cast(av.video.codeccontext.VideoCodecContext, av.CodecContext.create(codec))
+    context.width, context.height, context.pix_fmt = width, height, pix_fmt
+    context.time_base, context.framerate = Fraction(1, 24), Fraction(24)
+    context.options = dict(options)
+    try:
+        context.open()  # milliseconds, even at 8K; nothing is encoded
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise OutputError(f"The {spec.name} codec cannot take frames of {width}x{height} ({exc.__class__.__name__}); "
+                          "choose another codec (ffv1 takes any size).") from exc
 
 
 def choose_pix_fmt(spec: CodecSpec, width: int, height: int) -> tuple[str, dict[str, str]]:

@@ -112,7 +112,7 @@ class VideoWriter:
         self.width, self.height = width, height
         check_output_path(self.path, inputs=[source.path] if source is not None else [], codec=codec,
                           overwrite=overwrite)
-        check_encoder(self.spec)
+        check_encoder(self.spec, width, height)
         self.overwrite = overwrite
         self._folder = self.path if self.spec.is_image_sequence and self.path.is_dir() else self.path.absolute().parent
         self._count = 0
