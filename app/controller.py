@@ -250,7 +250,8 @@ class Controller(QObject):
         self.runs.cancel()
         self.engine.loading()
         self._sig_worker_open.emit(OpenRequest(self.project.video, self.engine.session_weights(),
-                                               self.engine.session_settings(), self.cache, tuple(self._specs())))
+                                               self.engine.session_settings(), self.cache, tuple(self._specs()),
+                                               *self.shot_edits.for_session()))
         self._sig_worker_load_model.emit()
 
     def _on_files_saved(self) -> None:
@@ -382,8 +383,7 @@ class Controller(QObject):
         return [ExemplarSpec(e.frame, e.image, e.kind, e.name, tuple(e.references)) for e in self.project.exemplars]
 
     def _exemplars_changed(self) -> None:
-        """Hand the edited exemplar list to the session, and the shot links that followed a moved or removed
-        exemplar; a run in progress restarts on the new segments."""
+        """Hand the edited exemplars, and the links that followed them, to the session; a run restarts on them."""
         self.sig_project_changed.emit()
         self.runs.restart()
         self._sig_worker_exemplars.emit(self._specs())

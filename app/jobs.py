@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -48,6 +48,8 @@ class OpenRequest:
     settings: EngineSettings
     cache: FrameCache
     exemplars: tuple[ExemplarSpec, ...] = ()  # the project's: checked against this video, not the one open before
+    shots: tuple[Any, ...] | None = None  # its shots (None: one shot) and the links chosen by hand, likewise
+    links: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,7 @@ class SessionWorker(QObject):
 
         self.close()
         self._specs = list(request.exemplars)
+        self._shots, self._links = (list(request.shots) if request.shots is not None else None), dict(request.links)
         self._cache = request.cache
         self._cache.scan()  # index what earlier runs cached here, off the GUI thread
         try:
@@ -131,8 +132,7 @@ class SessionWorker(QObject):
     @Slot(object, object)
     def set_shots(self, shots: list[Any] | None, links: dict[int, int] | None = None) -> None:
         """Hand the session a new shot list (None: one shot) and its hand-chosen links, and report the segments."""
-        self._shots = list(shots) if shots is not None else None
-        self._links = dict(links or {})
+        self._shots, self._links = (list(shots) if shots is not None else None), dict(links or {})
         if self._session is not None:
             self._apply_shots()
             self._refresh_segments()

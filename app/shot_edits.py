@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -100,8 +100,13 @@ class ShotEdits(QObject):
         if self._workspace.project.shots is None and self._workspace.project.video is not None:
             self.detection.start(self._workspace.project.video)
             self.sig_shot_progress.emit(0, self._workspace.frame_count)
-        self._send_shots(force=True)
+        self._send_shots(force=True, opening=True)
         self.sig_shots_changed.emit()
+
+    def for_session(self) -> tuple[tuple[Any, ...] | None, tuple[tuple[int, int], ...]]:
+        """The shots (None: one shot) and the hand-chosen links the session has, for a session that opens."""
+        shots = tuple(self._session_shots) if self._session_shots is not None else None
+        return shots, tuple(sorted(self._session_links.items()))
 
     def find_shots_again(self) -> None:
         """Find the shots again: the list found replaces the current one, edits included, as one undoable step."""
@@ -201,7 +206,9 @@ class ShotEdits(QObject):
         self._send_shots()
         self.sig_shots_changed.emit()
 
-    def _send_shots(self, *, force: bool = False) -> None:
+    def _send_shots(self, *, force: bool = False, opening: bool = False) -> None:
+        """Send the shots to the session if they changed (or ``force``); ``opening``: the session opening next
+        takes them with it (:meth:`for_session`), the one still open must not check them against its film."""
         shots, links = self._workspace.project.shots, self._workspace.project.shot_links
         if not self.session_shots_stale and not force:
             return
@@ -211,7 +218,8 @@ class ShotEdits(QObject):
         self._session_links = dict(links)
         if _cuts(self._session_shots, count) != cuts_before or links != links_before:  # else the segments stay
             self.sig_cuts_changed.emit()
-        self.sig_send_shots.emit(self._session_shots, dict(self._session_links))
+        if not opening:
+            self.sig_send_shots.emit(self._session_shots, dict(self._session_links))
 
     @property
     def session_shots_stale(self) -> bool:

@@ -332,6 +332,7 @@ def test_a_project_opened_over_a_shorter_film_checks_its_exemplars_against_its_o
 ) -> None:
     from PIL import Image
 
+    from colormnet.shots import Shot
     from colormnet.video import VideoReader
 
     short = tmp_path / "five frames"
@@ -340,15 +341,19 @@ def test_a_project_opened_over_a_shorter_film_checks_its_exemplars_against_its_o
         for index in range(5):
             Image.fromarray(reader.read(index)).save(short / f"{index:03d}.png")
     project.add_exemplar(30, colour_frames[30])
+    project.shots = [Shot(0, 20, "start"), Shot(20, 36, "cut")]
     project.save(tmp_path / "long.cmnproj")
     open_video(qtbot, controller, short)
     errors: list[str] = []
     controller.sig_error.connect(errors.append)
     with qtbot.waitSignal(controller.sig_video_opened, timeout=RUN_TIMEOUT_MS):
         controller.files.open_project(tmp_path / "long.cmnproj")
-    wait_for_segments(qtbot, controller, 3)  # the three exemplars, each in use
-    assert errors == []  # they were checked against the five frames open before: "past the end of the film"
-    assert controller.frame_count == 36
+    wait_for_segments(qtbot, controller, 3)  # the three exemplars in two shots, each in use
+    # exemplars and shots were checked against the five frames open before: "past the end of the film", "the shot
+    # list covers frames 0-35, but the video has 5 frames"
+    assert errors == []
+    assert controller.frame_count == 36 and [(s.start, s.stop) for s in controller.segments] == [(0, 18), (18, 20),
+                                                                                                  (20, 36)]
 
 
 def test_a_frame_asked_of_the_film_before_is_not_read_from_the_one_opened_after(
