@@ -189,10 +189,10 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
             _assemble(run, session, units, folder, frames, job.bit_depth, cancel)
         except BaseException:  # cancelled, or failed (an unreachable cluster, a unit failed for good)
             _leave_for_resume(folder, manifest, notice)
-            _remove_if_empty(Path(run.work_dir) if made else None)
+            _remove_if_empty(run.work_dir if made else None)
             raise
     shutil.rmtree(folder, ignore_errors=True)
-    _remove_if_empty(Path(run.work_dir) if made else None)
+    _remove_if_empty(run.work_dir if made else None)
     return RunSummary(rendered=[unit.index for unit in todo], reused=reused, folder=folder)
 
 
