@@ -220,6 +220,10 @@ def test_an_empty_argument_is_refused_and_never_names_the_current_folder(
     assert code == 1 and "an empty argument after info" in err, err
     code, _, err = run_cli(capsys, "colorize", realshort, f"--output={empty}")
     assert code == 1 and "--output= is given nothing" in err, err
+    code, _, err = run_cli(capsys, "colorize", realshort, "-e", f"{exemplars['f0']}@0", f"-o={empty}", "--codec",
+                           "png", "--engine", "propagate")  # argparse reads -o= as -o ""
+    assert code == 1 and "-o= is given nothing" in err, err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_symlink_loop_is_told_in_one_line(capsys, realshort: Path, exemplars, tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def refuse_empty(words: Sequence[str]) -> None:
     current folder, which a script's unset variable (``-o "$OUT"``) would otherwise have read or written."""
     for i, word in enumerate(words):
         option, equals, value = word.partition("=")
-        given = option if word.startswith("--") and equals else ""
+        given = option if word.startswith("-") and equals else ""  # --output= and -o= alike
         if not (value if given else word).strip():
             what = (f"{given}= is given nothing" if given else
                     f"an empty argument after {shorten(words[i - 1])}" if i else "the first argument is empty")
