@@ -254,6 +254,13 @@ def test_an_entry_is_seen_from_the_names_alone(tmp_path: Path, monkeypatch: pyte
         if other.name == "text.pth":
             other.write_text("colormnet.random_init_seed")  # not an archive: whatever it says
         assert not checkpoints.names_entry(other, "colormnet.random_init_seed")
+    damaged = tmp_path / "damaged.pth"  # a compressed pickle whose bytes were damaged: zlib's own error
+    with zipfile.ZipFile(damaged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"colormnet.random_init_seed" * 400)
+    data = bytearray(damaged.read_bytes())
+    data[60:90] = bytes(30)
+    damaged.write_bytes(bytes(data))
+    assert not checkpoints.names_entry(damaged, "colormnet.random_init_seed")
     monkeypatch.setattr(reading, "_MAX_PICKLE_BYTES", 10)  # a pickle too large to be a state dict's is not read
     assert not checkpoints.names_entry(marked, "colormnet.random_init_seed")
 
