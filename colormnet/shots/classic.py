@@ -39,6 +39,7 @@ FLASH_FRAMES = 5
 FLASH_RETURN = 0.5
 #: Long side of the frames the motion test compares, in pixels.
 MOTION_SIZE = 128
+_DIS_SIDE = 32  # the shortest side the motion test gives DIS
 #: Least difference left between the frames on either side of a cut once motion, brightness and contrast are
 #: compensated, in levels where the picture's contrast (standard deviation) is 50. The cuts of the tuning montage
 #: leave 17 to 50; fast motion (the cockatoo, frame 134) leaves 4, a flicker of the 1906 film (frame 231) 9.
@@ -58,7 +59,9 @@ def motion_residual(before: np.ndarray, after: np.ndarray, flow: cv2.DISOpticalF
     """Mean difference between ``after`` and ``before`` warped onto it, brightness and contrast normalised."""
     height, width = before.shape
     scale = min(1.0, MOTION_SIZE / max(height, width))
-    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    # OpenCV's DIS crashes (a segmentation fault) on a short side under ~32 pixels when the long one is 128: a thin
+    # frame (320x24) is stretched to it, which changes none of the residual's comparisons
+    size = (max(_DIS_SIDE, round(width * scale)), max(_DIS_SIDE, round(height * scale)))
     a = cv2.resize(before, size, interpolation=cv2.INTER_AREA)
     b = cv2.resize(after, size, interpolation=cv2.INTER_AREA)
     field = np.asarray(flow.calc(b, a, None))  # type: ignore[call-overload]  # b pixel -> where it was in a
