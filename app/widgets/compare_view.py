@@ -90,6 +90,7 @@ class CompareView(QObject):
         self._exemplar_images = ImageLoader(self)
         self._exemplar_images.sig_ready.connect(self._refresh)
         self._exemplars_seen: list[tuple[object, ...]] = []  # the exemplars when the segments last came
+        self._shots_seen: list[tuple[int, int]] = []  # the shots when the links last changed
         self._auto_keyframes: set[int] = set()  # frames of the auto exemplars the session uses as keyframes
         self._token = 0
         loader = FrameLoader()
@@ -152,7 +153,7 @@ class CompareView(QObject):
     def _forget_film(self) -> None:
         """Another film opened, or the project was closed: nothing of the film before is compared or shown."""
         self.renders.reset()
-        self._exemplars_seen = self._exemplar_state()
+        self._exemplars_seen, self._shots_seen = self._exemplar_state(), self._shot_state()
         self._exemplar_images.clear()  # let the last film's exemplars go
         self._actions["compare_before"].setChecked(False)
         self._update_bar()
@@ -162,12 +163,19 @@ class CompareView(QObject):
         cache = c.cache
         cached = cache.frames if cache is not None else (lambda key: frozenset())
         exemplars = self._exemplar_state()
-        edited, self._exemplars_seen = exemplars != self._exemplars_seen, exemplars
+        shots = self._shot_state()
+        (seen, seen_shots), (self._exemplars_seen, self._shots_seen) = (self._exemplars_seen, self._shots_seen), (
+            exemplars, shots)
+        # links alone count where the shots stayed: a shot edit drops the links of the shots it removes
+        edited = exemplars[:-1] != seen[:-1] or (exemplars[-1:] != seen[-1:] and shots == seen_shots)
         if self.renders.update(c.segments, cached, exemplars_edited=edited):
             self._stack_index = c.history.stack.index()
             if not self.renders.runs:
                 self._actions["compare_before"].setChecked(False)
             self._update_bar()
+
+    def _shot_state(self) -> list[tuple[int, int]]:
+        return [(shot.start, shot.stop) for shot in self._controller.project.shots or ()]
 
     def _exemplar_state(self) -> list[tuple[object, ...]]:
         """What the restorer chose of the exemplars: each one, and the shots linked by hand to one (Take Colours

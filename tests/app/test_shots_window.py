@@ -375,3 +375,23 @@ def test_taking_a_shot_s_colours_from_another_can_be_compared_before_and_now(
     c.shot_edits.link_shot(30, 0 if chosen == 25 else 25)  # the other exemplar, by hand
     qtbot.waitUntil(lambda: studio.compare.bar.isVisible(), timeout=30_000)
     assert studio.compare.renders.describe() == "frames 30–39"
+
+
+def test_a_cut_removed_with_the_link_of_its_shot_is_no_exemplar_edit(
+    qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
+) -> None:
+    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
+    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
+    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    qtbot.waitUntil(lambda: len(c.segments) == 3 and all(s.key for s in c.segments), timeout=30_000)
+    chosen = next(s.exemplar_frame for s in c.segments if s.start == 30)
+    c.shot_edits.link_shot(30, 0 if chosen == 25 else 25)
+    qtbot.waitUntil(lambda: all(s.key for s in c.segments) and c.key_at(30) != "", timeout=30_000)
+    with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        c.runs.colorize_all()
+    c.navigate(30)
+    c.shot_edits.remove_cut_at_playhead()  # a shot edit: the link of the shot at 30 goes with its cut
+    assert c.project.shot_links == {}
+    qtbot.waitUntil(lambda: len(c.segments) == 2 and all(s.key for s in c.segments), timeout=30_000)
+    qtbot.wait(300)
+    assert not studio.compare.bar.isVisible(), studio.compare.renders.describe()  # the shots changed, not a choice
