@@ -139,7 +139,8 @@ def test_demo_onto_an_existing_file_is_refused_before_anything_is_said_or_loaded
     assert _heavy_modules_after("demo", str(taken)) == []  # refused before the engine is chosen: torch not loaded
     done = subprocess.run([sys.executable, "-m", "colormnet.cli", "demo", str(taken)], capture_output=True, text=True,
                           timeout=120)
-    assert done.returncode == 1 and done.stderr.startswith("colormnet: error: The output ") and "Demo:" not in done.stderr
+    assert done.returncode == 1 and done.stderr.startswith("colormnet: error: The output "), done.stderr
+    assert "Demo:" not in done.stderr
     assert taken.read_bytes() == b"an earlier demo"
 
 
