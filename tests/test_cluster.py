@@ -212,6 +212,25 @@ def test_a_cancelled_run_names_its_kept_chunks_or_leaves_no_folder(stills: dict[
                     "folder to start afresh)."]
 
 
+def test_a_folder_that_cannot_be_tidied_does_not_hide_why_the_run_stopped(
+    stills: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colormnet.cluster import driver
+
+    def unreachable(folder: Path) -> None:
+        raise OSError(5, "Input/output error")  # shared storage gone while the run stopped
+
+    cancel = threading.Event()
+
+    def progress(status: RunStatus) -> None:
+        if status.units_done >= 1:  # a chunk is finished: the folder stays, its half-written files are removed
+            monkeypatch.setattr(driver, "remove_partials", unreachable)
+            cancel.set()
+
+    with pytest.raises(KeyboardInterrupt):  # the cancel, not the storage's error
+        run_chunked(_run(stills, tmp_path / "out", work_dir=tmp_path / "work"), cancel=cancel, progress=progress)
+
+
 def test_a_run_cancelled_while_its_weights_load_leaves_no_folder(stills: dict[str, Path], tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from colormnet.session import Session

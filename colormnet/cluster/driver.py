@@ -188,7 +188,10 @@ def run_chunked(run: ChunkedRun, *, cancel: threading.Event | None = None,
                 progress(tracker.status)
             _assemble(run, session, units, folder, frames, job.bit_depth, cancel)
         except BaseException:  # cancelled, or failed (an unreachable cluster, a unit failed for good)
-            _leave_for_resume(folder, manifest, notice)
+            try:
+                _leave_for_resume(folder, manifest, notice)
+            except OSError as exc:  # tidying up must not hide why the run stopped
+                logger.warning("cannot tidy the run folder %s: %s", folder, exc)
             _remove_if_empty(run.work_dir if made else None)
             raise
     shutil.rmtree(folder, ignore_errors=True)
