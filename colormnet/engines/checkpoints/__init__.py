@@ -20,7 +20,14 @@ from colormnet.engines.checkpoints.download import (
     already_there,
     download_file,
 )
-from colormnet.engines.checkpoints.files import fingerprint, resolve_path, save_state_dict, user_data_dir, write_atomic
+from colormnet.engines.checkpoints.files import (
+    fingerprint,
+    refuse_missing_from_variable,
+    resolve_path,
+    save_state_dict,
+    user_data_dir,
+    write_atomic,
+)
 from colormnet.engines.checkpoints.manifest import (
     DTYPES,
     ManifestRow,
@@ -55,6 +62,7 @@ __all__ = [
     "pop_seed",
     "read_data_table",
     "read_state_dict",
+    "refuse_missing_from_variable",
     "refused_global",
     "resolve_path",
     "save_state_dict",

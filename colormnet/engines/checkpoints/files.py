@@ -37,6 +37,20 @@ def resolve_path(explicit: str | Path | None, env_var: str, default: Path) -> Pa
     return default
 
 
+def refuse_missing_from_variable(path: Path, explicit: str | Path | None, env_var: str, source: Source,
+                                 layout: str = "file") -> None:
+    """Raises WeightsError when ``path``, the weights ``$env_var`` named (see :func:`resolve_path`), is missing: the
+    message names the variable, or a stale setting reads as a path the user typed.
+
+    Args:
+        layout: ``file`` (one checkpoint) or ``folder`` (several files).
+    """
+    if (explicit is not None and str(explicit)) or path.exists() or not os.environ.get(env_var, "").strip():
+        return
+    what = "weights" if layout == "file" else "weights folder"
+    raise WeightsError(f"No {source.label} {what} at {path}, the {layout} ${env_var} names; {source.advice}.")
+
+
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Lets ``write`` fill a temporary file beside ``path``, syncs it and renames it onto ``path``.
 

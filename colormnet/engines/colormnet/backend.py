@@ -7,7 +7,6 @@ app's bf16 previews and its fp32 exports costs nothing).
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
+from colormnet.engines import checkpoints
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
 from colormnet.engines.colormnet.inference.exemplar_cache import ExemplarCache
 from colormnet.engines.colormnet.model.network import ColorMNet
@@ -117,8 +117,7 @@ def load_model(weights: str | Path | None, *, device: Device = "auto", precision
     autocast = resolve_autocast("colormnet", precision, torch_device)
     if torch_device.type == "cpu":
         keep_freed_memory()
-    if not path.exists() and weights is None and os.environ.get(ENV_VAR, "").strip():
-        raise WeightsError(f"No ColorMNet weights at {path}, the file ${ENV_VAR} names; {SOURCE.advice}.")
+    checkpoints.refuse_missing_from_variable(path, weights, ENV_VAR, SOURCE)
     if not path.is_file():
         load_weights(path)  # raises the one-sentence WeightsError for a missing path or a folder
     ident = fingerprint(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ import numpy as np
 import torch
 
 from colormnet.config import Device, InferenceConfig, Precision
+from colormnet.engines import checkpoints
 from colormnet.engines.deepexemplar.engine import DeepExemplarEngine, DeepExemplarOptions
 from colormnet.engines.deepexemplar.network import DeepExemplarNetwork
 from colormnet.engines.deepexemplar.weights import (
@@ -105,9 +105,7 @@ def load_backend(
         InferenceError: the device is unavailable.
     """
     folder = resolve_weights_dir(weights)
-    if not folder.exists() and weights is None and os.environ.get(ENV_VAR, "").strip():
-        raise WeightsError(f"No Deep Exemplar weights folder at {folder}, the folder ${ENV_VAR} names; "
-                           f"{SOURCE.advice}.")
+    checkpoints.refuse_missing_from_variable(folder, weights, ENV_VAR, SOURCE, "folder")
     torch_device = resolve_device(device)
     autocast = resolve_autocast("deepexemplar", precision, torch_device)
     if torch_device.type == "cpu":
