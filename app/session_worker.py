@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -111,7 +111,7 @@ class SessionWorker(QObject):
 
         self.close()
         self._specs = list(request.exemplars)
-        self._shots, self._links = (list(request.shots) if request.shots is not None else None), dict(request.links)
+        self.set_shots(request.shots, dict(request.links))  # no session now: they wait for the one opening
         self._cache = request.cache
         self._cache.scan()  # index what earlier runs cached here, off the GUI thread
         try:
@@ -130,7 +130,7 @@ class SessionWorker(QObject):
         self._apply_exemplars()
 
     @Slot(object, object)
-    def set_shots(self, shots: list[Any] | None, links: dict[int, int] | None = None) -> None:
+    def set_shots(self, shots: Sequence[Any] | None, links: dict[int, int] | None = None) -> None:
         """Hand the session a new shot list (None: one shot) and its hand-chosen links, and report the segments."""
         self._shots, self._links = (list(shots) if shots is not None else None), dict(links or {})
         if self._session is not None:
