@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QImage
@@ -33,6 +33,15 @@ if TYPE_CHECKING:
     from colormnet.video import VideoInfo
 
 logger = logging.getLogger(__name__)
+
+
+class _Choices(NamedTuple):
+    """What the restorer chose that a Before/Now comparison is about: the exemplars, the shots linked by hand to
+    one (Take Colours From); and the shots, to tell a link the user chose from one a shot edit dropped."""
+
+    exemplars: tuple[tuple[object, ...], ...]
+    links: tuple[tuple[int, int], ...]
+    shots: tuple[tuple[int, int], ...]
 
 COMPARE_ACTIONS = ("compare_before", "keep_before", "keep_now", "show_exemplar")
 
@@ -89,8 +98,7 @@ class CompareView(QObject):
         self._shown: tuple[int, bool] = (-1, False)  # the frame on screen and whether it is colorized
         self._exemplar_images = ImageLoader(self)
         self._exemplar_images.sig_ready.connect(self._refresh)
-        self._exemplars_seen: list[tuple[object, ...]] = []  # the exemplars when the segments last came
-        self._shots_seen: list[tuple[int, int]] = []  # the shots when the links last changed
+        self._seen = _Choices((), (), ())  # the restorer's choices when the segments last came
         self._auto_keyframes: set[int] = set()  # frames of the auto exemplars the session uses as keyframes
         self._token = 0
         loader = FrameLoader()
@@ -153,7 +161,7 @@ class CompareView(QObject):
     def _forget_film(self) -> None:
         """Another film opened, or the project was closed: nothing of the film before is compared or shown."""
         self.renders.reset()
-        self._exemplars_seen, self._shots_seen = self._exemplar_state(), self._shot_state()
+        self._seen = self._choices()
         self._exemplar_images.clear()  # let the last film's exemplars go
         self._actions["compare_before"].setChecked(False)
         self._update_bar()
@@ -162,27 +170,21 @@ class CompareView(QObject):
         c = self._controller
         cache = c.cache
         cached = cache.frames if cache is not None else (lambda key: frozenset())
-        exemplars = self._exemplar_state()
-        shots = self._shot_state()
-        (seen, seen_shots), (self._exemplars_seen, self._shots_seen) = (self._exemplars_seen, self._shots_seen), (
-            exemplars, shots)
+        now, seen = self._choices(), self._seen
+        self._seen = now
         # links alone count where the shots stayed: a shot edit drops the links of the shots it removes
-        edited = exemplars[:-1] != seen[:-1] or (exemplars[-1:] != seen[-1:] and shots == seen_shots)
+        edited = now.exemplars != seen.exemplars or (now.links != seen.links and now.shots == seen.shots)
         if self.renders.update(c.segments, cached, exemplars_edited=edited):
             self._stack_index = c.history.stack.index()
             if not self.renders.runs:
                 self._actions["compare_before"].setChecked(False)
             self._update_bar()
 
-    def _shot_state(self) -> list[tuple[int, int]]:
-        return [(shot.start, shot.stop) for shot in self._controller.project.shots or ()]
-
-    def _exemplar_state(self) -> list[tuple[object, ...]]:
-        """What the restorer chose of the exemplars: each one, and the shots linked by hand to one (Take Colours
-        From); the renders before and after a change of it are compared."""
+    def _choices(self) -> _Choices:
         project = self._controller.project
-        links = tuple(sorted(project.shot_links.items()))
-        return [(e.frame, e.image, e.kind, tuple(e.references)) for e in project.exemplars] + [("links", links)]
+        return _Choices(tuple((e.frame, e.image, e.kind, tuple(e.references)) for e in project.exemplars),
+                        tuple(sorted(project.shot_links.items())),
+                        tuple((shot.start, shot.stop) for shot in project.shots or ()))
 
     def _on_controller_frame_shown(self, index: int, source: QImage, color: QImage | None) -> None:
         self._shown = (index, color is not None)
