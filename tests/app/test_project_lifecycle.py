@@ -327,19 +327,25 @@ def test_a_recent_file_no_longer_there_is_offered_for_removal(
     assert controller.project.video is None  # nothing was opened, nor an error shown beside the question
 
 
+def _five_frames(realshort: Path, folder: Path) -> Path:
+    """A film of realshort's first five frames, as a folder of images."""
+    from PIL import Image
+
+    from colormnet.video import VideoReader
+
+    folder.mkdir()
+    with VideoReader(realshort) as reader:
+        for index in range(5):
+            Image.fromarray(reader.read(index)).save(folder / f"{index:03d}.png")
+    return folder
+
+
 def test_a_project_opened_over_a_shorter_film_checks_its_exemplars_against_its_own(
     qtbot, controller: Controller, project, colour_frames: dict[int, Path], realshort: Path, tmp_path: Path
 ) -> None:
-    from PIL import Image
-
     from colormnet.shots import Shot
-    from colormnet.video import VideoReader
 
-    short = tmp_path / "five frames"
-    short.mkdir()
-    with VideoReader(realshort) as reader:
-        for index in range(5):
-            Image.fromarray(reader.read(index)).save(short / f"{index:03d}.png")
+    short = _five_frames(realshort, tmp_path / "five frames")
     project.add_exemplar(30, colour_frames[30])
     project.shots = [Shot(0, 20, "start"), Shot(20, 36, "cut")]
     project.save(tmp_path / "long.cmnproj")
@@ -359,16 +365,9 @@ def test_a_project_opened_over_a_shorter_film_checks_its_exemplars_against_its_o
 def test_a_frame_asked_of_the_film_before_is_not_read_from_the_one_opened_after(
     qtbot, realshort: Path, tmp_path: Path
 ) -> None:
-    from PIL import Image
-
     from app.frame_loader import FrameLoader, FrameRequest
-    from colormnet.video import VideoReader
 
-    short = tmp_path / "five frames"
-    short.mkdir()
-    with VideoReader(realshort) as reader:
-        for index in range(5):
-            Image.fromarray(reader.read(index)).save(short / f"{index:03d}.png")
+    short = _five_frames(realshort, tmp_path / "five frames")
     loader = FrameLoader()
     failed: list[str] = []
     shown: list[int] = []

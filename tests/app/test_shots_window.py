@@ -77,6 +77,20 @@ def _open_with_exemplar(qtbot, window: MainWindow, path: Path, image: Path, *, p
     return c
 
 
+def _three_shots(qtbot, window: MainWindow, montage: Path, colour_frames: dict[int, Path]) -> Controller:
+    """The montage in three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none), playhead at 30."""
+    c = _open_with_exemplar(qtbot, window, montage, colour_frames[0], playhead=30)
+    c.shot_edits.add_cut_at_playhead()
+    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    return c
+
+
+def _link_the_other(c: Controller) -> None:
+    """Link the third shot by hand to the exemplar it does not borrow by itself."""
+    chosen = next(s.exemplar_frame for s in c.segments if s.start == 30)
+    c.shot_edits.link_shot(30, 0 if chosen == 25 else 25)
+
+
 def _segments_respect(c: Controller, cuts: list[int]) -> bool:
     return bool(c.segments) and all(not s.start < cut < s.stop for s in c.segments for cut in cuts)
 
@@ -243,9 +257,7 @@ def test_the_transition_setting_reaches_the_session(
 def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_project_keeps_it(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path], tmp_path: Path
 ) -> None:
-    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
-    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
-    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    c = _three_shots(qtbot, studio, montage, colour_frames)
     qtbot.waitUntil(lambda: studio.timeline.bar.shots[2].how in ("similar", "nearest"), timeout=30_000)
 
     own = studio.shots.build_shot_menu(10)
@@ -328,9 +340,7 @@ def test_a_shot_takes_its_colours_from_another_shot_by_hand_undoably_and_the_pro
 def test_the_shots_menu_takes_colours_from_the_keyboard_for_the_shot_at_the_playhead(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
 ) -> None:
-    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
-    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
-    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    c = _three_shots(qtbot, studio, montage, colour_frames)
     take = studio.actions_by_name["take_colours"]
     shots_menu = next(a.menu() for a in studio.menuBar().actions() if a.text() == "&Shots")
     assert take in shots_menu.actions() and take.menu() is studio.shots.take_menu  # a submenu of Shots
@@ -365,14 +375,11 @@ def test_the_shots_menu_takes_colours_from_the_keyboard_for_the_shot_at_the_play
 def test_taking_a_shot_s_colours_from_another_can_be_compared_before_and_now(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
 ) -> None:
-    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
-    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
-    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    c = _three_shots(qtbot, studio, montage, colour_frames)
     qtbot.waitUntil(lambda: len(c.segments) == 3 and all(s.key for s in c.segments), timeout=30_000)
     with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
         c.runs.colorize_all()
-    chosen = next(s.exemplar_frame for s in c.segments if s.start == 30)  # what the third shot borrows by itself
-    c.shot_edits.link_shot(30, 0 if chosen == 25 else 25)  # the other exemplar, by hand
+    _link_the_other(c)
     qtbot.waitUntil(lambda: studio.compare.bar.isVisible(), timeout=30_000)
     assert studio.compare.renders.describe() == "frames 30–39"
 
@@ -380,12 +387,9 @@ def test_taking_a_shot_s_colours_from_another_can_be_compared_before_and_now(
 def test_a_cut_removed_with_the_link_of_its_shot_is_no_exemplar_edit(
     qtbot, studio: MainWindow, montage: Path, colour_frames: dict[int, Path]
 ) -> None:
-    c = _open_with_exemplar(qtbot, studio, montage, colour_frames[0], playhead=30)
-    c.shot_edits.add_cut_at_playhead()  # three shots: 0-19 (exemplar at 0), 20-29 (exemplar at 25), 30-39 (none)
-    assert add_exemplar(qtbot, c, colour_frames[4], 25)
+    c = _three_shots(qtbot, studio, montage, colour_frames)
     qtbot.waitUntil(lambda: len(c.segments) == 3 and all(s.key for s in c.segments), timeout=30_000)
-    chosen = next(s.exemplar_frame for s in c.segments if s.start == 30)
-    c.shot_edits.link_shot(30, 0 if chosen == 25 else 25)
+    _link_the_other(c)
     qtbot.waitUntil(lambda: all(s.key for s in c.segments) and c.key_at(30) != "", timeout=30_000)
     with qtbot.waitSignal(c.runs.sig_run_finished, timeout=RUN_TIMEOUT_MS):
         c.runs.colorize_all()
