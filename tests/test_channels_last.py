@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -65,6 +67,22 @@ def test_channel_attention_on_channels_last_maps_equals_the_literal_one(batch: i
         literal = attention(x, context)  # row-major maps take the literal form
     assert fast.shape == literal.shape == (batch, 16, 6, 9)
     torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_channel_attention_under_cpu_bf16_autocast_takes_each_heads_own_channels(batch: int) -> None:
+    attention = _randomised(CrossChannelAttention(16, num_heads=4), 3)
+    exact_attention = copy.deepcopy(attention).double()
+    x, context = torch.randn(batch, 16, 6, 9), torch.randn(batch, 16, 6, 9)
+    seen = []
+    attention.to_q.register_forward_hook(lambda _m, _args, out: seen.append(out.dtype))
+    with torch.inference_mode():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = attention(x.contiguous(memory_format=CL), context.contiguous(memory_format=CL))
+        exact = exact_attention(x.double(), context.double())
+    assert seen == [torch.bfloat16]  # the affinities come from bf16 maps
+    assert fast.shape == (batch, 16, 6, 9)
+    torch.testing.assert_close(fast.double(), exact, atol=0.03 * exact.abs().max().item(), rtol=0)
 
 
 @pytest.mark.parametrize("ratio", [1, 2])
