@@ -216,5 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     pruner = start_cleanup(window, paths)
     after_start(window, args)
     status = app.exec()
+    pruner.stop()  # what is left of a large deletion goes at the next start rather than keep the program running
     pruner.wait()
     return status

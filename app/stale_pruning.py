@@ -6,16 +6,18 @@ Three steps, so that no folder the open project uses is ever deleted and the GUI
 1. on a pool thread, find the folders untouched for long (less those an autosave refers to);
 2. on the GUI thread, drop those the open project, or one being opened, uses, and rename the others to a
    ``.stale-`` name in the same folder (a rename is instant; nothing opens a folder under that name);
-3. on a pool thread, delete the renamed folders, and the thumbnail sets untouched for as long (reading one touches
-   it; one deleted while its film is open is only made again).
+3. on a pool thread, delete the renamed folders file by file, and the thumbnail sets untouched for as long (reading
+   one touches it; one deleted while its film is open is only made again).
 
-A folder renamed but not deleted (the program ended meanwhile) goes at the next start, whatever its age.
+At exit the deletion stops at the next file rather than keep the program running: a folder renamed but not wholly
+deleted goes at the next start, whatever its age.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
+import os
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +30,40 @@ from app.model.paths import AppPaths, stale_files, stale_folders
 logger = logging.getLogger(__name__)
 
 STALE_PREFIX = ".stale-"
+
+
+def remove_tree(folder: Path, stop: threading.Event) -> bool:
+    """Delete ``folder`` and everything in it, deepest entries first, unless ``stop`` is set meanwhile.
+
+    Symbolic links are removed, never followed. An entry that cannot be deleted stays (and so does the folder).
+
+    Returns:
+        Whether the folder is gone.
+    """
+    if folder.is_symlink():
+        folder.unlink(missing_ok=True)
+        return True
+    for parent, folders, files in os.walk(folder, topdown=False):  # links to folders are listed, not entered
+        for name in files + folders:
+            if stop.is_set():
+                return False
+            path = os.path.join(parent, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                continue
+    if stop.is_set():
+        return False
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 class _Job(QRunnable):
@@ -65,6 +101,7 @@ class StalePruner(QObject):
         self._in_use = in_use
         self._pool = QThreadPool()
         self._pool.setMaxThreadCount(1)
+        self._stop = threading.Event()
         self._sig_found.connect(self._on_found)  # queued: the pool thread emits, this object lives on the GUI thread
 
     def start(self) -> None:
@@ -72,8 +109,13 @@ class StalePruner(QObject):
         self._pool.start(_Job(self._find))
 
     def wait(self, msecs: int = -1) -> bool:
-        """Wait for the background work (at exit); whether it finished."""
+        """Wait for the background work; whether it finished."""
         return self._pool.waitForDone(msecs)
+
+    def stop(self) -> None:
+        """Stop deleting at the next file (at exit, so that the program ends at once); what is left keeps its
+        ``.stale-`` name and goes at the next start. Nothing is deleted afterwards."""
+        self._stop.set()
 
     def _find(self) -> None:  # on a pool thread
         keep = frozenset(autosave.referenced_folders(self._paths.autosave))
@@ -112,11 +154,12 @@ class StalePruner(QObject):
 
     def _delete(self, moved: Sequence[tuple[Path, Path]], files: Sequence[Path],
                 whose: str = "stale") -> None:  # on a pool thread
-        for _, target in moved:
-            shutil.rmtree(target, ignore_errors=True)
+        removed = [folder for folder, target in moved if remove_tree(target, self._stop)]
         still_stale = set(stale_files(self._paths.thumbnails, self._days))  # not those read since they were found
         deleted = []
         for file in files:
+            if self._stop.is_set():
+                break
             if file not in still_stale:
                 continue
             try:
@@ -124,6 +167,9 @@ class StalePruner(QObject):
             except OSError:
                 continue
             deleted.append(file)
-        if moved or deleted:
-            logger.info("removed %d folders (%s) and %d stale thumbnail sets", len(moved), whose, len(deleted))
-        self.sig_finished.emit([folder for folder, _ in moved] + deleted)
+        if removed or deleted:
+            logger.info("removed %d folders (%s) and %d stale thumbnail sets", len(removed), whose, len(deleted))
+        if len(removed) < len(moved):
+            why = "stopped at exit" if self._stop.is_set() else "could not delete everything in them"
+            logger.info("%d folders set aside stay (%s); they go at the next start", len(moved) - len(removed), why)
+        self.sig_finished.emit(removed + deleted)

@@ -147,8 +147,8 @@ def test_stale_folders_go_in_the_background_but_not_the_open_projects(
     stamp = time.time() - 40 * 86400
     for file in (old_thumbnails, reread):
         os.utime(file, (stamp, stamp))
-    deleter = Held(app.stale_pruning.shutil.rmtree)
-    monkeypatch.setattr(app.stale_pruning.shutil, "rmtree", deleter)
+    deleter = Held(app.stale_pruning.remove_tree)
+    monkeypatch.setattr(app.stale_pruning, "remove_tree", deleter)
     pruner = StalePruner(paths, 30, controller.files.folders_in_use)
     with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS) as finished:
         pruner.start()  # returns at once; the folders go once the deletion is let through
@@ -196,3 +196,57 @@ def test_a_project_never_saved_leaves_nothing_behind_once_another_replaces_it(
         files.open_video(realshort)  # the empty project that Close left, never saved, goes in its turn
     assert left == [[empty]] and not empty.exists()
     assert pruner.wait(RUN_TIMEOUT_MS)
+
+
+def test_removing_a_tree_never_follows_links_and_stops_when_told(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "kept").mkdir(parents=True)
+    (outside / "kept" / "frame.png").write_bytes(b"x")
+    tree = tmp_path / ".stale-0"
+    (tree / "a" / "b").mkdir(parents=True)
+    for name in ("a/0.png", "a/b/1.png", "2.png"):
+        (tree / name).write_bytes(b"x")
+    (tree / "a" / "to_folder").symlink_to(outside / "kept", target_is_directory=True)
+    (tree / "to_file").symlink_to(outside / "kept" / "frame.png")
+    stop = threading.Event()
+    stop.set()
+    assert not app.stale_pruning.remove_tree(tree, stop)
+    assert (tree / "a" / "b" / "1.png").exists()  # nothing deleted once told to stop
+    assert app.stale_pruning.remove_tree(tree, threading.Event())
+    assert not tree.exists() and not os.path.lexists(tree)
+    assert (outside / "kept" / "frame.png").read_bytes() == b"x"  # the links went, not what they point to
+
+
+def test_closing_stops_a_long_deletion_and_the_next_start_finishes_it(
+    qtbot, editor: MainWindow, monkeypatch  # noqa: F811
+) -> None:
+    controller = editor.controller
+    paths: AppPaths = controller.paths
+    old_cache = stale_folder(paths.cache, "old-project")
+    for index in range(1, 50):
+        (old_cache / f"{index:07d}.png").write_bytes(b"x")
+    age(old_cache, 40)
+    deleted: list[str] = []
+    real_unlink = os.unlink
+    pruner = StalePruner(paths, 30, controller.files.folders_in_use)
+
+    def unlink_then_close(path: str, *args: Any, **kwargs: Any) -> None:  # the user quits during the first file
+        real_unlink(path, *args, **kwargs)
+        if app.stale_pruning.STALE_PREFIX in str(path):  # os.unlink is the whole process's: others pass through
+            deleted.append(str(path))
+            pruner.stop()
+
+    monkeypatch.setattr(app.stale_pruning.os, "unlink", unlink_then_close)
+    with qtbot.waitSignal(pruner.sig_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pruner.start()
+    assert pruner.wait(RUN_TIMEOUT_MS)
+    assert finished.args[0] == [] and len(deleted) == 1
+    left = [p for p in paths.cache.iterdir() if p.name.startswith(app.stale_pruning.STALE_PREFIX)]
+    assert len(left) == 1 and len(list(left[0].iterdir())) == 49 and not old_cache.exists()
+
+    monkeypatch.setattr(app.stale_pruning.os, "unlink", real_unlink)
+    again = StalePruner(paths, 30, controller.files.folders_in_use)
+    with qtbot.waitSignal(again.sig_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        again.start()
+    assert again.wait(RUN_TIMEOUT_MS)
+    assert finished.args[0] == left and not left[0].exists()
