@@ -65,9 +65,13 @@ def test_winograd_convolution_equals_the_direct_one(
     assert (got.double() - exact).abs().max() <= 20 * (direct.double() - exact).abs().max() + 1e-6 * scale
 
 
-def test_f2_rounds_like_the_direct_convolution_and_f4_does_not() -> None:
-    """F(2x2)'s transforms are exact in binary (0, +-1, +-1/2): its error is a direct convolution's; F(4x4)'s is
-    several times larger. What fuse1 relies on: its output becomes the memory keys."""
+def test_f2_rounds_like_a_dot_product_and_f4_does_not() -> None:
+    """F(2x2)'s transforms are exact in binary (0, +-1, +-1/2): its error is that of a plain fp32 dot product over
+    the same 2304 terms; F(4x4)'s is several times larger. What fuse1 relies on: its output becomes the memory keys.
+
+    The yardstick is the dot product (unfold and one matrix product), not oneDNN's direct convolution, whose rounding
+    depends on the CPU's kernel: on an AVX2-only CPU it is about ten times the dot product's.
+    """
     torch.manual_seed(10)
     x, weight, bias = torch.randn(1, 256, 18, 30), torch.randn(64, 256, 3, 3) / 48, torch.randn(64)
     exact = _exact(x, weight, bias)
@@ -75,10 +79,11 @@ def test_f2_rounds_like_the_direct_convolution_and_f4_does_not() -> None:
     def error(y: torch.Tensor) -> float:
         return (y.double() - exact).abs().max().item()
 
-    direct = error(F.conv2d(x, weight, bias, padding=1))
+    columns = F.unfold(x, 3, padding=1)[0]  # 2304 x pixels
+    dot = error((weight.reshape(64, -1) @ columns).reshape(1, 64, 18, 30) + bias[:, None, None])
     f2, f4 = error(conv3x3(x, transform_weight(weight, F2), bias)), error(conv3x3(x, transform_weight(weight), bias))
-    assert f2 <= 2 * direct
-    assert f4 >= 4 * direct
+    assert f2 <= 2 * dot
+    assert f4 >= 4 * dot
 
 
 @pytest.mark.parametrize(
