@@ -26,6 +26,7 @@ from torch import nn
 
 from benchmarks.cpu_bf16 import _colorize, difference, difference_cells, session_seconds, source_video
 from benchmarks.measure import SHORT_CLIP, format_loads, load_average, write_video
+from colormnet.engines import precision as engine_precision
 from colormnet.engines.colormnet.model import key_encoder
 from colormnet.engines.colormnet.model.blocks import in_fp32
 
@@ -124,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the alternated speed runs")
     parser.add_argument("choices", nargs="*", default=CHOICES, help="parts joined by '+' (default: a set of choices)")
     args = parser.parse_args(argv)
+    if not engine_precision.native_cpu_bf16():
+        parser.exit(1, "bf16_parts: this CPU has no native bf16 (AMX or AVX512-BF16), where bf16 runs in fp32: "
+                       "nothing to compare\n")
     torch.set_num_threads(args.threads)
     from colormnet.engines.colormnet.weights import save_random_weights
 

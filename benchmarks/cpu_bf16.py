@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from benchmarks.measure import SHORT_CLIP, clip_frames, load_average, machine, median, write_video
+from colormnet.engines import precision as engine_precision
 from colormnet.engines.colormnet.inference.engine import InferenceEngine
-from colormnet.engines.precision import native_cpu_bf16
 from colormnet.session import Exemplar, Session, SessionConfig
 
 QUALITY_FRAMES = {True: 4, False: 8}  # quick -> frames of realshort.mp4 compared (the first is the exemplar's)
@@ -128,15 +128,15 @@ def run(quick: bool, threads: int = 2) -> dict[str, object]:
     from colormnet.engines.colormnet.weights import save_random_weights
 
     torch.set_num_threads(threads)
+    result: dict[str, object] = {"machine": machine() | {"threads": threads},
+                                 "native_bf16": engine_precision.native_cpu_bf16(), "threads": threads,
+                                 "quality": None, "speed": []}
+    if not result["native_bf16"]:  # bf16 asked for runs in fp32 here: nothing to compare
+        return result
     with tempfile.TemporaryDirectory() as tmp:
         weights = save_random_weights(Path(tmp) / "random.pth", seed=0)
-        return {
-            "machine": machine() | {"threads": threads},
-            "native_bf16": native_cpu_bf16(),
-            "threads": threads,
-            "quality": quality(weights, QUALITY_FRAMES[quick]),
-            "speed": [speed(weights, size, n) for size, n in SPEED_PLAN[quick]],
-        }
+        return result | {"quality": quality(weights, QUALITY_FRAMES[quick]),
+                         "speed": [speed(weights, size, n) for size, n in SPEED_PLAN[quick]]}
 
 
 def render_markdown(result: dict | None) -> str:
@@ -144,12 +144,17 @@ def render_markdown(result: dict | None) -> str:
     lines = ["## CPU bf16", ""]
     if not result:
         return "\n".join([*lines, "Not measured in this run (`python -m benchmarks --only bf16`).", ""])
-    native = "has" if result["native_bf16"] else "has no"
     cpu = f" ({result['machine']['cpu']}, {result['machine']['cores']} cores)" if result.get("machine") else ""
+    if not result["native_bf16"]:
+        return "\n".join([*lines, (
+            f"This CPU{cpu} has no native bf16 (AMX or AVX512-BF16), so `--precision bf16` runs in fp32 on it, with "
+            "a warning (oneDNN's emulated bf16 runs many times slower than fp32), and the app's previews stay fp32: "
+            "there is no bf16 to measure here."), ""])
     lines += [
-        f"This CPU{cpu} {native} native bf16 (AMX or AVX512-BF16); {result['threads']} threads, random checkpoint. "
-        "`--precision bf16` runs the ColorMNet engine under CPU bf16 autocast on any CPU (without native bf16 it is "
-        "emulated and slower than fp32). `--precision auto` stays fp32 on the CPU (CLI, library, the app's exports); "
+        f"This CPU{cpu} has native bf16 (AMX or AVX512-BF16); {result['threads']} threads, random checkpoint. "
+        "`--precision bf16` runs the ColorMNet engine under CPU bf16 autocast on a CPU with native bf16 (on any "
+        "other it runs fp32, with a warning). `--precision auto` stays fp32 on the CPU (CLI, library, the app's "
+        "exports); "
         "the app's previews use bf16 where the CPU has it natively, and an export computes the previewed frames "
         "again in fp32 (the cache keys hold the precision); the frames an export rendered then count as colorized "
         "and are shown, and previews leave them alone. Under bf16 the engine keeps the memory (similarity, "

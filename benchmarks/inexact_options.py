@@ -52,6 +52,8 @@ def _cpu_bf16(res: dict) -> str:
     if not bf16:
         return "not measured in this run (`--only bf16`)"
     q = bf16["quality"]
+    if not q:
+        return "none on this CPU: it has no native bf16, so bf16 runs in fp32 (see the CPU bf16 section)"
     chosen = next((r for r in q["rows"] if "engine's choice" in r["variant"]), q["rows"][0])
     native = "native" if bf16.get("native_bf16") else "emulated (no native bf16)"
     return (

@@ -101,6 +101,15 @@ def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_random_weights(tmp_path_factory.mktemp("weights") / "random.pth", seed=0)
 
 
+@pytest.fixture
+def emulated_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPU bf16 runs as asked whatever this CPU has: without native bf16 the engine runs fp32 instead, but the
+    numerics of the bf16 path are the same emulated, and on the tests' tiny frames only slower."""
+    from colormnet.engines import precision
+
+    monkeypatch.setattr(precision, "native_cpu_bf16", lambda: True)
+
+
 def literal_path(module: torch.nn.Module) -> None:
     """Switches ``module`` and everything in it to the literal path (what ``ColorMNet.fast = False`` does)."""
     for m in module.modules():

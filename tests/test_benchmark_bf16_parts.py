@@ -22,12 +22,22 @@ def test_named_modules_run_in_fp32_under_autocast_and_are_restored():
     assert Fuse.forward is forward
 
 
-def test_measure_reports_the_difference_to_fp32(random_weights):
+def test_measure_reports_the_difference_to_fp32(random_weights, emulated_bf16):
     rows = measure(random_weights, 2, ["memory+decoder+dino", ""])
     assert [r["fp32_parts"] for r in rows] == ["memory+decoder+dino", "nothing"]
     for r in rows:
         assert 0 <= r["mean_lsb"] <= r["max_lsb"] <= 255
         assert 0 <= r["share_over_2_lsb"] <= 1
+    assert rows[1]["max_lsb"] > 0  # it did run in bf16
+
+
+def test_a_cpu_without_native_bf16_has_nothing_to_compare(monkeypatch, capsys):
+    from benchmarks import bf16_parts
+
+    monkeypatch.setattr(bf16_parts.engine_precision, "native_cpu_bf16", lambda: False)
+    with pytest.raises(SystemExit) as ended:
+        bf16_parts.main([])
+    assert ended.value.code == 1 and "no native bf16" in capsys.readouterr().err
 
 
 def test_speed_alternates_the_choices_and_keeps_every_round(random_weights, monkeypatch):

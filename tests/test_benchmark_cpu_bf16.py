@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.cpu_bf16 import difference, render_markdown
 from benchmarks.report import render_markdown as render_report
@@ -53,3 +54,17 @@ def test_the_report_includes_the_section_when_measured() -> None:
 def test_section_names_the_cpu_it_was_measured_on() -> None:
     result = _result() | {"machine": {"cpu": "Test Xeon", "cores": 2, "threads": 2}}
     assert "This CPU (Test Xeon, 2 cores) has native bf16" in render_markdown(result)
+
+
+def test_a_cpu_without_native_bf16_measures_nothing_and_says_why(monkeypatch) -> None:
+    from benchmarks import cpu_bf16
+
+    monkeypatch.setattr(cpu_bf16.engine_precision, "native_cpu_bf16", lambda: False)
+    monkeypatch.setattr(cpu_bf16, "quality", lambda *args: pytest.fail("bf16 runs in fp32 here: nothing to compare"))
+    result = cpu_bf16.run(quick=True)
+    assert result["native_bf16"] is False and result["quality"] is None and result["speed"] == []
+    text = render_markdown(result)
+    assert "has no native bf16" in text and "runs in fp32 on it" in text and "| source |" not in text
+    run = fake_run()
+    run["results"]["bf16"] = result
+    assert "none on this CPU: it has no native bf16" in render_report(run)  # the inexact options' table

@@ -1,7 +1,7 @@
 """Precision: how ``auto``/``bf16``/``fp16`` resolve on each device and CPU, and CPU bf16 output against fp32.
 
 Nothing here assumes bf16 hardware: native support is monkeypatched both ways, and the numeric test runs bf16
-autocast, which works (emulated, slower) on any x86 CPU.
+autocast, which works (emulated, far slower) on any x86 CPU.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def test_native_bf16_is_false_without_onednn(monkeypatch: pytest.MonkeyPatch) ->
         native_cpu_bf16.cache_clear()
 
 
-def test_cpu_autocast_is_bf16_only_when_asked(native: bool) -> None:
-    assert resolve_autocast("colormnet", "bf16", CPU) is torch.bfloat16  # runs without native support too (slower)
+def test_cpu_autocast_is_bf16_only_when_asked_on_a_cpu_that_has_it(native: bool) -> None:
+    assert resolve_autocast("colormnet", "bf16", CPU) is (torch.bfloat16 if native else None)
     assert resolve_autocast("colormnet", "auto", CPU) is None  # the CLI and exports stay exact
     assert resolve_autocast("colormnet", "fp32", CPU) is None
     assert resolve_autocast("colormnet", "fp16", CPU) is None  # CUDA-only
@@ -94,6 +94,15 @@ def test_a_reduced_precision_the_cpu_cannot_run_is_fp32_with_a_warning(caplog: p
     with caplog.at_level("WARNING", logger="colormnet.engines.precision"):
         assert resolve_autocast("deepexemplar", "bf16", CPU) is None
     assert "bf16 needs a CUDA device with the deepexemplar engine; running in fp32" in caplog.text
+
+
+def test_bf16_on_a_cpu_without_it_is_fp32_with_a_warning(monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(engines, "native_cpu_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="colormnet.engines.precision"):
+        assert resolve_autocast("colormnet", "bf16", CPU) is None
+    assert "this CPU has no native bf16" in caplog.text and "running in fp32" in caplog.text
+    assert effective_precision("colormnet", "bf16", CPU) == "fp32"  # the cache keys of fp32 renders
+    assert resolve_autocast("colormnet", "bf16", CUDA) is torch.bfloat16  # a GPU's bf16 is another matter
 
 
 def test_device_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,11 +144,11 @@ def test_auto_device_on_a_gpu_machine_keeps_auto(native: bool, monkeypatch) -> N
         ("propagate", "bf16", CUDA, "fp32"),
     ],
 )
-def test_effective_precision(engine: str, precision: str, device: torch.device, expected: str) -> None:
+def test_effective_precision(engine: str, precision: str, device: torch.device, expected: str, emulated_bf16) -> None:
     assert effective_precision(engine, precision, device) == expected  # type: ignore[arg-type]
 
 
-def test_precisions_share_one_network_and_have_their_own_cache_keys(random_weights) -> None:
+def test_precisions_share_one_network_and_have_their_own_cache_keys(random_weights, emulated_bf16) -> None:
     fp32 = load_model(random_weights, device="cpu", precision="fp32")
     bf16 = load_model(random_weights, device="cpu", precision="bf16")
     assert bf16.network is fp32.network  # switching precision does not load the checkpoint again

@@ -110,13 +110,24 @@ def _keys_at(video: Path, weights: Path, exemplars: list[Exemplar], precision: s
 
 
 def test_a_key_at_another_precision_is_that_sessions_key(realshort: Path, random_weights: Path,
-                                                         clip_frames) -> None:
+                                                         clip_frames, emulated_bf16) -> None:
     exemplars = [as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[20], 20, "reference")]
     fp32, fp32_as_bf16, loads = _keys_at(realshort, random_weights, exemplars, "fp32", "bf16")
     assert loads == ["bf16"]  # the other precision's engine is asked for once, not per segment
     bf16, bf16_as_fp32, _ = _keys_at(realshort, random_weights, exemplars, "bf16", "fp32")
     assert len(fp32) == 2 and fp32 != bf16  # the numerics are part of a key
     assert fp32_as_bf16 == bf16 and bf16_as_fp32 == fp32
+
+
+def test_bf16_on_a_cpu_without_it_renders_and_keys_as_fp32(realshort: Path, random_weights: Path, clip_frames,
+                                                             monkeypatch) -> None:
+    from colormnet.engines import precision
+
+    monkeypatch.setattr(precision, "native_cpu_bf16", lambda: False)
+    exemplars = [as_exemplar(clip_frames[2], 2), as_exemplar(clip_frames[20], 20, "reference")]
+    fp32, _, _ = _keys_at(realshort, random_weights, exemplars, "fp32", "bf16")
+    bf16, _, _ = _keys_at(realshort, random_weights, exemplars, "bf16", "fp32")
+    assert bf16 == fp32  # fp32 frames, cached and found as such
 
 
 def test_exemplar_images_are_hashed_once_per_image(session: Session, clip_frames,

@@ -100,7 +100,7 @@ class SettingsDialog(QDialog):
         self.precision = _combo(
             self, PRECISIONS, settings.precision,
             "Arithmetic precision. Automatic: fp16 on CUDA; on the CPU, bf16 previews where the CPU computes bf16 "
-            "natively (AMX / AVX512-BF16) and fp32 exports. bf16 on a CPU without it is slower than fp32.",
+            "natively (AMX / AVX512-BF16) and fp32 exports. bf16 on a CPU without it runs in fp32.",
         )
         self.running = QLabel(running, self)
         self.running.setWordWrap(True)

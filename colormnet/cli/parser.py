@@ -95,7 +95,8 @@ def add_render_options(p: argparse.ArgumentParser, *, engine_default: str | None
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where the engine runs (default auto: a CUDA GPU when there is one, else the CPU)")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
-                   help="auto: fp16 autocast on CUDA, fp32 on the CPU; bf16: autocast on CUDA or the CPU")
+                   help="auto: fp16 autocast on CUDA, fp32 on the CPU; bf16: autocast on CUDA or on a CPU with "
+                        "AMX or AVX512-BF16 (fp32 on any other)")
     p.add_argument("--process-size", type=whole_number(16), default=540, metavar="N",
                    help="cap on the short side at which the model runs (default 540, at least 16)")
     p.add_argument("--mem-every", type=whole_number(1), default=5, help=argparse.SUPPRESS)
