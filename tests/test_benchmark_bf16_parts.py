@@ -23,7 +23,7 @@ def test_named_modules_run_in_fp32_under_autocast_and_are_restored():
 
 
 def test_measure_reports_the_difference_to_fp32(random_weights, emulated_bf16):
-    rows = measure(random_weights, 2, ["memory+decoder+dino", ""])
+    rows = measure(random_weights, 2, ["memory+decoder+dino", ""], process_size=112)  # emulated bf16 is slow
     assert [r["fp32_parts"] for r in rows] == ["memory+decoder+dino", "nothing"]
     for r in rows:
         assert 0 <= r["mean_lsb"] <= r["max_lsb"] <= 255
