@@ -55,11 +55,10 @@ def _cpu_bf16(res: dict) -> str:
     if not q:
         return "none on this CPU: it has no native bf16, so bf16 runs in fp32 (see the CPU bf16 section)"
     chosen = next((r for r in q["rows"] if "engine's choice" in r["variant"]), q["rows"][0])
-    native = "native" if bf16.get("native_bf16") else "emulated (no native bf16)"
     return (
         f"against fp32 on 8-bit RGB: mean {chosen['mean_lsb']:.3f} LSB, max {chosen['max_lsb']} LSB, "
         f"{100 * chosen['share_over_2_lsb']:.2f} % of values more than 2 LSB off ({q['source']}, {q['frames']} "
-        f"frames, {native}, `bf16` part, load {format_loads([q['load']])}; other variants in the CPU bf16 section)"
+        f"frames, native bf16, `bf16` part, load {format_loads([q['load']])}; other variants in the CPU bf16 section)"
     )
 
 

@@ -49,15 +49,7 @@ def test_status_bar_shows_the_engine_running_with_its_device_and_precision(qtbot
     assert bar.device_label.text() == "ColorMNet · waiting for a video"
 
 
-@pytest.fixture
-def native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend this CPU computes bf16 natively (bf16 autocast runs on any x86 CPU, only slower without it)."""
-    from colormnet.engines import precision as engines
-
-    monkeypatch.setattr(engines, "native_cpu_bf16", lambda: True)
-
-
-@pytest.mark.usefixtures("native_bf16")  # before the window's session opens
+@pytest.mark.usefixtures("emulated_bf16")  # before the window's session opens
 def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:
     controller = window.controller
     assert controller.project.settings.precision == "auto"
@@ -99,7 +91,7 @@ def test_bf16_previews_and_fp32_exports(qtbot, window: MainWindow, tmp_path: Pat
     assert controller.colorized[:6].all() and controller.key_at(3) == export_key
 
 
-@pytest.mark.usefixtures("native_bf16")
+@pytest.mark.usefixtures("emulated_bf16")
 def test_settings_offer_bf16_for_the_cpu(qtbot, window: MainWindow) -> None:
     dialog = SettingsDialog(window.controller.project.settings, 1.0, ["colormnet"], window)
     qtbot.addWidget(dialog)
